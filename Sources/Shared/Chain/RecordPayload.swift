@@ -1,0 +1,175 @@
+import Foundation
+
+/// What one record of a venue node's chain says. Every act at a venue is one record; nothing is
+/// updated or deleted, and a mistake is fixed by a `correction` that refers to the record it corrects.
+public indirect enum RecordPayload: Sendable, Equatable {
+    case checkin(Checkin)
+    case boxOpened(BoxOpened)
+    case boxClosed(BoxClosed)
+    case ballot(Ballot)
+    case correction(Correction)
+
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case checkin
+        case boxOpened = "box_opened"
+        case boxClosed = "box_closed"
+        case ballot
+        case correction
+    }
+
+    /// A representative checked in at the venue entrance (签到).
+    public struct Checkin: Codable, Sendable, Equatable {
+        public var session: String
+        public var rep: String
+        public var category: String
+        /// The node's clock when recorded (informational: order comes from the sequence number).
+        public var at: String?
+
+        public init(session: String, rep: String, category: String, at: String? = nil) {
+            self.session = session
+            self.rep = rep
+            self.category = category
+            self.at = at
+        }
+    }
+
+    /// A ballot box (票箱) was opened for a session.
+    public struct BoxOpened: Codable, Sendable, Equatable {
+        public var session: String
+        public var box: String
+        public var at: String?
+
+        public init(session: String, box: String, at: String? = nil) {
+            self.session = session
+            self.box = box
+            self.at = at
+        }
+    }
+
+    /// A box was closed, with the number of forms issued for it and returned into it.
+    public struct BoxClosed: Codable, Sendable, Equatable {
+        public var session: String
+        public var box: String
+        public var issued: Int
+        public var returned: Int
+        public var at: String?
+
+        public init(session: String, box: String, issued: Int, returned: Int, at: String? = nil) {
+            self.session = session
+            self.box = box
+            self.issued = issued
+            self.returned = returned
+            self.at = at
+        }
+    }
+
+    public enum BallotStatus: String, Codable, Sendable, CaseIterable {
+        /// One mark per department on the session's ballot.
+        case valid
+        /// Returned with no mark at all (空白票).
+        case blank
+        /// Unreadable or marked against the rules (废票).
+        case spoiled
+    }
+
+    /// One evaluation ballot (评议票) taken out of a box. It carries no time and nothing about a person.
+    public struct Ballot: Codable, Sendable, Equatable {
+        public var session: String
+        public var box: String
+        public var status: BallotStatus
+        /// Department id → mark id; empty unless `status` is `valid`.
+        public var marks: [String: String]
+
+        public init(session: String, box: String, status: BallotStatus, marks: [String: String] = [:]) {
+            self.session = session
+            self.box = box
+            self.status = status
+            self.marks = marks
+        }
+    }
+
+    /// Supersedes an earlier record: it no longer counts, and `replacement`, if any, counts instead.
+    public struct Correction: Codable, Sendable, Equatable {
+        /// Sequence number of the record corrected (of this same node).
+        public var target: Int64
+        public var reason: String
+        /// Who made the correction.
+        public var `operator`: String
+        public var replacement: RecordPayload?
+        public var at: String?
+
+        public init(target: Int64, reason: String, operator: String, replacement: RecordPayload?, at: String? = nil) {
+            self.target = target
+            self.reason = reason
+            self.operator = `operator`
+            self.replacement = replacement
+            self.at = at
+        }
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .checkin: .checkin
+        case .boxOpened: .boxOpened
+        case .boxClosed: .boxClosed
+        case .ballot: .ballot
+        case .correction: .correction
+        }
+    }
+
+    /// The session the record belongs to (a correction: its replacement's, if any).
+    public var session: String? {
+        switch self {
+        case .checkin(let value): value.session
+        case .boxOpened(let value): value.session
+        case .boxClosed(let value): value.session
+        case .ballot(let value): value.session
+        case .correction(let value): value.replacement?.session
+        }
+    }
+}
+
+extension RecordPayload: Codable {
+    private enum KindKey: String, CodingKey { case kind }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: KindKey.self)
+        switch try container.decode(Kind.self, forKey: .kind) {
+        case .checkin: self = .checkin(try Checkin(from: decoder))
+        case .boxOpened: self = .boxOpened(try BoxOpened(from: decoder))
+        case .boxClosed: self = .boxClosed(try BoxClosed(from: decoder))
+        case .ballot: self = .ballot(try Ballot(from: decoder))
+        case .correction: self = .correction(try Correction(from: decoder))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: KindKey.self)
+        try container.encode(kind, forKey: .kind)
+        switch self {
+        case .checkin(let value): try value.encode(to: encoder)
+        case .boxOpened(let value): try value.encode(to: encoder)
+        case .boxClosed(let value): try value.encode(to: encoder)
+        case .ballot(let value): try value.encode(to: encoder)
+        case .correction(let value): try value.encode(to: encoder)
+        }
+    }
+}
+
+extension RecordPayload {
+    /// The exact bytes stored and hashed: JSON with sorted keys, so equal payloads give equal bytes.
+    /// (Payload keys are single words: no key strategy, which would also rewrite department ids.)
+    public func canonicalJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings and integers cannot fail.
+        let data = try! encoder.encode(self)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Parses payload JSON as stored in a record.
+    public static func decode(json: String) throws -> RecordPayload {
+        let decoder = JSONDecoder()
+        return try decoder.decode(RecordPayload.self, from: Data(json.utf8))
+    }
+}

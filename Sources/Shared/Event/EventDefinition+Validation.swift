@@ -1,0 +1,128 @@
+import Foundation
+
+extension EventDefinition {
+    /// The format version this build reads.
+    public static let supportedFormat = 1
+
+    /// Checks every section and reference; returns all issues found (errors and warnings), in file order.
+    public func validate() -> [EventIssue] {
+        var issues: [EventIssue] = []
+        func error(_ code: EventIssue.Code, _ location: String, _ message: String) {
+            issues.append(EventIssue(severity: .error, code: code, location: location, message: message))
+        }
+
+        if format != Self.supportedFormat {
+            error(.unsupportedFormat, "format", "format \(format) is not supported; this build reads format \(Self.supportedFormat)")
+        }
+        if !Identifier.isValid(id) {
+            error(.invalidID, "id", "event id \"\(id)\" must match \(Identifier.pattern)")
+        }
+        for (section, count) in [("marks", marks.count), ("sessions", sessions.count), ("venues", venues.count),
+                                 ("departments", departments.count)] where count == 0 {
+            error(.missingSection, section, "the event needs at least one entry in \"\(section)\"")
+        }
+
+        _ = checkIDs(marks.map(\.id), section: "marks", into: &issues)
+        let groupIDs = checkIDs(groups.map(\.id), section: "groups", into: &issues)
+        _ = checkIDs(departments.map(\.id), section: "departments", into: &issues)
+        let sessionIDs = checkIDs(sessions.map(\.id), section: "sessions", into: &issues)
+        let venueIDs = checkIDs(venues.map(\.id), section: "venues", into: &issues)
+        let categoryIDs = checkIDs(categories.map(\.id), section: "categories", into: &issues)
+
+        for (index, department) in departments.enumerated() {
+            if let group = department.group, !groupIDs.contains(group) {
+                error(.unknownReference, "departments[\(index)].group",
+                      "department \"\(department.id)\" names group \"\(group)\", which is not in \"groups\"")
+            }
+        }
+        for (index, session) in sessions.enumerated() {
+            if case .groups(let ids) = session.ballot {
+                for id in ids where !groupIDs.contains(id) {
+                    error(.unknownReference, "sessions[\(index)].ballot",
+                          "session \"\(session.id)\" names group \"\(id)\", which is not in \"groups\"")
+                }
+            }
+            if ballotDepartments(session: session.id)?.isEmpty ?? true {
+                error(.emptyBallot, "sessions[\(index)].ballot", "the ballot of session \"\(session.id)\" lists no department")
+            }
+        }
+
+        var quotaOwner: [String: Int] = [:]  // "venue/session" → index of the quota that sets it
+        for (index, quota) in quotas.enumerated() {
+            let location = "quotas[\(index)]"
+            if !venueIDs.contains(quota.venue) {
+                error(.unknownReference, "\(location).venue", "quota names venue \"\(quota.venue)\", which is not in \"venues\"")
+            }
+            let covered: [String]
+            switch quota.sessions {
+            case .all:
+                covered = sessions.map(\.id)
+            case .some(let ids):
+                for id in ids where !sessionIDs.contains(id) {
+                    error(.unknownReference, "\(location).sessions", "quota names session \"\(id)\", which is not in \"sessions\"")
+                }
+                covered = ids
+            }
+            for session in covered {
+                let key = "\(quota.venue)/\(session)"
+                if let previous = quotaOwner[key] {
+                    error(.duplicateQuota, location,
+                          "venue \"\(quota.venue)\" session \"\(session)\" already has a quota in quotas[\(previous)]")
+                } else {
+                    quotaOwner[key] = index
+                }
+            }
+            for (category, count) in quota.counts.sorted(by: { $0.key < $1.key }) {
+                if !categoryIDs.contains(category) {
+                    error(.unknownReference, "\(location).counts.\(category)",
+                          "quota names category \"\(category)\", which is not in \"categories\"")
+                }
+                if count < 0 {
+                    error(.negativeCount, "\(location).counts.\(category)", "a quota cannot be negative (\(count))")
+                }
+            }
+            if let stated = quota.statedTotal {
+                let sum = quota.counts.values.reduce(0, +)
+                if sum != stated {
+                    issues.append(EventIssue(
+                        severity: .warning, code: .quotaTotalMismatch, location: location,
+                        message: "venue \"\(quota.venue)\": the categories add up to \(sum) but the stated total is \(stated)"
+                            + (quota.source.map { " (source: \($0))" } ?? "")))
+                }
+            }
+        }
+        return issues
+    }
+
+    /// Reports ids that are malformed or repeated within a section; returns the set of ids.
+    private func checkIDs(_ ids: [String], section: String, into issues: inout [EventIssue]) -> Set<String> {
+        var firstIndex: [String: Int] = [:]
+        for (index, id) in ids.enumerated() {
+            if !Identifier.isValid(id) {
+                issues.append(EventIssue(severity: .error, code: .invalidID, location: "\(section)[\(index)].id",
+                                         message: "id \"\(id)\" must match \(Identifier.pattern)"))
+            }
+            if let first = firstIndex[id] {
+                issues.append(EventIssue(severity: .error, code: .duplicateID, location: "\(section)[\(index)].id",
+                                         message: "id \"\(id)\" is already used by \(section)[\(first)]"))
+            } else {
+                firstIndex[id] = index
+            }
+        }
+        return Set(ids)
+    }
+}
+
+/// The ids used for events, marks, departments, sessions, venues, categories, boxes and representatives.
+public enum Identifier {
+    public static let pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+    public static func isValid(_ value: String) -> Bool {
+        guard let first = value.unicodeScalars.first, value.unicodeScalars.count <= 64 else { return false }
+        func allowed(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar))
+        }
+        guard allowed(first) else { return false }
+        return value.unicodeScalars.allSatisfy { allowed($0) || $0 == "_" || $0 == "." || $0 == "-" }
+    }
+}

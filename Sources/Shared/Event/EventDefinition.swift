@@ -1,0 +1,171 @@
+import Foundation
+
+/// One citizen-evaluation event (活动): its ballot marks, departments, groups, sessions, venues,
+/// representative categories and quotas, as loaded from an event file (see docs/event-format.md).
+public struct EventDefinition: Codable, Sendable, Equatable {
+    public var format: Int
+    public var id: String
+    public var title: String
+    public var titleEn: String?
+    public var marks: [Mark]
+    public var groups: [Group]
+    public var departments: [Department]
+    public var sessions: [Session]
+    public var venues: [Venue]
+    public var categories: [Category]
+    public var quotas: [Quota]
+    public var notes: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case format, id, title, titleEn = "title_en", marks, groups, departments, sessions, venues, categories, quotas
+        case notes
+    }
+
+    /// A mark a representative can give a department (满意, 基本满意, 不满意, 不了解 …).
+    public struct Mark: Codable, Sendable, Equatable {
+        public var id: String
+        public var labelZh: String
+        public var labelEn: String
+        public var weight: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id, labelZh = "label_zh", labelEn = "label_en", weight
+        }
+    }
+
+    /// A group (组) of departments that report in the same session.
+    public struct Group: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+    }
+
+    /// A department (述职部门) that is evaluated.
+    public struct Department: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var group: String?
+    }
+
+    /// Which departments a session's ballot lists: every department, or those of some groups.
+    public enum BallotScope: Codable, Sendable, Equatable {
+        case all
+        case groups([String])
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let word = try? container.decode(String.self) {
+                guard word == "all" else {
+                    throw DecodingError.dataCorruptedError(
+                        in: container, debugDescription: "expected \"all\" or a list of group ids, found \"\(word)\"")
+                }
+                self = .all
+            } else {
+                self = .groups(try container.decode([String].self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .all: try container.encode("all")
+            case .groups(let ids): try container.encode(ids)
+            }
+        }
+    }
+
+    /// A session (场次): a date and the departments on its ballot.
+    public struct Session: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var date: String?
+        public var ballot: BallotScope
+    }
+
+    public enum VenueKind: String, Codable, Sendable, Equatable {
+        case main
+        case branch
+    }
+
+    /// A venue: the main venue (主会场) or a branch venue (分会场).
+    public struct Venue: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var kind: VenueKind
+    }
+
+    /// A representative category (代表类别).
+    public struct Category: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+    }
+
+    /// Which sessions a quota column applies to.
+    public enum SessionScope: Codable, Sendable, Equatable {
+        case all
+        case some([String])
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let word = try? container.decode(String.self) {
+                guard word == "all" else {
+                    throw DecodingError.dataCorruptedError(
+                        in: container, debugDescription: "expected \"all\" or a list of session ids, found \"\(word)\"")
+                }
+                self = .all
+            } else {
+                self = .some(try container.decode([String].self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .all: try container.encode("all")
+            case .some(let ids): try container.encode(ids)
+            }
+        }
+    }
+
+    /// The quota of one venue for one or more sessions: representatives per category, with the total
+    /// the source table states (which real plans sometimes contradict).
+    public struct Quota: Codable, Sendable, Equatable {
+        public var venue: String
+        public var sessions: SessionScope
+        public var statedTotal: Int?
+        public var counts: [String: Int]
+        public var source: String?
+
+        enum CodingKeys: String, CodingKey {
+            case venue, sessions, statedTotal = "stated_total", counts, source
+        }
+    }
+}
+
+extension EventDefinition {
+    /// The departments on the ballot of `sessionID`, in event order; nil for an unknown session.
+    public func ballotDepartments(session sessionID: String) -> [Department]? {
+        guard let session = sessions.first(where: { $0.id == sessionID }) else { return nil }
+        switch session.ballot {
+        case .all:
+            return departments
+        case .groups(let groupIDs):
+            return departments.filter { department in department.group.map(groupIDs.contains) ?? false }
+        }
+    }
+
+    public func venue(_ id: String) -> Venue? { venues.first { $0.id == id } }
+    public func session(_ id: String) -> Session? { sessions.first { $0.id == id } }
+    public func mark(_ id: String) -> Mark? { marks.first { $0.id == id } }
+    public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
+
+    /// The quota of a venue for a session: category → count (nil when the event sets none).
+    public func quota(venue: String, session: String) -> Quota? {
+        quotas.first { quota in
+            guard quota.venue == venue else { return false }
+            switch quota.sessions {
+            case .all: return true
+            case .some(let ids): return ids.contains(session)
+            }
+        }
+    }
+}

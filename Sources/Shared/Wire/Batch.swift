@@ -1,0 +1,176 @@
+import Foundation
+
+/// The body of `POST /v1/batches`: consecutive records of one node's chain.
+public struct Batch: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public var version: Int
+    /// Event id the records belong to.
+    public var event: String
+    public var venue: String
+    /// Node id (the key id of the request's signature).
+    public var node: String
+    public var records: [ChainedRecord]
+
+    public init(event: String, venue: String, node: String, records: [ChainedRecord]) {
+        self.version = Self.currentVersion
+        self.event = event
+        self.venue = venue
+        self.node = node
+        self.records = records
+    }
+}
+
+/// The aggregator's answer to an accepted batch. It depends only on the batch, so sending the same
+/// batch again gets the same answer.
+public struct BatchAck: Codable, Sendable, Equatable {
+    public var status: String
+    public var node: String
+    public var firstSeq: Int64
+    public var lastSeq: Int64
+    public var lastHash: String
+
+    public init(node: String, firstSeq: Int64, lastSeq: Int64, lastHash: String) {
+        self.status = "accepted"
+        self.node = node
+        self.firstSeq = firstSeq
+        self.lastSeq = lastSeq
+        self.lastHash = lastHash
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, node, firstSeq = "first_seq", lastSeq = "last_seq", lastHash = "last_hash"
+    }
+}
+
+/// `GET /v1/nodes/{id}/cursor`: the last record of the node's chain that the aggregator holds.
+public struct NodeCursor: Codable, Sendable, Equatable {
+    public var node: String
+    public var venue: String
+    /// 0 when nothing is held yet.
+    public var seq: Int64
+    /// `RecordChain.genesis` when nothing is held yet.
+    public var hash: String
+
+    public init(node: String, venue: String, seq: Int64, hash: String) {
+        self.node = node
+        self.venue = venue
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// Stable, machine-readable error codes of the aggregator's API.
+public enum APIErrorCode: String, Codable, Sendable {
+    case missingSignature = "missing_signature"
+    case malformedSignature = "malformed_signature"
+    case digestMismatch = "digest_mismatch"
+    case badSignature = "bad_signature"
+    case unknownNode = "unknown_node"
+    case unsupportedMediaType = "unsupported_media_type"
+    case bodyTooLarge = "body_too_large"
+    case malformedBatch = "malformed_batch"
+    case nodeMismatch = "node_mismatch"
+    case venueMismatch = "venue_mismatch"
+    case eventMismatch = "event_mismatch"
+    case brokenChain = "broken_chain"
+    case sequenceGap = "sequence_gap"
+    case chainConflict = "chain_conflict"
+    case invalidRecord = "invalid_record"
+    case notFound = "not_found"
+    case internalError = "internal_error"
+}
+
+/// The JSON body of every error answer: `{"error": {"code": …, "message": …, …}}`.
+public struct APIErrorBody: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: APIErrorCode
+        public var message: String
+        /// With `sequence_gap`: the sequence number the node must send next.
+        public var resumeFrom: Int64?
+        /// The sequence number of the record concerned, where there is one.
+        public var seq: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case code, message, resumeFrom = "resume_from", seq
+        }
+    }
+
+    public var error: Detail
+
+    public init(code: APIErrorCode, message: String, resumeFrom: Int64? = nil, seq: Int64? = nil) {
+        self.error = Detail(code: code, message: message, resumeFrom: resumeFrom, seq: seq)
+    }
+}
+
+/// Totals as `GET /v1/totals` returns them (and the CSV exports print).
+public struct Totals: Codable, Sendable, Equatable {
+    public struct Tally: Codable, Sendable, Equatable, Hashable {
+        public var venue: String
+        public var session: String
+        public var department: String
+        public var mark: String
+        public var count: Int
+
+        public init(venue: String, session: String, department: String, mark: String, count: Int) {
+            self.venue = venue
+            self.session = session
+            self.department = department
+            self.mark = mark
+            self.count = count
+        }
+    }
+
+    public struct Attendance: Codable, Sendable, Equatable, Hashable {
+        public var venue: String
+        public var session: String
+        public var category: String
+        public var checkedIn: Int
+
+        public init(venue: String, session: String, category: String, checkedIn: Int) {
+            self.venue = venue
+            self.session = session
+            self.category = category
+            self.checkedIn = checkedIn
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case venue, session, category, checkedIn = "checked_in"
+        }
+    }
+
+    public struct Box: Codable, Sendable, Equatable, Hashable {
+        public var venue: String
+        public var session: String
+        public var box: String
+        public var issued: Int
+        public var returned: Int
+        public var valid: Int
+        public var blank: Int
+        public var spoiled: Int
+
+        public init(venue: String, session: String, box: String, issued: Int, returned: Int, valid: Int, blank: Int,
+                    spoiled: Int) {
+            self.venue = venue
+            self.session = session
+            self.box = box
+            self.issued = issued
+            self.returned = returned
+            self.valid = valid
+            self.blank = blank
+            self.spoiled = spoiled
+        }
+    }
+
+    public var event: String
+    public var tallies: [Tally]
+    public var attendance: [Attendance]
+    public var boxes: [Box]
+
+    public init(event: String, tallies: [Tally], attendance: [Attendance], boxes: [Box]) {
+        self.event = event
+        self.tallies = tallies
+        self.attendance = attendance
+        self.boxes = boxes
+    }
+}

@@ -1,0 +1,321 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// `venue-node`: records a venue's attendance and ballot boxes offline and syncs them to the aggregator.
+public struct VenueNodeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "venue-node",
+        abstract: "Record a venue's check-ins and ballot boxes offline; sync signed batches to the aggregator.",
+        discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
+        subcommands: [
+            Init.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Verify.self,
+            Sync.self, Run.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// The `--data-dir` every command takes.
+struct DataDirectoryOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The node's data directory (made by `venue-node init`).")
+    var path: String
+
+    var url: URL { URL(filePath: path) }
+
+    func open() throws -> (NodeDirectory, NodeDatabase) {
+        let directory = try NodeDirectory.open(at: url)
+        return (directory, try NodeDatabase(path: directory.databasePath))
+    }
+}
+
+extension VenueNodeCommand {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a node's data directory and Ed25519 key pair; print its public key.",
+            discussion: """
+                Example:
+                  venue-node init --data-dir /var/lib/venue-node --event examples/ordos-2021/event.json \\
+                    --venue dongsheng --aggregator http://10.0.0.5:8080
+                Then enrol the printed key on the aggregator: aggregator nodes add --venue dongsheng --public-key KEY
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
+        @Option(help: "This node's venue id, as in the event file.") var venue: String
+        @Option(help: "The aggregator's base URL.") var aggregator: String
+
+        func run() throws {
+            let directory = try NodeDirectory.create(at: data.url, eventFile: URL(filePath: event), venue: venue,
+                                                     aggregatorURL: aggregator)
+            _ = try NodeDatabase(path: directory.databasePath)
+            for warning in directory.event.warnings {
+                FileHandle.standardError.write(Data("event: \(warning)\n".utf8))
+            }
+            print("node id:    \(directory.configuration.nodeID)")
+            print("venue:      \(venue)")
+            print("public key: \(directory.publicKeyBase64)")
+        }
+    }
+
+    struct Checkin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a representative's check-in.",
+            discussion: "Example: venue-node checkin --data-dir DIR --session S1 --rep R0001 --category resident")
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Session id.") var session: String
+        @Option(help: "Representative id (roster id or card code).") var rep: String
+        @Option(help: "Representative category id.") var category: String
+
+        func run() throws {
+            let payload = RecordPayload.checkin(.init(session: session, rep: rep, category: category,
+                                                      at: Date().formatted(.iso8601)))
+            try save([payload], data: data)
+        }
+    }
+
+    struct Box: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that a ballot box was opened or closed.",
+            subcommands: [Open.self, Close.self])
+
+        struct Open: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record that a box was opened.",
+                discussion: "Example: venue-node box open --data-dir DIR --session S1 --box B1")
+            @OptionGroup var data: DataDirectoryOption
+            @Option(help: "Session id.") var session: String
+            @Option(help: "Box id, e.g. B1.") var box: String
+
+            func run() throws {
+                try save([.boxOpened(.init(session: session, box: box, at: Date().formatted(.iso8601)))], data: data)
+            }
+        }
+
+        struct Close: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record that a box was closed, with the forms issued for it and returned into it.",
+                discussion: "Example: venue-node box close --data-dir DIR --session S1 --box B1 --issued 400 --returned 398")
+            @OptionGroup var data: DataDirectoryOption
+            @Option(help: "Session id.") var session: String
+            @Option(help: "Box id.") var box: String
+            @Option(help: "Forms issued.") var issued: Int
+            @Option(help: "Forms returned into the box.") var returned: Int
+
+            func run() throws {
+                try save([.boxClosed(.init(session: session, box: box, issued: issued, returned: returned,
+                                           at: Date().formatted(.iso8601)))], data: data)
+            }
+        }
+    }
+
+    struct Ballot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record one evaluation ballot taken out of a box.",
+            discussion: """
+                Give one mark per department on the session's ballot, or --blank, or --spoiled. Example:
+                  venue-node ballot --data-dir DIR --session S1 --box B1 --marks D01=satisfied,D02=dissatisfied,...
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Session id.") var session: String
+        @Option(help: "Box id.") var box: String
+        @Option(help: "DEPT=MARK pairs, comma-separated.") var marks: String?
+        @Flag(help: "A blank ballot.") var blank = false
+        @Flag(help: "A spoiled ballot.") var spoiled = false
+
+        func validate() throws {
+            guard [marks != nil, blank, spoiled].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --marks, --blank, --spoiled")
+            }
+        }
+
+        func run() throws {
+            var parsed: [String: String] = [:]
+            for pair in (marks ?? "").split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ValidationError("\"\(pair)\" is not DEPT=MARK")
+                }
+                guard parsed[parts[0]] == nil else { throw ValidationError("department \(parts[0]) is marked twice") }
+                parsed[parts[0]] = parts[1]
+            }
+            let status: RecordPayload.BallotStatus = blank ? .blank : spoiled ? .spoiled : .valid
+            try save([.ballot(.init(session: session, box: box, status: status, marks: parsed))], data: data)
+        }
+    }
+
+    struct Correct: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct an earlier record: it stops counting, and the replacement (if any) counts instead.",
+            discussion: """
+                Nothing is changed or deleted: the correction is a new record naming the one it corrects. Examples:
+                  venue-node correct --data-dir DIR --target 17 --reason "entered twice" --operator "王芳" --void
+                  venue-node correct --data-dir DIR --target 40 --reason "miscounted" --operator "王芳" \\
+                    --replacement '{"kind":"box_closed","session":"S1","box":"B1","issued":400,"returned":399}'
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Sequence number of the record to correct.") var target: Int64
+        @Option(help: "Why.") var reason: String
+        @Option(help: "Who makes the correction.") var `operator`: String
+        @Flag(help: "The record simply stops counting.") var void = false
+        @Option(help: "The record that counts instead, as payload JSON.") var replacement: String?
+
+        func validate() throws {
+            guard void != (replacement != nil) else { throw ValidationError("give exactly one of --void, --replacement") }
+        }
+
+        func run() throws {
+            let payload = try replacement.map { text in
+                do { return try RecordPayload.decode(json: text) } catch {
+                    throw ValidationError("--replacement is not a record payload: \(error)")
+                }
+            }
+            try save([.correction(.init(target: target, reason: reason, operator: `operator`, replacement: payload,
+                                        at: Date().formatted(.iso8601)))], data: data)
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import check-ins or ballots from a CSV file, all rows or none.",
+            discussion: """
+                Check-ins: columns session,rep,category. Ballots: columns session,box,status followed by one column per
+                department id (status valid|blank|spoiled; a valid row has a mark in every department on its session's
+                ballot). Example: venue-node import --data-dir DIR --ballots scanner-export.csv
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+        @Flag(help: "The file holds check-ins.") var checkins = false
+        @Flag(help: "The file holds ballots.") var ballots = false
+        @Argument(help: "The CSV file (UTF-8).") var file: String
+
+        func validate() throws {
+            guard checkins != ballots else { throw ValidationError("give exactly one of --checkins, --ballots") }
+        }
+
+        func run() throws {
+            let (directory, database) = try data.open()
+            let rows: [(line: Int, payload: RecordPayload)]
+            do {
+                let table = try CSVTable(data: Data(contentsOf: URL(filePath: file)))
+                rows = checkins ? try CSVImport.checkins(table) : try CSVImport.ballots(table)
+            } catch let error as CSVTable.ParseError {
+                throw ImportError(file: file, line: error.line, message: error.message)
+            }
+            do {
+                let saved = try database.append(rows.map(\.payload), event: directory.event.definition)
+                print("imported \(saved.count) record(s) from \(file); last sequence \(saved.last?.seq ?? 0)")
+            } catch let error as AppendError {
+                throw ImportError(file: file, line: rows[error.index].line, message: error.rejection.message)
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show local counts and sync state (works offline).",
+            discussion: "Example: venue-node status --data-dir DIR --json")
+
+        @OptionGroup var data: DataDirectoryOption
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let (directory, database) = try data.open()
+            let status = try database.status()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(status), as: UTF8.self))
+                return
+            }
+            let configuration = directory.configuration
+            print("venue:            \(configuration.venue)  node \(configuration.nodeID)")
+            print("aggregator:       \(configuration.aggregatorURL)")
+            print("records:          \(status.lastSeq)  (head \(status.lastHash.prefix(16))…)")
+            print("acknowledged:     \(status.acknowledgedSeq)")
+            print("pending:          \(status.pending)")
+            print("last sync:        \(status.lastSyncAt ?? "never")")
+            print("last error:       \(status.lastError ?? "none")")
+            for session in directory.event.definition.sessions {
+                print("session \(session.id): check-ins \(status.checkins[session.id] ?? 0), "
+                    + "ballots \(status.ballots[session.id] ?? 0)")
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the node's hash chain from the first record to the last.")
+
+        @OptionGroup var data: DataDirectoryOption
+
+        func run() throws {
+            let (_, database) = try data.open()
+            let records = try database.allRecords()
+            try RecordChain.verify(records)
+            print("chain ok: \(records.count) record(s), head \(records.last?.hash ?? RecordChain.genesis)")
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Push every pending record to the aggregator; exit 0 only when all are acknowledged.",
+            discussion: "Example: venue-node sync --data-dir DIR")
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Records per batch.") var batchSize = 500
+        @Option(help: "Resend from this sequence number on, whatever the aggregator holds.") var fromSeq: Int64?
+        @Option(help: "Seconds allowed for the whole of one request.") var timeout = 30
+
+        func run() async throws {
+            let (directory, database) = try data.open()
+            let logger = Logger(label: "venue-node.sync")
+            let syncer = Syncer(directory: directory, database: database,
+                                client: CurlHTTPClient(connectTimeout: 5, totalTimeout: timeout),
+                                batchSize: batchSize, logger: logger)
+            let report = try await syncer.sync(fromSeq: fromSeq)
+            let head = try database.head()
+            print("sent \(report.recordsSent) record(s) in \(report.batchesSent) batch(es); "
+                + "acknowledged through \(report.acknowledgedSeq) of \(head.seq)")
+            guard report.acknowledgedSeq >= head.seq else {
+                throw SyncError(message: "\(head.seq - report.acknowledgedSeq) record(s) are not acknowledged yet",
+                                retryable: true)
+            }
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run as a daemon: keep syncing, backing off while the aggregator is unreachable, until SIGTERM.",
+            discussion: "Example: venue-node run --data-dir /var/lib/venue-node")
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Seconds between syncs when all is well.") var interval = 5
+        @Option(help: "Longest wait between retries, in seconds.") var maxBackoff = 300
+
+        func run() async throws {
+            let (directory, database) = try data.open()
+            var logger = Logger(label: "venue-node")
+            logger[metadataKey: "venue.id"] = "\(directory.configuration.venue)"
+            logger[metadataKey: "node.id"] = "\(directory.configuration.nodeID)"
+            let service = SyncService(syncer: Syncer(directory: directory, database: database, logger: logger),
+                                      interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+/// Appends records and prints where they went.
+private func save(_ payloads: [RecordPayload], data: DataDirectoryOption) throws {
+    let (directory, database) = try data.open()
+    let saved = try database.append(payloads, event: directory.event.definition)
+    for record in saved { print("saved record \(record.seq) (\(record.hash.prefix(16))…)") }
+}

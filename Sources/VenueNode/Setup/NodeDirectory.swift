@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import Shared
+
+/// A venue node's data directory: `node.json` (configuration), `node.key` (Ed25519 private key,
+/// mode 0600), `event.json` (a copy of the event file) and `node.sqlite` (the records).
+public struct NodeDirectory: Sendable {
+    public struct Configuration: Codable, Sendable {
+        public var venue: String
+        public var nodeID: String
+        public var aggregatorURL: String
+        public var eventID: String
+        public var createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case venue, nodeID = "node_id", aggregatorURL = "aggregator_url", eventID = "event_id", createdAt = "created_at"
+        }
+    }
+
+    public struct SetupError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let url: URL
+    public let configuration: Configuration
+    public let event: LoadedEvent
+    public let key: Curve25519.Signing.PrivateKey
+
+    public var databasePath: String { url.appending(path: "node.sqlite").path }
+
+    /// Creates a data directory for `venue`, with a new key pair. Refuses a directory that already holds a node.
+    public static func create(at url: URL, eventFile: URL, venue: String, aggregatorURL: String) throws -> NodeDirectory {
+        let event = try EventDefinition.load(contentsOf: eventFile)
+        guard let venueDefinition = event.definition.venue(venue) else {
+            throw SetupError(description: "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
+                + event.definition.venues.map(\.id).joined(separator: ", "))
+        }
+        _ = venueDefinition
+        guard let parsed = URL(string: aggregatorURL), parsed.scheme == "http" || parsed.scheme == "https",
+              parsed.host != nil else {
+            throw SetupError(description: "aggregator URL \"\(aggregatorURL)\" must look like http://HOST:PORT")
+        }
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: url.appending(path: "node.json").path) {
+            throw SetupError(description: "\(url.path) already holds a venue node; use another --data-dir")
+        }
+        try fileManager.createDirectory(at: url, withIntermediateDirectories: true,
+                                        attributes: [.posixPermissions: 0o700])
+        let key = Curve25519.Signing.PrivateKey()
+        let keyURL = url.appending(path: "node.key")
+        guard fileManager.createFile(atPath: keyURL.path, contents: Data(key.rawRepresentation.base64EncodedString().utf8),
+                                     attributes: [.posixPermissions: 0o600]) else {
+            throw SetupError(description: "cannot write \(keyURL.path)")
+        }
+        try Data(contentsOf: eventFile).write(to: url.appending(path: "event.json"), options: .atomic)
+        let configuration = Configuration(
+            venue: venue, nodeID: NodeIdentity.nodeID(for: key.publicKey),
+            aggregatorURL: aggregatorURL.hasSuffix("/") ? String(aggregatorURL.dropLast()) : aggregatorURL,
+            eventID: event.definition.id, createdAt: Date().formatted(.iso8601))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // node.json last: its presence means the directory is complete.
+        try encoder.encode(configuration).write(to: url.appending(path: "node.json"), options: .atomic)
+        return try open(at: url)
+    }
+
+    /// Opens an existing data directory.
+    public static func open(at url: URL) throws -> NodeDirectory {
+        let configURL = url.appending(path: "node.json")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
+            throw SetupError(description: "\(url.path) is not a venue node data directory (no node.json); "
+                + "create one with: venue-node init --data-dir \(url.path) --event FILE --venue VENUE --aggregator URL")
+        }
+        let configuration = try JSONDecoder().decode(Configuration.self, from: Data(contentsOf: configURL))
+        let event = try EventDefinition.load(contentsOf: url.appending(path: "event.json"))
+        let keyText = try String(contentsOf: url.appending(path: "node.key"), encoding: .utf8)
+        guard let keyData = Data(base64Encoded: keyText.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: keyData) else {
+            throw SetupError(description: "\(url.appending(path: "node.key").path) does not hold an Ed25519 private key")
+        }
+        return NodeDirectory(url: url, configuration: configuration, event: event, key: key)
+    }
+
+    /// The public key as base64 of its raw bytes (what `aggregator nodes add --public-key` takes).
+    public var publicKeyBase64: String { key.publicKey.rawRepresentation.base64EncodedString() }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import Shared
+
+/// A record could not be saved; nothing of the request was saved.
+public struct AppendError: Error, CustomStringConvertible {
+    /// Position (0-based) in the request of the payload refused.
+    public var index: Int
+    public var rejection: RecordRejection
+
+    public var description: String { rejection.message }
+}
+
+/// The node's local view: head of its chain, what the aggregator acknowledged, the last error.
+public struct NodeStatus: Codable, Sendable {
+    public var lastSeq: Int64
+    public var lastHash: String
+    public var acknowledgedSeq: Int64
+    public var pending: Int64
+    public var lastSyncAt: String?
+    public var lastError: String?
+    public var records: [String: Int]
+    public var checkins: [String: Int]
+    public var ballots: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case lastSeq = "last_seq", lastHash = "last_hash", acknowledgedSeq = "acknowledged_seq", pending
+        case lastSyncAt = "last_sync_at", lastError = "last_error", records, checkins, ballots
+    }
+}
+
+extension NodeDatabase {
+    static func timestamp(_ date: Date = Date()) -> String {
+        date.formatted(.iso8601)
+    }
+
+    /// Appends `payloads` as the next records of the chain, all or none, after checking each
+    /// against the event and the records before it. Returns the records as saved.
+    @discardableResult
+    public func append(_ payloads: [RecordPayload], event: EventDefinition) throws -> [ChainedRecord] {
+        try writer.write { db in
+            var state = try Self.loadState(db)
+            var saved: [ChainedRecord] = []
+            let now = Self.timestamp()
+            for (index, payload) in payloads.enumerated() {
+                do {
+                    try state.admit(payload, event: event)
+                } catch let rejection as RecordRejection {
+                    throw AppendError(index: index, rejection: rejection)
+                }
+                let record = ChainedRecord(seq: state.headSeq, prev: state.headHash, payload: payload.canonicalJSON())
+                try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
+                                 payload: record.payload, savedAt: now).insert(db)
+                state.headHash = record.hash
+                saved.append(record)
+            }
+            return saved
+        }
+    }
+
+    /// Rebuilds the ledger state from every record, verifying the chain on the way.
+    static func loadState(_ db: Database) throws -> LedgerState {
+        var state = LedgerState()
+        let rows = try StoredRecord.order(StoredRecord.Columns.seq).fetchCursor(db)
+        while let row = try rows.next() {
+            try RecordChain.verify([row.chained], afterSeq: state.headSeq, afterHash: state.headHash)
+            let payload = try RecordPayload.decode(json: row.payload)
+            try state.admit(payload, event: nil)
+            state.headHash = row.hash
+        }
+        return state
+    }
+
+    /// Records from `seq` on, at most `limit` of them and about `maxBytes` of payload (at least one).
+    public func records(from seq: Int64, limit: Int, maxBytes: Int) throws -> [ChainedRecord] {
+        try writer.read { db in
+            var result: [ChainedRecord] = []
+            var bytes = 0
+            let rows = try StoredRecord.filter(StoredRecord.Columns.seq >= seq).order(StoredRecord.Columns.seq)
+                .limit(limit).fetchCursor(db)
+            while let row = try rows.next() {
+                bytes += row.payload.utf8.count + 200
+                if !result.isEmpty && bytes > maxBytes { break }
+                result.append(row.chained)
+            }
+            return result
+        }
+    }
+
+    /// All records, in order.
+    public func allRecords() throws -> [ChainedRecord] {
+        try writer.read { db in try StoredRecord.order(StoredRecord.Columns.seq).fetchAll(db).map(\.chained) }
+    }
+
+    /// The last record's sequence and hash (0 and genesis for an empty chain).
+    public func head() throws -> (seq: Int64, hash: String) {
+        try writer.read { db in
+            let row = try StoredRecord.order(StoredRecord.Columns.seq.desc).fetchOne(db)
+            return (row?.seq ?? 0, row?.hash ?? RecordChain.genesis)
+        }
+    }
+
+    /// The hash of record `seq`, if the node has it.
+    public func hash(at seq: Int64) throws -> String? {
+        try writer.read { db in try StoredRecord.fetchOne(db, key: seq)?.hash }
+    }
+
+    /// Notes a sync attempt: what the aggregator acknowledged, or the error.
+    public func logSync(ok: Bool, ackedSeq: Int64? = nil, ackedHash: String? = nil, message: String? = nil) throws {
+        try writer.write { db in
+            try SyncAttempt(id: nil, at: Self.timestamp(), ok: ok, ackedSeq: ackedSeq, ackedHash: ackedHash,
+                            message: message).insert(db)
+        }
+    }
+
+    /// The highest sequence the aggregator has acknowledged.
+    public func acknowledgedSeq() throws -> Int64 {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(ackedSeq) FROM syncAttempt WHERE ok") ?? 0
+        }
+    }
+
+    /// Counts and sync state for `venue-node status`.
+    public func status() throws -> NodeStatus {
+        try writer.read { db in
+            let state = try Self.loadState(db)
+            let acknowledged = try Int64.fetchOne(db, sql: "SELECT MAX(ackedSeq) FROM syncAttempt WHERE ok") ?? 0
+            let last = try SyncAttempt.order(SyncAttempt.Columns.id.desc).fetchOne(db)
+            var kinds: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM record GROUP BY kind") {
+                kinds[row["kind"]] = row["n"]
+            }
+            var checkins: [String: Int] = [:]
+            var ballots: [String: Int] = [:]
+            for (counter, value) in state.totals {
+                switch counter {
+                case .attendance(let session, _): checkins[session, default: 0] += value
+                case .ballots(let session, _, _): ballots[session, default: 0] += value
+                default: break
+                }
+            }
+            return NodeStatus(lastSeq: state.headSeq, lastHash: state.headHash, acknowledgedSeq: acknowledged,
+                              pending: state.headSeq - acknowledged, lastSyncAt: last?.at,
+                              lastError: last.flatMap { $0.ok ? nil : $0.message }, records: kinds,
+                              checkins: checkins, ballots: ballots)
+        }
+    }
+}
+

@@ -1,0 +1,88 @@
+import CCurl
+import Foundation
+
+/// A response received over HTTP.
+public struct HTTPReply: Sendable {
+    public var status: Int
+    public var body: Data
+}
+
+/// The request did not get an HTTP answer (refused, timed out, cut off).
+public struct TransportError: Error, CustomStringConvertible, Sendable {
+    public var code: Int
+    public var message: String
+
+    public var description: String { message }
+}
+
+/// A small HTTP client on libcurl, with connect and total timeouts. Each request uses its own easy
+/// handle and runs on a thread of its own, so a blocked network never blocks Swift's executors.
+public struct CurlHTTPClient: Sendable {
+    public var connectTimeout: Int
+    public var totalTimeout: Int
+
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+    public init(connectTimeout: Int = 5, totalTimeout: Int = 30) {
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+    }
+
+    public func send(method: String, url: String, headers: [String] = [], body: Data? = nil) async throws -> HTTPReply {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try self.perform(method: method, url: url, headers: headers, body: body) })
+            }
+        }
+    }
+
+    private final class ResponseBuffer {
+        var data = Data()
+        let limit = 16 << 20
+    }
+
+    private func perform(method: String, url: String, headers: [String], body: Data?) throws -> HTTPReply {
+        guard Self.globalInit, let handle = curl_easy_init() else {
+            throw TransportError(code: -1, message: "libcurl could not be initialised")
+        }
+        defer { curl_easy_cleanup(handle) }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers + ["Expect:"] { list = curl_slist_append(list, header) }
+        defer { curl_slist_free_all(list) }
+        let buffer = ResponseBuffer()
+        let unmanaged = Unmanaged.passRetained(buffer)
+        defer { unmanaged.release() }
+
+        tally_curl_setopt_string(handle, CURLOPT_URL, url)
+        tally_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        tally_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeout)
+        tally_curl_setopt_long(handle, CURLOPT_TIMEOUT, totalTimeout)
+        tally_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+        tally_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque())
+        tally_curl_setopt_write_function(handle) { pointer, size, count, context in
+            guard let pointer, let context else { return 0 }
+            let buffer = Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue()
+            let length = size * count
+            guard buffer.data.count + length <= buffer.limit else { return 0 }
+            buffer.data.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+            return length
+        }
+        let result: CURLcode = (body ?? Data()).withUnsafeBytes { bytes in
+            if method == "POST" {
+                tally_curl_setopt_long(handle, CURLOPT_POST, 1)
+                tally_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bytes.count)
+                tally_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+            } else if method != "GET" {
+                tally_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+            }
+            return curl_easy_perform(handle)
+        }
+        guard result == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(result))
+            throw TransportError(code: Int(result.rawValue), message: "\(method) \(url): \(reason)")
+        }
+        var status = 0
+        tally_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPReply(status: status, body: buffer.data)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// The daemon's loop: sync, wait, sync again; after a failure wait longer (exponential backoff
+/// with jitter, capped), never give up, stop on graceful shutdown.
+public struct SyncService: Service {
+    public var syncer: Syncer
+    public var interval: Duration
+    public var maxBackoff: Duration
+    public var logger: Logger
+
+    public init(syncer: Syncer, interval: Duration = .seconds(5), maxBackoff: Duration = .seconds(300), logger: Logger) {
+        self.syncer = syncer
+        self.interval = interval
+        self.maxBackoff = maxBackoff
+        self.logger = logger
+    }
+
+    /// Delay after `failures` consecutive failures: 1 s doubling up to `maxBackoff`, with ±50 % jitter.
+    public static func backoff(failures: Int, cap: Duration) -> Duration {
+        let base = Duration.seconds(1) * (1 << min(failures - 1, 20))
+        let capped = min(base, cap)
+        return capped * Double.random(in: 0.5...1.0)
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
+        var failures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let report = try await syncer.sync()
+                if report.recordsSent > 0 {
+                    logger.info("synced", metadata: ["records.sent": "\(report.recordsSent)",
+                                                     "acknowledged.seq": "\(report.acknowledgedSeq)"])
+                }
+                failures = 0
+                try? await Task.sleep(for: interval)
+            } catch {
+                failures += 1
+                let delay = Self.backoff(failures: failures, cap: maxBackoff)
+                logger.warning("sync failed", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Crypto
+import Foundation
+import Logging
+import Shared
+
+/// Why a sync did not finish. `retryable` errors (network, server trouble) go away by themselves;
+/// the others need an operator.
+public struct SyncError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var retryable: Bool
+    public var code: APIErrorCode?
+
+    public var description: String { message }
+}
+
+/// What one sync achieved.
+public struct SyncReport: Sendable, Equatable {
+    public var batchesSent: Int
+    public var recordsSent: Int
+    public var acknowledgedSeq: Int64
+    public var lastSeq: Int64
+}
+
+/// Pushes a node's pending records to the aggregator: asks for the aggregator's cursor, then sends
+/// signed batches from there until everything is acknowledged.
+public struct Syncer: Sendable {
+    public var directory: NodeDirectory
+    public var database: NodeDatabase
+    public var client: CurlHTTPClient
+    public var batchSize: Int
+    public var maxBatchBytes: Int
+    public var logger: Logger
+
+    public init(directory: NodeDirectory, database: NodeDatabase, client: CurlHTTPClient = CurlHTTPClient(),
+                batchSize: Int = 500, maxBatchBytes: Int = 512 * 1024, logger: Logger) {
+        self.directory = directory
+        self.database = database
+        self.client = client
+        self.batchSize = max(1, batchSize)
+        self.maxBatchBytes = maxBatchBytes
+        self.logger = logger
+    }
+
+    private var base: String { directory.configuration.aggregatorURL }
+
+    /// Sends everything pending. With `fromSeq`, resends from that record on whatever the
+    /// aggregator holds (it ignores what it has already).
+    public func sync(fromSeq: Int64? = nil) async throws -> SyncReport {
+        do {
+            let report = try await push(fromSeq: fromSeq)
+            return report
+        } catch let error as SyncError {
+            try? database.logSync(ok: false, message: error.message)
+            throw error
+        }
+    }
+
+    private func push(fromSeq: Int64?) async throws -> SyncReport {
+        let head = try database.head()
+        var next: Int64
+        if let fromSeq {
+            next = max(1, fromSeq)
+        } else {
+            let cursor = try await fetchCursor()
+            try checkCursor(cursor, head: head)
+            try database.logSync(ok: true, ackedSeq: cursor.seq, ackedHash: cursor.hash)
+            next = cursor.seq + 1
+        }
+        var report = SyncReport(batchesSent: 0, recordsSent: 0, acknowledgedSeq: next - 1, lastSeq: head.seq)
+        var gapsFollowed = 0
+        while next <= head.seq {
+            let records = try database.records(from: next, limit: batchSize, maxBytes: maxBatchBytes)
+            guard let last = records.last else { break }
+            let batch = Batch(event: directory.configuration.eventID, venue: directory.configuration.venue,
+                              node: directory.configuration.nodeID, records: records)
+            let reply = try await post(batch)
+            report.batchesSent += 1
+            switch reply.status {
+            case 200:
+                let ack = try decode(BatchAck.self, reply)
+                guard ack.lastSeq == last.seq, ack.lastHash == last.hash else {
+                    throw SyncError(message: "the aggregator acknowledged \(ack.lastSeq) (\(ack.lastHash.prefix(12))…) "
+                        + "for a batch ending at \(last.seq) (\(last.hash.prefix(12))…)", retryable: false)
+                }
+                try database.logSync(ok: true, ackedSeq: ack.lastSeq, ackedHash: ack.lastHash)
+                report.recordsSent += records.count
+                report.acknowledgedSeq = ack.lastSeq
+                logger.info("batch acknowledged", metadata: ["batch.first": "\(ack.firstSeq)", "batch.last": "\(ack.lastSeq)"])
+                next = ack.lastSeq + 1
+            case 409 where (try? decode(APIErrorBody.self, reply))?.error.code == .sequenceGap:
+                let body = try decode(APIErrorBody.self, reply)
+                guard let resume = body.error.resumeFrom, resume >= 1, resume < next, gapsFollowed < 3 else {
+                    throw SyncError(message: "the aggregator keeps answering sequence_gap: \(body.error.message)",
+                                    retryable: false, code: .sequenceGap)
+                }
+                gapsFollowed += 1
+                logger.notice("aggregator asks to resume earlier", metadata: ["resume.from": "\(resume)"])
+                next = resume
+            default:
+                throw apiError(reply)
+            }
+        }
+        return report
+    }
+
+    /// The aggregator's view of this node's chain.
+    public func fetchCursor() async throws -> NodeCursor {
+        let reply: HTTPReply
+        do {
+            reply = try await client.send(method: "GET", url: "\(base)/v1/nodes/\(directory.configuration.nodeID)/cursor")
+        } catch let error as TransportError {
+            throw SyncError(message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true)
+        }
+        guard reply.status == 200 else { throw apiError(reply) }
+        return try decode(NodeCursor.self, reply)
+    }
+
+    private func checkCursor(_ cursor: NodeCursor, head: (seq: Int64, hash: String)) throws {
+        guard cursor.seq <= head.seq else {
+            throw SyncError(message: "the aggregator holds \(cursor.seq) records of this node but the node has only "
+                + "\(head.seq): this data directory is not the one that sent them (restore it, or enrol a new node)",
+                retryable: false)
+        }
+        if cursor.seq > 0, try database.hash(at: cursor.seq) != cursor.hash {
+            throw SyncError(message: "record \(cursor.seq) held by the aggregator differs from this node's: "
+                + "the chains have forked; do not record further and call the central office", retryable: false)
+        }
+    }
+
+    private func post(_ batch: Batch) async throws -> HTTPReply {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let body = try encoder.encode(batch)
+        let path = "/v1/batches"
+        let signed = try MessageSignature.sign(method: "POST", path: path, body: body,
+                                               keyID: directory.configuration.nodeID, key: directory.key,
+                                               created: Int64(Date().timeIntervalSince1970))
+        do {
+            return try await client.send(method: "POST", url: base + path, headers: [
+                "Content-Type: application/json",
+                "Content-Digest: \(signed.contentDigest)",
+                "Signature-Input: \(signed.signatureInput)",
+                "Signature: \(signed.signature)",
+            ], body: body)
+        } catch let error as TransportError {
+            throw SyncError(message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true)
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ reply: HTTPReply) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: reply.body)
+        } catch {
+            throw SyncError(message: "the aggregator answered \(reply.status) with a body this node cannot read",
+                            retryable: true)
+        }
+    }
+
+    private func apiError(_ reply: HTTPReply) -> SyncError {
+        let retryable = reply.status >= 500 || reply.status == 429 || reply.status == 408
+        guard let body = try? JSONDecoder().decode(APIErrorBody.self, from: reply.body) else {
+            return SyncError(message: "the aggregator answered HTTP \(reply.status)", retryable: retryable)
+        }
+        var message = "the aggregator refused (\(reply.status) \(body.error.code.rawValue)): \(body.error.message)"
+        if body.error.code == .unknownNode {
+            message += "; enrol this node with: aggregator nodes add --data-dir DIR --venue "
+                + "\(directory.configuration.venue) --public-key \(directory.publicKeyBase64)"
+        }
+        return SyncError(message: message, retryable: retryable, code: body.error.code)
+    }
+}
