@@ -100,7 +100,11 @@ public enum MessageSignature {
         var keyID: String?
         var algorithm: String?
         var created: Int64?
-        for item in parameters.dropFirst(expectedList.count + 1).split(separator: ";", omittingEmptySubsequences: false) {
+        let rest = parameters.dropFirst(expectedList.count + 1)  // after "(" and the component list
+        guard rest.first == ";" else {
+            throw Failure(reason: .malformed, message: "Signature-Input needs the parameters created, keyid and alg")
+        }
+        for item in rest.dropFirst().split(separator: ";", omittingEmptySubsequences: false) {
             guard let equals = item.firstIndex(of: "=") else {
                 throw Failure(reason: .malformed, message: "Signature-Input parameter \"\(item)\" has no value")
             }

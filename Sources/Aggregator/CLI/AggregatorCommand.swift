@@ -1,0 +1,245 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Shared
+
+/// `aggregator`: receives signed batches from the venue nodes, merges them and keeps the totals.
+public struct AggregatorCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "aggregator",
+        abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
+        discussion: "See docs/aggregator.md.",
+        subcommands: [Serve.self, Nodes.self, Export.self, Alarms.self, Event.self]
+    )
+
+    public init() {}
+}
+
+/// The `--data-dir` every command takes.
+struct AggregatorDataOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The aggregator's data directory.") var path: String
+
+    func open(create: Bool = false) throws -> AggregatorDatabase {
+        let url = URL(filePath: path)
+        let file = url.appending(path: "aggregator.sqlite")
+        if create {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } else if !FileManager.default.fileExists(atPath: file.path) {
+            throw AggregatorError("\(path) holds no aggregator database; start `aggregator serve --data-dir \(path) "
+                + "--event FILE` once to create it")
+        }
+        return try AggregatorDatabase(path: file.path)
+    }
+
+    /// The database and the event it serves.
+    func openWithEvent() throws -> (AggregatorDatabase, LoadedEvent) {
+        let database = try open()
+        guard let event = try database.installedEvent() else {
+            throw AggregatorError("no event installed in \(path) yet; run `aggregator serve --event FILE` first")
+        }
+        return (database, event)
+    }
+}
+
+extension AggregatorCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the HTTP API until SIGTERM.",
+            discussion: """
+                Prints "listening on HOST:PORT" once the socket is bound (port 0 picks a free port). Example:
+                  aggregator serve --data-dir /var/lib/aggregator --event examples/ordos-2021/event.json --listen 0.0.0.0:8080
+                """)
+
+        @OptionGroup var data: AggregatorDataOption
+        @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
+        @Option(help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8080"
+        @Option(help: "Largest request body, in bytes.") var maxBodyBytes = 8 << 20
+
+        func run() async throws {
+            let (host, port) = try parseListen(listen)
+            let eventURL = URL(filePath: event)
+            let loaded = try EventDefinition.load(contentsOf: eventURL)
+            let database = try data.open(create: true)
+            try database.install(event: loaded, json: Data(contentsOf: eventURL))
+            var logger = Logger(label: "aggregator")
+            logger[metadataKey: "event.id"] = "\(loaded.definition.id)"
+            for warning in loaded.warnings {
+                logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
+            }
+            let intake = BatchIntake(database: database, event: loaded.definition)
+            let app = buildApplication(
+                intake: intake, settings: AggregatorSettings(host: host, port: port, maxBodyBytes: maxBodyBytes),
+                logger: logger,
+                onServerRunning: { port in
+                    print("listening on \(host):\(port)")
+                    fflush(nil)
+                })
+            try await app.runService()
+        }
+
+        private func parseListen(_ value: String) throws -> (String, Int) {
+            guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+                  (0...65535).contains(port) else {
+                throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (found \"\(value)\")")
+            }
+            return (String(value[..<colon]), port)
+        }
+    }
+
+    struct Nodes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol and list venue nodes.", subcommands: [Add.self, List.self])
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Enrol a node: its public key may send records for a venue.",
+                discussion: "Example: aggregator nodes add --data-dir DIR --venue dongsheng --public-key KEY")
+            @OptionGroup var data: AggregatorDataOption
+            @Option(help: "Venue id.") var venue: String
+            @Option(help: "The node's public key, as printed by `venue-node init`.") var publicKey: String
+
+            func run() throws {
+                let node = try data.open(create: true).enroll(venue: venue, publicKeyBase64: publicKey)
+                print("enrolled node \(node.id) for venue \(node.venue)")
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List enrolled nodes and what they have sent.")
+            @OptionGroup var data: AggregatorDataOption
+
+            func run() throws {
+                let database = try data.open()
+                let rows = try database.nodes().map { node in
+                    let cursor = try database.cursor(node: node)
+                    return [node.venue, node.id, "\(cursor.seq)", String(cursor.hash.prefix(16)), node.enrolledAt]
+                }
+                printTable(header: ["venue", "node", "records", "head", "enrolled"], rows: rows)
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the running totals.",
+            discussion: "Example: aggregator export tallies --data-dir DIR --csv",
+            subcommands: [Tallies.self, Attendance.self, Boxes.self])
+
+        struct Format: ParsableArguments {
+            @Flag(help: "CSV for scripts and spreadsheets.") var csv = false
+            @Flag(help: "JSON.") var json = false
+        }
+
+        struct Tallies: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Marks per venue, session, department: venue,session,department,mark,count")
+            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var format: Format
+
+            func run() throws {
+                let (database, event) = try data.openWithEvent()
+                let totals = try database.totals(eventID: event.definition.id)
+                try emit(format, header: ["venue", "session", "department", "mark", "count"], json: totals.tallies,
+                         rows: totals.tallies.map { [$0.venue, $0.session, $0.department, $0.mark, "\($0.count)"] })
+            }
+        }
+
+        struct Attendance: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Check-ins: venue,session,category,checked_in")
+            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var format: Format
+
+            func run() throws {
+                let (database, event) = try data.openWithEvent()
+                let totals = try database.totals(eventID: event.definition.id)
+                try emit(format, header: ["venue", "session", "category", "checked_in"], json: totals.attendance,
+                         rows: totals.attendance.map { [$0.venue, $0.session, $0.category, "\($0.checkedIn)"] })
+            }
+        }
+
+        struct Boxes: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Boxes: venue,session,box,issued,returned,valid,blank,spoiled")
+            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var format: Format
+
+            func run() throws {
+                let (database, event) = try data.openWithEvent()
+                let totals = try database.totals(eventID: event.definition.id)
+                try emit(format, header: ["venue", "session", "box", "issued", "returned", "valid", "blank", "spoiled"],
+                         json: totals.boxes,
+                         rows: totals.boxes.map {
+                             [$0.venue, $0.session, $0.box, "\($0.issued)", "\($0.returned)", "\($0.valid)",
+                              "\($0.blank)", "\($0.spoiled)"]
+                         })
+            }
+        }
+    }
+
+    struct Alarms: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List alarms (forked chains …) with their evidence.")
+        @OptionGroup var data: AggregatorDataOption
+
+        func run() throws {
+            let alarms = try data.open().alarms()
+            if alarms.isEmpty { print("no alarms") }
+            for alarm in alarms {
+                print("#\(alarm.id ?? 0) \(alarm.raisedAt) \(alarm.kind): \(alarm.message)")
+                if let evidence = alarm.evidence { print("    evidence: \(evidence)") }
+            }
+        }
+    }
+
+    struct Event: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check an event file and list every issue found.",
+            discussion: "Exit status 0 when the event is usable (warnings only), 1 otherwise. "
+                + "Example: aggregator event --event examples/ordos-2021/event.json")
+        @Option(help: "The event file.") var event: String
+
+        func run() throws {
+            do {
+                let loaded = try EventDefinition.load(contentsOf: URL(filePath: event))
+                let definition = loaded.definition
+                print("\(definition.id): \(definition.title)")
+                print("  \(definition.departments.count) departments in \(definition.groups.count) groups, "
+                    + "\(definition.sessions.count) sessions, \(definition.venues.count) venues, "
+                    + "\(definition.categories.count) categories, \(definition.quotas.count) quota columns")
+                for warning in loaded.warnings { print("  \(warning)") }
+                print(loaded.warnings.isEmpty ? "no issues" : "\(loaded.warnings.count) warning(s)")
+            } catch let error as EventLoadError {
+                print(error.description)
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+private func emit(_ format: AggregatorCommand.Export.Format, header: [String], json: some Encodable,
+                  rows: [[String]]) throws {
+    if format.json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(json), as: UTF8.self))
+    } else if format.csv {
+        print(CSVWriter.line(header))
+        for row in rows { print(CSVWriter.line(row)) }
+    } else {
+        printTable(header: header, rows: rows)
+    }
+}
+
+/// Prints rows as an aligned table for people.
+func printTable(header: [String], rows: [[String]]) {
+    func width(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ($1.properties.isEmojiPresentation || $1.value >= 0x1100 ? 2 : 1) }
+    }
+    var widths = header.map(width)
+    for row in rows { for (index, field) in row.enumerated() { widths[index] = max(widths[index], width(field)) } }
+    for row in [header] + rows {
+        print(row.enumerated().map { index, field in
+            field + String(repeating: " ", count: widths[index] - width(field))
+        }.joined(separator: "  "))
+    }
+}

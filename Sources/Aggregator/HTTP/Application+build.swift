@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Shared
+
+/// What `buildApplication` needs.
+public struct AggregatorSettings: Sendable {
+    public var host: String
+    public var port: Int
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// The aggregator's routes.
+public func buildRouter(intake: BatchIntake, settings: AggregatorSettings) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.get("/healthz") { _, _ in "ok\n" }
+    BatchController(intake: intake, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router.group("v1"))
+    return router
+}
+
+/// The aggregator's HTTP application; `onServerRunning` is told the port actually bound.
+public func buildApplication(
+    intake: BatchIntake, settings: AggregatorSettings, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(intake: intake, settings: settings),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sanmin-aggregator"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        logger: logger)
+}
+
+/// `POST /v1/batches`, `GET /v1/nodes/{id}/cursor`, `GET /v1/totals`.
+struct BatchController {
+    var intake: BatchIntake
+    var maxBodyBytes: Int
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.post("batches", use: receive)
+        group.get("nodes/:id/cursor", use: cursor)
+        group.get("totals", use: totals)
+    }
+
+    @Sendable func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "a batch may be at most \(maxBodyBytes) bytes")
+        }
+        let ack = try await intake.receive(.init(
+            path: request.uri.path,
+            contentType: request.headers[.contentType],
+            contentDigest: request.headers[.contentDigest],
+            signatureInput: request.headers[.signatureInput],
+            signature: request.headers[.signature],
+            body: Data(buffer: buffer)))
+        context.logger.info("batch accepted", metadata: ["node.id": "\(ack.node)", "batch.first": "\(ack.firstSeq)",
+                                                         "batch.last": "\(ack.lastSeq)"])
+        return try JSONResponse.make(ack)
+    }
+
+    @Sendable func cursor(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let node = try intake.database.node(id: id) else {
+            throw APIError(.notFound, .unknownNode, "node \(id) is not enrolled")
+        }
+        return try JSONResponse.make(try intake.database.cursor(node: node))
+    }
+
+    @Sendable func totals(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(try intake.database.totals(eventID: intake.event.id))
+    }
+}
+
+extension HTTPField.Name {
+    static let contentDigest = Self("Content-Digest")!
+    static let signatureInput = Self("Signature-Input")!
+    static let signature = Self("Signature")!
+}

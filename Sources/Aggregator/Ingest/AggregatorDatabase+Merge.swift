@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+import Shared
+
+/// A batch whose signature has been verified, ready to merge.
+public struct VerifiedBatch: Sendable {
+    public var node: EnrolledNode
+    public var batch: Batch
+    public var body: Data
+    public var contentDigest: String
+    public var signatureInput: String
+    public var signature: String
+}
+
+extension AggregatorDatabase {
+    /// Merges a verified batch in one transaction: records already held are skipped (after checking
+    /// they are the same), new ones are stored and added to the totals. Answers only once the
+    /// transaction is committed. Throws `APIError` for a gap, a conflict or an invalid record;
+    /// a conflict is recorded as an alarm, with both versions kept.
+    public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> BatchAck {
+        let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
+        switch outcome {
+        case .success(let ack): return ack
+        case .failure(let error): throw error
+        }
+    }
+
+    private static func merge(_ verified: VerifiedBatch, event: EventDefinition,
+                              db: Database) throws -> Result<BatchAck, APIError> {
+        let batch = verified.batch
+        let nodeID = verified.node.id
+        guard let first = batch.records.first, let last = batch.records.last else {
+            throw APIError(.badRequest, .malformedBatch, "the batch holds no record")
+        }
+        let head = try head(db, nodeID: nodeID)
+        if first.seq > head.seq + 1 {
+            throw APIError(.conflict, .sequenceGap,
+                           "the batch starts at record \(first.seq) but the aggregator holds records up to \(head.seq); "
+                               + "send from \(head.seq + 1)", resumeFrom: head.seq + 1)
+        }
+        // Records already held must be the very same records.
+        for record in batch.records where record.seq <= head.seq {
+            let held = try String.fetchOne(db, sql: "SELECT hash FROM record WHERE nodeID = ? AND seq = ?",
+                                           arguments: [nodeID, record.seq])
+            if held != record.hash {
+                return .failure(try conflict(db, nodeID: nodeID, offered: record, heldHash: held))
+            }
+        }
+        let fresh = batch.records.filter { $0.seq > head.seq }
+        if let firstFresh = fresh.first, firstFresh.prev != head.hash {
+            return .failure(try conflict(db, nodeID: nodeID, offered: firstFresh, heldHash: head.hash))
+        }
+        if !fresh.isEmpty {
+            let stored = StoredBatch(id: nil, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
+                                     contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
+                                     signature: verified.signature, body: verified.body, receivedAt: timestamp())
+            try stored.insert(db)
+            let batchID = db.lastInsertedRowID
+            for record in fresh {
+                try apply(record, venue: verified.node.venue, nodeID: nodeID, batchID: batchID, event: event, db: db)
+            }
+        }
+        return .success(BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq, lastHash: last.hash))
+    }
+
+    /// Keeps the offered record as evidence next to the held one and raises an alarm.
+    private static func conflict(_ db: Database, nodeID: String, offered: ChainedRecord,
+                                 heldHash: String?) throws -> APIError {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let evidence = String(decoding: try encoder.encode(offered), as: UTF8.self)
+        let message = "node \(nodeID) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
+            + "holds \(heldHash.map { "hash \($0.prefix(16))…" } ?? "no such record") there: the chain has forked"
+        try Alarm(id: nil, kind: "chain_conflict", nodeID: nodeID, seq: offered.seq, message: message,
+                  evidence: evidence, raisedAt: timestamp()).insert(db)
+        return APIError(.conflict, .chainConflict, message, seq: offered.seq)
+    }
+
+    /// Stores one new record and adds what it changes to the totals.
+    private static func apply(_ record: ChainedRecord, venue: String, nodeID: String, batchID: Int64,
+                              event: EventDefinition, db: Database) throws {
+        func invalid(_ message: String) -> APIError {
+            APIError(.unprocessableContent, .invalidRecord, "record \(record.seq): \(message)", seq: record.seq)
+        }
+        let payload: RecordPayload
+        do {
+            payload = try RecordPayload.decode(json: record.payload)
+        } catch {
+            throw invalid("the payload is not a record: \(error)")
+        }
+        do {
+            try payload.check(against: event)
+        } catch {
+            throw invalid(error.message)
+        }
+        var delta = payload.contribution
+        if case .correction(let correction) = payload {
+            guard correction.target >= 1, correction.target < record.seq,
+                  let target = try StoredRecord.fetchOne(db, key: ["nodeID": nodeID, "seq": correction.target]) else {
+                throw invalid("the corrected record \(correction.target) does not exist")
+            }
+            if let by = try Int64.fetchOne(db, sql: "SELECT bySeq FROM supersession WHERE nodeID = ? AND target = ?",
+                                           arguments: [nodeID, correction.target]) {
+                throw invalid("record \(correction.target) was already corrected by record \(by)")
+            }
+            let targetPayload = try RecordPayload.decode(json: target.payload)
+            let rootKind = try rootKind(of: targetPayload, nodeID: nodeID, db: db)
+            if let replacement = correction.replacement, replacement.kind != rootKind {
+                throw invalid("a \(rootKind.rawValue) can only be replaced by a \(rootKind.rawValue)")
+            }
+            for (counter, value) in targetPayload.contribution { delta[counter, default: 0] -= value }
+            try db.execute(sql: "INSERT INTO supersession (nodeID, target, bySeq) VALUES (?, ?, ?)",
+                           arguments: [nodeID, correction.target, record.seq])
+        }
+        try StoredRecord(nodeID: nodeID, seq: record.seq, prev: record.prev, hash: record.hash,
+                         kind: payload.kind.rawValue, payload: record.payload, batchID: batchID).insert(db)
+        for (counter, value) in delta where value != 0 {
+            try add(value, to: counter, venue: venue, db: db)
+        }
+    }
+
+    /// The kind of original record a record stands for (a correction: that of its target, recursively).
+    private static func rootKind(of payload: RecordPayload, nodeID: String, db: Database) throws -> RecordPayload.Kind {
+        var current = payload
+        while case .correction(let correction) = current {
+            guard let target = try StoredRecord.fetchOne(db, key: ["nodeID": nodeID, "seq": correction.target]) else {
+                break
+            }
+            current = try RecordPayload.decode(json: target.payload)
+        }
+        return current.kind
+    }
+
+    private static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
+        switch counter {
+        case .attendance(let session, let category):
+            try db.execute(sql: """
+                INSERT INTO attendance (venue, session, category, checkedIn) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET checkedIn = checkedIn + excluded.checkedIn
+                """, arguments: [venue, session, category, value])
+        case .mark(let session, let department, let mark):
+            try db.execute(sql: """
+                INSERT INTO tally (venue, session, department, mark, count) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET count = count + excluded.count
+                """, arguments: [venue, session, department, mark, value])
+        case .boxOpened(let session, let box):
+            try addToBox("opened", value, venue: venue, session: session, box: box, db: db)
+        case .boxClosed(let session, let box):
+            try addToBox("closed", value, venue: venue, session: session, box: box, db: db)
+        case .issued(let session, let box):
+            try addToBox("issued", value, venue: venue, session: session, box: box, db: db)
+        case .returned(let session, let box):
+            try addToBox("returned", value, venue: venue, session: session, box: box, db: db)
+        case .ballots(let session, let box, let status):
+            try addToBox(status.rawValue, value, venue: venue, session: session, box: box, db: db)
+        }
+    }
+
+    private static func addToBox(_ column: String, _ value: Int, venue: String, session: String, box: String,
+                                 db: Database) throws {
+        // `column` is one of the fixed column names above, never input.
+        try db.execute(sql: """
+            INSERT INTO boxTotal (venue, session, box, \(column)) VALUES (?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
+            """, arguments: [venue, session, box, value])
+    }
+}

@@ -1,0 +1,114 @@
+import Crypto
+import Foundation
+import Shared
+
+/// Takes a signed batch from the wire to the database: verifies the signature over the raw body
+/// before parsing it, checks node, venue, event and chain, then merges.
+public struct BatchIntake: Sendable {
+    public var database: AggregatorDatabase
+    public var event: EventDefinition
+    /// Most records one batch may hold.
+    public var maxRecords: Int
+
+    public init(database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000) {
+        self.database = database
+        self.event = event
+        self.maxRecords = maxRecords
+    }
+
+    /// The request parts the intake needs.
+    public struct SignedRequest: Sendable {
+        public var path: String
+        public var contentType: String?
+        public var contentDigest: String?
+        public var signatureInput: String?
+        public var signature: String?
+        public var body: Data
+
+        public init(path: String = "/v1/batches", contentType: String?, contentDigest: String?, signatureInput: String?,
+                    signature: String?, body: Data) {
+            self.path = path
+            self.contentType = contentType
+            self.contentDigest = contentDigest
+            self.signatureInput = signatureInput
+            self.signature = signature
+            self.body = body
+        }
+    }
+
+    public func receive(_ request: SignedRequest) async throws -> BatchAck {
+        let verified = try verify(request)
+        return try await database.merge(verified, event: event)
+    }
+
+    func verify(_ request: SignedRequest) throws -> VerifiedBatch {
+        guard let contentType = request.contentType,
+              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+                == "application/json" else {
+            throw APIError(.unsupportedMediaType, .unsupportedMediaType, "a batch must be sent as application/json")
+        }
+        let keyID: String
+        do {
+            keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
+        } catch {
+            throw Self.apiError(error)
+        }
+        guard let node = try database.node(id: keyID),
+              let publicKey = NodeIdentity.publicKey(base64: node.publicKey) else {
+            throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled; enrol its public key with "
+                + "`aggregator nodes add`")
+        }
+        do {
+            try MessageSignature.verify(method: "POST", path: request.path, body: request.body,
+                                        contentDigest: request.contentDigest, signatureInput: request.signatureInput,
+                                        signature: request.signature, publicKey: publicKey)
+        } catch {
+            throw Self.apiError(error)
+        }
+        // Only now, with the body authenticated, is it parsed.
+        let batch: Batch
+        do {
+            batch = try JSONDecoder().decode(Batch.self, from: request.body)
+        } catch {
+            throw APIError(.badRequest, .malformedBatch, "the body is not a batch: \(error)")
+        }
+        guard batch.version == Batch.currentVersion else {
+            throw APIError(.badRequest, .malformedBatch, "batch version \(batch.version) is not supported")
+        }
+        guard batch.node == node.id else {
+            throw APIError(.forbidden, .nodeMismatch, "the batch names node \(batch.node) but is signed by node \(node.id)")
+        }
+        guard batch.venue == node.venue else {
+            throw APIError(.forbidden, .venueMismatch,
+                           "node \(node.id) is enrolled for venue \(node.venue), not \(batch.venue)")
+        }
+        guard batch.event == event.id else {
+            throw APIError(.unprocessableContent, .eventMismatch,
+                           "the batch is for event \(batch.event); this aggregator serves \(event.id)")
+        }
+        guard let first = batch.records.first, batch.records.count <= maxRecords, first.seq >= 1 else {
+            throw APIError(.badRequest, .malformedBatch,
+                           "a batch holds 1 to \(maxRecords) records, numbered from 1; this one holds \(batch.records.count)")
+        }
+        do {
+            try RecordChain.verify(batch.records, afterSeq: first.seq - 1, afterHash: first.prev)
+        } catch {
+            let seq: Int64? = switch error {
+            case .sequenceBreak(let position, _, _): batch.records[position].seq
+            case .brokenLink(let seq, _, _), .hashMismatch(let seq, _, _): seq
+            }
+            throw APIError(.badRequest, .brokenChain, "the batch's chain is broken: \(error)", seq: seq)
+        }
+        return VerifiedBatch(node: node, batch: batch, body: request.body, contentDigest: request.contentDigest ?? "",
+                             signatureInput: request.signatureInput ?? "", signature: request.signature ?? "")
+    }
+
+    private static func apiError(_ failure: MessageSignature.Failure) -> APIError {
+        switch failure.reason {
+        case .missing: APIError(.unauthorized, .missingSignature, failure.message)
+        case .malformed: APIError(.badRequest, .malformedSignature, failure.message)
+        case .digestMismatch: APIError(.badRequest, .digestMismatch, failure.message)
+        case .badSignature: APIError(.unauthorized, .badSignature, failure.message)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import Shared
+
+/// The aggregator's SQLite store: enrolled nodes, every accepted batch and record (append-only),
+/// corrections, alarms with their evidence, and the running totals kept in the same transactions.
+public final class AggregatorDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` (WAL, `synchronous=FULL`) and migrates it.
+    public convenience init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// Uses an existing writer (tests pass an in-memory `DatabaseQueue`).
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: nodes, batches, records, totals, alarms") { db in
+            try db.execute(sql: """
+                CREATE TABLE eventVersion (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    eventID TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    json TEXT NOT NULL,
+                    loadedAt TEXT NOT NULL
+                );
+                CREATE TABLE node (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    venue TEXT NOT NULL,
+                    publicKey TEXT NOT NULL UNIQUE,
+                    enrolledAt TEXT NOT NULL
+                );
+                CREATE TABLE batch (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    nodeID TEXT NOT NULL REFERENCES node(id),
+                    firstSeq INTEGER NOT NULL,
+                    lastSeq INTEGER NOT NULL,
+                    contentDigest TEXT NOT NULL,
+                    signatureInput TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    receivedAt TEXT NOT NULL
+                );
+                CREATE TABLE record (
+                    nodeID TEXT NOT NULL REFERENCES node(id),
+                    seq INTEGER NOT NULL,
+                    prev TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    batchID INTEGER NOT NULL REFERENCES batch(id),
+                    PRIMARY KEY (nodeID, seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE supersession (
+                    nodeID TEXT NOT NULL,
+                    target INTEGER NOT NULL,
+                    bySeq INTEGER NOT NULL,
+                    PRIMARY KEY (nodeID, target)
+                ) WITHOUT ROWID;
+                CREATE TABLE alarm (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,
+                    nodeID TEXT,
+                    seq INTEGER,
+                    message TEXT NOT NULL,
+                    evidence TEXT,
+                    raisedAt TEXT NOT NULL
+                );
+                CREATE TABLE tally (
+                    venue TEXT NOT NULL, session TEXT NOT NULL, department TEXT NOT NULL, mark TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (venue, session, department, mark)
+                ) WITHOUT ROWID;
+                CREATE TABLE attendance (
+                    venue TEXT NOT NULL, session TEXT NOT NULL, category TEXT NOT NULL,
+                    checkedIn INTEGER NOT NULL,
+                    PRIMARY KEY (venue, session, category)
+                ) WITHOUT ROWID;
+                CREATE TABLE boxTotal (
+                    venue TEXT NOT NULL, session TEXT NOT NULL, box TEXT NOT NULL,
+                    opened INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0,
+                    issued INTEGER NOT NULL DEFAULT 0, returned INTEGER NOT NULL DEFAULT 0,
+                    valid INTEGER NOT NULL DEFAULT 0, blank INTEGER NOT NULL DEFAULT 0, spoiled INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (venue, session, box)
+                ) WITHOUT ROWID;
+                """)
+            for table in ["eventVersion", "batch", "record", "supersession", "alarm"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                    CREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                    """)
+            }
+        }
+        return migrator
+    }
+}
+
+/// An enrolled venue node.
+public struct EnrolledNode: Codable, FetchableRecord, PersistableRecord, Sendable {
+    public static let databaseTableName = "node"
+
+    public var id: String
+    public var venue: String
+    public var publicKey: String
+    public var enrolledAt: String
+}
+
+/// Something the central office must look at (a forked chain, …), with the evidence.
+public struct Alarm: Codable, FetchableRecord, PersistableRecord, Sendable {
+    public static let databaseTableName = "alarm"
+
+    public var id: Int64?
+    public var kind: String
+    public var nodeID: String?
+    public var seq: Int64?
+    public var message: String
+    public var evidence: String?
+    public var raisedAt: String
+}
+
+/// A stored record of a node's chain.
+struct StoredRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "record"
+
+    var nodeID: String
+    var seq: Int64
+    var prev: String
+    var hash: String
+    var kind: String
+    var payload: String
+    var batchID: Int64
+}
+
+/// A batch as received, kept with its signature so anyone can verify it again.
+struct StoredBatch: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "batch"
+
+    var id: Int64?
+    var nodeID: String
+    var firstSeq: Int64
+    var lastSeq: Int64
+    var contentDigest: String
+    var signatureInput: String
+    var signature: String
+    var body: Data
+    var receivedAt: String
+}
+
+/// The event file the aggregator serves, as loaded (every version kept).
+struct EventVersion: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "eventVersion"
+
+    var id: Int64?
+    var eventID: String
+    var digest: String
+    var json: String
+    var loadedAt: String
+}
