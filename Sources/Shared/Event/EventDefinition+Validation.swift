@@ -36,13 +36,15 @@ extension EventDefinition {
             }
         }
         for (index, session) in sessions.enumerated() {
+            var unknownGroup = false
             if case .groups(let ids) = session.ballot {
                 for id in ids where !groupIDs.contains(id) {
+                    unknownGroup = true
                     error(.unknownReference, "sessions[\(index)].ballot",
                           "session \"\(session.id)\" names group \"\(id)\", which is not in \"groups\"")
                 }
             }
-            if ballotDepartments(session: session.id)?.isEmpty ?? true {
+            if !unknownGroup, ballotDepartments(session: session.id)?.isEmpty ?? true {
                 error(.emptyBallot, "sessions[\(index)].ballot", "the ballot of session \"\(session.id)\" lists no department")
             }
         }
@@ -63,14 +65,19 @@ extension EventDefinition {
                 }
                 covered = ids
             }
+            var repeated: [(session: String, owner: Int)] = []
             for session in covered {
                 let key = "\(quota.venue)/\(session)"
                 if let previous = quotaOwner[key] {
-                    error(.duplicateQuota, location,
-                          "venue \"\(quota.venue)\" session \"\(session)\" already has a quota in quotas[\(previous)]")
+                    repeated.append((session, previous))
                 } else {
                     quotaOwner[key] = index
                 }
+            }
+            if !repeated.isEmpty {
+                let owners = Set(repeated.map(\.owner)).sorted().map { "quotas[\($0)]" }.joined(separator: ", ")
+                error(.duplicateQuota, location, "venue \"\(quota.venue)\" session(s) "
+                    + repeated.map(\.session).joined(separator: ", ") + " already have a quota in \(owners)")
             }
             for (category, count) in quota.counts.sorted(by: { $0.key < $1.key }) {
                 if !categoryIDs.contains(category) {

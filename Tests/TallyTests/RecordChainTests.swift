@@ -1,0 +1,80 @@
+import Foundation
+import Shared
+import Testing
+
+@Suite struct RecordChainTests {
+    let records = Fixtures.chain([
+        .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+        .checkin(.init(session: "S1", rep: "R2", category: "expert")),
+        .boxOpened(.init(session: "S1", box: "B1")),
+        Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+        .boxClosed(.init(session: "S1", box: "B1", issued: 2, returned: 1)),
+    ])
+
+    @Test func anIntactChainVerifies() throws {
+        try RecordChain.verify(records)
+        #expect(records.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(records[0].prev == RecordChain.genesis)
+    }
+
+    @Test func alteringAPayloadIsDetectedAtThatRecord() {
+        var altered = records
+        altered[3].payload = altered[3].payload.replacingOccurrences(of: "dissatisfied", with: "satisfied")
+        #expect(throws: ChainError.hashMismatch(seq: 4, claimed: records[3].hash,
+                                                computed: RecordChain.hash(seq: 4, prev: records[3].prev,
+                                                                           payload: altered[3].payload))) {
+            try RecordChain.verify(altered)
+        }
+    }
+
+    @Test func rehashingAnAlteredRecordBreaksTheNextLink() {
+        var altered = records
+        altered[1] = ChainedRecord(seq: 2, prev: records[1].prev,
+                                   payload: records[1].payload.replacingOccurrences(of: "R2", with: "R9"))
+        #expect(throws: ChainError.brokenLink(seq: 3, expectedPrev: altered[1].hash, found: records[1].hash)) {
+            try RecordChain.verify(altered)
+        }
+    }
+
+    @Test func droppingARecordIsDetectedWhereItWas() {
+        var dropped = records
+        dropped.remove(at: 2)
+        #expect(throws: ChainError.sequenceBreak(position: 2, expected: 3, found: 4)) {
+            try RecordChain.verify(dropped)
+        }
+    }
+
+    @Test func reorderingRecordsIsDetected() {
+        var reordered = records
+        reordered.swapAt(1, 2)
+        #expect(throws: ChainError.sequenceBreak(position: 1, expected: 2, found: 3)) {
+            try RecordChain.verify(reordered)
+        }
+    }
+
+    @Test func renumberingAfterADropBreaksTheLink() {
+        var renumbered = Array(records.prefix(2)) + records.suffix(2)
+        renumbered[2].seq = 3
+        renumbered[3].seq = 4
+        #expect(throws: ChainError.brokenLink(seq: 3, expectedPrev: records[1].hash, found: records[3].prev)) {
+            try RecordChain.verify(renumbered)
+        }
+    }
+
+    @Test func aChainContinuesFromAGivenHead() throws {
+        try RecordChain.verify(Array(records.suffix(2)), afterSeq: 3, afterHash: records[2].hash)
+        #expect(throws: ChainError.brokenLink(seq: 4, expectedPrev: records[1].hash, found: records[2].hash)) {
+            try RecordChain.verify(Array(records.suffix(2)), afterSeq: 3, afterHash: records[1].hash)
+        }
+    }
+
+    @Test func equalPayloadsEncodeToEqualBytes() throws {
+        let a = RecordPayload.ballot(.init(session: "S1", box: "B1", status: .valid,
+                                           marks: ["D02": "satisfied", "D01": "dissatisfied"]))
+        let b = try RecordPayload.decode(json: a.canonicalJSON())
+        #expect(a == b)
+        #expect(a.canonicalJSON() == b.canonicalJSON())
+        #expect(a.canonicalJSON()
+            == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid"}"#)
+    }
+}

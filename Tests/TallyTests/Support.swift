@@ -1,0 +1,87 @@
+import Crypto
+import Foundation
+import Shared
+
+/// Paths and small fixtures shared by the suites.
+enum Fixtures {
+    /// The repository's root directory.
+    static let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func example(_ name: String) -> URL { root.appending(path: "examples/\(name)/event.json") }
+
+    /// A small event: 2 sessions (S1 ballots group G1 = D01, D02; S2 ballots all 3 departments),
+    /// venues main + east, categories resident and expert, quotas that agree with their totals.
+    static let smallEventJSON = """
+        {
+          "format": 1,
+          "id": "test-2026",
+          "title": "测试活动",
+          "marks": [
+            {"id": "satisfied", "label_zh": "满意", "label_en": "Satisfied", "weight": 100},
+            {"id": "basically_satisfied", "label_zh": "基本满意", "label_en": "Basically satisfied", "weight": 60},
+            {"id": "dissatisfied", "label_zh": "不满意", "label_en": "Dissatisfied", "weight": 0}
+          ],
+          "groups": [{"id": "G1", "name": "第一组"}, {"id": "G2", "name": "第二组"}],
+          "departments": [
+            {"id": "D01", "name": "市发改委", "group": "G1"},
+            {"id": "D02", "name": "市教育局", "group": "G1"},
+            {"id": "D03", "name": "市公安局", "group": "G2"}
+          ],
+          "sessions": [
+            {"id": "S1", "name": "第一场", "date": "2026-01-05", "ballot": ["G1"]},
+            {"id": "S2", "name": "第二场", "date": "2026-01-06", "ballot": "all"}
+          ],
+          "venues": [
+            {"id": "main", "name": "主会场", "kind": "main"},
+            {"id": "east", "name": "东区分会场", "kind": "branch"}
+          ],
+          "categories": [{"id": "resident", "name": "社区居民"}, {"id": "expert", "name": "专家学者"}],
+          "quotas": [
+            {"venue": "main", "sessions": "all", "stated_total": 5, "counts": {"resident": 3, "expert": 2}},
+            {"venue": "east", "sessions": ["S1", "S2"], "stated_total": 4, "counts": {"resident": 4, "expert": 0}}
+          ]
+        }
+        """
+
+    static var smallEvent: EventDefinition {
+        // The fixture is valid by construction: a failure here is a bug in the loader.
+        try! EventDefinition.load(data: Data(smallEventJSON.utf8)).definition
+    }
+
+    /// Chains payloads from `afterSeq`/`afterHash` on.
+    static func chain(_ payloads: [RecordPayload], afterSeq: Int64 = 0,
+                      afterHash: String = RecordChain.genesis) -> [ChainedRecord] {
+        var prev = afterHash
+        var seq = afterSeq
+        return payloads.map { payload in
+            seq += 1
+            let record = ChainedRecord(seq: seq, prev: prev, payload: payload.canonicalJSON())
+            prev = record.hash
+            return record
+        }
+    }
+
+    static func validBallot(_ marks: [String: String], session: String = "S1", box: String = "B1") -> RecordPayload {
+        .ballot(.init(session: session, box: box, status: .valid, marks: marks))
+    }
+}
+
+/// A test node identity that signs batches like `venue-node` does.
+struct TestSigner {
+    var key = Curve25519.Signing.PrivateKey()
+    var nodeID: String { NodeIdentity.nodeID(for: key.publicKey) }
+    var publicKeyBase64: String { key.publicKey.rawRepresentation.base64EncodedString() }
+
+    func body(_ records: [ChainedRecord], venue: String, event: String = "test-2026", node: String? = nil) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try! encoder.encode(Batch(event: event, venue: venue, node: node ?? nodeID, records: records))
+    }
+
+    /// Signs `body` with this signer's key (or `signingKey`, to forge) under this node's key id.
+    func headers(for body: Data, signingKey: Curve25519.Signing.PrivateKey? = nil) -> MessageSignature.Headers {
+        try! MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: nodeID,
+                                   key: signingKey ?? key, created: 1_767_225_600)
+    }
+}
