@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import Shared
+import Testing
+
+/// Real processes on 127.0.0.1: an aggregator and three venue nodes of the Ordos 2021 event.
+@Suite(.serialized) struct EndToEndTests {
+    static let marks = ["satisfied", "basically_satisfied", "dissatisfied"]
+
+    /// Ground truth: what the nodes reported as saved, summed the way the exports print it.
+    struct Truth {
+        var tallies: [String: Int] = [:]
+        var attendance: [String: Int] = [:]
+
+        var talliesCSV: [String] {
+            ["venue,session,department,mark,count"] + tallies.keys.sorted().map { "\($0),\(tallies[$0]!)" }
+        }
+
+        var attendanceCSV: [String] {
+            ["venue,session,category,checked_in"] + attendance.keys.sorted().map { "\($0),\(attendance[$0]!)" }
+        }
+    }
+
+    /// Check-ins and ballots for one venue and session, as the CSV files a scanner would export.
+    static func sessionData(venue: String, venueIndex: Int, session: String, count: Int, event: EventDefinition,
+                            truth: inout Truth) -> (checkins: String, ballots: String) {
+        let categories = event.quota(venue: venue, session: session)!.counts.filter { $0.value > 0 }.keys.sorted()
+        let departments = event.ballotDepartments(session: session)!.map(\.id)
+        var checkins = ["session,rep,category"]
+        var ballots = ["session,box,status," + departments.joined(separator: ",")]
+        for index in 0..<count {
+            let category = categories[index % categories.count]
+            checkins.append("\(session),\(venue)-\(session)-\(index),\(category)")
+            truth.attendance["\(venue),\(session),\(category)", default: 0] += 1
+            if index % 10 == 3 {
+                ballots.append("\(session),B1,blank" + String(repeating: ",", count: departments.count))
+            } else if index % 17 == 5 {
+                ballots.append("\(session),B1,spoiled" + String(repeating: ",", count: departments.count))
+            } else {
+                let row = departments.enumerated().map { position, department in
+                    let mark = marks[(index * 7 + position * 3 + venueIndex) % marks.count]
+                    truth.tallies["\(venue),\(session),\(department),\(mark)", default: 0] += 1
+                    return mark
+                }
+                ballots.append("\(session),B1,valid," + row.joined(separator: ","))
+            }
+        }
+        return (checkins.joined(separator: "\n") + "\n", ballots.joined(separator: "\n") + "\n")
+    }
+
+    @Test func threeNodesSyncThroughResendsAndAnAggregatorKilledMidSync() async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let eventURL = Fixtures.example("ordos-2021")
+        let event = try EventDefinition.load(contentsOf: eventURL).definition
+        let venues = ["main", "dongsheng", "dalate"]
+        var truth = Truth()
+
+        // Given an aggregator and three enrolled nodes
+        var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
+        defer { if aggregator.isRunning { aggregator.terminate() } }
+        for venue in venues {
+            let created = try harness.run("venue-node", ["init", "--data-dir", venue, "--event", eventURL.path,
+                                                         "--venue", venue, "--aggregator", "http://127.0.0.1:\(port)"])
+            #expect(created.status == 0, "\(created.stderr)")
+            let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
+                .split(separator: " ").last)
+            let enrolled = try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", venue,
+                                                          "--public-key", String(key)])
+            #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        }
+
+        // When each records session S1 offline and syncs
+        for (index, venue) in venues.enumerated() {
+            let data = Self.sessionData(venue: venue, venueIndex: index, session: "S1", count: 30, event: event,
+                                        truth: &truth)
+            try record(harness, venue: venue, session: "S1", data: data, count: 30)
+            let synced = try harness.run("venue-node", ["sync", "--data-dir", venue])
+            #expect(synced.status == 0, "\(synced.stderr)")
+        }
+        try expectExports(harness, truth)
+
+        // And every batch is sent again, cut differently
+        for venue in venues {
+            let resent = try harness.run("venue-node", ["sync", "--data-dir", venue, "--from-seq", "1",
+                                                        "--batch-size", "7"])
+            #expect(resent.status == 0, "\(resent.stderr)")
+            #expect(resent.stdout.contains("sent 62 record(s) in 9 batch(es)"), "\(resent.stdout)")
+        }
+        try expectExports(harness, truth)
+
+        // And the aggregator is killed with SIGKILL while a node is in the middle of a long sync
+        let data = Self.sessionData(venue: "main", venueIndex: 0, session: "S2", count: 300, event: event,
+                                    truth: &truth)
+        try record(harness, venue: "main", session: "S2", data: data, count: 300)
+        let nodeID = try nodeID(harness, venue: "main")
+        let sync = try harness.start("venue-node", ["sync", "--data-dir", "main", "--batch-size", "1",
+                                                    "--timeout", "5"], log: "main-sync.log")
+        let aggregatorDB = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path,
+                                             configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let deadline = ContinuousClock.now + .seconds(60)
+        var held: Int64 = 0
+        while ContinuousClock.now < deadline, sync.isRunning, held < 62 + 40 {
+            held = try await aggregatorDB.read { db in
+                try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM record WHERE nodeID = ?", arguments: [nodeID]) ?? 0
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try aggregatorDB.close()
+        kill(aggregator.processIdentifier, SIGKILL)
+        aggregator.waitUntilExit()
+        sync.waitUntilExit()
+        #expect(sync.terminationStatus != 0, "the sync should have been cut off by the kill")
+
+        // Then after a restart every node syncs again and the totals are exactly what was recorded
+        (aggregator, _) = try await harness.startAggregator(dataDir: "agg", event: eventURL, port: port)
+        for venue in venues {
+            let synced = try harness.run("venue-node", ["sync", "--data-dir", venue])
+            #expect(synced.status == 0, "\(synced.stderr)")
+            let status = try harness.run("venue-node", ["status", "--data-dir", venue, "--json"])
+            let parsed = try JSONDecoder().decode(StatusJSON.self, from: Data(status.stdout.utf8))
+            #expect(parsed.pending == 0)
+        }
+        try expectExports(harness, truth)
+        let listed = try harness.run("aggregator", ["nodes", "list", "--data-dir", "agg"])
+        #expect(listed.stdout.contains(" 664 "), "\(listed.stdout)")
+        aggregator.terminate()
+        aggregator.waitUntilExit()
+    }
+
+    struct StatusJSON: Decodable { var pending: Int64 }
+
+    /// Imports a session's check-ins and ballots, with the box opened and closed around them.
+    private func record(_ harness: ProcessHarness, venue: String, session: String,
+                        data: (checkins: String, ballots: String), count: Int) throws {
+        let steps: [[String]] = [
+            ["import", "--data-dir", venue, "--checkins", try harness.write(data.checkins, to: "\(venue)-\(session)-c.csv")],
+            ["box", "open", "--data-dir", venue, "--session", session, "--box", "B1"],
+            ["import", "--data-dir", venue, "--ballots", try harness.write(data.ballots, to: "\(venue)-\(session)-b.csv")],
+            ["box", "close", "--data-dir", venue, "--session", session, "--box", "B1", "--issued", "\(count)",
+             "--returned", "\(count)"],
+        ]
+        for step in steps {
+            let result = try harness.run("venue-node", step)
+            #expect(result.status == 0, "\(step): \(result.stderr)")
+        }
+    }
+
+    private func nodeID(_ harness: ProcessHarness, venue: String) throws -> String {
+        let config = try Data(contentsOf: harness.workDirectory.appending(path: "\(venue)/node.json"))
+        return try #require(try JSONSerialization.jsonObject(with: config) as? [String: Any])["node_id"] as! String
+    }
+
+    private func expectExports(_ harness: ProcessHarness, _ truth: Truth,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let tallies = try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"])
+        #expect(tallies.stdout.split(separator: "\n").map(String.init) == truth.talliesCSV,
+                sourceLocation: sourceLocation)
+        let attendance = try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"])
+        #expect(attendance.stdout.split(separator: "\n").map(String.init) == truth.attendanceCSV,
+                sourceLocation: sourceLocation)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Runs the real `venue-node` and `aggregator` binaries built next to the test bundle.
+struct ProcessHarness {
+    let binaries: URL
+    let workDirectory: URL
+
+    init() throws {
+        // The test bundle runs from .build/<configuration>/, where `swift build` puts the executables.
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        binaries = URL(filePath: executable).deletingLastPathComponent()
+        for name in ["venue-node", "aggregator"] {
+            let path = binaries.appending(path: name).path
+            try #require(FileManager.default.isExecutableFile(atPath: path),
+                         "\(path) is missing: run `swift build` before `swift test` (scripts/test.sh does)")
+        }
+        workDirectory = FileManager.default.temporaryDirectory.appending(path: "sanmin-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a command to its end.
+    @discardableResult
+    func run(_ binary: String, _ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = binaries.appending(path: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = workDirectory
+        let out = workDirectory.appending(path: "out-\(UUID().uuidString)")
+        let err = workDirectory.appending(path: "err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      stdout: try String(contentsOf: out, encoding: .utf8),
+                      stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    /// Starts a command in the background, its output going to `log`.
+    func start(_ binary: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = binaries.appending(path: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = workDirectory
+        let logURL = workDirectory.appending(path: log)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logURL)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Starts `aggregator serve` and waits until it prints the port it listens on.
+    func startAggregator(dataDir: String, event: URL, port: Int = 0) async throws -> (Process, Int) {
+        let log = "aggregator-\(UUID().uuidString).log"
+        let process = try start("aggregator", ["serve", "--data-dir", dataDir, "--event", event.path,
+                                               "--listen", "127.0.0.1:\(port)"], log: log)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+               let port = Int(line.split(separator: ":").last ?? "") {
+                return (process, port)
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
+        Issue.record("the aggregator did not start: \(text)")
+        throw CancellationError()
+    }
+
+    func write(_ text: String, to name: String) throws -> String {
+        try text.write(to: workDirectory.appending(path: name), atomically: true, encoding: .utf8)
+        return name
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(at: workDirectory)
+    }
+}
