@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs (Debian/Ubuntu). Safe to run again.
+set -euo pipefail
+packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.2 or later (swift.org)" >&2; exit 1; }
