@@ -34,6 +34,7 @@ let package = Package(
             name: "Shared",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -114,6 +114,10 @@ import Testing
 
         // Then after a restart every node syncs again and the totals are exactly what was recorded
         (aggregator, _) = try await harness.startAggregator(dataDir: "agg", event: eventURL, port: port)
+        // A node that starts past what the aggregator holds is told where to resume, and resumes there.
+        let skipping = try harness.run("venue-node", ["sync", "--data-dir", "main", "--from-seq", "600"])
+        #expect(skipping.status == 0, "\(skipping.stderr)")
+        #expect(skipping.stdout.contains("acknowledged through 664 of 664"), "\(skipping.stdout)")
         for venue in venues {
             let synced = try harness.run("venue-node", ["sync", "--data-dir", venue])
             #expect(synced.status == 0, "\(synced.stderr)")
@@ -128,7 +132,14 @@ import Testing
         aggregator.waitUntilExit()
     }
 
-    struct StatusJSON: Decodable { var pending: Int64 }
+    struct StatusJSON: Decodable {
+        var pending: Int64
+        var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case pending, lastError = "last_error"
+        }
+    }
 
     /// Imports a session's check-ins and ballots, with the box opened and closed around them.
     private func record(_ harness: ProcessHarness, venue: String, session: String,
@@ -159,5 +170,33 @@ import Testing
         let attendance = try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"])
         #expect(attendance.stdout.split(separator: "\n").map(String.init) == truth.attendanceCSV,
                 sourceLocation: sourceLocation)
+    }
+
+    @Test func everyCommandButSyncWorksWithTheAggregatorUnreachable() throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let eventURL = Fixtures.example("tumed-2021")
+        let category = try EventDefinition.load(contentsOf: eventURL).definition.categories[0].id
+        // Port 9 (discard) on loopback: nothing listens there.
+        let steps: [[String]] = [
+            ["init", "--data-dir", "n", "--event", eventURL.path, "--venue", "tumed", "--aggregator", "http://127.0.0.1:9"],
+            ["checkin", "--data-dir", "n", "--session", "S1", "--rep", "R1", "--category", category],
+            ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "B1"],
+            ["ballot", "--data-dir", "n", "--session", "S1", "--box", "B1", "--blank"],
+            ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "B1", "--issued", "1", "--returned", "1"],
+            ["status", "--data-dir", "n"],
+            ["verify", "--data-dir", "n"],
+        ]
+        for step in steps {
+            let result = try harness.run("venue-node", step)
+            #expect(result.status == 0, "\(step): \(result.stderr)")
+        }
+        let sync = try harness.run("venue-node", ["sync", "--data-dir", "n", "--timeout", "5"])
+        #expect(sync.status == 1)
+        #expect(sync.stderr.contains("cannot reach the aggregator at http://127.0.0.1:9"), "\(sync.stderr)")
+        let status = try harness.run("venue-node", ["status", "--data-dir", "n", "--json"])
+        let parsed = try JSONDecoder().decode(StatusJSON.self, from: Data(status.stdout.utf8))
+        #expect(parsed.pending == 4)
+        #expect(parsed.lastError?.contains("cannot reach the aggregator") == true)
     }
 }

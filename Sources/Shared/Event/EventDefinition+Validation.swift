@@ -37,7 +37,7 @@ extension EventDefinition {
         }
         for (index, session) in sessions.enumerated() {
             var unknownGroup = false
-            if case .groups(let ids) = session.ballot {
+            if case .some(let ids) = session.ballot {
                 for id in ids where !groupIDs.contains(id) {
                     unknownGroup = true
                     error(.unknownReference, "sessions[\(index)].ballot",

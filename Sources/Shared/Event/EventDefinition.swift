@@ -46,21 +46,22 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var group: String?
     }
 
-    /// Which departments a session's ballot lists: every department, or those of some groups.
-    public enum BallotScope: Codable, Sendable, Equatable {
+    /// Every item, or the listed ids: `"all"` or `["G1", "G2"]` in the file. A session's ballot selects
+    /// groups of departments this way, a quota column selects sessions.
+    public enum Selection: Codable, Sendable, Equatable {
         case all
-        case groups([String])
+        case some([String])
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let word = try? container.decode(String.self) {
                 guard word == "all" else {
                     throw DecodingError.dataCorruptedError(
-                        in: container, debugDescription: "expected \"all\" or a list of group ids, found \"\(word)\"")
+                        in: container, debugDescription: "expected \"all\" or a list of ids, found \"\(word)\"")
                 }
                 self = .all
             } else {
-                self = .groups(try container.decode([String].self))
+                self = .some(try container.decode([String].self))
             }
         }
 
@@ -68,7 +69,14 @@ public struct EventDefinition: Codable, Sendable, Equatable {
             var container = encoder.singleValueContainer()
             switch self {
             case .all: try container.encode("all")
-            case .groups(let ids): try container.encode(ids)
+            case .some(let ids): try container.encode(ids)
+            }
+        }
+
+        public func contains(_ id: String) -> Bool {
+            switch self {
+            case .all: true
+            case .some(let ids): ids.contains(id)
             }
         }
     }
@@ -78,7 +86,8 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var id: String
         public var name: String?
         public var date: String?
-        public var ballot: BallotScope
+        /// The groups whose departments are on this session's ballot.
+        public var ballot: Selection
     }
 
     public enum VenueKind: String, Codable, Sendable, Equatable {
@@ -99,38 +108,11 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var name: String
     }
 
-    /// Which sessions a quota column applies to.
-    public enum SessionScope: Codable, Sendable, Equatable {
-        case all
-        case some([String])
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let word = try? container.decode(String.self) {
-                guard word == "all" else {
-                    throw DecodingError.dataCorruptedError(
-                        in: container, debugDescription: "expected \"all\" or a list of session ids, found \"\(word)\"")
-                }
-                self = .all
-            } else {
-                self = .some(try container.decode([String].self))
-            }
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .all: try container.encode("all")
-            case .some(let ids): try container.encode(ids)
-            }
-        }
-    }
-
     /// The quota of one venue for one or more sessions: representatives per category, with the total
     /// the source table states (which real plans sometimes contradict).
     public struct Quota: Codable, Sendable, Equatable {
         public var venue: String
-        public var sessions: SessionScope
+        public var sessions: Selection
         public var statedTotal: Int?
         public var counts: [String: Int]
         public var source: String?
@@ -148,7 +130,7 @@ extension EventDefinition {
         switch session.ballot {
         case .all:
             return departments
-        case .groups(let groupIDs):
+        case .some(let groupIDs):
             return departments.filter { department in department.group.map(groupIDs.contains) ?? false }
         }
     }
@@ -160,12 +142,6 @@ extension EventDefinition {
 
     /// The quota of a venue for a session: category → count (nil when the event sets none).
     public func quota(venue: String, session: String) -> Quota? {
-        quotas.first { quota in
-            guard quota.venue == venue else { return false }
-            switch quota.sessions {
-            case .all: return true
-            case .some(let ids): return ids.contains(session)
-            }
-        }
+        quotas.first { $0.venue == venue && $0.sessions.contains(session) }
     }
 }

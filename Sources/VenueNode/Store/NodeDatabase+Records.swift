@@ -113,18 +113,20 @@ extension NodeDatabase {
         }
     }
 
-    /// The highest sequence the aggregator has acknowledged.
+    /// The sequence the aggregator last said it holds (its latest acknowledgement or cursor).
     public func acknowledgedSeq() throws -> Int64 {
-        try writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MAX(ackedSeq) FROM syncAttempt WHERE ok") ?? 0
-        }
+        try writer.read { db in try Self.acknowledgedSeq(db) }
+    }
+
+    static func acknowledgedSeq(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT ackedSeq FROM syncAttempt WHERE ok ORDER BY id DESC LIMIT 1") ?? 0
     }
 
     /// Counts and sync state for `venue-node status`.
     public func status() throws -> NodeStatus {
         try writer.read { db in
             let state = try Self.loadState(db)
-            let acknowledged = try Int64.fetchOne(db, sql: "SELECT MAX(ackedSeq) FROM syncAttempt WHERE ok") ?? 0
+            let acknowledged = try Self.acknowledgedSeq(db)
             let last = try SyncAttempt.order(SyncAttempt.Columns.id.desc).fetchOne(db)
             var kinds: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM record GROUP BY kind") {

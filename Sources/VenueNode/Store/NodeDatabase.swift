@@ -9,12 +9,7 @@ public final class NodeDatabase: Sendable {
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public convenience init(path: String) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        configuration.busyMode = .timeout(10)
-        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+        try self.init(writer: DurableDatabase.openPool(path: path))
     }
 
     /// Uses an existing writer (tests pass an in-memory `DatabaseQueue`).

@@ -63,7 +63,9 @@ public struct Syncer: Sendable {
         } else {
             let cursor = try await fetchCursor()
             try checkCursor(cursor, head: head)
-            try database.logSync(ok: true, ackedSeq: cursor.seq, ackedHash: cursor.hash)
+            if cursor.seq != (try database.acknowledgedSeq()) {
+                try database.logSync(ok: true, ackedSeq: cursor.seq, ackedHash: cursor.hash)
+            }
             next = cursor.seq + 1
         }
         var report = SyncReport(batchesSent: 0, recordsSent: 0, acknowledgedSeq: next - 1, lastSeq: head.seq)
