@@ -30,7 +30,7 @@ struct AggregatorDataOption: ParsableArguments {
             throw AggregatorError("\(path) holds no aggregator database; start `aggregator serve --data-dir \(path) "
                 + "--event FILE` once to create it")
         }
-        return try AggregatorDatabase(path: file.path)
+        return try AggregatorDatabase(path: file.path, create: create)
     }
 
     /// The database and the event it serves.

@@ -7,9 +7,10 @@ import Shared
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the database at `path` (WAL, `synchronous=FULL`) and migrates it.
-    public convenience init(path: String) throws {
-        try self.init(writer: DurableDatabase.openPool(path: path))
+    /// Opens the database at `path` (WAL, `synchronous=FULL`) and migrates it; with `create`, a missing
+    /// file is created.
+    public convenience init(path: String, create: Bool = false) throws {
+        try self.init(writer: DurableDatabase.openPool(path: path, mustExist: !create))
     }
 
     /// Uses an existing writer (tests pass an in-memory `DatabaseQueue`).

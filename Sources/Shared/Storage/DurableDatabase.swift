@@ -1,15 +1,70 @@
+import Foundation
 import GRDB
 
 /// Opens SQLite files the way every store of this system needs them: WAL (a `DatabasePool`),
-/// `synchronous=FULL` so a committed transaction survives a power cut, and a busy timeout so a
-/// command-line tool and a running daemon can share the file.
+/// `synchronous=FULL` so a committed transaction survives a power cut, a busy timeout so a
+/// command-line tool and a running daemon can share the file, and a check that the file is sound.
 public enum DurableDatabase {
-    public static func openPool(path: String) throws -> DatabasePool {
+    /// A store that cannot be used as it is, said so that an operator knows what to do.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+
+        public init(description: String) { self.description = description }
+    }
+
+    /// Opens `path`. With `mustExist`, a missing file is an error instead of a new empty database:
+    /// a store whose records vanished must never be silently recreated.
+    public static func openPool(path: String, mustExist: Bool = false) throws -> DatabasePool {
+        if mustExist && !FileManager.default.fileExists(atPath: path) {
+            throw Failure(description: "\(path) is missing: the records it held are not here. Restore it from a "
+                + "backup; do not create a new store in its place")
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(10)
-        return try DatabasePool(path: path, configuration: configuration)
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            guard check == ["ok"] else {
+                throw Failure(description: damaged(path, check.prefix(3).joined(separator: "; ")))
+            }
+            return pool
+        } catch {
+            throw explain(error, path: path).map { Failure(description: $0) } ?? error
+        }
+    }
+
+    private static func damaged(_ path: String, _ detail: String) -> String {
+        "\(path) is damaged (\(detail)). It was left as it is: restore it from a backup, or keep it for "
+            + "investigation; do not delete it"
+    }
+
+    /// Says what a storage error means for the operator, or nil when it is not one of those.
+    public static func explain(_ error: any Error, path: String) -> String? {
+        guard let error = error as? DatabaseError else { return nil }
+        let diskFull = error.resultCode == .SQLITE_FULL
+            || ([.SQLITE_IOERR, .SQLITE_CANTOPEN].contains(error.resultCode) && freeBytes(near: path).map { $0 < 64 << 10 } == true)
+        switch error.resultCode {
+        case _ where diskFull:
+            return "the disk holding \(path) is full: nothing of this command was saved. Free some space and run "
+                + "it again"
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY:
+            return "cannot write \(path) (\(error.message ?? "\(error.resultCode)")): nothing of this command was "
+                + "saved. Check the disk and the file's permissions"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return damaged(path, error.message ?? "\(error.resultCode)")
+        default:
+            return nil
+        }
+    }
+
+    /// Bytes available to unprivileged writers on the file system holding `path`.
+    static func freeBytes(near path: String) -> UInt64? {
+        var stats = statvfs()
+        let directory = (path as NSString).deletingLastPathComponent
+        guard statvfs(directory, &stats) == 0 else { return nil }
+        return UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
     }
 }

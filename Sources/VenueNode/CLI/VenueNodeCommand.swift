@@ -51,7 +51,7 @@ extension VenueNodeCommand {
         func run() throws {
             let directory = try NodeDirectory.create(at: data.url, eventFile: URL(filePath: event), venue: venue,
                                                      aggregatorURL: aggregator)
-            _ = try NodeDatabase(path: directory.databasePath)
+            _ = try NodeDatabase(path: directory.databasePath, create: true)
             for warning in directory.event.warnings {
                 FileHandle.standardError.write(Data("event: \(warning)\n".utf8))
             }
@@ -209,7 +209,9 @@ extension VenueNodeCommand {
                 throw ImportError(file: file, line: error.line, message: error.message)
             }
             do {
-                let saved = try database.append(rows.map(\.payload), event: directory.event.definition)
+                let saved = try appending(directory) {
+                    try database.append(rows.map(\.payload), event: directory.event.definition)
+                }
                 print("imported \(saved.count) record(s) from \(file); last sequence \(saved.last?.seq ?? 0)")
             } catch let error as AppendError {
                 throw ImportError(file: file, line: rows[error.index].line, message: error.rejection.message)
@@ -316,6 +318,18 @@ extension VenueNodeCommand {
 /// Appends records and prints where they went.
 private func save(_ payloads: [RecordPayload], data: DataDirectoryOption) throws {
     let (directory, database) = try data.open()
-    let saved = try database.append(payloads, event: directory.event.definition)
+    let saved = try appending(directory) { try database.append(payloads, event: directory.event.definition) }
     for record in saved { print("saved record \(record.seq) (\(record.hash.prefix(16))…)") }
+}
+
+/// Runs a write, turning storage failures (disk full, I/O errors) into a message an operator can act on.
+func appending<T>(_ directory: NodeDirectory, _ write: () throws -> T) throws -> T {
+    do {
+        return try write()
+    } catch {
+        if let explained = DurableDatabase.explain(error, path: directory.databasePath) {
+            throw DurableDatabase.Failure(description: explained)
+        }
+        throw error
+    }
 }

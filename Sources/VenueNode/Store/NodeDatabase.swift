@@ -7,9 +7,9 @@ import Shared
 public final class NodeDatabase: Sendable {
     let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    public convenience init(path: String) throws {
-        try self.init(writer: DurableDatabase.openPool(path: path))
+    /// Opens the database at `path` and migrates it; with `create`, a missing file is created.
+    public convenience init(path: String, create: Bool = false) throws {
+        try self.init(writer: DurableDatabase.openPool(path: path, mustExist: !create))
     }
 
     /// Uses an existing writer (tests pass an in-memory `DatabaseQueue`).

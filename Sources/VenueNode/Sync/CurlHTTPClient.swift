@@ -13,6 +13,9 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
     public var message: String
 
     public var description: String { message }
+
+    /// libcurl gave up waiting (CURLE_OPERATION_TIMEDOUT).
+    public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
 }
 
 /// A small HTTP client on libcurl, with connect and total timeouts. Each request uses its own easy

@@ -31,9 +31,11 @@ public struct SyncService: Service {
 
     private func loop() async throws {
         var failures = 0
+        var batchSize = AdaptiveBatchSize(maximum: syncer.batchSize)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let report = try await syncer.sync()
+                let report = try await syncer.sync(batchSize: batchSize.current)
+                batchSize.succeeded()
                 if report.recordsSent > 0 {
                     logger.info("synced", metadata: ["records.sent": "\(report.recordsSent)",
                                                      "acknowledged.seq": "\(report.acknowledgedSeq)"])
@@ -41,6 +43,10 @@ public struct SyncService: Service {
                 failures = 0
                 try? await Task.sleep(for: interval)
             } catch {
+                if let error = error as? SyncError, error.timedOut {
+                    batchSize.timedOut()
+                    logger.notice("request timed out: smaller batches", metadata: ["batch.size": "\(batchSize.current)"])
+                }
                 failures += 1
                 let delay = Self.backoff(failures: failures, cap: maxBackoff)
                 logger.warning("sync failed", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
@@ -48,4 +54,20 @@ public struct SyncService: Service {
             }
         }
     }
+}
+
+/// The batch size of the daemon: halved after a request times out (a slow link gets smaller
+/// requests through), doubled after each sync that succeeds, back up to the maximum.
+public struct AdaptiveBatchSize: Sendable, Equatable {
+    public let maximum: Int
+    public private(set) var current: Int
+
+    public init(maximum: Int) {
+        self.maximum = max(1, maximum)
+        self.current = self.maximum
+    }
+
+    public mutating func timedOut() { current = max(1, current / 2) }
+
+    public mutating func succeeded() { current = min(maximum, current * 2) }
 }

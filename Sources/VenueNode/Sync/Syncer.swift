@@ -9,6 +9,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var retryable: Bool
     public var code: APIErrorCode?
+    /// The request ran out of time (the daemon then sends smaller batches).
+    public var timedOut = false
 
     public var description: String { message }
 }
@@ -45,17 +47,16 @@ public struct Syncer: Sendable {
 
     /// Sends everything pending. With `fromSeq`, resends from that record on whatever the
     /// aggregator holds (it ignores what it has already).
-    public func sync(fromSeq: Int64? = nil) async throws -> SyncReport {
+    public func sync(fromSeq: Int64? = nil, batchSize: Int? = nil) async throws -> SyncReport {
         do {
-            let report = try await push(fromSeq: fromSeq)
-            return report
+            return try await push(fromSeq: fromSeq, batchSize: max(1, batchSize ?? self.batchSize))
         } catch let error as SyncError {
             try? database.logSync(ok: false, message: error.message)
             throw error
         }
     }
 
-    private func push(fromSeq: Int64?) async throws -> SyncReport {
+    private func push(fromSeq: Int64?, batchSize: Int) async throws -> SyncReport {
         let head = try database.head()
         var next: Int64
         if let fromSeq {
@@ -111,7 +112,7 @@ public struct Syncer: Sendable {
         do {
             reply = try await client.send(method: "GET", url: "\(base)/v1/nodes/\(directory.configuration.nodeID)/cursor")
         } catch let error as TransportError {
-            throw SyncError(message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true)
+            throw unreachable(error)
         }
         guard reply.status == 200 else { throw apiError(reply) }
         return try decode(NodeCursor.self, reply)
@@ -145,8 +146,13 @@ public struct Syncer: Sendable {
                 "Signature: \(signed.signature)",
             ], body: body)
         } catch let error as TransportError {
-            throw SyncError(message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true)
+            throw unreachable(error)
         }
+    }
+
+    private func unreachable(_ error: TransportError) -> SyncError {
+        SyncError(message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true,
+                  timedOut: error.isTimeout)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ reply: HTTPReply) throws -> T {
