@@ -82,6 +82,21 @@ struct ProcessHarness {
         throw CancellationError()
     }
 
+    /// `startAggregator` for callers that cannot wait asynchronously (the fault proxy's thread).
+    func startAggregatorBlocking(dataDir: String, event: URL, port: Int) throws -> Process {
+        let log = "aggregator-\(UUID().uuidString).log"
+        let process = try start("aggregator", ["serve", "--data-dir", dataDir, "--event", event.path,
+                                               "--listen", "127.0.0.1:\(port)"], log: log)
+        for _ in 0..<600 {
+            let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
+            if text.contains("\nlistening on ") || text.hasPrefix("listening on ") { return process }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        process.terminate()
+        throw CancellationError()
+    }
+
     func write(_ text: String, to name: String) throws -> String {
         try text.write(to: workDirectory.appending(path: name), atomically: true, encoding: .utf8)
         return name

@@ -1,0 +1,355 @@
+import Aggregator
+import Foundation
+import GRDB
+import Shared
+import Testing
+import VenueNode
+
+/// Seeded fault schedules between two venue nodes and the aggregator: refused connections, answers
+/// lost after the commit, answers cut mid-body, delays, 502/503, partitions, and SIGKILL of the
+/// aggregator and of a node in the middle of a sync. After each schedule the aggregator must hold
+/// exactly what the nodes saved: 0 lost, 0 duplicated, 0 unexpected.
+///
+/// `FAULT_SCHEDULES` (default 50) sets how many schedules run, from seed `FAULT_SEED` (default 1000)
+/// on; `FAULT_SEED` alone with `FAULT_SCHEDULES=1` replays one. `FAULT_SUMMARY=FILE` writes a JSON summary.
+@Suite(.serialized) struct FaultInjectionTests {
+    struct Outcome: Codable {
+        var seed: UInt64
+        var records = 0
+        var lost = 0
+        var duplicated = 0
+        var unexpected = 0
+        var faults: [String: Int] = [:]
+        var syncRuns = 0
+        var syncFailures = 0
+        var problems: [String] = []
+    }
+
+    @Test func seededFaultSchedulesLoseNothingAndCountNothingTwice() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let count = Int(environment["FAULT_SCHEDULES"] ?? "") ?? 50
+        let first = UInt64(environment["FAULT_SEED"] ?? "") ?? 1000
+        var outcomes: [Outcome] = []
+        for seed in first..<(first + UInt64(count)) {
+            let outcome = try await Self.runSchedule(seed: seed)
+            print("fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
+                + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
+                + "failed_syncs=\(outcome.syncFailures) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))")
+            #expect(outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
+                    "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
+            outcomes.append(outcome)
+        }
+        let faults = outcomes.reduce(into: [String: Int]()) { total, outcome in
+            for (kind, n) in outcome.faults { total[kind, default: 0] += n }
+        }
+        print("fault schedules: \(outcomes.count), records: \(outcomes.map(\.records).reduce(0, +)), "
+            + "lost: \(outcomes.map(\.lost).reduce(0, +)), duplicated: \(outcomes.map(\.duplicated).reduce(0, +)), "
+            + "unexpected: \(outcomes.map(\.unexpected).reduce(0, +)), faults: \(faults.sorted { $0.key < $1.key })")
+        if let path = environment["FAULT_SUMMARY"] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(outcomes).write(to: URL(filePath: path))
+        }
+        if let path = environment["FAULT_REPORT"] {
+            try Self.report(outcomes, faults: faults, first: first).write(to: URL(filePath: path), atomically: true,
+                                                                           encoding: .utf8)
+        }
+    }
+
+    /// docs/reliability.md: what a long run of schedules found.
+    static func report(_ outcomes: [Outcome], faults: [String: Int], first: UInt64) -> String {
+        let sum = { (value: (Outcome) -> Int) in outcomes.map(value).reduce(0, +) }
+        var lines = [
+            "# Reliability: seeded fault schedules",
+            "",
+            "Written by `scripts/reliability.sh` (the `FaultInjectionTests` suite with `FAULT_REPORT`), "
+                + "\(Date().formatted(.iso8601)).",
+            "Each schedule: an aggregator and two venue nodes; five rounds of recording (check-ins, ballots, "
+                + "corrections) and syncing through a TCP proxy that injects one fault per connection as the seed "
+                + "draws it; then the network heals, every node syncs, and the aggregator's records and totals are "
+                + "compared with what the nodes saved (lost / duplicated / unexpected, Jepsen's total-queue terms), "
+                + "every chain is verified and `PRAGMA integrity_check` runs on every database.",
+            "",
+            "| what | count |",
+            "|---|---|",
+            "| schedules (seeds \(first)…\(first + UInt64(max(outcomes.count, 1)) - 1)) | \(outcomes.count) |",
+            "| records saved by the nodes | \(sum(\.records)) |",
+            "| sync runs under faults | \(sum(\.syncRuns)) (\(sum(\.syncFailures)) ended by a fault) |",
+            "| **lost** | **\(sum(\.lost))** |",
+            "| **duplicated** | **\(sum(\.duplicated))** |",
+            "| **unexpected** | **\(sum(\.unexpected))** |",
+            "| schedules with another problem (chain, integrity, no catch-up) | \(outcomes.filter { !$0.problems.isEmpty }.count) |",
+            "",
+            "| fault injected | times |",
+            "|---|---|",
+        ]
+        for (kind, count) in faults.sorted(by: { $0.key < $1.key }) { lines.append("| \(kind) | \(count) |") }
+        lines += ["", "Replay one schedule: `FAULT_SEED=SEED FAULT_SCHEDULES=1 swift test --filter FaultInjectionTests`.", ""]
+        return lines.joined(separator: "\n")
+    }
+
+    /// The plan of one schedule: an action per proxy connection, drawn from the seed.
+    static func plan(seed: UInt64) -> @Sendable (Int) -> FaultProxy.Action {
+        { connection in
+            var random = SplitMix(seed: seed &* 1_000_003 &+ UInt64(connection))
+            let roll = random.next(1000)
+            switch roll {
+            case ..<750: return .pass
+            case ..<790: return .refuse
+            case ..<840: return .dropResponse
+            case ..<870: return .cutResponse
+            case ..<910: return .delay(Int(random.next(400)))
+            case ..<918: return .delay(3_500)  // longer than the node's request timeout
+            case ..<938: return .status(503)
+            case ..<948: return .status(502)
+            case ..<963: return .partition(Int(1 + random.next(4)))
+            case ..<983: return .killAggregator
+            default: return .killNode
+            }
+        }
+    }
+
+    final class Running: @unchecked Sendable {
+        let lock = NSLock()
+        var aggregator: Process?
+        var sync: Process?
+    }
+
+    static func runSchedule(seed: UInt64) async throws -> Outcome {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        var random = SplitMix(seed: seed)
+        var outcome = Outcome(seed: seed)
+        let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
+        let eventURL = harness.workDirectory.appending(path: eventFile)
+        let event = Fixtures.smallEvent
+        let running = Running()
+        let (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
+        running.aggregator = aggregator
+        let proxy = try FaultProxy(upstreamPort: aggregatorPort, plan: plan(seed: seed))
+        defer { proxy.stop() }
+        proxy.onKillAggregator = {
+            running.lock.withLock {
+                guard let process = running.aggregator else { return }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                running.aggregator = try? harness.startAggregatorBlocking(dataDir: "agg", event: eventURL,
+                                                                          port: aggregatorPort)
+            }
+        }
+        proxy.onKillNode = {
+            running.lock.withLock {
+                if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) }
+            }
+        }
+        defer { running.lock.withLock { running.aggregator?.terminate(); running.aggregator?.waitUntilExit() } }
+
+        let venues = ["main", "east"]
+        var reportedSaved: [String: Int64] = [:]
+        for venue in venues {
+            let created = try harness.run("venue-node", ["init", "--data-dir", venue, "--event", eventURL.path,
+                                                         "--venue", venue, "--aggregator", "http://127.0.0.1:\(proxy.port)"])
+            let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
+                .split(separator: " ").last)
+            try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", venue, "--public-key",
+                                           String(key)])
+        }
+
+        var nextRep = 0
+        for round in 0..<5 {
+            for venue in venues {
+                // Record: check-ins and ballots in bulk, now and then a correction.
+                let session = round < 3 ? "S1" : "S2"
+                let departments = event.ballotDepartments(session: session)!.map(\.id)
+                let n = Int(1 + random.next(12))
+                var checkins = ["session,rep,category"]
+                var ballots = ["session,box,status," + departments.joined(separator: ",")]
+                for _ in 0..<n {
+                    nextRep += 1
+                    checkins.append("\(session),R\(nextRep),\(random.next(2) == 0 ? "resident" : "expert")")
+                    let marks = departments.map { _ in ["satisfied", "basically_satisfied", "dissatisfied"][Int(random.next(3))] }
+                    let status = random.next(20) == 0 ? "blank" : "valid"
+                    ballots.append("\(session),B\(round),\(status)," + (status == "valid" ? marks.joined(separator: ",")
+                        : String(repeating: ",", count: departments.count - 1)))
+                }
+                for (kind, rows) in [("--checkins", checkins), ("--ballots", ballots)] {
+                    let file = try harness.write(rows.joined(separator: "\n") + "\n", to: "\(venue)-\(round)\(kind).csv")
+                    if random.next(8) == 0 {
+                        // SIGKILL the import a few milliseconds in: all of the file or none of it is saved, and
+                        // the node's store is the truth (the kill's timing is the one thing a seed cannot replay).
+                        let process = try harness.start("venue-node", ["import", "--data-dir", venue, kind, file],
+                                                        log: "\(venue)-killed-import.log")
+                        try await Task.sleep(for: .milliseconds(Int(random.next(40))))
+                        kill(process.processIdentifier, SIGKILL)
+                        process.waitUntilExit()
+                        outcome.faults["kill_import", default: 0] += 1
+                        continue
+                    }
+                    let imported = try harness.run("venue-node", ["import", "--data-dir", venue, kind, file])
+                    guard imported.status == 0, let last = imported.stdout.split(separator: " ").last.flatMap({ Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+                        outcome.problems.append("import failed: \(imported.stderr)")
+                        continue
+                    }
+                    reportedSaved[venue] = last
+                }
+                if random.next(3) == 0, let last = reportedSaved[venue] {
+                    let corrected = try harness.run("venue-node", [
+                        "correct", "--data-dir", venue, "--target", "\(last)", "--reason", "schedule \(seed)",
+                        "--operator", "harness", "--void",
+                    ])
+                    if corrected.status == 0 { reportedSaved[venue] = last + 1 }
+                }
+                // Sync through the faulty proxy; it may fail, be killed, or succeed.
+                let sync = try harness.start("venue-node", ["sync", "--data-dir", venue, "--batch-size",
+                                                            "\(1 + random.next(8))", "--timeout", "3"],
+                                             log: "\(venue)-sync.log")
+                running.lock.withLock { running.sync = sync }
+                sync.waitUntilExit()
+                running.lock.withLock { running.sync = nil }
+                outcome.syncRuns += 1
+                if sync.terminationStatus != 0 { outcome.syncFailures += 1 }
+            }
+        }
+
+        // Heal the network and let every node catch up.
+        proxy.setPlan { _ in .pass }
+        for venue in venues {
+            var synced = false
+            for _ in 0..<5 where !synced {
+                synced = try harness.run("venue-node", ["sync", "--data-dir", venue, "--timeout", "10"]).status == 0
+            }
+            if !synced { outcome.problems.append("\(venue) could not sync after the network healed") }
+        }
+        outcome.faults.merge(proxy.injected) { $0 + $1 }
+        running.lock.withLock {
+            running.aggregator?.terminate()
+            running.aggregator?.waitUntilExit()
+            running.aggregator = nil
+        }
+
+        // Compare what the aggregator holds with what the nodes saved.
+        let aggregatorPath = harness.workDirectory.appending(path: "agg/aggregator.sqlite").path
+        let aggregatorDB = try AggregatorDatabase(path: aggregatorPath)
+        var expected: [String: Int] = [:]
+        for venue in venues {
+            let nodeDB = try NodeDatabase(path: harness.workDirectory.appending(path: "\(venue)/node.sqlite").path)
+            let nodeRecords = try nodeDB.allRecords()
+            outcome.records += nodeRecords.count
+            // Every record a command reported as saved is in the node's store.
+            let reported = reportedSaved[venue] ?? 0
+            outcome.lost += max(0, Int(reported) - nodeRecords.count)
+            do { try RecordChain.verify(nodeRecords) } catch { outcome.problems.append("\(venue) chain: \(error)") }
+            let nodeID = try String(decoding: Data(contentsOf: harness.workDirectory.appending(path: "\(venue)/node.json")), as: UTF8.self)
+                .components(separatedBy: "\"node_id\" : \"")[1].prefix(32)
+            let held = try aggregatorDB.records(nodeID: String(nodeID))
+            do { try RecordChain.verify(held) } catch { outcome.problems.append("aggregator chain of \(venue): \(error)") }
+            let heldSet = Set(held.map { "\($0.seq)/\($0.hash)" })
+            let savedSet = Set(nodeRecords.map { "\($0.seq)/\($0.hash)" })
+            outcome.lost += savedSet.subtracting(heldSet).count
+            outcome.unexpected += heldSet.subtracting(savedSet).count
+            for (key, value) in try Self.effectiveTotals(nodeRecords, venue: venue) { expected[key, default: 0] += value }
+            try Self.integrityCheck(harness.workDirectory.appending(path: "\(venue)/node.sqlite").path, &outcome)
+        }
+        try Self.integrityCheck(aggregatorPath, &outcome)
+        let difference = Self.compare(expected: expected, actual: Self.keys(try aggregatorDB.totals(eventID: event.id)))
+        outcome.lost += difference.lost
+        outcome.duplicated += difference.duplicated
+        outcome.unexpected += difference.unexpected
+        return outcome
+    }
+
+    /// Counts missing from the actual totals (lost), counted more than once (duplicated), and counted
+    /// where nothing was recorded (unexpected).
+    static func compare(expected: [String: Int], actual: [String: Int]) -> (lost: Int, duplicated: Int, unexpected: Int) {
+        var result = (lost: 0, duplicated: 0, unexpected: 0)
+        for key in Set(expected.keys).union(actual.keys) {
+            let difference = (actual[key] ?? 0) - (expected[key] ?? 0)
+            if difference > 0 && expected[key] == nil { result.unexpected += difference }
+            if difference > 0 && expected[key] != nil { result.duplicated += difference }
+            if difference < 0 { result.lost -= difference }
+        }
+        return result
+    }
+
+    /// Totals the records amount to, after corrections, keyed like `keys(_:)`.
+    static func effectiveTotals(_ records: [ChainedRecord], venue: String) throws -> [String: Int] {
+        var content: [Int64: RecordPayload] = [:]
+        for record in records {
+            let payload = try RecordPayload.decode(json: record.payload)
+            if case .correction(let correction) = payload {
+                content[correction.target] = nil
+                if let replacement = correction.replacement { content[record.seq] = replacement }
+            } else {
+                content[record.seq] = payload
+            }
+        }
+        var totals: [String: Int] = [:]
+        for payload in content.values {
+            for (counter, value) in payload.contribution {
+                let key: String? = switch counter {
+                case .attendance(let session, let category): "attendance/\(venue)/\(session)/\(category)"
+                case .mark(let session, let department, let mark): "mark/\(venue)/\(session)/\(department)/\(mark)"
+                case .ballots(let session, let box, let status): "\(status.rawValue)/\(venue)/\(session)/\(box)"
+                case .issued, .returned, .boxOpened, .boxClosed: nil
+                }
+                if let key, value != 0 { totals[key, default: 0] += value }
+            }
+        }
+        return totals.filter { $0.value != 0 }
+    }
+
+    static func keys(_ totals: Totals) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in totals.attendance { result["attendance/\(row.venue)/\(row.session)/\(row.category)"] = row.checkedIn }
+        for row in totals.tallies { result["mark/\(row.venue)/\(row.session)/\(row.department)/\(row.mark)"] = row.count }
+        for row in totals.boxes {
+            for (status, value) in [("valid", row.valid), ("blank", row.blank), ("spoiled", row.spoiled)] where value != 0 {
+                result["\(status)/\(row.venue)/\(row.session)/\(row.box)"] = value
+            }
+        }
+        return result
+    }
+
+    static func integrityCheck(_ path: String, _ outcome: inout Outcome) throws {
+        let queue = try DatabaseQueue(path: path)
+        let result = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        if result != ["ok"] { outcome.problems.append("integrity_check of \(path): \(result)") }
+    }
+}
+
+/// SplitMix64: a small seeded generator, so a schedule replays exactly.
+struct SplitMix {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next(_ bound: UInt64) -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (z ^ (z >> 31)) % bound
+    }
+}
+
+@Suite struct FaultCheckerTests {
+    @Test func theCheckerCountsLostDuplicatedAndUnexpected() throws {
+        let records = Fixtures.chain([
+            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
+            .correction(.init(target: 3, reason: "x", operator: "y", replacement: nil)),
+        ])
+        let expected = try FaultInjectionTests.effectiveTotals(records, venue: "east")
+        #expect(expected == [
+            "attendance/east/S1/resident": 1, "mark/east/S1/D01/satisfied": 1, "mark/east/S1/D02/dissatisfied": 1,
+            "valid/east/S1/B1": 1,
+        ])
+        var actual = expected
+        actual["mark/east/S1/D01/satisfied"] = 2
+        actual["attendance/east/S1/resident"] = nil
+        actual["mark/east/S1/D03/satisfied"] = 1
+        let result = FaultInjectionTests.compare(expected: expected, actual: actual)
+        #expect(result.lost == 1 && result.duplicated == 1 && result.unexpected == 1)
+    }
+}
