@@ -47,8 +47,13 @@ struct ProcessHarness {
 
     /// Starts a command in the background, its output going to `log`.
     func start(_ binary: String, _ arguments: [String], log: String) throws -> Process {
+        try start(executable: binaries.appending(path: binary), arguments, log: log)
+    }
+
+    /// Starts any executable in the background, its output going to `log`.
+    func start(executable: URL, _ arguments: [String], log: String) throws -> Process {
         let process = Process()
-        process.executableURL = binaries.appending(path: binary)
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = workDirectory
         let logURL = workDirectory.appending(path: log)
@@ -94,6 +99,18 @@ struct ProcessHarness {
             Thread.sleep(forTimeInterval: 0.02)
         }
         process.terminate()
+        throw CancellationError()
+    }
+
+    /// Waits until `log` has a line starting with `prefix`; returns that line.
+    func waitForLine(startingWith prefix: String, in log: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no line starting with \"\(prefix)\" in \(log)")
         throw CancellationError()
     }
 

@@ -1,0 +1,141 @@
+import Aggregator
+import Foundation
+import GRDB
+import Shared
+import Testing
+
+/// Node and aggregator in two network namespaces joined by a veth pair: the link is cut while the
+/// node keeps recording, and, where the kernel has `sch_netem`, the link loses, delays, duplicates
+/// and reorders packets. The totals must come out exact, and the time to converge is printed.
+/// Needs root and `ip netns`; skipped elsewhere.
+@Suite(.serialized) struct NetworkNamespaceTests {
+    static func sh(_ command: String) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(filePath: "/bin/sh")
+        process.arguments = ["-c", command + " 2>&1"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try? process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static let namespacesAllowed: Bool = {
+        guard getuid() == 0 else { return false }
+        let name = "sanmin-probe-\(getpid())"
+        defer { _ = sh("ip netns del \(name)") }
+        return sh("ip netns add \(name)").status == 0
+    }()
+
+    static let netemAvailable: Bool = {
+        guard namespacesAllowed else { return false }
+        let name = "sanmin-netem-\(getpid())"
+        defer { _ = sh("ip netns del \(name)") }
+        return sh("ip netns add \(name) && ip -n \(name) link set lo up && "
+            + "ip netns exec \(name) tc qdisc add dev lo root netem delay 1ms").status == 0
+    }()
+
+    @Test(.enabled(if: namespacesAllowed, "needs root and ip netns"))
+    func aCutLinkHealsAndTheTotalsComeOutExact() async throws {
+        try await run(impair: false)
+    }
+
+    @Test(.enabled(if: netemAvailable, "needs the sch_netem kernel module (tc qdisc … netem)"))
+    func aLossyDelayedDuplicatingReorderingLinkStillGivesExactTotals() async throws {
+        try await run(impair: true)
+    }
+
+    private func run(impair: Bool) async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let id = "\(getpid() % 10000)\(impair ? "i" : "c")"
+        let (a, b) = ("sanmin-a-\(id)", "sanmin-b-\(id)")
+        let subnet = impair ? "10.231.7" : "10.231.6"
+        defer {
+            _ = Self.sh("ip netns pids \(a) | xargs -r kill -9; ip netns pids \(b) | xargs -r kill -9")
+            _ = Self.sh("ip netns del \(a); ip netns del \(b)")
+        }
+        let setup = Self.sh("""
+            set -e
+            ip netns add \(a); ip netns add \(b)
+            ip link add va\(id) type veth peer name vb\(id)
+            ip link set va\(id) netns \(a); ip link set vb\(id) netns \(b)
+            ip -n \(a) addr add \(subnet).1/24 dev va\(id); ip -n \(b) addr add \(subnet).2/24 dev vb\(id)
+            ip -n \(a) link set va\(id) up; ip -n \(b) link set vb\(id) up
+            ip -n \(a) link set lo up; ip -n \(b) link set lo up
+            """)
+        try #require(setup.status == 0, "\(setup.output)")
+        if impair {
+            for (ns, dev) in [(a, "va\(id)"), (b, "vb\(id)")] {
+                let netem = Self.sh("ip netns exec \(ns) tc qdisc add dev \(dev) root netem loss 20% delay 300ms 100ms "
+                    + "duplicate 5% reorder 10% 50%")
+                try #require(netem.status == 0, "\(netem.output)")
+            }
+        }
+
+        // The aggregator listens inside namespace A; the node runs its daemon inside namespace B.
+        let eventURL = Fixtures.example("tumed-2021")
+        let event = try EventDefinition.load(contentsOf: eventURL).definition
+        let bin = harness.binaries.path
+        let ip = URL(filePath: "/usr/sbin/ip")
+        let serve = try harness.start(executable: ip, ["netns", "exec", a, "\(bin)/aggregator", "serve", "--data-dir",
+                                                       "agg", "--event", eventURL.path, "--listen", "\(subnet).1:8080"],
+                                      log: "aggregator.log")
+        defer { serve.terminate() }
+        _ = try await harness.waitForLine(startingWith: "listening on", in: "aggregator.log")
+        let created = try harness.run("venue-node", ["init", "--data-dir", "n", "--event", eventURL.path, "--venue",
+                                                     "tumed", "--aggregator", "http://\(subnet).1:8080"])
+        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
+            .split(separator: " ").last)
+        #expect(try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "tumed",
+                                               "--public-key", String(key)]).status == 0)
+        let daemon = try harness.start(executable: ip, ["netns", "exec", b, "\(bin)/venue-node", "run", "--data-dir",
+                                                        "n", "--interval", "1", "--max-backoff", "2"], log: "node.log")
+        defer { daemon.terminate() }
+
+        // Record in three parts: before the cut, during it, after it.
+        var expected: [String: Int] = [:]
+        let departments = event.ballotDepartments(session: "S1")!.map(\.id)
+        func record(_ part: Int) throws {
+            var ballots = ["session,box,status," + departments.joined(separator: ",")]
+            for index in 0..<60 {
+                let marks = departments.enumerated().map { position, department in
+                    let mark = ["satisfied", "basically_satisfied", "dissatisfied"][(index + position + part) % 3]
+                    expected["tumed,S1,\(department),\(mark)", default: 0] += 1
+                    return mark
+                }
+                ballots.append("S1,B\(part),valid," + marks.joined(separator: ","))
+            }
+            let file = try harness.write(ballots.joined(separator: "\n") + "\n", to: "part\(part).csv")
+            #expect(try harness.run("venue-node", ["import", "--data-dir", "n", "--ballots", file]).status == 0)
+        }
+        try record(1)
+        try await Task.sleep(for: .seconds(2))
+        #expect(Self.sh("ip -n \(b) link set vb\(id) down").status == 0)
+        try record(2)
+        try await Task.sleep(for: .seconds(4))
+        try record(3)
+        #expect(Self.sh("ip -n \(b) link set vb\(id) up").status == 0)
+        let healed = ContinuousClock.now
+
+        // Converged when the aggregator holds the node's whole chain.
+        let head = try harness.run("venue-node", ["status", "--data-dir", "n", "--json"])
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(head.stdout.utf8)) as? [String: Any])
+        let lastSeq = try #require(status["last_seq"] as? Int)
+        let aggregatorDB = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path)
+        var held = 0
+        while held < lastSeq && ContinuousClock.now - healed < .seconds(120) {
+            held = try await aggregatorDB.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0 }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let convergence = ContinuousClock.now - healed
+        print("network namespaces (\(impair ? "netem loss 20% delay 300±100ms duplicate 5% reorder 10%" : "link cut")): "
+            + "\(held)/\(lastSeq) records held \(convergence) after the link came back")
+        #expect(held == lastSeq)
+        try aggregatorDB.close()
+        let tallies = try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"])
+        #expect(tallies.stdout.split(separator: "\n").dropFirst().map(String.init)
+            == expected.keys.sorted().map { "\($0),\(expected[$0]!)" })
+    }
+}
