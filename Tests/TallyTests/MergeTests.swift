@@ -79,7 +79,7 @@ import Testing
                                        blank: 1, spoiled: 0)])
         let node = try #require(try database.node(id: signer.nodeID))
         let cursor = try database.cursor(node: node)
-        #expect(cursor == NodeCursor(node: signer.nodeID, venue: "east", seq: 8, hash: records[7].hash))
+        #expect(cursor == NodeCursor(node: signer.nodeID, venue: "east", epoch: 1, seq: 8, hash: records[7].hash))
     }
 
     @Test func theSameBatchAgainGetsTheSameAnswerAndCountsOnce() async throws {
@@ -88,7 +88,7 @@ import Testing
         let second = try await send(records)
         #expect(second == first)
         #expect(try totals() == after)
-        #expect(try database.records(nodeID: signer.nodeID).count == 8)
+        #expect(try database.records(venue: "east").count == 8)
     }
 
     @Test func anOverlappingBatchCountsOnlyItsNewRecords() async throws {
@@ -106,7 +106,7 @@ import Testing
         _ = try await send(Array(records[0..<3]))
         let error = try await expectRefused(.conflict, .sequenceGap) { try await send(Array(records[4..<8])) }
         #expect(error.body.error.resumeFrom == 4)
-        #expect(try database.records(nodeID: signer.nodeID).count == 3)
+        #expect(try database.records(venue: "east").count == 3)
     }
 
     @Test func aDifferentRecordUnderAHeldSequenceIsAConflictKeptAsEvidence() async throws {
@@ -124,7 +124,7 @@ import Testing
         #expect(alarms.first?.seq == 5)
         #expect(alarms.first?.evidence?.contains(forked[0].hash) == true)
         // The held version is still there, unchanged.
-        #expect(try database.records(nodeID: signer.nodeID)[4] == records[4])
+        #expect(try database.records(venue: "east")[4] == records[4])
     }
 
     @Test func aRecordThatDoesNotLinkToTheHeldHeadIsAConflict() async throws {
@@ -139,7 +139,7 @@ import Testing
         _ = try await expectRefused(.unauthorized, .badSignature) {
             try await send(records, signingKey: Curve25519.Signing.PrivateKey())
         }
-        #expect(try database.records(nodeID: signer.nodeID).isEmpty)
+        #expect(try database.records(venue: "east").isEmpty)
     }
 
     @Test func aBatchFromAnUnknownNodeIsRefused() async throws {
@@ -163,7 +163,7 @@ import Testing
         let error = try await expectRefused(.unprocessableContent, .invalidRecord) { try await send(bad) }
         #expect(error.body.error.seq == 9)
         #expect(error.body.error.message.contains("D03"))
-        #expect(try database.records(nodeID: signer.nodeID).isEmpty)
+        #expect(try database.records(venue: "east").isEmpty)
     }
 
     @Test func aCorrectionReplacesWhatItCorrects() async throws {

@@ -90,7 +90,7 @@ extension AggregatorCommand {
 
     struct Nodes: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enrol and list venue nodes.", subcommands: [Add.self, List.self])
+            abstract: "Enrol, list and revoke venue nodes.", subcommands: [Add.self, List.self, Revoke.self])
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -102,7 +102,10 @@ extension AggregatorCommand {
 
             func run() throws {
                 let node = try data.open(create: true).enroll(venue: venue, publicKeyBase64: publicKey)
-                print("enrolled node \(node.id) for venue \(node.venue)")
+                print("enrolled node \(node.id) for venue \(node.venue), epoch \(node.epoch)")
+                if node.epoch > 1 {
+                    print("the venue's earlier keys (epochs 1…\(node.epoch - 1)) can no longer send records")
+                }
             }
         }
 
@@ -112,11 +115,28 @@ extension AggregatorCommand {
 
             func run() throws {
                 let database = try data.open()
+                let revoked = try database.revokedNodeIDs()
                 let rows = try database.nodes().map { node in
                     let cursor = try database.cursor(node: node)
-                    return [node.venue, node.id, "\(cursor.seq)", String(cursor.hash.prefix(16)), node.enrolledAt]
+                    let state = revoked.contains(node.id) ? "revoked" : try database.fence(node) == nil ? "current" : "retired"
+                    return [node.venue, "\(node.epoch)", node.id, state, "\(cursor.seq)", String(cursor.hash.prefix(16)),
+                            node.enrolledAt]
                 }
-                printTable(header: ["venue", "node", "records", "head", "enrolled"], rows: rows)
+                printTable(header: ["venue", "epoch", "node", "state", "records", "head", "enrolled"], rows: rows)
+            }
+        }
+
+        struct Revoke: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Revoke a node's key: nothing it signs is accepted any more (kept as evidence).",
+                discussion: "Example: aggregator nodes revoke --data-dir DIR --node 5575479a… --reason \"laptop stolen\"")
+            @OptionGroup var data: AggregatorDataOption
+            @Option(help: "The node id (see `aggregator nodes list`).") var node: String
+            @Option(help: "Why.") var reason: String
+
+            func run() throws {
+                try data.open().revoke(nodeID: node, reason: reason)
+                print("revoked node \(node)")
             }
         }
     }

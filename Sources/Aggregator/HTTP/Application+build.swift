@@ -46,6 +46,7 @@ struct BatchController {
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("batches", use: receive)
         group.get("nodes/:id/cursor", use: cursor)
+        group.get("nodes/:id/records", use: records)
         group.get("totals", use: totals)
     }
 
@@ -75,6 +76,23 @@ struct BatchController {
             throw APIError(.notFound, .unknownNode, "node \(id) is not enrolled")
         }
         return try JSONResponse.make(try intake.database.cursor(node: node))
+    }
+
+    /// The node's venue chain, for a redeployed node to restore; only its venue's current node may read it.
+    @Sendable func records(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let node = try intake.authenticate(.init(
+            path: request.uri.path, contentType: nil,
+            contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
+            signature: request.headers[.signature], body: Data()), method: "GET")
+        guard node.id == id else {
+            throw APIError(.forbidden, .nodeMismatch, "the request is signed by node \(node.id), not \(id)")
+        }
+        let from = max(1, request.uri.queryParameters.get("from", as: Int64.self) ?? 1)
+        let limit = min(5_000, max(1, request.uri.queryParameters.get("limit", as: Int.self) ?? 1_000))
+        let records = try intake.database.records(venue: node.venue, from: from, limit: limit)
+        let head = try intake.database.cursor(node: node)
+        return try JSONResponse.make(RecordPage(venue: node.venue, records: records, headSeq: head.seq))
     }
 
     @Sendable func totals(_ request: Request, context: BasicRequestContext) async throws -> Response {

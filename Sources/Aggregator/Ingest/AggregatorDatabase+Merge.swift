@@ -29,10 +29,11 @@ extension AggregatorDatabase {
                               db: Database) throws -> Result<BatchAck, APIError> {
         let batch = verified.batch
         let nodeID = verified.node.id
+        let venue = verified.node.venue
         guard let first = batch.records.first, let last = batch.records.last else {
             throw APIError(.badRequest, .malformedBatch, "the batch holds no record")
         }
-        let head = try head(db, nodeID: nodeID)
+        let head = try head(db, venue: venue)
         if first.seq > head.seq + 1 {
             throw APIError(.conflict, .sequenceGap,
                            "the batch starts at record \(first.seq) but the aggregator holds records up to \(head.seq); "
@@ -40,38 +41,38 @@ extension AggregatorDatabase {
         }
         // Records already held must be the very same records.
         for record in batch.records where record.seq <= head.seq {
-            let held = try String.fetchOne(db, sql: "SELECT hash FROM record WHERE nodeID = ? AND seq = ?",
-                                           arguments: [nodeID, record.seq])
+            let held = try String.fetchOne(db, sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?",
+                                           arguments: [venue, record.seq])
             if held != record.hash {
-                return .failure(try conflict(db, nodeID: nodeID, offered: record, heldHash: held))
+                return .failure(try conflict(db, node: verified.node, offered: record, heldHash: held))
             }
         }
         let fresh = batch.records.filter { $0.seq > head.seq }
         if let firstFresh = fresh.first, firstFresh.prev != head.hash {
-            return .failure(try conflict(db, nodeID: nodeID, offered: firstFresh, heldHash: head.hash))
+            return .failure(try conflict(db, node: verified.node, offered: firstFresh, heldHash: head.hash))
         }
         if !fresh.isEmpty {
-            let stored = StoredBatch(id: nil, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
+            let stored = StoredBatch(id: nil, venue: venue, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
                                      contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
                                      signature: verified.signature, body: verified.body, receivedAt: timestamp())
             try stored.insert(db)
             let batchID = db.lastInsertedRowID
             for record in fresh {
-                try apply(record, venue: verified.node.venue, nodeID: nodeID, batchID: batchID, event: event, db: db)
+                try apply(record, venue: venue, nodeID: nodeID, batchID: batchID, event: event, db: db)
             }
         }
         return .success(BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq, lastHash: last.hash))
     }
 
     /// Keeps the offered record as evidence next to the held one and raises an alarm.
-    private static func conflict(_ db: Database, nodeID: String, offered: ChainedRecord,
+    private static func conflict(_ db: Database, node: EnrolledNode, offered: ChainedRecord,
                                  heldHash: String?) throws -> APIError {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let evidence = String(decoding: try encoder.encode(offered), as: UTF8.self)
-        let message = "node \(nodeID) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
+        let message = "node \(node.id) of venue \(node.venue) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
             + "holds \(heldHash.map { "hash \($0.prefix(16))…" } ?? "no such record") there: the chain has forked"
-        try Alarm(id: nil, kind: "chain_conflict", nodeID: nodeID, seq: offered.seq, message: message,
+        try Alarm(id: nil, kind: "chain_conflict", venue: node.venue, nodeID: node.id, seq: offered.seq, message: message,
                   evidence: evidence, raisedAt: timestamp()).insert(db)
         return APIError(.conflict, .chainConflict, message, seq: offered.seq)
     }
@@ -96,34 +97,34 @@ extension AggregatorDatabase {
         var delta = payload.contribution
         if case .correction(let correction) = payload {
             guard correction.target >= 1, correction.target < record.seq,
-                  let target = try StoredRecord.fetchOne(db, key: ["nodeID": nodeID, "seq": correction.target]) else {
+                  let target = try StoredRecord.fetchOne(db, key: ["venue": venue, "seq": correction.target]) else {
                 throw invalid("the corrected record \(correction.target) does not exist")
             }
-            if let by = try Int64.fetchOne(db, sql: "SELECT bySeq FROM supersession WHERE nodeID = ? AND target = ?",
-                                           arguments: [nodeID, correction.target]) {
+            if let by = try Int64.fetchOne(db, sql: "SELECT bySeq FROM supersession WHERE venue = ? AND target = ?",
+                                           arguments: [venue, correction.target]) {
                 throw invalid("record \(correction.target) was already corrected by record \(by)")
             }
             let targetPayload = try RecordPayload.decode(json: target.payload)
-            let rootKind = try rootKind(of: targetPayload, nodeID: nodeID, db: db)
+            let rootKind = try rootKind(of: targetPayload, venue: venue, db: db)
             if let replacement = correction.replacement, replacement.kind != rootKind {
                 throw invalid("a \(rootKind.rawValue) can only be replaced by a \(rootKind.rawValue)")
             }
             for (counter, value) in targetPayload.contribution { delta[counter, default: 0] -= value }
-            try db.execute(sql: "INSERT INTO supersession (nodeID, target, bySeq) VALUES (?, ?, ?)",
-                           arguments: [nodeID, correction.target, record.seq])
+            try db.execute(sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)",
+                           arguments: [venue, correction.target, record.seq])
         }
-        try StoredRecord(nodeID: nodeID, seq: record.seq, prev: record.prev, hash: record.hash,
-                         kind: payload.kind.rawValue, payload: record.payload, batchID: batchID).insert(db)
+        try StoredRecord(venue: venue, seq: record.seq, prev: record.prev, hash: record.hash,
+                         kind: payload.kind.rawValue, payload: record.payload, nodeID: nodeID, batchID: batchID).insert(db)
         for (counter, value) in delta where value != 0 {
             try add(value, to: counter, venue: venue, db: db)
         }
     }
 
     /// The kind of original record a record stands for (a correction: that of its target, recursively).
-    private static func rootKind(of payload: RecordPayload, nodeID: String, db: Database) throws -> RecordPayload.Kind {
+    private static func rootKind(of payload: RecordPayload, venue: String, db: Database) throws -> RecordPayload.Kind {
         var current = payload
         while case .correction(let correction) = current {
-            guard let target = try StoredRecord.fetchOne(db, key: ["nodeID": nodeID, "seq": correction.target]) else {
+            guard let target = try StoredRecord.fetchOne(db, key: ["venue": venue, "seq": correction.target]) else {
                 break
             }
             current = try RecordPayload.decode(json: target.payload)

@@ -65,6 +65,12 @@ public struct BatchIntake: Sendable {
         } catch {
             throw Self.apiError(error)
         }
+        // An authentic request from a retired key: refused and kept as evidence.
+        if let fenced = try database.fence(node) {
+            try database.raiseAlarm(kind: fenced.body.error.code.rawValue, node: node, message: fenced.body.error.message,
+                                    evidence: String(decoding: request.body.prefix(1 << 20), as: UTF8.self))
+            throw fenced
+        }
         // Only now, with the body authenticated, is it parsed.
         let batch: Batch
         do {
@@ -101,6 +107,37 @@ public struct BatchIntake: Sendable {
         }
         return VerifiedBatch(node: node, batch: batch, body: request.body, contentDigest: request.contentDigest ?? "",
                              signatureInput: request.signatureInput ?? "", signature: request.signature ?? "")
+    }
+
+    /// Authenticates a signed request without a body (reads a node may make about its own venue):
+    /// a valid signature, made within `maxAge` seconds, by the venue's current node.
+    public func authenticate(_ request: SignedRequest, method: String, now: Int64 = Int64(Date().timeIntervalSince1970),
+                             maxAge: Int64 = 300) throws -> EnrolledNode {
+        let keyID: String
+        let created: Int64
+        do {
+            keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
+            created = try MessageSignature.created(signatureInput: request.signatureInput)
+        } catch {
+            throw Self.apiError(error)
+        }
+        guard let node = try database.node(id: keyID),
+              let publicKey = NodeIdentity.publicKey(base64: node.publicKey) else {
+            throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled")
+        }
+        do {
+            try MessageSignature.verify(method: method, path: request.path, body: request.body,
+                                        contentDigest: request.contentDigest, signatureInput: request.signatureInput,
+                                        signature: request.signature, publicKey: publicKey)
+        } catch {
+            throw Self.apiError(error)
+        }
+        guard abs(now - created) <= maxAge else {
+            throw APIError(.unauthorized, .staleSignature,
+                           "the request was signed at \(created), more than \(maxAge) s from the aggregator's clock (\(now))")
+        }
+        if let fenced = try database.fence(node) { throw fenced }
+        return node
     }
 
     private static func apiError(_ failure: MessageSignature.Failure) -> APIError {

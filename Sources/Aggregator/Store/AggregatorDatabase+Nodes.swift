@@ -35,7 +35,8 @@ extension AggregatorDatabase {
         return try json.map { try EventDefinition.load(data: Data($0.utf8), file: "event stored in the database") }
     }
 
-    /// Enrols a node: its public key may write records for `venue`. Returns the node.
+    /// Enrols a node: its public key may write records for `venue`, as the venue's next epoch. The
+    /// venue's earlier keys can no longer send (a redeployed node continues the venue's chain).
     @discardableResult
     public func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode {
         guard let key = NodeIdentity.publicKey(base64: publicKeyBase64) else {
@@ -46,34 +47,79 @@ extension AggregatorDatabase {
             throw AggregatorError("venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
                 + event.definition.venues.map(\.id).joined(separator: ", "))
         }
-        let node = EnrolledNode(id: NodeIdentity.nodeID(for: key), venue: venue,
-                                publicKey: key.rawRepresentation.base64EncodedString(), enrolledAt: Self.timestamp())
-        try writer.write { db in
-            if let existing = try EnrolledNode.fetchOne(db, key: node.id) {
+        return try writer.write { db in
+            let id = NodeIdentity.nodeID(for: key)
+            if let existing = try EnrolledNode.fetchOne(db, key: id) {
                 throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
             }
+            let epoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
+            let node = EnrolledNode(id: id, venue: venue, epoch: epoch + 1,
+                                    publicKey: key.rawRepresentation.base64EncodedString(), enrolledAt: Self.timestamp())
             try node.insert(db)
+            return node
         }
-        return node
+    }
+
+    /// Revokes a node's key: nothing it signs is accepted any more.
+    public func revoke(nodeID: String, reason: String) throws {
+        try writer.write { db in
+            guard try EnrolledNode.fetchOne(db, key: nodeID) != nil else {
+                throw AggregatorError("no node \(nodeID) is enrolled (see `aggregator nodes list`)")
+            }
+            if try Revocation.fetchOne(db, key: nodeID) != nil {
+                throw AggregatorError("node \(nodeID) is already revoked")
+            }
+            try Revocation(nodeID: nodeID, reason: reason, revokedAt: Self.timestamp()).insert(db)
+        }
+    }
+
+    /// Why `node` may not send now (revoked, or a newer epoch enrolled for its venue), or nil if it may.
+    public func fence(_ node: EnrolledNode) throws -> APIError? {
+        try writer.read { db in
+            if let revocation = try Revocation.fetchOne(db, key: node.id) {
+                return APIError(.forbidden, .revokedNode,
+                                "node \(node.id) was revoked at \(revocation.revokedAt): \(revocation.reason)")
+            }
+            let current = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?",
+                                             arguments: [node.venue]) ?? 0
+            if node.epoch < current {
+                return APIError(.forbidden, .staleEpoch, "node \(node.id) holds epoch \(node.epoch) of venue "
+                    + "\(node.venue), but epoch \(current) has been enrolled since: this key is retired")
+            }
+            return nil
+        }
+    }
+
+    /// Keeps a refused, authentically signed request as evidence and raises an alarm.
+    public func raiseAlarm(kind: String, node: EnrolledNode, message: String, evidence: String?) throws {
+        try writer.write { db in
+            try Alarm(id: nil, kind: kind, venue: node.venue, nodeID: node.id, seq: nil, message: message,
+                      evidence: evidence, raisedAt: Self.timestamp()).insert(db)
+        }
     }
 
     public func nodes() throws -> [EnrolledNode] {
-        try writer.read { db in try EnrolledNode.order(Column("venue"), Column("enrolledAt")).fetchAll(db) }
+        try writer.read { db in try EnrolledNode.order(Column("venue"), Column("epoch")).fetchAll(db) }
+    }
+
+    /// Ids of the revoked nodes.
+    public func revokedNodeIDs() throws -> Set<String> {
+        try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT nodeID FROM revocation")) }
     }
 
     public func node(id: String) throws -> EnrolledNode? {
         try writer.read { db in try EnrolledNode.fetchOne(db, key: id) }
     }
 
-    /// The last record held for a node (0 and genesis when none).
+    /// The last record held of the node's venue chain (0 and genesis when none).
     public func cursor(node: EnrolledNode) throws -> NodeCursor {
-        let head = try writer.read { db in try Self.head(db, nodeID: node.id) }
-        return NodeCursor(node: node.id, venue: node.venue, seq: head.seq, hash: head.hash)
+        let head = try writer.read { db in try Self.head(db, venue: node.venue) }
+        return NodeCursor(node: node.id, venue: node.venue, epoch: node.epoch, seq: head.seq, hash: head.hash)
     }
 
-    static func head(_ db: Database, nodeID: String) throws -> (seq: Int64, hash: String) {
-        let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record WHERE nodeID = ? ORDER BY seq DESC LIMIT 1",
-                                   arguments: [nodeID])
+    static func head(_ db: Database, venue: String) throws -> (seq: Int64, hash: String) {
+        let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record WHERE venue = ? ORDER BY seq DESC LIMIT 1",
+                                   arguments: [venue])
         return (row?["seq"] ?? 0, row?["hash"] ?? RecordChain.genesis)
     }
 
@@ -81,12 +127,13 @@ extension AggregatorDatabase {
         try writer.read { db in try Alarm.order(Column("id")).fetchAll(db) }
     }
 
-    /// Every record held for a node, in order.
-    public func records(nodeID: String) throws -> [ChainedRecord] {
+    /// Records of a venue's chain from `seq` on, in order (at most `limit`).
+    public func records(venue: String, from seq: Int64 = 1, limit: Int = .max) throws -> [ChainedRecord] {
         try writer.read { db in
-            try StoredRecord.filter(Column("nodeID") == nodeID).order(Column("seq")).fetchAll(db).map {
-                ChainedRecord(seq: $0.seq, prev: $0.prev, hash: $0.hash, payload: $0.payload)
-            }
+            try StoredRecord.filter(Column("venue") == venue && Column("seq") >= seq).order(Column("seq"))
+                .limit(limit).fetchAll(db).map {
+                    ChainedRecord(seq: $0.seq, prev: $0.prev, hash: $0.hash, payload: $0.payload)
+                }
         }
     }
 }

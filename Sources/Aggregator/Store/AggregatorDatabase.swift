@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Shared
 
-/// The aggregator's SQLite store: enrolled nodes, every accepted batch and record (append-only),
+/// The aggregator's SQLite store: enrolled nodes, every accepted batch and record (append-only; one
+/// hash chain per venue, which continues across the venue's node keys),
 /// corrections, alarms with their evidence, and the running totals kept in the same transactions.
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
@@ -33,11 +34,19 @@ public final class AggregatorDatabase: Sendable {
                 CREATE TABLE node (
                     id TEXT PRIMARY KEY NOT NULL,
                     venue TEXT NOT NULL,
+                    epoch INTEGER NOT NULL,
                     publicKey TEXT NOT NULL UNIQUE,
-                    enrolledAt TEXT NOT NULL
+                    enrolledAt TEXT NOT NULL,
+                    UNIQUE (venue, epoch)
+                );
+                CREATE TABLE revocation (
+                    nodeID TEXT PRIMARY KEY NOT NULL REFERENCES node(id),
+                    reason TEXT NOT NULL,
+                    revokedAt TEXT NOT NULL
                 );
                 CREATE TABLE batch (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    venue TEXT NOT NULL,
                     nodeID TEXT NOT NULL REFERENCES node(id),
                     firstSeq INTEGER NOT NULL,
                     lastSeq INTEGER NOT NULL,
@@ -48,24 +57,26 @@ public final class AggregatorDatabase: Sendable {
                     receivedAt TEXT NOT NULL
                 );
                 CREATE TABLE record (
-                    nodeID TEXT NOT NULL REFERENCES node(id),
+                    venue TEXT NOT NULL,
                     seq INTEGER NOT NULL,
                     prev TEXT NOT NULL,
                     hash TEXT NOT NULL,
                     kind TEXT NOT NULL,
                     payload TEXT NOT NULL,
+                    nodeID TEXT NOT NULL REFERENCES node(id),
                     batchID INTEGER NOT NULL REFERENCES batch(id),
-                    PRIMARY KEY (nodeID, seq)
+                    PRIMARY KEY (venue, seq)
                 ) WITHOUT ROWID;
                 CREATE TABLE supersession (
-                    nodeID TEXT NOT NULL,
+                    venue TEXT NOT NULL,
                     target INTEGER NOT NULL,
                     bySeq INTEGER NOT NULL,
-                    PRIMARY KEY (nodeID, target)
+                    PRIMARY KEY (venue, target)
                 ) WITHOUT ROWID;
                 CREATE TABLE alarm (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     kind TEXT NOT NULL,
+                    venue TEXT,
                     nodeID TEXT,
                     seq INTEGER,
                     message TEXT NOT NULL,
@@ -90,7 +101,7 @@ public final class AggregatorDatabase: Sendable {
                     PRIMARY KEY (venue, session, box)
                 ) WITHOUT ROWID;
                 """)
-            for table in ["eventVersion", "batch", "record", "supersession", "alarm"] {
+            for table in ["eventVersion", "node", "revocation", "batch", "record", "supersession", "alarm"] {
                 try db.execute(sql: """
                     CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
                     BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
@@ -103,14 +114,25 @@ public final class AggregatorDatabase: Sendable {
     }
 }
 
-/// An enrolled venue node.
+/// An enrolled venue node: one key of a venue. Each enrolment for a venue gets the next epoch, and
+/// only the venue's newest epoch may send records (older keys are fenced off).
 public struct EnrolledNode: Codable, FetchableRecord, PersistableRecord, Sendable {
     public static let databaseTableName = "node"
 
     public var id: String
     public var venue: String
+    public var epoch: Int64
     public var publicKey: String
     public var enrolledAt: String
+}
+
+/// A node whose key may no longer send anything.
+struct Revocation: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "revocation"
+
+    var nodeID: String
+    var reason: String
+    var revokedAt: String
 }
 
 /// Something the central office must look at (a forked chain, …), with the evidence.
@@ -119,6 +141,7 @@ public struct Alarm: Codable, FetchableRecord, PersistableRecord, Sendable {
 
     public var id: Int64?
     public var kind: String
+    public var venue: String?
     public var nodeID: String?
     public var seq: Int64?
     public var message: String
@@ -130,12 +153,14 @@ public struct Alarm: Codable, FetchableRecord, PersistableRecord, Sendable {
 struct StoredRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "record"
 
-    var nodeID: String
+    var venue: String
     var seq: Int64
     var prev: String
     var hash: String
     var kind: String
     var payload: String
+    /// The node (key) that sent it.
+    var nodeID: String
     var batchID: Int64
 }
 
@@ -144,6 +169,7 @@ struct StoredBatch: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "batch"
 
     var id: Int64?
+    var venue: String
     var nodeID: String
     var firstSeq: Int64
     var lastSeq: Int64

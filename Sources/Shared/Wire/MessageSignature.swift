@@ -52,6 +52,11 @@ public enum MessageSignature {
         try parseInput(signatureInput).keyID
     }
 
+    /// The `created` time (Unix seconds) a request's `Signature-Input` states.
+    public static func created(signatureInput: String?) throws(Failure) -> Int64 {
+        try parseInput(signatureInput).created
+    }
+
     /// Verifies the digest against the raw body and the signature against `publicKey`.
     public static func verify(method: String, path: String, body: some DataProtocol, contentDigest: String?,
                               signatureInput: String?, signature: String?,
@@ -86,7 +91,7 @@ public enum MessageSignature {
         ].joined(separator: "\n")
     }
 
-    private static func parseInput(_ header: String?) throws(Failure) -> (parameters: String, keyID: String) {
+    private static func parseInput(_ header: String?) throws(Failure) -> (parameters: String, keyID: String, created: Int64) {
         guard let header else {
             throw Failure(reason: .missing, message: "the request has no Signature-Input header")
         }
@@ -124,10 +129,10 @@ public enum MessageSignature {
                 throw Failure(reason: .malformed, message: "Signature-Input parameter \"\(name)\" is unknown or repeated")
             }
         }
-        guard let keyID, !keyID.isEmpty, algorithm == "ed25519", created != nil else {
+        guard let keyID, !keyID.isEmpty, algorithm == "ed25519", let created else {
             throw Failure(reason: .malformed, message: "Signature-Input needs created, keyid and alg=\"ed25519\"")
         }
-        return (parameters, keyID)
+        return (parameters, keyID, created)
     }
 }
 

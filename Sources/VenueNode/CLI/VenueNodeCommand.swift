@@ -12,7 +12,7 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         subcommands: [
             Init.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Verify.self,
-            Sync.self, Run.self,
+            Sync.self, Run.self, Restore.self,
         ]
     )
 
@@ -289,6 +289,26 @@ extension VenueNodeCommand {
                 throw SyncError(message: "\(head.seq - report.acknowledgedSeq) record(s) are not acknowledged yet",
                                 retryable: true)
             }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pull the venue's records back from the aggregator into a new, empty node.",
+            discussion: """
+                After a reimage that lost the data directory: `venue-node init` a new one (a new key), have the
+                central office enrol the new key for the same venue (`aggregator nodes add`, which retires the old
+                key), then restore; numbering continues after the last record the aggregator holds. Example:
+                  venue-node restore --data-dir /var/lib/venue-node
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+
+        func run() async throws {
+            let (directory, database) = try data.open()
+            let syncer = Syncer(directory: directory, database: database, logger: Logger(label: "venue-node.restore"))
+            let count = try await syncer.restore()
+            print("restored \(count) record(s) of venue \(directory.configuration.venue); the next record is \(count + 1)")
         }
     }
 

@@ -58,6 +58,26 @@ extension NodeDatabase {
         }
     }
 
+    /// Fills an empty store with records restored from the aggregator, checking that they chain and
+    /// follow the record rules, all or none.
+    public func restore(_ records: [ChainedRecord]) throws {
+        try writer.write { db in
+            guard try StoredRecord.fetchCount(db) == 0 else {
+                throw RecordRejection("the store is not empty")
+            }
+            var state = LedgerState()
+            let now = Self.timestamp()
+            for record in records {
+                try RecordChain.verify([record], afterSeq: state.headSeq, afterHash: state.headHash)
+                let payload = try RecordPayload.decode(json: record.payload)
+                try state.admit(payload, event: nil)
+                state.headHash = record.hash
+                try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
+                                 payload: record.payload, savedAt: now).insert(db)
+            }
+        }
+    }
+
     /// Rebuilds the ledger state from every record, verifying the chain on the way.
     static func loadState(_ db: Database) throws -> LedgerState {
         var state = LedgerState()

@@ -118,6 +118,52 @@ public struct Syncer: Sendable {
         return try decode(NodeCursor.self, reply)
     }
 
+    /// Pulls the venue's records back from the aggregator into an empty store (after a reimage), so
+    /// numbering continues without a gap or a duplicate. Returns how many records were restored.
+    public func restore(pageSize: Int = 1_000) async throws -> Int {
+        guard try database.head().seq == 0 else {
+            throw SyncError(message: "this node already holds records: restore only fills an empty data directory",
+                            retryable: false)
+        }
+        var records: [ChainedRecord] = []
+        var head: Int64 = 0
+        repeat {
+            let path = "/v1/nodes/\(directory.configuration.nodeID)/records"
+            let reply = try await signedGet(path: path, query: "from=\(records.count + 1)&limit=\(pageSize)")
+            guard reply.status == 200 else { throw apiError(reply) }
+            let page = try decode(RecordPage.self, reply)
+            guard page.venue == directory.configuration.venue else {
+                throw SyncError(message: "the aggregator sent records of venue \(page.venue)", retryable: false)
+            }
+            head = page.headSeq
+            if page.records.isEmpty { break }
+            records += page.records
+        } while records.count < head
+        do {
+            try RecordChain.verify(records)
+        } catch {
+            throw SyncError(message: "the records sent back do not form a chain: \(error)", retryable: false)
+        }
+        try database.restore(records)
+        if let last = records.last { try database.logSync(ok: true, ackedSeq: last.seq, ackedHash: last.hash) }
+        return records.count
+    }
+
+    private func signedGet(path: String, query: String) async throws -> HTTPReply {
+        let signed = try MessageSignature.sign(method: "GET", path: path, body: Data(),
+                                               keyID: directory.configuration.nodeID, key: directory.key,
+                                               created: Int64(Date().timeIntervalSince1970))
+        do {
+            return try await client.send(method: "GET", url: "\(base)\(path)?\(query)", headers: [
+                "Content-Digest: \(signed.contentDigest)",
+                "Signature-Input: \(signed.signatureInput)",
+                "Signature: \(signed.signature)",
+            ])
+        } catch let error as TransportError {
+            throw unreachable(error)
+        }
+    }
+
     private func checkCursor(_ cursor: NodeCursor, head: (seq: Int64, hash: String)) throws {
         guard cursor.seq <= head.seq else {
             throw SyncError(message: "the aggregator holds \(cursor.seq) records of this node but the node has only "

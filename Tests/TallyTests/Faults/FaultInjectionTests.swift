@@ -239,9 +239,7 @@ import VenueNode
             let reported = reportedSaved[venue] ?? 0
             outcome.lost += max(0, Int(reported) - nodeRecords.count)
             do { try RecordChain.verify(nodeRecords) } catch { outcome.problems.append("\(venue) chain: \(error)") }
-            let nodeID = try String(decoding: Data(contentsOf: harness.workDirectory.appending(path: "\(venue)/node.json")), as: UTF8.self)
-                .components(separatedBy: "\"node_id\" : \"")[1].prefix(32)
-            let held = try aggregatorDB.records(nodeID: String(nodeID))
+            let held = try aggregatorDB.records(venue: venue)
             do { try RecordChain.verify(held) } catch { outcome.problems.append("aggregator chain of \(venue): \(error)") }
             let heldSet = Set(held.map { "\($0.seq)/\($0.hash)" })
             let savedSet = Set(nodeRecords.map { "\($0.seq)/\($0.hash)" })
