@@ -226,3 +226,90 @@ import Testing
         }
     }
 }
+
+/// Keys of a venue over time: a redeployed node's new key continues the chain; old keys are fenced off.
+@Suite struct EpochTests {
+    let database: AggregatorDatabase
+    let intake: BatchIntake
+    let old = TestSigner()
+    let new = TestSigner()
+
+    init() throws {
+        database = try AggregatorDatabase(writer: DatabaseQueue())
+        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
+        intake = BatchIntake(database: database, event: event.definition)
+    }
+
+    func send(_ records: [ChainedRecord], by signer: TestSigner) async throws -> BatchAck {
+        let body = signer.body(records, venue: "east")
+        let headers = signer.headers(for: body)
+        return try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
+                                              signatureInput: headers.signatureInput, signature: headers.signature,
+                                              body: body))
+    }
+
+    @Test func aNewKeyContinuesTheVenueChainAndTheOldKeyIsRefusedAndKeptAsEvidence() async throws {
+        let first = try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
+        #expect(first.epoch == 1)
+        let records = Fixtures.chain([
+            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+            .checkin(.init(session: "S1", rep: "R2", category: "resident")),
+            .checkin(.init(session: "S1", rep: "R3", category: "expert")),
+        ])
+        _ = try await send(Array(records[0..<2]), by: old)
+
+        // Given the venue's node is redeployed with a new key
+        let second = try database.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64)
+        #expect(second.epoch == 2)
+        #expect(try database.cursor(node: second) == NodeCursor(node: new.nodeID, venue: "east", epoch: 2, seq: 2,
+                                                                 hash: records[1].hash))
+
+        // When the old key sends the next record, it is refused and kept as evidence
+        let refused = try await #require(throws: APIError.self) { try await send([records[2]], by: old) }
+        #expect(refused.status == .forbidden)
+        #expect(refused.body.error.code == .staleEpoch)
+        let alarm = try #require(try database.alarms().last)
+        #expect(alarm.kind == "stale_epoch")
+        #expect(alarm.evidence?.contains(records[2].hash) == true)
+
+        // Then the new key continues the same chain
+        let ack = try await send([records[2]], by: new)
+        #expect(ack.lastSeq == 3)
+        #expect(try database.records(venue: "east") == records)
+        #expect(try database.totals(eventID: "test-2026").attendance.map(\.checkedIn).reduce(0, +) == 3)
+    }
+
+    @Test func aRevokedKeyIsRefused() async throws {
+        try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
+        try database.revoke(nodeID: old.nodeID, reason: "laptop stolen")
+        let refused = try await #require(throws: APIError.self) {
+            try await send(Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))]), by: old)
+        }
+        #expect(refused.body.error.code == .revokedNode)
+        #expect(refused.body.error.message.contains("laptop stolen"))
+        #expect(try database.records(venue: "east").isEmpty)
+    }
+
+    @Test func readingRecordsBackNeedsAFreshSignatureOfTheCurrentNode() throws {
+        try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
+        let path = "/v1/nodes/\(old.nodeID)/records"
+        func request(_ signer: TestSigner, created: Int64) -> BatchIntake.SignedRequest {
+            let headers = try! MessageSignature.sign(method: "GET", path: path, body: Data(), keyID: signer.nodeID,
+                                                     key: signer.key, created: created)
+            return .init(path: path, contentType: nil, contentDigest: headers.contentDigest,
+                         signatureInput: headers.signatureInput, signature: headers.signature, body: Data())
+        }
+        let now: Int64 = 1_767_225_600
+        #expect(try intake.authenticate(request(old, created: now - 10), method: "GET", now: now).id == old.nodeID)
+        let stale = try #require(throws: APIError.self) {
+            try intake.authenticate(request(old, created: now - 3_600), method: "GET", now: now)
+        }
+        #expect(stale.body.error.code == .staleSignature)
+        try database.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64)
+        let retired = try #require(throws: APIError.self) {
+            try intake.authenticate(request(old, created: now), method: "GET", now: now)
+        }
+        #expect(retired.body.error.code == .staleEpoch)
+    }
+}

@@ -46,14 +46,15 @@ struct ProcessHarness {
     }
 
     /// Starts a command in the background, its output going to `log`.
-    func start(_ binary: String, _ arguments: [String], log: String) throws -> Process {
-        try start(executable: binaries.appending(path: binary), arguments, log: log)
+    func start(_ binary: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
+        try start(executable: binaries.appending(path: binary), arguments, log: log, environment: environment)
     }
 
-    /// Starts any executable in the background, its output going to `log`.
-    func start(executable: URL, _ arguments: [String], log: String) throws -> Process {
+    /// Starts any executable in the background, its output going to `log`, with extra environment variables.
+    func start(executable: URL, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = executable
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = arguments
         process.currentDirectoryURL = workDirectory
         let logURL = workDirectory.appending(path: log)

@@ -48,7 +48,9 @@ extension AggregatorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the HTTP API until SIGTERM.",
             discussion: """
-                Prints "listening on HOST:PORT" once the socket is bound (port 0 picks a free port). Example:
+                Prints "listening on HOST:PORT" once the socket is bound (port 0 picks a free port); under systemd
+                (Type=notify) says READY=1 then, pings the watchdog and says STOPPING=1 on shutdown. Options can come
+                from a file: --config FILE (see deploy/aggregator.conf). Example:
                   aggregator serve --data-dir /var/lib/aggregator --event examples/ordos-2021/event.json --listen 0.0.0.0:8080
                 """)
 
@@ -69,12 +71,15 @@ extension AggregatorCommand {
                 logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
             }
             let intake = BatchIntake(database: database, event: loaded.definition)
+            let watchdog = WatchdogService(notifier: SystemdNotifier())
             let app = buildApplication(
                 intake: intake, settings: AggregatorSettings(host: host, port: port, maxBodyBytes: maxBodyBytes),
-                logger: logger,
+                logger: logger, services: [watchdog],
                 onServerRunning: { port in
                     print("listening on \(host):\(port)")
                     fflush(nil)
+                    // The socket is bound: under systemd (Type=notify) the unit is now started.
+                    watchdog.ready()
                 })
             try await app.runService()
         }

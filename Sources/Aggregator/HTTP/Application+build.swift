@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Shared
 
 /// What `buildApplication` needs.
@@ -28,12 +29,13 @@ public func buildRouter(intake: BatchIntake, settings: AggregatorSettings) -> Ro
 
 /// The aggregator's HTTP application; `onServerRunning` is told the port actually bound.
 public func buildApplication(
-    intake: BatchIntake, settings: AggregatorSettings, logger: Logger,
+    intake: BatchIntake, settings: AggregatorSettings, logger: Logger, services: [any Service] = [],
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(intake: intake, settings: settings),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sanmin-aggregator"),
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }

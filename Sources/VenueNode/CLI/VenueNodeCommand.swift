@@ -315,7 +315,12 @@ extension VenueNodeCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run as a daemon: keep syncing, backing off while the aggregator is unreachable, until SIGTERM.",
-            discussion: "Example: venue-node run --data-dir /var/lib/venue-node")
+            discussion: """
+                Under systemd (Type=notify) it says READY=1 once the store is open, pings the watchdog at half of
+                WatchdogSec and says STOPPING=1 on shutdown. Options can come from a file: --config FILE, with
+                lines such as "data-dir = /var/lib/venue-node" (see deploy/venue-node.conf).
+                Example: venue-node run --data-dir /var/lib/venue-node
+                """)
 
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "Seconds between syncs when all is well.") var interval = 5
@@ -328,8 +333,11 @@ extension VenueNodeCommand {
             logger[metadataKey: "node.id"] = "\(directory.configuration.nodeID)"
             let service = SyncService(syncer: Syncer(directory: directory, database: database, logger: logger),
                                       interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
+            let watchdog = WatchdogService(notifier: SystemdNotifier())
             let group = ServiceGroup(configuration: .init(
-                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [service, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // The store is open: under systemd (Type=notify) the unit is now started.
+            watchdog.ready()
             try await group.run()
         }
     }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds release binaries and installs the venue node and/or the aggregator as systemd services.
+# Usage: sudo deploy/install.sh node|aggregator|both
+# Creates the sanmin system user, /etc/sanmin (configuration from the examples, kept if present),
+# installs the units and enables them. Start a unit once its configuration is in place (docs/operations.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+role="${1:-}"
+case "$role" in node|aggregator|both) ;; *) echo "usage: $0 node|aggregator|both" >&2; exit 64 ;; esac
+[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0 $role)" >&2; exit 1; }
+
+scripts/setup.sh
+swift build -c release --product venue-node
+swift build -c release --product aggregator
+bin="$(swift build -c release --show-bin-path)"
+
+id sanmin >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sanmin
+install -d -m 0755 /etc/sanmin /usr/local/share/doc/sanmin
+install -m 0644 docs/operations.md /usr/local/share/doc/sanmin/operations.md
+
+units=()
+if [ "$role" = node ] || [ "$role" = both ]; then
+    install -m 0755 "$bin/venue-node" /usr/local/bin/venue-node
+    [ -e /etc/sanmin/venue-node.conf ] || install -m 0644 deploy/venue-node.conf /etc/sanmin/venue-node.conf
+    install -m 0644 deploy/venue-node.service /etc/systemd/system/venue-node.service
+    units+=(venue-node.service)
+fi
+if [ "$role" = aggregator ] || [ "$role" = both ]; then
+    install -m 0755 "$bin/aggregator" /usr/local/bin/aggregator
+    [ -e /etc/sanmin/aggregator.conf ] || install -m 0644 deploy/aggregator.conf /etc/sanmin/aggregator.conf
+    install -m 0644 deploy/aggregator.service /etc/systemd/system/aggregator.service
+    units+=(aggregator.service)
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl enable "${units[@]}"
+    echo "installed and enabled: ${units[*]} (start them once configured: see docs/operations.md)"
+else
+    echo "installed ${units[*]}; systemd is not running here, so nothing was enabled"
+fi
