@@ -136,6 +136,8 @@ import Testing
         var pending: Int64
         var lastError: String?
 
+        init(pending: Int64) { self.pending = pending }
+
         enum CodingKeys: String, CodingKey {
             case pending, lastError = "last_error"
         }
@@ -198,5 +200,49 @@ import Testing
         let parsed = try JSONDecoder().decode(StatusJSON.self, from: Data(status.stdout.utf8))
         #expect(parsed.pending == 4)
         #expect(parsed.lastError?.contains("cannot reach the aggregator") == true)
+    }
+
+    @Test func aDaemonOfflineForALongTimeCatchesUpByItself() async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let eventURL = Fixtures.example("ordos-2021")
+        let event = try EventDefinition.load(contentsOf: eventURL).definition
+        var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
+        let created = try harness.run("venue-node", ["init", "--data-dir", "dongsheng", "--event", eventURL.path, "--venue",
+                                                     "dongsheng", "--aggregator", "http://127.0.0.1:\(port)"])
+        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
+            .split(separator: " ").last)
+        #expect(try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "dongsheng",
+                                               "--public-key", String(key)]).status == 0)
+        aggregator.terminate()
+        aggregator.waitUntilExit()
+
+        // Given the daemon runs while the aggregator stays away and a whole event's worth is recorded
+        let daemon = try harness.start("venue-node", ["run", "--data-dir", "dongsheng", "--interval", "1", "--max-backoff", "2"],
+                                       log: "daemon.log")
+        defer { daemon.terminate() }
+        var truth = Truth()
+        for session in event.sessions.map(\.id) {
+            let data = Self.sessionData(venue: "dongsheng", venueIndex: 1, session: session, count: 400, event: event,
+                                        truth: &truth)
+            try record(harness, venue: "dongsheng", session: session, data: data, count: 400)
+        }
+        try await Task.sleep(for: .seconds(5))
+        let pending = try harness.run("venue-node", ["status", "--data-dir", "dongsheng", "--json"])
+        #expect(try JSONDecoder().decode(StatusJSON.self, from: Data(pending.stdout.utf8)).pending == 2_406)
+
+        // When the aggregator comes back, the daemon catches up by itself
+        (aggregator, _) = try await harness.startAggregator(dataDir: "agg", event: eventURL, port: port)
+        defer { aggregator.terminate() }
+        let back = ContinuousClock.now
+        var status = StatusJSON(pending: -1)
+        while status.pending != 0 && ContinuousClock.now - back < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(200))
+            let output = try harness.run("venue-node", ["status", "--data-dir", "dongsheng", "--json"])
+            status = try JSONDecoder().decode(StatusJSON.self, from: Data(output.stdout.utf8))
+        }
+        print("2,406 records caught up \(ContinuousClock.now - back) after the aggregator came back")
+        #expect(status.pending == 0)
+        try expectExports(harness, truth)
     }
 }

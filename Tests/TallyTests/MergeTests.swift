@@ -142,6 +142,17 @@ import Testing
         #expect(try database.records(venue: "east").isEmpty)
     }
 
+    @Test func aBatchSignedByANodeWhoseClockIsOffByDaysIsAccepted() async throws {
+        // Order comes from sequence numbers: the signature's `created` is never compared with the clock.
+        let body = signer.body(records, venue: "east")
+        let skewed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: signer.nodeID,
+                                               key: signer.key, created: Int64(Date().timeIntervalSince1970) - 3 * 86_400)
+        let ack = try await intake.receive(.init(contentType: "application/json", contentDigest: skewed.contentDigest,
+                                                 signatureInput: skewed.signatureInput, signature: skewed.signature,
+                                                 body: body))
+        #expect(ack.lastSeq == 8)
+    }
+
     @Test func aBatchFromAnUnknownNodeIsRefused() async throws {
         _ = try await expectRefused(.forbidden, .unknownNode) { try await send(records, signer: TestSigner()) }
     }
@@ -301,9 +312,11 @@ import Testing
                          signatureInput: headers.signatureInput, signature: headers.signature, body: Data())
         }
         let now: Int64 = 1_767_225_600
+        // A node clock hours off is fine; a signature older than a week is not.
         #expect(try intake.authenticate(request(old, created: now - 10), method: "GET", now: now).id == old.nodeID)
+        #expect(try intake.authenticate(request(old, created: now + 5 * 3_600), method: "GET", now: now).id == old.nodeID)
         let stale = try #require(throws: APIError.self) {
-            try intake.authenticate(request(old, created: now - 3_600), method: "GET", now: now)
+            try intake.authenticate(request(old, created: now - 8 * 86_400), method: "GET", now: now)
         }
         #expect(stale.body.error.code == .staleSignature)
         try database.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64)
