@@ -110,6 +110,22 @@ public final class AggregatorDatabase: Sendable {
                     """)
             }
         }
+        migrator.registerMigration("v2: roster and node contact") { db in
+            try RosterTables.create(db)
+            // What each node last said about itself (a status, replaced at each contact; not a record).
+            try db.execute(sql: """
+                CREATE TABLE nodeContact (
+                    nodeID TEXT PRIMARY KEY NOT NULL REFERENCES node(id),
+                    lastContactAt TEXT NOT NULL,
+                    declaredSeq INTEGER,
+                    declaredHash TEXT,
+                    pending INTEGER,
+                    freeDiskBytes INTEGER,
+                    version TEXT,
+                    nodeClock TEXT
+                );
+                """)
+        }
         return migrator
     }
 }

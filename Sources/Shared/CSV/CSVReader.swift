@@ -25,13 +25,16 @@ public struct CSVTable: Sendable {
         public var description: String { "line \(line): \(message)" }
     }
 
-    /// Parses UTF-8 text (a leading byte-order mark is skipped). The first row is the header.
-    public init(data: Data) throws(ParseError) {
+    /// Parses UTF-8 text (a leading byte-order mark is skipped) or GB18030 text. The first row is the header.
+    public init(data raw: Data) throws(ParseError) {
+        let data: Data
+        do {
+            data = try TextDecoding.utf8(raw)
+        } catch {
+            throw ParseError(line: 1, message: "\(error)")
+        }
         var bytes = Substring(decoding: data, as: UTF8.self).unicodeScalars[...]
         if bytes.first == "\u{FEFF}" { bytes = bytes.dropFirst() }
-        guard String(data: data, encoding: .utf8) != nil else {
-            throw ParseError(line: 1, message: "the file is not valid UTF-8")
-        }
         var rows: [Row] = []
         var fields: [String] = []
         var field = String.UnicodeScalarView()

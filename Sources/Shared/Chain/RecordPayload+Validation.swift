@@ -34,6 +34,9 @@ extension RecordPayload {
             guard Identifier.isValid(checkin.rep) else {
                 throw RecordRejection("representative id \"\(checkin.rep)\" must match \(Identifier.pattern)")
             }
+            if let person = checkin.person, person.count != 64 || !person.allSatisfy(\.isHexDigit) {
+                throw RecordRejection("person key \"\(person)\" must be 64 hexadecimal characters")
+            }
             guard event.category(checkin.category) != nil else {
                 throw RecordRejection("unknown category \"\(checkin.category)\"; the event's categories are: "
                     + event.categories.map(\.id).joined(separator: ", "))

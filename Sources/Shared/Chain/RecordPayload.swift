@@ -24,12 +24,19 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var category: String
         /// The node's clock when recorded (informational: order comes from the sequence number).
         public var at: String?
+        /// The person's key (keyed hash of the ID-card number), when the roster or an ID card identified them.
+        public var person: String?
+        /// Checked in without being on this venue's roster for this session (only where the event allows it).
+        public var walkin: Bool?
 
-        public init(session: String, rep: String, category: String, at: String? = nil) {
+        public init(session: String, rep: String, category: String, at: String? = nil, person: String? = nil,
+                    walkin: Bool? = nil) {
             self.session = session
             self.rep = rep
             self.category = category
             self.at = at
+            self.person = person
+            self.walkin = walkin
         }
     }
 

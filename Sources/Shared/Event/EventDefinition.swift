@@ -14,11 +14,24 @@ public struct EventDefinition: Codable, Sendable, Equatable {
     public var venues: [Venue]
     public var categories: [Category]
     public var quotas: [Quota]
+    /// Whether someone not on a venue's roster may check in (recorded as a walk-in, counted apart).
+    public var walkInsAllowed: Bool?
+    /// Reconciliation settings (see docs/reconciliation.md).
+    public var reconciliation: ReconciliationSettings?
     public var notes: [String]?
 
     enum CodingKeys: String, CodingKey {
         case format, id, title, titleEn = "title_en", marks, groups, departments, sessions, venues, categories, quotas
-        case notes
+        case walkInsAllowed = "walk_ins_allowed", reconciliation, notes
+    }
+
+    public struct ReconciliationSettings: Codable, Sendable, Equatable {
+        /// A node not heard from for longer than this is reported silent (default 600).
+        public var silentNodeSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case silentNodeSeconds = "silent_node_seconds"
+        }
     }
 
     /// A mark a representative can give a department (满意, 基本满意, 不满意, 不了解 …).
@@ -27,10 +40,18 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var labelZh: String
         public var labelEn: String
         public var weight: Double
+        /// Counts towards the satisfaction rate (default: a weight above 0).
+        public var positive: Bool?
+        /// Left out of the denominator of rates and scores, like 不了解 "don't know" (default false).
+        public var excludedFromDenominator: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case id, labelZh = "label_zh", labelEn = "label_en", weight
+            case id, labelZh = "label_zh", labelEn = "label_en", weight, positive
+            case excludedFromDenominator = "excluded_from_denominator"
         }
+
+        public var isPositive: Bool { positive ?? (weight > 0) }
+        public var isExcluded: Bool { excludedFromDenominator ?? false }
     }
 
     /// A group (组) of departments that report in the same session.
@@ -100,6 +121,8 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var id: String
         public var name: String
         public var kind: VenueKind
+        /// Weight of this venue's score in the overall score (all venues count alike when no venue has one).
+        public var weight: Double?
     }
 
     /// A representative category (代表类别).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -11,7 +12,7 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         abstract: "Record a venue's check-ins and ballot boxes offline; sync signed batches to the aggregator.",
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         subcommands: [
-            Init.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Verify.self,
+            Init.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Verify.self,
             Sync.self, Run.self, Restore.self,
         ]
     )
@@ -63,18 +64,71 @@ extension VenueNodeCommand {
 
     struct Checkin: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record a representative's check-in.",
-            discussion: "Example: venue-node checkin --data-dir DIR --session S1 --rep R0001 --category resident")
+            abstract: "Record a representative's check-in: by roster id, card code or ID-card number.",
+            discussion: """
+                With a roster imported, the representative must be on this venue's roster for the session (unless
+                the event allows walk-ins); the category comes from the roster. Checking in by ID-card number needs
+                the roster secret (SANMIN_ROSTER_SECRET); the number itself is not stored. Examples:
+                  venue-node checkin --data-dir DIR --session S1 --rep R0001
+                  venue-node checkin --data-dir DIR --session S1 --card 2021-0001
+                  venue-node checkin --data-dir DIR --session S1 --id-number 150602199001011234
+                """)
 
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "Session id.") var session: String
-        @Option(help: "Representative id (roster id or card code).") var rep: String
-        @Option(help: "Representative category id.") var category: String
+        @Option(help: "Roster id.") var rep: String?
+        @Option(help: "Code printed on the representative's card.") var card: String?
+        @Option(help: "ID-card number (18 characters).") var idNumber: String?
+        @Option(help: "Representative category id (needed without a roster, and for walk-ins).") var category: String?
+
+        func validate() throws {
+            guard [rep, card, idNumber].compactMap({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --rep, --card, --id-number")
+            }
+        }
 
         func run() throws {
-            let payload = RecordPayload.checkin(.init(session: session, rep: rep, category: category,
-                                                      at: Date().formatted(.iso8601)))
-            try save([payload], data: data)
+            let (directory, database) = try data.open()
+            let desk = try directory.checkinDesk(database)
+            let request = CheckinRequest(session: session, rep: rep, card: card, idNumber: idNumber, category: category)
+            let payload = try desk.checkin(request, at: Date().formatted(.iso8601))
+            let saved = try appending(directory) {
+                try database.append([.checkin(payload)], event: directory.event.definition)
+            }
+            for record in saved {
+                print("saved record \(record.seq) (\(record.hash.prefix(16))…): \(payload.rep), \(payload.category)"
+                    + (payload.walkin == true ? ", walk-in" : ""))
+            }
+        }
+    }
+
+    struct Roster: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import the roster the check-in desk works from.", subcommands: [Import.self])
+
+        struct Import: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Import a roster CSV, whole or not at all (docs/roster.md).",
+                discussion: """
+                    The venue's file comes from `aggregator roster export --venue V` (person keys, no ID numbers). A
+                    central file with id_number columns needs the roster secret (SANMIN_ROSTER_SECRET). UTF-8 or
+                    GB18030. Example: venue-node roster import --data-dir DIR roster-dalate.csv
+                    """)
+            @OptionGroup var data: DataDirectoryOption
+            @Argument(help: "The roster CSV file.") var file: String
+
+            func run() throws {
+                let (directory, database) = try data.open()
+                let bytes = try Data(contentsOf: URL(filePath: file))
+                let header = String(decoding: (try? TextDecoding.utf8(bytes)) ?? bytes, as: UTF8.self)
+                    .prefix { $0 != "\n" }
+                let keyer = header.contains("id_number") ? try PersonKeyer.fromEnvironment() : nil
+                let entries = try RosterCSV.parse(bytes, event: directory.event.definition, keyer: keyer, file: file)
+                try database.importRoster(entries, file: URL(filePath: file).lastPathComponent,
+                                          digest: SHA256.hash(data: bytes).hexString)
+                let here = entries.filter { $0.venue == directory.configuration.venue }.count
+                print("imported \(entries.count) representative(s), \(here) of them at venue \(directory.configuration.venue)")
+            }
         }
     }
 
@@ -185,7 +239,8 @@ extension VenueNodeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import check-ins or ballots from a CSV file, all rows or none.",
             discussion: """
-                Check-ins: columns session,rep,category. Ballots: columns session,box,status followed by one column per
+                Check-ins: columns session and one of rep, card_code, id_number, and category (needed without a
+                roster). Ballots: columns session,box,status followed by one column per
                 department id (status valid|blank|spoiled; a valid row has a mark in every department on its session's
                 ballot). Example: venue-node import --data-dir DIR --ballots scanner-export.csv
                 """)
@@ -201,10 +256,22 @@ extension VenueNodeCommand {
 
         func run() throws {
             let (directory, database) = try data.open()
-            let rows: [(line: Int, payload: RecordPayload)]
+            var rows: [(line: Int, payload: RecordPayload)] = []
             do {
                 let table = try CSVTable(data: Data(contentsOf: URL(filePath: file)))
-                rows = checkins ? try CSVImport.checkins(table) : try CSVImport.ballots(table)
+                if checkins {
+                    let desk = try directory.checkinDesk(database)
+                    let now = Date().formatted(.iso8601)
+                    for (line, request) in try CSVImport.checkins(table) {
+                        do {
+                            rows.append((line, .checkin(try desk.checkin(request, at: now))))
+                        } catch let rejection as RecordRejection {
+                            throw ImportError(file: file, line: line, message: rejection.message)
+                        }
+                    }
+                } else {
+                    rows = try CSVImport.ballots(table)
+                }
             } catch let error as CSVTable.ParseError {
                 throw ImportError(file: file, line: error.line, message: error.message)
             }

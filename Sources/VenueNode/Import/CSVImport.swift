@@ -12,15 +12,22 @@ public struct ImportError: Error, CustomStringConvertible {
 
 /// Bulk entry from CSV exports (ballot scanners, phone platforms). See docs/venue-node.md.
 public enum CSVImport {
-    /// `session,rep,category`: one check-in a row.
-    public static func checkins(_ table: CSVTable) throws(CSVTable.ParseError) -> [(line: Int, payload: RecordPayload)] {
+    /// `session` and one of `rep`, `card_code`, `id_number`, with an optional `category`: one check-in a row.
+    public static func checkins(_ table: CSVTable) throws(CSVTable.ParseError) -> [(line: Int, request: CheckinRequest)] {
         let session = try table.column("session")
-        let rep = try table.column("rep")
-        let category = try table.column("category")
-        let now = Date().formatted(.iso8601)
+        let rep = table.header.firstIndex(of: "rep")
+        let card = table.header.firstIndex(of: "card_code")
+        let idNumber = table.header.firstIndex(of: "id_number")
+        let category = table.header.firstIndex(of: "category")
+        guard rep != nil || card != nil || idNumber != nil else {
+            throw CSVTable.ParseError(line: 1, message: "the header needs a rep, card_code or id_number column")
+        }
         return table.rows.map { row in
-            (row.line, .checkin(.init(session: row.fields[session].trimmed, rep: row.fields[rep].trimmed,
-                                      category: row.fields[category].trimmed, at: now)))
+            func field(_ index: Int?) -> String? {
+                index.flatMap { row.fields[$0].trimmed.isEmpty ? nil : row.fields[$0].trimmed }
+            }
+            return (row.line, CheckinRequest(session: row.fields[session].trimmed, rep: field(rep), card: field(card),
+                                             idNumber: field(idNumber), category: field(category)))
         }
     }
 

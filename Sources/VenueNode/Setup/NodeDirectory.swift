@@ -84,3 +84,11 @@ public struct NodeDirectory: Sendable {
     /// The public key as base64 of its raw bytes (what `aggregator nodes add --public-key` takes).
     public var publicKeyBase64: String { key.publicKey.rawRepresentation.base64EncodedString() }
 }
+
+extension NodeDirectory {
+    /// The check-in desk of this venue, with the roster in force.
+    public func checkinDesk(_ database: NodeDatabase) throws -> CheckinDesk {
+        CheckinDesk(event: event.definition, venue: configuration.venue, roster: try database.roster(),
+                    keyer: { try PersonKeyer.fromEnvironment() })
+    }
+}

@@ -13,6 +13,7 @@ struct LedgerState {
     /// Corrected record → the correction that superseded it.
     private(set) var supersededBy: [Int64: Int64] = [:]
     private var checkins: [String: Int64] = [:]
+    private var persons: [String: Int64] = [:]
     private var openedBoxes: [String: Int64] = [:]
     private var closedBoxes: [String: Int64] = [:]
 
@@ -57,6 +58,13 @@ struct LedgerState {
             if let earlier = checkins[key] {
                 throw RecordRejection("representative \(checkin.rep) already checked in for session \(checkin.session) (record \(earlier))")
             }
+            if let person = checkin.person {
+                let personKey = Self.key(checkin.session, person)
+                if let earlier = persons[personKey] {
+                    throw RecordRejection("this person already checked in for session \(checkin.session) (record \(earlier))")
+                }
+                persons[personKey] = seq
+            }
             checkins[key] = seq
         case .boxOpened(let box):
             let key = Self.key(box.session, box.box)
@@ -77,7 +85,9 @@ struct LedgerState {
 
     private mutating func forget(_ payload: RecordPayload) {
         switch payload {
-        case .checkin(let checkin): checkins[Self.key(checkin.session, checkin.rep)] = nil
+        case .checkin(let checkin):
+            checkins[Self.key(checkin.session, checkin.rep)] = nil
+            if let person = checkin.person { persons[Self.key(checkin.session, person)] = nil }
         case .boxOpened(let box): openedBoxes[Self.key(box.session, box.box)] = nil
         case .boxClosed(let box): closedBoxes[Self.key(box.session, box.box)] = nil
         case .ballot, .correction: break

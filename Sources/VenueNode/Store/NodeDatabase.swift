@@ -44,6 +44,9 @@ public final class NodeDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: roster") { db in
+            try RosterTables.create(db)
+        }
         return migrator
     }
 }
