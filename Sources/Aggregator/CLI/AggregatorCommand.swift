@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -10,7 +11,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "aggregator",
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
-        subcommands: [Serve.self, Nodes.self, Export.self, Alarms.self, Event.self]
+        subcommands: [Serve.self, Nodes.self, Roster.self, Report.self, Export.self, Alarms.self, Event.self]
     )
 
     public init() {}
@@ -185,19 +186,111 @@ extension AggregatorCommand {
 
         struct Boxes: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Boxes: venue,session,box,issued,returned,valid,blank,spoiled")
+                abstract: "Boxes: venue,session,box,opened,closed,issued,returned,valid,blank,spoiled")
             @OptionGroup var data: AggregatorDataOption
             @OptionGroup var format: Format
 
             func run() throws {
                 let (database, event) = try data.openWithEvent()
                 let totals = try database.totals(eventID: event.definition.id)
-                try emit(format, header: ["venue", "session", "box", "issued", "returned", "valid", "blank", "spoiled"],
+                try emit(format, header: ["venue", "session", "box", "opened", "closed", "issued", "returned", "valid",
+                                          "blank", "spoiled"],
                          json: totals.boxes,
                          rows: totals.boxes.map {
-                             [$0.venue, $0.session, $0.box, "\($0.issued)", "\($0.returned)", "\($0.valid)",
-                              "\($0.blank)", "\($0.spoiled)"]
+                             [$0.venue, $0.session, $0.box, "\($0.opened)", "\($0.closed)", "\($0.issued)",
+                              "\($0.returned)", "\($0.valid)", "\($0.blank)", "\($0.spoiled)"]
                          })
+            }
+        }
+    }
+
+    struct Roster: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import the central roster; export each venue's roster for its check-in desk.",
+            subcommands: [Import.self, Export.self])
+
+        struct Import: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Import the roster CSV, whole or not at all (docs/roster.md).",
+                discussion: """
+                    Columns: rep_id,name,id_number,category,venue,sessions[,card_code]; UTF-8 (with or without BOM) or
+                    GB18030. ID-card numbers are checked (GB 11643) and replaced by keyed hashes at once: the roster
+                    secret (base64, at least 16 bytes) comes from SANMIN_ROSTER_SECRET or the file named by
+                    SANMIN_ROSTER_SECRET_FILE, and is stored nowhere. Example:
+                      SANMIN_ROSTER_SECRET_FILE=/etc/sanmin/roster.secret aggregator roster import --data-dir DIR roster.csv
+                    """)
+            @OptionGroup var data: AggregatorDataOption
+            @Argument(help: "The roster CSV file.") var file: String
+
+            func run() throws {
+                let (database, event) = try data.openWithEvent()
+                let bytes = try Data(contentsOf: URL(filePath: file))
+                let entries = try RosterCSV.parse(bytes, event: event.definition, keyer: try PersonKeyer.fromEnvironment(),
+                                                  file: file)
+                try database.importRoster(entries, file: URL(filePath: file).lastPathComponent,
+                                          digest: SHA256.hash(data: bytes).hexString)
+                print("imported \(entries.count) representative(s) from \(file)")
+                let perVenue = Dictionary(grouping: entries, by: \.venue).mapValues(\.count)
+                for venue in event.definition.venues {
+                    print("  \(venue.id): \(perVenue[venue.id] ?? 0)")
+                }
+            }
+        }
+
+        struct Export: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write a venue's roster for `venue-node roster import` (person keys, no ID-card numbers).",
+                discussion: "Example: aggregator roster export --data-dir DIR --venue dalate > roster-dalate.csv")
+            @OptionGroup var data: AggregatorDataOption
+            @Option(help: "Venue id (all venues when left out: the node then also knows who belongs elsewhere).")
+            var venue: String?
+
+            func run() throws {
+                let roster = try data.open().roster().filter { venue == nil || $0.venue == venue }
+                print(roster.venueCSV(), terminator: "")
+            }
+        }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reconcile every count and compute each department's score and rank.",
+            discussion: """
+                Terminal tables by default (Chinese; --lang en for English), or --json, or --csv results|findings
+                (UTF-8 with BOM, opens in Excel), or --html FILE (printable, with the digest of the inputs).
+                Example: aggregator report --data-dir DIR --html report.html
+                """)
+        @OptionGroup var data: AggregatorDataOption
+        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Print CSV of: results, findings.") var csv: String?
+        @Option(help: "Write a printable HTML report to this file.") var html: String?
+        @Option(help: "Language: zh or en.") var lang = "zh"
+        @Flag(help: "Terminal: also show results per venue and main/branch.") var allScopes = false
+
+        func validate() throws {
+            guard ReportLanguage(rawValue: lang) != nil else { throw ValidationError("--lang is zh or en") }
+            guard csv == nil || csv == "results" || csv == "findings" else {
+                throw ValidationError("--csv is results or findings")
+            }
+        }
+
+        func run() throws {
+            let (database, event) = try data.openWithEvent()
+            let report = try Aggregator.Report.build(database: database, event: event)
+            let language = ReportLanguage(rawValue: lang) ?? .zh
+            if let html {
+                try report.html(event: event.definition, language: language)
+                    .write(toFile: html, atomically: true, encoding: .utf8)
+                print("wrote \(html) (input digest \(report.inputDigest))")
+            } else if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else if let csv {
+                print(csv == "results" ? report.resultsCSV(event: event.definition) : report.findingsCSV(), terminator: "")
+            } else {
+                let scopes = allScopes ? Set(report.results.map(\.scope)) : ["overall"]
+                print(report.terminal(event: event.definition, language: language, scopes: scopes))
             }
         }
     }

@@ -47,9 +47,12 @@ struct BatchController {
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("batches", use: receive)
+        group.post("heartbeats", use: heartbeat)
         group.get("nodes/:id/cursor", use: cursor)
         group.get("nodes/:id/records", use: records)
         group.get("totals", use: totals)
+        group.get("reconciliation", use: reconciliation)
+        group.get("results", use: results)
     }
 
     @Sendable func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -70,6 +73,16 @@ struct BatchController {
         context.logger.info("batch accepted", metadata: ["node.id": "\(ack.node)", "batch.first": "\(ack.firstSeq)",
                                                          "batch.last": "\(ack.lastSeq)"])
         return try JSONResponse.make(ack)
+    }
+
+    @Sendable func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 << 10)
+        try intake.receiveHeartbeat(.init(
+            path: request.uri.path, contentType: request.headers[.contentType],
+            contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
+            signature: request.headers[.signature], body: Data(buffer: buffer)))
+        return Response(status: .noContent)
     }
 
     @Sendable func cursor(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -95,6 +108,50 @@ struct BatchController {
         let records = try intake.database.records(venue: node.venue, from: from, limit: limit)
         let head = try intake.database.cursor(node: node)
         return try JSONResponse.make(RecordPage(venue: node.venue, records: records, headSeq: head.seq))
+    }
+
+    /// Attendance, findings and the inputs they were computed from.
+    @Sendable func reconciliation(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let report = try await report()
+        struct Body: Encodable {
+            var event: String
+            var generatedAt: String
+            var inputDigest: String
+            var inputs: [ChainHead]
+            var attendance: [AttendanceRow]
+            var findings: [Finding]
+
+            enum CodingKeys: String, CodingKey {
+                case event, generatedAt = "generated_at", inputDigest = "input_digest", inputs, attendance, findings
+            }
+        }
+        return try JSONResponse.make(Body(event: report.event, generatedAt: report.generatedAt,
+                                          inputDigest: report.inputDigest, inputs: report.inputs,
+                                          attendance: report.attendance, findings: report.findings))
+    }
+
+    /// Scores and ranks per scope.
+    @Sendable func results(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let report = try await report()
+        struct Body: Encodable {
+            var event: String
+            var generatedAt: String
+            var inputDigest: String
+            var results: [ResultsTable]
+
+            enum CodingKeys: String, CodingKey {
+                case event, generatedAt = "generated_at", inputDigest = "input_digest", results
+            }
+        }
+        return try JSONResponse.make(Body(event: report.event, generatedAt: report.generatedAt,
+                                          inputDigest: report.inputDigest, results: report.results))
+    }
+
+    private func report() async throws -> Report {
+        guard let event = try intake.database.installedEvent() else {
+            throw APIError(.notFound, .notFound, "no event is installed")
+        }
+        return try Report.build(database: intake.database, event: event)
     }
 
     @Sendable func totals(_ request: Request, context: BasicRequestContext) async throws -> Response {

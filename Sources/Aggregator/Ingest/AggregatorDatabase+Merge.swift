@@ -19,6 +19,7 @@ extension AggregatorDatabase {
     /// a conflict is recorded as an alarm, with both versions kept.
     public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> BatchAck {
         let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
+        try noteContact(node: verified.node)
         switch outcome {
         case .success(let ack): return ack
         case .failure(let error): throw error

@@ -41,7 +41,24 @@ public struct BatchIntake: Sendable {
         return try await database.merge(verified, event: event)
     }
 
-    func verify(_ request: SignedRequest) throws -> VerifiedBatch {
+    /// Records a node's heartbeat (its own view of its chain, backlog and disk).
+    public func receiveHeartbeat(_ request: SignedRequest) throws {
+        let node = try authenticatePost(request)
+        let heartbeat: Heartbeat
+        do {
+            heartbeat = try JSONDecoder().decode(Heartbeat.self, from: request.body)
+        } catch {
+            throw APIError(.badRequest, .malformedBatch, "the body is not a heartbeat: \(error)")
+        }
+        guard heartbeat.node == node.id, heartbeat.venue == node.venue else {
+            throw APIError(.forbidden, .nodeMismatch, "the heartbeat names node \(heartbeat.node) of venue "
+                + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
+        }
+        try database.noteContact(node: node, heartbeat: heartbeat)
+    }
+
+    /// Checks a signed POST: JSON, a known key, a valid signature over the exact body, a current key.
+    func authenticatePost(_ request: SignedRequest) throws -> EnrolledNode {
         guard let contentType = request.contentType,
               contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
                 == "application/json" else {
@@ -71,6 +88,11 @@ public struct BatchIntake: Sendable {
                                     evidence: String(decoding: request.body.prefix(1 << 20), as: UTF8.self))
             throw fenced
         }
+        return node
+    }
+
+    func verify(_ request: SignedRequest) throws -> VerifiedBatch {
+        let node = try authenticatePost(request)
         // Only now, with the body authenticated, is it parsed.
         let batch: Batch
         do {

@@ -98,6 +98,36 @@ extension AggregatorDatabase {
         }
     }
 
+    /// Notes that a node was heard from, with what it says about itself when it sent a heartbeat.
+    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil) throws {
+        try writer.write { db in
+            if let heartbeat {
+                try db.execute(sql: """
+                    INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
+                                             version, nodeClock)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
+                        declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
+                        pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
+                        nodeClock = excluded.nodeClock
+                    """, arguments: [node.id, Self.timestamp(), heartbeat.headSeq, heartbeat.headHash, heartbeat.pending,
+                                     heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock])
+            } else {
+                try db.execute(sql: """
+                    INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
+                    ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
+                    """, arguments: [node.id, Self.timestamp()])
+            }
+        }
+    }
+
+    /// What each node last said about itself, by node id.
+    public func contacts() throws -> [String: NodeContact] {
+        try writer.read { db in
+            Dictionary(uniqueKeysWithValues: try NodeContact.fetchAll(db).map { ($0.nodeID, $0) })
+        }
+    }
+
     public func nodes() throws -> [EnrolledNode] {
         try writer.read { db in try EnrolledNode.order(Column("venue"), Column("epoch")).fetchAll(db) }
     }

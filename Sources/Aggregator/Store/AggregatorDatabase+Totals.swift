@@ -25,7 +25,8 @@ extension AggregatorDatabase {
                 WHERE opened != 0 OR closed != 0 OR issued != 0 OR returned != 0 OR valid != 0 OR blank != 0 OR spoiled != 0
                 ORDER BY venue, session, box
                 """).map {
-                Totals.Box(venue: $0["venue"], session: $0["session"], box: $0["box"], issued: $0["issued"],
+                Totals.Box(venue: $0["venue"], session: $0["session"], box: $0["box"], opened: $0["opened"],
+                           closed: $0["closed"], issued: $0["issued"],
                            returned: $0["returned"], valid: $0["valid"], blank: $0["blank"], spoiled: $0["spoiled"])
             }
             return Totals(event: eventID, tallies: tallies, attendance: attendance, boxes: boxes)

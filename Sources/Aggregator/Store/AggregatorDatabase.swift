@@ -206,3 +206,17 @@ struct EventVersion: Codable, FetchableRecord, PersistableRecord {
     var json: String
     var loadedAt: String
 }
+
+/// When a node was last heard from, and its own figures from its last heartbeat.
+public struct NodeContact: Codable, FetchableRecord, PersistableRecord, Sendable {
+    public static let databaseTableName = "nodeContact"
+
+    public var nodeID: String
+    public var lastContactAt: String
+    public var declaredSeq: Int64?
+    public var declaredHash: String?
+    public var pending: Int64?
+    public var freeDiskBytes: Int64?
+    public var version: String?
+    public var nodeClock: String?
+}

@@ -43,3 +43,43 @@ extension RecordPayload {
         }
     }
 }
+
+extension Totals {
+    /// The totals of one venue from its counters (a node's own view).
+    public init(event: String, venue: String, counters: [Counter: Int]) {
+        var tallies: [Totals.Tally] = []
+        var attendance: [Totals.Attendance] = []
+        var boxes: [String: Totals.Box] = [:]
+        func box(_ session: String, _ id: String, _ update: (inout Totals.Box) -> Void) {
+            var value = boxes["\(session)/\(id)"] ?? Totals.Box(venue: venue, session: session, box: id, opened: 0,
+                                                               closed: 0, issued: 0, returned: 0, valid: 0, blank: 0,
+                                                               spoiled: 0)
+            update(&value)
+            boxes["\(session)/\(id)"] = value
+        }
+        for (counter, value) in counters where value != 0 {
+            switch counter {
+            case .attendance(let session, let category):
+                attendance.append(.init(venue: venue, session: session, category: category, checkedIn: value))
+            case .mark(let session, let department, let mark):
+                tallies.append(.init(venue: venue, session: session, department: department, mark: mark, count: value))
+            case .boxOpened(let session, let id): box(session, id) { $0.opened += value }
+            case .boxClosed(let session, let id): box(session, id) { $0.closed += value }
+            case .issued(let session, let id): box(session, id) { $0.issued += value }
+            case .returned(let session, let id): box(session, id) { $0.returned += value }
+            case .ballots(let session, let id, let status):
+                box(session, id) { box in
+                    switch status {
+                    case .valid: box.valid += value
+                    case .blank: box.blank += value
+                    case .spoiled: box.spoiled += value
+                    }
+                }
+            }
+        }
+        self.init(event: event,
+                  tallies: tallies.sorted { ($0.session, $0.department, $0.mark) < ($1.session, $1.department, $1.mark) },
+                  attendance: attendance.sorted { ($0.session, $0.category) < ($1.session, $1.category) },
+                  boxes: boxes.values.sorted { ($0.session, $0.box) < ($1.session, $1.box) })
+    }
+}

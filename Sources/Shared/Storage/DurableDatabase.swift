@@ -61,7 +61,7 @@ public enum DurableDatabase {
     }
 
     /// Bytes available to unprivileged writers on the file system holding `path`.
-    static func freeBytes(near path: String) -> UInt64? {
+    public static func freeBytes(near path: String) -> UInt64? {
         var stats = statvfs()
         let directory = (path as NSString).deletingLastPathComponent
         guard statvfs(directory, &stats) == 0 else { return nil }

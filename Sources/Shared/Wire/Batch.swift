@@ -81,6 +81,42 @@ public struct RecordPage: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/heartbeats` (signed like a batch): how the node sees itself, so the central office can
+/// tell a venue that is alive but behind, and check the node's own figures against what it holds.
+public struct Heartbeat: Codable, Sendable, Equatable {
+    public var node: String
+    public var venue: String
+    /// The node's last record.
+    public var headSeq: Int64
+    public var headHash: String
+    /// Records not yet acknowledged.
+    public var pending: Int64
+    public var freeDiskBytes: Int64?
+    public var version: String
+    /// The node's clock (informational).
+    public var clock: String
+
+    public init(node: String, venue: String, headSeq: Int64, headHash: String, pending: Int64, freeDiskBytes: Int64?,
+                version: String, clock: String) {
+        self.node = node
+        self.venue = venue
+        self.headSeq = headSeq
+        self.headHash = headHash
+        self.pending = pending
+        self.freeDiskBytes = freeDiskBytes
+        self.version = version
+        self.clock = clock
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, venue, headSeq = "head_seq", headHash = "head_hash", pending, freeDiskBytes = "free_disk_bytes"
+        case version, clock
+    }
+}
+
+/// The version of this build, reported in heartbeats.
+public let sanminVersion = "0.1.0"
+
 /// Stable, machine-readable error codes of the aggregator's API.
 public enum APIErrorCode: String, Codable, Sendable {
     case missingSignature = "missing_signature"
@@ -167,17 +203,22 @@ public struct Totals: Codable, Sendable, Equatable {
         public var venue: String
         public var session: String
         public var box: String
+        /// Opening and closing records in effect (normally 1 each).
+        public var opened: Int
+        public var closed: Int
         public var issued: Int
         public var returned: Int
         public var valid: Int
         public var blank: Int
         public var spoiled: Int
 
-        public init(venue: String, session: String, box: String, issued: Int, returned: Int, valid: Int, blank: Int,
-                    spoiled: Int) {
+        public init(venue: String, session: String, box: String, opened: Int = 1, closed: Int = 1, issued: Int,
+                    returned: Int, valid: Int, blank: Int, spoiled: Int) {
             self.venue = venue
             self.session = session
             self.box = box
+            self.opened = opened
+            self.closed = closed
             self.issued = issued
             self.returned = returned
             self.valid = valid

@@ -12,7 +12,8 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         abstract: "Record a venue's check-ins and ballot boxes offline; sync signed batches to the aggregator.",
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         subcommands: [
-            Init.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Verify.self,
+            Init.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Report.self,
+            Verify.self,
             Sync.self, Run.self, Restore.self,
         ]
     )
@@ -315,6 +316,39 @@ extension VenueNodeCommand {
                 print("session \(session.id): check-ins \(status.checkins[session.id] ?? 0), "
                     + "ballots \(status.ballots[session.id] ?? 0)")
             }
+        }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The venue's own reconciliation, offline: attendance against quota, boxes, people, corrections.",
+            discussion: "Example: venue-node report --data-dir DIR --lang en")
+
+        @OptionGroup var data: DataDirectoryOption
+        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Language: zh or en.") var lang = "zh"
+
+        func run() throws {
+            let (directory, database) = try data.open()
+            let input = try database.reconciliationInput(event: directory.event, venue: directory.configuration.venue)
+            let attendance = Reconciliation.attendance(input)
+            let findings = Reconciliation.findings(input)
+            if json {
+                struct Body: Encodable {
+                    var venue: String
+                    var attendance: [AttendanceRow]
+                    var findings: [Finding]
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                let body = Body(venue: directory.configuration.venue, attendance: attendance, findings: findings)
+                print(String(decoding: try encoder.encode(body), as: UTF8.self))
+                return
+            }
+            let language = ReportLanguage(rawValue: lang) ?? .zh
+            print(ReportText.attendance(attendance, event: directory.event.definition, language: language))
+            print("")
+            print(ReportText.findings(findings, language: language))
         }
     }
 

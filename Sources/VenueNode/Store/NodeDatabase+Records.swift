@@ -91,6 +91,33 @@ extension NodeDatabase {
         return state
     }
 
+    /// What the venue's own reconciliation looks at, computed from its records and roster (offline).
+    public func reconciliationInput(event: LoadedEvent, venue: String, now: Date = Date()) throws -> ReconciliationInput {
+        try writer.read { db in
+            let state = try Self.loadState(db)
+            var checkins: [CheckinFact] = []
+            var corrections: [CorrectionFact] = []
+            for (seq, payload) in state.content.sorted(by: { $0.key < $1.key }) {
+                if case .checkin(let checkin) = payload {
+                    checkins.append(CheckinFact(venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
+                                                category: checkin.category, person: checkin.person,
+                                                walkin: checkin.walkin ?? false))
+                }
+            }
+            for row in try StoredRecord.filter(Column("kind") == "correction").order(StoredRecord.Columns.seq).fetchAll(db) {
+                if case .correction(let correction) = try RecordPayload.decode(json: row.payload) {
+                    corrections.append(CorrectionFact(venue: venue, seq: row.seq, target: correction.target,
+                                                      reason: correction.reason, operatorName: correction.operator,
+                                                      at: correction.at, replaced: correction.replacement != nil))
+                }
+            }
+            return ReconciliationInput(
+                event: event, totals: Totals(event: event.definition.id, venue: venue, counters: state.totals),
+                roster: try RosterTables.current(db), checkins: checkins, corrections: corrections, nodes: [],
+                alarms: [], now: now, venues: [venue])
+        }
+    }
+
     /// Records from `seq` on, at most `limit` of them and about `maxBytes` of payload (at least one).
     public func records(from seq: Int64, limit: Int, maxBytes: Int) throws -> [ChainedRecord] {
         try writer.read { db in

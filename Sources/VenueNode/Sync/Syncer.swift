@@ -49,11 +49,29 @@ public struct Syncer: Sendable {
     /// aggregator holds (it ignores what it has already).
     public func sync(fromSeq: Int64? = nil, batchSize: Int? = nil) async throws -> SyncReport {
         do {
-            return try await push(fromSeq: fromSeq, batchSize: max(1, batchSize ?? self.batchSize))
+            let report = try await push(fromSeq: fromSeq, batchSize: max(1, batchSize ?? self.batchSize))
+            do {
+                try await sendHeartbeat()
+            } catch {
+                logger.notice("heartbeat not delivered", metadata: ["error": "\(error)"])
+            }
+            return report
         } catch let error as SyncError {
             try? database.logSync(ok: false, message: error.message)
             throw error
         }
+    }
+
+    /// Tells the aggregator how this node sees itself (head, backlog, free disk, version, clock).
+    public func sendHeartbeat() async throws {
+        let head = try database.head()
+        let heartbeat = Heartbeat(
+            node: directory.configuration.nodeID, venue: directory.configuration.venue, headSeq: head.seq,
+            headHash: head.hash, pending: head.seq - (try database.acknowledgedSeq()),
+            freeDiskBytes: DurableDatabase.freeBytes(near: directory.databasePath).map { Int64(clamping: $0) },
+            version: sanminVersion, clock: Date().formatted(.iso8601))
+        let reply = try await postSigned(path: "/v1/heartbeats", body: try JSONEncoder().encode(heartbeat))
+        guard reply.status == 204 else { throw apiError(reply) }
     }
 
     private func push(fromSeq: Int64?, batchSize: Int) async throws -> SyncReport {
@@ -179,8 +197,10 @@ public struct Syncer: Sendable {
     private func post(_ batch: Batch) async throws -> HTTPReply {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        let body = try encoder.encode(batch)
-        let path = "/v1/batches"
+        return try await postSigned(path: "/v1/batches", body: try encoder.encode(batch))
+    }
+
+    private func postSigned(path: String, body: Data) async throws -> HTTPReply {
         let signed = try MessageSignature.sign(method: "POST", path: path, body: body,
                                                keyID: directory.configuration.nodeID, key: directory.key,
                                                created: Int64(Date().timeIntervalSince1970))

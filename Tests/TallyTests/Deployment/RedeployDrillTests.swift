@@ -33,8 +33,8 @@ import Testing
         #expect(status.stdout.contains("pending:          2"), "\(status.stdout)")
         #expect(try harness.run("venue-node", ["sync", "--data-dir", "node"]).status == 0)
         let boxes = try harness.run("aggregator", ["export", "boxes", "--data-dir", "agg", "--csv"])
-        #expect(lines(boxes.stdout) == ["venue,session,box,issued,returned,valid,blank,spoiled",
-                                        "tumed,S1,B1,40,40,36,3,0"])
+        #expect(lines(boxes.stdout) == ["venue,session,box,opened,closed,issued,returned,valid,blank,spoiled",
+                                        "tumed,S1,B1,1,1,40,40,36,3,0"])
         let attendance = try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"])
         #expect(lines(attendance.stdout) == ["venue,session,category,checked_in", "tumed,S1,party_deputy,40",
                                              "tumed,S2,party_deputy,1"])

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import Shared
+
+extension AggregatorDatabase {
+    /// Check-ins in effect (not corrected away; replacements included), from the stored records.
+    public func checkinFacts() throws -> [CheckinFact] {
+        try effectivePayloads(kinds: ["checkin", "correction"]).compactMap { venue, seq, payload in
+            var content = payload
+            if case .correction(let correction) = payload {
+                guard let replacement = correction.replacement else { return nil }
+                content = replacement
+            }
+            guard case .checkin(let checkin) = content else { return nil }
+            return CheckinFact(venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
+                               category: checkin.category, person: checkin.person, walkin: checkin.walkin ?? false)
+        }
+    }
+
+    /// Every correction record, with who, when and why.
+    public func correctionFacts() throws -> [CorrectionFact] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT venue, seq, payload FROM record WHERE kind = 'correction' ORDER BY venue, seq")
+        }.compactMap { row in
+            guard case .correction(let correction) = try RecordPayload.decode(json: row["payload"]) else { return nil }
+            return CorrectionFact(venue: row["venue"], seq: row["seq"], target: correction.target, reason: correction.reason,
+                                  operatorName: correction.operator, at: correction.at,
+                                  replaced: correction.replacement != nil)
+        }
+    }
+
+    /// Each node with the head the aggregator holds of its venue and what it last declared.
+    public func nodeFacts() throws -> [NodeFact] {
+        let contacts = try contacts()
+        return try nodes().map { node in
+            let cursor = try cursor(node: node)
+            let contact = contacts[node.id]
+            return NodeFact(venue: node.venue, node: node.id, current: try fence(node) == nil, heldSeq: cursor.seq,
+                            heldHash: cursor.hash, declaredSeq: contact?.declaredSeq, declaredHash: contact?.declaredHash,
+                            lastContact: contact.flatMap { try? Date($0.lastContactAt, strategy: .iso8601) })
+        }
+    }
+
+    /// The roster in force.
+    public func roster() throws -> [RosterEntry] {
+        try writer.read { db in try RosterTables.current(db) }
+    }
+
+    /// Imports the central roster (ID-card numbers already turned into person keys), whole or not at all.
+    public func importRoster(_ entries: [RosterEntry], file: String, digest: String) throws {
+        try writer.write { db in _ = try RosterTables.save(entries, file: file, digest: digest, db: db) }
+    }
+
+    /// The head of every venue chain: what a report was computed from.
+    public func chainHeads() throws -> [ChainHead] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT venue, seq, hash FROM record r
+                WHERE seq = (SELECT MAX(seq) FROM record WHERE venue = r.venue) ORDER BY venue
+                """).map { ChainHead(venue: $0["venue"], seq: $0["seq"], hash: $0["hash"]) }
+        }
+    }
+
+    private func effectivePayloads(kinds: [String]) throws -> [(String, Int64, RecordPayload)] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT venue, seq, payload FROM record r
+                WHERE kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))
+                  AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                ORDER BY venue, seq
+                """, arguments: StatementArguments(kinds))
+        }.map { row in (row["venue"], row["seq"], try RecordPayload.decode(json: row["payload"])) }
+    }
+}
+
+/// The last record of a venue chain.
+public struct ChainHead: Codable, Sendable, Equatable {
+    public var venue: String
+    public var seq: Int64
+    public var hash: String
+}

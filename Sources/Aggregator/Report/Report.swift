@@ -1,0 +1,51 @@
+import Crypto
+import Foundation
+import Shared
+
+/// The reconciliation and results report: every number traces back to records, and the digest of
+/// the inputs (the head of every venue chain) lets a printed copy be matched to the data.
+public struct Report: Codable, Sendable {
+    public var event: String
+    public var title: String
+    public var generatedAt: String
+    /// The head of every venue chain the report was computed from.
+    public var inputs: [ChainHead]
+    /// SHA-256 over the event file's digest and every chain head: equal digests, equal inputs.
+    public var inputDigest: String
+    public var attendance: [AttendanceRow]
+    public var findings: [Finding]
+    public var results: [ResultsTable]
+
+    enum CodingKeys: String, CodingKey {
+        case event, title, generatedAt = "generated_at", inputs, inputDigest = "input_digest", attendance, findings
+        case results
+    }
+
+    /// Builds the report from the aggregator's database.
+    public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> Report {
+        let definition = event.definition
+        let totals = try database.totals(eventID: definition.id)
+        let input = ReconciliationInput(
+            event: event, totals: totals, roster: try database.roster(), checkins: try database.checkinFacts(),
+            corrections: try database.correctionFacts(), nodes: try database.nodeFacts(),
+            alarms: try database.alarms().map { ($0.kind, $0.venue, $0.seq, $0.message) }, now: now)
+        let heads = try database.chainHeads()
+        var hasher = SHA256()
+        hasher.update(data: Data("event \(event.digest)\n".utf8))
+        for head in heads { hasher.update(data: Data("\(head.venue) \(head.seq) \(head.hash)\n".utf8)) }
+        var results = [Scoring.results(event: definition, tallies: totals.tallies, scope: "overall")]
+        let kind = Dictionary(uniqueKeysWithValues: definition.venues.map { ($0.id, $0.kind) })
+        if definition.venues.contains(where: { $0.kind == .main }) {
+            results.append(Scoring.results(event: definition, tallies: totals.tallies, scope: "main") { kind[$0.venue] == .main })
+            results.append(Scoring.results(event: definition, tallies: totals.tallies, scope: "branch") { kind[$0.venue] == .branch })
+        }
+        for venue in definition.venues {
+            results.append(Scoring.results(event: definition, tallies: totals.tallies, scope: "venue:\(venue.id)") {
+                $0.venue == venue.id
+            })
+        }
+        return Report(event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
+                      inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
+                      findings: Reconciliation.findings(input), results: results)
+    }
+}
