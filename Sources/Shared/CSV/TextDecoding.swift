@@ -12,10 +12,11 @@ public enum TextDecoding {
         return try convert(data, from: "GB18030")
     }
 
-    static func convert(_ data: Data, from encoding: String) throws -> Data {
-        let descriptor = iconv_open("UTF-8", encoding)
+    /// Converts text between encodings with glibc's iconv (e.g. from "GB18030" to "UTF-8").
+    public static func convert(_ data: Data, from encoding: String, to target: String = "UTF-8") throws -> Data {
+        let descriptor = iconv_open(target, encoding)
         guard descriptor != iconv_t(bitPattern: -1) else {
-            throw Failure(description: "this system cannot convert \(encoding) text (iconv)")
+            throw Failure(description: "this system cannot convert \(encoding) text to \(target) (iconv)")
         }
         defer { iconv_close(descriptor) }
         var input = [UInt8](data)
@@ -33,7 +34,7 @@ public enum TextDecoding {
         }
         guard result != -1, inLeft == 0 else {
             let offset = input.count - inLeft
-            throw Failure(description: "the file is neither UTF-8 nor GB18030 (bad byte at offset \(offset))")
+            throw Failure(description: "the text is not valid \(encoding) (bad byte at offset \(offset))")
         }
         return Data(output[0..<(output.count - outLeft)])
     }

@@ -50,6 +50,16 @@ public struct EventDefinition: Codable, Sendable, Equatable {
             case excludedFromDenominator = "excluded_from_denominator"
         }
 
+        public init(id: String, labelZh: String, labelEn: String, weight: Double, positive: Bool? = nil,
+                    excludedFromDenominator: Bool? = nil) {
+            self.id = id
+            self.labelZh = labelZh
+            self.labelEn = labelEn
+            self.weight = weight
+            self.positive = positive
+            self.excludedFromDenominator = excludedFromDenominator
+        }
+
         public var isPositive: Bool { positive ?? (weight > 0) }
         public var isExcluded: Bool { excludedFromDenominator ?? false }
     }

@@ -123,6 +123,15 @@ public struct AttendanceRow: Codable, Sendable, Equatable {
     /// checkedIn (without walk-ins) / quota, in percent.
     public var rate: Double?
 
+    public init(venue: String, session: String, quota: Int, checkedIn: Int, walkIns: Int, rate: Double?) {
+        self.venue = venue
+        self.session = session
+        self.quota = quota
+        self.checkedIn = checkedIn
+        self.walkIns = walkIns
+        self.rate = rate
+    }
+
     enum CodingKeys: String, CodingKey {
         case venue, session, quota, checkedIn = "checked_in", walkIns = "walk_ins", rate
     }

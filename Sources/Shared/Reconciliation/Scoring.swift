@@ -17,6 +17,18 @@ public struct DepartmentResult: Codable, Sendable, Equatable {
     /// 1 for the best score; equal scores share a rank and the next rank skips (1, 2, 2, 4).
     public var rank: Int?
 
+    public init(department: String, name: String, counts: [String: Int], valid: Int, denominator: Int,
+                satisfactionRate: Double?, score: Double?, rank: Int?) {
+        self.department = department
+        self.name = name
+        self.counts = counts
+        self.valid = valid
+        self.denominator = denominator
+        self.satisfactionRate = satisfactionRate
+        self.score = score
+        self.rank = rank
+    }
+
     enum CodingKeys: String, CodingKey {
         case department, name, counts, valid, denominator, satisfactionRate = "satisfaction_rate", score, rank
     }
@@ -83,7 +95,7 @@ public enum Scoring {
 
     /// Competition ranking by score, highest first; scores equal to 1/10,000 share a rank; departments
     /// without a score come last, unranked. Equal ranks are listed by department id.
-    static func rank(_ rows: [DepartmentResult]) -> [DepartmentResult] {
+    public static func rank(_ rows: [DepartmentResult]) -> [DepartmentResult] {
         func key(_ score: Double?) -> Int? { score.map { Int(($0 * 10_000).rounded()) } }
         var sorted = rows.sorted { a, b in
             switch (key(a.score), key(b.score)) {

@@ -1,0 +1,206 @@
+import Aggregator
+import Foundation
+import GRDB
+import Shared
+import Testing
+
+/// A fixture whose truth is known by construction: every kind of finding, with exact figures, as the
+/// aggregator computes them from signed batches, heartbeats, alarms and the roster.
+@Suite struct ReconciliationTests {
+    /// The small event with a third venue, walk-ins allowed, and main's quota stating 6 for 5 places.
+    static let eventJSON = Fixtures.smallEventJSON
+        .replacingOccurrences(of: #""stated_total": 5"#, with: #""stated_total": 6"#)
+        .replacingOccurrences(of: #"{"id": "east", "name": "东区分会场", "kind": "branch"}"#,
+                              with: #"{"id": "east", "name": "东区分会场", "kind": "branch"}, {"id": "west", "name": "西区分会场", "kind": "branch"}"#)
+        .replacingOccurrences(of: #""quotas": ["#, with: #""walk_ins_allowed": true, "quotas": ["#)
+
+    struct Key: Hashable, CustomStringConvertible {
+        var kind: Finding.Kind
+        var severity: Finding.Severity
+        var venue: String?
+        var session: String?
+        var box: String?
+        var category: String?
+        var expected: Int?
+        var actual: Int?
+
+        init(_ kind: Finding.Kind, _ severity: Finding.Severity, _ venue: String?, session: String? = nil,
+             box: String? = nil, category: String? = nil, _ expected: Int?, _ actual: Int?) {
+            (self.kind, self.severity, self.venue, self.session, self.box, self.category, self.expected, self.actual)
+                = (kind, severity, venue, session, box, category, expected, actual)
+        }
+
+        init(_ finding: Finding) {
+            self.init(finding.kind, finding.severity, finding.venue, session: finding.session, box: finding.box,
+                      category: finding.category, finding.expected, finding.actual)
+        }
+
+        var description: String {
+            "\(kind.rawValue)/\(severity.rawValue)/\(venue ?? "-")/\(session ?? "-")/\(box ?? "-")/\(category ?? "-")/\(expected.map(String.init) ?? "-")/\(actual.map(String.init) ?? "-")"
+        }
+    }
+
+    @Test func everyKindOfFindingWithExactFigures() async throws {
+        let database = try AggregatorDatabase(writer: DatabaseQueue())
+        let loaded = try EventDefinition.load(data: Data(Self.eventJSON.utf8))
+        try database.install(event: loaded, json: Data(Self.eventJSON.utf8))
+        let intake = BatchIntake(database: database, event: loaded.definition)
+        let (main, east, west) = (TestSigner(), TestSigner(), TestSigner())
+        try database.enroll(venue: "main", publicKeyBase64: main.publicKeyBase64)
+        try database.enroll(venue: "east", publicKeyBase64: east.publicKeyBase64)
+        try database.enroll(venue: "west", publicKeyBase64: west.publicKeyBase64)
+
+        // The roster: main lists 3 residents and 1 expert (its quota: 3 and 2), east 4 residents.
+        let roster = try RosterCSV.parse(Data(("rep_id,name,id_number,category,venue,sessions\n"
+            + "M1,甲,\(IDNumbers.make(1)),resident,main,all\nM2,乙,\(IDNumbers.make(2)),resident,main,all\n"
+            + "M3,丙,\(IDNumbers.make(3)),resident,main,all\nM4,丁,\(IDNumbers.make(4)),expert,main,all\n"
+            + (1...4).map { "E\($0),戊\($0),\(IDNumbers.make(10 + $0)),resident,east,S1;S2" }.joined(separator: "\n"))
+            .utf8), event: loaded.definition, keyer: IDNumbers.keyer, file: "roster.csv")
+        try database.importRoster(roster, file: "roster.csv", digest: "test")
+        let person = Dictionary(uniqueKeysWithValues: roster.map { ($0.repID, $0.personKey) })
+
+        func send(_ records: [ChainedRecord], by signer: TestSigner, venue: String) async throws {
+            let body = signer.body(records, venue: venue)
+            let headers = signer.headers(for: body)
+            _ = try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
+                                               signatureInput: headers.signatureInput, signature: headers.signature,
+                                               body: body))
+        }
+        func heartbeat(_ signer: TestSigner, venue: String, seq: Int64, hash: String) throws {
+            let body = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: venue, headSeq: seq, headHash: hash,
+                                                          pending: 0, freeDiskBytes: nil, version: "test", clock: "x"))
+            let headers = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body,
+                                                    keyID: signer.nodeID, key: signer.key, created: 0)
+            try intake.receiveHeartbeat(.init(path: "/v1/heartbeats", contentType: "application/json",
+                                              contentDigest: headers.contentDigest, signatureInput: headers.signatureInput,
+                                              signature: headers.signature, body: body))
+        }
+
+        // Main: 4 check-ins (one not on the roster), one voided; box B1 closed with 6 issued, 5 returned and 4
+        // ballots entered; box B2 never closed.
+        let mainRecords = Fixtures.chain([
+            .checkin(.init(session: "S1", rep: "M1", category: "resident", person: person["M1"])),
+            .checkin(.init(session: "S1", rep: "M2", category: "resident", person: person["M2"])),
+            .checkin(.init(session: "S1", rep: "M4", category: "expert", person: person["M4"])),
+            .checkin(.init(session: "S1", rep: "M3", category: "resident", person: person["M3"])),
+            .checkin(.init(session: "S1", rep: "X9", category: "expert")),
+            .correction(.init(target: 4, reason: "wrong session", operator: "王芳", replacement: nil, at: "2026-01-05T09:00:00Z")),
+            .boxOpened(.init(session: "S1", box: "B1")),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
+            Fixtures.validBallot(["D01": "dissatisfied", "D02": "basically_satisfied"]),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+            .ballot(.init(session: "S1", box: "B1", status: .blank)),
+            .boxClosed(.init(session: "S1", box: "B1", issued: 6, returned: 5)),
+            .boxOpened(.init(session: "S1", box: "B2")),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B2"),
+        ])
+        try await send(mainRecords, by: main, venue: "main")
+        // Main's node declares a head whose hash differs from what the aggregator holds.
+        try heartbeat(main, venue: "main", seq: 14, hash: String(repeating: "f", count: 64))
+
+        // East: one check-in, then M1 (main's) as a walk-in; then a forked record 2; its node declares 5 records.
+        let eastRecords = Fixtures.chain([
+            .checkin(.init(session: "S1", rep: "E1", category: "resident", person: person["E1"])),
+            .checkin(.init(session: "S1", rep: "walkin-1", category: "resident", person: person["M1"], walkin: true)),
+        ])
+        try await send(eastRecords, by: east, venue: "east")
+        let fork = Fixtures.chain([.checkin(.init(session: "S1", rep: "E2", category: "resident"))], afterSeq: 1,
+                                  afterHash: eastRecords[0].hash)
+        await #expect(throws: APIError.self) { try await send(fork, by: east, venue: "east") }
+        try heartbeat(east, venue: "east", seq: 5, hash: String(repeating: "e", count: 64))
+        // West's node is enrolled and never heard from.
+
+        let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
+        let found = report.findings.map(Key.init)
+        let expected: [Key] = [
+            Key(.quotaContradiction, .warning, "main", 6, 5),
+            Key(.attendanceVsQuota, .info, "main", session: "S1", category: "resident", 3, 2),
+            Key(.rosterVsQuota, .warning, "main", session: "S1", category: "expert", 2, 1),
+            Key(.rosterVsQuota, .warning, "main", session: "S2", category: "expert", 2, 1),
+            Key(.issuedVsAttendance, .error, "main", session: "S1", 4, 6),
+            Key(.returnedVsIssued, .error, "main", session: "S1", box: "B1", 6, 5),
+            Key(.enteredVsReturned, .error, "main", session: "S1", box: "B1", 5, 4),
+            Key(.boxNotClosed, .warning, "main", session: "S1", box: "B2", nil, 1),
+            Key(.duplicatePerson, .error, "main", session: "S1", category: "resident", 1, 2),
+            Key(.duplicatePerson, .error, "east", session: "S1", category: "resident", 1, 2),
+            Key(.notOnRoster, .warning, "main", session: "S1", category: "expert", nil, nil),
+            Key(.attendanceVsQuota, .info, "east", session: "S1", category: "resident", 4, 1),
+            Key(.walkIn, .info, "east", session: "S1", nil, 1),
+            Key(.nodeDiverged, .error, "main", 14, 14),
+            Key(.nodeBehind, .warning, "east", 5, 2),
+            Key(.nodeSilent, .warning, "west", 600, nil),
+            Key(.alarm, .error, "east", nil, nil),
+            Key(.correction, .info, "main", nil, nil),
+        ]
+        #expect(Set(found) == Set(expected), "missing: \(Set(expected).subtracting(found)); extra: \(Set(found).subtracting(expected))")
+        #expect(found.count == expected.count)
+        #expect(Set(Finding.Kind.allCases).subtracting(found.map(\.kind)).isEmpty, "every kind appears")
+
+        // Where to look: record numbers.
+        #expect(report.findings.first { $0.kind == .nodeBehind }?.seqs == [3, 5])
+        #expect(report.findings.first { $0.kind == .correction }?.seqs == [6, 4])
+        #expect(report.findings.first { $0.kind == .correction }?.message
+            == "record 6 by 王芳 at 2026-01-05T09:00:00Z voids record 4: wrong session")
+        #expect(report.findings.first { $0.kind == .alarm }?.seqs == [2])
+        #expect(Set(report.findings.filter { $0.kind == .duplicatePerson }.compactMap(\.seqs)) == [[1], [2]])
+
+        // Attendance (到位率) and results.
+        #expect(report.attendance.first { $0.venue == "main" && $0.session == "S1" }
+            == AttendanceRow(venue: "main", session: "S1", quota: 5, checkedIn: 4, walkIns: 0, rate: 80))
+        #expect(report.attendance.first { $0.venue == "east" && $0.session == "S1" }
+            == AttendanceRow(venue: "east", session: "S1", quota: 4, checkedIn: 2, walkIns: 1, rate: 25))
+        let overall = try #require(report.results.first { $0.scope == "overall" })
+        #expect(overall.rows.map(\.department) == ["D01", "D02", "D03"])
+        #expect(overall.rows.map(\.rank) == [1, 2, nil])
+        #expect(overall.rows[0].counts == ["satisfied": 3, "dissatisfied": 1])
+        #expect(overall.rows[0].satisfactionRate == 75 && overall.rows[0].score == 75)
+        #expect(overall.rows[1].satisfactionRate == 75 && overall.rows[1].score == 65)
+        #expect(report.inputs.map(\.seq) == [2, 14])
+    }
+
+    @Test func theOrdosQuotaContradictionIsInTheReport() throws {
+        let database = try AggregatorDatabase(writer: DatabaseQueue())
+        let url = Fixtures.example("ordos-2021")
+        try database.install(event: try EventDefinition.load(contentsOf: url), json: try Data(contentsOf: url))
+        let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
+        let contradictions = report.findings.filter { $0.kind == .quotaContradiction }
+        #expect(contradictions.count == 1)
+        #expect(contradictions.first?.venue == "dalate")
+        #expect(contradictions.first?.expected == 230)
+        #expect(contradictions.first?.actual == 220)
+        #expect(contradictions.first?.severity == .warning)
+    }
+
+    @Test(arguments: [
+        ([70.0, 65.0, 65.0, 60.0, nil], [1, 2, 2, 4, nil]),
+        ([50.0, 50.0, 50.0], [1, 1, 1]),
+        ([33.33333, 33.333331, 90.0], [2, 2, 1]),
+    ])
+    func ranksShareTiesAndSkip(_ scores: [Double?], _ ranks: [Int?]) {
+        let rows = scores.enumerated().map { index, score in
+            DepartmentResult(department: String(format: "D%02d", index + 1), name: "", counts: [:], valid: 0,
+                             denominator: 0, satisfactionRate: nil, score: score, rank: nil)
+        }
+        let ranked = Scoring.rank(rows)
+        #expect(rows.map { row in ranked.first { $0.department == row.department }?.rank } == ranks)
+    }
+
+    @Test func excludedMarksAndVenueWeightsFollowTheEventFile() throws {
+        var event = Fixtures.smallEvent
+        event.marks.append(.init(id: "unknown", labelZh: "不了解", labelEn: "Don't know", weight: 0, positive: false,
+                                 excludedFromDenominator: true))
+        let tallies: [Totals.Tally] = [
+            .init(venue: "main", session: "S1", department: "D01", mark: "satisfied", count: 3),
+            .init(venue: "main", session: "S1", department: "D01", mark: "unknown", count: 5),
+            .init(venue: "east", session: "S1", department: "D01", mark: "dissatisfied", count: 1),
+        ]
+        let pooled = Scoring.results(event: event, tallies: tallies, scope: "overall").rows.first { $0.department == "D01" }
+        #expect(pooled?.valid == 9 && pooled?.denominator == 4)
+        #expect(pooled?.satisfactionRate == 75 && pooled?.score == 75)
+        event.venues[0].weight = 3
+        event.venues[1].weight = 1
+        let weighted = Scoring.results(event: event, tallies: tallies, scope: "overall").rows.first { $0.department == "D01" }
+        #expect(weighted?.score == 75)  // (3 × 100 + 1 × 0) / 4
+        #expect(weighted?.satisfactionRate == 75)
+    }
+}
