@@ -28,8 +28,15 @@ struct ProcessHarness {
     /// Runs a command to its end.
     @discardableResult
     func run(_ binary: String, _ arguments: [String]) throws -> Output {
+        try runWith(environment: [:], binary, arguments)
+    }
+
+    /// Runs a command to its end with extra environment variables.
+    @discardableResult
+    func runWith(environment: [String: String], _ binary: String, _ arguments: [String]) throws -> Output {
         let process = Process()
         process.executableURL = binaries.appending(path: binary)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = arguments
         process.currentDirectoryURL = workDirectory
         let out = workDirectory.appending(path: "out-\(UUID().uuidString)")
