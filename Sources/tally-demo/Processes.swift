@@ -17,9 +17,11 @@ struct Processes {
 
     /// Runs a command to its end; throws with its error output if it fails.
     @discardableResult
-    func run(_ binary: String, _ arguments: [String], allowFailure: Bool = false) throws -> String {
+    func run(_ binary: String, _ arguments: [String], allowFailure: Bool = false,
+             environment: [String: String] = [:]) throws -> String {
         let process = Process()
         process.executableURL = binaries.appending(path: binary)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = arguments
         process.currentDirectoryURL = workDirectory
         let output = Pipe()

@@ -9,10 +9,12 @@ struct TallyDemo: ParsableCommand {
         commandName: "tally-demo",
         abstract: "Simulate a whole event: an aggregator and one venue node per venue, offline recording, syncing.",
         discussion: """
-            Each venue checks in its quota of representatives (a seeded share stay away), receives their
-            ballots, records everything offline and syncs; two branch venues stay offline until the end and the
-            aggregator is killed (SIGKILL) and restarted mid-event. At the end the aggregator's totals are
-            compared with what the nodes saved. Example: tally-demo --lang en --seed 7
+            The central office imports a roster of one representative per quota place; each venue imports its
+            part, checks in its representatives (a seeded share stay away), receives their ballots, records
+            everything offline and syncs; two branch venues stay offline until the end and the aggregator is
+            killed (SIGKILL) and restarted mid-event. At the end the report (findings, attendance, scores and
+            ranks) is printed and the aggregator's totals are compared with what the nodes saved.
+            Example: tally-demo --lang en --seed 7
             """)
 
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
@@ -39,6 +41,30 @@ struct TallyDemo: ParsableCommand {
         defer { if aggregator.isRunning { aggregator.terminate(); aggregator.waitUntilExit() } }
         say(zh ? "汇总服务已启动：127.0.0.1:\(port)" : "Aggregator listening on 127.0.0.1:\(port)")
 
+        // The roster: one representative per quota place, with an ID-card number that becomes a keyed hash.
+        var roster = ["rep_id,name,id_number,category,venue,sessions"]
+        var places: [String: [String]] = [:]
+        for venue in definition.venues {
+            for session in definition.sessions {
+                let quota = definition.quota(venue: venue.id, session: session.id)?.counts ?? [:]
+                for (category, count) in quota.sorted(by: { $0.key < $1.key }) {
+                    for _ in 0..<count {
+                        let index = roster.count
+                        let rep = String(format: "R%05d", index)
+                        roster.append("\(rep),代表\(index),\(Self.idNumber(index)),\(category),\(venue.id),\(session.id)")
+                        places["\(venue.id)/\(session.id)", default: []].append(rep)
+                    }
+                }
+            }
+        }
+        try (roster.joined(separator: "\n") + "\n").write(to: work.appending(path: "roster.csv"), atomically: true,
+                                                          encoding: .utf8)
+        let secret = Data((0..<32).map { _ in UInt8(random.next(256)) }).base64EncodedString()
+        try processes.run("aggregator", ["roster", "import", "--data-dir", "aggregator", "roster.csv"],
+                          environment: ["SANMIN_ROSTER_SECRET": secret])
+        say(zh ? "名单已导入：\(roster.count - 1) 名市民代表（身份证号只以加密摘要保存）"
+               : "Roster imported: \(roster.count - 1) representatives (ID numbers kept only as keyed hashes)")
+
         for venue in definition.venues {
             let output = try processes.run("venue-node", ["init", "--data-dir", "nodes/\(venue.id)", "--event",
                                                           eventURL.path, "--venue", venue.id,
@@ -47,6 +73,11 @@ struct TallyDemo: ParsableCommand {
                 .split(separator: " ").last else { throw Processes.Failure(description: "no public key in: \(output)") }
             try processes.run("aggregator", ["nodes", "add", "--data-dir", "aggregator", "--venue", venue.id,
                                              "--public-key", String(key)])
+            let venueRoster = try processes.run("aggregator", ["roster", "export", "--data-dir", "aggregator",
+                                                               "--venue", venue.id])
+            try venueRoster.write(to: work.appending(path: "roster-\(venue.id).csv"), atomically: true, encoding: .utf8)
+            try processes.run("venue-node", ["roster", "import", "--data-dir", "nodes/\(venue.id)",
+                                             "roster-\(venue.id).csv"])
         }
         say(zh ? "已登记 \(definition.venues.count) 个会场节点" : "Enrolled \(definition.venues.count) venue nodes")
 
@@ -56,6 +87,7 @@ struct TallyDemo: ParsableCommand {
             say(zh ? "\n场次 \(session.id)（\(session.name ?? "")）" : "\nSession \(session.id)")
             for (venueIndex, venue) in definition.venues.enumerated() {
                 let recorded = try recordSession(session: session.id, venue: venue.id, venueIndex: venueIndex,
+                                                 reps: places["\(venue.id)/\(session.id)"] ?? [],
                                                  event: definition, processes: processes, random: &random,
                                                  truth: &truth)
                 let isOffline = offline.contains(venue.id)
@@ -80,10 +112,14 @@ struct TallyDemo: ParsableCommand {
             if offline.contains(venue.id) { say("  \(pad(venue.name, 20)) \(output.trimmingCharacters(in: .newlines))") }
         }
 
+        say("")
+        say(try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en"]))
+        try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en", "--html",
+                                         "report.html"])
+        say(zh ? "可打印报告：\(work.path)/report.html" : "Printable report: \(work.path)/report.html")
         let tallies = try csvLines(processes.run("aggregator", ["export", "tallies", "--data-dir", "aggregator", "--csv"]))
         let attendance = try csvLines(processes.run("aggregator", ["export", "attendance", "--data-dir", "aggregator",
                                                                    "--csv"]))
-        report(definition: definition, tallies: tallies, attendance: attendance, zh: zh)
         let talliesMatch = tallies == truth.talliesCSV
         let attendanceMatch = attendance == truth.attendanceCSV
         say("")
@@ -96,16 +132,18 @@ struct TallyDemo: ParsableCommand {
     }
 
     /// Check-ins by quota (some absent), one ballot per attendee into box B1, the box opened and closed.
-    private func recordSession(session: String, venue: String, venueIndex: Int, event: EventDefinition,
+    private func recordSession(session: String, venue: String, venueIndex: Int, reps: [String], event: EventDefinition,
                                processes: Processes, random: inout SeededRandom,
                                truth: inout Truth) throws -> (checkins: Int, ballots: Int) {
         let departments = event.ballotDepartments(session: session) ?? []
-        var checkins = ["session,rep,category"]
-        for (category, quota) in (event.quota(venue: venue, session: session)?.counts ?? [:]).sorted(by: { $0.key < $1.key }) {
-            for index in 0..<quota where random.next(100) >= 4 {  // about 4 % stay away
-                checkins.append("\(session),\(venue)-\(category)-\(index),\(category)")
-                truth.attendance["\(venue),\(session),\(category)", default: 0] += 1
-            }
+        // Check-ins by roster id (the category comes from the roster); about 4 % stay away.
+        var checkins = ["session,rep"]
+        let categoryOf = Dictionary(uniqueKeysWithValues: (event.quota(venue: venue, session: session)?.counts ?? [:])
+            .sorted { $0.key < $1.key }.flatMap { category, count in (0..<count).map { _ in category } }
+            .enumerated().map { (reps[$0.offset], $0.element) })
+        for rep in reps where random.next(100) >= 4 {
+            checkins.append("\(session),\(rep)")
+            truth.attendance["\(venue),\(session),\(categoryOf[rep]!)", default: 0] += 1
         }
         let attendees = checkins.count - 1
         var ballots = ["session,box,status," + departments.map(\.id).joined(separator: ",")]
@@ -145,39 +183,13 @@ struct TallyDemo: ParsableCommand {
         return (attendees, returned)
     }
 
-    /// Attendance per venue against quota, and per department the marks over all venues.
-    private func report(definition: EventDefinition, tallies: [String], attendance: [String], zh: Bool) {
-        var checkedIn: [String: Int] = [:]
-        for line in attendance.dropFirst() {
-            let fields = line.split(separator: ",").map(String.init)
-            checkedIn["\(fields[0])/\(fields[1])", default: 0] += Int(fields[3]) ?? 0
-        }
-        say(zh ? "\n到位情况（签到 / 名额）" : "\nAttendance (checked in / quota)")
-        say(pad(zh ? "会场" : "venue", 18) + definition.sessions.map { pad($0.id, 14) }.joined())
-        for venue in definition.venues {
-            let cells = definition.sessions.map { session -> String in
-                let quota = definition.quota(venue: venue.id, session: session.id)?.counts.values.reduce(0, +) ?? 0
-                return pad("\(checkedIn["\(venue.id)/\(session.id)"] ?? 0)/\(quota)", 14)
-            }
-            say(pad(venue.name, 18) + cells.joined())
-        }
-
-        var marks: [String: [String: Int]] = [:]
-        for line in tallies.dropFirst() {
-            let fields = line.split(separator: ",").map(String.init)
-            marks[fields[2], default: [:]][fields[3], default: 0] += Int(fields[4]) ?? 0
-        }
-        say(zh ? "\n各部门评议结果（全部会场合计；满意度 = 满意与基本满意之和占比）"
-               : "\nResults per department (all venues; satisfaction = satisfied + basically satisfied)")
-        let markColumns = definition.marks.map { zh ? $0.labelZh : $0.labelEn }
-        say(pad(zh ? "部门" : "department", 30) + markColumns.map { pad($0, 12) }.joined() + (zh ? "满意度" : "satisfaction"))
-        for department in definition.departments {
-            let counts = definition.marks.map { marks[department.id]?[$0.id] ?? 0 }
-            let total = counts.reduce(0, +)
-            let positive = (marks[department.id]?["satisfied"] ?? 0) + (marks[department.id]?["basically_satisfied"] ?? 0)
-            let rate = total == 0 ? "-" : String(format: "%.2f%%", Double(positive) * 100 / Double(total))
-            say(pad("\(department.id) \(department.name)", 30) + counts.map { pad("\($0)", 12) }.joined() + rate)
-        }
+    /// A valid ID-card number (GB 11643 check character) for simulated representative `index`.
+    static func idNumber(_ index: Int) -> String {
+        let body = "150602" + String(format: "%04d%02d%02d%03d", 1960 + index % 40, 1 + index / 40 % 12,
+                                     1 + index / 480 % 28, index % 1000)
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(body.map { Int(String($0))! }, weights).map(*).reduce(0, +)
+        return body + String(Array("10X98765432")[sum % 11])
     }
 
     private func csvLines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }

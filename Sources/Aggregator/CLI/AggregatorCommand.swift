@@ -266,6 +266,7 @@ extension AggregatorCommand {
         @Option(help: "Write a printable HTML report to this file.") var html: String?
         @Option(help: "Language: zh or en.") var lang = "zh"
         @Flag(help: "Terminal: also show results per venue and main/branch.") var allScopes = false
+        @Flag(help: "Terminal: list every finding, attendance per category included.") var allFindings = false
 
         func validate() throws {
             guard ReportLanguage(rawValue: lang) != nil else { throw ValidationError("--lang is zh or en") }
@@ -290,7 +291,8 @@ extension AggregatorCommand {
                 print(csv == "results" ? report.resultsCSV(event: event.definition) : report.findingsCSV(), terminator: "")
             } else {
                 let scopes = allScopes ? Set(report.results.map(\.scope)) : ["overall"]
-                print(report.terminal(event: event.definition, language: language, scopes: scopes))
+                print(report.terminal(event: event.definition, language: language, scopes: scopes,
+                                      allFindings: allFindings))
             }
         }
     }

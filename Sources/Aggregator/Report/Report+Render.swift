@@ -12,7 +12,8 @@ extension Report {
     }
 
     /// Aligned tables for a terminal.
-    public func terminal(event: EventDefinition, language: ReportLanguage, scopes: Set<String> = ["overall"]) -> String {
+    public func terminal(event: EventDefinition, language: ReportLanguage, scopes: Set<String> = ["overall"],
+                         allFindings: Bool = false) -> String {
         var out: [String] = []
         out.append(title)
         out.append(language.text("生成时间 ", "generated ") + generatedAt + language.text("  输入摘要 ", "  input digest ")
@@ -20,7 +21,7 @@ extension Report {
         out.append("")
         out.append(ReportText.attendance(attendance, event: event, language: language))
         out.append("")
-        out.append(ReportText.findings(findings, language: language))
+        out.append(ReportText.findings(findings, language: language, all: allFindings))
         for results in self.results where scopes.contains(results.scope) {
             out.append("")
             out.append(language.text("评议结果：", "Results: ") + language.scope(results.scope, event: event))

@@ -73,10 +73,18 @@ public enum ReportText {
             })
     }
 
-    public static func findings(_ findings: [Finding], language: ReportLanguage) -> String {
-        let counts = Dictionary(grouping: findings, by: \.severity).mapValues(\.count)
+    /// The findings table. Unless `all`, attendance shortfalls per category (info) are left out of the
+    /// rows, with a line saying how many (the attendance table shows each venue's rate).
+    public static func findings(_ allFindings: [Finding], language: ReportLanguage, all: Bool = true) -> String {
+        let counts = Dictionary(grouping: allFindings, by: \.severity).mapValues(\.count)
         let summary = [Finding.Severity.error, .warning, .info]
             .map { "\(language.label($0)) \(counts[$0] ?? 0)" }.joined(separator: ", ")
+        let findings = all ? allFindings
+            : allFindings.filter { !($0.kind == .attendanceVsQuota && $0.severity == .info) }
+        let omitted = allFindings.count - findings.count
+        let note = omitted == 0 ? "" : "\n" + language.text(
+            "（另有 \(omitted) 条按代表类别的到位不足提示未列出，用 --all-findings 查看）",
+            "(\(omitted) info rows on attendance below quota per category not shown: --all-findings shows them)")
         return language.text("核对发现", "Findings") + " (" + summary + ")\n" + table(
             header: [language.text("级别", "severity"), language.text("类别", "kind"), language.text("会场", "venue"),
                      language.text("场次", "session"), language.text("票箱", "box"), language.text("代表类别", "category"),
@@ -84,6 +92,6 @@ public enum ReportText {
             rows: findings.map {
                 [language.label($0.severity), language.label($0.kind), $0.venue ?? "", $0.session ?? "", $0.box ?? "",
                  $0.category ?? "", $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message]
-            })
+            }) + note
     }
 }

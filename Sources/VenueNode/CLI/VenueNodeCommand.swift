@@ -327,6 +327,7 @@ extension VenueNodeCommand {
         @OptionGroup var data: DataDirectoryOption
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Language: zh or en.") var lang = "zh"
+        @Flag(help: "List every finding, attendance per category included.") var allFindings = false
 
         func run() throws {
             let (directory, database) = try data.open()
@@ -348,7 +349,7 @@ extension VenueNodeCommand {
             let language = ReportLanguage(rawValue: lang) ?? .zh
             print(ReportText.attendance(attendance, event: directory.event.definition, language: language))
             print("")
-            print(ReportText.findings(findings, language: language))
+            print(ReportText.findings(findings, language: language, all: allFindings))
         }
     }
 
