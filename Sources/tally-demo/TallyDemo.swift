@@ -31,7 +31,7 @@ struct TallyDemo: ParsableCommand {
         try? FileManager.default.removeItem(at: work)
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let processes = try Processes(workDirectory: work)
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var truth = Truth()
 
         say(zh ? "活动：\(definition.title)" : "Event: \(definition.titleEn ?? definition.title)")
@@ -133,7 +133,7 @@ struct TallyDemo: ParsableCommand {
 
     /// Check-ins by quota (some absent), one ballot per attendee into box B1, the box opened and closed.
     private func recordSession(session: String, venue: String, venueIndex: Int, reps: [String], event: EventDefinition,
-                               processes: Processes, random: inout SeededRandom,
+                               processes: Processes, random: inout SplitMix64,
                                truth: inout Truth) throws -> (checkins: Int, ballots: Int) {
         let departments = event.ballotDepartments(session: session) ?? []
         // Check-ins by roster id (the category comes from the roster); about 4 % stay away.
@@ -187,9 +187,7 @@ struct TallyDemo: ParsableCommand {
     static func idNumber(_ index: Int) -> String {
         let body = "150602" + String(format: "%04d%02d%02d%03d", 1960 + index % 40, 1 + index / 40 % 12,
                                      1 + index / 480 % 28, index % 1000)
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let sum = zip(body.map { Int(String($0))! }, weights).map(*).reduce(0, +)
-        return body + String(Array("10X98765432")[sum % 11])
+        return body + String(IDCardNumber.checkCharacter(forFirst17: body))
     }
 
     private func csvLines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
@@ -213,22 +211,6 @@ struct Truth {
 
     var attendanceCSV: [String] {
         ["venue,session,category,checked_in"] + attendance.keys.sorted().map { "\($0),\(attendance[$0]!)" }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a seed replays the same event.
-struct SeededRandom {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    /// A number in 0..<bound.
-    mutating func next(_ bound: UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (z ^ (z >> 31)) % bound
     }
 }
 

@@ -60,14 +60,7 @@ import Testing
         var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
         defer { if aggregator.isRunning { aggregator.terminate() } }
         for venue in venues {
-            let created = try harness.run("venue-node", ["init", "--data-dir", venue, "--event", eventURL.path,
-                                                         "--venue", venue, "--aggregator", "http://127.0.0.1:\(port)"])
-            #expect(created.status == 0, "\(created.stderr)")
-            let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-                .split(separator: " ").last)
-            let enrolled = try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", venue,
-                                                          "--public-key", String(key)])
-            #expect(enrolled.status == 0, "\(enrolled.stderr)")
+            try harness.createNode(venue, event: eventURL, venue: venue, aggregatorURL: "http://127.0.0.1:\(port)")
         }
 
         // When each records session S1 offline and syncs
@@ -208,12 +201,7 @@ import Testing
         let eventURL = Fixtures.example("ordos-2021")
         let event = try EventDefinition.load(contentsOf: eventURL).definition
         var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
-        let created = try harness.run("venue-node", ["init", "--data-dir", "dongsheng", "--event", eventURL.path, "--venue",
-                                                     "dongsheng", "--aggregator", "http://127.0.0.1:\(port)"])
-        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-            .split(separator: " ").last)
-        #expect(try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "dongsheng",
-                                               "--public-key", String(key)]).status == 0)
+        try harness.createNode("dongsheng", event: eventURL, venue: "dongsheng", aggregatorURL: "http://127.0.0.1:\(port)")
         aggregator.terminate()
         aggregator.waitUntilExit()
 

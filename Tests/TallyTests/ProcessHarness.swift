@@ -122,6 +122,21 @@ struct ProcessHarness {
         throw CancellationError()
     }
 
+    /// `venue-node init` a data directory, then enrol its key at the aggregator of `aggregatorDir`;
+    /// returns what `aggregator nodes add` printed.
+    @discardableResult
+    func createNode(_ dataDir: String, event: URL, venue: String, aggregatorURL: String,
+                    aggregatorDir: String = "agg") throws -> String {
+        let created = try run("venue-node", ["init", "--data-dir", dataDir, "--event", event.path, "--venue", venue,
+                                             "--aggregator", aggregatorURL])
+        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
+            .split(separator: " ").last, "venue-node init: \(created.stderr)")
+        let enrolled = try run("aggregator", ["nodes", "add", "--data-dir", aggregatorDir, "--venue", venue,
+                                              "--public-key", String(key)])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        return enrolled.stdout
+    }
+
     func write(_ text: String, to name: String) throws -> String {
         try text.write(to: workDirectory.appending(path: name), atomically: true, encoding: .utf8)
         return name

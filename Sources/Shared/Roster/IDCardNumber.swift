@@ -35,13 +35,17 @@ public struct IDCardNumber: Sendable, Equatable {
               characters[17].isASCII && (characters[17].isNumber || characters[17] == "X") else {
             throw .characters
         }
-        let digits = characters[0..<17].map { Int(String($0))! }
-        let sum = zip(digits, Self.weights).map(*).reduce(0, +)
-        let expected = Self.checkCharacters[sum % 11]
+        let expected = Self.checkCharacter(forFirst17: String(characters[0..<17]))
         let birth = String(characters[6..<14])
         guard Self.plausibleBirthDate(birth, today: today) else { throw .birthDate(birth) }
         guard characters[17] == expected else { throw .checkDigit(expected: expected, found: characters[17]) }
         self.value = value
+    }
+
+    /// The check character (GB 11643 / ISO 7064 MOD 11-2) of the first 17 digits.
+    public static func checkCharacter(forFirst17 digits: String) -> Character {
+        let sum = zip(digits.compactMap(\.wholeNumberValue), weights).map(*).reduce(0, +)
+        return checkCharacters[sum % 11]
     }
 
     private static func plausibleBirthDate(_ text: String, today: Date) -> Bool {

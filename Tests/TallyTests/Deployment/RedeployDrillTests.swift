@@ -77,13 +77,8 @@ import Testing
         if !FileManager.default.fileExists(atPath: event.path) {
             try FileManager.default.copyItem(at: Fixtures.example("tumed-2021"), to: event)
         }
-        let created = try harness.run("venue-node", ["init", "--data-dir", name, "--event", event.path, "--venue",
-                                                     "tumed", "--aggregator", "http://127.0.0.1:\(port)"])
-        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-            .split(separator: " ").last)
-        let enrolled = try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "tumed",
-                                                      "--public-key", String(key)])
-        #expect(enrolled.stdout.contains("epoch 2"), "\(enrolled.stdout)")
+        let enrolled = try harness.createNode(name, event: event, venue: "tumed", aggregatorURL: "http://127.0.0.1:\(port)")
+        #expect(enrolled.contains("epoch 2"), "\(enrolled)")
         let restored = try harness.run("venue-node", ["restore", "--data-dir", name])
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect(restored.stdout.contains("restored 82 record(s) of venue tumed; the next record is 83"),
@@ -115,12 +110,7 @@ import Testing
         #expect(try harness.run("venue-node", ["sync", "--data-dir", "node"]).status == 0)
         let event = harness.workDirectory.appending(path: "agg-event.json")
         try FileManager.default.copyItem(at: Fixtures.example("tumed-2021"), to: event)
-        let created = try harness.run("venue-node", ["init", "--data-dir", "new", "--event", event.path, "--venue",
-                                                     "tumed", "--aggregator", "http://127.0.0.1:\(port)"])
-        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-            .split(separator: " ").last)
-        #expect(try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "tumed",
-                                               "--public-key", String(key)]).status == 0)
+        try harness.createNode("new", event: event, venue: "tumed", aggregatorURL: "http://127.0.0.1:\(port)")
         #expect(try harness.run("venue-node", ["restore", "--data-dir", "new"]).stdout.contains("the next record is 85"))
 
         // The old machine, still running somewhere, records and tries to send: refused, kept as evidence.

@@ -91,7 +91,7 @@ import VenueNode
     /// The plan of one schedule: an action per proxy connection, drawn from the seed.
     static func plan(seed: UInt64) -> @Sendable (Int) -> FaultProxy.Action {
         { connection in
-            var random = SplitMix(seed: seed &* 1_000_003 &+ UInt64(connection))
+            var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(connection))
             let roll = random.next(1000)
             switch roll {
             case ..<750: return .pass
@@ -118,7 +118,7 @@ import VenueNode
     static func runSchedule(seed: UInt64) async throws -> Outcome {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         var outcome = Outcome(seed: seed)
         let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
         let eventURL = harness.workDirectory.appending(path: eventFile)
@@ -147,12 +147,7 @@ import VenueNode
         let venues = ["main", "east"]
         var reportedSaved: [String: Int64] = [:]
         for venue in venues {
-            let created = try harness.run("venue-node", ["init", "--data-dir", venue, "--event", eventURL.path,
-                                                         "--venue", venue, "--aggregator", "http://127.0.0.1:\(proxy.port)"])
-            let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-                .split(separator: " ").last)
-            try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", venue, "--public-key",
-                                           String(key)])
+            try harness.createNode(venue, event: eventURL, venue: venue, aggregatorURL: "http://127.0.0.1:\(proxy.port)")
         }
 
         var nextRep = 0
@@ -312,21 +307,6 @@ import VenueNode
         let queue = try DatabaseQueue(path: path)
         let result = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
         if result != ["ok"] { outcome.problems.append("integrity_check of \(path): \(result)") }
-    }
-}
-
-/// SplitMix64: a small seeded generator, so a schedule replays exactly.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next(_ bound: UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (z ^ (z >> 31)) % bound
     }
 }
 

@@ -84,12 +84,7 @@ import Testing
                                       log: "aggregator.log")
         defer { serve.terminate() }
         _ = try await harness.waitForLine(startingWith: "listening on", in: "aggregator.log")
-        let created = try harness.run("venue-node", ["init", "--data-dir", "n", "--event", eventURL.path, "--venue",
-                                                     "tumed", "--aggregator", "http://\(subnet).1:8080"])
-        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-            .split(separator: " ").last)
-        #expect(try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "tumed",
-                                               "--public-key", String(key)]).status == 0)
+        try harness.createNode("n", event: eventURL, venue: "tumed", aggregatorURL: "http://\(subnet).1:8080")
         let daemon = try harness.start(executable: ip, ["netns", "exec", b, "\(bin)/venue-node", "run", "--data-dir",
                                                         "n", "--interval", "1", "--max-backoff", "2"], log: "node.log")
         defer { daemon.terminate() }

@@ -5,16 +5,10 @@ import Testing
 
 /// ID-card numbers for tests: valid check characters, birth dates in 1960–1999.
 enum IDNumbers {
-    static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    static let check = Array("10X98765432")
-
     static func make(_ index: Int, region: String = "150602") -> String {
-        let year = 1960 + index % 40
-        let month = 1 + (index / 40) % 12
-        let day = 1 + (index / 480) % 28
-        let body = region + String(format: "%04d%02d%02d%03d", year, month, day, index % 1000)
-        let sum = zip(body.map { Int(String($0))! }, weights).map(*).reduce(0, +)
-        return body + String(check[sum % 11])
+        let body = region + String(format: "%04d%02d%02d%03d", 1960 + index % 40, 1 + (index / 40) % 12,
+                                   1 + (index / 480) % 28, index % 1000)
+        return body + String(IDCardNumber.checkCharacter(forFirst17: body))
     }
 
     static let secret = Data((0..<32).map { UInt8($0 * 7 % 251) })

@@ -48,14 +48,9 @@ import Testing
         // Every venue: its roster, check-ins (a few stay away), one ballot per attendee (a few blank).
         var ballotsByDepartment: [String: [String: Int]] = [:]
         var attendance: [String: Int] = [:]
-        var random = SplitMix(seed: 4_500)
+        var random = SplitMix64(seed: 4_500)
         for venue in event.venues {
-            let created = try harness.run("venue-node", ["init", "--data-dir", venue.id, "--event", eventURL.path,
-                                                         "--venue", venue.id, "--aggregator", "http://127.0.0.1:\(port)"])
-            let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-                .split(separator: " ").last)
-            #expect(try harness.run("aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", venue.id,
-                                                   "--public-key", String(key)]).status == 0)
+            try harness.createNode(venue.id, event: eventURL, venue: venue.id, aggregatorURL: "http://127.0.0.1:\(port)")
             let export = try harness.run("aggregator", ["roster", "export", "--data-dir", "agg", "--venue", venue.id])
             let venueRoster = try harness.write(export.stdout, to: "roster-\(venue.id).csv")
             #expect(try harness.run("venue-node", ["roster", "import", "--data-dir", venue.id, venueRoster]).status == 0)
