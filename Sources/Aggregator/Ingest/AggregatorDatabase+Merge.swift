@@ -133,7 +133,7 @@ extension AggregatorDatabase {
         return current.kind
     }
 
-    private static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
+    static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
         switch counter {
         case .attendance(let session, let category):
             try db.execute(sql: """
@@ -145,6 +145,11 @@ extension AggregatorDatabase {
                 INSERT INTO tally (venue, session, department, mark, count) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET count = count + excluded.count
                 """, arguments: [venue, session, department, mark, value])
+        case .boxMark(let session, let box, let department, let mark):
+            try db.execute(sql: """
+                INSERT INTO boxTally (venue, session, box, department, mark, count) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET count = count + excluded.count
+                """, arguments: [venue, session, box, department, mark, value])
         case .boxOpened(let session, let box):
             try addToBox("opened", value, venue: venue, session: session, box: box, db: db)
         case .boxClosed(let session, let box):

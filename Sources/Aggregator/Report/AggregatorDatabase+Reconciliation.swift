@@ -51,6 +51,21 @@ extension AggregatorDatabase {
         try writer.write { db in _ = try RosterTables.save(entries, file: file, digest: digest, db: db) }
     }
 
+    /// Marks given from the listed boxes, as tallies (for results per category).
+    public func boxTallies(boxes: [String]) throws -> [Totals.Tally] {
+        guard !boxes.isEmpty else { return [] }
+        return try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT venue, session, department, mark, SUM(count) AS count FROM boxTally
+                WHERE box IN (\(boxes.map { _ in "?" }.joined(separator: ","))) AND count != 0
+                GROUP BY venue, session, department, mark ORDER BY venue, session, department, mark
+                """, arguments: StatementArguments(boxes)).map {
+                Totals.Tally(venue: $0["venue"], session: $0["session"], department: $0["department"], mark: $0["mark"],
+                             count: $0["count"])
+            }
+        }
+    }
+
     /// The head of every venue chain: what a report was computed from.
     public func chainHeads() throws -> [ChainHead] {
         try writer.read { db in

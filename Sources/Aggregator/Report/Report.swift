@@ -44,6 +44,13 @@ public struct Report: Codable, Sendable {
                 $0.venue == venue.id
             })
         }
+        // Per category, from the boxes that serve one category (ballots are anonymous: nothing finer).
+        for category in definition.categories {
+            let boxes = (definition.boxes ?? []).filter { $0.category == category.id }.map(\.id)
+            guard !boxes.isEmpty else { continue }
+            results.append(Scoring.results(event: definition, tallies: try database.boxTallies(boxes: boxes),
+                                           scope: "category:\(category.id)"))
+        }
         return Report(event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
                       inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
                       findings: Reconciliation.findings(input), results: results)

@@ -126,6 +126,32 @@ public final class AggregatorDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3: marks per box") { db in
+            try db.execute(sql: """
+                CREATE TABLE boxTally (
+                    venue TEXT NOT NULL, session TEXT NOT NULL, box TEXT NOT NULL, department TEXT NOT NULL,
+                    mark TEXT NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (venue, session, box, department, mark)
+                ) WITHOUT ROWID;
+                """)
+            // Records merged before this migration: their marks per box, from the records in effect.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT venue, payload FROM record r
+                WHERE kind IN ('ballot', 'correction')
+                  AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                """)
+            for row in rows {
+                var payload = try RecordPayload.decode(json: row["payload"])
+                if case .correction(let correction) = payload {
+                    guard let replacement = correction.replacement else { continue }
+                    payload = replacement
+                }
+                guard case .ballot = payload else { continue }
+                for (counter, value) in payload.contribution {
+                    if case .boxMark = counter { try AggregatorDatabase.add(value, to: counter, venue: row["venue"], db: db) }
+                }
+            }
+        }
         return migrator
     }
 }

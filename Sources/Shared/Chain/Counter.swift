@@ -15,6 +15,8 @@ public enum Counter: Hashable, Sendable {
     case ballots(session: String, box: String, status: RecordPayload.BallotStatus)
     /// Marks given to a department.
     case mark(session: String, department: String, mark: String)
+    /// Marks given to a department from one box (results per category, where a box serves one category).
+    case boxMark(session: String, box: String, department: String, mark: String)
 }
 
 extension RecordPayload {
@@ -36,6 +38,7 @@ extension RecordPayload {
             var result: [Counter: Int] = [.ballots(session: value.session, box: value.box, status: value.status): 1]
             for (department, mark) in value.marks {
                 result[.mark(session: value.session, department: department, mark: mark), default: 0] += 1
+                result[.boxMark(session: value.session, box: value.box, department: department, mark: mark), default: 0] += 1
             }
             return result
         case .correction(let value):
@@ -63,6 +66,8 @@ extension Totals {
                 attendance.append(.init(venue: venue, session: session, category: category, checkedIn: value))
             case .mark(let session, let department, let mark):
                 tallies.append(.init(venue: venue, session: session, department: department, mark: mark, count: value))
+            case .boxMark:
+                break
             case .boxOpened(let session, let id): box(session, id) { $0.opened += value }
             case .boxClosed(let session, let id): box(session, id) { $0.closed += value }
             case .issued(let session, let id): box(session, id) { $0.issued += value }

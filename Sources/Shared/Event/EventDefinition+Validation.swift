@@ -49,6 +49,14 @@ extension EventDefinition {
             }
         }
 
+        _ = checkIDs((boxes ?? []).map(\.id), section: "boxes", into: &issues)
+        for (index, box) in (boxes ?? []).enumerated() {
+            if let category = box.category, !categoryIDs.contains(category) {
+                error(.unknownReference, "boxes[\(index)].category",
+                      "box \"\(box.id)\" names category \"\(category)\", which is not in \"categories\"")
+            }
+        }
+
         var quotaOwner: [String: Int] = [:]  // "venue/session" → index of the quota that sets it
         for (index, quota) in quotas.enumerated() {
             let location = "quotas[\(index)]"

@@ -14,6 +14,8 @@ public struct EventDefinition: Codable, Sendable, Equatable {
     public var venues: [Venue]
     public var categories: [Category]
     public var quotas: [Quota]
+    /// Boxes with a role: a box that serves one representative category gives results per category.
+    public var boxes: [Box]?
     /// Whether someone not on a venue's roster may check in (recorded as a walk-in, counted apart).
     public var walkInsAllowed: Bool?
     /// Reconciliation settings (see docs/reconciliation.md).
@@ -22,7 +24,13 @@ public struct EventDefinition: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, id, title, titleEn = "title_en", marks, groups, departments, sessions, venues, categories, quotas
-        case walkInsAllowed = "walk_ins_allowed", reconciliation, notes
+        case boxes, walkInsAllowed = "walk_ins_allowed", reconciliation, notes
+    }
+
+    /// A ballot box id used at the venues, and the category it serves, if only one.
+    public struct Box: Codable, Sendable, Equatable {
+        public var id: String
+        public var category: String?
     }
 
     public struct ReconciliationSettings: Codable, Sendable, Equatable {

@@ -39,6 +39,9 @@ public enum ReportLanguage: String, Sendable, CaseIterable {
         case "overall": return text("全部会场", "all venues")
         case "main": return text("主会场", "main venue")
         case "branch": return text("分会场合计", "branch venues")
+        case _ where scope.hasPrefix("category:"):
+            let id = String(scope.dropFirst("category:".count))
+            return text("代表类别：", "category: ") + (event.category(id)?.name ?? id)
         default:
             let id = String(scope.dropFirst("venue:".count))
             return event.venue(id)?.name ?? id

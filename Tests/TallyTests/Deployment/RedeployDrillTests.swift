@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// The operators' drills: restart, upgrade, reimage, new hardware. Each starts from data directories
@@ -38,6 +39,13 @@ import Testing
         let attendance = try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"])
         #expect(lines(attendance.stdout) == ["venue,session,category,checked_in", "tumed,S1,party_deputy,40",
                                              "tumed,S2,party_deputy,1"])
+        // Migration v3 derived the marks per box from the release-1 records: the same marks as the tallies.
+        let database = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path)
+        let sums = try await database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT SUM(count) FROM tally"), try Int.fetchOne(db, sql: "SELECT SUM(count) FROM boxTally"))
+        }
+        #expect(sums.0 == 36 * 12)
+        #expect(sums.1 == sums.0)
     }
 
     @Test func restartResumesWithoutResendingAcknowledgedData() async throws {

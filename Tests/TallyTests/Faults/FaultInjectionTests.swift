@@ -283,7 +283,7 @@ import VenueNode
                 case .attendance(let session, let category): "attendance/\(venue)/\(session)/\(category)"
                 case .mark(let session, let department, let mark): "mark/\(venue)/\(session)/\(department)/\(mark)"
                 case .ballots(let session, let box, let status): "\(status.rawValue)/\(venue)/\(session)/\(box)"
-                case .issued, .returned, .boxOpened, .boxClosed: nil
+                case .issued, .returned, .boxOpened, .boxClosed, .boxMark: nil
                 }
                 if let key, value != 0 { totals[key, default: 0] += value }
             }

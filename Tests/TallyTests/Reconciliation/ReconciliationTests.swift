@@ -203,4 +203,44 @@ import Testing
         #expect(weighted?.score == 75)  // (3 × 100 + 1 × 0) / 4
         #expect(weighted?.satisfactionRate == 75)
     }
+
+    @Test func resultsPerCategoryComeFromTheBoxesThatServeOneCategory() async throws {
+        let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#, with: #"""
+            "boxes": [{"id": "BR", "category": "resident"}, {"id": "BE", "category": "expert"}, {"id": "BX"}],
+            "quotas": [
+            """#)
+        let database = try AggregatorDatabase(writer: DatabaseQueue())
+        let loaded = try EventDefinition.load(data: Data(json.utf8))
+        try database.install(event: loaded, json: Data(json.utf8))
+        let intake = BatchIntake(database: database, event: loaded.definition)
+        let signer = TestSigner()
+        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let records = Fixtures.chain([
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"], box: "BR"),
+            Fixtures.validBallot(["D01": "dissatisfied", "D02": "dissatisfied"], box: "BE"),
+            Fixtures.validBallot(["D01": "basically_satisfied", "D02": "satisfied"], box: "BX"),
+            .correction(.init(target: 2, reason: "misread", operator: "王芳",
+                              replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"))),
+        ])
+        let body = signer.body(records, venue: "east")
+        let headers = signer.headers(for: body)
+        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
+                                           signatureInput: headers.signatureInput, signature: headers.signature,
+                                           body: body))
+        let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
+        let residents = try #require(report.results.first { $0.scope == "category:resident" })
+        #expect(residents.rows.first { $0.department == "D02" }?.counts == ["satisfied": 2])
+        #expect(residents.rows.first { $0.department == "D01" }?.counts == ["satisfied": 2])
+        let experts = try #require(report.results.first { $0.scope == "category:expert" })
+        #expect(experts.rows.first { $0.department == "D01" }?.counts == ["dissatisfied": 1])
+        #expect(report.results.first { $0.scope == "overall" }?.rows.first { $0.department == "D01" }?.valid == 4)
+    }
+
+    @Test func aBoxForAnUnknownCategoryIsAnEventError() {
+        let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#,
+                                                                with: #""boxes": [{"id": "B1", "category": "vip"}], "quotas": ["#)
+        let error = #expect(throws: EventLoadError.self) { try EventDefinition.load(data: Data(json.utf8)) }
+        #expect(error?.issues.map(\.location) == ["boxes[0].category"])
+    }
 }
