@@ -11,7 +11,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "aggregator",
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
-        subcommands: [Serve.self, Nodes.self, Roster.self, Report.self, Export.self, Alarms.self, Event.self]
+        subcommands: [Serve.self, Nodes.self, Roster.self, Report.self, Results.self, Export.self, Alarms.self, Event.self]
     )
 
     public init() {}
@@ -293,6 +293,29 @@ extension AggregatorCommand {
                 let scopes = allScopes ? Set(report.results.map(\.scope)) : ["overall"]
                 print(report.terminal(event: event.definition, language: language, scopes: scopes,
                                       allFindings: allFindings))
+            }
+        }
+    }
+
+    struct Results: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release the results of a confidential event.", subcommands: [Release.self])
+
+        struct Release: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "From now on the dashboard and the API show the department results (kept on record).",
+                discussion: "Example: aggregator results release --data-dir DIR --by \"监督检查组 张勇\"")
+            @OptionGroup var data: AggregatorDataOption
+            @Option(help: "Who releases them.") var by: String
+
+            func run() throws {
+                let database = try data.open()
+                if let release = try database.resultsRelease() {
+                    print("the results were already released at \(release.at) by \(release.by)")
+                    return
+                }
+                try database.releaseResults(by: by)
+                print("results released by \(by)")
             }
         }
     }

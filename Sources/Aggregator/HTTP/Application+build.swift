@@ -20,30 +20,47 @@ public struct AggregatorSettings: Sendable {
 }
 
 /// The aggregator's routes.
-public func buildRouter(intake: BatchIntake, settings: AggregatorSettings) -> Router<BasicRequestContext> {
+public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
+                        metrics: IngestMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.get("/healthz") { _, _ in "ok\n" }
-    BatchController(intake: intake, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router.group("v1"))
+    router.get("/readyz") { _, _ -> Response in
+        intake.database.isReady()
+            ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
+            : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "not ready\n")))
+    }
+    router.get("/metrics") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
+    }
+    DashboardController(intake: intake, hub: hub).addRoutes(to: router)
+    BatchController(intake: intake, maxBodyBytes: settings.maxBodyBytes, hub: hub, metrics: metrics)
+        .addRoutes(to: router.group("v1"))
     return router
 }
 
 /// The aggregator's HTTP application; `onServerRunning` is told the port actually bound.
 public func buildApplication(
     intake: BatchIntake, settings: AggregatorSettings, logger: Logger, services: [any Service] = [],
+    metrics: IngestMetrics = IngestMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
-        router: buildRouter(intake: intake, settings: settings),
+    let hub = DashboardHub(database: intake.database, logger: logger)
+    return Application(
+        router: buildRouter(intake: intake, settings: settings, hub: hub, metrics: metrics),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sanmin-aggregator"),
-        services: services,
+        services: services + [hub],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }
 
-/// `POST /v1/batches`, `GET /v1/nodes/{id}/cursor`, `GET /v1/totals`.
+/// `POST /v1/batches`, `POST /v1/heartbeats`, `GET /v1/nodes/{id}/cursor`, `GET /v1/nodes/{id}/records`,
+/// `GET /v1/totals`, `GET /v1/reconciliation`, `GET /v1/results`.
 struct BatchController {
     var intake: BatchIntake
     var maxBodyBytes: Int
+    var hub: DashboardHub
+    var metrics: IngestMetrics
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("batches", use: receive)
@@ -56,33 +73,48 @@ struct BatchController {
     }
 
     @Sendable func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        var request = request
-        let buffer: ByteBuffer
+        let start = ContinuousClock.now
         do {
-            buffer = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(.contentTooLarge, .bodyTooLarge, "a batch may be at most \(maxBodyBytes) bytes")
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: maxBodyBytes)
+            } catch {
+                throw APIError(.contentTooLarge, .bodyTooLarge, "a batch may be at most \(maxBodyBytes) bytes")
+            }
+            let result = try await intake.receiveCounting(signed(request, body: Data(buffer: buffer)))
+            metrics.batch(outcome: "accepted", duration: ContinuousClock.now - start)
+            for (kind, count) in result.newRecords { metrics.records(kind: kind, count: count) }
+            context.logger.info("batch accepted", metadata: [
+                "node.id": "\(result.ack.node)", "batch.first": "\(result.ack.firstSeq)",
+                "batch.last": "\(result.ack.lastSeq)", "records.new": "\(result.newRecords.values.reduce(0, +))",
+            ])
+            if !result.newRecords.isEmpty { hub.publish() }
+            return try JSONResponse.make(result.ack)
+        } catch let error as APIError {
+            metrics.batch(outcome: error.body.error.code.rawValue, duration: ContinuousClock.now - start)
+            context.logger.notice("batch refused", metadata: ["error.code": "\(error.body.error.code.rawValue)"])
+            if error.body.error.code == .chainConflict || error.body.error.code == .staleEpoch
+                || error.body.error.code == .revokedNode {
+                hub.publish()
+            }
+            throw error
         }
-        let ack = try await intake.receive(.init(
-            path: request.uri.path,
-            contentType: request.headers[.contentType],
-            contentDigest: request.headers[.contentDigest],
-            signatureInput: request.headers[.signatureInput],
-            signature: request.headers[.signature],
-            body: Data(buffer: buffer)))
-        context.logger.info("batch accepted", metadata: ["node.id": "\(ack.node)", "batch.first": "\(ack.firstSeq)",
-                                                         "batch.last": "\(ack.lastSeq)"])
-        return try JSONResponse.make(ack)
     }
 
     @Sendable func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(upTo: 64 << 10)
-        try intake.receiveHeartbeat(.init(
-            path: request.uri.path, contentType: request.headers[.contentType],
-            contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
-            signature: request.headers[.signature], body: Data(buffer: buffer)))
+        let (node, heartbeat) = try intake.receiveHeartbeat(signed(request, body: Data(buffer: buffer)))
+        metrics.venue(node.venue, pending: heartbeat.pending, held: try intake.database.cursor(node: node).seq)
+        hub.publish()
         return Response(status: .noContent)
+    }
+
+    private func signed(_ request: Request, body: Data) -> BatchIntake.SignedRequest {
+        .init(path: request.uri.path, contentType: request.headers[.contentType],
+              contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
+              signature: request.headers[.signature], body: body)
     }
 
     @Sendable func cursor(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -130,8 +162,12 @@ struct BatchController {
                                           attendance: report.attendance, findings: report.findings))
     }
 
-    /// Scores and ranks per scope.
+    /// Scores and ranks per scope (refused while the event's results are confidential and not released).
     @Sendable func results(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        guard try intake.database.resultsVisible(event: intake.event) else {
+            throw APIError(.forbidden, .resultsConfidential,
+                           "the results of this event are confidential until released (aggregator results release)")
+        }
         let report = try await report()
         struct Body: Encodable {
             var event: String
@@ -154,8 +190,37 @@ struct BatchController {
         return try Report.build(database: intake.database, event: event)
     }
 
+    /// Running totals; the per-department tallies are left out while results are confidential.
     @Sendable func totals(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try JSONResponse.make(try intake.database.totals(eventID: intake.event.id))
+        var totals = try intake.database.totals(eventID: intake.event.id)
+        if try !intake.database.resultsVisible(event: intake.event) { totals.tallies = [] }
+        return try JSONResponse.make(totals)
+    }
+}
+
+/// The dashboard page, its state as JSON, and its stream of updates.
+struct DashboardController {
+    var intake: BatchIntake
+    var hub: DashboardHub
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/dashboard"]) }
+        router.get("/dashboard") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("/v1/dashboard") { _, _ -> Response in
+            guard let event = try intake.database.installedEvent() else {
+                throw APIError(.notFound, .notFound, "no event is installed")
+            }
+            return try JSONResponse.make(try DashboardState.build(database: intake.database, event: event))
+        }
+        router.get("/v1/events") { _, _ -> Response in
+            let stream = await hub.subscribe()
+            return Response(status: .ok,
+                            headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                            body: ResponseBody(asyncSequence: stream))
+        }
     }
 }
 

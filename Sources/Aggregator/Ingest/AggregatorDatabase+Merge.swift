@@ -2,6 +2,12 @@ import Foundation
 import GRDB
 import Shared
 
+/// What a merge did: the answer for the node, and the new records per kind (none for a resend).
+public struct MergeResult: Sendable {
+    public var ack: BatchAck
+    public var newRecords: [String: Int]
+}
+
 /// A batch whose signature has been verified, ready to merge.
 public struct VerifiedBatch: Sendable {
     public var node: EnrolledNode
@@ -17,17 +23,17 @@ extension AggregatorDatabase {
     /// they are the same), new ones are stored and added to the totals. Answers only once the
     /// transaction is committed. Throws `APIError` for a gap, a conflict or an invalid record;
     /// a conflict is recorded as an alarm, with both versions kept.
-    public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> BatchAck {
+    public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
         let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
         try noteContact(node: verified.node)
         switch outcome {
-        case .success(let ack): return ack
+        case .success(let result): return result
         case .failure(let error): throw error
         }
     }
 
     private static func merge(_ verified: VerifiedBatch, event: EventDefinition,
-                              db: Database) throws -> Result<BatchAck, APIError> {
+                              db: Database) throws -> Result<MergeResult, APIError> {
         let batch = verified.batch
         let nodeID = verified.node.id
         let venue = verified.node.venue
@@ -52,6 +58,7 @@ extension AggregatorDatabase {
         if let firstFresh = fresh.first, firstFresh.prev != head.hash {
             return .failure(try conflict(db, node: verified.node, offered: firstFresh, heldHash: head.hash))
         }
+        var kinds: [String: Int] = [:]
         if !fresh.isEmpty {
             let stored = StoredBatch(id: nil, venue: venue, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
                                      contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
@@ -59,10 +66,12 @@ extension AggregatorDatabase {
             try stored.insert(db)
             let batchID = db.lastInsertedRowID
             for record in fresh {
-                try apply(record, venue: venue, nodeID: nodeID, batchID: batchID, event: event, db: db)
+                let kind = try apply(record, venue: venue, nodeID: nodeID, batchID: batchID, event: event, db: db)
+                kinds[kind.rawValue, default: 0] += 1
             }
         }
-        return .success(BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq, lastHash: last.hash))
+        return .success(MergeResult(ack: BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq,
+                                                  lastHash: last.hash), newRecords: kinds))
     }
 
     /// Keeps the offered record as evidence next to the held one and raises an alarm.
@@ -79,8 +88,9 @@ extension AggregatorDatabase {
     }
 
     /// Stores one new record and adds what it changes to the totals.
+    @discardableResult
     private static func apply(_ record: ChainedRecord, venue: String, nodeID: String, batchID: Int64,
-                              event: EventDefinition, db: Database) throws {
+                              event: EventDefinition, db: Database) throws -> RecordPayload.Kind {
         func invalid(_ message: String) -> APIError {
             APIError(.unprocessableContent, .invalidRecord, "record \(record.seq): \(message)", seq: record.seq)
         }
@@ -119,6 +129,7 @@ extension AggregatorDatabase {
         for (counter, value) in delta where value != 0 {
             try add(value, to: counter, venue: venue, db: db)
         }
+        return payload.kind
     }
 
     /// The kind of original record a record stands for (a correction: that of its target, recursively).

@@ -37,12 +37,18 @@ public struct BatchIntake: Sendable {
     }
 
     public func receive(_ request: SignedRequest) async throws -> BatchAck {
+        try await receiveCounting(request).ack
+    }
+
+    /// Like `receive`, also saying how many new records of each kind were merged.
+    public func receiveCounting(_ request: SignedRequest) async throws -> MergeResult {
         let verified = try verify(request)
         return try await database.merge(verified, event: event)
     }
 
     /// Records a node's heartbeat (its own view of its chain, backlog and disk).
-    public func receiveHeartbeat(_ request: SignedRequest) throws {
+    @discardableResult
+    public func receiveHeartbeat(_ request: SignedRequest) throws -> (node: EnrolledNode, heartbeat: Heartbeat) {
         let node = try authenticatePost(request)
         let heartbeat: Heartbeat
         do {
@@ -55,6 +61,7 @@ public struct BatchIntake: Sendable {
                 + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
         }
         try database.noteContact(node: node, heartbeat: heartbeat)
+        return (node, heartbeat)
     }
 
     /// Checks a signed POST: JSON, a known key, a valid signature over the exact body, a current key.

@@ -166,4 +166,31 @@ extension AggregatorDatabase {
                 }
         }
     }
+
+    /// Releases the results of a confidential event: from now on the dashboard and the API show them.
+    public func releaseResults(by name: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "INSERT INTO resultsRelease (releasedAt, releasedBy) VALUES (?, ?)",
+                           arguments: [Self.timestamp(), name])
+        }
+    }
+
+    /// When and by whom results were released, if they were.
+    public func resultsRelease() throws -> (at: String, by: String)? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT releasedAt, releasedBy FROM resultsRelease ORDER BY id LIMIT 1")
+                .map { ($0["releasedAt"], $0["releasedBy"]) }
+        }
+    }
+
+    /// Whether department results may be shown: the event is not confidential, or they were released.
+    public func resultsVisible(event: EventDefinition) throws -> Bool {
+        if event.resultsConfidential != true { return true }
+        return try resultsRelease() != nil
+    }
+
+    /// The database answers and is fully migrated (`/readyz`).
+    public func isReady() -> Bool {
+        (try? writer.read { db in try Self.migrator.hasCompletedMigrations(db) }) ?? false
+    }
 }

@@ -152,6 +152,19 @@ public final class AggregatorDatabase: Sendable {
                 }
             }
         }
+        migrator.registerMigration("v4: results release") { db in
+            try db.execute(sql: """
+                CREATE TABLE resultsRelease (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    releasedAt TEXT NOT NULL,
+                    releasedBy TEXT NOT NULL
+                );
+                CREATE TRIGGER resultsRelease_is_append_only_update BEFORE UPDATE ON resultsRelease
+                BEGIN SELECT RAISE(ABORT, 'resultsRelease is append-only'); END;
+                CREATE TRIGGER resultsRelease_is_append_only_delete BEFORE DELETE ON resultsRelease
+                BEGIN SELECT RAISE(ABORT, 'resultsRelease is append-only'); END;
+                """)
+        }
         return migrator
     }
 }

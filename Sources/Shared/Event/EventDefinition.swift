@@ -18,13 +18,16 @@ public struct EventDefinition: Codable, Sendable, Equatable {
     public var boxes: [Box]?
     /// Whether someone not on a venue's roster may check in (recorded as a walk-in, counted apart).
     public var walkInsAllowed: Bool?
+    /// Department results stay hidden (dashboard, API) until an admin releases them.
+    public var resultsConfidential: Bool?
     /// Reconciliation settings (see docs/reconciliation.md).
     public var reconciliation: ReconciliationSettings?
     public var notes: [String]?
 
     enum CodingKeys: String, CodingKey {
         case format, id, title, titleEn = "title_en", marks, groups, departments, sessions, venues, categories, quotas
-        case boxes, walkInsAllowed = "walk_ins_allowed", reconciliation, notes
+        case boxes, walkInsAllowed = "walk_ins_allowed", resultsConfidential = "results_confidential", reconciliation
+        case notes
     }
 
     /// A ballot box id used at the venues, and the category it serves, if only one.

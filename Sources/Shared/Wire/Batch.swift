@@ -138,6 +138,7 @@ public enum APIErrorCode: String, Codable, Sendable {
     case chainConflict = "chain_conflict"
     case invalidRecord = "invalid_record"
     case notFound = "not_found"
+    case resultsConfidential = "results_confidential"
     case internalError = "internal_error"
 }
 

@@ -1,0 +1,138 @@
+import Foundation
+import Shared
+
+/// What the live dashboard shows, as one JSON document (sent whole with every update).
+public struct DashboardState: Codable, Sendable, Equatable {
+    public struct Label: Codable, Sendable, Equatable {
+        public var id: String
+        public var zh: String
+        public var en: String
+    }
+
+    public struct Quota: Codable, Sendable, Equatable {
+        public var category: String
+        public var quota: Int
+        public var checkedIn: Int
+
+        enum CodingKeys: String, CodingKey { case category, quota, checkedIn = "checked_in" }
+    }
+
+    public struct VenueSession: Codable, Sendable, Equatable {
+        public var session: String
+        public var quota: Int
+        public var checkedIn: Int
+        public var walkIns: Int
+        public var categories: [Quota]
+        public var issued: Int
+        public var returned: Int
+        public var entered: Int
+
+        enum CodingKeys: String, CodingKey {
+            case session, quota, checkedIn = "checked_in", walkIns = "walk_ins", categories, issued, returned, entered
+        }
+    }
+
+    public struct Venue: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var kind: String
+        public var online: Bool
+        public var lastContact: String?
+        /// Records the node holds that the aggregator does not have yet (its last heartbeat).
+        public var pending: Int64?
+        public var heldSeq: Int64
+        /// Open errors and warnings about this venue.
+        public var findings: Int
+        public var sessions: [VenueSession]
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, kind, online, lastContact = "last_contact", pending, heldSeq = "held_seq", findings, sessions
+        }
+    }
+
+    public struct Total: Codable, Sendable, Equatable {
+        public var session: String?
+        public var quota: Int
+        public var checkedIn: Int
+        public var valid: Int
+        public var blank: Int
+        public var spoiled: Int
+
+        enum CodingKeys: String, CodingKey { case session, quota, checkedIn = "checked_in", valid, blank, spoiled }
+    }
+
+    public var event: String
+    public var title: String
+    public var titleEn: String?
+    public var generatedAt: String
+    public var inputDigest: String
+    public var sessions: [Label]
+    public var marks: [Label]
+    public var categories: [Label]
+    public var venues: [Venue]
+    public var totals: [Total]
+    /// False while the event's results are confidential and not released: `departments` is then empty.
+    public var resultsVisible: Bool
+    public var departments: [DepartmentResult]
+
+    enum CodingKeys: String, CodingKey {
+        case event, title, titleEn = "title_en", generatedAt = "generated_at", inputDigest = "input_digest", sessions
+        case marks, categories, venues, totals, resultsVisible = "results_visible", departments
+    }
+
+    /// A venue is online when heard from within this many seconds.
+    public static let onlineSeconds: TimeInterval = 60
+
+    public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> DashboardState {
+        let definition = event.definition
+        let report = try Report.build(database: database, event: event, now: now)
+        let totals = try database.totals(eventID: definition.id)
+        let nodes = try database.nodeFacts().filter(\.current)
+        let contacts = try database.contacts()
+        let checkins = try database.checkinFacts()
+        var venues: [Venue] = []
+        for venue in definition.venues {
+            let node = nodes.first { $0.venue == venue.id }
+            let contact = node.flatMap { contacts[$0.node] }
+            var sessions: [VenueSession] = []
+            for session in definition.sessions {
+                let quota = definition.quota(venue: venue.id, session: session.id)?.counts ?? [:]
+                let here = checkins.filter { $0.venue == venue.id && $0.session == session.id }
+                let boxes = totals.boxes.filter { $0.venue == venue.id && $0.session == session.id }
+                sessions.append(VenueSession(
+                    session: session.id, quota: quota.values.reduce(0, +), checkedIn: here.count,
+                    walkIns: here.filter(\.walkin).count,
+                    categories: definition.categories.compactMap { category in
+                        let count = here.filter { $0.category == category.id && !$0.walkin }.count
+                        guard let expected = quota[category.id], expected > 0 || count > 0 else { return nil }
+                        return Quota(category: category.id, quota: expected, checkedIn: count)
+                    },
+                    issued: boxes.map(\.issued).reduce(0, +), returned: boxes.map(\.returned).reduce(0, +),
+                    entered: boxes.map { $0.valid + $0.blank + $0.spoiled }.reduce(0, +)))
+            }
+            venues.append(Venue(
+                id: venue.id, name: venue.name, kind: venue.kind.rawValue,
+                online: node?.lastContact.map { now.timeIntervalSince($0) <= onlineSeconds } ?? false,
+                lastContact: contact?.lastContactAt, pending: contact?.pending, heldSeq: node?.heldSeq ?? 0,
+                findings: report.findings.filter { $0.venue == venue.id && $0.severity != .info }.count,
+                sessions: sessions))
+        }
+        func total(_ session: String?) -> Total {
+            let rows = venues.flatMap(\.sessions).filter { session == nil || $0.session == session }
+            let boxes = totals.boxes.filter { session == nil || $0.session == session }
+            return Total(session: session, quota: rows.map(\.quota).reduce(0, +),
+                         checkedIn: rows.map(\.checkedIn).reduce(0, +), valid: boxes.map(\.valid).reduce(0, +),
+                         blank: boxes.map(\.blank).reduce(0, +), spoiled: boxes.map(\.spoiled).reduce(0, +))
+        }
+        let visible = try database.resultsVisible(event: definition)
+        return DashboardState(
+            event: definition.id, title: definition.title, titleEn: definition.titleEn, generatedAt: report.generatedAt,
+            inputDigest: report.inputDigest,
+            sessions: definition.sessions.map { Label(id: $0.id, zh: $0.name ?? $0.id, en: $0.id) },
+            marks: definition.marks.map { Label(id: $0.id, zh: $0.labelZh, en: $0.labelEn) },
+            categories: definition.categories.map { Label(id: $0.id, zh: $0.name, en: $0.id) },
+            venues: venues, totals: [total(nil)] + definition.sessions.map { total($0.id) },
+            resultsVisible: visible,
+            departments: visible ? report.results.first { $0.scope == "overall" }?.rows ?? [] : [])
+    }
+}
