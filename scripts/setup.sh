@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs (Debian/Ubuntu). Safe to run again.
 set -euo pipefail
-packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config systemd iproute2)
+packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config systemd iproute2 chromium fonts-noto-cjk)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-swift build
-swift test
+swift build --build-tests
+swift test --skip-build

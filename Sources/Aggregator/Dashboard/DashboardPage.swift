@@ -45,7 +45,7 @@ select { font:inherit; font-size:.8em; }
 <header>
   <h1 id="title">三民活动计票</h1>
   <span class="meta" id="generated"></span>
-  <span id="status">未连接</span>
+  <span id="status">连接中断，正在重连</span>
   <label class="meta"><span data-t="session">场次</span> <select id="session"></select></label>
   <button id="lang" type="button">English</button>
 </header>
@@ -76,7 +76,7 @@ const T = {
 const params = new URLSearchParams(location.search);
 let lang = params.get("lang") || localStorage.getItem("sanmin.lang") || "zh";
 if (!T[lang]) lang = "zh";
-let state = null, updates = 0, chosenSession = "";
+let state = null, updates = 0, chosenSession = "", connected = false;
 const $ = id => document.getElementById(id);
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"}[c]));
 const pct = (a, b) => b > 0 ? Math.min(100, a * 100 / b) : 0;
@@ -88,17 +88,20 @@ function render() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-t]").forEach(e => { e.textContent = t[e.dataset.t]; });
   $("lang").textContent = t.other;
+  $("status").textContent = connected ? t.live : t.disconnected;
+  $("status").className = connected ? "live" : "";
   if (!state) return;
   $("title").textContent = lang === "zh" ? state.title : (state.title_en || state.title);
   document.title = $("title").textContent;
   $("generated").textContent = `${t.generated} ${new Date(state.generated_at).toLocaleTimeString()}`;
   $("digest").textContent = state.input_digest.slice(0, 16) + "…";
   const select = $("session");
-  const options = [["", t.all]].concat(state.sessions.map(s => [s.id, `${s.id} ${label(s)}`]));
+  const sessionName = s => s.id === label(s) ? s.id : `${s.id} ${label(s)}`;
+  const options = [["", t.all]].concat(state.sessions.map(s => [s.id, sessionName(s)]));
   select.innerHTML = options.map(([v, n]) => `<option value="${esc(v)}"${v === chosenSession ? " selected" : ""}>${esc(n)}</option>`).join("");
 
   $("totals").innerHTML = state.totals.map(x => {
-    const name = x.session ? `${x.session} ${label(state.sessions.find(s => s.id === x.session) || {zh:"",en:""})}` : t.all;
+    const name = x.session ? sessionName(state.sessions.find(s => s.id === x.session) || {id:x.session,zh:x.session,en:x.session}) : t.all;
     const attrs = x.session ? `data-session="${esc(x.session)}"` : `id="overall" data-total-checked-in="${x.checked_in}" data-total-valid="${x.valid}"`;
     return `<div class="card" ${attrs}><div class="muted">${esc(name)}</div>
       <div class="big">${x.checked_in}<span class="muted"> / ${x.quota}</span></div>${bar(x.checked_in, x.quota)}
@@ -148,8 +151,8 @@ source.addEventListener("state", e => {
   $("updates").textContent = updates;
   render();
 });
-source.onopen = () => { $("status").textContent = T[lang].live; $("status").className = "live"; };
-source.onerror = () => { $("status").textContent = T[lang].disconnected; $("status").className = ""; };
+source.onopen = () => { connected = true; render(); };
+source.onerror = () => { connected = false; render(); };
 render();
 </script>
 </body>

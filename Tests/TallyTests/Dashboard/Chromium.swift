@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import VenueNode
+
+/// Headless Chromium driven over the DevTools protocol (a minimal WebSocket client on a POSIX
+/// socket), so a test can load a page once and watch its DOM change.
+final class Chromium {
+    static let executable = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    private let process: Process
+    private let profile: URL
+    private let socket: Int32
+    private var nextID = 0
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    init(workDirectory: URL) async throws {
+        guard let executable = Self.executable else { throw Failure(description: "chromium is not installed") }
+        profile = workDirectory.appending(path: "chromium-profile")
+        let log = workDirectory.appending(path: "chromium.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process = Process()
+        process.executableURL = URL(filePath: executable)
+        process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+                             "--window-size=1400,1000", "--remote-debugging-port=0",
+                             "--user-data-dir=\(profile.path)", "about:blank"]
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/…"
+        var port: Int?
+        for _ in 0..<300 where port == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"ws://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                port = Int(text[range].dropFirst("ws://127.0.0.1:".count).dropLast())
+            }
+        }
+        guard let port else {
+            process.terminate()
+            throw Failure(description: "chromium did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
+        let list = try await CurlHTTPClient().send(method: "GET", url: "http://127.0.0.1:\(port)/json/list")
+        let targets = try JSONSerialization.jsonObject(with: list.body) as? [[String: Any]] ?? []
+        guard let page = targets.first(where: { $0["type"] as? String == "page" }),
+              let url = page["webSocketDebuggerUrl"] as? String else {
+            throw Failure(description: "no page target in \(String(decoding: list.body, as: UTF8.self))")
+        }
+        guard let path = URL(string: url)?.path else { throw Failure(description: "bad DevTools URL \(url)") }
+        socket = try Self.connect(port: port, path: path)
+    }
+
+    deinit {
+        close(socket)
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Sends a DevTools command and returns its `result`.
+    @discardableResult
+    func send(_ method: String, _ params: [String: Any] = [:]) throws -> [String: Any] {
+        nextID += 1
+        let id = nextID
+        let message = try JSONSerialization.data(withJSONObject: ["id": id, "method": method, "params": params])
+        try writeFrame(message)
+        while true {
+            let reply = try readMessage()
+            guard let object = try JSONSerialization.jsonObject(with: reply) as? [String: Any],
+                  object["id"] as? Int == id else { continue }
+            if let error = object["error"] { throw Failure(description: "\(method): \(error)") }
+            return object["result"] as? [String: Any] ?? [:]
+        }
+    }
+
+    /// Evaluates JavaScript in the page and returns its value.
+    @discardableResult
+    func evaluate(_ expression: String) throws -> Any? {
+        let result = try send("Runtime.evaluate", ["expression": expression, "returnByValue": true])
+        return (result["result"] as? [String: Any])?["value"]
+    }
+
+    /// Polls `expression` until it is true or `timeout` passes; returns how long it took.
+    func waitUntil(_ expression: String, timeout: Duration = .seconds(10)) async throws -> Duration? {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < timeout {
+            if try evaluate(expression) as? Bool == true { return ContinuousClock.now - start }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    func screenshot(to url: URL) throws {
+        let result = try send("Page.captureScreenshot", ["format": "png"])
+        guard let data = (result["data"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
+            throw Failure(description: "no screenshot data")
+        }
+        try data.write(to: url)
+    }
+
+    // MARK: WebSocket (RFC 6455), just enough for the DevTools protocol
+
+    private static func connect(port: Int, path: String) throws -> Int32 {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw Failure(description: "cannot connect to DevTools on port \(port)") }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try write(fd, Data(request.utf8))
+        var response = Data()
+        while response.range(of: Data("\r\n\r\n".utf8)) == nil {
+            response.append(try read(fd, count: 1))
+        }
+        guard String(decoding: response, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
+            throw Failure(description: "WebSocket upgrade refused: \(String(decoding: response, as: UTF8.self))")
+        }
+        return fd
+    }
+
+    private func writeFrame(_ payload: Data) throws {
+        var frame = Data([0x81])  // FIN, text
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else if payload.count <= 0xFFFF {
+            frame.append(0x80 | 126)
+            frame.append(contentsOf: [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)])
+        } else {
+            frame.append(0x80 | 127)
+            frame.append(contentsOf: (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) })
+        }
+        frame.append(contentsOf: mask)
+        frame.append(contentsOf: payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
+        try Self.write(socket, frame)
+    }
+
+    private func readMessage() throws -> Data {
+        var message = Data()
+        while true {
+            let header = try Self.read(socket, count: 2)
+            let fin = header[0] & 0x80 != 0
+            let opcode = header[0] & 0x0F
+            var length = Int(header[1] & 0x7F)
+            if length == 126 {
+                let bytes = try Self.read(socket, count: 2)
+                length = Int(bytes[0]) << 8 | Int(bytes[1])
+            } else if length == 127 {
+                length = try Self.read(socket, count: 8).reduce(0) { $0 << 8 | Int($1) }
+            }
+            let payload = length > 0 ? try Self.read(socket, count: length) : Data()
+            if opcode == 0x8 { throw Failure(description: "DevTools closed the connection") }
+            if opcode == 0x9 || opcode == 0xA { continue }
+            message.append(payload)
+            if fin { return message }
+        }
+    }
+
+    private static func write(_ fd: Int32, _ data: Data) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let sent = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                guard sent > 0 else { throw Failure(description: "write to DevTools failed") }
+                offset += sent
+            }
+        }
+    }
+
+    private static func read(_ fd: Int32, count: Int) throws -> Data {
+        var data = Data(count: count)
+        var offset = 0
+        while offset < count {
+            let received = data.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress! + offset, count - offset, 0) }
+            guard received > 0 else { throw Failure(description: "read from DevTools failed") }
+            offset += received
+        }
+        return data
+    }
+}

@@ -1,0 +1,126 @@
+import Aggregator
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Shared
+import Testing
+
+/// /metrics, /readyz, the dashboard state, and confidential results over HTTP (no socket).
+@Suite struct ObservabilityTests {
+    let database: AggregatorDatabase
+    let intake: BatchIntake
+    let signer = TestSigner()
+    let metrics = IngestMetrics()
+
+    init() throws {
+        database = try AggregatorDatabase(writer: DatabaseQueue())
+        let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#,
+                                                                with: #""results_confidential": true, "quotas": ["#)
+        let event = try EventDefinition.load(data: Data(json.utf8))
+        try database.install(event: event, json: Data(json.utf8))
+        intake = BatchIntake(database: database, event: event.definition)
+        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+    }
+
+    func headers(_ body: Data, path: String = "/v1/batches") -> HTTPFields {
+        let signed = try! MessageSignature.sign(method: "POST", path: path, body: body, keyID: signer.nodeID,
+                                                key: signer.key, created: 0)
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
+        fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
+        fields[HTTPField.Name("Signature")!] = signed.signature
+        return fields
+    }
+
+    @Test func metricsCountBatchesByOutcomeAndRecordsByKind() async throws {
+        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"),
+                                   metrics: metrics)
+        let records = Fixtures.chain([
+            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+            .checkin(.init(session: "S1", rep: "R2", category: "resident")),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
+        ])
+        let body = signer.body(records, venue: "east")
+        try await app.test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/v1/batches", method: .post, headers: headers(body),
+                                         body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/v1/batches", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: "{}")) { #expect($0.status == .unauthorized) }
+            let heartbeat = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: "east", headSeq: 5,
+                                                               headHash: records[2].hash, pending: 2, freeDiskBytes: 1,
+                                                               version: "t", clock: "c"))
+            try await client.execute(uri: "/v1/heartbeats", method: .post, headers: headers(heartbeat, path: "/v1/heartbeats"),
+                                     body: ByteBuffer(bytes: heartbeat)) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"sanmin_batches_total{outcome="accepted"} 2"#), "\(text)")
+                #expect(text.contains(#"sanmin_batches_total{outcome="missing_signature"} 1"#))
+                #expect(text.contains(#"sanmin_records_total{kind="checkin"} 2"#))
+                #expect(text.contains(#"sanmin_records_total{kind="ballot"} 1"#))
+                #expect(text.contains(#"sanmin_venue_pending_records{venue="east"} 2"#))
+                #expect(text.contains(#"sanmin_venue_held_records{venue="east"} 3"#))
+                #expect(text.contains("sanmin_ingest_duration_seconds_count 3"))
+            }
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func confidentialResultsStayHiddenUntilReleased() async throws {
+        let records = Fixtures.chain([Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"])])
+        let body = signer.body(records, venue: "east")
+        let signed = signer.headers(for: body)
+        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
+                                           signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/results", method: .get) { response in
+                #expect(response.status == .forbidden)
+                let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.error.code == .resultsConfidential)
+            }
+            try await client.execute(uri: "/v1/totals", method: .get) { response in
+                let totals = try JSONDecoder().decode(Totals.self, from: Data(buffer: response.body))
+                #expect(totals.tallies.isEmpty)
+                #expect(totals.boxes.first?.valid == 1)
+            }
+            try await client.execute(uri: "/v1/dashboard", method: .get) { response in
+                let state = try JSONDecoder().decode(DashboardState.self, from: Data(buffer: response.body))
+                #expect(state.resultsVisible == false)
+                #expect(state.departments.isEmpty)
+                #expect(state.totals.first?.valid == 1)
+            }
+            try database.releaseResults(by: "监督检查组")
+            try await client.execute(uri: "/v1/results", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/dashboard", method: .get) { response in
+                let state = try JSONDecoder().decode(DashboardState.self, from: Data(buffer: response.body))
+                #expect(state.resultsVisible)
+                #expect(state.departments.first { $0.department == "D01" }?.counts == ["satisfied": 1])
+            }
+        }
+    }
+
+    @Test func theHubSendsTheStateAtOnceAndAgainAfterAPublish() async throws {
+        let hub = DashboardHub(database: database, logger: Logger(label: "test"))
+        var frames = await hub.subscribe().makeAsyncIterator()
+        #expect(String(buffer: try #require(await frames.next())) == "retry: 2000\n\n")
+        let first = String(buffer: try #require(await frames.next()))
+        #expect(first.hasPrefix("id: 1\nevent: state\ndata: {"))
+        let records = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
+        let body = signer.body(records, venue: "east")
+        let signed = signer.headers(for: body)
+        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
+                                           signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+        let start = ContinuousClock.now
+        hub.publish()
+        let second = String(buffer: try #require(await frames.next()))
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(second.hasPrefix("id: 2\nevent: state\n"))
+        #expect(second.contains(#""checked_in":1"#))
+    }
+}
