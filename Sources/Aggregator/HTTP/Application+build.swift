@@ -82,7 +82,7 @@ struct BatchController {
             } catch {
                 throw APIError(.contentTooLarge, .bodyTooLarge, "a batch may be at most \(maxBodyBytes) bytes")
             }
-            let result = try await intake.receiveCounting(signed(request, body: Data(buffer: buffer)))
+            let result = try await intake.receiveCounting(try signed(request, body: Data(buffer: buffer)))
             metrics.batch(outcome: "accepted", duration: ContinuousClock.now - start)
             for (kind, count) in result.newRecords { metrics.records(kind: kind, count: count) }
             context.logger.info("batch accepted", metadata: [
@@ -105,16 +105,21 @@ struct BatchController {
     @Sendable func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(upTo: 64 << 10)
-        let (node, heartbeat) = try intake.receiveHeartbeat(signed(request, body: Data(buffer: buffer)))
+        let (node, heartbeat) = try intake.receiveHeartbeat(try signed(request, body: Data(buffer: buffer)))
         metrics.venue(node.venue, pending: heartbeat.pending, held: try intake.database.cursor(node: node).seq)
         hub.publish()
         return Response(status: .noContent)
     }
 
-    private func signed(_ request: Request, body: Data) -> BatchIntake.SignedRequest {
-        .init(path: request.uri.path, contentType: request.headers[.contentType],
-              contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
-              signature: request.headers[.signature], body: body)
+    private func signed(_ request: Request, body: Data) throws -> BatchIntake.SignedRequest {
+        // A header given twice is ambiguous: refuse rather than pick one.
+        for name in [HTTPField.Name.contentType, .contentDigest, .signatureInput, .signature]
+        where request.headers[values: name].count > 1 {
+            throw APIError(.badRequest, .malformedSignature, "the header \(name.rawName) is given more than once")
+        }
+        return .init(path: request.uri.path, contentType: request.headers[.contentType],
+                     contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
+                     signature: request.headers[.signature], body: body)
     }
 
     @Sendable func cursor(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -1,0 +1,194 @@
+import Aggregator
+import Crypto
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Shared
+import Testing
+
+/// Forged, replayed and malformed requests, over HTTP: each is refused with a stable code and changes
+/// nothing — not the records, not the totals.
+@Suite struct AttackTests {
+    struct Attack: CustomTestStringConvertible, Sendable {
+        var name: String
+        var status: HTTPResponse.Status
+        var code: APIErrorCode
+        var testDescription: String { name }
+    }
+
+    /// A request as an attacker shapes it.
+    struct Shaped {
+        var headers: HTTPFields
+        var body: Data
+    }
+
+    let database: AggregatorDatabase
+    let intake: BatchIntake
+    let node = TestSigner()
+    let revoked = TestSigner()
+    let held: [ChainedRecord]
+
+    init() async throws {
+        database = try AggregatorDatabase(writer: DatabaseQueue())
+        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
+        intake = BatchIntake(database: database, event: event.definition)
+        try database.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
+        try database.enroll(venue: "main", publicKeyBase64: revoked.publicKeyBase64)
+        try database.revoke(nodeID: revoked.nodeID, reason: "stolen")
+        held = Fixtures.chain([
+            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+        ])
+        let body = node.body(held, venue: "east")
+        let signed = node.headers(for: body)
+        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
+                                           signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+    }
+
+    static func fields(_ signed: MessageSignature.Headers, contentType: String = "application/json") -> HTTPFields {
+        var fields: HTTPFields = [.contentType: contentType]
+        fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
+        fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
+        fields[HTTPField.Name("Signature")!] = signed.signature
+        return fields
+    }
+
+    /// A correctly signed request with this body.
+    func signedBody(_ body: Data, by signer: TestSigner? = nil) -> Shaped {
+        let signer = signer ?? node
+        return Shaped(headers: Self.fields(signer.headers(for: body)), body: body)
+    }
+
+    func next(_ payloads: [RecordPayload]) -> [ChainedRecord] {
+        Fixtures.chain(payloads, afterSeq: 2, afterHash: held[1].hash)
+    }
+
+    func shape(_ name: String) -> Shaped {
+        let fresh = next([.checkin(.init(session: "S1", rep: "R2", category: "resident"))])
+        let good = node.body(fresh, venue: "east")
+        switch name {
+        case "bad signature":
+            var shaped = signedBody(good)
+            let signature = shaped.headers[HTTPField.Name("Signature")!]!
+            shaped.headers[HTTPField.Name("Signature")!] = signature.replacingOccurrences(of: "A", with: "B")
+                .replacingOccurrences(of: "a", with: "b")
+            return shaped
+        case "unknown key":
+            return signedBody(TestSigner().body(fresh, venue: "east"), by: TestSigner())
+        case "revoked key":
+            return signedBody(revoked.body(fresh, venue: "main"), by: revoked)
+        case "a batch for another venue":
+            return signedBody(node.body(fresh, venue: "main"))
+        case "an old batch replayed with a changed body":
+            var shaped = signedBody(node.body(held, venue: "east"))
+            shaped.body = node.body(Fixtures.chain([.checkin(.init(session: "S1", rep: "R9", category: "resident"))]),
+                                    venue: "east")
+            return shaped
+        case "a changed body with a recomputed digest and the old signature":
+            var shaped = signedBody(node.body(held, venue: "east"))
+            let forged = node.body(Fixtures.chain([.checkin(.init(session: "S1", rep: "R9", category: "resident"))]),
+                                   venue: "east")
+            shaped.body = forged
+            shaped.headers[HTTPField.Name("Content-Digest")!] = MessageSignature.contentDigest(of: forged)
+            return shaped
+        case "a forked chain":
+            return signedBody(node.body(Fixtures.chain([.checkin(.init(session: "S1", rep: "R7", category: "expert"))],
+                                                       afterSeq: 1, afterHash: held[0].hash), venue: "east"))
+        case "a session the event does not have":
+            return signedBody(node.body(next([.checkin(.init(session: "S9", rep: "R2", category: "resident"))]), venue: "east"))
+        case "a box id that is not an id":
+            return signedBody(node.body(next([.boxOpened(.init(session: "S1", box: "B 1; DROP"))]), venue: "east"))
+        case "a department the event does not have":
+            return signedBody(node.body(next([Fixtures.validBallot(["D01": "satisfied", "D99": "satisfied"])]),
+                                        venue: "east"))
+        case "a huge count":
+            return signedBody(node.body(next([.boxClosed(.init(session: "S1", box: "B1", issued: 1 << 40, returned: 0))]),
+                                        venue: "east"))
+        case "a negative count":
+            return signedBody(node.body(next([.boxClosed(.init(session: "S1", box: "B1", issued: -5, returned: 0))]),
+                                        venue: "east"))
+        case "a sequence number beyond 64 bits":
+            return signedBody(Data(String(decoding: good, as: UTF8.self)
+                .replacingOccurrences(of: #""seq":3"#, with: #""seq":100000000000000000000000"#).utf8))
+        case "a negative sequence number":
+            return signedBody(Data(String(decoding: good, as: UTF8.self)
+                .replacingOccurrences(of: #""seq":3"#, with: #""seq":-3"#).utf8))
+        case "malformed JSON":
+            return signedBody(Data("{\"version\":1,\"records\":[}".utf8))
+        case "truncated JSON":
+            return signedBody(good.prefix(good.count / 2))
+        case "deeply nested JSON":
+            return signedBody(Data((String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000)).utf8))
+        case "invalid UTF-8":
+            var bytes = good
+            bytes.replaceSubrange(10..<12, with: [0xC3, 0x28])
+            return signedBody(bytes)
+        case "the wrong content type":
+            var shaped = signedBody(good)
+            shaped.headers[.contentType] = "text/plain"
+            return shaped
+        case "a missing signature header":
+            var shaped = signedBody(good)
+            shaped.headers[HTTPField.Name("Signature")!] = nil
+            return shaped
+        case "a duplicated signature header":
+            var shaped = signedBody(good)
+            shaped.headers.append(HTTPField(name: HTTPField.Name("Signature-Input")!,
+                                            value: shaped.headers[HTTPField.Name("Signature-Input")!]!))
+            return shaped
+        case "an oversized body":
+            return signedBody(Data(repeating: UInt8(ascii: " "), count: 70_000))
+        default:
+            fatalError("no attack named \(name)")
+        }
+    }
+
+    static let attacks: [Attack] = [
+        Attack(name: "bad signature", status: .unauthorized, code: .badSignature),
+        Attack(name: "unknown key", status: .forbidden, code: .unknownNode),
+        Attack(name: "revoked key", status: .forbidden, code: .revokedNode),
+        Attack(name: "a batch for another venue", status: .forbidden, code: .venueMismatch),
+        Attack(name: "an old batch replayed with a changed body", status: .badRequest, code: .digestMismatch),
+        Attack(name: "a changed body with a recomputed digest and the old signature", status: .unauthorized,
+               code: .badSignature),
+        Attack(name: "a forked chain", status: .conflict, code: .chainConflict),
+        Attack(name: "a session the event does not have", status: .unprocessableContent, code: .invalidRecord),
+        Attack(name: "a box id that is not an id", status: .unprocessableContent, code: .invalidRecord),
+        Attack(name: "a department the event does not have", status: .unprocessableContent, code: .invalidRecord),
+        Attack(name: "a huge count", status: .unprocessableContent, code: .invalidRecord),
+        Attack(name: "a negative count", status: .unprocessableContent, code: .invalidRecord),
+        Attack(name: "a sequence number beyond 64 bits", status: .badRequest, code: .malformedBatch),
+        Attack(name: "a negative sequence number", status: .badRequest, code: .malformedBatch),
+        Attack(name: "malformed JSON", status: .badRequest, code: .malformedBatch),
+        Attack(name: "truncated JSON", status: .badRequest, code: .malformedBatch),
+        Attack(name: "deeply nested JSON", status: .badRequest, code: .malformedBatch),
+        Attack(name: "invalid UTF-8", status: .badRequest, code: .malformedBatch),
+        Attack(name: "the wrong content type", status: .unsupportedMediaType, code: .unsupportedMediaType),
+        Attack(name: "a missing signature header", status: .unauthorized, code: .missingSignature),
+        Attack(name: "a duplicated signature header", status: .badRequest, code: .malformedSignature),
+        Attack(name: "an oversized body", status: .contentTooLarge, code: .bodyTooLarge),
+    ]
+
+    @Test(arguments: attacks)
+    func eachAttackIsRefusedWithItsCodeAndChangesNothing(_ attack: Attack) async throws {
+        let before = (try database.totals(eventID: "test-2026"), try database.records(venue: "east"))
+        let app = buildApplication(intake: intake, settings: AggregatorSettings(maxBodyBytes: 64 << 10),
+                                   logger: Logger(label: "test"))
+        let shaped = shape(attack.name)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/batches", method: .post, headers: shaped.headers,
+                                     body: ByteBuffer(bytes: shaped.body)) { response in
+                #expect(response.status == attack.status)
+                let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.error.code == attack.code, "\(body.error.message)")
+            }
+        }
+        #expect(try database.totals(eventID: "test-2026") == before.0)
+        #expect(try database.records(venue: "east") == before.1)
+        #expect(try database.records(venue: "main").isEmpty)
+    }
+}
