@@ -11,7 +11,8 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "aggregator",
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
-        subcommands: [Serve.self, Nodes.self, Roster.self, Report.self, Results.self, Export.self, Alarms.self, Event.self]
+        subcommands: [Serve.self, Identity.self, Nodes.self, Roster.self, Report.self, Results.self, Export.self,
+                      Alarms.self, Event.self]
     )
 
     public init() {}
@@ -71,7 +72,8 @@ extension AggregatorCommand {
             for warning in loaded.warnings {
                 logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
             }
-            let intake = BatchIntake(database: database, event: loaded.definition)
+            let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
+            let intake = BatchIntake(database: database, event: loaded.definition, signingKey: key)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
             let app = buildApplication(
                 intake: intake, settings: AggregatorSettings(host: host, port: port, maxBodyBytes: maxBodyBytes),
@@ -91,6 +93,23 @@ extension AggregatorCommand {
                 throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (found \"\(value)\")")
             }
             return (String(value[..<colon]), port)
+        }
+    }
+
+    struct Identity: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the aggregator's public key (it signs receipts and heads), creating the key if needed.",
+            discussion: """
+                Give it to every venue node: venue-node init … --aggregator-key KEY. The private key is kept in
+                DIR/aggregator.key (mode 0600). Example: aggregator identity --data-dir /var/lib/aggregator
+                """)
+        @OptionGroup var data: AggregatorDataOption
+
+        func run() throws {
+            try FileManager.default.createDirectory(at: URL(filePath: data.path), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
+            print(key.publicKey.rawRepresentation.base64EncodedString())
         }
     }
 

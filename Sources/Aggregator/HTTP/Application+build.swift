@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -70,6 +71,15 @@ struct BatchController {
         group.get("totals", use: totals)
         group.get("reconciliation", use: reconciliation)
         group.get("results", use: results)
+        group.get("heads", use: heads)
+    }
+
+    /// Every venue chain's head, signed by the aggregator's key.
+    @Sendable func heads(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        guard let heads = try intake.signedHeads() else {
+            throw APIError(.notFound, .notFound, "this aggregator has no signing key")
+        }
+        return try JSONResponse.make(heads)
     }
 
     @Sendable func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -90,7 +100,12 @@ struct BatchController {
                 "batch.last": "\(result.ack.lastSeq)", "records.new": "\(result.newRecords.values.reduce(0, +))",
             ])
             if !result.newRecords.isEmpty { hub.publish() }
-            return try JSONResponse.make(result.ack)
+            var response = try JSONResponse.make(result.ack)
+            if let node = try intake.database.node(id: result.ack.node),
+               let receipt = try intake.receipt(for: result.ack, venue: node.venue) {
+                response.headers[.receiptSignature] = receipt.signature
+            }
+            return response
         } catch let error as APIError {
             metrics.batch(outcome: error.body.error.code.rawValue, duration: ContinuousClock.now - start)
             context.logger.notice("batch refused", metadata: ["error.code": "\(error.body.error.code.rawValue)"])
@@ -233,4 +248,5 @@ extension HTTPField.Name {
     static let contentDigest = Self("Content-Digest")!
     static let signatureInput = Self("Signature-Input")!
     static let signature = Self("Signature")!
+    static let receiptSignature = Self("Receipt-Signature")!
 }

@@ -9,11 +9,30 @@ public struct BatchIntake: Sendable {
     public var event: EventDefinition
     /// Most records one batch may hold.
     public var maxRecords: Int
+    /// The aggregator's own key: it signs receipts and published heads (none in some tests).
+    public var signingKey: Curve25519.Signing.PrivateKey?
 
-    public init(database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000) {
+    public init(database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000,
+                signingKey: Curve25519.Signing.PrivateKey? = nil) {
         self.database = database
         self.event = event
         self.maxRecords = maxRecords
+        self.signingKey = signingKey
+    }
+
+    /// The receipt for an accepted batch, signed with the aggregator's key.
+    public func receipt(for ack: BatchAck, venue: String) throws -> Receipt? {
+        try signingKey.map {
+            try Receipt.sign(venue: venue, node: ack.node, firstSeq: ack.firstSeq, lastSeq: ack.lastSeq,
+                             lastHash: ack.lastHash, key: $0)
+        }
+    }
+
+    /// The head of every venue chain, signed.
+    public func signedHeads(now: Date = Date()) throws -> SignedHeads? {
+        guard let key = signingKey else { return nil }
+        let heads = try database.chainHeads().map { SignedHeads.Head(venue: $0.venue, seq: $0.seq, hash: $0.hash) }
+        return try SignedHeads.sign(event: event.id, signedAt: now.formatted(.iso8601), heads: heads, key: key)
     }
 
     /// The request parts the intake needs.

@@ -13,7 +13,7 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         subcommands: [
             Init.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Report.self,
-            Verify.self,
+            Verify.self, Receipts.self,
             Sync.self, Run.self, Restore.self,
         ]
     )
@@ -49,10 +49,12 @@ extension VenueNodeCommand {
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
         @Option(help: "This node's venue id, as in the event file.") var venue: String
         @Option(help: "The aggregator's base URL.") var aggregator: String
+        @Option(help: "The aggregator's public key (`aggregator identity`): receipts are then checked and kept.")
+        var aggregatorKey: String?
 
         func run() throws {
             let directory = try NodeDirectory.create(at: data.url, eventFile: URL(filePath: event), venue: venue,
-                                                     aggregatorURL: aggregator)
+                                                     aggregatorURL: aggregator, aggregatorKey: aggregatorKey)
             _ = try NodeDatabase(path: directory.databasePath, create: true)
             for warning in directory.event.warnings {
                 FileHandle.standardError.write(Data("event: \(warning)\n".utf8))
@@ -350,6 +352,45 @@ extension VenueNodeCommand {
             print(ReportText.attendance(attendance, event: directory.event.definition, language: language))
             print("")
             print(ReportText.findings(findings, language: language, all: allFindings))
+        }
+    }
+
+    struct Receipts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prove which records the aggregator accepted, from the receipts it signed.",
+            subcommands: [Check.self])
+
+        struct Check: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "verify",
+                abstract: "Verify every receipt and say which records they prove accepted; with --heads, also check "
+                    + "the aggregator's signed heads still cover them.",
+                discussion: "Exit status 1 when a receipt or a head does not check. Example: venue-node receipts verify --data-dir DIR --heads")
+            @OptionGroup var data: DataDirectoryOption
+            @Flag(help: "Fetch the aggregator's signed heads (GET /v1/heads) and check them too.") var heads = false
+
+            func run() async throws {
+                let (directory, database) = try data.open()
+                guard let keyText = directory.configuration.aggregatorKey,
+                      let key = NodeIdentity.publicKey(base64: keyText) else {
+                    throw ValidationError("this node has no aggregator key: receipts were not kept (venue-node init "
+                        + "--aggregator-key)")
+                }
+                var signedHeads: SignedHeads?
+                if heads {
+                    signedHeads = try await Syncer(directory: directory, database: database,
+                                                   logger: Logger(label: "venue-node.receipts")).fetchHeads()
+                }
+                let check = ReceiptCheck.run(records: try database.allRecords(), receipts: try database.receipts(),
+                                             venue: directory.configuration.venue, key: key, heads: signedHeads)
+                print("\(check.receipts) receipt(s); records 1…\(check.provenThrough) of venue "
+                    + "\(directory.configuration.venue) are proven accepted by the aggregator")
+                if let signedHeads, let head = signedHeads.heads.first(where: { $0.venue == directory.configuration.venue }) {
+                    print("the aggregator's signed head (\(signedHeads.signedAt)): record \(head.seq)")
+                }
+                for problem in check.problems { print("problem: \(problem)") }
+                if !check.problems.isEmpty { throw ExitCode.failure }
+            }
         }
     }
 

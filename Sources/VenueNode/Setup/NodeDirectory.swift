@@ -11,9 +11,12 @@ public struct NodeDirectory: Sendable {
         public var aggregatorURL: String
         public var eventID: String
         public var createdAt: String
+        /// The aggregator's public key (base64): its receipts are verified and kept.
+        public var aggregatorKey: String?
 
         enum CodingKeys: String, CodingKey {
             case venue, nodeID = "node_id", aggregatorURL = "aggregator_url", eventID = "event_id", createdAt = "created_at"
+            case aggregatorKey = "aggregator_key"
         }
     }
 
@@ -29,7 +32,12 @@ public struct NodeDirectory: Sendable {
     public var databasePath: String { url.appending(path: "node.sqlite").path }
 
     /// Creates a data directory for `venue`, with a new key pair. Refuses a directory that already holds a node.
-    public static func create(at url: URL, eventFile: URL, venue: String, aggregatorURL: String) throws -> NodeDirectory {
+    public static func create(at url: URL, eventFile: URL, venue: String, aggregatorURL: String,
+                              aggregatorKey: String? = nil) throws -> NodeDirectory {
+        if let aggregatorKey, NodeIdentity.publicKey(base64: aggregatorKey) == nil {
+            throw SetupError(description: "--aggregator-key \"\(aggregatorKey)\" is not an Ed25519 public key "
+                + "(print it with: aggregator identity --data-dir DIR)")
+        }
         let event = try EventDefinition.load(contentsOf: eventFile)
         guard let venueDefinition = event.definition.venue(venue) else {
             throw SetupError(description: "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
@@ -56,7 +64,7 @@ public struct NodeDirectory: Sendable {
         let configuration = Configuration(
             venue: venue, nodeID: NodeIdentity.nodeID(for: key.publicKey),
             aggregatorURL: aggregatorURL.hasSuffix("/") ? String(aggregatorURL.dropLast()) : aggregatorURL,
-            eventID: event.definition.id, createdAt: Date().formatted(.iso8601))
+            eventID: event.definition.id, createdAt: Date().formatted(.iso8601), aggregatorKey: aggregatorKey)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // node.json last: its presence means the directory is complete.

@@ -194,5 +194,24 @@ extension NodeDatabase {
                               checkins: checkins, ballots: ballots)
         }
     }
-}
 
+    /// Keeps a receipt the aggregator signed.
+    public func saveReceipt(_ receipt: Receipt) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO receipt (venue, node, firstSeq, lastSeq, lastHash, signature, receivedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [receipt.venue, receipt.node, receipt.firstSeq, receipt.lastSeq, receipt.lastHash,
+                                 receipt.signature, Self.timestamp()])
+        }
+    }
+
+    public func receipts() throws -> [Receipt] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM receipt ORDER BY id").map {
+                Receipt(venue: $0["venue"], node: $0["node"], firstSeq: $0["firstSeq"], lastSeq: $0["lastSeq"],
+                        lastHash: $0["lastHash"], signature: $0["signature"])
+            }
+        }
+    }
+}

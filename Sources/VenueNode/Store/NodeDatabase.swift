@@ -47,6 +47,24 @@ public final class NodeDatabase: Sendable {
         migrator.registerMigration("v2: roster") { db in
             try RosterTables.create(db)
         }
+        migrator.registerMigration("v3: receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE receipt (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    venue TEXT NOT NULL,
+                    node TEXT NOT NULL,
+                    firstSeq INTEGER NOT NULL,
+                    lastSeq INTEGER NOT NULL,
+                    lastHash TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    receivedAt TEXT NOT NULL
+                );
+                CREATE TRIGGER receipt_is_append_only_update BEFORE UPDATE ON receipt
+                BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+                CREATE TRIGGER receipt_is_append_only_delete BEFORE DELETE ON receipt
+                BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+                """)
+        }
         return migrator
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 public struct HTTPReply: Sendable {
     public var status: Int
     public var body: Data
+    /// Response headers, names in lower case (the last value of a repeated header).
+    public var headers: [String: String] = [:]
 }
 
 /// The request did not get an HTTP answer (refused, timed out, cut off).
@@ -41,6 +43,7 @@ public struct CurlHTTPClient: Sendable {
 
     private final class ResponseBuffer {
         var data = Data()
+        var headers: [String: String] = [:]
         let limit = 16 << 20
     }
 
@@ -70,6 +73,18 @@ public struct CurlHTTPClient: Sendable {
             buffer.data.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
             return length
         }
+        tally_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque())
+        tally_curl_setopt_header_function(handle) { pointer, size, count, context in
+            guard let pointer, let context else { return 0 }
+            let buffer = Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue()
+            let length = size * count
+            let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+            if let colon = line.firstIndex(of: ":") {
+                let name = line[..<colon].lowercased()
+                buffer.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return length
+        }
         let result: CURLcode = (body ?? Data()).withUnsafeBytes { bytes in
             if method == "POST" {
                 tally_curl_setopt_long(handle, CURLOPT_POST, 1)
@@ -86,6 +101,6 @@ public struct CurlHTTPClient: Sendable {
         }
         var status = 0
         tally_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPReply(status: status, body: buffer.data)
+        return HTTPReply(status: status, body: buffer.data, headers: buffer.headers)
     }
 }

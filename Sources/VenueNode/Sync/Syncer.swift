@@ -103,6 +103,7 @@ public struct Syncer: Sendable {
                     throw SyncError(message: "the aggregator acknowledged \(ack.lastSeq) (\(ack.lastHash.prefix(12))…) "
                         + "for a batch ending at \(last.seq) (\(last.hash.prefix(12))…)", retryable: false)
                 }
+                try keepReceipt(for: ack, reply: reply)
                 try database.logSync(ok: true, ackedSeq: ack.lastSeq, ackedHash: ack.lastHash)
                 report.recordsSent += records.count
                 report.acknowledgedSeq = ack.lastSeq
@@ -122,6 +123,33 @@ public struct Syncer: Sendable {
             }
         }
         return report
+    }
+
+    /// With the aggregator's key configured, checks the receipt that came with an acknowledgement and
+    /// keeps it; an acknowledgement without a valid receipt is not believed.
+    private func keepReceipt(for ack: BatchAck, reply: HTTPReply) throws {
+        guard let keyText = directory.configuration.aggregatorKey,
+              let key = NodeIdentity.publicKey(base64: keyText) else { return }
+        let receipt = Receipt(venue: directory.configuration.venue, node: ack.node, firstSeq: ack.firstSeq,
+                              lastSeq: ack.lastSeq, lastHash: ack.lastHash,
+                              signature: reply.headers["receipt-signature"] ?? "")
+        guard receipt.isValid(for: key) else {
+            throw SyncError(message: "the acknowledgement of records \(ack.firstSeq)…\(ack.lastSeq) carries no valid "
+                + "receipt from the aggregator's key: something else may be answering at \(base)", retryable: true)
+        }
+        try database.saveReceipt(receipt)
+    }
+
+    /// The aggregator's signed heads of every venue chain.
+    public func fetchHeads() async throws -> SignedHeads {
+        let reply: HTTPReply
+        do {
+            reply = try await client.send(method: "GET", url: "\(base)/v1/heads")
+        } catch let error as TransportError {
+            throw unreachable(error)
+        }
+        guard reply.status == 200 else { throw apiError(reply) }
+        return try decode(SignedHeads.self, reply)
     }
 
     /// The aggregator's view of this node's chain.
