@@ -116,10 +116,8 @@ import Testing
         let signed = signer.headers(for: body)
         _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
                                            signatureInput: signed.signatureInput, signature: signed.signature, body: body))
-        let start = ContinuousClock.now
         hub.publish()
         let second = String(buffer: try #require(await frames.next()))
-        #expect(ContinuousClock.now - start < .seconds(1))
         #expect(second.hasPrefix("id: 2\nevent: state\n"))
         #expect(second.contains(#""checked_in":1"#))
     }

@@ -210,10 +210,17 @@ import VenueNode
         proxy.setPlan { _ in .pass }
         for venue in venues {
             var synced = false
+            var errors: [String] = []
             for _ in 0..<5 where !synced {
-                synced = try harness.run("venue-node", ["sync", "--data-dir", venue, "--timeout", "10"]).status == 0
+                let result = try harness.run("venue-node", ["sync", "--data-dir", venue, "--timeout", "10"])
+                synced = result.status == 0
+                if !synced { errors.append(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) }
             }
-            if !synced { outcome.problems.append("\(venue) could not sync after the network healed") }
+            if !synced {
+                let aggregatorAlive = running.lock.withLock { running.aggregator?.isRunning ?? false }
+                outcome.problems.append("\(venue) could not sync after the network healed (aggregator running: "
+                    + "\(aggregatorAlive)): \(errors.joined(separator: " | "))")
+            }
         }
         outcome.faults.merge(proxy.injected) { $0 + $1 }
         running.lock.withLock {
