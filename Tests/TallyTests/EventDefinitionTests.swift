@@ -82,6 +82,8 @@ import Testing
              severity: .error, code: .emptyBallot, location: "sessions[0].ballot", mentions: ["S1"]),
         Case(name: "unsupported format", find: #""format": 1"#, replace: #""format": 2"#, severity: .error,
              code: .unsupportedFormat, location: "format", mentions: ["2"]),
+        Case(name: "a weight on some venues only", find: #""kind": "main"}"#, replace: #""kind": "main", "weight": 2}"#,
+             severity: .error, code: .missingSection, location: "venues", mentions: ["1 of 2 venues"]),
         Case(name: "missing field", find: #""title": "测试活动","#, replace: "", severity: .error,
              code: .invalidJSON, location: "$", mentions: ["title"]),
         Case(name: "mark weight is text", find: #""weight": 100"#, replace: #""weight": "high""#, severity: .error,

@@ -153,6 +153,18 @@ import Testing
         #expect(ack.lastSeq == 8)
     }
 
+    @Test func aBatchCheckedAgainstAnotherVersionOfTheEventIsRefused() async throws {
+        let body = try JSONEncoder().encode(Batch(event: "test-2026", venue: "east", node: signer.nodeID, records: records,
+                                                  eventDigest: String(repeating: "0", count: 64)))
+        let headers = signer.headers(for: body)
+        let error = try await expectRefused(.unprocessableContent, .eventMismatch) {
+            try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
+                                           signatureInput: headers.signatureInput, signature: headers.signature,
+                                           body: body))
+        }
+        #expect(error.body.error.message.contains("another version of event test-2026"))
+    }
+
     @Test func aBatchFromAnUnknownNodeIsRefused() async throws {
         _ = try await expectRefused(.forbidden, .unknownNode) { try await send(records, signer: TestSigner()) }
     }

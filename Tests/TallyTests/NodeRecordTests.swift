@@ -134,4 +134,17 @@ import Testing
     func aMalformedCSVIsReportedByLine(_ text: String, _ line: Int, _ message: String) {
         #expect(throws: CSVTable.ParseError(line: line, message: message)) { try CSVTable(data: Data(text.utf8)) }
     }
+
+    @Test func theSameFileImportedTwiceIsRefusedUnlessAgain() throws {
+        let ballots = [Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])]
+        let file = (name: "scanner.csv", digest: String(repeating: "a", count: 64))
+        try database.append(ballots, event: event, file: file)
+        let error = try #require(throws: NodeDatabase.AlreadyImported.self) {
+            try database.append(ballots, event: event, file: (name: "copy.csv", digest: file.digest))
+        }
+        #expect(error.file == "scanner.csv" && error.firstSeq == 1 && error.lastSeq == 1)
+        #expect(try database.head().seq == 1)
+        try database.append(ballots, event: event, file: (name: "copy.csv", digest: file.digest), again: true)
+        #expect(try database.head().seq == 2)
+    }
 }

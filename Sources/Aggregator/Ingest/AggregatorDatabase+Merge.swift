@@ -8,6 +8,33 @@ public struct MergeResult: Sendable {
     public var newRecords: [String: Int]
 }
 
+/// A refused but authentic request, kept whole so anyone can verify it again: the body and the
+/// three headers its signature stands on.
+struct SignedEvidence: Encodable {
+    var contentDigest: String
+    var signatureInput: String
+    var signature: String
+    var body: String
+
+    init(_ verified: VerifiedBatch) {
+        self.init(contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
+                  signature: verified.signature, body: verified.body)
+    }
+
+    init(contentDigest: String, signatureInput: String, signature: String, body: Data) {
+        self.contentDigest = contentDigest
+        self.signatureInput = signatureInput
+        self.signature = signature
+        self.body = String(decoding: body, as: UTF8.self)
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? body
+    }
+}
+
 /// A batch whose signature has been verified, ready to merge.
 public struct VerifiedBatch: Sendable {
     public var node: EnrolledNode
@@ -40,6 +67,15 @@ extension AggregatorDatabase {
         guard let first = batch.records.first, let last = batch.records.last else {
             throw APIError(.badRequest, .malformedBatch, "the batch holds no record")
         }
+        // Fencing again inside the transaction: a key retired or revoked since the request was checked.
+        if try Int64.fetchOne(db, sql: "SELECT 1 FROM revocation WHERE nodeID = ?", arguments: [nodeID]) != nil {
+            throw APIError(.forbidden, .revokedNode, "node \(nodeID) was revoked")
+        }
+        let currentEpoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
+        if verified.node.epoch < currentEpoch {
+            throw APIError(.forbidden, .staleEpoch, "node \(nodeID) holds epoch \(verified.node.epoch) of venue \(venue), "
+                + "but epoch \(currentEpoch) has been enrolled since: this key is retired")
+        }
         let head = try head(db, venue: venue)
         if first.seq > head.seq + 1 {
             throw APIError(.conflict, .sequenceGap,
@@ -51,12 +87,12 @@ extension AggregatorDatabase {
             let held = try String.fetchOne(db, sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?",
                                            arguments: [venue, record.seq])
             if held != record.hash {
-                return .failure(try conflict(db, node: verified.node, offered: record, heldHash: held))
+                return .failure(try conflict(db, node: verified.node, offered: record, heldHash: held, verified: verified))
             }
         }
         let fresh = batch.records.filter { $0.seq > head.seq }
         if let firstFresh = fresh.first, firstFresh.prev != head.hash {
-            return .failure(try conflict(db, node: verified.node, offered: firstFresh, heldHash: head.hash))
+            return .failure(try conflict(db, node: verified.node, offered: firstFresh, heldHash: head.hash, verified: verified))
         }
         var kinds: [String: Int] = [:]
         if !fresh.isEmpty {
@@ -74,12 +110,10 @@ extension AggregatorDatabase {
                                                   lastHash: last.hash), newRecords: kinds))
     }
 
-    /// Keeps the offered record as evidence next to the held one and raises an alarm.
-    private static func conflict(_ db: Database, node: EnrolledNode, offered: ChainedRecord,
-                                 heldHash: String?) throws -> APIError {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let evidence = String(decoding: try encoder.encode(offered), as: UTF8.self)
+    /// Keeps the whole signed batch as evidence next to the held records and raises an alarm.
+    private static func conflict(_ db: Database, node: EnrolledNode, offered: ChainedRecord, heldHash: String?,
+                                 verified: VerifiedBatch) throws -> APIError {
+        let evidence = SignedEvidence(verified).json
         let message = "node \(node.id) of venue \(node.venue) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
             + "holds \(heldHash.map { "hash \($0.prefix(16))…" } ?? "no such record") there: the chain has forked"
         try Alarm(id: nil, kind: "chain_conflict", venue: node.venue, nodeID: node.id, seq: offered.seq, message: message,

@@ -110,8 +110,11 @@ public struct BatchIntake: Sendable {
         }
         // An authentic request from a retired key: refused and kept as evidence.
         if let fenced = try database.fence(node) {
+            let evidence = SignedEvidence(contentDigest: request.contentDigest ?? "",
+                                          signatureInput: request.signatureInput ?? "",
+                                          signature: request.signature ?? "", body: request.body)
             try database.raiseAlarm(kind: fenced.body.error.code.rawValue, node: node, message: fenced.body.error.message,
-                                    evidence: String(decoding: request.body.prefix(1 << 20), as: UTF8.self))
+                                    evidence: evidence.json, once: true)
             throw fenced
         }
         return node
@@ -139,6 +142,16 @@ public struct BatchIntake: Sendable {
         guard batch.event == event.id else {
             throw APIError(.unprocessableContent, .eventMismatch,
                            "the batch is for event \(batch.event); this aggregator serves \(event.id)")
+        }
+        if let digest = batch.eventDigest, let installed = try database.installedEvent(), digest != installed.digest {
+            throw APIError(.unprocessableContent, .eventMismatch,
+                           "the node checked its records against another version of event \(event.id) (its file's "
+                               + "SHA-256 is \(digest.prefix(16))…, the aggregator's \(installed.digest.prefix(16))…): "
+                               + "give both the same event file")
+        }
+        // Sequence numbers stay far from overflow (2^53: beyond any event's records).
+        guard batch.records.allSatisfy({ $0.seq <= 1 << 53 }) else {
+            throw APIError(.badRequest, .malformedBatch, "a sequence number is out of range")
         }
         guard let first = batch.records.first, batch.records.count <= maxRecords, first.seq >= 1 else {
             throw APIError(.badRequest, .malformedBatch,
@@ -181,7 +194,8 @@ public struct BatchIntake: Sendable {
         } catch {
             throw Self.apiError(error)
         }
-        guard abs(now - created) <= maxAge else {
+        let (skew, overflow) = now.subtractingReportingOverflow(created)
+        guard !overflow, skew.magnitude <= UInt64(maxAge) else {
             throw APIError(.unauthorized, .staleSignature,
                            "the request was signed at \(created), more than \(maxAge) s from the aggregator's clock (\(now))")
         }

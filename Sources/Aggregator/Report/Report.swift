@@ -21,8 +21,20 @@ public struct Report: Codable, Sendable {
         case results
     }
 
-    /// Builds the report from the aggregator's database.
+    /// Builds the report from the aggregator's database. Records merged while it is built would make the
+    /// numbers disagree with the digest: the report is then built again (merges are atomic and every merge
+    /// moves a chain head, so equal heads before and after mean one consistent state).
     public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> Report {
+        var attempt = 0
+        while true {
+            let before = try database.chainHeads()
+            let report = try buildOnce(database: database, event: event, now: now)
+            if report.inputs == before || attempt >= 5 { return report }
+            attempt += 1
+        }
+    }
+
+    private static func buildOnce(database: AggregatorDatabase, event: LoadedEvent, now: Date) throws -> Report {
         let definition = event.definition
         let totals = try database.totals(eventID: definition.id)
         let input = ReconciliationInput(

@@ -90,9 +90,15 @@ extension AggregatorDatabase {
         }
     }
 
-    /// Keeps a refused, authentically signed request as evidence and raises an alarm.
-    public func raiseAlarm(kind: String, node: EnrolledNode, message: String, evidence: String?) throws {
+    /// Keeps a refused, authentically signed request as evidence and raises an alarm; with `once`, the
+    /// same evidence from the same node is kept only the first time (a retired node retrying, or a replay,
+    /// does not fill the disk).
+    public func raiseAlarm(kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool = false) throws {
         try writer.write { db in
+            if once, try Int64.fetchOne(db, sql: "SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND evidence IS ?",
+                                        arguments: [kind, node.id, evidence]) != nil {
+                return
+            }
             try Alarm(id: nil, kind: kind, venue: node.venue, nodeID: node.id, seq: nil, message: message,
                       evidence: evidence, raisedAt: Self.timestamp()).insert(db)
         }

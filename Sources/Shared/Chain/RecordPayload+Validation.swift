@@ -34,8 +34,8 @@ extension RecordPayload {
             guard Identifier.isValid(checkin.rep) else {
                 throw RecordRejection("representative id \"\(checkin.rep)\" must match \(Identifier.pattern)")
             }
-            if let person = checkin.person, person.count != 64 || !person.allSatisfy(\.isHexDigit) {
-                throw RecordRejection("person key \"\(person)\" must be 64 hexadecimal characters")
+            if let person = checkin.person, person.utf8.count != 64 || !person.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+                throw RecordRejection("person key \"\(person)\" must be 64 lower-case hexadecimal characters")
             }
             guard event.category(checkin.category) != nil else {
                 throw RecordRejection("unknown category \"\(checkin.category)\"; the event's categories are: "

@@ -57,6 +57,17 @@ extension EventDefinition {
             }
         }
 
+        let weighted = venues.filter { $0.weight != nil }
+        if !weighted.isEmpty && weighted.count != venues.count {
+            error(.missingSection, "venues", "\(weighted.count) of \(venues.count) venues have a weight: give every venue a "
+                + "weight, or none")
+        }
+        for (index, venue) in venues.enumerated() {
+            if let weight = venue.weight, !(weight.isFinite && weight > 0) {
+                error(.negativeCount, "venues[\(index)].weight", "a venue weight must be above 0 (found \(weight))")
+            }
+        }
+
         var quotaOwner: [String: Int] = [:]  // "venue/session" → index of the quota that sets it
         for (index, quota) in quotas.enumerated() {
             let location = "quotas[\(index)]"

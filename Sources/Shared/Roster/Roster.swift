@@ -116,7 +116,7 @@ public enum RosterCSV {
                 }
             } else {
                 personKey = field(idColumn).lowercased()
-                if personKey.count != 64 || !personKey.allSatisfy(\.isHexDigit) {
+                if personKey.utf8.count != 64 || !personKey.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
                     problem("person_key must be 64 hexadecimal characters")
                 }
                 masked = "person \(personKey.prefix(8))…"

@@ -11,13 +11,21 @@ public struct Batch: Codable, Sendable, Equatable {
     /// Node id (the key id of the request's signature).
     public var node: String
     public var records: [ChainedRecord]
+    /// SHA-256 of the event file the node checked its records against: the aggregator refuses a batch
+    /// checked against another version of the event (it could hold records the aggregator must refuse).
+    public var eventDigest: String?
 
-    public init(event: String, venue: String, node: String, records: [ChainedRecord]) {
+    public init(event: String, venue: String, node: String, records: [ChainedRecord], eventDigest: String? = nil) {
         self.version = Self.currentVersion
         self.event = event
         self.venue = venue
         self.node = node
         self.records = records
+        self.eventDigest = eventDigest
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, event, venue, node, records, eventDigest = "event_digest"
     }
 }
 

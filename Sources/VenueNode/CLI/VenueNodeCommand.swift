@@ -251,7 +251,9 @@ extension VenueNodeCommand {
         @OptionGroup var data: DataDirectoryOption
         @Flag(help: "The file holds check-ins.") var checkins = false
         @Flag(help: "The file holds ballots.") var ballots = false
-        @Argument(help: "The CSV file (UTF-8).") var file: String
+        @Flag(help: "Import a file whose very bytes were imported before (refused otherwise: rows would count twice).")
+        var again = false
+        @Argument(help: "The CSV file (UTF-8 or GB18030).") var file: String
 
         func validate() throws {
             guard checkins != ballots else { throw ValidationError("give exactly one of --checkins, --ballots") }
@@ -260,8 +262,9 @@ extension VenueNodeCommand {
         func run() throws {
             let (directory, database) = try data.open()
             var rows: [(line: Int, payload: RecordPayload)] = []
+            let bytes = try Data(contentsOf: URL(filePath: file))
             do {
-                let table = try CSVTable(data: Data(contentsOf: URL(filePath: file)))
+                let table = try CSVTable(data: bytes)
                 if checkins {
                     let desk = try directory.checkinDesk(database)
                     let now = Date().formatted(.iso8601)
@@ -280,7 +283,9 @@ extension VenueNodeCommand {
             }
             do {
                 let saved = try appending(directory) {
-                    try database.append(rows.map(\.payload), event: directory.event.definition)
+                    try database.append(rows.map(\.payload), event: directory.event.definition,
+                                        file: (URL(filePath: file).lastPathComponent, SHA256.hash(data: bytes).hexString),
+                                        again: again)
                 }
                 print("imported \(saved.count) record(s) from \(file); last sequence \(saved.last?.seq ?? 0)")
             } catch let error as AppendError {

@@ -69,6 +69,9 @@ public struct CheckinDesk {
         } else {
             throw RecordRejection("give a roster id, a card code or an ID-card number")
         }
+        if let entry = found, let personKey, entry.personKey != personKey {
+            throw RecordRejection("the ID card \(masked ?? "") is not that of \(asked) on the roster")
+        }
         let refusal: String?
         if let entry = found {
             if let category = request.category, category != entry.category {

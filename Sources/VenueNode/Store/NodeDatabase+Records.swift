@@ -34,11 +34,32 @@ extension NodeDatabase {
         date.formatted(.iso8601)
     }
 
+    /// A file with these bytes was imported before: its records, and when.
+    public struct AlreadyImported: Error, CustomStringConvertible {
+        public var file: String
+        public var firstSeq: Int64
+        public var lastSeq: Int64
+        public var importedAt: String
+
+        public var description: String {
+            "this very file was already imported as \(file) at \(importedAt) (records \(firstSeq)…\(lastSeq)); "
+                + "nothing was imported. Importing it again would count every row twice: give --again only if it "
+                + "really holds new ballots or check-ins"
+        }
+    }
+
     /// Appends `payloads` as the next records of the chain, all or none, after checking each
-    /// against the event and the records before it. Returns the records as saved.
+    /// against the event and the records before it. Returns the records as saved. With `file`
+    /// (name and digest of an imported file), the same bytes are refused a second time unless `again`.
     @discardableResult
-    public func append(_ payloads: [RecordPayload], event: EventDefinition) throws -> [ChainedRecord] {
+    public func append(_ payloads: [RecordPayload], event: EventDefinition, file: (name: String, digest: String)? = nil,
+                       again: Bool = false) throws -> [ChainedRecord] {
         try writer.write { db in
+            if let file, !again, let row = try Row.fetchOne(db, sql: "SELECT * FROM importedFile WHERE digest = ? LIMIT 1",
+                                                          arguments: [file.digest]) {
+                throw AlreadyImported(file: row["file"], firstSeq: row["firstSeq"], lastSeq: row["lastSeq"],
+                                      importedAt: row["importedAt"])
+            }
             var state = try Self.loadState(db)
             var saved: [ChainedRecord] = []
             let now = Self.timestamp()
@@ -53,6 +74,11 @@ extension NodeDatabase {
                                  payload: record.payload, savedAt: now).insert(db)
                 state.headHash = record.hash
                 saved.append(record)
+            }
+            if let file, let first = saved.first, let last = saved.last {
+                try db.execute(sql: """
+                    INSERT INTO importedFile (digest, file, firstSeq, lastSeq, importedAt) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [file.digest, file.name, first.seq, last.seq, now])
             }
             return saved
         }

@@ -65,6 +65,19 @@ public final class NodeDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
                 """)
         }
+        migrator.registerMigration("v4: imported files") { db in
+            try db.execute(sql: """
+                CREATE TABLE importedFile (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    digest TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    firstSeq INTEGER NOT NULL,
+                    lastSeq INTEGER NOT NULL,
+                    importedAt TEXT NOT NULL
+                );
+                CREATE INDEX importedFile_digest ON importedFile(digest);
+                """)
+        }
         return migrator
     }
 }

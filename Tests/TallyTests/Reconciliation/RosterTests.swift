@@ -142,6 +142,13 @@ enum IDNumbers {
         #expect(throws: RecordRejection(message)) { try desk().checkin(request) }
     }
 
+    @Test func anIDCardThatIsNotTheRepresentativesIsRefused() {
+        #expect(throws: RecordRejection("the ID card 150602**********\(IDNumbers.make(2).suffix(2)) is not that of "
+            + "representative R1 on the roster")) {
+            try desk().checkin(CheckinRequest(session: "S1", rep: "R1", idNumber: IDNumbers.make(2)))
+        }
+    }
+
     @Test func aWalkInIsRecordedAsSuchWhereTheEventAllowsIt() throws {
         let checkin = try desk(walkIns: true).checkin(CheckinRequest(session: "S1", idNumber: IDNumbers.make(7),
                                                                       category: "media"))
