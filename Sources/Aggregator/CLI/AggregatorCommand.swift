@@ -11,8 +11,8 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "aggregator",
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
-        subcommands: [Serve.self, Identity.self, Nodes.self, Roster.self, Report.self, Results.self, Export.self,
-                      Alarms.self, Event.self]
+        subcommands: [Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
+                      Export.self, Alarms.self, Event.self]
     )
 
     public init() {}
@@ -219,6 +219,32 @@ extension AggregatorCommand {
                              [$0.venue, $0.session, $0.box, "\($0.opened)", "\($0.closed)", "\($0.issued)",
                               "\($0.returned)", "\($0.valid)", "\($0.blank)", "\($0.spoiled)"]
                          })
+            }
+        }
+    }
+
+    struct Tokens: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bearer tokens for people reading the API and the dashboard.", subcommands: [Add.self])
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create a token (printed once; only its hash is kept). From the first token on, every read needs one.",
+                discussion: """
+                    Roles: observer (dashboard, totals, reconciliation, released results, metrics), admin.
+                    Example: aggregator tokens add --data-dir DIR --role observer --name "大屏"
+                    Then open http://AGGREGATOR:8080/dashboard?token=TOKEN
+                    """)
+            @OptionGroup var data: AggregatorDataOption
+            @Option(help: "observer or admin.") var role: String
+            @Option(help: "Whose token it is.") var name: String
+
+            func validate() throws {
+                guard Aggregator.Role(rawValue: role) != nil else { throw ValidationError("--role is observer or admin") }
+            }
+
+            func run() throws {
+                print(try data.open().addToken(name: name, role: Aggregator.Role(rawValue: role)!))
             }
         }
     }

@@ -144,7 +144,8 @@ $("lang").addEventListener("click", () => {
 });
 $("session").addEventListener("change", e => { chosenSession = e.target.value; render(); });
 
-const source = new EventSource("/v1/events");
+const token = params.get("token");
+const source = new EventSource("/v1/events" + (token ? "?token=" + encodeURIComponent(token) : ""));
 source.addEventListener("state", e => {
   state = JSON.parse(e.data);
   updates += 1;

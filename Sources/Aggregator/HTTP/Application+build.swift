@@ -24,6 +24,7 @@ public struct AggregatorSettings: Sendable {
 public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
                         metrics: IngestMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: TokenMiddleware(database: intake.database))
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/readyz") { _, _ -> Response in
         intake.database.isReady()

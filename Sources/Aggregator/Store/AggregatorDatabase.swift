@@ -8,6 +8,9 @@ import Shared
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
 
+    /// The database, for tests that inspect what is stored.
+    public var writerForTests: any DatabaseWriter { writer }
+
     /// Opens the database at `path` (WAL, `synchronous=FULL`) and migrates it; with `create`, a missing
     /// file is created.
     public convenience init(path: String, create: Bool = false) throws {
@@ -163,6 +166,17 @@ public final class AggregatorDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'resultsRelease is append-only'); END;
                 CREATE TRIGGER resultsRelease_is_append_only_delete BEFORE DELETE ON resultsRelease
                 BEGIN SELECT RAISE(ABORT, 'resultsRelease is append-only'); END;
+                """)
+        }
+        migrator.registerMigration("v5: API tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE apiToken (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    tokenHash TEXT NOT NULL UNIQUE,
+                    createdAt TEXT NOT NULL
+                );
                 """)
         }
         return migrator

@@ -147,6 +147,7 @@ public enum APIErrorCode: String, Codable, Sendable {
     case invalidRecord = "invalid_record"
     case notFound = "not_found"
     case resultsConfidential = "results_confidential"
+    case unauthorized
     case internalError = "internal_error"
 }
 

@@ -31,10 +31,12 @@ import Testing
         }
         try checkins(1...3)
 
-        // When the dashboard is opened
+        // When the dashboard is opened with an observer's token
+        let token = try harness.run("aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer",
+                                                   "--name", "大屏"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let browser = try await Chromium(workDirectory: harness.workDirectory)
         try browser.send("Page.enable")
-        try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/dashboard"])
+        try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/dashboard?token=\(token)"])
         let overall = "document.querySelector('#overall')"
         #expect(try await browser.waitUntil("\(overall) && \(overall).dataset.totalCheckedIn === '3'") != nil)
         #expect(try browser.evaluate("document.documentElement.lang") as? String == "zh-CN")

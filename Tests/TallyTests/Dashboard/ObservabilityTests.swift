@@ -121,4 +121,37 @@ import Testing
         #expect(second.hasPrefix("id: 2\nevent: state\n"))
         #expect(second.contains(#""checked_in":1"#))
     }
+
+    @Test func onceATokenExistsEveryReadNeedsOneAndNodesAndProbesStillWork() async throws {
+        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/totals", method: .get) { #expect($0.status == .ok) }
+        }
+        let token = try database.addToken(name: "大屏", role: .observer)
+        #expect(token.hasPrefix("smt_") && token.count > 40)
+        #expect(try database.role(ofToken: token) == .observer)
+        #expect(try database.role(ofToken: token + "x") == nil)
+        let records = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
+        let body = signer.body(records, venue: "east")
+        try await app.test(.router) { client in
+            for uri in ["/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                }
+                try await client.execute(uri: uri, method: .get,
+                                         headers: [.authorization: "Bearer wrong"]) { #expect($0.status == .unauthorized) }
+                try await client.execute(uri: uri, method: .get,
+                                         headers: [.authorization: "Bearer \(token)"]) { #expect($0.status == .ok, "\(uri)") }
+            }
+            try await client.execute(uri: "/dashboard?token=\(token)", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/batches", method: .post, headers: headers(body),
+                                     body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/nodes/\(signer.nodeID)/cursor", method: .get) { #expect($0.status == .ok) }
+        }
+        // The token itself is stored nowhere: only its hash.
+        let stored = try await database.writerForTests.read { db in try String.fetchAll(db, sql: "SELECT tokenHash FROM apiToken") }
+        #expect(stored.count == 1 && !stored[0].contains(token))
+    }
 }
