@@ -9,7 +9,7 @@ role="${1:-}"
 case "$role" in node|aggregator|both) ;; *) echo "usage: $0 node|aggregator|both" >&2; exit 64 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0 $role)" >&2; exit 1; }
 
-scripts/setup.sh
+scripts/setup.sh --build-only
 swift build -c release --product venue-node
 swift build -c release --product aggregator
 bin="$(swift build -c release --show-bin-path)"

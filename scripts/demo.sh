@@ -4,6 +4,6 @@
 # Extra arguments go to tally-demo (see: .build/debug/tally-demo --help), e.g. --lang en.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --build-only
 swift build
 exec .build/debug/tally-demo "$@"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs (Debian/Ubuntu). Safe to run again.
+# With --build-only, just what building and running needs; without, also what the tests use
+# (systemd-analyze, ip netns, headless Chromium and CJK fonts for the dashboard test).
 set -euo pipefail
-packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config systemd iproute2 chromium fonts-noto-cjk)
+packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
+if [ "${1:-}" != "--build-only" ]; then
+    packages+=(systemd iproute2 chromium fonts-noto-cjk)
+fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
