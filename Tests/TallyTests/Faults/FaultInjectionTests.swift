@@ -117,9 +117,16 @@ import VenueNode
 
     static func runSchedule(seed: UInt64) async throws -> Outcome {
         let harness = try ProcessHarness()
-        defer { harness.cleanUp() }
         var random = SplitMix64(seed: seed)
         var outcome = Outcome(seed: seed)
+        // A schedule that goes wrong keeps its directory (databases, logs) for the investigation.
+        defer {
+            if outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty {
+                harness.cleanUp()
+            } else {
+                print("fault schedule seed=\(seed) kept its files in \(harness.workDirectory.path)")
+            }
+        }
         let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
         let eventURL = harness.workDirectory.appending(path: eventFile)
         let event = Fixtures.smallEvent
