@@ -72,10 +72,12 @@ import Testing
         let good = node.body(fresh, venue: "east")
         switch name {
         case "bad signature":
+            // One bit of the signature flipped.
             var shaped = signedBody(good)
-            let signature = shaped.headers[HTTPField.Name("Signature")!]!
-            shaped.headers[HTTPField.Name("Signature")!] = signature.replacingOccurrences(of: "A", with: "B")
-                .replacingOccurrences(of: "a", with: "b")
+            let header = shaped.headers[HTTPField.Name("Signature")!]!
+            var bytes = Data(base64Encoded: String(header.dropFirst("sig1=:".count).dropLast()))!
+            bytes[0] ^= 0x01
+            shaped.headers[HTTPField.Name("Signature")!] = "sig1=:\(bytes.base64EncodedString()):"
             return shaped
         case "unknown key":
             return signedBody(TestSigner().body(fresh, venue: "east"), by: TestSigner())
