@@ -17,8 +17,7 @@ struct Processes {
 
     /// Runs a command to its end; throws with its error output if it fails.
     @discardableResult
-    func run(_ binary: String, _ arguments: [String], allowFailure: Bool = false,
-             environment: [String: String] = [:]) throws -> String {
+    func run(_ binary: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
         let process = Process()
         process.executableURL = binaries.appending(path: binary)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -32,7 +31,7 @@ struct Processes {
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         let errData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        if process.terminationStatus != 0 && !allowFailure {
+        if process.terminationStatus != 0 {
             throw Failure(description: "\(binary) \(arguments.joined(separator: " ")) failed:\n"
                 + String(decoding: errData, as: UTF8.self))
         }

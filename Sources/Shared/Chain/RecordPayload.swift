@@ -123,17 +123,6 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case .correction: .correction
         }
     }
-
-    /// The session the record belongs to (a correction: its replacement's, if any).
-    public var session: String? {
-        switch self {
-        case .checkin(let value): value.session
-        case .boxOpened(let value): value.session
-        case .boxClosed(let value): value.session
-        case .ballot(let value): value.session
-        case .correction(let value): value.replacement?.session
-        }
-    }
 }
 
 extension RecordPayload: Codable {

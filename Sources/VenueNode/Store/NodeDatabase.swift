@@ -113,7 +113,5 @@ struct SyncAttempt: Codable, FetchableRecord, PersistableRecord {
 
     enum Columns {
         static let id = Column(CodingKeys.id)
-        static let ok = Column(CodingKeys.ok)
-        static let ackedSeq = Column(CodingKeys.ackedSeq)
     }
 }
