@@ -100,14 +100,24 @@ struct ProcessHarness {
         let log = "aggregator-\(UUID().uuidString).log"
         let process = try start("aggregator", ["serve", "--data-dir", dataDir, "--event", event.path,
                                                "--listen", "127.0.0.1:\(port)"], log: log)
-        for _ in 0..<600 {
-            let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
+        let deadline = ContinuousClock.now + .seconds(60)
+        var text = ""
+        while ContinuousClock.now < deadline {
+            text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
             if text.contains("\nlistening on ") || text.hasPrefix("listening on ") { return process }
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
         process.terminate()
-        throw CancellationError()
+        process.waitUntilExit()
+        throw AggregatorDidNotStart(log: log, output: text, exitStatus: process.terminationStatus)
+    }
+
+    struct AggregatorDidNotStart: Error, CustomStringConvertible {
+        var log: String
+        var output: String
+        var exitStatus: Int32
+        var description: String { "the aggregator did not start (exit \(exitStatus), \(log)): \(output.suffix(400))" }
     }
 
     /// Waits until `log` has a line starting with `prefix`; returns that line.

@@ -23,6 +23,8 @@ import VenueNode
         var syncRuns = 0
         var syncFailures = 0
         var problems: [String] = []
+        /// Aggregator restarts that did not come up and were tried again (a harness event, not a loss).
+        var failedRestarts: [String] = []
     }
 
     @Test func seededFaultSchedulesLoseNothingAndCountNothingTwice() async throws {
@@ -34,9 +36,10 @@ import VenueNode
             let outcome = try await Self.runSchedule(seed: seed)
             print("fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
                 + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
-                + "failed_syncs=\(outcome.syncFailures) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))")
+                + "failed_syncs=\(outcome.syncFailures) failed_restarts=\(outcome.failedRestarts.count) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))")
             #expect(outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
                     "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
+            for failure in outcome.failedRestarts { print("fault schedule seed=\(seed) restart: \(failure)") }
             outcomes.append(outcome)
         }
         let faults = outcomes.reduce(into: [String: Int]()) { total, outcome in
@@ -79,6 +82,7 @@ import VenueNode
             "| **duplicated** | **\(sum(\.duplicated))** |",
             "| **unexpected** | **\(sum(\.unexpected))** |",
             "| schedules with another problem (chain, integrity, no catch-up) | \(outcomes.filter { !$0.problems.isEmpty }.count) |",
+            "| aggregator restarts that did not come up and were tried again | \(outcomes.map(\.failedRestarts.count).reduce(0, +)) |",
             "",
             "| fault injected | times |",
             "|---|---|",
@@ -109,10 +113,27 @@ import VenueNode
         }
     }
 
+    /// The aggregator process and the sync in flight; the aggregator is supervised like systemd's
+    /// `Restart=always` would: restarted after a kill, and again if a restart did not come up.
     final class Running: @unchecked Sendable {
         let lock = NSLock()
         var aggregator: Process?
         var sync: Process?
+        /// Restarts that did not come up (and were tried again), with the reason.
+        var failedRestarts: [String] = []
+
+        /// Starts the aggregator unless it runs; call with `lock` held.
+        func superviseAggregator(_ harness: ProcessHarness, event: URL, port: Int) {
+            for _ in 0..<5 where !(aggregator?.isRunning ?? false) {
+                do {
+                    aggregator = try harness.startAggregatorBlocking(dataDir: "agg", event: event, port: port)
+                } catch {
+                    aggregator = nil
+                    failedRestarts.append("\(error)")
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
+        }
     }
 
     static func runSchedule(seed: UInt64) async throws -> Outcome {
@@ -140,8 +161,7 @@ import VenueNode
                 guard let process = running.aggregator else { return }
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
-                running.aggregator = try? harness.startAggregatorBlocking(dataDir: "agg", event: eventURL,
-                                                                          port: aggregatorPort)
+                running.superviseAggregator(harness, event: eventURL, port: aggregatorPort)
             }
         }
         proxy.onKillNode = {
@@ -215,6 +235,8 @@ import VenueNode
 
         // Heal the network and let every node catch up.
         proxy.setPlan { _ in .pass }
+        running.lock.withLock { running.superviseAggregator(harness, event: eventURL, port: aggregatorPort) }
+        outcome.failedRestarts = running.lock.withLock { running.failedRestarts }
         for venue in venues {
             var synced = false
             var errors: [String] = []
