@@ -178,7 +178,7 @@ import Testing
     @Test(arguments: attacks)
     func eachAttackIsRefusedWithItsCodeAndChangesNothing(_ attack: Attack) async throws {
         let before = (try database.totals(eventID: "test-2026"), try database.records(venue: "east"))
-        let app = buildApplication(intake: intake, settings: AggregatorSettings(maxBodyBytes: 64 << 10),
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(maxBodyBytes: 64 << 10),
                                    logger: Logger(label: "test"))
         let shaped = shape(attack.name)
         try await app.test(.router) { client in

@@ -211,7 +211,8 @@ import Testing
     }
 
     @Test func errorsAnswerJSONWithAStableCodeOverHTTP() async throws {
-        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        let token = try intake.database.addToken(name: "test", role: .observer)
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/batches", method: .post,
                                      headers: [.contentType: "application/json"],
@@ -234,15 +235,26 @@ import Testing
                     #expect(ack.lastSeq == 8)
                 }
             }
-            try await client.execute(uri: "/v1/nodes/\(signer.nodeID)/cursor", method: .get) { response in
-                let cursor = try JSONDecoder().decode(NodeCursor.self, from: Data(buffer: response.body))
-                #expect(cursor.seq == 8)
-                #expect(cursor.hash == records[7].hash)
+            let cursorPath = "/v1/nodes/\(signer.nodeID)/cursor"
+            for headers in [signer.getHeaders(path: cursorPath), bearer(token)] {
+                try await client.execute(uri: cursorPath, method: .get, headers: headers) { response in
+                    let cursor = try JSONDecoder().decode(NodeCursor.self, from: Data(buffer: response.body))
+                    #expect(cursor.seq == 8)
+                    #expect(cursor.hash == records[7].hash)
+                }
             }
-            try await client.execute(uri: "/v1/nodes/unknown/cursor", method: .get) { response in
+            try await client.execute(uri: cursorPath, method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/nodes/unknown/cursor", method: .get, headers: bearer(token)) { response in
                 #expect(response.status == .notFound)
             }
-            try await client.execute(uri: "/v1/totals", method: .get) { response in
+            // A node reads only its own cursor.
+            try await client.execute(uri: "/v1/nodes/unknown/cursor", method: .get,
+                                     headers: signer.getHeaders(path: "/v1/nodes/unknown/cursor")) { response in
+                #expect(response.status == .forbidden)
+                let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.error.code == .nodeMismatch)
+            }
+            try await client.execute(uri: "/v1/totals", method: .get, headers: bearer(token)) { response in
                 let totals = try JSONDecoder().decode(Totals.self, from: Data(buffer: response.body))
                 #expect(totals.attendance.map(\.checkedIn).reduce(0, +) == 3)
             }

@@ -83,7 +83,7 @@ struct ProcessHarness {
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
-               let port = Int(line.split(separator: ":").last ?? "") {
+               let port = Int((line.split(separator: ":").last ?? "").prefix(while: \.isNumber)) {
                 return (process, port)
             }
             guard process.isRunning else { break }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Shared
 
 /// Paths and small fixtures shared by the suites.
@@ -75,13 +76,28 @@ struct TestSigner {
 
     func body(_ records: [ChainedRecord], venue: String, event: String = "test-2026", node: String? = nil) -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys: two calls give the same bytes (the order of an unsorted encoding may differ).
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return try! encoder.encode(Batch(event: event, venue: venue, node: node ?? nodeID, records: records))
     }
 
     /// Signs `body` with this signer's key (or `signingKey`, to forge) under this node's key id.
     func headers(for body: Data, signingKey: Curve25519.Signing.PrivateKey? = nil) -> MessageSignature.Headers {
         try! MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: nodeID,
-                                   key: signingKey ?? key, created: 1_767_225_600)
+                                   key: signingKey ?? key, created: Int64(Date().timeIntervalSince1970))
+    }
+
+    /// Headers of a GET signed by this node (method, path and query).
+    func getHeaders(path: String, query: String? = nil) -> HTTPFields {
+        let signed = try! MessageSignature.sign(method: "GET", path: path, query: query, body: Data(), keyID: nodeID,
+                                                key: key, created: Int64(Date().timeIntervalSince1970))
+        var fields = HTTPFields()
+        fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
+        fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
+        fields[HTTPField.Name("Signature")!] = signed.signature
+        return fields
     }
 }
+
+/// `Authorization: Bearer TOKEN`.
+func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }

@@ -60,6 +60,25 @@ extension AggregatorCommand {
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
         @Option(help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8080"
         @Option(help: "Largest request body, in bytes.") var maxBodyBytes = 8 << 20
+        @Option(help: "Serve HTTPS: the certificate chain (PEM). Needs --tls-key.") var tlsCert: String?
+        @Option(help: "Serve HTTPS: the certificate's private key (PEM).") var tlsKey: String?
+        @Option(help: "Requests per second allowed per client address (0: no limit).") var rateLimit: Double = 20
+        @Option(help: "Requests a client may make at once before the rate applies.") var rateBurst: Double = 100
+        @Option(help: "Hours a signed request stays valid (node clocks may be off by this much).")
+        var signatureMaxAgeHours = 168
+
+        func validate() throws {
+            guard (tlsCert == nil) == (tlsKey == nil) else {
+                throw ValidationError("give both --tls-cert and --tls-key, or neither")
+            }
+            guard maxBodyBytes >= 4_096 else { throw ValidationError("--max-body-bytes must be at least 4096") }
+            guard rateLimit >= 0, rateBurst >= 1 else {
+                throw ValidationError("--rate-limit must be 0 or more and --rate-burst at least 1")
+            }
+            guard (1...24 * 30).contains(signatureMaxAgeHours) else {
+                throw ValidationError("--signature-max-age-hours must be 1 to 720")
+            }
+        }
 
         func run() async throws {
             let (host, port) = try parseListen(listen)
@@ -73,13 +92,24 @@ extension AggregatorCommand {
                 logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
             }
             let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
-            let intake = BatchIntake(database: database, event: loaded.definition, signingKey: key)
+            let intake = BatchIntake(database: database, event: loaded.definition, signingKey: key,
+                                     maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
-            let app = buildApplication(
-                intake: intake, settings: AggregatorSettings(host: host, port: port, maxBodyBytes: maxBodyBytes),
+            let settings = AggregatorSettings(
+                host: host, port: port, maxBodyBytes: maxBodyBytes,
+                rateLimit: rateLimit > 0 ? .init(perSecond: rateLimit, burst: rateBurst) : nil,
+                tls: tlsCert.map { .init(certificateChain: $0, privateKey: tlsKey ?? "") })
+            if try !database.hasTokens() {
+                logger.warning("""
+                    no bearer token exists: nobody can read totals or the dashboard until one is made \
+                    (aggregator tokens add --role observer)
+                    """)
+            }
+            let app = try buildApplication(
+                intake: intake, settings: settings,
                 logger: logger, services: [watchdog],
-                onServerRunning: { port in
-                    print("listening on \(host):\(port)")
+                onServerRunning: { [tls = settings.tls != nil] port in
+                    print("listening on \(host):\(port)" + (tls ? " (https)" : ""))
                     fflush(nil)
                     // The socket is bound: under systemd (Type=notify) the unit is now started.
                     watchdog.ready()
@@ -115,7 +145,31 @@ extension AggregatorCommand {
 
     struct Nodes: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enrol, list and revoke venue nodes.", subcommands: [Add.self, List.self, Revoke.self])
+            abstract: "Enrol, list and revoke venue nodes.", subcommands: [Enroll.self, Add.self, List.self, Revoke.self])
+
+        struct Enroll: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Issue a one-time, expiring enrolment token for a venue's node.",
+                discussion: """
+                    The token is printed once (only its SHA-256 is kept). The node enrols itself with it:
+                      venue-node init … --venue V --aggregator URL --token TOKEN
+                    A token works once, for one key; a redeployed node of the same venue becomes its next epoch.
+                    Example: aggregator nodes enroll --data-dir DIR --venue dongsheng --valid-hours 24
+                    """)
+            @OptionGroup var data: AggregatorDataOption
+            @Option(help: "Venue id.") var venue: String
+            @Option(help: "Hours the token stays valid (at most 720).") var validHours = 24
+
+            func run() throws {
+                guard (1...720).contains(validHours) else {
+                    throw ValidationError("--valid-hours must be 1 to 720")
+                }
+                let token = try data.open(create: true).issueEnrolmentToken(venue: venue, validFor: Int64(validHours) * 3600)
+                print(token)
+                FileHandle.standardError.write(Data(("one-time token for venue \(venue), valid \(validHours) h; on the node:\n"
+                    + "  venue-node init --data-dir DIR --event FILE --venue \(venue) --aggregator URL --token \(token)\n").utf8))
+            }
+        }
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(

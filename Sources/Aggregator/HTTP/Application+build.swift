@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import Shared
@@ -12,18 +14,36 @@ public struct AggregatorSettings: Sendable {
     public var port: Int
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes: Int
+    /// Requests per client address (nil: no limit).
+    public var rateLimit: RateLimit?
+    /// Serve HTTPS with this certificate chain and private key (PEM files); nil: plain HTTP.
+    public var tls: TLSFiles?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20) {
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20,
+                rateLimit: RateLimit? = .default, tls: TLSFiles? = nil) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
+        self.rateLimit = rateLimit
+        self.tls = tls
     }
 }
 
 /// The aggregator's routes.
 public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
-                        metrics: IngestMetrics) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+                        metrics: IngestMetrics) -> Router<TallyRequestContext> {
+    let router = Router(context: TallyRequestContext.self)
+    if let limit = settings.rateLimit { router.add(middleware: RateLimitMiddleware(limit: limit)) }
     router.add(middleware: TokenMiddleware(database: intake.database))
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/readyz") { _, _ -> Response in
@@ -46,27 +66,46 @@ public func buildApplication(
     intake: BatchIntake, settings: AggregatorSettings, logger: Logger, services: [any Service] = [],
     metrics: IngestMetrics = IngestMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let hub = DashboardHub(database: intake.database, logger: logger)
     return Application(
         router: buildRouter(intake: intake, settings: settings, hub: hub, metrics: metrics),
+        server: try server(settings),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sanmin-aggregator"),
         services: services + [hub],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }
 
-/// `POST /v1/batches`, `POST /v1/heartbeats`, `GET /v1/nodes/{id}/cursor`, `GET /v1/nodes/{id}/records`,
-/// `GET /v1/totals`, `GET /v1/reconciliation`, `GET /v1/results`.
+/// HTTP/1.1, inside TLS when certificate and key are given.
+func server(_ settings: AggregatorSettings) throws -> HTTPServerBuilder {
+    guard let tls = settings.tls else { return .http1() }
+    do {
+        let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain)
+        let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                                     privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return try .tls(.http1(), tlsConfiguration: configuration)
+    } catch {
+        throw AggregatorError("cannot use the TLS certificate \(tls.certificateChain) and key \(tls.privateKey): \(error)")
+    }
+}
+
+/// `POST /v1/batches`, `POST /v1/heartbeats`, `POST /v1/enrolments`, `POST /v1/admin/enrolment-tokens`,
+/// `GET /v1/nodes/{id}/cursor`, `GET /v1/nodes/{id}/records`, `GET /v1/totals`, `GET /v1/reconciliation`,
+/// `GET /v1/results`, `GET /v1/heads`.
 struct BatchController {
     var intake: BatchIntake
     var maxBodyBytes: Int
     var hub: DashboardHub
     var metrics: IngestMetrics
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<TallyRequestContext>) {
         group.post("batches", use: receive)
         group.post("heartbeats", use: heartbeat)
+        group.post("enrolments", use: enrol)
+        group.post("admin/enrolment-tokens", use: issueEnrolmentToken)
         group.get("nodes/:id/cursor", use: cursor)
         group.get("nodes/:id/records", use: records)
         group.get("totals", use: totals)
@@ -75,15 +114,68 @@ struct BatchController {
         group.get("heads", use: heads)
     }
 
-    /// Every venue chain's head, signed by the aggregator's key.
-    @Sendable func heads(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    /// A node enrols its key with a one-time token.
+    @Sendable func enrol(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: 4_096)
+        } catch {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "an enrolment request may be at most 4096 bytes")
+        }
+        let response = try intake.enrol(try signed(request, body: Data(buffer: buffer)))
+        context.logger.notice("node enrolled", metadata: [
+            "node.id": "\(response.node)", "venue": "\(response.venue)", "epoch": "\(response.epoch)",
+        ])
+        hub.publish()
+        return try JSONResponse.make(response)
+    }
+
+    /// An admin issues an enrolment token over HTTP: `{"venue": …, "valid_hours": …}`.
+    @Sendable func issueEnrolmentToken(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            var venue: String
+            var validHours: Int?
+
+            enum CodingKeys: String, CodingKey { case venue, validHours = "valid_hours" }
+        }
+        struct Answer: Encodable {
+            var token: String
+            var venue: String
+            var validHours: Int
+
+            enum CodingKeys: String, CodingKey { case token, venue, validHours = "valid_hours" }
+        }
+        var request = request
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: Data(buffer: try await request.collectBody(upTo: 4_096)))
+        } catch {
+            throw APIError(.badRequest, .malformedBatch, "the body must be {\"venue\": …, \"valid_hours\": 1…720}")
+        }
+        let hours = body.validHours ?? 24
+        guard (1...720).contains(hours) else {
+            throw APIError(.badRequest, .malformedBatch, "valid_hours must be 1 to 720")
+        }
+        do {
+            let token = try intake.database.issueEnrolmentToken(venue: body.venue, validFor: Int64(hours) * 3600)
+            return try JSONResponse.make(Answer(token: token, venue: body.venue, validHours: hours), status: .created)
+        } catch let error as AggregatorError {
+            throw APIError(.unprocessableContent, .venueMismatch, error.description)
+        }
+    }
+
+    /// Every venue chain's head, signed by the aggregator's key. Readable with a token, or by a node
+    /// with a signed GET.
+    @Sendable func heads(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        try authenticateIfSigned(request)
         guard let heads = try intake.signedHeads() else {
             throw APIError(.notFound, .notFound, "this aggregator has no signing key")
         }
         return try JSONResponse.make(heads)
     }
 
-    @Sendable func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func receive(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let start = ContinuousClock.now
         do {
             var request = request
@@ -118,7 +210,7 @@ struct BatchController {
         }
     }
 
-    @Sendable func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func heartbeat(_ request: Request, context: TallyRequestContext) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(upTo: 64 << 10)
         let (node, heartbeat) = try intake.receiveHeartbeat(try signed(request, body: Data(buffer: buffer)))
@@ -138,21 +230,34 @@ struct BatchController {
                      signature: request.headers[.signature], body: body)
     }
 
-    @Sendable func cursor(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func cursor(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
+        if let signer = try authenticateIfSigned(request), signer.id != id {
+            throw APIError(.forbidden, .nodeMismatch, "the request is signed by node \(signer.id), not \(id)")
+        }
         guard let node = try intake.database.node(id: id) else {
             throw APIError(.notFound, .unknownNode, "node \(id) is not enrolled")
         }
         return try JSONResponse.make(try intake.database.cursor(node: node))
     }
 
+    /// A signed GET (the middleware let it through without a token): the node that signed it.
+    @discardableResult
+    private func authenticateIfSigned(_ request: Request) throws -> EnrolledNode? {
+        guard request.headers[.signatureInput] != nil else { return nil }
+        return try intake.authenticate(.init(
+            path: request.uri.path, contentType: nil, contentDigest: request.headers[.contentDigest],
+            signatureInput: request.headers[.signatureInput], signature: request.headers[.signature], body: Data()),
+            method: "GET", query: request.uri.query)
+    }
+
     /// The node's venue chain, for a redeployed node to restore; only its venue's current node may read it.
-    @Sendable func records(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func records(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let node = try intake.authenticate(.init(
-            path: request.uri.path, contentType: nil,
-            contentDigest: request.headers[.contentDigest], signatureInput: request.headers[.signatureInput],
-            signature: request.headers[.signature], body: Data()), method: "GET")
+        guard let node = try authenticateIfSigned(request) else {
+            throw APIError(.unauthorized, .missingSignature, "only the venue's current node may read its records "
+                + "(a GET signed with its key)")
+        }
         guard node.id == id else {
             throw APIError(.forbidden, .nodeMismatch, "the request is signed by node \(node.id), not \(id)")
         }
@@ -164,7 +269,7 @@ struct BatchController {
     }
 
     /// Attendance, findings and the inputs they were computed from.
-    @Sendable func reconciliation(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func reconciliation(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let report = try await report()
         struct Body: Encodable {
             var event: String
@@ -184,7 +289,7 @@ struct BatchController {
     }
 
     /// Scores and ranks per scope (refused while the event's results are confidential and not released).
-    @Sendable func results(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func results(_ request: Request, context: TallyRequestContext) async throws -> Response {
         guard try intake.database.resultsVisible(event: intake.event) else {
             throw APIError(.forbidden, .resultsConfidential,
                            "the results of this event are confidential until released (aggregator results release)")
@@ -212,7 +317,7 @@ struct BatchController {
     }
 
     /// Running totals; the per-department tallies are left out while results are confidential.
-    @Sendable func totals(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func totals(_ request: Request, context: TallyRequestContext) async throws -> Response {
         var totals = try intake.database.totals(eventID: intake.event.id)
         if try !intake.database.resultsVisible(event: intake.event) { totals.tallies = [] }
         return try JSONResponse.make(totals)
@@ -224,7 +329,7 @@ struct DashboardController {
     var intake: BatchIntake
     var hub: DashboardHub
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<TallyRequestContext>) {
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/dashboard"]) }
         router.get("/dashboard") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],

@@ -11,13 +11,18 @@ public struct BatchIntake: Sendable {
     public var maxRecords: Int
     /// The aggregator's own key: it signs receipts and published heads (none in some tests).
     public var signingKey: Curve25519.Signing.PrivateKey?
+    /// How far a request's signature time (`created`) may be from the aggregator's clock, in seconds.
+    /// Generous by default (a week): node clocks may be hours off and nothing else depends on them;
+    /// a replayed batch is harmless anyway (it merges as a duplicate), this bounds how old one may be.
+    public var maxSignatureAge: Int64
 
     public init(database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000,
-                signingKey: Curve25519.Signing.PrivateKey? = nil) {
+                signingKey: Curve25519.Signing.PrivateKey? = nil, maxSignatureAge: Int64 = 7 * 86_400) {
         self.database = database
         self.event = event
         self.maxRecords = maxRecords
         self.signingKey = signingKey
+        self.maxSignatureAge = maxSignatureAge
     }
 
     /// The receipt for an accepted batch, signed with the aggregator's key.
@@ -85,11 +90,7 @@ public struct BatchIntake: Sendable {
 
     /// Checks a signed POST: JSON, a known key, a valid signature over the exact body, a current key.
     func authenticatePost(_ request: SignedRequest) throws -> EnrolledNode {
-        guard let contentType = request.contentType,
-              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-                == "application/json" else {
-            throw APIError(.unsupportedMediaType, .unsupportedMediaType, "a batch must be sent as application/json")
-        }
+        try Self.requireJSON(request)
         let keyID: String
         do {
             keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
@@ -108,6 +109,7 @@ public struct BatchIntake: Sendable {
         } catch {
             throw Self.apiError(error)
         }
+        try checkFreshness(request)
         // An authentic request from a retired key: refused and kept as evidence.
         if let fenced = try database.fence(node) {
             let evidence = SignedEvidence(contentDigest: request.contentDigest ?? "",
@@ -171,15 +173,13 @@ public struct BatchIntake: Sendable {
     }
 
     /// Authenticates a signed request without a body (reads a node may make about its own venue):
-    /// a valid signature, made within `maxAge` seconds (a week: node clocks may be hours off, and
-    /// nothing else depends on them), by the venue's current node.
-    public func authenticate(_ request: SignedRequest, method: String, now: Int64 = Int64(Date().timeIntervalSince1970),
-                             maxAge: Int64 = 7 * 86_400) throws -> EnrolledNode {
+    /// a valid signature over the method, path and (when given) query, made within `maxSignatureAge`
+    /// seconds, by a venue's current node.
+    public func authenticate(_ request: SignedRequest, method: String, query: String? = nil,
+                             now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> EnrolledNode {
         let keyID: String
-        let created: Int64
         do {
             keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
-            created = try MessageSignature.created(signatureInput: request.signatureInput)
         } catch {
             throw Self.apiError(error)
         }
@@ -188,19 +188,88 @@ public struct BatchIntake: Sendable {
             throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled")
         }
         do {
-            try MessageSignature.verify(method: method, path: request.path, body: request.body,
+            try MessageSignature.verify(method: method, path: request.path, query: query, body: request.body,
                                         contentDigest: request.contentDigest, signatureInput: request.signatureInput,
                                         signature: request.signature, publicKey: publicKey)
         } catch {
             throw Self.apiError(error)
         }
-        let (skew, overflow) = now.subtractingReportingOverflow(created)
-        guard !overflow, skew.magnitude <= UInt64(maxAge) else {
-            throw APIError(.unauthorized, .staleSignature,
-                           "the request was signed at \(created), more than \(maxAge) s from the aggregator's clock (\(now))")
-        }
+        try checkFreshness(request, now: now)
         if let fenced = try database.fence(node) { throw fenced }
         return node
+    }
+
+    /// Refuses a request signed more than `maxSignatureAge` seconds away from the aggregator's clock.
+    func checkFreshness(_ request: SignedRequest, now: Int64 = Int64(Date().timeIntervalSince1970)) throws {
+        let created: Int64
+        do {
+            created = try MessageSignature.created(signatureInput: request.signatureInput)
+        } catch {
+            throw Self.apiError(error)
+        }
+        let (skew, overflow) = now.subtractingReportingOverflow(created)
+        guard !overflow, skew.magnitude <= UInt64(maxSignatureAge) else {
+            throw APIError(.unauthorized, .staleSignature, "the request was signed at \(created), more than "
+                + "\(maxSignatureAge) s from the aggregator's clock (\(now))")
+        }
+    }
+
+    /// `POST /v1/enrolments`: enrols the key a one-time token is presented with. The request must be
+    /// signed by that key (its node id as `keyid`): only the holder of the private key can enrol it.
+    public func enrol(_ request: SignedRequest) throws -> EnrolmentResponse {
+        try Self.requireJSON(request)
+        let keyID: String
+        do {
+            keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
+        } catch {
+            throw Self.apiError(error)
+        }
+        guard request.body.count <= 4_096 else {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "an enrolment request may be at most 4096 bytes")
+        }
+        // The key to verify with is in the body: a small, flat document, parsed before the signature is checked.
+        let enrolment: EnrolmentRequest
+        do {
+            enrolment = try JSONDecoder().decode(EnrolmentRequest.self, from: request.body)
+        } catch {
+            throw APIError(.badRequest, .malformedBatch, "the body is not an enrolment request: \(error)")
+        }
+        guard let key = NodeIdentity.publicKey(base64: enrolment.publicKey) else {
+            throw APIError(.badRequest, .malformedBatch, "public_key is not an Ed25519 public key (base64 of 32 bytes)")
+        }
+        guard NodeIdentity.nodeID(for: key) == keyID else {
+            throw APIError(.forbidden, .nodeMismatch, "the request is signed as \(keyID), not by the key it enrols")
+        }
+        do {
+            try MessageSignature.verify(method: "POST", path: request.path, body: request.body,
+                                        contentDigest: request.contentDigest, signatureInput: request.signatureInput,
+                                        signature: request.signature, publicKey: key)
+        } catch {
+            throw Self.apiError(error)
+        }
+        try checkFreshness(request)
+        do {
+            let node = try database.redeemEnrolmentToken(enrolment.token, venue: enrolment.venue, key: key)
+            return EnrolmentResponse(node: node.id, venue: node.venue, epoch: node.epoch,
+                                     aggregatorKey: signingKey?.publicKey.rawRepresentation.base64EncodedString())
+        } catch let refusal as EnrolmentRefusal {
+            switch refusal {
+            case .unknownToken: throw APIError(.unauthorized, .enrolmentTokenInvalid, refusal.description)
+            case .expired: throw APIError(.unauthorized, .enrolmentTokenExpired, refusal.description)
+            case .used: throw APIError(.conflict, .enrolmentTokenUsed, refusal.description)
+            case .otherVenue: throw APIError(.forbidden, .venueMismatch, refusal.description)
+            }
+        } catch let error as AggregatorError {
+            throw APIError(.conflict, .enrolmentTokenUsed, error.description)
+        }
+    }
+
+    static func requireJSON(_ request: SignedRequest) throws {
+        guard let contentType = request.contentType,
+              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+                == "application/json" else {
+            throw APIError(.unsupportedMediaType, .unsupportedMediaType, "a request body must be application/json")
+        }
     }
 
     private static func apiError(_ failure: MessageSignature.Failure) -> APIError {

@@ -47,17 +47,20 @@ extension AggregatorDatabase {
             throw AggregatorError("venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
                 + event.definition.venues.map(\.id).joined(separator: ", "))
         }
-        return try writer.write { db in
-            let id = NodeIdentity.nodeID(for: key)
-            if let existing = try EnrolledNode.fetchOne(db, key: id) {
-                throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
-            }
-            let epoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
-            let node = EnrolledNode(id: id, venue: venue, epoch: epoch + 1,
-                                    publicKey: key.rawRepresentation.base64EncodedString(), enrolledAt: Self.timestamp())
-            try node.insert(db)
-            return node
+        return try writer.write { db in try Self.insertNode(db, venue: venue, key: key) }
+    }
+
+    /// Inserts a node as its venue's next epoch (inside the caller's transaction).
+    static func insertNode(_ db: Database, venue: String, key: Curve25519.Signing.PublicKey) throws -> EnrolledNode {
+        let id = NodeIdentity.nodeID(for: key)
+        if let existing = try EnrolledNode.fetchOne(db, key: id) {
+            throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
         }
+        let epoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
+        let node = EnrolledNode(id: id, venue: venue, epoch: epoch + 1,
+                                publicKey: key.rawRepresentation.base64EncodedString(), enrolledAt: timestamp())
+        try node.insert(db)
+        return node
     }
 
     /// Revokes a node's key: nothing it signs is accepted any more.

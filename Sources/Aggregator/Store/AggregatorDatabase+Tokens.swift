@@ -16,12 +16,7 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
 extension AggregatorDatabase {
     /// Creates a bearer token for `role`; returns it (shown once: only its SHA-256 is stored).
     public func addToken(name: String, role: Role) throws -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        let token = "smt_" + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let token = "smt_" + Self.randomToken()
         try writer.write { db in
             try db.execute(sql: "INSERT INTO apiToken (name, role, tokenHash, createdAt) VALUES (?, ?, ?, ?)",
                            arguments: [name, role.rawValue, Self.tokenHash(token), Self.timestamp()])
@@ -29,8 +24,8 @@ extension AggregatorDatabase {
         return token
     }
 
-    /// Whether any token exists: from the first one on, reads need a token.
-    public func tokensEnforced() throws -> Bool {
+    /// Whether any bearer token exists (without one, nobody can read).
+    public func hasTokens() throws -> Bool {
         try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apiToken") ?? 0 } > 0
     }
 
@@ -46,6 +41,16 @@ extension AggregatorDatabase {
             if difference == 0 { found = Role(rawValue: row["role"]) }
         }
         return found
+    }
+
+    /// 32 random bytes, base64url without padding.
+    static func randomToken() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 
     static func tokenHash(_ token: String) -> String { SHA256.hash(data: Data(token.utf8)).hexString }

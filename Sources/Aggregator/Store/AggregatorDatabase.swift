@@ -179,6 +179,30 @@ public final class AggregatorDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v6: enrolment tokens") { db in
+            // A token is used once: its use is a row keyed by the token, so a second use cannot be inserted.
+            try db.execute(sql: """
+                CREATE TABLE enrolmentToken (
+                    tokenHash TEXT PRIMARY KEY,
+                    venue TEXT NOT NULL,
+                    createdAt TEXT NOT NULL,
+                    expiresAt INTEGER NOT NULL
+                );
+                CREATE TABLE enrolmentUse (
+                    tokenHash TEXT PRIMARY KEY REFERENCES enrolmentToken(tokenHash),
+                    nodeID TEXT NOT NULL REFERENCES node(id),
+                    usedAt TEXT NOT NULL
+                );
+                CREATE TRIGGER enrolmentToken_is_append_only_update BEFORE UPDATE ON enrolmentToken
+                BEGIN SELECT RAISE(ABORT, 'enrolmentToken is append-only'); END;
+                CREATE TRIGGER enrolmentToken_is_append_only_delete BEFORE DELETE ON enrolmentToken
+                BEGIN SELECT RAISE(ABORT, 'enrolmentToken is append-only'); END;
+                CREATE TRIGGER enrolmentUse_is_append_only_update BEFORE UPDATE ON enrolmentUse
+                BEGIN SELECT RAISE(ABORT, 'enrolmentUse is append-only'); END;
+                CREATE TRIGGER enrolmentUse_is_append_only_delete BEFORE DELETE ON enrolmentUse
+                BEGIN SELECT RAISE(ABORT, 'enrolmentUse is append-only'); END;
+                """)
+        }
         return migrator
     }
 }

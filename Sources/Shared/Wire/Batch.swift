@@ -148,6 +148,11 @@ public enum APIErrorCode: String, Codable, Sendable {
     case notFound = "not_found"
     case resultsConfidential = "results_confidential"
     case unauthorized
+    case forbidden
+    case enrolmentTokenInvalid = "enrolment_token_invalid"
+    case enrolmentTokenExpired = "enrolment_token_expired"
+    case enrolmentTokenUsed = "enrolment_token_used"
+    case rateLimited = "rate_limited"
     case internalError = "internal_error"
 }
 

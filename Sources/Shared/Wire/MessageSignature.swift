@@ -6,10 +6,12 @@ import Foundation
 /// so the aggregator can verify it over the raw bytes before it parses anything.
 ///
 /// Only the profile this system uses is accepted: label `sig1`, components
-/// `("@method" "@path" "content-digest")`, parameters `created`, `keyid` and `alg="ed25519"`.
+/// `("@method" "@path" "content-digest")`, or `("@method" "@path" "@query" "content-digest")` for a
+/// request with a query (which must then be covered), parameters `created`, `keyid` and `alg="ed25519"`.
 public enum MessageSignature {
     public static let label = "sig1"
     public static let components = ["@method", "@path", "content-digest"]
+    public static let componentsWithQuery = ["@method", "@path", "@query", "content-digest"]
 
     /// The headers to add to a request.
     public struct Headers: Sendable, Equatable {
@@ -35,13 +37,13 @@ public enum MessageSignature {
         "sha-256=:" + Data(SHA256.hash(data: body)).base64EncodedString() + ":"
     }
 
-    /// Signs a request whose body is `body`.
-    public static func sign(method: String, path: String, body: some DataProtocol, keyID: String,
-                            key: Curve25519.Signing.PrivateKey, created: Int64) throws -> Headers {
+    /// Signs a request whose body is `body`; `query` (without the "?") is covered when given.
+    public static func sign(method: String, path: String, query: String? = nil, body: some DataProtocol,
+                            keyID: String, key: Curve25519.Signing.PrivateKey, created: Int64) throws -> Headers {
         let digest = contentDigest(of: body)
-        let parameters = "(" + components.map { "\"\($0)\"" }.joined(separator: " ") + ")"
-            + ";created=\(created);keyid=\"\(keyID)\";alg=\"ed25519\""
-        let base = signatureBase(method: method, path: path, contentDigest: digest, parameters: parameters)
+        let parameters = "(" + (query == nil ? components : componentsWithQuery).map { "\"\($0)\"" }
+            .joined(separator: " ") + ")" + ";created=\(created);keyid=\"\(keyID)\";alg=\"ed25519\""
+        let base = signatureBase(method: method, path: path, query: query, contentDigest: digest, parameters: parameters)
         let signature = try key.signature(for: Data(base.utf8))
         return Headers(contentDigest: digest, signatureInput: "\(label)=\(parameters)",
                        signature: "\(label)=:\(signature.base64EncodedString()):")
@@ -58,10 +60,14 @@ public enum MessageSignature {
     }
 
     /// Verifies the digest against the raw body and the signature against `publicKey`.
-    public static func verify(method: String, path: String, body: some DataProtocol, contentDigest: String?,
-                              signatureInput: String?, signature: String?,
+    /// A request with a non-empty `query` verifies only if its signature covers it (`@query`).
+    public static func verify(method: String, path: String, query: String? = nil, body: some DataProtocol,
+                              contentDigest: String?, signatureInput: String?, signature: String?,
                               publicKey: Curve25519.Signing.PublicKey) throws(Failure) {
         let input = try parseInput(signatureInput)
+        if let query, !query.isEmpty, !input.coversQuery {
+            throw Failure(reason: .malformed, message: "the request has a query, which its signature must cover (@query)")
+        }
         guard let contentDigest else {
             throw Failure(reason: .missing, message: "the request has no Content-Digest header")
         }
@@ -76,30 +82,37 @@ public enum MessageSignature {
               let bytes = Data(base64Encoded: String(signature.dropFirst(prefix.count).dropLast())) else {
             throw Failure(reason: .malformed, message: "Signature must be \(label)=:<base64>:")
         }
-        let base = signatureBase(method: method, path: path, contentDigest: contentDigest, parameters: input.parameters)
+        let base = signatureBase(method: method, path: path, query: input.coversQuery ? (query ?? "") : nil,
+                                 contentDigest: contentDigest, parameters: input.parameters)
         guard publicKey.isValidSignature(bytes, for: Data(base.utf8)) else {
             throw Failure(reason: .badSignature, message: "the signature does not verify with the key of node \(input.keyID)")
         }
     }
 
-    static func signatureBase(method: String, path: String, contentDigest: String, parameters: String) -> String {
-        [
+    static func signatureBase(method: String, path: String, query: String?, contentDigest: String,
+                              parameters: String) -> String {
+        ([
             "\"@method\": \(method.uppercased())",
             "\"@path\": \(path)",
+        ] + (query.map { ["\"@query\": ?\($0)"] } ?? []) + [
             "\"content-digest\": \(contentDigest)",
             "\"@signature-params\": \(parameters)",
-        ].joined(separator: "\n")
+        ]).joined(separator: "\n")
     }
 
-    private static func parseInput(_ header: String?) throws(Failure) -> (parameters: String, keyID: String, created: Int64) {
+    private static func parseInput(_ header: String?) throws(Failure)
+        -> (parameters: String, keyID: String, created: Int64, coversQuery: Bool) {
         guard let header else {
             throw Failure(reason: .missing, message: "the request has no Signature-Input header")
         }
         let prefix = "\(label)=("
-        let expectedList = components.map { "\"\($0)\"" }.joined(separator: " ") + ")"
+        let plainList = components.map { "\"\($0)\"" }.joined(separator: " ") + ")"
+        let queryList = componentsWithQuery.map { "\"\($0)\"" }.joined(separator: " ") + ")"
+        let coversQuery = header.dropFirst(prefix.count).hasPrefix(queryList)
+        let expectedList = coversQuery ? queryList : plainList
         guard header.hasPrefix(prefix), header.dropFirst(prefix.count).hasPrefix(expectedList) else {
             throw Failure(reason: .malformed,
-                          message: "Signature-Input must be \(label)=(\(expectedList) with parameters created, keyid, alg")
+                          message: "Signature-Input must be \(label)=(\(plainList) with parameters created, keyid, alg")
         }
         let parameters = String(header.dropFirst(label.count + 1))
         var keyID: String?
@@ -132,7 +145,7 @@ public enum MessageSignature {
         guard let keyID, !keyID.isEmpty, algorithm == "ed25519", let created else {
             throw Failure(reason: .malformed, message: "Signature-Input needs created, keyid and alg=\"ed25519\"")
         }
-        return (parameters, keyID, created)
+        return (parameters, keyID, created, coversQuery)
     }
 }
 

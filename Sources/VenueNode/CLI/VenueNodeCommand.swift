@@ -12,7 +12,7 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         abstract: "Record a venue's check-ins and ballot boxes offline; sync signed batches to the aggregator.",
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         subcommands: [
-            Init.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Report.self,
+            Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Report.self,
             Verify.self, Receipts.self,
             Sync.self, Run.self, Restore.self,
         ]
@@ -35,33 +35,86 @@ struct DataDirectoryOption: ParsableArguments {
 }
 
 extension VenueNodeCommand {
-    struct Init: ParsableCommand {
+    struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a node's data directory and Ed25519 key pair; print its public key.",
             discussion: """
-                Example:
+                With --token (from `aggregator nodes enroll`), the node enrols itself at once: it sends its public
+                key with the one-time token, and keeps the aggregator's key for checking receipts. Example:
                   venue-node init --data-dir /var/lib/venue-node --event examples/ordos-2021/event.json \\
-                    --venue dongsheng --aggregator http://10.0.0.5:8080
-                Then enrol the printed key on the aggregator: aggregator nodes add --venue dongsheng --public-key KEY
+                    --venue dongsheng --aggregator https://tally.example:8443 --ca-file /etc/sanmin/ca.pem --token sme_…
+                Without --token, enrol the printed key on the aggregator by hand:
+                  aggregator nodes add --venue dongsheng --public-key KEY
                 """)
 
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
         @Option(help: "This node's venue id, as in the event file.") var venue: String
-        @Option(help: "The aggregator's base URL.") var aggregator: String
+        @Option(help: "The aggregator's base URL (http:// or https://).") var aggregator: String
         @Option(help: "The aggregator's public key (`aggregator identity`): receipts are then checked and kept.")
         var aggregatorKey: String?
+        @Option(help: "A one-time enrolment token from `aggregator nodes enroll`: enrol this node now.")
+        var token: String?
+        @Option(help: "https: a CA bundle (PEM) to trust for the aggregator instead of the system's.")
+        var caFile: String?
+        @Option(help: "https: pin the aggregator's public key, sha256//BASE64 (see docs/security.md).")
+        var pinPublicKey: String?
 
-        func run() throws {
-            let directory = try NodeDirectory.create(at: data.url, eventFile: URL(filePath: event), venue: venue,
-                                                     aggregatorURL: aggregator, aggregatorKey: aggregatorKey)
-            _ = try NodeDatabase(path: directory.databasePath, create: true)
+        func run() async throws {
+            let directory = try NodeDirectory.create(
+                at: data.url, eventFile: URL(filePath: event), venue: venue,
+                aggregator: .init(url: aggregator, key: aggregatorKey, caFile: caFile, pinnedPublicKey: pinPublicKey))
+            let database = try NodeDatabase(path: directory.databasePath, create: true)
             for warning in directory.event.warnings {
                 FileHandle.standardError.write(Data("event: \(warning)\n".utf8))
             }
             print("node id:    \(directory.configuration.nodeID)")
             print("venue:      \(venue)")
             print("public key: \(directory.publicKeyBase64)")
+            if let token {
+                do {
+                    try await Enroll.enrol(directory: directory, database: database, token: token)
+                } catch {
+                    FileHandle.standardError.write(Data(("the data directory is created, but enrolment failed: \(error)\n"
+                        + "retry with: venue-node enroll --data-dir \(data.path) --token TOKEN\n").utf8))
+                    throw ExitCode(2)
+                }
+            }
+        }
+    }
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol this node at the aggregator with a one-time token (from `aggregator nodes enroll`).",
+            discussion: """
+                The node sends its public key with the token, signed with its private key. A token works once; the
+                same node may present it again if the answer was lost. Example:
+                  venue-node enroll --data-dir /var/lib/venue-node --token sme_…
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "The one-time enrolment token.") var token: String
+
+        func run() async throws {
+            let (directory, database) = try data.open()
+            try await Self.enrol(directory: directory, database: database, token: token)
+        }
+
+        static func enrol(directory: NodeDirectory, database: NodeDatabase, token: String) async throws {
+            let syncer = Syncer(directory: directory, database: database, logger: Logger(label: "venue-node.enroll"))
+            let response = try await syncer.enrol(token: token)
+            print("enrolled as node \(response.node) for venue \(response.venue), epoch \(response.epoch)")
+            if let key = response.aggregatorKey {
+                if let configured = directory.configuration.aggregatorKey {
+                    guard configured == key else {
+                        throw SyncError(message: "the aggregator's key (\(key)) is not the --aggregator-key this node was "
+                            + "given (\(configured)): something else may be answering", retryable: false)
+                    }
+                } else {
+                    _ = try directory.recordingAggregatorKey(key)
+                    print("aggregator key: \(key) (kept in node.json; compare it with `aggregator identity`)")
+                }
+            }
         }
     }
 
@@ -427,7 +480,7 @@ extension VenueNodeCommand {
             let (directory, database) = try data.open()
             let logger = Logger(label: "venue-node.sync")
             let syncer = Syncer(directory: directory, database: database,
-                                client: CurlHTTPClient(connectTimeout: 5, totalTimeout: timeout),
+                                client: directory.httpClient(connectTimeout: 5, totalTimeout: timeout),
                                 batchSize: batchSize, logger: logger)
             let report = try await syncer.sync(fromSeq: fromSeq)
             let head = try database.head()

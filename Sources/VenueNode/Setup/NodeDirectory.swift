@@ -13,10 +13,29 @@ public struct NodeDirectory: Sendable {
         public var createdAt: String
         /// The aggregator's public key (base64): its receipts are verified and kept.
         public var aggregatorKey: String?
+        /// For an https aggregator: a CA bundle (PEM) to trust instead of the system's.
+        public var caFile: String?
+        /// For an https aggregator: its public key pin, `sha256//BASE64` (libcurl's PINNEDPUBLICKEY).
+        public var pinnedPublicKey: String?
 
         enum CodingKeys: String, CodingKey {
             case venue, nodeID = "node_id", aggregatorURL = "aggregator_url", eventID = "event_id", createdAt = "created_at"
-            case aggregatorKey = "aggregator_key"
+            case aggregatorKey = "aggregator_key", caFile = "ca_file", pinnedPublicKey = "pinned_public_key"
+        }
+    }
+
+    /// What `init` records about how to reach the aggregator.
+    public struct AggregatorAccess: Sendable {
+        public var url: String
+        public var key: String?
+        public var caFile: String?
+        public var pinnedPublicKey: String?
+
+        public init(url: String, key: String? = nil, caFile: String? = nil, pinnedPublicKey: String? = nil) {
+            self.url = url
+            self.key = key
+            self.caFile = caFile
+            self.pinnedPublicKey = pinnedPublicKey
         }
     }
 
@@ -34,6 +53,25 @@ public struct NodeDirectory: Sendable {
     /// Creates a data directory for `venue`, with a new key pair. Refuses a directory that already holds a node.
     public static func create(at url: URL, eventFile: URL, venue: String, aggregatorURL: String,
                               aggregatorKey: String? = nil) throws -> NodeDirectory {
+        try create(at: url, eventFile: eventFile, venue: venue,
+                   aggregator: AggregatorAccess(url: aggregatorURL, key: aggregatorKey))
+    }
+
+    /// Creates a data directory for `venue`, with a new key pair. Refuses a directory that already holds a node.
+    public static func create(at url: URL, eventFile: URL, venue: String,
+                              aggregator: AggregatorAccess) throws -> NodeDirectory {
+        let aggregatorURL = aggregator.url
+        let aggregatorKey = aggregator.key
+        if let caFile = aggregator.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw SetupError(description: "--ca-file \(caFile) cannot be read")
+        }
+        if let pin = aggregator.pinnedPublicKey, !Self.isPin(pin) {
+            throw SetupError(description: "--pin-public-key must be sha256//BASE64 (44 characters of base64); found "
+                + "\"\(pin)\" (docs/security.md shows how to compute it)")
+        }
+        if (aggregator.caFile != nil || aggregator.pinnedPublicKey != nil), !aggregatorURL.lowercased().hasPrefix("https://") {
+            throw SetupError(description: "--ca-file and --pin-public-key need an https:// aggregator URL")
+        }
         if let aggregatorKey, NodeIdentity.publicKey(base64: aggregatorKey) == nil {
             throw SetupError(description: "--aggregator-key \"\(aggregatorKey)\" is not an Ed25519 public key "
                 + "(print it with: aggregator identity --data-dir DIR)")
@@ -64,12 +102,37 @@ public struct NodeDirectory: Sendable {
         let configuration = Configuration(
             venue: venue, nodeID: NodeIdentity.nodeID(for: key.publicKey),
             aggregatorURL: aggregatorURL.hasSuffix("/") ? String(aggregatorURL.dropLast()) : aggregatorURL,
-            eventID: event.definition.id, createdAt: Date().formatted(.iso8601), aggregatorKey: aggregatorKey)
+            eventID: event.definition.id, createdAt: Date().formatted(.iso8601), aggregatorKey: aggregatorKey,
+            caFile: aggregator.caFile.map { URL(filePath: $0).standardizedFileURL.path }, pinnedPublicKey: aggregator.pinnedPublicKey)
+        // node.json last: its presence means the directory is complete.
+        try write(configuration, to: url)
+        return try open(at: url)
+    }
+
+    private static func write(_ configuration: Configuration, to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // node.json last: its presence means the directory is complete.
         try encoder.encode(configuration).write(to: url.appending(path: "node.json"), options: .atomic)
-        return try open(at: url)
+    }
+
+    /// Records the aggregator's public key (learnt at enrolment) in node.json; returns the directory reopened.
+    public func recordingAggregatorKey(_ key: String) throws -> NodeDirectory {
+        var configuration = configuration
+        configuration.aggregatorKey = key
+        try Self.write(configuration, to: url)
+        return try Self.open(at: url)
+    }
+
+    static func isPin(_ pin: String) -> Bool {
+        pin.split(separator: ";").allSatisfy { part in
+            part.hasPrefix("sha256//") && Data(base64Encoded: String(part.dropFirst("sha256//".count)))?.count == 32
+        }
+    }
+
+    /// An HTTP client that trusts what node.json says about the aggregator's TLS.
+    public func httpClient(connectTimeout: Int = 5, totalTimeout: Int = 30) -> CurlHTTPClient {
+        CurlHTTPClient(connectTimeout: connectTimeout, totalTimeout: totalTimeout, caFile: configuration.caFile,
+                       pinnedPublicKey: configuration.pinnedPublicKey)
     }
 
     /// Opens an existing data directory.

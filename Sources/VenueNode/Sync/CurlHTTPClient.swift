@@ -25,12 +25,19 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
 public struct CurlHTTPClient: Sendable {
     public var connectTimeout: Int
     public var totalTimeout: Int
+    /// For https: the CA bundle to trust instead of the system's (CURLOPT_CAINFO).
+    public var caFile: String?
+    /// For https: the server's public key must be this one, `sha256//BASE64` of its SubjectPublicKeyInfo
+    /// (CURLOPT_PINNEDPUBLICKEY), whatever CA signed its certificate.
+    public var pinnedPublicKey: String?
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
-    public init(connectTimeout: Int = 5, totalTimeout: Int = 30) {
+    public init(connectTimeout: Int = 5, totalTimeout: Int = 30, caFile: String? = nil, pinnedPublicKey: String? = nil) {
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
+        self.caFile = caFile
+        self.pinnedPublicKey = pinnedPublicKey
     }
 
     public func send(method: String, url: String, headers: [String] = [], body: Data? = nil) async throws -> HTTPReply {
@@ -64,6 +71,11 @@ public struct CurlHTTPClient: Sendable {
         tally_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeout)
         tally_curl_setopt_long(handle, CURLOPT_TIMEOUT, totalTimeout)
         tally_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+        // Only http and https, and never a redirect elsewhere (TLS is verified by default).
+        tally_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        tally_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        if let caFile { tally_curl_setopt_string(handle, CURLOPT_CAINFO, caFile) }
+        if let pinnedPublicKey { tally_curl_setopt_string(handle, CURLOPT_PINNEDPUBLICKEY, pinnedPublicKey) }
         tally_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque())
         tally_curl_setopt_write_function(handle) { pointer, size, count, context in
             guard let pointer, let context else { return 0 }

@@ -33,11 +33,12 @@ public struct Syncer: Sendable {
     public var maxBatchBytes: Int
     public var logger: Logger
 
-    public init(directory: NodeDirectory, database: NodeDatabase, client: CurlHTTPClient = CurlHTTPClient(),
+    /// `client` defaults to one that follows node.json's TLS settings (CA file, public key pin).
+    public init(directory: NodeDirectory, database: NodeDatabase, client: CurlHTTPClient? = nil,
                 batchSize: Int = 500, maxBatchBytes: Int = 512 * 1024, logger: Logger) {
         self.directory = directory
         self.database = database
-        self.client = client
+        self.client = client ?? directory.httpClient()
         self.batchSize = max(1, batchSize)
         self.maxBatchBytes = maxBatchBytes
         self.logger = logger
@@ -84,7 +85,7 @@ public struct Syncer: Sendable {
             try checkCursor(cursor, head: head)
             let acknowledged = try database.acknowledgedSeq()
             if directory.configuration.aggregatorKey != nil {
-                // The cursor is not signed: with receipts expected, only a receipt counts as an acknowledgement,
+                // The cursor answer is not signed: with receipts expected, only a receipt counts as an acknowledgement,
                 // so what the cursor claims beyond the last receipt is sent again (the aggregator counts it once
                 // and answers with a receipt).
                 next = min(cursor.seq, acknowledged) + 1
@@ -150,26 +151,31 @@ public struct Syncer: Sendable {
 
     /// The aggregator's signed heads of every venue chain.
     public func fetchHeads() async throws -> SignedHeads {
-        let reply: HTTPReply
-        do {
-            reply = try await client.send(method: "GET", url: "\(base)/v1/heads")
-        } catch let error as TransportError {
-            throw unreachable(error)
-        }
+        let reply = try await signedGet(path: "/v1/heads")
         guard reply.status == 200 else { throw apiError(reply) }
         return try decode(SignedHeads.self, reply)
     }
 
     /// The aggregator's view of this node's chain.
     public func fetchCursor() async throws -> NodeCursor {
-        let reply: HTTPReply
-        do {
-            reply = try await client.send(method: "GET", url: "\(base)/v1/nodes/\(directory.configuration.nodeID)/cursor")
-        } catch let error as TransportError {
-            throw unreachable(error)
-        }
+        let reply = try await signedGet(path: "/v1/nodes/\(directory.configuration.nodeID)/cursor")
         guard reply.status == 200 else { throw apiError(reply) }
         return try decode(NodeCursor.self, reply)
+    }
+
+    /// Enrols this node's key at the aggregator with a one-time token (`aggregator nodes enroll`). The
+    /// same token may be presented again by the same key (if an answer was lost); never by another.
+    public func enrol(token: String) async throws -> EnrolmentResponse {
+        let request = EnrolmentRequest(token: token, venue: directory.configuration.venue,
+                                       publicKey: directory.publicKeyBase64)
+        let reply = try await postSigned(path: "/v1/enrolments", body: try JSONEncoder().encode(request))
+        guard reply.status == 200 else { throw apiError(reply) }
+        let response = try decode(EnrolmentResponse.self, reply)
+        guard response.node == directory.configuration.nodeID, response.venue == directory.configuration.venue else {
+            throw SyncError(message: "the aggregator enrolled node \(response.node) of venue \(response.venue), not this "
+                + "node", retryable: false)
+        }
+        return response
     }
 
     /// Pulls the venue's records back from the aggregator into an empty store (after a reimage), so
@@ -203,18 +209,35 @@ public struct Syncer: Sendable {
         return records.count
     }
 
-    private func signedGet(path: String, query: String) async throws -> HTTPReply {
-        let signed = try MessageSignature.sign(method: "GET", path: path, body: Data(),
+    /// A GET signed with the node's key (method, path and query): the aggregator answers reads only to
+    /// its nodes and to holders of a bearer token.
+    private func signedGet(path: String, query: String? = nil) async throws -> HTTPReply {
+        let signed = try MessageSignature.sign(method: "GET", path: path, query: query, body: Data(),
                                                keyID: directory.configuration.nodeID, key: directory.key,
                                                created: Int64(Date().timeIntervalSince1970))
-        do {
-            return try await client.send(method: "GET", url: "\(base)\(path)?\(query)", headers: [
-                "Content-Digest: \(signed.contentDigest)",
-                "Signature-Input: \(signed.signatureInput)",
-                "Signature: \(signed.signature)",
-            ])
-        } catch let error as TransportError {
-            throw unreachable(error)
+        return try await sendPacing(method: "GET", url: "\(base)\(path)" + (query.map { "?\($0)" } ?? ""), headers: [
+            "Content-Digest: \(signed.contentDigest)",
+            "Signature-Input: \(signed.signatureInput)",
+            "Signature: \(signed.signature)",
+        ])
+    }
+
+    /// Sends a request; on `429 rate_limited` waits as `Retry-After` says (1 to 10 s at a time, a minute
+    /// in all) and sends it again: the same signed request, which the aggregator has not processed.
+    private func sendPacing(method: String, url: String, headers: [String], body: Data? = nil) async throws -> HTTPReply {
+        var waited = 0
+        while true {
+            let reply: HTTPReply
+            do {
+                reply = try await client.send(method: method, url: url, headers: headers, body: body)
+            } catch let error as TransportError {
+                throw unreachable(error)
+            }
+            guard reply.status == 429, waited < 60 else { return reply }
+            let wait = min(10, max(1, Int(reply.headers["retry-after"] ?? "") ?? 1))
+            logger.notice("aggregator asks to slow down", metadata: ["retry.after": "\(wait)"])
+            try await Task.sleep(for: .seconds(wait))
+            waited += wait
         }
     }
 
@@ -240,16 +263,12 @@ public struct Syncer: Sendable {
         let signed = try MessageSignature.sign(method: "POST", path: path, body: body,
                                                keyID: directory.configuration.nodeID, key: directory.key,
                                                created: Int64(Date().timeIntervalSince1970))
-        do {
-            return try await client.send(method: "POST", url: base + path, headers: [
-                "Content-Type: application/json",
-                "Content-Digest: \(signed.contentDigest)",
-                "Signature-Input: \(signed.signatureInput)",
-                "Signature: \(signed.signature)",
-            ], body: body)
-        } catch let error as TransportError {
-            throw unreachable(error)
-        }
+        return try await sendPacing(method: "POST", url: base + path, headers: [
+            "Content-Type: application/json",
+            "Content-Digest: \(signed.contentDigest)",
+            "Signature-Input: \(signed.signatureInput)",
+            "Signature: \(signed.signature)",
+        ], body: body)
     }
 
     private func unreachable(_ error: TransportError) -> SyncError {

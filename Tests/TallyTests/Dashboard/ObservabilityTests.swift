@@ -27,7 +27,7 @@ import Testing
 
     func headers(_ body: Data, path: String = "/v1/batches") -> HTTPFields {
         let signed = try! MessageSignature.sign(method: "POST", path: path, body: body, keyID: signer.nodeID,
-                                                key: signer.key, created: 0)
+                                                key: signer.key, created: Int64(Date().timeIntervalSince1970))
         var fields: HTTPFields = [.contentType: "application/json"]
         fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
         fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func metricsCountBatchesByOutcomeAndRecordsByKind() async throws {
-        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"),
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"),
                                    metrics: metrics)
         let records = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
@@ -44,6 +44,7 @@ import Testing
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
         ])
         let body = signer.body(records, venue: "east")
+        let token = try database.addToken(name: "prometheus", role: .observer)
         try await app.test(.router) { client in
             for _ in 0..<2 {
                 try await client.execute(uri: "/v1/batches", method: .post, headers: headers(body),
@@ -56,7 +57,7 @@ import Testing
                                                                version: "t", clock: "c"))
             try await client.execute(uri: "/v1/heartbeats", method: .post, headers: headers(heartbeat, path: "/v1/heartbeats"),
                                      body: ByteBuffer(bytes: heartbeat)) { #expect($0.status == .noContent) }
-            try await client.execute(uri: "/metrics", method: .get) { response in
+            try await client.execute(uri: "/metrics", method: .get, headers: bearer(token)) { response in
                 let text = String(buffer: response.body)
                 #expect(text.contains(#"sanmin_batches_total{outcome="accepted"} 2"#), "\(text)")
                 #expect(text.contains(#"sanmin_batches_total{outcome="missing_signature"} 1"#))
@@ -66,7 +67,7 @@ import Testing
                 #expect(text.contains(#"sanmin_venue_held_records{venue="east"} 3"#))
                 #expect(text.contains("sanmin_ingest_duration_seconds_count 3"))
             }
-            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
     }
@@ -77,27 +78,28 @@ import Testing
         let signed = signer.headers(for: body)
         _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
                                            signatureInput: signed.signatureInput, signature: signed.signature, body: body))
-        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        let token = try database.addToken(name: "大屏", role: .observer)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/results", method: .get) { response in
+            try await client.execute(uri: "/v1/results", method: .get, headers: bearer(token)) { response in
                 #expect(response.status == .forbidden)
                 let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(body.error.code == .resultsConfidential)
             }
-            try await client.execute(uri: "/v1/totals", method: .get) { response in
+            try await client.execute(uri: "/v1/totals", method: .get, headers: bearer(token)) { response in
                 let totals = try JSONDecoder().decode(Totals.self, from: Data(buffer: response.body))
                 #expect(totals.tallies.isEmpty)
                 #expect(totals.boxes.first?.valid == 1)
             }
-            try await client.execute(uri: "/v1/dashboard", method: .get) { response in
+            try await client.execute(uri: "/v1/dashboard", method: .get, headers: bearer(token)) { response in
                 let state = try JSONDecoder().decode(DashboardState.self, from: Data(buffer: response.body))
                 #expect(state.resultsVisible == false)
                 #expect(state.departments.isEmpty)
                 #expect(state.totals.first?.valid == 1)
             }
             try database.releaseResults(by: "监督检查组")
-            try await client.execute(uri: "/v1/results", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/v1/dashboard", method: .get) { response in
+            try await client.execute(uri: "/v1/results", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/dashboard", method: .get, headers: bearer(token)) { response in
                 let state = try JSONDecoder().decode(DashboardState.self, from: Data(buffer: response.body))
                 #expect(state.resultsVisible)
                 #expect(state.departments.first { $0.department == "D01" }?.counts == ["satisfied": 1])
@@ -122,36 +124,57 @@ import Testing
         #expect(second.contains(#""checked_in":1"#))
     }
 
-    @Test func onceATokenExistsEveryReadNeedsOneAndNodesAndProbesStillWork() async throws {
-        let app = buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/totals", method: .get) { #expect($0.status == .ok) }
-        }
+    @Test func everyReadNeedsATokenOrANodeSignatureAndOnlyHealthzIsOpen() async throws {
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
         let token = try database.addToken(name: "大屏", role: .observer)
+        let admin = try database.addToken(name: "central office", role: .admin)
         #expect(token.hasPrefix("smt_") && token.count > 40)
         #expect(try database.role(ofToken: token) == .observer)
+        #expect(try database.role(ofToken: admin) == .admin)
         #expect(try database.role(ofToken: token + "x") == nil)
         let records = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
         let body = signer.body(records, venue: "east")
         try await app.test(.router) { client in
-            for uri in ["/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard"] {
+            for uri in ["/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard", "/readyz",
+                        "/v1/heads", "/v1/nodes/\(signer.nodeID)/cursor"] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == .unauthorized, "\(uri)")
                 }
                 try await client.execute(uri: uri, method: .get,
                                          headers: [.authorization: "Bearer wrong"]) { #expect($0.status == .unauthorized) }
-                try await client.execute(uri: uri, method: .get,
-                                         headers: [.authorization: "Bearer \(token)"]) { #expect($0.status == .ok, "\(uri)") }
+            }
+            for uri in ["/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard", "/readyz",
+                        "/v1/nodes/\(signer.nodeID)/cursor"] {
+                try await client.execute(uri: uri, method: .get, headers: bearer(token)) { #expect($0.status == .ok, "\(uri)") }
             }
             try await client.execute(uri: "/dashboard?token=\(token)", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v1/batches", method: .post, headers: headers(body),
                                      body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/v1/nodes/\(signer.nodeID)/cursor", method: .get) { #expect($0.status == .ok) }
+            let cursor = "/v1/nodes/\(signer.nodeID)/cursor"
+            try await client.execute(uri: cursor, method: .get, headers: signer.getHeaders(path: cursor)) {
+                #expect($0.status == .ok)
+            }
+            // A signature that does not verify gets nothing.
+            try await client.execute(uri: cursor, method: .get, headers: TestSigner().getHeaders(path: cursor)) {
+                #expect($0.status == .forbidden)
+            }
+            // Admin paths need an admin token.
+            let issue = ByteBuffer(string: #"{"venue":"east","valid_hours":2}"#)
+            try await client.execute(uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(token),
+                                     body: issue) { response in
+                #expect(response.status == .forbidden)
+                let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(refusal.error.code == .forbidden)
+            }
+            try await client.execute(uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(admin),
+                                     body: issue) { response in
+                #expect(response.status == .created)
+                #expect(String(buffer: response.body).contains(#""token":"sme_"#))
+            }
         }
-        // The token itself is stored nowhere: only its hash.
+        // The tokens themselves are stored nowhere: only their hashes.
         let stored = try await database.writerForTests.read { db in try String.fetchAll(db, sql: "SELECT tokenHash FROM apiToken") }
-        #expect(stored.count == 1 && !stored[0].contains(token))
+        #expect(stored.count == 2 && !stored.contains { $0.contains(token) || $0.contains(admin) })
     }
 }

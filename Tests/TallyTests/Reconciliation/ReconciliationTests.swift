@@ -70,7 +70,7 @@ import Testing
             let body = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: venue, headSeq: seq, headHash: hash,
                                                           pending: 0, freeDiskBytes: nil, version: "test", clock: "x"))
             let headers = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body,
-                                                    keyID: signer.nodeID, key: signer.key, created: 0)
+                                                    keyID: signer.nodeID, key: signer.key, created: Int64(Date().timeIntervalSince1970))
             try intake.receiveHeartbeat(.init(path: "/v1/heartbeats", contentType: "application/json",
                                               contentDigest: headers.contentDigest, signatureInput: headers.signatureInput,
                                               signature: headers.signature, body: body))
