@@ -144,6 +144,14 @@ import Testing
             return shaped
         case "an oversized body":
             return signedBody(Data(repeating: UInt8(ascii: " "), count: 70_000))
+        case "a batch signed eight days ago":
+            let signed = try! MessageSignature.sign(method: "POST", path: "/v1/batches", body: good, keyID: node.nodeID,
+                                                    key: node.key, created: Int64(Date().timeIntervalSince1970) - 8 * 86_400)
+            return Shaped(headers: Self.fields(signed), body: good)
+        case "a signature that does not cover the path it is sent to":
+            let signed = try! MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: good, keyID: node.nodeID,
+                                                    key: node.key, created: Int64(Date().timeIntervalSince1970))
+            return Shaped(headers: Self.fields(signed), body: good)
         default:
             fatalError("no attack named \(name)")
         }
@@ -173,6 +181,8 @@ import Testing
         Attack(name: "a missing signature header", status: .unauthorized, code: .missingSignature),
         Attack(name: "a duplicated signature header", status: .badRequest, code: .malformedSignature),
         Attack(name: "an oversized body", status: .contentTooLarge, code: .bodyTooLarge),
+        Attack(name: "a batch signed eight days ago", status: .unauthorized, code: .staleSignature),
+        Attack(name: "a signature that does not cover the path it is sent to", status: .unauthorized, code: .badSignature),
     ]
 
     @Test(arguments: attacks)
@@ -192,5 +202,56 @@ import Testing
         #expect(try database.totals(eventID: "test-2026") == before.0)
         #expect(try database.records(venue: "east") == before.1)
         #expect(try database.records(venue: "main").isEmpty)
+    }
+
+    @Test func aFloodFromOneAddressIsSlowedWith429AndRetryAfterAndChangesNothing() async throws {
+        let before = try database.totals(eventID: "test-2026")
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(rateLimit: .init(perSecond: 0.5, burst: 3)),
+                                       logger: Logger(label: "test"))
+        let shaped = shape("a batch for another venue")
+        try await app.test(.router) { client in
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<5 {
+                try await client.execute(uri: "/v1/batches", method: .post, headers: shaped.headers,
+                                         body: ByteBuffer(bytes: shaped.body)) { response in
+                    statuses.append(response.status)
+                    if response.status == .tooManyRequests {
+                        let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                        #expect(body.error.code == .rateLimited)
+                        #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 >= 1)
+                    }
+                }
+            }
+            #expect(statuses == [.forbidden, .forbidden, .forbidden, .tooManyRequests, .tooManyRequests])
+            // The health probe is never limited.
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        }
+        #expect(try database.totals(eventID: "test-2026") == before)
+    }
+
+    @Test func aSignedReadMustCoverItsQuery() async throws {
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
+        let path = "/v1/nodes/\(node.nodeID)/records"
+        try await app.test(.router) { client in
+            try await client.execute(uri: path + "?from=1&limit=10", method: .get,
+                                     headers: node.getHeaders(path: path, query: "from=1&limit=10")) { response in
+                #expect(response.status == .ok)
+                let page = try JSONDecoder().decode(RecordPage.self, from: Data(buffer: response.body))
+                #expect(page.records.count == 2)
+            }
+            // The same signature with another query: refused.
+            try await client.execute(uri: path + "?from=2&limit=10", method: .get,
+                                     headers: node.getHeaders(path: path, query: "from=1&limit=10")) { response in
+                #expect(response.status == .unauthorized)
+                let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(refusal.error.code == .badSignature)
+            }
+            // A signature without the query, on a request with one: refused.
+            try await client.execute(uri: path + "?from=2", method: .get, headers: node.getHeaders(path: path)) { response in
+                #expect(response.status == .badRequest)
+                let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(refusal.error.code == .malformedSignature)
+            }
+        }
     }
 }
