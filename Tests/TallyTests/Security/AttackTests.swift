@@ -206,7 +206,7 @@ import Testing
 
     @Test func aFloodFromOneAddressIsSlowedWith429AndRetryAfterAndChangesNothing() async throws {
         let before = try database.totals(eventID: "test-2026")
-        let app = try buildApplication(intake: intake, settings: AggregatorSettings(rateLimit: .init(perSecond: 0.5, burst: 3)),
+        let app = try buildApplication(intake: intake, settings: AggregatorSettings(rateLimit: .init(perSecond: 0.001, burst: 3)),
                                        logger: Logger(label: "test"))
         let shaped = shape("a batch for another venue")
         try await app.test(.router) { client in
