@@ -74,6 +74,11 @@ let package = Package(
         .executableTarget(name: "venue-node", dependencies: ["VenueNode", "Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(name: "aggregator", dependencies: ["Aggregator", "Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(
+            name: "batch-fuzzer",
+            dependencies: ["Shared", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "tally-demo",
             dependencies: [
                 "Shared",
