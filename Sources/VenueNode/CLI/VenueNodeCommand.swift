@@ -329,7 +329,9 @@ extension VenueNodeCommand {
                         }
                     }
                 } else {
-                    rows = try CSVImport.ballots(table)
+                    // Saved in a random order: nothing of the order in which ballots were typed (which might
+                    // follow the check-in desk) is kept. Each row keeps its line number for error messages.
+                    rows = try CSVImport.ballots(table).shuffled()
                 }
             } catch let error as CSVTable.ParseError {
                 throw ImportError(file: file, line: error.line, message: error.message)

@@ -70,8 +70,10 @@ extension NodeDatabase {
                     throw AppendError(index: index, rejection: rejection)
                 }
                 let record = ChainedRecord(seq: state.headSeq, prev: state.headHash, payload: payload.canonicalJSON())
+                // A ballot keeps only the day it was saved: no time finer than its box.
                 try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
-                                 payload: record.payload, savedAt: now).insert(db)
+                                 payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
+                    .insert(db)
                 state.headHash = record.hash
                 saved.append(record)
             }
@@ -99,7 +101,8 @@ extension NodeDatabase {
                 try state.admit(payload, event: nil)
                 state.headHash = record.hash
                 try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
-                                 payload: record.payload, savedAt: now).insert(db)
+                                 payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
+                    .insert(db)
             }
         }
     }
