@@ -131,7 +131,8 @@ struct TallyDemo: ParsableCommand {
         guard talliesMatch && attendanceMatch else { throw ExitCode.failure }
     }
 
-    /// Check-ins by quota (some absent), one ballot per attendee into box B1, the box opened and closed.
+    /// Check-ins by quota (some absent), one ballot per attendee into box B1: the box opened and closed,
+    /// then counted.
     private func recordSession(session: String, venue: String, venueIndex: Int, reps: [String], event: EventDefinition,
                                processes: Processes, random: inout SplitMix64,
                                truth: inout Truth) throws -> (checkins: Int, ballots: Int) {
@@ -176,10 +177,11 @@ struct TallyDemo: ParsableCommand {
                                                            atomically: true, encoding: .utf8)
         let dir = "nodes/\(venue)"
         try processes.run("venue-node", ["import", "--data-dir", dir, "--checkins", checkinFile])
+        // The box is opened before the vote and closed after it; its ballots are entered when it is counted.
         try processes.run("venue-node", ["box", "open", "--data-dir", dir, "--session", session, "--box", "B1"])
-        try processes.run("venue-node", ["import", "--data-dir", dir, "--ballots", ballotFile])
         try processes.run("venue-node", ["box", "close", "--data-dir", dir, "--session", session, "--box", "B1",
                                          "--issued", "\(attendees)", "--returned", "\(returned)"])
+        try processes.run("venue-node", ["import", "--data-dir", dir, "--ballots", ballotFile])
         return (attendees, returned)
     }
 

@@ -136,15 +136,15 @@ import Testing
         }
     }
 
-    /// Imports a session's check-ins and ballots, with the box opened and closed around them.
+    /// Imports a session's check-ins; opens and closes the box, then imports its ballots (the count).
     private func record(_ harness: ProcessHarness, venue: String, session: String,
                         data: (checkins: String, ballots: String), count: Int) throws {
         let steps: [[String]] = [
             ["import", "--data-dir", venue, "--checkins", try harness.write(data.checkins, to: "\(venue)-\(session)-c.csv")],
             ["box", "open", "--data-dir", venue, "--session", session, "--box", "B1"],
-            ["import", "--data-dir", venue, "--ballots", try harness.write(data.ballots, to: "\(venue)-\(session)-b.csv")],
             ["box", "close", "--data-dir", venue, "--session", session, "--box", "B1", "--issued", "\(count)",
              "--returned", "\(count)"],
+            ["import", "--data-dir", venue, "--ballots", try harness.write(data.ballots, to: "\(venue)-\(session)-b.csv")],
         ]
         for step in steps {
             let result = try harness.run("venue-node", step)
@@ -177,8 +177,8 @@ import Testing
             ["init", "--data-dir", "n", "--event", eventURL.path, "--venue", "tumed", "--aggregator", "http://127.0.0.1:9"],
             ["checkin", "--data-dir", "n", "--session", "S1", "--rep", "R1", "--category", category],
             ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "B1"],
-            ["ballot", "--data-dir", "n", "--session", "S1", "--box", "B1", "--blank"],
             ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "B1", "--issued", "1", "--returned", "1"],
+            ["ballot", "--data-dir", "n", "--session", "S1", "--box", "B1", "--blank"],
             ["status", "--data-dir", "n"],
             ["verify", "--data-dir", "n"],
         ]

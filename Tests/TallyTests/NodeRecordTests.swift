@@ -77,6 +77,22 @@ import Testing
         #expect(try database.status().checkins == ["S1": 1, "S2": 1])
     }
 
+    @Test func aBoxIsCountedAfterItIsClosed() throws {
+        try database.append([.boxOpened(.init(session: "S1", box: "B1"))], event: event)
+        let error = try #require(throws: AppendError.self) {
+            try database.append([Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])], event: event)
+        }
+        #expect(error.rejection.message == "box B1 of session S1 is still open (record 1): enter its ballots when it "
+            + "is counted, after `venue-node box close`")
+        try database.append([
+            .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
+            // A box the node does not track (never opened) takes ballots as before.
+            Fixtures.validBallot(["D01": "dissatisfied", "D02": "satisfied"], box: "B2"),
+        ], event: event)
+        #expect(try database.head().seq == 4)
+    }
+
     @Test func aRequestIsSavedWholeOrNotAtAll() throws {
         let error = try #require(throws: AppendError.self) {
             try database.append([

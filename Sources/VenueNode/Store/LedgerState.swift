@@ -21,6 +21,15 @@ struct LedgerState {
     /// (records read back from the store) only the chain's own rules are checked.
     mutating func admit(_ payload: RecordPayload, event: EventDefinition?) throws(RecordRejection) {
         if let event { try payload.check(against: event) }
+        if event != nil, case .ballot(let ballot) = payload {
+            // Ballots are entered when their box is counted, after it is closed: neither their order nor
+            // their time then follows the check-in desk. (Records already stored are not re-judged.)
+            let key = Self.key(ballot.session, ballot.box)
+            if let opened = openedBoxes[key], closedBoxes[key] == nil {
+                throw RecordRejection("box \(ballot.box) of session \(ballot.session) is still open (record \(opened)): "
+                    + "enter its ballots when it is counted, after `venue-node box close`")
+            }
+        }
         let seq = headSeq + 1
         switch payload {
         case .correction(let correction):

@@ -80,10 +80,10 @@ import Testing
                     ["import", "--data-dir", venue.id, "--checkins",
                      try harness.write(checkins.joined(separator: "\n") + "\n", to: "\(name)-c.csv")],
                     ["box", "open", "--data-dir", venue.id, "--session", session.id, "--box", "B1"],
-                    ["import", "--data-dir", venue.id, "--ballots",
-                     try harness.write(ballots.joined(separator: "\n") + "\n", to: "\(name)-b.csv")],
                     ["box", "close", "--data-dir", venue.id, "--session", session.id, "--box", "B1", "--issued",
                      "\(attendees)", "--returned", "\(attendees)"],
+                    ["import", "--data-dir", venue.id, "--ballots",
+                     try harness.write(ballots.joined(separator: "\n") + "\n", to: "\(name)-b.csv")],
                 ] {
                     let result = try harness.run("venue-node", step)
                     #expect(result.status == 0, "\(step): \(result.stderr)")
