@@ -28,22 +28,50 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
             var updated: ContinuousClock.Instant
         }
 
-        let state = Mutex<[String: Bucket]>([:])
+        struct State {
+            var buckets: [String: Bucket] = [:]
+            var pruned = ContinuousClock.now
+        }
+
+        /// Most clients tracked one by one; beyond it (after forgetting idle ones) new clients share one bucket.
+        static var maxClients: Int { 10_000 }
+        let state = Mutex(State())
 
         /// Takes a token for `client`; returns the seconds to wait when there is none.
-        func take(_ client: String, limit: RateLimit, now: ContinuousClock.Instant = .now) -> Double? {
-            state.withLock { buckets in
-                if buckets.count > 10_000 { buckets = buckets.filter { now - $0.value.updated < .seconds(60) } }
-                var bucket = buckets[client] ?? Bucket(tokens: limit.burst, updated: now)
-                let elapsed = now - bucket.updated
+        func take(_ client: String, limit: RateLimit) -> Double? {
+            state.withLock { state in
+                let now = ContinuousClock.now
+                if state.buckets.count >= Self.maxClients, now - state.pruned > .seconds(1) {
+                    // A bucket idle long enough to be full again carries nothing worth keeping.
+                    let idle = Duration.seconds(limit.burst / max(limit.perSecond, 0.001))
+                    state.buckets = state.buckets.filter { now - $0.value.updated < idle }
+                    state.pruned = now
+                }
+                let key = state.buckets[client] != nil || state.buckets.count < Self.maxClients ? client : "overflow"
+                var bucket = state.buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
+                let elapsed = max(.zero, now - bucket.updated)
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 bucket.tokens = min(limit.burst, bucket.tokens + seconds * limit.perSecond)
                 bucket.updated = now
-                defer { buckets[client] = bucket }
+                defer { state.buckets[key] = bucket }
                 guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / limit.perSecond }
                 bucket.tokens -= 1
                 return nil
             }
+        }
+    }
+
+    /// The client a request counts against: its IPv4 address, or the /64 network of an IPv6 address
+    /// (one host usually holds a whole /64).
+    static func client(_ address: SocketAddress?) -> String {
+        switch address {
+        case .v6(let v6)?:
+            let prefix = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0.prefix(8)) }
+            return prefix.map { String(format: "%02x", $0) }.joined() + "::/64"
+        case let address?:
+            return address.ipAddress ?? "unknown"
+        case nil:
+            return "unknown"
         }
     }
 
@@ -55,7 +83,7 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
     public func handle(_ request: Request, context: Context,
                        next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
-        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        let client = Self.client(context.remoteAddress)
         if let wait = buckets.take(client, limit: limit) {
             var response = try APIError(.tooManyRequests, .rateLimited,
                                         "too many requests from \(client); retry after \(Int(wait.rounded(.up))) s")

@@ -6,8 +6,8 @@ import Shared
 /// Who may call what. Only `/healthz` answers everyone. Nodes write by signature (`POST /v1/batches`,
 /// `/v1/heartbeats`, `/v1/enrolments`; the handlers verify it) and may read their own cursor, records
 /// and the signed heads with a signed GET. Everything else needs a bearer token (`aggregator tokens add`):
-/// `Authorization: Bearer …`, or `?token=…` for the dashboard page and its event stream (a browser's
-/// EventSource sends no headers). Admin paths need an admin token.
+/// `Authorization: Bearer …`, or `?token=…` for the dashboard page and its event stream only (a browser's
+/// EventSource sends no headers). Admin paths need an admin token. Paths are judged as routed.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let database: AggregatorDatabase
 
@@ -20,7 +20,14 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         case token(Role)
     }
 
-    static func access(method: HTTPRequest.Method, path: String, signed: Bool) -> Access {
+    /// The path as the router sees it: empty segments dropped (`/v1//admin/x` is routed as `/v1/admin/x`),
+    /// so the policy judges the route that will answer, not the spelling of the request.
+    static func routedPath(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+    }
+
+    static func access(method: HTTPRequest.Method, path rawPath: String, signed: Bool) -> Access {
+        let path = routedPath(rawPath)
         if path == "/healthz" { return .open }
         if method == .post, ["/v1/batches", "/v1/heartbeats", "/v1/enrolments"].contains(path) { return .nodeSignature }
         if method == .get, signed, path == "/v1/heads" || path.hasPrefix("/v1/nodes/") { return .nodeSignature }
@@ -33,7 +40,10 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         let access = Self.access(method: request.method, path: request.uri.path,
                                  signed: request.headers[.signatureInput] != nil)
         guard case .token(let needed) = access else { return try await next(request, context) }
-        var token = request.uri.queryParameters.get("token")
+        // `?token=` only where a browser cannot send a header (the page and its event stream): elsewhere a
+        // token in the URL would end up in logs and Referer headers.
+        let path = Self.routedPath(request.uri.path)
+        var token = path == "/dashboard" || path == "/v1/events" ? request.uri.queryParameters.get("token") : nil
         if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
             token = String(authorization.dropFirst("Bearer ".count))
         }

@@ -84,7 +84,13 @@ public struct BatchIntake: Sendable {
             throw APIError(.forbidden, .nodeMismatch, "the heartbeat names node \(heartbeat.node) of venue "
                 + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
         }
-        try database.noteContact(node: node, heartbeat: heartbeat)
+        do {
+            try database.noteContact(node: node, heartbeat: heartbeat,
+                                     signedAt: try? MessageSignature.created(signatureInput: request.signatureInput))
+        } catch let replay as HeartbeatReplay {
+            throw APIError(.unauthorized, .staleSignature, "this heartbeat was signed at \(replay.signedAt), not after the "
+                + "last one accepted from node \(node.id) (\(replay.last)): a replay is not counted as contact")
+        }
         return (node, heartbeat)
     }
 

@@ -3,6 +3,12 @@ import Foundation
 import GRDB
 import Shared
 
+/// A heartbeat signed no later than the last one accepted from its node.
+public struct HeartbeatReplay: Error, Sendable {
+    public var signedAt: Int64
+    public var last: Int64
+}
+
 /// An operator mistake in an aggregator command, said plainly.
 public struct AggregatorError: Error, CustomStringConvertible {
     public var description: String
@@ -108,19 +114,27 @@ extension AggregatorDatabase {
     }
 
     /// Notes that a node was heard from, with what it says about itself when it sent a heartbeat.
-    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil) throws {
+    /// Notes that a node was heard from; with a heartbeat, what it said about itself. `signedAt` is the
+    /// heartbeat's signature time: a heartbeat not signed after the last one accepted is a replay and is
+    /// refused (`HeartbeatReplay`), so an old heartbeat cannot make a silent node look alive.
+    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil, signedAt: Int64? = nil) throws {
         try writer.write { db in
             if let heartbeat {
+                if let signedAt, let last = try Int64.fetchOne(
+                    db, sql: "SELECT heartbeatCreated FROM nodeContact WHERE nodeID = ?", arguments: [node.id]),
+                    signedAt <= last {
+                    throw HeartbeatReplay(signedAt: signedAt, last: last)
+                }
                 try db.execute(sql: """
                     INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
-                                             version, nodeClock)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                             version, nodeClock, heartbeatCreated)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
                         declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
                         pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
-                        nodeClock = excluded.nodeClock
+                        nodeClock = excluded.nodeClock, heartbeatCreated = excluded.heartbeatCreated
                     """, arguments: [node.id, Self.timestamp(), heartbeat.headSeq, heartbeat.headHash, heartbeat.pending,
-                                     heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock])
+                                     heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock, signedAt])
             } else {
                 try db.execute(sql: """
                     INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)

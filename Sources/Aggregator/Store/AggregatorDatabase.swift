@@ -203,6 +203,10 @@ public final class AggregatorDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'enrolmentUse is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v7: heartbeat freshness") { db in
+            // The signature time of the last heartbeat accepted from each node: an older or equal one is a replay.
+            try db.execute(sql: "ALTER TABLE nodeContact ADD COLUMN heartbeatCreated INTEGER")
+        }
         return migrator
     }
 }

@@ -60,6 +60,15 @@ extension VenueNodeCommand {
         @Option(help: "https: pin the aggregator's public key, sha256//BASE64 (see docs/security.md).")
         var pinPublicKey: String?
 
+        func validate() throws {
+            if token != nil, aggregatorKey == nil, !aggregator.lowercased().hasPrefix("https://") {
+                throw ValidationError("""
+                    over plain http anyone on the way could answer the enrolment with another key: give \
+                    --aggregator-key (from `aggregator identity`) or use an https:// aggregator URL
+                    """)
+            }
+        }
+
         func run() async throws {
             let directory = try NodeDirectory.create(
                 at: data.url, eventFile: URL(filePath: event), venue: venue,

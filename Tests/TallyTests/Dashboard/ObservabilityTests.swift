@@ -167,6 +167,14 @@ import Testing
                 let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(refusal.error.code == .forbidden)
             }
+            // However the path is spelt, the route decides: an extra slash does not make an admin path an observer's.
+            for uri in ["/v1//admin/enrolment-tokens", "//v1/admin/enrolment-tokens", "/v1/admin//enrolment-tokens"] {
+                try await client.execute(uri: uri, method: .post, headers: bearer(token), body: issue) { response in
+                    #expect(response.status == .forbidden, "\(uri)")
+                }
+            }
+            // A token in the URL counts only for the dashboard page and its event stream.
+            try await client.execute(uri: "/v1/totals?token=\(token)", method: .get) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(admin),
                                      body: issue) { response in
                 #expect(response.status == .created)

@@ -254,4 +254,25 @@ import Testing
             }
         }
     }
+
+    @Test func aReplayedHeartbeatIsRefusedAndDoesNotCountAsContact() throws {
+        func heartbeat(created: Int64) throws -> BatchIntake.SignedRequest {
+            let body = try JSONEncoder().encode(Heartbeat(node: node.nodeID, venue: "east", headSeq: 2, headHash: held[1].hash,
+                                                          pending: 0, freeDiskBytes: nil, version: "t", clock: "c"))
+            let signed = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body, keyID: node.nodeID,
+                                                   key: node.key, created: created)
+            return .init(path: "/v1/heartbeats", contentType: "application/json", contentDigest: signed.contentDigest,
+                         signatureInput: signed.signatureInput, signature: signed.signature, body: body)
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let first = try heartbeat(created: now - 60)
+        try intake.receiveHeartbeat(first)
+        let contact = try #require(try database.contacts()[node.nodeID])
+        for replay in [first, try heartbeat(created: now - 120)] {
+            let error = try #require(throws: APIError.self) { try intake.receiveHeartbeat(replay) }
+            #expect(error.status == .unauthorized && error.body.error.code == .staleSignature)
+        }
+        #expect(try database.contacts()[node.nodeID]?.lastContactAt == contact.lastContactAt)
+        try intake.receiveHeartbeat(try heartbeat(created: now))
+    }
 }

@@ -117,13 +117,17 @@ import Testing
         let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("sme_") && issued.stderr.contains("--token \(token)"))
         let url = "http://127.0.0.1:\(port)"
-        let created = try harness.run("venue-node", ["init", "--data-dir", "east", "--event", eventURL.path,
+        // Over plain http the node must already know the aggregator's key.
+        let unkeyed = try harness.run("venue-node", ["init", "--data-dir", "east", "--event", eventURL.path,
                                                      "--venue", "east", "--aggregator", url, "--token", token])
+        #expect(unkeyed.status != 0 && unkeyed.stderr.contains("--aggregator-key"), "\(unkeyed.stderr)")
+        let identity = try harness.run("aggregator", ["identity", "--data-dir", "agg"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try harness.run("venue-node", ["init", "--data-dir", "east", "--event", eventURL.path,
+                                                     "--venue", "east", "--aggregator", url, "--token", token,
+                                                     "--aggregator-key", identity])
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("enrolled as node") && created.stdout.contains("epoch 1"))
-        let identity = try harness.run("aggregator", ["identity", "--data-dir", "agg"])
-        let config = try String(contentsOf: harness.workDirectory.appending(path: "east/node.json"), encoding: .utf8)
-        #expect(config.contains(identity.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(try harness.run("venue-node", ["checkin", "--data-dir", "east", "--session", "S1", "--rep", "R1",
                                                "--category", "resident"]).status == 0)
         let synced = try harness.run("venue-node", ["sync", "--data-dir", "east"])
@@ -131,7 +135,8 @@ import Testing
         #expect(synced.stdout.contains("acknowledged through 1 of 1"))
         // A second node with the same token: the directory is made, enrolment is refused, exit 2.
         let again = try harness.run("venue-node", ["init", "--data-dir", "east2", "--event", eventURL.path,
-                                                   "--venue", "east", "--aggregator", url, "--token", token])
+                                                   "--venue", "east", "--aggregator", url, "--token", token,
+                                                   "--aggregator-key", identity])
         #expect(again.status == 2)
         #expect(again.stderr.contains("enrolment_token_used"), "\(again.stderr)")
         #expect(again.stderr.contains("venue-node enroll --data-dir east2"))

@@ -59,6 +59,11 @@ import Testing
         // The CA given: enrolled, and records sync.
         let trusted = try node("east", venue: "east", ["--ca-file", "ca.pem"])
         #expect(trusted.status == 0, "\(trusted.stderr)")
+        // Over https the node learns the aggregator's key from the enrolment answer and keeps it.
+        let identity = try harness.run("aggregator", ["identity", "--data-dir", "agg"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let config = try String(contentsOf: directory.appending(path: "east/node.json"), encoding: .utf8)
+        #expect(config.contains(identity) && trusted.stdout.contains("aggregator key: \(identity)"))
         #expect(try harness.run("venue-node", ["checkin", "--data-dir", "east", "--session", "S1", "--rep", "R1",
                                                "--category", "resident"]).status == 0)
         let synced = try harness.run("venue-node", ["sync", "--data-dir", "east"])
