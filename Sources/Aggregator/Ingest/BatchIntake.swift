@@ -97,25 +97,13 @@ public struct BatchIntake: Sendable {
     /// Checks a signed POST: JSON, a known key, a valid signature over the exact body, a current key.
     func authenticatePost(_ request: SignedRequest) throws -> EnrolledNode {
         try Self.requireJSON(request)
-        let keyID: String
-        do {
-            keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
-        } catch {
-            throw Self.apiError(error)
-        }
+        let keyID = try Self.keyID(request)
         guard let node = try database.node(id: keyID),
               let publicKey = NodeIdentity.publicKey(base64: node.publicKey) else {
             throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled; enrol its public key with "
                 + "`aggregator nodes add`")
         }
-        do {
-            try MessageSignature.verify(method: "POST", path: request.path, body: request.body,
-                                        contentDigest: request.contentDigest, signatureInput: request.signatureInput,
-                                        signature: request.signature, publicKey: publicKey)
-        } catch {
-            throw Self.apiError(error)
-        }
-        try checkFreshness(request)
+        try verifySignature(request, method: "POST", key: publicKey)
         // An authentic request from a retired key: refused and kept as evidence.
         if let fenced = try database.fence(node) {
             let evidence = SignedEvidence(contentDigest: request.contentDigest ?? "",
@@ -183,26 +171,27 @@ public struct BatchIntake: Sendable {
     /// seconds, by a venue's current node.
     public func authenticate(_ request: SignedRequest, method: String, query: String? = nil,
                              now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> EnrolledNode {
-        let keyID: String
-        do {
-            keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
-        } catch {
-            throw Self.apiError(error)
-        }
+        let keyID = try Self.keyID(request)
         guard let node = try database.node(id: keyID),
               let publicKey = NodeIdentity.publicKey(base64: node.publicKey) else {
             throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled")
         }
+        try verifySignature(request, method: method, query: query, key: publicKey, now: now)
+        if let fenced = try database.fence(node) { throw fenced }
+        return node
+    }
+
+    /// Verifies the digest and the signature with `key`, then the signature's age.
+    func verifySignature(_ request: SignedRequest, method: String, query: String? = nil,
+                         key: Curve25519.Signing.PublicKey, now: Int64 = Int64(Date().timeIntervalSince1970)) throws {
         do {
             try MessageSignature.verify(method: method, path: request.path, query: query, body: request.body,
                                         contentDigest: request.contentDigest, signatureInput: request.signatureInput,
-                                        signature: request.signature, publicKey: publicKey)
+                                        signature: request.signature, publicKey: key)
         } catch {
             throw Self.apiError(error)
         }
         try checkFreshness(request, now: now)
-        if let fenced = try database.fence(node) { throw fenced }
-        return node
     }
 
     /// Refuses a request signed more than `maxSignatureAge` seconds away from the aggregator's clock.
@@ -224,12 +213,7 @@ public struct BatchIntake: Sendable {
     /// signed by that key (its node id as `keyid`): only the holder of the private key can enrol it.
     public func enrol(_ request: SignedRequest) throws -> EnrolmentResponse {
         try Self.requireJSON(request)
-        let keyID: String
-        do {
-            keyID = try MessageSignature.keyID(signatureInput: request.signatureInput)
-        } catch {
-            throw Self.apiError(error)
-        }
+        let keyID = try Self.keyID(request)
         guard request.body.count <= 4_096 else {
             throw APIError(.contentTooLarge, .bodyTooLarge, "an enrolment request may be at most 4096 bytes")
         }
@@ -246,14 +230,7 @@ public struct BatchIntake: Sendable {
         guard NodeIdentity.nodeID(for: key) == keyID else {
             throw APIError(.forbidden, .nodeMismatch, "the request is signed as \(keyID), not by the key it enrols")
         }
-        do {
-            try MessageSignature.verify(method: "POST", path: request.path, body: request.body,
-                                        contentDigest: request.contentDigest, signatureInput: request.signatureInput,
-                                        signature: request.signature, publicKey: key)
-        } catch {
-            throw Self.apiError(error)
-        }
-        try checkFreshness(request)
+        try verifySignature(request, method: "POST", key: key)
         do {
             let node = try database.redeemEnrolmentToken(enrolment.token, venue: enrolment.venue, key: key)
             return EnrolmentResponse(node: node.id, venue: node.venue, epoch: node.epoch,
@@ -267,6 +244,15 @@ public struct BatchIntake: Sendable {
             }
         } catch let error as AggregatorError {
             throw APIError(.conflict, .enrolmentTokenUsed, error.description)
+        }
+    }
+
+    /// The key id the request's `Signature-Input` claims.
+    static func keyID(_ request: SignedRequest) throws -> String {
+        do {
+            return try MessageSignature.keyID(signatureInput: request.signatureInput)
+        } catch {
+            throw apiError(error)
         }
     }
 
