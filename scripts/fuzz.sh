@@ -18,7 +18,7 @@ binary="$(swift build --product batch-fuzzer --build-path .build-fuzz --show-bin
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING)/batch-fuzzer"
 "$binary" .build-fuzz/corpus -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=4096 \
     -artifact_prefix=.build-fuzz/crashes/ -print_final_stats=1 2>&1 | tee .build-fuzz/last-run.log | \
-    grep -E "^#[0-9]+ +(INITED|DONE)|stat::|ERROR|SUMMARY" || true
+    grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|stat::|ERROR|SUMMARY" || true
 if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|Fatal error" .build-fuzz/last-run.log; then
     echo "the fuzzer found a problem: see .build-fuzz/crashes and .build-fuzz/last-run.log" >&2
     exit 1

@@ -106,6 +106,8 @@ struct BatchController {
         group.post("heartbeats", use: heartbeat)
         group.post("enrolments", use: enrol)
         group.post("admin/enrolment-tokens", use: issueEnrolmentToken)
+        group.post("admin/nodes/:id/revoke", use: revoke)
+        group.get("admin/roster", use: rosterExport)
         group.get("nodes/:id/cursor", use: cursor)
         group.get("nodes/:id/records", use: records)
         group.get("totals", use: totals)
@@ -163,6 +165,42 @@ struct BatchController {
         } catch let error as AggregatorError {
             throw APIError(.unprocessableContent, .venueMismatch, error.description)
         }
+    }
+
+    /// An admin revokes a node's key: `{"reason": …}`. Nothing it signs is accepted afterwards.
+    @Sendable func revoke(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable { var reason: String }
+        let id = try context.parameters.require("id")
+        var request = request
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: Data(buffer: try await request.collectBody(upTo: 4_096)))
+        } catch {
+            throw APIError(.badRequest, .malformedBatch, "the body must be {\"reason\": \"…\"}")
+        }
+        guard !body.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError(.badRequest, .malformedBatch, "a revocation needs a reason")
+        }
+        guard try intake.database.node(id: id) != nil else {
+            throw APIError(.notFound, .unknownNode, "node \(id) is not enrolled")
+        }
+        do {
+            try intake.database.revoke(nodeID: id, reason: body.reason)
+        } catch let error as AggregatorError {
+            throw APIError(.conflict, .revokedNode, error.description)
+        }
+        context.logger.notice("node revoked", metadata: ["node.id": "\(id)", "reason": "\(body.reason)"])
+        hub.publish()
+        return Response(status: .noContent)
+    }
+
+    /// An admin fetches a venue's roster for `venue-node roster import` (`?venue=V`; person keys, never
+    /// ID-card numbers), as CSV.
+    @Sendable func rosterExport(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let venue = request.uri.queryParameters.get("venue")
+        let roster = try intake.database.roster().filter { venue == nil || $0.venue == venue }
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: roster.venueCSV())))
     }
 
     /// Every venue chain's head, signed by the aggregator's key. Readable with a token, or by a node

@@ -180,6 +180,33 @@ import Testing
                 #expect(response.status == .created)
                 #expect(String(buffer: response.body).contains(#""token":"sme_"#))
             }
+            try await client.execute(uri: "/v1/admin/roster?venue=east", method: .get, headers: bearer(token)) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(uri: "/v1/admin/roster?venue=east", method: .get, headers: bearer(admin)) {
+                #expect($0.status == .ok)
+            }
+            // An admin revokes a node over HTTP; what it signs afterwards is refused.
+            let revoke = "/v1/admin/nodes/\(signer.nodeID)/revoke"
+            let reason = ByteBuffer(string: #"{"reason":"laptop stolen"}"#)
+            try await client.execute(uri: revoke, method: .post, headers: bearer(token), body: reason) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(uri: revoke, method: .post, headers: bearer(admin), body: reason) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: revoke, method: .post, headers: bearer(admin), body: reason) {
+                #expect($0.status == .conflict)
+            }
+            let more = Fixtures.chain([.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
+                                      afterSeq: 1, afterHash: records[0].hash)
+            let moreBody = signer.body(more, venue: "east")
+            try await client.execute(uri: "/v1/batches", method: .post, headers: headers(moreBody),
+                                     body: ByteBuffer(bytes: moreBody)) { response in
+                #expect(response.status == .forbidden)
+                let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(refusal.error.code == .revokedNode)
+            }
         }
         // The tokens themselves are stored nowhere: only their hashes.
         let stored = try await database.writerForTests.read { db in try String.fetchAll(db, sql: "SELECT tokenHash FROM apiToken") }
