@@ -6,7 +6,9 @@ import Testing
 
 /// Node and aggregator in two network namespaces joined by a veth pair: the link is cut while the
 /// node keeps recording, and, where the kernel has `sch_netem`, the link loses, delays, duplicates
-/// and reorders packets. The totals must come out exact, and the time to converge is printed.
+/// and reorders packets. Where it has no netem but has nftables, nftables drops 20 % of the packets
+/// each way and duplicates 5 %, and a token bucket (tc tbf) slows the link so that packets queue (delay
+/// that varies with the load). The totals must come out exact, and the time to converge is printed.
 /// Needs root and `ip netns`; skipped elsewhere.
 @Suite(.serialized) struct NetworkNamespaceTests {
     static func sh(_ command: String) -> (status: Int32, output: String) {
@@ -36,22 +38,40 @@ import Testing
             + "ip netns exec \(name) tc qdisc add dev lo root netem delay 1ms").status == 0
     }()
 
+    static let nftablesAvailable: Bool = {
+        guard namespacesAllowed else { return false }
+        let name = "sanmin-nft-\(getpid())"
+        defer { _ = sh("ip netns del \(name)") }
+        return sh("ip netns add \(name) && ip netns exec \(name) nft add table ip impair && "
+            + "ip netns exec \(name) nft add chain ip impair input '{ type filter hook input priority 0; }' && "
+            + "ip netns exec \(name) nft add rule ip impair input numgen random mod 100 '<' 20 drop").status == 0
+    }()
+
+    enum Impairment: String {
+        case cut = "c", netem = "i", nftables = "n"
+    }
+
     @Test(.enabled(if: namespacesAllowed, "needs root and ip netns"))
     func aCutLinkHealsAndTheTotalsComeOutExact() async throws {
-        try await run(impair: false)
+        try await run(.cut)
     }
 
     @Test(.enabled(if: netemAvailable, "needs the sch_netem kernel module (tc qdisc … netem)"))
     func aLossyDelayedDuplicatingReorderingLinkStillGivesExactTotals() async throws {
-        try await run(impair: true)
+        try await run(.netem)
     }
 
-    private func run(impair: Bool) async throws {
+    @Test(.enabled(if: nftablesAvailable, "needs root, ip netns and nftables (nft)"))
+    func aLossyDuplicatingSlowLinkStillGivesExactTotals() async throws {
+        try await run(.nftables)
+    }
+
+    private func run(_ impairment: Impairment) async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let id = "\(getpid() % 10000)\(impair ? "i" : "c")"
+        let id = "\(getpid() % 10000)\(impairment.rawValue)"
         let (a, b) = ("sanmin-a-\(id)", "sanmin-b-\(id)")
-        let subnet = impair ? "10.231.7" : "10.231.6"
+        let subnet = ["c": "10.231.6", "i": "10.231.7", "n": "10.231.8"][impairment.rawValue]!
         defer {
             _ = Self.sh("ip netns pids \(a) | xargs -r kill -9; ip netns pids \(b) | xargs -r kill -9")
             _ = Self.sh("ip netns del \(a); ip netns del \(b)")
@@ -66,11 +86,28 @@ import Testing
             ip -n \(a) link set lo up; ip -n \(b) link set lo up
             """)
         try #require(setup.status == 0, "\(setup.output)")
-        if impair {
+        switch impairment {
+        case .cut:
+            break
+        case .netem:
             for (ns, dev) in [(a, "va\(id)"), (b, "vb\(id)")] {
                 let netem = Self.sh("ip netns exec \(ns) tc qdisc add dev \(dev) root netem loss 20% delay 300ms 100ms "
                     + "duplicate 5% reorder 10% 50%")
                 try #require(netem.status == 0, "\(netem.output)")
+            }
+        case .nftables:
+            for (ns, dev, peer) in [(a, "va\(id)", "\(subnet).2"), (b, "vb\(id)", "\(subnet).1")] {
+                let rules = Self.sh("""
+                    set -e
+                    ip netns exec \(ns) nft add table ip impair
+                    ip netns exec \(ns) nft add chain ip impair input '{ type filter hook input priority 0; }'
+                    ip netns exec \(ns) nft add rule ip impair input iifname \(dev) numgen random mod 100 '<' 20 counter drop
+                    ip netns exec \(ns) nft add chain ip impair output '{ type filter hook output priority 0; }'
+                    ip netns exec \(ns) nft add rule ip impair output ip daddr \(peer) numgen random mod 100 '<' 5 \\
+                        counter dup to \(peer) device \(dev)
+                    ip netns exec \(ns) tc qdisc add dev \(dev) root tbf rate 256kbit burst 16kbit latency 600ms
+                    """)
+                try #require(rules.status == 0, "\(rules.output)")
             }
         }
 
@@ -120,14 +157,30 @@ import Testing
         let lastSeq = try #require(status["last_seq"] as? Int)
         let aggregatorDB = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path)
         var held = 0
-        while held < lastSeq && ContinuousClock.now - healed < .seconds(120) {
+        while held < lastSeq && ContinuousClock.now - healed < .seconds(300) {
             held = try await aggregatorDB.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0 }
             try await Task.sleep(for: .milliseconds(100))
         }
         let convergence = ContinuousClock.now - healed
-        print("network namespaces (\(impair ? "netem loss 20% delay 300±100ms duplicate 5% reorder 10%" : "link cut")): "
+        let description = switch impairment {
+        case .cut: "link cut"
+        case .netem: "link cut, netem loss 20% delay 300±100ms duplicate 5% reorder 10%"
+        case .nftables: "link cut, nftables loss 20% each way and duplicate 5%, tbf 256 kbit/s with a 600 ms queue"
+        }
+        print("network namespaces (\(description)): "
             + "\(held)/\(lastSeq) records held \(convergence) after the link came back")
         #expect(held == lastSeq)
+        if impairment == .nftables {
+            // The impairment did happen: packets were dropped and duplicated on the way.
+            let counters = [a, b].map { Self.sh("ip netns exec \($0) nft list table ip impair").output }.joined()
+            let packets = { (action: String) in
+                counters.split(separator: "\n").filter { $0.contains(action) }
+                    .compactMap { $0.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) } }
+                    .reduce(0, +)
+            }
+            print("nftables: \(packets("drop")) packets dropped, \(packets("dup to")) duplicated")
+            #expect(packets("drop") > 0 && packets("dup to") > 0)
+        }
         try aggregatorDB.close()
         let tallies = try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"])
         #expect(tallies.stdout.split(separator: "\n").dropFirst().map(String.init)
