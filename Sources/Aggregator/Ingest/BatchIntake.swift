@@ -85,11 +85,10 @@ public struct BatchIntake: Sendable {
                 + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
         }
         do {
-            try database.noteContact(node: node, heartbeat: heartbeat,
-                                     signedAt: try? MessageSignature.created(signatureInput: request.signatureInput))
-        } catch let replay as HeartbeatReplay {
-            throw APIError(.unauthorized, .staleSignature, "this heartbeat was signed at \(replay.signedAt), not after the "
-                + "last one accepted from node \(node.id) (\(replay.last)): a replay is not counted as contact")
+            try database.noteContact(node: node, heartbeat: heartbeat, digest: MessageSignature.contentDigest(of: request.body))
+        } catch is HeartbeatReplay {
+            throw APIError(.conflict, .replayedRequest, "node \(node.id) sent this very heartbeat before: a replay is not "
+                + "counted as contact")
         }
         return (node, heartbeat)
     }

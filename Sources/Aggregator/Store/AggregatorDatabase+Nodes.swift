@@ -3,11 +3,8 @@ import Foundation
 import GRDB
 import Shared
 
-/// A heartbeat signed no later than the last one accepted from its node.
-public struct HeartbeatReplay: Error, Sendable {
-    public var signedAt: Int64
-    public var last: Int64
-}
+/// A heartbeat identical to one accepted before from its node.
+public struct HeartbeatReplay: Error, Sendable {}
 
 /// An operator mistake in an aggregator command, said plainly.
 public struct AggregatorError: Error, CustomStringConvertible {
@@ -114,27 +111,28 @@ extension AggregatorDatabase {
     }
 
     /// Notes that a node was heard from, with what it says about itself when it sent a heartbeat.
-    /// Notes that a node was heard from; with a heartbeat, what it said about itself. `signedAt` is the
-    /// heartbeat's signature time: a heartbeat not signed after the last one accepted is a replay and is
-    /// refused (`HeartbeatReplay`), so an old heartbeat cannot make a silent node look alive.
-    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil, signedAt: Int64? = nil) throws {
+    /// Notes that a node was heard from; with a heartbeat, what it said about itself. `digest` is the
+    /// heartbeat's body digest: a heartbeat accepted before, sent again, is a replay and is refused
+    /// (`HeartbeatReplay`), so an old heartbeat cannot make a silent node look alive. (Judged by content,
+    /// not by the node's clock, which may be wrong or set back.)
+    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil, digest: String? = nil) throws {
         try writer.write { db in
             if let heartbeat {
-                if let signedAt, let last = try Int64.fetchOne(
-                    db, sql: "SELECT heartbeatCreated FROM nodeContact WHERE nodeID = ?", arguments: [node.id]),
-                    signedAt <= last {
-                    throw HeartbeatReplay(signedAt: signedAt, last: last)
+                if let digest {
+                    try db.execute(sql: "INSERT OR IGNORE INTO heartbeatSeen (nodeID, digest) VALUES (?, ?)",
+                                   arguments: [node.id, digest])
+                    guard db.changesCount == 1 else { throw HeartbeatReplay() }
                 }
                 try db.execute(sql: """
                     INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
-                                             version, nodeClock, heartbeatCreated)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             version, nodeClock)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
                         declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
                         pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
-                        nodeClock = excluded.nodeClock, heartbeatCreated = excluded.heartbeatCreated
+                        nodeClock = excluded.nodeClock
                     """, arguments: [node.id, Self.timestamp(), heartbeat.headSeq, heartbeat.headHash, heartbeat.pending,
-                                     heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock, signedAt])
+                                     heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock])
             } else {
                 try db.execute(sql: """
                     INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)

@@ -203,9 +203,19 @@ public final class AggregatorDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'enrolmentUse is append-only'); END;
                 """)
         }
-        migrator.registerMigration("v7: heartbeat freshness") { db in
-            // The signature time of the last heartbeat accepted from each node: an older or equal one is a replay.
-            try db.execute(sql: "ALTER TABLE nodeContact ADD COLUMN heartbeatCreated INTEGER")
+        migrator.registerMigration("v7: heartbeats seen") { db in
+            // The digest of every heartbeat accepted from each node: the same heartbeat again is a replay.
+            try db.execute(sql: """
+                CREATE TABLE heartbeatSeen (
+                    nodeID TEXT NOT NULL REFERENCES node(id),
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (nodeID, digest)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER heartbeatSeen_is_append_only_update BEFORE UPDATE ON heartbeatSeen
+                BEGIN SELECT RAISE(ABORT, 'heartbeatSeen is append-only'); END;
+                CREATE TRIGGER heartbeatSeen_is_append_only_delete BEFORE DELETE ON heartbeatSeen
+                BEGIN SELECT RAISE(ABORT, 'heartbeatSeen is append-only'); END;
+                """)
         }
         return migrator
     }

@@ -153,6 +153,7 @@ public enum APIErrorCode: String, Codable, Sendable {
     case enrolmentTokenExpired = "enrolment_token_expired"
     case enrolmentTokenUsed = "enrolment_token_used"
     case rateLimited = "rate_limited"
+    case replayedRequest = "replayed_request"
     case internalError = "internal_error"
 }
 

@@ -256,23 +256,23 @@ import Testing
     }
 
     @Test func aReplayedHeartbeatIsRefusedAndDoesNotCountAsContact() throws {
-        func heartbeat(created: Int64) throws -> BatchIntake.SignedRequest {
+        func heartbeat(clock: String, created: Int64) throws -> BatchIntake.SignedRequest {
             let body = try JSONEncoder().encode(Heartbeat(node: node.nodeID, venue: "east", headSeq: 2, headHash: held[1].hash,
-                                                          pending: 0, freeDiskBytes: nil, version: "t", clock: "c"))
+                                                          pending: 0, freeDiskBytes: nil, version: "t", clock: clock))
             let signed = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body, keyID: node.nodeID,
                                                    key: node.key, created: created)
             return .init(path: "/v1/heartbeats", contentType: "application/json", contentDigest: signed.contentDigest,
                          signatureInput: signed.signatureInput, signature: signed.signature, body: body)
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let first = try heartbeat(created: now - 60)
+        let first = try heartbeat(clock: "2026-11-24T10:00:00Z", created: now)
         try intake.receiveHeartbeat(first)
         let contact = try #require(try database.contacts()[node.nodeID])
-        for replay in [first, try heartbeat(created: now - 120)] {
-            let error = try #require(throws: APIError.self) { try intake.receiveHeartbeat(replay) }
-            #expect(error.status == .unauthorized && error.body.error.code == .staleSignature)
-        }
+        // The same heartbeat again (the captured bytes and signature): refused, and the contact is not refreshed.
+        let error = try #require(throws: APIError.self) { try intake.receiveHeartbeat(first) }
+        #expect(error.status == .conflict && error.body.error.code == .replayedRequest)
         #expect(try database.contacts()[node.nodeID]?.lastContactAt == contact.lastContactAt)
-        try intake.receiveHeartbeat(try heartbeat(created: now))
+        // A new heartbeat from a node whose clock was set back by hours is still taken.
+        try intake.receiveHeartbeat(try heartbeat(clock: "2026-11-24T07:00:05Z", created: now - 3 * 3600))
     }
 }
