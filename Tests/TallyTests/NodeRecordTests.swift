@@ -84,13 +84,21 @@ import Testing
         }
         #expect(error.rejection.message == "box B1 of session S1 is still open (record 1): enter its ballots when it "
             + "is counted, after `venue-node box close`")
+        // Nor through a correction whose replacement is a ballot of that box.
+        try database.append([.boxOpened(.init(session: "S1", box: "B9"))], event: event)
+        try database.append([Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B2")], event: event)
+        #expect(throws: AppendError.self) {
+            try database.append([.correction(.init(target: 3, reason: "wrong box", operator: "王芳",
+                                                   replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"],
+                                                                                     box: "B9")))], event: event)
+        }
         try database.append([
             .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
             // A box the node does not track (never opened) takes ballots as before.
             Fixtures.validBallot(["D01": "dissatisfied", "D02": "satisfied"], box: "B2"),
         ], event: event)
-        #expect(try database.head().seq == 4)
+        #expect(try database.head().seq == 6)
     }
 
     @Test func aRequestIsSavedWholeOrNotAtAll() throws {

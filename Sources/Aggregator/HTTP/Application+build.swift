@@ -172,9 +172,15 @@ struct BatchController {
         struct Body: Decodable { var reason: String }
         let id = try context.parameters.require("id")
         var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: 4_096)
+        } catch {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "a revocation may be at most 4096 bytes")
+        }
         let body: Body
         do {
-            body = try JSONDecoder().decode(Body.self, from: Data(buffer: try await request.collectBody(upTo: 4_096)))
+            body = try JSONDecoder().decode(Body.self, from: Data(buffer: buffer))
         } catch {
             throw APIError(.badRequest, .malformedBatch, "the body must be {\"reason\": \"…\"}")
         }
@@ -194,11 +200,14 @@ struct BatchController {
         return Response(status: .noContent)
     }
 
-    /// An admin fetches a venue's roster for `venue-node roster import` (`?venue=V`; person keys, never
-    /// ID-card numbers), as CSV.
+    /// An admin fetches a venue's roster for `venue-node roster import` (`?venue=V`, required; person keys,
+    /// never ID-card numbers), as CSV.
     @Sendable func rosterExport(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        let venue = request.uri.queryParameters.get("venue")
-        let roster = try intake.database.roster().filter { venue == nil || $0.venue == venue }
+        guard let venue = request.uri.queryParameters.get("venue"), intake.event.venue(venue) != nil else {
+            throw APIError(.notFound, .notFound, "give ?venue= with a venue of event \(intake.event.id): "
+                + intake.event.venues.map(\.id).joined(separator: ", "))
+        }
+        let roster = try intake.database.roster().filter { $0.venue == venue }
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: roster.venueCSV())))
     }

@@ -66,8 +66,12 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
     static func client(_ address: SocketAddress?) -> String {
         switch address {
         case .v6(let v6)?:
-            let prefix = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0.prefix(8)) }
-            return prefix.map { String(format: "%02x", $0) }.joined() + "::/64"
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            if bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+                // An IPv4 client of a server listening on [::]: its IPv4 address.
+                return bytes.suffix(4).map { String($0) }.joined(separator: ".")
+            }
+            return bytes.prefix(8).map { String(format: "%02x", $0) }.joined() + "::/64"
         case let address?:
             return address.ipAddress ?? "unknown"
         case nil:

@@ -52,10 +52,14 @@ extension AggregatorDatabase {
     /// a conflict is recorded as an alarm, with both versions kept.
     public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
         let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
-        try noteContact(node: verified.node)
         switch outcome {
-        case .success(let result): return result
-        case .failure(let error): throw error
+        case .success(let result):
+            // Contact only for a batch that brought something new: a replayed old batch (valid for days)
+            // must not make a silent node look alive. A caught-up node still reports by heartbeat.
+            if !result.newRecords.isEmpty { try noteContact(node: verified.node) }
+            return result
+        case .failure(let error):
+            throw error
         }
     }
 

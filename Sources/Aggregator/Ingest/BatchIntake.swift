@@ -85,7 +85,9 @@ public struct BatchIntake: Sendable {
                 + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
         }
         do {
-            try database.noteContact(node: node, heartbeat: heartbeat, digest: MessageSignature.contentDigest(of: request.body))
+            let signedAt = (try? MessageSignature.created(signatureInput: request.signatureInput)) ?? 0
+            try database.noteContact(node: node, heartbeat: heartbeat,
+                                     replayCheck: (MessageSignature.contentDigest(of: request.body), signedAt, maxSignatureAge))
         } catch is HeartbeatReplay {
             throw APIError(.conflict, .replayedRequest, "node \(node.id) sent this very heartbeat before: a replay is not "
                 + "counted as contact")

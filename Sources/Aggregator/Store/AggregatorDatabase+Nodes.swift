@@ -111,16 +111,20 @@ extension AggregatorDatabase {
     }
 
     /// Notes that a node was heard from, with what it says about itself when it sent a heartbeat.
-    /// Notes that a node was heard from; with a heartbeat, what it said about itself. `digest` is the
-    /// heartbeat's body digest: a heartbeat accepted before, sent again, is a replay and is refused
+    /// Notes that a node was heard from; with a heartbeat, what it said about itself. A heartbeat accepted
+    /// before (same body digest), sent again, is a replay and is refused
     /// (`HeartbeatReplay`), so an old heartbeat cannot make a silent node look alive. (Judged by content,
     /// not by the node's clock, which may be wrong or set back.)
-    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil, digest: String? = nil) throws {
+    /// `replayCheck`: the body's digest, its signature time and the signature window (seconds).
+    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil,
+                            replayCheck: (digest: String, signedAt: Int64, window: Int64)? = nil) throws {
         try writer.write { db in
             if let heartbeat {
-                if let digest {
-                    try db.execute(sql: "INSERT OR IGNORE INTO heartbeatSeen (nodeID, digest) VALUES (?, ?)",
-                                   arguments: [node.id, digest])
+                if let check = replayCheck {
+                    let now = Int64(Date().timeIntervalSince1970)
+                    try db.execute(sql: "DELETE FROM heartbeatSeen WHERE signedAt < ?", arguments: [now - check.window])
+                    try db.execute(sql: "INSERT OR IGNORE INTO heartbeatSeen (nodeID, digest, signedAt) VALUES (?, ?, ?)",
+                                   arguments: [node.id, check.digest, check.signedAt])
                     guard db.changesCount == 1 else { throw HeartbeatReplay() }
                 }
                 try db.execute(sql: """

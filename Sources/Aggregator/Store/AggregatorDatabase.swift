@@ -204,17 +204,17 @@ public final class AggregatorDatabase: Sendable {
                 """)
         }
         migrator.registerMigration("v7: heartbeats seen") { db in
-            // The digest of every heartbeat accepted from each node: the same heartbeat again is a replay.
+            // A replay cache, not a record: the digest of each heartbeat accepted from a node while its
+            // signature is still valid. The same heartbeat again is a replay; rows older than the signature
+            // window are dropped (such a heartbeat is refused as stale anyway).
             try db.execute(sql: """
                 CREATE TABLE heartbeatSeen (
                     nodeID TEXT NOT NULL REFERENCES node(id),
                     digest TEXT NOT NULL,
+                    signedAt INTEGER NOT NULL,
                     PRIMARY KEY (nodeID, digest)
                 ) WITHOUT ROWID;
-                CREATE TRIGGER heartbeatSeen_is_append_only_update BEFORE UPDATE ON heartbeatSeen
-                BEGIN SELECT RAISE(ABORT, 'heartbeatSeen is append-only'); END;
-                CREATE TRIGGER heartbeatSeen_is_append_only_delete BEFORE DELETE ON heartbeatSeen
-                BEGIN SELECT RAISE(ABORT, 'heartbeatSeen is append-only'); END;
+                CREATE INDEX heartbeatSeen_signedAt ON heartbeatSeen (signedAt);
                 """)
         }
         return migrator

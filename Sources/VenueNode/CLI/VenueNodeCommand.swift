@@ -189,9 +189,15 @@ extension VenueNodeCommand {
                     .prefix { $0 != "\n" }
                 let keyer = header.contains("id_number") ? try PersonKeyer.fromEnvironment() : nil
                 let entries = try RosterCSV.parse(bytes, event: directory.event.definition, keyer: keyer, file: file)
+                let here = entries.filter { $0.venue == directory.configuration.venue }.count
+                guard here > 0 else {
+                    // An empty roster would turn every arrival into a walk-in: surely the wrong file.
+                    throw ValidationError("\(file) lists nobody at venue \(directory.configuration.venue) "
+                        + "(\(entries.count) representative(s) in all): nothing imported; export the venue's roster with "
+                        + "aggregator roster export --venue \(directory.configuration.venue)")
+                }
                 try database.importRoster(entries, file: URL(filePath: file).lastPathComponent,
                                           digest: SHA256.hash(data: bytes).hexString)
-                let here = entries.filter { $0.venue == directory.configuration.venue }.count
                 print("imported \(entries.count) representative(s), \(here) of them at venue \(directory.configuration.venue)")
             }
         }

@@ -21,7 +21,12 @@ struct LedgerState {
     /// (records read back from the store) only the chain's own rules are checked.
     mutating func admit(_ payload: RecordPayload, event: EventDefinition?) throws(RecordRejection) {
         if let event { try payload.check(against: event) }
-        if event != nil, case .ballot(let ballot) = payload {
+        let ballotToAdmit: RecordPayload.Ballot? = switch payload {
+        case .ballot(let ballot): ballot
+        case .correction(let correction): if case .ballot(let ballot)? = correction.replacement { ballot } else { nil }
+        default: nil
+        }
+        if event != nil, let ballot = ballotToAdmit {
             // Ballots are entered when their box is counted, after it is closed: neither their order nor
             // their time then follows the check-in desk. (Records already stored are not re-judged.)
             let key = Self.key(ballot.session, ballot.box)

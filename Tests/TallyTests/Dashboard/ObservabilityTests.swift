@@ -186,6 +186,9 @@ import Testing
             try await client.execute(uri: "/v1/admin/roster?venue=east", method: .get, headers: bearer(admin)) {
                 #expect($0.status == .ok)
             }
+            for uri in ["/v1/admin/roster", "/v1/admin/roster?venue=nowhere"] {
+                try await client.execute(uri: uri, method: .get, headers: bearer(admin)) { #expect($0.status == .notFound) }
+            }
             // An admin revokes a node over HTTP; what it signs afterwards is refused.
             let revoke = "/v1/admin/nodes/\(signer.nodeID)/revoke"
             let reason = ByteBuffer(string: #"{"reason":"laptop stolen"}"#)

@@ -244,3 +244,22 @@ import Testing
         #expect(error?.issues.map(\.location) == ["boxes[0].category"])
     }
 }
+
+@Suite struct BoxCountingTests {
+    /// Counting comes after closing: a closed box with nothing entered yet is a warning ("not counted
+    /// yet"); a count that differs from what was returned is an error.
+    @Test func aClosedBoxNotYetCountedIsAWarningAndAWrongCountAnError() throws {
+        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        let boxes = [
+            Totals.Box(venue: "main", session: "S1", box: "B1", issued: 3, returned: 3, valid: 0, blank: 0, spoiled: 0),
+            Totals.Box(venue: "main", session: "S1", box: "B2", issued: 2, returned: 2, valid: 1, blank: 0, spoiled: 0),
+        ]
+        let input = ReconciliationInput(event: event, totals: Totals(event: "test-2026", tallies: [], attendance: [],
+                                                                      boxes: boxes),
+                                        roster: [], checkins: [], corrections: [], nodes: [], alarms: [], now: Date())
+        let entered = Reconciliation.findings(input).filter { $0.kind == .enteredVsReturned }
+            .map { "\($0.box ?? "") \($0.severity) \($0.expected.map(String.init) ?? "-") \($0.actual.map(String.init) ?? "-")" }
+        #expect(entered.sorted() == ["B1 warning 3 0", "B2 error 2 1"])
+    }
+}
+

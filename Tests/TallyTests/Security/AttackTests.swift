@@ -275,4 +275,17 @@ import Testing
         // A new heartbeat from a node whose clock was set back by hours is still taken.
         try intake.receiveHeartbeat(try heartbeat(clock: "2026-11-24T07:00:05Z", created: now - 3 * 3600))
     }
+
+    @Test func aReplayedBatchDoesNotCountAsContact() async throws {
+        try await database.writerForTests.write { db in
+            try db.execute(sql: "UPDATE nodeContact SET lastContactAt = '2000-01-01T00:00:00Z' WHERE nodeID = ?",
+                           arguments: [node.nodeID])
+        }
+        let replay = signedBody(node.body(held, venue: "east"))
+        _ = try await intake.receive(.init(contentType: "application/json",
+                                           contentDigest: replay.headers[HTTPField.Name("Content-Digest")!],
+                                           signatureInput: replay.headers[HTTPField.Name("Signature-Input")!],
+                                           signature: replay.headers[HTTPField.Name("Signature")!], body: replay.body))
+        #expect(try database.contacts()[node.nodeID]?.lastContactAt == "2000-01-01T00:00:00Z")
+    }
 }
