@@ -17,14 +17,7 @@ import Testing
     }()
 
     @discardableResult
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(filePath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try? process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
+    static func shell(_ command: String) -> Int32 { runShell(command).status }
 
     @Test(.enabled(if: canMountTmpfs, "needs root to mount a small tmpfs"))
     func aFullDiskSavesNothingHalfWayAndRecordingResumesWhenSpaceReturns() throws {

@@ -101,3 +101,18 @@ struct TestSigner {
 
 /// `Authorization: Bearer TOKEN`.
 func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+/// Runs `command` with /bin/sh (in `directory`); its exit status and its output (stdout and stderr).
+@discardableResult
+func runShell(_ command: String, in directory: URL? = nil) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(filePath: "/bin/sh")
+    process.arguments = ["-c", command + " 2>&1"]
+    process.currentDirectoryURL = directory
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    guard (try? process.run()) != nil else { return (-1, "cannot run /bin/sh") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

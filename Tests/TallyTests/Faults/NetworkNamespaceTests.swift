@@ -11,17 +11,7 @@ import Testing
 /// that varies with the load). The totals must come out exact, and the time to converge is printed.
 /// Needs root and `ip netns`; skipped elsewhere.
 @Suite(.serialized) struct NetworkNamespaceTests {
-    static func sh(_ command: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(filePath: "/bin/sh")
-        process.arguments = ["-c", command + " 2>&1"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try? process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func sh(_ command: String) -> (status: Int32, output: String) { runShell(command) }
 
     static let namespacesAllowed: Bool = {
         guard getuid() == 0 else { return false }

@@ -4,20 +4,11 @@ import Testing
 /// The aggregator serves HTTPS with a certificate and key; a node trusts a given CA (libcurl CAINFO)
 /// and can pin the aggregator's public key (PINNEDPUBLICKEY). Certificates are made with openssl.
 @Suite struct TLSTests {
-    /// Runs a shell command in `directory`; returns its standard output.
+    /// Runs a shell command in `directory`; returns its output, requiring that it succeeds.
     static func shell(_ command: String, in directory: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(filePath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.currentDirectoryURL = directory
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "failed: \(command)")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = runShell(command, in: directory)
+        try #require(result.status == 0, "failed: \(command)\n\(result.output)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test func nodesSyncOverHTTPSOnlyWithTheRightCAOrPin() async throws {
