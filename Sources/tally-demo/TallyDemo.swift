@@ -65,21 +65,25 @@ struct TallyDemo: ParsableCommand {
         say(zh ? "名单已导入：\(roster.count - 1) 名市民代表（身份证号只以加密摘要保存）"
                : "Roster imported: \(roster.count - 1) representatives (ID numbers kept only as keyed hashes)")
 
+        // Enrolment as in production: the aggregator's key (it signs every receipt) goes to every node, and
+        // each node enrols itself with a one-time token.
+        let aggregatorKey = try processes.run("aggregator", ["identity", "--data-dir", "aggregator"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         for venue in definition.venues {
-            let output = try processes.run("venue-node", ["init", "--data-dir", "nodes/\(venue.id)", "--event",
-                                                          eventURL.path, "--venue", venue.id,
-                                                          "--aggregator", "http://127.0.0.1:\(port)"])
-            guard let key = output.split(separator: "\n").first(where: { $0.hasPrefix("public key:") })?
-                .split(separator: " ").last else { throw Processes.Failure(description: "no public key in: \(output)") }
-            try processes.run("aggregator", ["nodes", "add", "--data-dir", "aggregator", "--venue", venue.id,
-                                             "--public-key", String(key)])
+            let token = try processes.run("aggregator", ["nodes", "enroll", "--data-dir", "aggregator", "--venue", venue.id])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try processes.run("venue-node", ["init", "--data-dir", "nodes/\(venue.id)", "--event", eventURL.path,
+                                             "--venue", venue.id, "--aggregator", "http://127.0.0.1:\(port)",
+                                             "--aggregator-key", aggregatorKey, "--token", token])
             let venueRoster = try processes.run("aggregator", ["roster", "export", "--data-dir", "aggregator",
                                                                "--venue", venue.id])
             try venueRoster.write(to: work.appending(path: "roster-\(venue.id).csv"), atomically: true, encoding: .utf8)
             try processes.run("venue-node", ["roster", "import", "--data-dir", "nodes/\(venue.id)",
                                              "roster-\(venue.id).csv"])
         }
-        say(zh ? "已登记 \(definition.venues.count) 个会场节点" : "Enrolled \(definition.venues.count) venue nodes")
+        say(zh ? "已登记 \(definition.venues.count) 个会场节点（一次性登记令牌，各节点持有汇总服务公钥以核验回执）"
+               : "Enrolled \(definition.venues.count) venue nodes (one-time enrolment tokens; every node holds the "
+                 + "aggregator's key to verify receipts)")
 
         let branches = definition.venues.filter { $0.kind == .branch }
         let offline = Set(branches.suffix(2).map(\.id))
@@ -111,6 +115,23 @@ struct TallyDemo: ParsableCommand {
             let output = try processes.run("venue-node", ["sync", "--data-dir", "nodes/\(venue.id)"])
             if offline.contains(venue.id) { say("  \(pad(venue.name, 20)) \(output.trimmingCharacters(in: .newlines))") }
         }
+
+        // Every node proves, from the receipts the aggregator signed and its signed heads, that all its
+        // records were accepted.
+        say(zh ? "\n各节点核验汇总服务签名的回执与链头：" : "\nEach node verifies the aggregator's signed receipts and heads:")
+        var proven = 0
+        for venue in definition.venues {
+            let output = try processes.run("venue-node", ["receipts", "verify", "--data-dir", "nodes/\(venue.id)", "--heads"])
+            let head = try processes.run("venue-node", ["status", "--data-dir", "nodes/\(venue.id)", "--json"])
+            guard let status = try? JSONDecoder().decode(DemoStatus.self, from: Data(head.utf8)),
+                  output.contains("records 1…\(status.lastSeq) of venue") else {
+                throw Processes.Failure(description: "venue \(venue.id): receipts do not cover every record:\n\(output)")
+            }
+            proven += 1
+            say("  \(pad(venue.name, 20)) " + (zh ? "回执证明记录 1…\(status.lastSeq) 均已被接收"
+                                                 : "receipts prove records 1…\(status.lastSeq) accepted"))
+        }
+        say(zh ? "  \(proven) 个节点全部核验通过" : "  all \(proven) nodes verified")
 
         say("")
         say(try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en"]))
@@ -198,6 +219,13 @@ struct TallyDemo: ParsableCommand {
         print(line)
         fflush(nil)
     }
+}
+
+/// The part of `venue-node status --json` the demo reads.
+struct DemoStatus: Decodable {
+    var lastSeq: Int64
+
+    enum CodingKeys: String, CodingKey { case lastSeq = "last_seq" }
 }
 
 /// What the nodes saved, summed the way the aggregator's exports print it.

@@ -14,7 +14,7 @@ import Testing
     let database: AggregatorDatabase
     let intake: BatchIntake
     let signer = TestSigner()
-    /// S1 at venue east: 2 check-ins, box B1 opened, 3 ballots, box closed, 1 more check-in.
+    /// S1 at venue east: 2 check-ins, box B1 opened and closed, its 3 ballots, 1 more check-in.
     let records: [ChainedRecord]
 
     init() throws {
@@ -27,10 +27,10 @@ import Testing
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
             .checkin(.init(session: "S1", rep: "R2", category: "expert")),
             .boxOpened(.init(session: "S1", box: "B1")),
+            .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
             Fixtures.validBallot(["D01": "satisfied", "D02": "basically_satisfied"]),
             .ballot(.init(session: "S1", box: "B1", status: .blank)),
-            .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3)),
             .checkin(.init(session: "S1", rep: "R3", category: "resident")),
         ])
     }
@@ -92,7 +92,7 @@ import Testing
     }
 
     @Test func anOverlappingBatchCountsOnlyItsNewRecords() async throws {
-        _ = try await send(Array(records[0..<5]))
+        _ = try await send(Array(records[0..<6]))
         #expect(count(try totals(), "D01", "satisfied") == 2)
         let ack = try await send(Array(records[3..<8]))
         #expect(ack.firstSeq == 4 && ack.lastSeq == 8)
@@ -175,9 +175,9 @@ import Testing
 
     @Test func aBatchWithABrokenChainIsRefusedNamingTheRecord() async throws {
         var altered = records
-        altered[5].payload = altered[5].payload.replacingOccurrences(of: "blank", with: "spoiled")
+        altered[6].payload = altered[6].payload.replacingOccurrences(of: "blank", with: "spoiled")
         let error = try await expectRefused(.badRequest, .brokenChain) { try await send(altered) }
-        #expect(error.body.error.seq == 6)
+        #expect(error.body.error.seq == 7)
     }
 
     @Test func aRecordTheEventDoesNotAllowRefusesTheWholeBatch() async throws {
@@ -192,8 +192,8 @@ import Testing
     @Test func aCorrectionReplacesWhatItCorrects() async throws {
         _ = try await send(records)
         let fixes = Fixtures.chain([
-            // Ballot 4 was entered wrongly: D02 was satisfied.
-            .correction(.init(target: 4, reason: "typing error", operator: "王芳",
+            // Ballot 5 was entered wrongly: D02 was satisfied.
+            .correction(.init(target: 5, reason: "typing error", operator: "王芳",
                               replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]))),
             // Check-in 8 was a mistake.
             .correction(.init(target: 8, reason: "wrong person", operator: "王芳", replacement: nil)),
@@ -205,9 +205,9 @@ import Testing
         #expect(count(totals, "D01", "satisfied") == 2)
         #expect(totals.attendance.map(\.checkedIn).reduce(0, +) == 2)
         // A record can be corrected once; a second correction must target the correction.
-        let again = Fixtures.chain([.correction(.init(target: 4, reason: "again", operator: "王芳", replacement: nil))],
+        let again = Fixtures.chain([.correction(.init(target: 5, reason: "again", operator: "王芳", replacement: nil))],
                                    afterSeq: 10, afterHash: fixes[1].hash)
-        _ = try await expectRefused(.unprocessableContent, .invalidRecord) { try await send(again) }
+        _ = try await expectRefused(.unprocessableContent, .ruleBreach) { try await send(again) }
     }
 
     @Test func errorsAnswerJSONWithAStableCodeOverHTTP() async throws {

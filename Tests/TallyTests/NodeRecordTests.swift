@@ -82,23 +82,24 @@ import Testing
         let error = try #require(throws: AppendError.self) {
             try database.append([Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])], event: event)
         }
-        #expect(error.rejection.message == "box B1 of session S1 is still open (record 1): enter its ballots when it "
-            + "is counted, after `venue-node box close`")
-        // Nor through a correction whose replacement is a ballot of that box.
-        try database.append([.boxOpened(.init(session: "S1", box: "B9"))], event: event)
-        try database.append([Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B2")], event: event)
+        #expect(error.rejection.message == "box B1 of session S1 is not closed (opened by record 1): ballots are entered "
+            + "after `venue-node box close --session S1 --box B1 --issued N --returned N` records its counts")
+        // Nor through a correction whose replacement is a ballot of an open box.
+        try database.append([.boxOpened(.init(session: "S1", box: "B9")),
+                             .boxClosed(.init(session: "S1", box: "B2", issued: 2, returned: 2)),
+                             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B2")], event: event)
         #expect(throws: AppendError.self) {
-            try database.append([.correction(.init(target: 3, reason: "wrong box", operator: "王芳",
+            try database.append([.correction(.init(target: 4, reason: "wrong box", operator: "王芳",
                                                    replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"],
                                                                                      box: "B9")))], event: event)
         }
         try database.append([
             .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
-            // A box the node does not track (never opened) takes ballots as before.
+            // A box never opened on the node is closed with its counts directly, then counted.
             Fixtures.validBallot(["D01": "dissatisfied", "D02": "satisfied"], box: "B2"),
         ], event: event)
-        #expect(try database.head().seq == 6)
+        #expect(try database.head().seq == 7)
     }
 
     @Test func aRequestIsSavedWholeOrNotAtAll() throws {
@@ -132,6 +133,8 @@ import Testing
             S2,B1,valid,satisfied,satisfied,
             S2,B1,spoiled,,,
             """
+        try database.append([.boxClosed(.init(session: "S1", box: "B1", issued: 2, returned: 2)),
+                             .boxClosed(.init(session: "S2", box: "B1", issued: 2, returned: 2))], event: event)
         let table = try CSVTable(data: Data(csv.utf8))
         let rows = try CSVImport.ballots(table)
         let error = try #require(throws: AppendError.self) {
@@ -139,7 +142,7 @@ import Testing
         }
         #expect(rows[error.index].line == 4)
         #expect(error.rejection.message == "the ballot of session S2 has no mark for department(s) D03")
-        #expect(try database.head().seq == 0)
+        #expect(try database.head().seq == 2)
     }
 
     @Test func aCheckinCSVIsImportedWhole() throws {
@@ -159,16 +162,22 @@ import Testing
         #expect(throws: CSVTable.ParseError(line: line, message: message)) { try CSVTable(data: Data(text.utf8)) }
     }
 
-    @Test func theSameFileImportedTwiceIsRefusedUnlessAgain() throws {
-        let ballots = [Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])]
-        let file = (name: "scanner.csv", digest: String(repeating: "a", count: 64))
-        try database.append(ballots, event: event, file: file)
-        let error = try #require(throws: NodeDatabase.AlreadyImported.self) {
-            try database.append(ballots, event: event, file: (name: "copy.csv", digest: file.digest))
+    @Test func aFileImportedByTheFirstReleaseIsStillRememberedByItsBytes() throws {
+        // Release 1 kept the digest of each imported file's bytes in `importedFile`.
+        try database.append([.boxClosed(.init(session: "S1", box: "B1", issued: 5, returned: 5))], event: event)
+        let digest = String(repeating: "a", count: 64)
+        try database.writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO importedFile (digest, file, firstSeq, lastSeq, importedAt) VALUES (?, 'scanner.csv', 1, 1, 'T')
+                """, arguments: [digest])
         }
-        #expect(error.file == "scanner.csv" && error.firstSeq == 1 && error.lastSeq == 1)
+        let ballots = [Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])]
+        let error = try #require(throws: NodeDatabase.AlreadyImported.self) {
+            try database.importRows(ballots, form: "ballots", file: "copy.csv", bytesDigest: digest, again: false, event: event)
+        }
+        #expect(error.file == "scanner.csv" && error.record == 1)
         #expect(try database.head().seq == 1)
-        try database.append(ballots, event: event, file: (name: "copy.csv", digest: file.digest), again: true)
-        #expect(try database.head().seq == 2)
+        try database.importRows(ballots, form: "ballots", file: "copy.csv", bytesDigest: digest, again: true, event: event)
+        #expect(try database.head().seq == 3)
     }
 }

@@ -75,6 +75,33 @@ import Testing
         #expect(a == b)
         #expect(a.canonicalJSON() == b.canonicalJSON())
         #expect(a.canonicalJSON()
-            == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid"}"#)
+            == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":2}"#)
+        // Release 1 wrote no version; such a payload still reads, and strictly.
+        let old = #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid"}"#
+        #expect(a.canonicalJSON(version: 1) == old)
+        #expect(try RecordPayload.decodeStrict(json: old).version == 1)
+        #expect(try RecordPayload.decodeStrict(json: a.canonicalJSON()).payload == a)
+    }
+
+    @Test func strictDecodingRefusesWhatTheVersionDoesNotDefine() {
+        let checkin = RecordPayload.checkin(.init(session: "S1", rep: "R1", category: "resident")).canonicalJSON()
+        let cases: [(String, String)] = [
+            (checkin.replacingOccurrences(of: #""kind""#, with: #""extra":1,"kind""#),
+             "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"),
+            (checkin.replacingOccurrences(of: #""v":2"#, with: #""v":3"#),
+             "payload version 3 is not known to this release (it knows 1…2): upgrade the aggregator before the nodes"),
+            (#"{"file":"a.csv","form":"ballots","groups":[],"kind":"import"}"#,
+             "record kind \"import\" needs payload version 2, not 1"),
+            (checkin.replacingOccurrences(of: ",", with: ", "),
+             "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"),
+        ]
+        for (json, message) in cases {
+            #expect(throws: RecordPayload.StrictDecodingError.self) { try RecordPayload.decodeStrict(json: json) }
+            do {
+                _ = try RecordPayload.decodeStrict(json: json)
+            } catch {
+                #expect(error.description == message, "\(json)")
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
         subcommands: [Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
-                      Export.self, Alarms.self, Event.self]
+                      Export.self, Alarms.self, HeldOut.self, Event.self]
     )
 
     public init() {}

@@ -51,7 +51,9 @@ extension AggregatorDatabase {
     /// transaction is committed. Throws `APIError` for a gap, a conflict or an invalid record;
     /// a conflict is recorded as an alarm, with both versions kept.
     public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
-        let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
+        let outcome = try await writer.write { [ledgers] db in
+            try Self.merge(verified, event: event, cache: ledgers, db: db)
+        }
         switch outcome {
         case .success(let result):
             // Contact only for a batch that brought something new: a replayed old batch (valid for days)
@@ -63,7 +65,7 @@ extension AggregatorDatabase {
         }
     }
 
-    private static func merge(_ verified: VerifiedBatch, event: EventDefinition,
+    private static func merge(_ verified: VerifiedBatch, event: EventDefinition, cache: LedgerCache,
                               db: Database) throws -> Result<MergeResult, APIError> {
         let batch = verified.batch
         let nodeID = verified.node.id
@@ -100,15 +102,52 @@ extension AggregatorDatabase {
         }
         var kinds: [String: Int] = [:]
         if !fresh.isEmpty {
+            // Judge every new record first, on the venue's ledger, exactly as the node judges it: a batch
+            // that breaks a rule is refused whole and nothing of it is written but the alarm and its evidence.
+            var ledger = try ledger(db, venue: venue, head: head, cache: cache)
+            var accepted: [(record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
+                            heldOut: RecordRejection?)] = []
+            var delta: [Counter: Int] = [:]
+            for record in fresh {
+                switch judge(record, ledger: &ledger, event: event) {
+                case .failure(let refusal):
+                    return .failure(try refuse(db, node: verified.node, record: record, refusal: refusal,
+                                               verified: verified))
+                case .success(let outcome):
+                    for (counter, value) in outcome.delta { delta[counter, default: 0] += value }
+                    accepted.append((record, outcome.kind, outcome.supersedes, outcome.heldOut))
+                    ledger.headHash = record.hash
+                }
+            }
             let stored = StoredBatch(id: nil, venue: venue, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
                                      contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
                                      signature: verified.signature, body: verified.body, receivedAt: timestamp())
             try stored.insert(db)
             let batchID = db.lastInsertedRowID
-            for record in fresh {
-                let kind = try apply(record, venue: venue, nodeID: nodeID, batchID: batchID, event: event, db: db)
-                kinds[kind.rawValue, default: 0] += 1
+            for entry in accepted {
+                try StoredRecord(venue: venue, seq: entry.record.seq, prev: entry.record.prev, hash: entry.record.hash,
+                                 kind: entry.kind.rawValue, payload: entry.record.payload, nodeID: nodeID,
+                                 batchID: batchID).insert(db)
+                if let target = entry.supersedes {
+                    try db.execute(sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)",
+                                   arguments: [venue, target, entry.record.seq])
+                }
+                if let rejection = entry.heldOut {
+                    let message = "record \(entry.record.seq) of venue \(venue), written by an older release, breaks the rule "
+                        + "\(rejection.rule?.rawValue ?? "?"): \(rejection.message). It is kept in the chain but left out of "
+                        + "the totals until an admin decides (aggregator held-out decide)"
+                    try db.execute(sql: """
+                        INSERT INTO heldOut (venue, seq, rule, message, heldAt) VALUES (?, ?, ?, ?, ?)
+                        """, arguments: [venue, entry.record.seq, rejection.rule?.rawValue ?? "", rejection.message, timestamp()])
+                    try Alarm(id: nil, kind: "held_out", venue: venue, nodeID: nodeID, seq: entry.record.seq,
+                              message: message, evidence: nil, raisedAt: timestamp()).insert(db)
+                }
+                kinds[entry.kind == .correction ? "correction" : entry.kind.rawValue, default: 0] += 1
             }
+            for (counter, value) in delta where value != 0 {
+                try add(value, to: counter, venue: venue, db: db)
+            }
+            try storeLedger(ledger, venue: venue, cache: cache, db: db)
         }
         return .success(MergeResult(ack: BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq,
                                                   lastHash: last.hash), newRecords: kinds))
@@ -125,61 +164,93 @@ extension AggregatorDatabase {
         return APIError(.conflict, .chainConflict, message, seq: offered.seq)
     }
 
-    /// Stores one new record and adds what it changes to the totals.
-    @discardableResult
-    private static func apply(_ record: ChainedRecord, venue: String, nodeID: String, batchID: Int64,
-                              event: EventDefinition, db: Database) throws -> RecordPayload.Kind {
-        func invalid(_ message: String) -> APIError {
-            APIError(.unprocessableContent, .invalidRecord, "record \(record.seq): \(message)", seq: record.seq)
-        }
-        let payload: RecordPayload
-        do {
-            payload = try RecordPayload.decode(json: record.payload)
-        } catch {
-            throw invalid("the payload is not a record: \(error)")
-        }
-        do {
-            try payload.check(against: event)
-        } catch {
-            throw invalid(error.message)
-        }
-        var delta = payload.contribution
-        if case .correction(let correction) = payload {
-            guard correction.target >= 1, correction.target < record.seq,
-                  let target = try StoredRecord.fetchOne(db, key: ["venue": venue, "seq": correction.target]) else {
-                throw invalid("the corrected record \(correction.target) does not exist")
-            }
-            if let by = try Int64.fetchOne(db, sql: "SELECT bySeq FROM supersession WHERE venue = ? AND target = ?",
-                                           arguments: [venue, correction.target]) {
-                throw invalid("record \(correction.target) was already corrected by record \(by)")
-            }
-            let targetPayload = try RecordPayload.decode(json: target.payload)
-            let rootKind = try rootKind(of: targetPayload, venue: venue, db: db)
-            if let replacement = correction.replacement, replacement.kind != rootKind {
-                throw invalid("a \(rootKind.rawValue) can only be replaced by a \(rootKind.rawValue)")
-            }
-            for (counter, value) in targetPayload.contribution { delta[counter, default: 0] -= value }
-            try db.execute(sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)",
-                           arguments: [venue, correction.target, record.seq])
-        }
-        try StoredRecord(venue: venue, seq: record.seq, prev: record.prev, hash: record.hash,
-                         kind: payload.kind.rawValue, payload: record.payload, nodeID: nodeID, batchID: batchID).insert(db)
-        for (counter, value) in delta where value != 0 {
-            try add(value, to: counter, venue: venue, db: db)
-        }
-        return payload.kind
+    /// Why a record of an authentic batch is refused: the API error, and the rule it breaks if any.
+    private struct Refusal: Error {
+        var error: APIError
+        var rule: String
     }
 
-    /// The kind of original record a record stands for (a correction: that of its target, recursively).
-    private static func rootKind(of payload: RecordPayload, venue: String, db: Database) throws -> RecordPayload.Kind {
-        var current = payload
-        while case .correction(let correction) = current {
-            guard let target = try StoredRecord.fetchOne(db, key: ["venue": venue, "seq": correction.target]) else {
-                break
-            }
-            current = try RecordPayload.decode(json: target.payload)
+    private struct Judged {
+        var kind: RecordPayload.Kind
+        var delta: [Counter: Int]
+        var supersedes: Int64?
+        var heldOut: RecordRejection?
+    }
+
+    /// Judges one new record against the event and the venue's ledger, and takes it in. A record of the
+    /// current payload version that breaks a rule is refused; one of version 1 (written by release 1,
+    /// whose node did not keep every rule) is taken in but held out of the totals.
+    private static func judge(_ record: ChainedRecord, ledger: inout Ledger,
+                              event: EventDefinition) -> Result<Judged, Refusal> {
+        func refusal(_ code: APIErrorCode, _ rule: String, _ message: String) -> Refusal {
+            Refusal(error: APIError(.unprocessableContent, code, "record \(record.seq): \(message)", seq: record.seq), rule: rule)
         }
-        return current.kind
+        let payload: RecordPayload
+        let version: Int
+        do {
+            (payload, version) = try RecordPayload.decodeStrict(json: record.payload)
+        } catch {
+            return .failure(refusal(.invalidRecord, "payload_form", error.description))
+        }
+        let target: Int64? = if case .correction(let correction) = payload { correction.target } else { nil }
+        let supersededBefore = target.flatMap { ledger.supersededBy[$0] }
+        do {
+            let delta = try ledger.admit(payload, event: event, mode: .judge)
+            let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
+            return .success(Judged(kind: payload.kind, delta: delta, supersedes: supersedes, heldOut: nil))
+        } catch {
+            guard let rule = error.rule else { return .failure(refusal(.invalidRecord, "event", error.message)) }
+            guard version == 1 else { return .failure(refusal(.ruleBreach, rule.rawValue, error.message)) }
+            ledger.holdOut(payload)
+            let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
+            return .success(Judged(kind: payload.kind, delta: [:], supersedes: supersedes, heldOut: error))
+        }
+    }
+
+    /// Refuses an authentic batch holding a record that breaks a rule: keeps the whole signed batch as
+    /// evidence (once) and raises an alarm naming the rule.
+    private static func refuse(_ db: Database, node: EnrolledNode, record: ChainedRecord, refusal: Refusal,
+                               verified: VerifiedBatch) throws -> APIError {
+        let evidence = SignedEvidence(verified).json
+        let message = "node \(node.id) of venue \(node.venue) sent record \(record.seq) that breaks the rule \(refusal.rule): "
+            + refusal.error.body.error.message + "; the batch was refused whole"
+        if try Int64.fetchOne(db, sql: "SELECT 1 FROM alarm WHERE kind = 'rule_breach' AND nodeID = ? AND seq = ? AND message = ?",
+                              arguments: [node.id, record.seq, message]) == nil {
+            try Alarm(id: nil, kind: "rule_breach", venue: node.venue, nodeID: node.id, seq: record.seq, message: message,
+                      evidence: evidence, raisedAt: timestamp()).insert(db)
+        }
+        return refusal.error
+    }
+
+    /// The venue's ledger at `head`: the cached one when it is still current, else rebuilt from the records.
+    static func ledger(_ db: Database, venue: String, head: (seq: Int64, hash: String), cache: LedgerCache) throws -> Ledger {
+        let decisions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
+                                         arguments: [venue]) ?? 0
+        if let cached = cache.take(venue),
+           cached.ledger.headSeq == head.seq, cached.ledger.headHash == head.hash, cached.decisions == decisions {
+            return cached.ledger
+        }
+        var ledger = Ledger()
+        let heldOut = Set(try Int64.fetchAll(db, sql: "SELECT seq FROM heldOutNow WHERE venue = ?", arguments: [venue]))
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash, payload FROM record WHERE venue = ? ORDER BY seq",
+                                       arguments: [venue])
+        while let row = try rows.next() {
+            let payload = try RecordPayload.decode(json: row["payload"])
+            if heldOut.contains(row["seq"]) {
+                ledger.holdOut(payload)
+            } else {
+                // Stored records were judged when they were merged: taken as they are.
+                try ledger.admit(payload, event: nil, mode: .replay)
+            }
+            ledger.headHash = row["hash"]
+        }
+        return ledger
+    }
+
+    private static func storeLedger(_ ledger: Ledger, venue: String, cache: LedgerCache, db: Database) throws {
+        let decisions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
+                                         arguments: [venue]) ?? 0
+        cache.put(CachedLedger(ledger: ledger, decisions: decisions), venue: venue)
     }
 
     static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {

@@ -92,6 +92,12 @@ public struct BatchIntake: Sendable {
             throw APIError(.conflict, .replayedRequest, "node \(node.id) sent this very heartbeat before: a replay is not "
                 + "counted as contact")
         }
+        if let problem = heartbeat.problem {
+            // What stopped the node's own sync (its chain forked from the aggregator's, …): an operator must act.
+            try database.raiseAlarm(kind: "node_problem", node: node,
+                                    message: "node \(node.id) of venue \(node.venue) reports: \(problem.prefix(500))",
+                                    evidence: nil, oncePerNode: true)
+        }
         return (node, heartbeat)
     }
 
@@ -111,7 +117,7 @@ public struct BatchIntake: Sendable {
                                           signatureInput: request.signatureInput ?? "",
                                           signature: request.signature ?? "", body: request.body)
             try database.raiseAlarm(kind: fenced.body.error.code.rawValue, node: node, message: fenced.body.error.message,
-                                    evidence: evidence.json, once: true)
+                                    evidence: evidence.json, oncePerNode: true)
             throw fenced
         }
         return node
@@ -178,7 +184,27 @@ public struct BatchIntake: Sendable {
             throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled")
         }
         try verifySignature(request, method: method, query: query, key: publicKey, now: now)
-        if let fenced = try database.fence(node) { throw fenced }
+        if let fenced = try database.fence(node) {
+            // An authentic read from a retired or revoked key: the key is in someone's hands. Kept as evidence,
+            // with an alarm, the first time (a node retrying every few seconds does not fill the disk).
+            struct ReadEvidence: Encodable {
+                var method: String
+                var path: String
+                var query: String?
+                var signatureInput: String
+                var signature: String
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let evidence = (try? encoder.encode(ReadEvidence(method: method, path: request.path, query: query,
+                                                             signatureInput: request.signatureInput ?? "",
+                                                             signature: request.signature ?? "")))
+                .map { String(decoding: $0, as: UTF8.self) }
+            try database.raiseAlarm(kind: fenced.body.error.code.rawValue, node: node,
+                                    message: "signed read \(method) \(request.path): " + fenced.body.error.message,
+                                    evidence: evidence, oncePerNode: true)
+            throw fenced
+        }
         return node
     }
 

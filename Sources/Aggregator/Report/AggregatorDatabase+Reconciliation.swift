@@ -82,6 +82,7 @@ extension AggregatorDatabase {
                 SELECT venue, seq, payload FROM record r
                 WHERE kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))
                   AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                  AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
                 ORDER BY venue, seq
                 """, arguments: StatementArguments(kinds))
         }.map { row in (row["venue"], row["seq"], try RecordPayload.decode(json: row["payload"])) }

@@ -99,10 +99,19 @@ extension AggregatorDatabase {
     /// Keeps a refused, authentically signed request as evidence and raises an alarm; with `once`, the
     /// same evidence from the same node is kept only the first time (a retired node retrying, or a replay,
     /// does not fill the disk).
-    public func raiseAlarm(kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool = false) throws {
+    /// With `oncePerNode`, only the first alarm of this kind and message prefix (up to the first colon) from
+    /// this node is kept.
+    public func raiseAlarm(kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool = false,
+                           oncePerNode: Bool = false) throws {
         try writer.write { db in
             if once, try Int64.fetchOne(db, sql: "SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND evidence IS ?",
                                         arguments: [kind, node.id, evidence]) != nil {
+                return
+            }
+            let prefix = message.prefix { $0 != ":" }
+            if oncePerNode, try Int64.fetchOne(db, sql: """
+                SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND substr(message, 1, ?) = ?
+                """, arguments: [kind, node.id, prefix.utf8.count, String(prefix)]) != nil {
                 return
             }
             try Alarm(id: nil, kind: kind, venue: node.venue, nodeID: node.id, seq: nil, message: message,

@@ -1,12 +1,16 @@
 import Foundation
 import GRDB
 import Shared
+import Synchronization
 
 /// The aggregator's SQLite store: enrolled nodes, every accepted batch and record (append-only; one
 /// hash chain per venue, which continues across the venue's node keys),
 /// corrections, alarms with their evidence, and the running totals kept in the same transactions.
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// Each venue's ledger as of its last merged record (rebuilt from the records when it does not match
+    /// the stored head): the rules a new record must keep, judged exactly as the node judges them.
+    let ledgers = LedgerCache()
 
     /// The database, for tests that inspect what is stored.
     public var writerForTests: any DatabaseWriter { writer }
@@ -217,6 +221,44 @@ public final class AggregatorDatabase: Sendable {
                 CREATE INDEX heartbeatSeen_signedAt ON heartbeatSeen (signedAt);
                 """)
         }
+        migrator.registerMigration("v8: records held out of the totals") { db in
+            // A record an older release wrote that breaks a rule the aggregator now enforces: kept in the
+            // chain (its hash holds the chain together) but left out of the totals until an admin decides.
+            try db.execute(sql: """
+                CREATE TABLE heldOut (
+                    venue TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    rule TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    heldAt TEXT NOT NULL,
+                    PRIMARY KEY (venue, seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE heldOutDecision (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    venue TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('count', 'exclude')),
+                    reason TEXT NOT NULL,
+                    decidedBy TEXT NOT NULL,
+                    decidedAt TEXT NOT NULL,
+                    UNIQUE (venue, seq),
+                    FOREIGN KEY (venue, seq) REFERENCES heldOut (venue, seq)
+                );
+                -- Held out and not (yet) decided to count.
+                CREATE VIEW heldOutNow AS
+                    SELECT h.venue, h.seq FROM heldOut h
+                    WHERE NOT EXISTS (SELECT 1 FROM heldOutDecision d
+                                      WHERE d.venue = h.venue AND d.seq = h.seq AND d.decision = 'count');
+                """)
+            for table in ["heldOut", "heldOutDecision"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                    CREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                    """)
+            }
+        }
         return migrator
     }
 }
@@ -310,4 +352,19 @@ public struct NodeContact: Codable, FetchableRecord, PersistableRecord, Sendable
     public var freeDiskBytes: Int64?
     public var version: String?
     public var nodeClock: String?
+}
+
+/// A venue's ledger, valid while the stored head and the number of admin decisions are these.
+struct CachedLedger: Sendable {
+    var ledger: Ledger
+    var decisions: Int
+}
+
+/// The ledgers of the venues, kept between merges (taken out while a merge uses one).
+final class LedgerCache: Sendable {
+    private let entries = Mutex<[String: CachedLedger]>([:])
+
+    func take(_ venue: String) -> CachedLedger? { entries.withLock { $0.removeValue(forKey: venue) } }
+
+    func put(_ ledger: CachedLedger, venue: String) { entries.withLock { $0[venue] = ledger } }
 }

@@ -43,6 +43,8 @@ extension RecordPayload {
             return result
         case .correction(let value):
             return value.replacement?.contribution ?? [:]
+        case .imported:
+            return [:]
         }
     }
 }

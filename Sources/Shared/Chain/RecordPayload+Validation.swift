@@ -3,10 +3,33 @@ import Foundation
 /// Why a record cannot be accepted for an event. The message names the offending value.
 public struct RecordRejection: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
+    /// The rule of the chain the record breaks, where it is one (nil: the record does not fit the event).
+    public var rule: RecordRule?
 
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, rule: RecordRule? = nil) {
+        self.message = message
+        self.rule = rule
+    }
 
     public var description: String { message }
+}
+
+/// The rules that node and aggregator both keep over a venue's chain. A record that breaks one is
+/// refused by the node; the aggregator refuses a batch holding one (see docs/security.md).
+public enum RecordRule: String, Codable, Sendable, CaseIterable {
+    /// One check-in per representative, and per person, per session.
+    case duplicateCheckin = "duplicate_checkin"
+    /// A box is opened at most once and closed at most once (a correction changes its counts).
+    case boxOpenedTwice = "box_opened_twice"
+    case boxClosedTwice = "box_closed_twice"
+    /// Ballots enter only a box whose counts were recorded at closing.
+    case ballotBoxNotClosed = "ballot_box_not_closed"
+    /// A box never holds more ballots than it returned.
+    case ballotsOverReturned = "ballots_over_returned"
+    /// A correction refers to an earlier record, not yet corrected, and replaces it with one of its kind.
+    case badCorrection = "bad_correction"
+    /// Nothing shaped like an ID-card number is stored in clear.
+    case idNumberInClear = "id_number_in_clear"
 }
 
 extension RecordPayload {
@@ -31,6 +54,10 @@ extension RecordPayload {
         switch self {
         case .checkin(let checkin):
             try requireSession(checkin.session)
+            if IDNumberShape.appears(in: checkin.rep) {
+                throw RecordRejection("representative id \"\(IDNumberShape.masked(checkin.rep))\" looks like an ID-card number: "
+                    + "ID-card numbers are never stored; check in with --id-number (the roster keys it)", rule: .idNumberInClear)
+            }
             guard Identifier.isValid(checkin.rep) else {
                 throw RecordRejection("representative id \"\(checkin.rep)\" must match \(Identifier.pattern)")
             }
@@ -55,7 +82,21 @@ extension RecordPayload {
             try requireSession(ballot.session)
             try requireBox(ballot.box)
             try ballot.checkMarks(against: event)
+        case .imported(let imported):
+            try IDNumberShape.refuse(imported.file, field: "file name")
+            guard ["ballots", "checkins"].contains(imported.form) else {
+                throw RecordRejection("an import holds ballots or checkins, not \"\(imported.form)\"")
+            }
+            for group in imported.groups {
+                try requireSession(group.session)
+                if imported.form == "ballots" { try requireBox(group.box) }
+                guard group.rows >= 0, group.rows <= Self.maximumBoxCount else {
+                    throw RecordRejection("an import group of \(group.rows) rows is out of range 0…\(Self.maximumBoxCount)")
+                }
+            }
         case .correction(let correction):
+            try IDNumberShape.refuse(correction.reason, field: "reason")
+            try IDNumberShape.refuse(correction.operator, field: "operator")
             guard !correction.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw RecordRejection("a correction needs a reason")
             }
@@ -65,6 +106,9 @@ extension RecordPayload {
             if let replacement = correction.replacement {
                 if case .correction = replacement {
                     throw RecordRejection("a correction's replacement cannot itself be a correction")
+                }
+                if case .imported = replacement {
+                    throw RecordRejection("an import record cannot be replaced")
                 }
                 try replacement.check(against: event)
             }

@@ -8,6 +8,9 @@ public indirect enum RecordPayload: Sendable, Equatable {
     case boxClosed(BoxClosed)
     case ballot(Ballot)
     case correction(Correction)
+    /// Marks the start of a CSV import: which rows it brings, per box, so the same rows are not imported
+    /// twice (its memory lives on the chain, so `restore` brings it back). Counts nothing itself.
+    case imported(Imported)
 
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case checkin
@@ -15,7 +18,15 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case boxClosed = "box_closed"
         case ballot
         case correction
+        case imported = "import"
+
+        /// The first payload version that knows this kind.
+        public var since: Int { self == .imported ? 2 : 1 }
     }
+
+    /// The payload version this release writes. Version 1 (release 1) carried no `v`; version 2 adds `v`
+    /// and the `import` kind. An aggregator accepts the versions it knows and is upgraded before the nodes.
+    public static let currentVersion = 2
 
     /// A representative checked in at the venue entrance (签到).
     public struct Checkin: Codable, Sendable, Equatable {
@@ -114,6 +125,39 @@ public indirect enum RecordPayload: Sendable, Equatable {
         }
     }
 
+    /// A CSV import: the file's name (no directory) and, per session and box (box empty for check-ins),
+    /// how many rows it brings and the digest of their multiset.
+    public struct Imported: Codable, Sendable, Equatable {
+        public struct Group: Codable, Sendable, Equatable {
+            public var session: String
+            public var box: String
+            public var rows: Int
+            /// SHA-256 of the rows' canonical payloads, sorted: the same rows in any order, with any line
+            /// ends or encoding, give the same digest.
+            public var digest: String
+
+            public init(session: String, box: String, rows: Int, digest: String) {
+                self.session = session
+                self.box = box
+                self.rows = rows
+                self.digest = digest
+            }
+        }
+
+        public var file: String
+        /// `ballots` or `checkins`.
+        public var form: String
+        public var groups: [Group]
+        public var at: String?
+
+        public init(file: String, form: String, groups: [Group], at: String? = nil) {
+            self.file = file
+            self.form = form
+            self.groups = groups
+            self.at = at
+        }
+    }
+
     public var kind: Kind {
         switch self {
         case .checkin: .checkin
@@ -121,6 +165,7 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case .boxClosed: .boxClosed
         case .ballot: .ballot
         case .correction: .correction
+        case .imported: .imported
         }
     }
 }
@@ -136,6 +181,7 @@ extension RecordPayload: Codable {
         case .boxClosed: self = .boxClosed(try BoxClosed(from: decoder))
         case .ballot: self = .ballot(try Ballot(from: decoder))
         case .correction: self = .correction(try Correction(from: decoder))
+        case .imported: self = .imported(try Imported(from: decoder))
         }
     }
 
@@ -148,6 +194,7 @@ extension RecordPayload: Codable {
         case .boxClosed(let value): try value.encode(to: encoder)
         case .ballot(let value): try value.encode(to: encoder)
         case .correction(let value): try value.encode(to: encoder)
+        case .imported(let value): try value.encode(to: encoder)
         }
     }
 }
@@ -155,17 +202,66 @@ extension RecordPayload: Codable {
 extension RecordPayload {
     /// The exact bytes stored and hashed: JSON with sorted keys, so equal payloads give equal bytes.
     /// (Payload keys are single words: no key strategy, which would also rewrite department ids.)
-    public func canonicalJSON() -> String {
+    /// New records carry `"v": currentVersion` at the top level (a correction's replacement does not).
+    public func canonicalJSON(version: Int = RecordPayload.currentVersion) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings and integers cannot fail.
-        let data = try! encoder.encode(self)
+        let data = try! encoder.encode(Versioned(payload: self, version: version))
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Parses payload JSON as stored in a record.
+    /// Parses payload JSON as stored in a record (any version; unknown fields are ignored).
     public static func decode(json: String) throws -> RecordPayload {
         let decoder = JSONDecoder()
         return try decoder.decode(RecordPayload.self, from: Data(json.utf8))
+    }
+
+    /// A payload that is not exactly what this release would write for its version.
+    public struct StrictDecodingError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Parses payload JSON and checks it strictly, as the aggregator must of what a node sends: a version
+    /// this release knows, a kind that version has, and no field the version does not define (the JSON
+    /// must be byte for byte the canonical form of what it decodes to).
+    public static func decodeStrict(json: String) throws(StrictDecodingError) -> (payload: RecordPayload, version: Int) {
+        struct VersionProbe: Decodable { var v: Int? }
+        let version: Int
+        let payload: RecordPayload
+        do {
+            version = try JSONDecoder().decode(VersionProbe.self, from: Data(json.utf8)).v ?? 1
+            payload = try decode(json: json)
+        } catch {
+            throw StrictDecodingError(description: "the payload is not a record: \(error)")
+        }
+        guard (1...currentVersion).contains(version) else {
+            throw StrictDecodingError(description: "payload version \(version) is not known to this release (it knows 1…\(currentVersion)): "
+                + "upgrade the aggregator before the nodes")
+        }
+        guard payload.kind.since <= version else {
+            throw StrictDecodingError(description: "record kind \"\(payload.kind.rawValue)\" needs payload version \(payload.kind.since), not \(version)")
+        }
+        guard payload.canonicalJSON(version: version) == json else {
+            throw StrictDecodingError(description: "the payload has fields that a version \(version) record of kind "
+                + "\"\(payload.kind.rawValue)\" does not define, or is not in canonical form")
+        }
+        return (payload, version)
+    }
+}
+
+/// A payload with its version at the top level (`v`, left out for version 1).
+private struct Versioned: Encodable {
+    var payload: RecordPayload
+    var version: Int
+
+    private enum VersionKey: String, CodingKey { case v }
+
+    func encode(to encoder: any Encoder) throws {
+        try payload.encode(to: encoder)
+        if version > 1 {
+            var container = encoder.container(keyedBy: VersionKey.self)
+            try container.encode(version, forKey: .v)
+        }
     }
 }

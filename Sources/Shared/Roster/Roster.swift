@@ -100,10 +100,17 @@ public enum RosterCSV {
             func problem(_ message: String) { problems.append("\(file):\(row.line): \(message)") }
             let repID = field(repColumn)
             let before = problems.count
-            if !Identifier.isValid(repID) { problem("rep_id \"\(repID)\" must match \(Identifier.pattern)") }
+            if IDNumberShape.appears(in: repID) {
+                problem("rep_id \"\(IDNumberShape.masked(repID))\" looks like an ID-card number: it goes in id_number, "
+                    + "never in a field kept in clear")
+            } else if !Identifier.isValid(repID) { problem("rep_id \"\(repID)\" must match \(Identifier.pattern)") }
             if let line = repLines[repID] { problem("rep_id \(repID) is already on line \(line)") }
             let name = field(nameColumn)
             if name.isEmpty { problem("the name is empty") }
+            if IDNumberShape.appears(in: name) {
+                problem("the name \"\(IDNumberShape.masked(name))\" holds something shaped like an ID-card number: "
+                    + "it goes in id_number, never in a field kept in clear")
+            }
             var personKey = ""
             var masked = ""
             if let keyer {
@@ -134,7 +141,10 @@ public enum RosterCSV {
             if sessions.isEmpty { problem("sessions is empty (give session ids separated by ; or \"all\")") }
             for session in sessions where event.session(session) == nil { problem("unknown session \"\(session)\"") }
             let card = cardColumn.map(field).flatMap { $0.isEmpty ? nil : $0 }
-            if let card, let line = cardLines[card] { problem("card_code \(card) is already on line \(line)") }
+            if let card, IDNumberShape.appears(in: card) {
+                problem("card_code \"\(IDNumberShape.masked(card))\" looks like an ID-card number: check in by ID card "
+                    + "(--id-number) instead; a card code is kept in clear")
+            } else if let card, let line = cardLines[card] { problem("card_code \(card) is already on line \(line)") }
             guard problems.count == before else { continue }
             repLines[repID] = row.line
             personLines[personKey] = row.line

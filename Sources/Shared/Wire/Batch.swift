@@ -103,9 +103,12 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     public var version: String
     /// The node's clock (informational).
     public var clock: String
+    /// What stops the node's sync and needs an operator (its chain forked from the aggregator's, …).
+    public var problem: String?
 
     public init(node: String, venue: String, headSeq: Int64, headHash: String, pending: Int64, freeDiskBytes: Int64?,
-                version: String, clock: String) {
+                version: String, clock: String, problem: String? = nil) {
+        self.problem = problem
         self.node = node
         self.venue = venue
         self.headSeq = headSeq
@@ -118,7 +121,7 @@ public struct Heartbeat: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case node, venue, headSeq = "head_seq", headHash = "head_hash", pending, freeDiskBytes = "free_disk_bytes"
-        case version, clock
+        case version, clock, problem
     }
 }
 
@@ -145,6 +148,8 @@ public enum APIErrorCode: String, Codable, Sendable {
     case sequenceGap = "sequence_gap"
     case chainConflict = "chain_conflict"
     case invalidRecord = "invalid_record"
+    /// A record breaks a rule of the chain (`RecordRule`): the batch is refused whole.
+    case ruleBreach = "rule_breach"
     case notFound = "not_found"
     case resultsConfidential = "results_confidential"
     case unauthorized

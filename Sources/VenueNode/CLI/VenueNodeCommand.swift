@@ -14,7 +14,7 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         subcommands: [
             Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Report.self,
             Verify.self, Receipts.self,
-            Sync.self, Run.self, Restore.self,
+            Sync.self, Run.self, Restore.self, Handover.self,
         ]
     )
 
@@ -319,7 +319,7 @@ extension VenueNodeCommand {
         @OptionGroup var data: DataDirectoryOption
         @Flag(help: "The file holds check-ins.") var checkins = false
         @Flag(help: "The file holds ballots.") var ballots = false
-        @Flag(help: "Import a file whose very bytes were imported before (refused otherwise: rows would count twice).")
+        @Flag(help: "Import rows that were imported before for the same box (refused otherwise: they would count twice).")
         var again = false
         @Argument(help: "The CSV file (UTF-8 or GB18030).") var file: String
 
@@ -353,11 +353,13 @@ extension VenueNodeCommand {
             }
             do {
                 let saved = try appending(directory) {
-                    try database.append(rows.map(\.payload), event: directory.event.definition,
-                                        file: (URL(filePath: file).lastPathComponent, SHA256.hash(data: bytes).hexString),
-                                        again: again)
+                    try database.importRows(rows.map(\.payload), form: checkins ? "checkins" : "ballots",
+                                            file: URL(filePath: file).lastPathComponent,
+                                            bytesDigest: SHA256.hash(data: bytes).hexString, again: again,
+                                            event: directory.event.definition)
                 }
-                print("imported \(saved.count) record(s) from \(file); last sequence \(saved.last?.seq ?? 0)")
+                print("imported \(saved.count - 1) record(s) from \(file) (import record \(saved.first?.seq ?? 0)); "
+                    + "last sequence \(saved.last?.seq ?? 0)")
             } catch let error as AppendError {
                 throw ImportError(file: file, line: rows[error.index].line, message: error.rejection.message)
             }

@@ -14,6 +14,7 @@ public struct ImportError: Error, CustomStringConvertible {
 public enum CSVImport {
     /// `session` and one of `rep`, `card_code`, `id_number`, with an optional `category`: one check-in a row.
     public static func checkins(_ table: CSVTable) throws(CSVTable.ParseError) -> [(line: Int, request: CheckinRequest)] {
+        try requireDistinctColumns(table)
         let session = try table.column("session")
         let rep = table.header.firstIndex(of: "rep")
         let card = table.header.firstIndex(of: "card_code")
@@ -35,6 +36,7 @@ public enum CSVImport {
     /// a valid ballot has a mark id in the column of every department on its session's ballot and
     /// nothing in the others.
     public static func ballots(_ table: CSVTable) throws(CSVTable.ParseError) -> [(line: Int, payload: RecordPayload)] {
+        try requireDistinctColumns(table)
         let session = try table.column("session")
         let box = try table.column("box")
         let status = try table.column("status")
@@ -54,6 +56,17 @@ public enum CSVImport {
                                                    status: ballotStatus, marks: marks))))
         }
         return result
+    }
+}
+
+extension CSVImport {
+    /// A column named twice is refused: which of the two would count is a guess.
+    static func requireDistinctColumns(_ table: CSVTable) throws(CSVTable.ParseError) {
+        var seen: Set<String> = []
+        for name in table.header.map(\.trimmed) where !seen.insert(name).inserted {
+            throw CSVTable.ParseError(line: 1, message: "column \"\(name)\" appears twice in the header; "
+                + "each column may appear once")
+        }
     }
 }
 

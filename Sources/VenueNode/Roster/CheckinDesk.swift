@@ -39,6 +39,18 @@ public struct CheckinDesk {
     }
 
     public func checkin(_ request: CheckinRequest, at: String? = nil) throws -> RecordPayload.Checkin {
+        var request = request
+        // An ID-card number typed where a roster id or card code goes is looked up through its keyed
+        // hash, as --id-number is: it is never stored in clear.
+        for value in [request.rep, request.card].compactMap({ $0 }) where IDNumberShape.appears(in: value) {
+            guard request.idNumber == nil else {
+                throw RecordRejection("give the ID-card number once (--id-number), not also as a roster id or card code",
+                                      rule: .idNumberInClear)
+            }
+            request.idNumber = value
+            request.rep = nil
+            request.card = nil
+        }
         var personKey: String?
         var masked: String?
         if let idNumber = request.idNumber {
@@ -49,8 +61,9 @@ public struct CheckinDesk {
         }
         guard !roster.isEmpty else {
             // No roster imported: the desk records what it is told.
-            guard let rep = request.rep ?? request.card, let category = request.category else {
-                throw RecordRejection("no roster is imported: give --rep and --category")
+            guard let rep = request.rep ?? request.card ?? personKey.map({ "id-\($0.prefix(12))" }),
+                  let category = request.category else {
+                throw RecordRejection("no roster is imported: give --rep (or --id-number) and --category")
             }
             return RecordPayload.Checkin(session: request.session, rep: rep, category: category, at: at,
                                          person: personKey)

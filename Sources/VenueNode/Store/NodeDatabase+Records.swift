@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import Shared
@@ -34,56 +35,104 @@ extension NodeDatabase {
         date.formatted(.iso8601)
     }
 
-    /// A file with these bytes was imported before: its records, and when.
+    /// These rows were imported before: the import record that brought them, and when.
     public struct AlreadyImported: Error, CustomStringConvertible {
         public var file: String
-        public var firstSeq: Int64
-        public var lastSeq: Int64
+        public var session: String
+        public var box: String
+        public var rows: Int
+        public var record: Int64
         public var importedAt: String
 
         public var description: String {
-            "this very file was already imported as \(file) at \(importedAt) (records \(firstSeq)…\(lastSeq)); "
-                + "nothing was imported. Importing it again would count every row twice: give --again only if it "
-                + "really holds new ballots or check-ins"
+            let place = box.isEmpty ? "session \(session)" : "box \(box) of session \(session)"
+            return "the same \(rows) row(s) for \(place) were already imported from \(file) at \(importedAt) "
+                + "(import record \(record)); nothing was imported. Importing them again would count every row twice: "
+                + "give --again only if they really are new ballots or check-ins"
         }
     }
 
     /// Appends `payloads` as the next records of the chain, all or none, after checking each
-    /// against the event and the records before it. Returns the records as saved. With `file`
-    /// (name and digest of an imported file), the same bytes are refused a second time unless `again`.
+    /// against the event and the records before it. Returns the records as saved.
     @discardableResult
-    public func append(_ payloads: [RecordPayload], event: EventDefinition, file: (name: String, digest: String)? = nil,
-                       again: Bool = false) throws -> [ChainedRecord] {
+    public func append(_ payloads: [RecordPayload], event: EventDefinition) throws -> [ChainedRecord] {
         try writer.write { db in
-            if let file, !again, let row = try Row.fetchOne(db, sql: "SELECT * FROM importedFile WHERE digest = ? LIMIT 1",
-                                                          arguments: [file.digest]) {
-                throw AlreadyImported(file: row["file"], firstSeq: row["firstSeq"], lastSeq: row["lastSeq"],
-                                      importedAt: row["importedAt"])
-            }
             var state = try Self.loadState(db)
-            var saved: [ChainedRecord] = []
-            let now = Self.timestamp()
-            for (index, payload) in payloads.enumerated() {
-                do {
-                    try state.admit(payload, event: event)
-                } catch let rejection as RecordRejection {
-                    throw AppendError(index: index, rejection: rejection)
-                }
-                let record = ChainedRecord(seq: state.headSeq, prev: state.headHash, payload: payload.canonicalJSON())
-                // A ballot keeps only the day it was saved: no time finer than its box.
-                try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
-                                 payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
-                    .insert(db)
-                state.headHash = record.hash
-                saved.append(record)
-            }
-            if let file, let first = saved.first, let last = saved.last {
-                try db.execute(sql: """
-                    INSERT INTO importedFile (digest, file, firstSeq, lastSeq, importedAt) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [file.digest, file.name, first.seq, last.seq, now])
-            }
-            return saved
+            return try Self.append(payloads, to: &state, event: event, db: db)
         }
+    }
+
+    /// Appends the rows of a CSV file, all or none, after an `import` record that says which rows these
+    /// are per box (or per session, for check-ins). The same rows for the same box — whatever the bytes,
+    /// line ends or order — are refused a second time unless `again`; the import record lives on the
+    /// chain, so a restored node remembers too. Returns the records saved, the import record first.
+    @discardableResult
+    public func importRows(_ rows: [RecordPayload], form: String, file: String, bytesDigest: String, again: Bool,
+                           event: EventDefinition) throws -> [ChainedRecord] {
+        let now = Self.timestamp()
+        var grouped: [String: (session: String, box: String, lines: [String])] = [:]
+        for row in rows {
+            let (session, box, line): (String, String, String)
+            switch row {
+            case .ballot(let ballot): (session, box, line) = (ballot.session, ballot.box, row.canonicalJSON())
+            case .checkin(var checkin):
+                checkin.at = nil
+                (session, box, line) = (checkin.session, "", RecordPayload.checkin(checkin).canonicalJSON())
+            default: (session, box, line) = ("", "", row.canonicalJSON())
+            }
+            grouped["\(session)\u{1F}\(box)", default: (session, box, [])].lines.append(line)
+        }
+        let groups = grouped.values.sorted { ($0.session, $0.box) < ($1.session, $1.box) }.map { group in
+            RecordPayload.Imported.Group(session: group.session, box: group.box, rows: group.lines.count,
+                                         digest: SHA256.hash(data: Data(group.lines.sorted().joined(separator: "\n").utf8)).hexString)
+        }
+        let marker = RecordPayload.imported(.init(file: file, form: form, groups: groups, at: now))
+        return try writer.write { db in
+            var state = try Self.loadState(db)
+            if !again {
+                for group in groups {
+                    if let seq = state.earlierImport(session: group.session, box: group.box, digest: group.digest),
+                       case .imported(let earlier)? = try StoredRecord.fetchOne(db, key: seq)
+                        .flatMap({ try? RecordPayload.decode(json: $0.payload) }) {
+                        throw AlreadyImported(file: earlier.file, session: group.session, box: group.box, rows: group.rows,
+                                              record: seq, importedAt: earlier.at ?? "?")
+                    }
+                }
+                // Files imported by release 1 are remembered by their bytes only.
+                if let row = try Row.fetchOne(db, sql: "SELECT * FROM importedFile WHERE digest = ? LIMIT 1",
+                                              arguments: [bytesDigest]) {
+                    throw AlreadyImported(file: row["file"], session: groups.first?.session ?? "", box: groups.first?.box ?? "",
+                                          rows: rows.count, record: row["firstSeq"], importedAt: row["importedAt"])
+                }
+            }
+            do {
+                return try Self.append([marker] + rows, to: &state, event: event, db: db)
+            } catch var error as AppendError {
+                error.index -= 1  // positions count the file's rows, not the import record
+                throw error
+            }
+        }
+    }
+
+    private static func append(_ payloads: [RecordPayload], to state: inout Ledger, event: EventDefinition,
+                               db: Database) throws -> [ChainedRecord] {
+        var saved: [ChainedRecord] = []
+        let now = Self.timestamp()
+        for (index, payload) in payloads.enumerated() {
+            do {
+                try state.admit(payload, event: event)
+            } catch {
+                throw AppendError(index: index, rejection: error)
+            }
+            let record = ChainedRecord(seq: state.headSeq, prev: state.headHash, payload: payload.canonicalJSON())
+            // A ballot keeps only the day it was saved: no time finer than its box.
+            try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
+                             payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
+                .insert(db)
+            state.headHash = record.hash
+            saved.append(record)
+        }
+        return saved
     }
 
     /// Fills an empty store with records restored from the aggregator, checking that they chain and
@@ -93,12 +142,13 @@ extension NodeDatabase {
             guard try StoredRecord.fetchCount(db) == 0 else {
                 throw RecordRejection("the store is not empty")
             }
-            var state = LedgerState()
+            var state = Ledger()
             let now = Self.timestamp()
             for record in records {
                 try RecordChain.verify([record], afterSeq: state.headSeq, afterHash: state.headHash)
                 let payload = try RecordPayload.decode(json: record.payload)
-                try state.admit(payload, event: nil)
+                // The venue's history as the aggregator holds it: taken as it is, never re-judged.
+                try state.admit(payload, event: nil, mode: .replay)
                 state.headHash = record.hash
                 try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
                                  payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
@@ -108,13 +158,13 @@ extension NodeDatabase {
     }
 
     /// Rebuilds the ledger state from every record, verifying the chain on the way.
-    static func loadState(_ db: Database) throws -> LedgerState {
-        var state = LedgerState()
+    static func loadState(_ db: Database) throws -> Ledger {
+        var state = Ledger()
         let rows = try StoredRecord.order(StoredRecord.Columns.seq).fetchCursor(db)
         while let row = try rows.next() {
             try RecordChain.verify([row.chained], afterSeq: state.headSeq, afterHash: state.headHash)
             let payload = try RecordPayload.decode(json: row.payload)
-            try state.admit(payload, event: nil)
+            try state.admit(payload, event: nil, mode: .replay)
             state.headHash = row.hash
         }
         return state

@@ -59,18 +59,24 @@ public struct Syncer: Sendable {
             return report
         } catch let error as SyncError {
             try? database.logSync(ok: false, message: error.message)
+            if !error.retryable {
+                // Something an operator must act on (a forked chain, …): the central office hears of it too.
+                logger.error("sync stopped", metadata: ["error": "\(error.message)"])
+                try? await sendHeartbeat(problem: error.message)
+            }
             throw error
         }
     }
 
-    /// Tells the aggregator how this node sees itself (head, backlog, free disk, version, clock).
-    public func sendHeartbeat() async throws {
+    /// Tells the aggregator how this node sees itself (head, backlog, free disk, version, clock), and
+    /// what stops its sync, if anything.
+    public func sendHeartbeat(problem: String? = nil) async throws {
         let head = try database.head()
         let heartbeat = Heartbeat(
             node: directory.configuration.nodeID, venue: directory.configuration.venue, headSeq: head.seq,
             headHash: head.hash, pending: head.seq - (try database.acknowledgedSeq()),
             freeDiskBytes: DurableDatabase.freeBytes(near: directory.databasePath).map { Int64(clamping: $0) },
-            version: sanminVersion, clock: Date().formatted(.iso8601))
+            version: sanminVersion, clock: Date().formatted(.iso8601), problem: problem)
         let reply = try await postSigned(path: "/v1/heartbeats", body: try JSONEncoder().encode(heartbeat))
         guard reply.status == 204 else { throw apiError(reply) }
     }

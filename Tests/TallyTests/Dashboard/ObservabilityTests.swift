@@ -41,6 +41,7 @@ import Testing
         let records = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
             .checkin(.init(session: "S1", rep: "R2", category: "resident")),
+            .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
         ])
         let body = signer.body(records, venue: "east")
@@ -52,7 +53,7 @@ import Testing
             }
             try await client.execute(uri: "/v1/batches", method: .post, headers: [.contentType: "application/json"],
                                      body: ByteBuffer(string: "{}")) { #expect($0.status == .unauthorized) }
-            let heartbeat = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: "east", headSeq: 5,
+            let heartbeat = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: "east", headSeq: 6,
                                                                headHash: records[2].hash, pending: 2, freeDiskBytes: 1,
                                                                version: "t", clock: "c"))
             try await client.execute(uri: "/v1/heartbeats", method: .post, headers: headers(heartbeat, path: "/v1/heartbeats"),
@@ -64,7 +65,7 @@ import Testing
                 #expect(text.contains(#"sanmin_records_total{kind="checkin"} 2"#))
                 #expect(text.contains(#"sanmin_records_total{kind="ballot"} 1"#))
                 #expect(text.contains(#"sanmin_venue_pending_records{venue="east"} 2"#))
-                #expect(text.contains(#"sanmin_venue_held_records{venue="east"} 3"#))
+                #expect(text.contains(#"sanmin_venue_held_records{venue="east"} 4"#))
                 #expect(text.contains("sanmin_ingest_duration_seconds_count 3"))
             }
             try await client.execute(uri: "/readyz", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
@@ -73,7 +74,8 @@ import Testing
     }
 
     @Test func confidentialResultsStayHiddenUntilReleased() async throws {
-        let records = Fixtures.chain([Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"])])
+        let records = Fixtures.chain([.boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
+                                      Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"])])
         let body = signer.body(records, venue: "east")
         let signed = signer.headers(for: body)
         _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,

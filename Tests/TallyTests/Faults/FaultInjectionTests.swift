@@ -194,6 +194,10 @@ import VenueNode
                     ballots.append("\(session),B\(round),\(status)," + (status == "valid" ? marks.joined(separator: ",")
                         : String(repeating: ",", count: departments.count - 1)))
                 }
+                // The box is closed with its counts before its ballots are entered.
+                let closed = try harness.run("venue-node", ["box", "close", "--data-dir", venue, "--session", session,
+                                                            "--box", "B\(round)", "--issued", "\(n)", "--returned", "\(n)"])
+                if closed.status != 0 { outcome.problems.append("box close failed: \(closed.stderr)") }
                 for (kind, rows) in [("--checkins", checkins), ("--ballots", ballots)] {
                     let file = try harness.write(rows.joined(separator: "\n") + "\n", to: "\(venue)-\(round)\(kind).csv")
                     if random.next(8) == 0 {

@@ -130,6 +130,8 @@ import Testing
                 ballots.append("S1,B\(part),valid," + marks.joined(separator: ","))
             }
             let file = try harness.write(ballots.joined(separator: "\n") + "\n", to: "part\(part).csv")
+            #expect(try harness.run("venue-node", ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "B\(part)",
+                                                   "--issued", "60", "--returned", "60"]).status == 0)
             #expect(try harness.run("venue-node", ["import", "--data-dir", "n", "--ballots", file]).status == 0)
         }
         try record(1)

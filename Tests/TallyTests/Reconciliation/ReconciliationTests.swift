@@ -77,7 +77,7 @@ import Testing
         }
 
         // Main: 4 check-ins (one not on the roster), one voided; box B1 closed with 6 issued, 5 returned and 4
-        // ballots entered; box B2 never closed.
+        // ballots entered; box B2 opened and never closed (so nothing entered from it); box B3 closed with its ballot.
         let mainRecords = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "M1", category: "resident", person: person["M1"])),
             .checkin(.init(session: "S1", rep: "M2", category: "resident", person: person["M2"])),
@@ -86,17 +86,18 @@ import Testing
             .checkin(.init(session: "S1", rep: "X9", category: "expert")),
             .correction(.init(target: 4, reason: "wrong session", operator: "王芳", replacement: nil, at: "2026-01-05T09:00:00Z")),
             .boxOpened(.init(session: "S1", box: "B1")),
+            .boxClosed(.init(session: "S1", box: "B1", issued: 6, returned: 5)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
             Fixtures.validBallot(["D01": "dissatisfied", "D02": "basically_satisfied"]),
             Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
             .ballot(.init(session: "S1", box: "B1", status: .blank)),
-            .boxClosed(.init(session: "S1", box: "B1", issued: 6, returned: 5)),
             .boxOpened(.init(session: "S1", box: "B2")),
-            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B2"),
+            .boxClosed(.init(session: "S1", box: "B3", issued: 1, returned: 1)),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B3"),
         ])
         try await send(mainRecords, by: main, venue: "main")
         // Main's node declares a head whose hash differs from what the aggregator holds.
-        try heartbeat(main, venue: "main", seq: 14, hash: String(repeating: "f", count: 64))
+        try heartbeat(main, venue: "main", seq: 15, hash: String(repeating: "f", count: 64))
 
         // East: one check-in, then M1 (main's) as a walk-in; then a forked record 2; its node declares 5 records.
         let eastRecords = Fixtures.chain([
@@ -117,16 +118,16 @@ import Testing
             Key(.attendanceVsQuota, .info, "main", session: "S1", category: "resident", 3, 2),
             Key(.rosterVsQuota, .warning, "main", session: "S1", category: "expert", 2, 1),
             Key(.rosterVsQuota, .warning, "main", session: "S2", category: "expert", 2, 1),
-            Key(.issuedVsAttendance, .error, "main", session: "S1", 4, 6),
+            Key(.issuedVsAttendance, .error, "main", session: "S1", 4, 7),
             Key(.returnedVsIssued, .error, "main", session: "S1", box: "B1", 6, 5),
             Key(.enteredVsReturned, .error, "main", session: "S1", box: "B1", 5, 4),
-            Key(.boxNotClosed, .warning, "main", session: "S1", box: "B2", nil, 1),
+            Key(.boxNotClosed, .warning, "main", session: "S1", box: "B2", nil, 0),
             Key(.duplicatePerson, .error, "main", session: "S1", category: "resident", 1, 2),
             Key(.duplicatePerson, .error, "east", session: "S1", category: "resident", 1, 2),
             Key(.notOnRoster, .warning, "main", session: "S1", category: "expert", nil, nil),
             Key(.attendanceVsQuota, .info, "east", session: "S1", category: "resident", 4, 1),
             Key(.walkIn, .info, "east", session: "S1", nil, 1),
-            Key(.nodeDiverged, .error, "main", 14, 14),
+            Key(.nodeDiverged, .error, "main", 15, 15),
             Key(.nodeBehind, .warning, "east", 5, 2),
             Key(.nodeSilent, .warning, "west", 600, nil),
             Key(.alarm, .error, "east", nil, nil),
@@ -155,7 +156,7 @@ import Testing
         #expect(overall.rows[0].counts == ["satisfied": 3, "dissatisfied": 1])
         #expect(overall.rows[0].satisfactionRate == 75 && overall.rows[0].score == 75)
         #expect(overall.rows[1].satisfactionRate == 75 && overall.rows[1].score == 65)
-        #expect(report.inputs.map(\.seq) == [2, 14])
+        #expect(report.inputs.map(\.seq) == [2, 15])
     }
 
     @Test func theOrdosQuotaContradictionIsInTheReport() throws {
@@ -216,11 +217,14 @@ import Testing
         let signer = TestSigner()
         try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
         let records = Fixtures.chain([
+            .boxClosed(.init(session: "S1", box: "BR", issued: 2, returned: 2)),
+            .boxClosed(.init(session: "S1", box: "BE", issued: 1, returned: 1)),
+            .boxClosed(.init(session: "S1", box: "BX", issued: 1, returned: 1)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"),
             Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"], box: "BR"),
             Fixtures.validBallot(["D01": "dissatisfied", "D02": "dissatisfied"], box: "BE"),
             Fixtures.validBallot(["D01": "basically_satisfied", "D02": "satisfied"], box: "BX"),
-            .correction(.init(target: 2, reason: "misread", operator: "王芳",
+            .correction(.init(target: 5, reason: "misread", operator: "王芳",
                               replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"))),
         ])
         let body = signer.body(records, venue: "east")

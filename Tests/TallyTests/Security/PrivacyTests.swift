@@ -18,6 +18,8 @@ import VenueNode
         var rows = ["session,box,status,D01,D02"]
         for index in 0..<30 { rows.append("S1,B1,valid,\(marks[index % 3]),\(marks[index / 3 % 3])") }
         let file = try harness.write(rows.joined(separator: "\n") + "\n", to: "ballots.csv")
+        #expect(try harness.run("venue-node", ["box", "close", "--data-dir", "east", "--session", "S1", "--box", "B1",
+                                               "--issued", "30", "--returned", "30"]).status == 0)
         let imported = try harness.run("venue-node", ["import", "--data-dir", "east", "--ballots", file])
         #expect(imported.status == 0, "\(imported.stderr)")
 

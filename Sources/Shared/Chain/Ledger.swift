@@ -1,0 +1,285 @@
+import Foundation
+
+/// What a venue's records amount to so far: the chain head and the records still in effect, and the
+/// rules every next record must keep. The venue node and the aggregator hold the same ledger, built
+/// from the records themselves, so they judge a record alike and can never disagree with the records.
+///
+/// The rules (`RecordRule`): one check-in per representative and per person per session; a box opened
+/// once and closed once; ballots only into a box whose counts were recorded at closing, and never more
+/// ballots than it returned; corrections refer to an earlier record not yet corrected and replace it
+/// with one of its kind.
+public struct Ledger: Sendable {
+    public var headSeq: Int64 = 0
+    public var headHash: String = RecordChain.genesis
+    /// Effective content of each record that still counts (originals not corrected, replacements).
+    public private(set) var content: [Int64: RecordPayload] = [:]
+    /// Kind of the original record each record stands for (a correction: its target's).
+    private(set) var rootKind: [Int64: RecordPayload.Kind] = [:]
+    /// Corrected record → the correction that superseded it.
+    public private(set) var supersededBy: [Int64: Int64] = [:]
+    /// Records taken into the chain but held out of the totals (the aggregator's decision; see `holdOut`).
+    public private(set) var heldOut: Set<Int64> = []
+    private var checkins: [String: Int64] = [:]
+    private var persons: [String: Int64] = [:]
+    private var openedBoxes: [String: Int64] = [:]
+    /// Box → the record in effect that closed it, and the number of forms it returned.
+    private var closedBoxes: [String: (seq: Int64, returned: Int)] = [:]
+    /// Box → ballots in effect.
+    private var ballotsInBox: [String: Int] = [:]
+    /// Session, box and digest of an import's rows → the import record.
+    private var imports: [String: Int64] = [:]
+
+    public init() {}
+
+    /// How `admit` treats a record that breaks a rule.
+    public enum Mode: Sendable {
+        /// Refuse it (a new record): nothing of the ledger changes.
+        case judge
+        /// Take it in as it is (a record already stored, judged when it was saved, possibly by an older
+        /// release with fewer rules): no venue is ever blocked by its own history.
+        case replay
+    }
+
+    /// Checks `payload` as the next record against the event (when given) and the rules, and takes it in.
+    /// Returns what it changes in the totals. In `.judge` mode a refusal changes nothing.
+    @discardableResult
+    public mutating func admit(_ payload: RecordPayload, event: EventDefinition?,
+                               mode: Mode = .judge) throws(RecordRejection) -> [Counter: Int] {
+        if let event, mode == .judge { try payload.check(against: event) }
+        let seq = headSeq + 1
+        // What the record takes out of effect and what it puts in.
+        var removed: (seq: Int64, payload: RecordPayload)?
+        let added: RecordPayload?
+        let kind: RecordPayload.Kind
+        if case .correction(let correction) = payload {
+            guard correction.target >= 1, correction.target < seq, let targetKind = rootKind[correction.target] else {
+                if mode == .judge {
+                    throw RecordRejection("record \(correction.target) does not exist; a correction must refer to an earlier record",
+                                          rule: .badCorrection)
+                }
+                rootKind[seq] = .correction
+                headSeq = seq
+                return [:]
+            }
+            if mode == .judge {
+                if let by = supersededBy[correction.target] {
+                    throw RecordRejection("record \(correction.target) was already corrected by record \(by); correct record \(by) instead",
+                                          rule: .badCorrection)
+                }
+                if targetKind == .imported {
+                    throw RecordRejection("record \(correction.target) marks an import; correct the records it brought instead",
+                                          rule: .badCorrection)
+                }
+                if let replacement = correction.replacement, replacement.kind != targetKind {
+                    throw RecordRejection("record \(correction.target) is a \(targetKind.rawValue); its replacement must be one too, "
+                        + "not a \(replacement.kind.rawValue)", rule: .badCorrection)
+                }
+            }
+            removed = content[correction.target].map { (correction.target, $0) }
+            added = correction.replacement
+            kind = targetKind
+        } else {
+            added = payload
+            kind = payload.kind
+        }
+        if mode == .judge { try checkRules(adding: added, removing: removed, seq: seq) }
+        // Nothing below throws: the record is taken in.
+        if case .correction(let correction) = payload { supersededBy[correction.target] = seq }
+        var delta: [Counter: Int] = [:]
+        if let removed {
+            content[removed.seq] = nil
+            forget(removed.payload, seq: removed.seq)
+            for (counter, value) in removed.payload.contribution { delta[counter, default: 0] -= value }
+        }
+        if let added {
+            remember(added, seq: seq)
+            content[seq] = added
+            for (counter, value) in added.contribution { delta[counter, default: 0] += value }
+        }
+        rootKind[seq] = kind
+        headSeq = seq
+        return delta.filter { $0.value != 0 }
+    }
+
+    /// Takes a record into the chain without letting it have any effect: the aggregator holds out a
+    /// record an older release wrote that breaks a rule, until an admin decides (a held-out correction
+    /// corrects nothing meanwhile).
+    public mutating func holdOut(_ payload: RecordPayload) {
+        let seq = headSeq + 1
+        if case .correction(let correction) = payload {
+            rootKind[seq] = rootKind[correction.target] ?? .correction
+        } else {
+            rootKind[seq] = payload.kind
+        }
+        heldOut.insert(seq)
+        headSeq = seq
+    }
+
+    /// Why a held-out record cannot be released.
+    public struct ReleaseRefusal: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// An admin decided that held-out record `seq` counts after all: it takes effect now, as it is (a
+    /// correction takes its target out of effect, if nothing else corrected it since). Returns the change
+    /// to the totals and the record it supersedes, if any.
+    public mutating func release(_ seq: Int64, payload: RecordPayload) throws(ReleaseRefusal) -> (delta: [Counter: Int], supersedes: Int64?) {
+        guard heldOut.contains(seq) else { throw ReleaseRefusal(description: "record \(seq) is not held out") }
+        if let by = supersededBy[seq] {
+            throw ReleaseRefusal(description: "record \(seq) was corrected by record \(by) meanwhile: nothing is left to count")
+        }
+        var delta: [Counter: Int] = [:]
+        var supersedes: Int64?
+        let effective: RecordPayload?
+        if case .correction(let correction) = payload {
+            if let by = supersededBy[correction.target] {
+                throw ReleaseRefusal(description: "its target, record \(correction.target), was corrected by record \(by) meanwhile")
+            }
+            guard correction.target < seq, rootKind[correction.target] != nil else {
+                throw ReleaseRefusal(description: "its target, record \(correction.target), does not exist")
+            }
+            supersededBy[correction.target] = seq
+            supersedes = correction.target
+            if let old = content.removeValue(forKey: correction.target) {
+                forget(old, seq: correction.target)
+                for (counter, value) in old.contribution { delta[counter, default: 0] -= value }
+            }
+            effective = correction.replacement
+        } else {
+            effective = payload
+        }
+        heldOut.remove(seq)
+        if let effective {
+            remember(effective, seq: seq)
+            content[seq] = effective
+            for (counter, value) in effective.contribution { delta[counter, default: 0] += value }
+        }
+        return (delta.filter { $0.value != 0 }, supersedes)
+    }
+
+    /// The import record that already brought these very rows into this box, if any.
+    public func earlierImport(session: String, box: String, digest: String) -> Int64? {
+        imports[Self.key(session, box, digest)]
+    }
+
+    /// Ballots in effect in a box, and what its closing record says it returned (nil: not closed).
+    public func box(session: String, box: String) -> (ballots: Int, returned: Int?) {
+        let key = Self.key(session, box)
+        return (ballotsInBox[key] ?? 0, closedBoxes[key]?.returned)
+    }
+
+    private func checkRules(adding added: RecordPayload?, removing removed: (seq: Int64, payload: RecordPayload)?,
+                            seq: Int64) throws(RecordRejection) {
+        let removedSeq = removed?.seq
+        // A box whose closing is taken away or changed must still hold no more ballots than it returned.
+        if case .boxClosed(let old)? = removed?.payload {
+            let key = Self.key(old.session, old.box)
+            let held = ballotsInBox[key] ?? 0
+            var stillReturned: Int?
+            if case .boxClosed(let new)? = added, Self.key(new.session, new.box) == key { stillReturned = new.returned }
+            if held > 0, held > (stillReturned ?? -1) {
+                throw RecordRejection(stillReturned.map {
+                    "box \(old.box) of session \(old.session) already holds \(held) ballot(s): it cannot be said to have returned \($0); "
+                        + "correct its ballots first"
+                } ?? "box \(old.box) of session \(old.session) already holds \(held) ballot(s): its closing cannot be taken away; "
+                    + "correct its counts with a replacement instead", rule: .ballotsOverReturned)
+            }
+        }
+        switch added {
+        case .checkin(let checkin)?:
+            if let earlier = checkins[Self.key(checkin.session, checkin.rep)], earlier != removedSeq {
+                throw RecordRejection("representative \(checkin.rep) already checked in for session \(checkin.session) (record \(earlier))",
+                                      rule: .duplicateCheckin)
+            }
+            if let person = checkin.person, let earlier = persons[Self.key(checkin.session, person)], earlier != removedSeq {
+                throw RecordRejection("this person already checked in for session \(checkin.session) (record \(earlier))",
+                                      rule: .duplicateCheckin)
+            }
+        case .boxOpened(let box)?:
+            if let earlier = openedBoxes[Self.key(box.session, box.box)], earlier != removedSeq {
+                throw RecordRejection("box \(box.box) of session \(box.session) is already open (record \(earlier))",
+                                      rule: .boxOpenedTwice)
+            }
+        case .boxClosed(let box)?:
+            let key = Self.key(box.session, box.box)
+            if let earlier = closedBoxes[key], earlier.seq != removedSeq {
+                throw RecordRejection("box \(box.box) of session \(box.session) is already closed (record \(earlier.seq)); "
+                    + "correct that record to change its counts", rule: .boxClosedTwice)
+            }
+            let held = ballotsInBox[key] ?? 0
+            if held > box.returned {
+                throw RecordRejection("box \(box.box) of session \(box.session) already holds \(held) ballot(s), more than the "
+                    + "\(box.returned) returned", rule: .ballotsOverReturned)
+            }
+        case .ballot(let ballot)?:
+            let key = Self.key(ballot.session, ballot.box)
+            guard let closed = closedBoxes[key] else {
+                let opened = openedBoxes[key].map { " (opened by record \($0))" } ?? ""
+                throw RecordRejection("box \(ballot.box) of session \(ballot.session) is not closed\(opened): ballots are entered "
+                    + "after `venue-node box close --session \(ballot.session) --box \(ballot.box) --issued N --returned N` "
+                    + "records its counts", rule: .ballotBoxNotClosed)
+            }
+            var held = ballotsInBox[key] ?? 0
+            if case .ballot(let old)? = removed?.payload, Self.key(old.session, old.box) == key { held -= 1 }
+            if held + 1 > closed.returned {
+                throw RecordRejection("box \(ballot.box) of session \(ballot.session) returned \(closed.returned) form(s) "
+                    + "(record \(closed.seq)) and already holds \(held) ballot(s): one more would make \(held + 1)",
+                                      rule: .ballotsOverReturned)
+            }
+        case .correction?, .imported?, nil:
+            break
+        }
+    }
+
+    private static func key(_ parts: String...) -> String { parts.joined(separator: "\u{1F}") }
+
+    private mutating func remember(_ payload: RecordPayload, seq: Int64) {
+        switch payload {
+        case .checkin(let checkin):
+            let key = Self.key(checkin.session, checkin.rep)
+            if checkins[key] == nil { checkins[key] = seq }
+            if let person = checkin.person, persons[Self.key(checkin.session, person)] == nil {
+                persons[Self.key(checkin.session, person)] = seq
+            }
+        case .boxOpened(let box):
+            let key = Self.key(box.session, box.box)
+            if openedBoxes[key] == nil { openedBoxes[key] = seq }
+        case .boxClosed(let box):
+            let key = Self.key(box.session, box.box)
+            if closedBoxes[key] == nil { closedBoxes[key] = (seq, box.returned) }
+        case .ballot(let ballot):
+            ballotsInBox[Self.key(ballot.session, ballot.box), default: 0] += 1
+        case .imported(let imported):
+            for group in imported.groups {
+                imports[Self.key(group.session, group.box, group.digest)] = seq
+            }
+        case .correction:
+            break
+        }
+    }
+
+    private mutating func forget(_ payload: RecordPayload, seq: Int64) {
+        func drop(_ map: inout [String: Int64], _ key: String) { if map[key] == seq { map[key] = nil } }
+        switch payload {
+        case .checkin(let checkin):
+            drop(&checkins, Self.key(checkin.session, checkin.rep))
+            if let person = checkin.person { drop(&persons, Self.key(checkin.session, person)) }
+        case .boxOpened(let box): drop(&openedBoxes, Self.key(box.session, box.box))
+        case .boxClosed(let box):
+            let key = Self.key(box.session, box.box)
+            if closedBoxes[key]?.seq == seq { closedBoxes[key] = nil }
+        case .ballot(let ballot):
+            ballotsInBox[Self.key(ballot.session, ballot.box), default: 0] -= 1
+        case .imported, .correction: break
+        }
+    }
+
+    /// Sums of the records in effect (a node's own view of its totals).
+    public var totals: [Counter: Int] {
+        var result: [Counter: Int] = [:]
+        for payload in content.values {
+            for (counter, delta) in payload.contribution { result[counter, default: 0] += delta }
+        }
+        return result
+    }
+}

@@ -1,0 +1,327 @@
+import Aggregator
+import Crypto
+import Foundation
+import GRDB
+import Shared
+import Testing
+@testable import VenueNode
+
+/// Ordinary mistakes that must not count a ballot twice (issue #11, point 1), ID-card numbers kept out
+/// of free fields (point 3), and the node's rules enforced by the aggregator (point 4).
+@Suite struct BoxLimitTests {
+    let database: NodeDatabase
+    let event = Fixtures.smallEvent
+    static let ballot = Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"])
+
+    init() throws {
+        database = try NodeDatabase(writer: DatabaseQueue())
+    }
+
+    func refusal(_ payloads: [RecordPayload]) throws -> AppendError {
+        let before = try database.allRecords()
+        let error = try #require(throws: AppendError.self) { try database.append(payloads, event: event) }
+        #expect(try database.allRecords() == before, "a refusal saves nothing")
+        return error
+    }
+
+    @Test func aBallotNeedsItsBoxClosedWithItsCounts() throws {
+        try database.append([.boxOpened(.init(session: "S1", box: "B1"))], event: event)
+        let error = try refusal([Self.ballot])
+        #expect(error.rejection.rule == .ballotBoxNotClosed)
+        #expect(error.rejection.message == "box B1 of session S1 is not closed (opened by record 1): ballots are entered after "
+            + "`venue-node box close --session S1 --box B1 --issued N --returned N` records its counts")
+        // A box never opened on the node is closed with its counts directly, then counted.
+        try database.append([.boxClosed(.init(session: "S2", box: "B9", issued: 1, returned: 1)),
+                             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied", "D03": "satisfied"],
+                                                  session: "S2", box: "B9")], event: event)
+    }
+
+    @Test func aBoxNeverHoldsMoreBallotsThanItReturned() throws {
+        try database.append([.boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 2)), Self.ballot, Self.ballot],
+                            event: event)
+        let error = try refusal([Self.ballot])
+        #expect(error.rejection.rule == .ballotsOverReturned)
+        #expect(error.rejection.message
+            == "box B1 of session S1 returned 2 form(s) (record 1) and already holds 2 ballot(s): one more would make 3")
+        // Nor can its counts be lowered below what it holds, or its closing taken away.
+        let lower = try refusal([.correction(.init(target: 1, reason: "miscounted", operator: "王芳",
+                                                   replacement: .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 1))))])
+        #expect(lower.rejection.message == "box B1 of session S1 already holds 2 ballot(s): it cannot be said to have returned 1; "
+            + "correct its ballots first")
+        let void = try refusal([.correction(.init(target: 1, reason: "wrong box", operator: "王芳", replacement: nil))])
+        #expect(void.rejection.rule == .ballotsOverReturned)
+        // A ballot voided makes room for one more; raising the count too.
+        try database.append([.correction(.init(target: 2, reason: "entered twice", operator: "王芳", replacement: nil)), Self.ballot],
+                            event: event)
+        try database.append([.correction(.init(target: 1, reason: "recounted", operator: "王芳",
+                                               replacement: .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3)))),
+                             Self.ballot], event: event)
+        #expect(try database.status().ballots["S1"] == 3)
+    }
+
+    @Test func aBoxIsClosedOnce() throws {
+        try database.append([.boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3))], event: event)
+        let error = try refusal([.boxClosed(.init(session: "S1", box: "B1", issued: 100_000, returned: 3))])
+        #expect(error.rejection.rule == .boxClosedTwice)
+    }
+}
+
+@Suite struct ImportGuardTests {
+    let database: NodeDatabase
+    let event = Fixtures.smallEvent
+    static let rows = "session,box,status,D01,D02\nS1,B1,valid,satisfied,dissatisfied\nS1,B1,blank,,\nS1,B1,valid,satisfied,satisfied\n"
+
+    init() throws {
+        database = try NodeDatabase(writer: DatabaseQueue())
+        try database.append([.boxClosed(.init(session: "S1", box: "B1", issued: 40, returned: 40))], event: event)
+    }
+
+    func importBallots(_ bytes: Data, again: Bool = false, into database: NodeDatabase? = nil) throws -> [ChainedRecord] {
+        let rows = try CSVImport.ballots(try CSVTable(data: bytes)).map(\.payload)
+        return try (database ?? self.database).importRows(rows, form: "ballots", file: "scan.csv",
+                                                          bytesDigest: SHA256.hash(data: bytes).hexString, again: again,
+                                                          event: event)
+    }
+
+    static let variants: [(String, Data)] = [
+        ("CRLF line ends", Data(rows.replacingOccurrences(of: "\n", with: "\r\n").utf8)),
+        ("a byte-order mark", Data([0xEF, 0xBB, 0xBF]) + Data(rows.utf8)),
+        ("no final newline", Data(rows.dropLast().utf8)),
+        ("the rows in another order", Data(("session,box,status,D01,D02\nS1,B1,valid,satisfied,satisfied\n"
+            + "S1,B1,blank,,\nS1,B1,valid,satisfied,dissatisfied\n").utf8)),
+        ("the columns in another order", Data(("box,session,status,D02,D01\nB1,S1,valid,dissatisfied,satisfied\n"
+            + "B1,S1,blank,,\nB1,S1,valid,satisfied,satisfied\n").utf8)),
+        ("the very same bytes", Data(rows.utf8)),
+    ]
+
+    @Test(arguments: 0..<variants.count)
+    func theSameRowsAreNotImportedTwiceWhateverTheBytes(_ index: Int) throws {
+        let saved = try importBallots(Data(Self.rows.utf8))
+        #expect(saved.count == 4, "the import record and 3 ballots")
+        let before = try database.allRecords()
+        let error = try #require(throws: NodeDatabase.AlreadyImported.self) { try importBallots(Self.variants[index].1) }
+        #expect(error.description == "the same 3 row(s) for box B1 of session S1 were already imported from scan.csv at "
+            + "\(error.importedAt) (import record 2); nothing was imported. Importing them again would count every row "
+            + "twice: give --again only if they really are new ballots or check-ins", "\(Self.variants[index].0)")
+        #expect(try database.allRecords() == before)
+    }
+
+    @Test func aRestoredNodeRemembersWhatWasImported() throws {
+        _ = try importBallots(Data(Self.rows.utf8))
+        let restored = try NodeDatabase(writer: DatabaseQueue())
+        try restored.restore(try database.allRecords())
+        #expect(throws: NodeDatabase.AlreadyImported.self) { try importBallots(Data(Self.rows.utf8), into: restored) }
+        #expect(try restored.head().seq == 5)
+    }
+
+    @Test func againStillStopsAtTheBoxLimit() throws {
+        // A box that returned 4: the same 3 rows again (--again) would make 6.
+        let database = try NodeDatabase(writer: DatabaseQueue())
+        try database.append([.boxClosed(.init(session: "S1", box: "B1", issued: 4, returned: 4))], event: event)
+        _ = try importBallots(Data(Self.rows.utf8), into: database)
+        let error = try #require(throws: AppendError.self) {
+            try importBallots(Data(Self.rows.utf8), again: true, into: database)
+        }
+        #expect(error.rejection.rule == .ballotsOverReturned)
+        #expect(error.index == 1, "the second row of the file is the one too many")
+        #expect(try database.status().ballots["S1"] == 3)
+    }
+
+    @Test func aDepartmentColumnTwiceIsRefused() throws {
+        let bytes = Data("session,box,status,D01,D02,D01\nS1,B1,valid,satisfied,satisfied,dissatisfied\n".utf8)
+        let error = try #require(throws: CSVTable.ParseError.self) { try CSVImport.ballots(try CSVTable(data: bytes)) }
+        #expect(error.line == 1)
+        #expect(error.message == "column \"D01\" appears twice in the header; each column may appear once")
+    }
+}
+
+@Suite struct IDNumberInClearTests {
+    static let number = "150602197005050016"
+
+    @Test func shapesAreFoundInFreeText() {
+        #expect(IDNumberShape.appears(in: Self.number))
+        #expect(IDNumberShape.appears(in: "代表15060219700505001X说"))
+        #expect(IDNumberShape.appears(in: "old 150602700505001"))
+        #expect(IDNumberShape.appears(in: "１５０６０２１９７００５０５００１６"))
+        #expect(!IDNumberShape.appears(in: "R00015"))
+        #expect(!IDNumberShape.appears(in: "13800138000"))
+        #expect(!IDNumberShape.appears(in: "2026-01-05T09:30:00Z"))
+        #expect(IDNumberShape.masked("rep \(Self.number)") == "rep 1506************16")
+    }
+
+    @Test func aRecordCarryingOneIsRefusedAndNamesTheRule() throws {
+        let event = Fixtures.smallEvent
+        let cases: [(RecordPayload, String)] = [
+            (.checkin(.init(session: "S1", rep: Self.number, category: "resident")),
+             "representative id \"1506************16\" looks like an ID-card number: ID-card numbers are never stored; "
+                + "check in with --id-number (the roster keys it)"),
+            (.correction(.init(target: 1, reason: "本人 \(Self.number) 重复", operator: "王芳", replacement: nil)),
+             "the reason \"本人 1506************16 重复\" holds something shaped like an ID-card number; ID-card numbers "
+                + "are never stored in clear: leave it out"),
+            (.correction(.init(target: 1, reason: "x", operator: Self.number, replacement: nil)),
+             "the operator \"1506************16\" holds something shaped like an ID-card number; ID-card numbers are "
+                + "never stored in clear: leave it out"),
+        ]
+        for (payload, message) in cases {
+            let error = try #require(throws: RecordRejection.self) { try payload.check(against: event) }
+            #expect(error.message == message)
+            #expect(error.rule == .idNumberInClear)
+        }
+    }
+
+    @Test func aRepIDThatIsAnIDNumberIsLookedUpThroughTheRoster() throws {
+        let keyer = try PersonKeyer(secret: Data(repeating: 7, count: 32))
+        let person = keyer.key(for: try IDCardNumber(Self.number))
+        let entry = RosterEntry(repID: "R0001", name: "张三", personKey: person, category: "resident", venue: "east",
+                                sessions: ["S1"], cardCode: nil)
+        let desk = CheckinDesk(event: Fixtures.smallEvent, venue: "east", roster: [entry], keyer: { keyer })
+        let checkin = try desk.checkin(CheckinRequest(session: "S1", rep: Self.number))
+        #expect(checkin.rep == "R0001")
+        #expect(checkin.person == person)
+        #expect(!checkin.rep.contains("1506"))
+        // Without a roster the person key stands in for the rep id.
+        let bare = CheckinDesk(event: Fixtures.smallEvent, venue: "east", roster: [], keyer: { keyer })
+        let walk = try bare.checkin(CheckinRequest(session: "S1", rep: Self.number, category: "resident"))
+        #expect(walk.rep == "id-\(person.prefix(12))")
+    }
+}
+
+/// A stolen node key against the aggregator's rules, and records an older release wrote.
+@Suite struct AggregatorRuleTests {
+    let database: AggregatorDatabase
+    let intake: BatchIntake
+    let signer = TestSigner()
+
+    init() throws {
+        database = try AggregatorDatabase(writer: DatabaseQueue())
+        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
+        intake = BatchIntake(database: database, event: event.definition)
+        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+    }
+
+    func send(_ records: [ChainedRecord]) async throws -> BatchAck {
+        let body = signer.body(records, venue: "east")
+        let headers = signer.headers(for: body)
+        return try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
+                                              signatureInput: headers.signatureInput, signature: headers.signature,
+                                              body: body))
+    }
+
+    /// Chains payloads as a release-1 node wrote them (no payload version).
+    static func chainV1(_ payloads: [RecordPayload], afterSeq: Int64 = 0, afterHash: String = RecordChain.genesis) -> [ChainedRecord] {
+        var prev = afterHash
+        var seq = afterSeq
+        return payloads.map { payload in
+            seq += 1
+            let record = ChainedRecord(seq: seq, prev: prev, payload: payload.canonicalJSON(version: 1))
+            prev = record.hash
+            return record
+        }
+    }
+
+    @Test func aBatchBreakingARuleIsRefusedWholeKeptOnceAsEvidenceAndRaisesOneAlarm() async throws {
+        let good = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
+        _ = try await send(good)
+        let before = try database.totals(eventID: "test-2026")
+        let bad = Fixtures.chain([.checkin(.init(session: "S1", rep: "R2", category: "resident")),
+                                  .checkin(.init(session: "S1", rep: "R1", category: "resident"))],
+                                 afterSeq: 1, afterHash: good[0].hash)
+        for _ in 0..<3 {
+            let error = try await #require(throws: APIError.self) { try await send(bad) }
+            #expect(error.body.error.code == .ruleBreach)
+            #expect(error.body.error.message == "record 3: representative R1 already checked in for session S1 (record 1)")
+        }
+        #expect(try database.totals(eventID: "test-2026") == before)
+        #expect(try database.records(venue: "east").count == 1, "nothing of the batch is kept but the evidence")
+        let alarms = try database.alarms().filter { $0.kind == "rule_breach" }
+        #expect(alarms.count == 1)
+        #expect(alarms.first?.message.contains("breaks the rule duplicate_checkin") == true)
+        #expect(alarms.first?.evidence?.contains("\"signature\"") == true)
+        // The node's honest next batch still goes through.
+        _ = try await send(Fixtures.chain([.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
+                                          afterSeq: 1, afterHash: good[0].hash))
+        #expect(try database.totals(eventID: "test-2026").attendance.first?.checkedIn == 2)
+    }
+
+    @Test func aRecordAnOlderReleaseWroteThatBreaksARuleIsHeldOutUntilAnAdminDecides() async throws {
+        // Release 1 let a ballot into a box never closed and the same person check in twice.
+        let records = Self.chainV1([
+            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+            .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
+        ])
+        _ = try await send(records)
+        let totals = try database.totals(eventID: "test-2026")
+        #expect(totals.attendance.first?.checkedIn == 1, "the second check-in is held out")
+        #expect(totals.tallies.isEmpty, "the ballot into an unclosed box is held out")
+        let held = try database.heldOutRecords()
+        #expect(held.map(\.seq) == [2, 3])
+        #expect(held.map(\.rule) == ["duplicate_checkin", "ballot_box_not_closed"])
+        #expect(try database.alarms().filter { $0.kind == "held_out" }.count == 2)
+        // The venue is not blocked by its history: the next (current-version) records are judged as usual.
+        _ = try await send(Fixtures.chain([.checkin(.init(session: "S1", rep: "R2", category: "expert"))],
+                                          afterSeq: 4, afterHash: records[3].hash))
+        // An admin decides: the ballot counts (its box is closed now and has room), the check-in does not.
+        try database.decideHeldOut(venue: "east", seq: 3, count: true, reason: "box counted late", by: "王芳")
+        try database.decideHeldOut(venue: "east", seq: 2, count: false, reason: "the same person twice", by: "王芳")
+        let after = try database.totals(eventID: "test-2026")
+        #expect(after.tallies.map(\.count) == [1, 1])
+        #expect(after.attendance.map(\.checkedIn).reduce(0, +) == 2)
+        #expect(throws: AggregatorError.self) {
+            try database.decideHeldOut(venue: "east", seq: 3, count: false, reason: "changed my mind", by: "李四")
+        }
+        // The ballot now fills the box: one more is refused.
+        let error = try await #require(throws: APIError.self) {
+            try await send(Fixtures.chain([Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])],
+                                          afterSeq: 5, afterHash: try database.records(venue: "east").last!.hash))
+        }
+        #expect(error.body.error.code == .ruleBreach)
+    }
+
+    @Test func aRevokedKeyReadingItsCursorLeavesEvidenceAndOneAlarm() throws {
+        try database.revoke(nodeID: signer.nodeID, reason: "laptop stolen")
+        for _ in 0..<3 {
+            let path = "/v1/nodes/\(signer.nodeID)/cursor"
+            let signed = try MessageSignature.sign(method: "GET", path: path, body: Data(), keyID: signer.nodeID,
+                                                   key: signer.key, created: Int64(Date().timeIntervalSince1970))
+            let error = try #require(throws: APIError.self) {
+                try intake.authenticate(.init(path: path, contentType: nil, contentDigest: signed.contentDigest,
+                                              signatureInput: signed.signatureInput, signature: signed.signature, body: Data()),
+                                        method: "GET")
+            }
+            #expect(error.body.error.code == .revokedNode)
+        }
+        let alarms = try database.alarms().filter { $0.kind == "revoked_node" }
+        #expect(alarms.count == 1)
+        #expect(alarms.first?.message.hasPrefix("signed read GET /v1/nodes/\(signer.nodeID)/cursor: node ") == true)
+        #expect(alarms.first?.evidence?.contains("\"signature\":\"sig1=:") == true)
+    }
+}
+
+/// A node whose sync stops for something only an operator can fix tells the central office.
+@Suite struct HeartbeatProblemTests {
+    @Test func aProblemInAHeartbeatRaisesOneAlarm() throws {
+        let database = try AggregatorDatabase(writer: DatabaseQueue())
+        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
+        let intake = BatchIntake(database: database, event: event.definition)
+        let signer = TestSigner()
+        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        for clock in ["2026-01-05T09:00:00Z", "2026-01-05T09:00:05Z"] {
+            let heartbeat = Heartbeat(node: signer.nodeID, venue: "east", headSeq: 4, headHash: RecordChain.genesis,
+                                      pending: 1, freeDiskBytes: nil, version: sanminVersion, clock: clock,
+                                      problem: "record 3 held by the aggregator differs from this node's: the chains have forked")
+            let body = try JSONEncoder().encode(heartbeat)
+            let signed = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body, keyID: signer.nodeID,
+                                                   key: signer.key, created: Int64(Date().timeIntervalSince1970))
+            try intake.receiveHeartbeat(.init(path: "/v1/heartbeats", contentType: "application/json",
+                                              contentDigest: signed.contentDigest, signatureInput: signed.signatureInput,
+                                              signature: signed.signature, body: body))
+        }
+        let alarms = try database.alarms().filter { $0.kind == "node_problem" }
+        #expect(alarms.map(\.message) == ["node \(signer.nodeID) of venue east reports: record 3 held by the aggregator "
+            + "differs from this node's: the chains have forked"])
+    }
+}
