@@ -1,12 +1,21 @@
 import Foundation
 import GRDB
 import Shared
+import Synchronization
 
 /// The aggregator's SQLite store: enrolled nodes, every accepted batch and record (append-only; one
 /// hash chain per venue, which continues across the venue's node keys),
 /// corrections, alarms with their evidence, and the running totals kept in the same transactions.
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// `acceptedEventDigests()` for the newest event version it was computed for.
+    let eventDigestCache = Mutex<EventDigests?>(nil)
+
+    struct EventDigests: Sendable {
+        var version: Int64
+        var current: String
+        var accepted: Set<String>
+    }
 
     /// The database, for tests that inspect what is stored.
     public var writerForTests: any DatabaseWriter { writer }
@@ -296,6 +305,9 @@ struct EventVersion: Codable, FetchableRecord, PersistableRecord {
     var digest: String
     var json: String
     var loadedAt: String
+
+    /// The event's identity: the canonical digest of its JSON (the recorded digest if it cannot be parsed).
+    var identity: String { EventDefinition.canonicalDigest(of: Data(json.utf8)) ?? digest }
 }
 
 /// When a node was last heard from, and its own figures from its last heartbeat.
