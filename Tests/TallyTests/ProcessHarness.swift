@@ -74,11 +74,13 @@ struct ProcessHarness {
         return process
     }
 
-    /// Starts `aggregator serve` and waits until it prints the port it listens on.
-    func startAggregator(dataDir: String, event: URL, port: Int = 0) async throws -> (Process, Int) {
+    /// Starts `aggregator serve` (with `options` added) and waits until it prints the port it listens on.
+    func startAggregator(dataDir: String, event: URL, port: Int = 0, options: [String] = [],
+                         environment: [String: String] = [:]) async throws -> (Process, Int) {
         let log = "aggregator-\(UUID().uuidString).log"
         let process = try start("aggregator", ["serve", "--data-dir", dataDir, "--event", event.path,
-                                               "--listen", "127.0.0.1:\(port)"], log: log)
+                                               "--listen", "127.0.0.1:\(port)"] + options, log: log,
+                                environment: environment)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""

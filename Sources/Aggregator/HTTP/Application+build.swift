@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import Shared
 
@@ -18,6 +19,12 @@ public struct AggregatorSettings: Sendable {
     public var rateLimit: RateLimit?
     /// Serve HTTPS with this certificate chain and private key (PEM files); nil: plain HTTP.
     public var tls: TLSFiles?
+    /// Connections held open per client and in all.
+    public var connectionLimits: ConnectionLimits
+    /// Deadlines for a request's head and body, and for a kept-alive connection between requests.
+    public var deadlines: ConnectionDeadlines
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the rate limit).
+    public var trustedProxies: TrustedProxies
 
     public struct TLSFiles: Sendable {
         public var certificateChain: String
@@ -30,12 +37,17 @@ public struct AggregatorSettings: Sendable {
     }
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20,
-                rateLimit: RateLimit? = .default, tls: TLSFiles? = nil) {
+                rateLimit: RateLimit? = .default, tls: TLSFiles? = nil,
+                connectionLimits: ConnectionLimits = .default, deadlines: ConnectionDeadlines = .default,
+                trustedProxies: TrustedProxies = .none) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.rateLimit = rateLimit
         self.tls = tls
+        self.connectionLimits = connectionLimits
+        self.deadlines = deadlines
+        self.trustedProxies = trustedProxies
     }
 }
 
@@ -43,7 +55,9 @@ public struct AggregatorSettings: Sendable {
 public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
                         metrics: IngestMetrics) -> Router<TallyRequestContext> {
     let router = Router(context: TallyRequestContext.self)
-    if let limit = settings.rateLimit { router.add(middleware: RateLimitMiddleware(limit: limit)) }
+    if let limit = settings.rateLimit {
+        router.add(middleware: RateLimitMiddleware(limit: limit, trustedProxies: settings.trustedProxies))
+    }
     router.add(middleware: TokenMiddleware(database: intake.database))
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/readyz") { _, _ -> Response in
@@ -61,34 +75,55 @@ public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: 
     return router
 }
 
-/// The aggregator's HTTP application; `onServerRunning` is told the port actually bound.
+/// The aggregator's HTTP application; `onServerRunning` is told the port actually bound. `connections`
+/// counts the open connections (the watchdog's self-check reads it); by default one made from `settings`.
 public func buildApplication(
     intake: BatchIntake, settings: AggregatorSettings, logger: Logger, services: [any Service] = [],
-    metrics: IngestMetrics = IngestMetrics(),
+    metrics: IngestMetrics = IngestMetrics(), connections: ConnectionLimiter? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = DashboardHub(database: intake.database, logger: logger)
+    let limiter = connections ?? ConnectionLimiter(limits: settings.connectionLimits,
+                                                   trustedProxies: settings.trustedProxies)
     return Application(
         router: buildRouter(intake: intake, settings: settings, hub: hub, metrics: metrics),
-        server: try server(settings),
+        server: try server(settings, connections: limiter, logger: logger),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sanmin-aggregator"),
         services: services + [hub],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }
 
-/// HTTP/1.1, inside TLS when certificate and key are given.
-func server(_ settings: AggregatorSettings) throws -> HTTPServerBuilder {
-    guard let tls = settings.tls else { return .http1() }
+/// HTTP/1.1, inside TLS when certificate and key are given. Every connection first meets the caps of
+/// `connections` (`ConnectionAdmissionHandler`, before TLS), then the deadlines of `settings.deadlines`
+/// (`RequestDeadlineHandler`, after HTTP decoding).
+func server(_ settings: AggregatorSettings, connections: ConnectionLimiter, logger: Logger) throws -> HTTPServerBuilder {
+    let deadlines = settings.deadlines
+    // Hummingbird's own idle timeout is left off: one byte now and then would reset it.
+    let http = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestDeadlineHandler(deadlines: deadlines, limiter: connections, logger: logger)])
+    guard let tls = settings.tls else {
+        return HTTPServerBuilder { responder in
+            GuardedChildChannel(base: HTTP1Channel(responder: responder, configuration: http), limiter: connections)
+        }
+    }
+    let configuration: TLSConfiguration
     do {
         let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain)
         let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
-                                                                     privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = .tlsv12
-        return try .tls(.http1(), tlsConfiguration: configuration)
+        var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tlsConfiguration.minimumTLSVersion = .tlsv12
+        // Fails here, before the server starts, when certificate and key do not go together.
+        _ = try NIOSSLContext(configuration: tlsConfiguration)
+        configuration = tlsConfiguration
     } catch {
         throw AggregatorError("cannot use the TLS certificate \(tls.certificateChain) and key \(tls.privateKey): \(error)")
+    }
+    return HTTPServerBuilder { responder in
+        GuardedChildChannel(
+            base: try TLSChannel(HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: configuration),
+            limiter: connections)
     }
 }
 

@@ -19,7 +19,7 @@ public struct RateLimit: Sendable, Equatable {
 }
 
 /// Limits requests per client address with a token bucket: `burst` requests at once, refilled at
-/// `perSecond`. Over the limit: `429 rate_limited` with `Retry-After` (nodes back off and retry).
+/// `perSecond`. Behind a trusted proxy the client is read from `X-Forwarded-For` (`TrustedProxies`). Over the limit: `429 rate_limited` with `Retry-After` (nodes back off and retry).
 /// `/healthz` is not limited.
 public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
     final class Buckets: Sendable {
@@ -62,32 +62,24 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
     }
 
     /// The client a request counts against: its IPv4 address, or the /64 network of an IPv6 address
-    /// (one host usually holds a whole /64).
-    static func client(_ address: SocketAddress?) -> String {
-        switch address {
-        case .v6(let v6)?:
-            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
-            if bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
-                // An IPv4 client of a server listening on [::]: its IPv4 address.
-                return bytes.suffix(4).map { String($0) }.joined(separator: ".")
-            }
-            return bytes.prefix(8).map { String(format: "%02x", $0) }.joined() + "::/64"
-        case let address?:
-            return address.ipAddress ?? "unknown"
-        case nil:
-            return "unknown"
-        }
-    }
+    /// (`ClientAddress.key`).
+    static func client(_ address: SocketAddress?) -> String { ClientAddress.key(address) }
 
     let limit: RateLimit
+    let trustedProxies: TrustedProxies
     let buckets = Buckets()
 
-    public init(limit: RateLimit) { self.limit = limit }
+    /// `trustedProxies`: peers whose `X-Forwarded-For` names the client (from anyone else it is ignored).
+    public init(limit: RateLimit, trustedProxies: TrustedProxies = .none) {
+        self.limit = limit
+        self.trustedProxies = trustedProxies
+    }
 
     public func handle(_ request: Request, context: Context,
                        next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
-        let client = Self.client(context.remoteAddress)
+        let client = trustedProxies.client(peer: context.remoteAddress,
+                                           forwardedFor: request.headers[values: .xForwardedFor])
         if let wait = buckets.take(client, limit: limit) {
             var response = try APIError(.tooManyRequests, .rateLimited,
                                         "too many requests from \(client); retry after \(Int(wait.rounded(.up))) s")

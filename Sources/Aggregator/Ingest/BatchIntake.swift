@@ -146,10 +146,11 @@ public struct BatchIntake: Sendable {
             throw APIError(.unprocessableContent, .eventMismatch,
                            "the batch is for event \(batch.event); this aggregator serves \(event.id)")
         }
-        if let digest = batch.eventDigest, let installed = try database.installedEvent(), digest != installed.digest {
+        if let digest = batch.eventDigest, let installed = try database.acceptedEventDigests(),
+           !installed.accepted.contains(digest) {
             throw APIError(.unprocessableContent, .eventMismatch,
-                           "the node checked its records against another version of event \(event.id) (its file's "
-                               + "SHA-256 is \(digest.prefix(16))…, the aggregator's \(installed.digest.prefix(16))…): "
+                           "the node checked its records against another version of event \(event.id) (its event's "
+                               + "SHA-256 is \(digest.prefix(16))…, the aggregator's \(installed.current.prefix(16))…): "
                                + "give both the same event file")
         }
         // Sequence numbers stay far from overflow (2^53: beyond any event's records).

@@ -17,7 +17,8 @@ extension AggregatorDatabase {
     static func timestamp() -> String { Date().formatted(.iso8601) }
 
     /// Records the event the aggregator serves. The first event fixes the event id of this data
-    /// directory; a changed file of the same event is kept as a new version.
+    /// directory; a changed file of the same event is kept as a new version. A file that differs from the
+    /// installed one only in formatting is the same event (same canonical digest): no new version.
     public func install(event: LoadedEvent, json: Data) throws {
         try writer.write { db in
             let latest = try EventVersion.order(Column("id").desc).fetchOne(db)
@@ -25,11 +26,35 @@ extension AggregatorDatabase {
                 throw AggregatorError("this data directory holds event \"\(latest.eventID)\"; "
                     + "it cannot serve event \"\(event.definition.id)\" (use another --data-dir)")
             }
-            if latest?.digest != event.digest {
+            if latest?.identity != event.digest {
                 try EventVersion(id: nil, eventID: event.definition.id, digest: event.digest,
                                  json: String(decoding: json, as: UTF8.self), loadedAt: Self.timestamp()).insert(db)
             }
         }
+    }
+
+    /// The event digests a batch may carry: the installed event's identity (its canonical digest), and
+    /// the digests of every stored version that is the same event in another formatting — the digest
+    /// recorded for it (versions installed before the canonical identity recorded the file's bytes) and
+    /// the digest of its exact bytes (what nodes before the canonical identity send). Empty when no
+    /// event is installed.
+    public func acceptedEventDigests() throws -> (current: String, accepted: Set<String>)? {
+        let newest = try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM eventVersion")
+        }
+        guard let newest else { return nil }
+        if let cached = eventDigestCache.withLock({ $0 }), cached.version == newest {
+            return (cached.current, cached.accepted)
+        }
+        let versions = try writer.read { db in try EventVersion.order(Column("id")).fetchAll(db) }
+        guard let current = versions.last?.identity else { return nil }
+        var accepted: Set<String> = [current]
+        for version in versions where version.identity == current {
+            accepted.insert(version.digest)
+            accepted.insert(SHA256.hash(data: Data(version.json.utf8)).hexString)
+        }
+        eventDigestCache.withLock { $0 = .init(version: newest, current: current, accepted: accepted) }
+        return (current, accepted)
     }
 
     /// The event last installed by `serve`, if any.

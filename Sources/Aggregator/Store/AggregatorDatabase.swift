@@ -11,6 +11,14 @@ public final class AggregatorDatabase: Sendable {
     /// Each venue's ledger as of its last merged record (rebuilt from the records when it does not match
     /// the stored head): the rules a new record must keep, judged exactly as the node judges them.
     let ledgers = LedgerCache()
+    /// `acceptedEventDigests()` for the newest event version it was computed for.
+    let eventDigestCache = Mutex<EventDigests?>(nil)
+
+    struct EventDigests: Sendable {
+        var version: Int64
+        var current: String
+        var accepted: Set<String>
+    }
 
     /// The database, for tests that inspect what is stored.
     public var writerForTests: any DatabaseWriter { writer }
@@ -338,6 +346,9 @@ struct EventVersion: Codable, FetchableRecord, PersistableRecord {
     var digest: String
     var json: String
     var loadedAt: String
+
+    /// The event's identity: the canonical digest of its JSON (the recorded digest if it cannot be parsed).
+    var identity: String { EventDefinition.canonicalDigest(of: Data(json.utf8)) ?? digest }
 }
 
 /// When a node was last heard from, and its own figures from its last heartbeat.

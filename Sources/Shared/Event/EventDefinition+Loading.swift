@@ -34,8 +34,20 @@ extension EventDefinition {
         if issues.contains(where: { $0.severity == .error }) {
             throw EventLoadError(file: file, issues: issues)
         }
-        let digest = SHA256.hash(data: data).hexString
-        return LoadedEvent(definition: definition, warnings: issues, digest: digest)
+        let fileDigest = SHA256.hash(data: data).hexString
+        return LoadedEvent(definition: definition, warnings: issues,
+                           digest: canonicalDigest(of: data) ?? fileDigest, fileDigest: fileDigest)
+    }
+
+    /// The event's identity: SHA-256 (hex) of its canonical JSON — parsed and encoded again with sorted
+    /// keys and no insignificant whitespace — so files that differ only in formatting (indentation, line
+    /// ends, key order) are the same event. Nil when `data` is not JSON.
+    public static func canonicalDigest(of data: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+              let canonical = try? JSONSerialization.data(
+                  withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+        else { return nil }
+        return SHA256.hash(data: canonical).hexString
     }
 
     private static func issue(for error: DecodingError) -> EventIssue {

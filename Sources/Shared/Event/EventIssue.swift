@@ -47,6 +47,9 @@ public struct EventLoadError: Error, CustomStringConvertible {
 public struct LoadedEvent: Sendable {
     public var definition: EventDefinition
     public var warnings: [EventIssue]
-    /// SHA-256 (hex) of the event file's bytes, so node and aggregator can tell they use the same event.
+    /// The event's identity, so node and aggregator can tell they use the same event: SHA-256 (hex) of the
+    /// file's canonical JSON (`EventDefinition.canonicalDigest(of:)`): formatting does not change it.
     public var digest: String
+    /// SHA-256 (hex) of the file's exact bytes (what nodes before the canonical identity sent).
+    public var fileDigest: String
 }

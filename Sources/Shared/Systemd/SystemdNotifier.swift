@@ -48,14 +48,17 @@ public struct SystemdNotifier: Sendable {
 
 /// Tells systemd the service is ready (READY=1, once `ready()` is called), then pings the watchdog
 /// (WATCHDOG=1) at half of `WatchdogSec` while the process runs, and says STOPPING=1 when a
-/// graceful shutdown begins.
+/// graceful shutdown begins. With a `healthCheck`, a ping is sent only when the check passes: a process
+/// that is alive but cannot do its work stops pinging, and systemd restarts it.
 public struct WatchdogService: Service {
     public let notifier: SystemdNotifier
+    private let healthCheck: (@Sendable () async -> Bool)?
     private let readiness: AsyncStream<Void>
     private let readinessContinuation: AsyncStream<Void>.Continuation
 
-    public init(notifier: SystemdNotifier) {
+    public init(notifier: SystemdNotifier, healthCheck: (@Sendable () async -> Bool)? = nil) {
         self.notifier = notifier
+        self.healthCheck = healthCheck
         (readiness, readinessContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -74,8 +77,12 @@ public struct WatchdogService: Service {
                 return
             }
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                notifier.notify("WATCHDOG=1")
-                try? await Task.sleep(for: interval)
+                let started = ContinuousClock.now
+                if await healthCheck?() ?? true {
+                    notifier.notify("WATCHDOG=1")
+                }
+                // The interval counts from the check's start: a slow check does not stretch it.
+                try? await Task.sleep(until: started + interval)
             }
         } onGracefulShutdown: {
             notifier.notify("STOPPING=1")

@@ -537,7 +537,8 @@ extension VenueNodeCommand {
             abstract: "Run as a daemon: keep syncing, backing off while the aggregator is unreachable, until SIGTERM.",
             discussion: """
                 Under systemd (Type=notify) it says READY=1 once the store is open, pings the watchdog at half of
-                WatchdogSec and says STOPPING=1 on shutdown. Options can come from a file: --config FILE, with
+                WatchdogSec and says STOPPING=1 on shutdown. It locks the data directory (DIR/.lock) while it runs:
+                a second `run` on the same directory stops at once, naming the process that holds it. Options can come from a file: --config FILE, with
                 lines such as "data-dir = /var/lib/venue-node" (see deploy/venue-node.conf).
                 Example: venue-node run --data-dir /var/lib/venue-node
                 """)
@@ -547,6 +548,13 @@ extension VenueNodeCommand {
         @Option(help: "Longest wait between retries, in seconds.") var maxBackoff = 300
 
         func run() async throws {
+            // One daemon per data directory, for the life of this process (a second one stops here).
+            guard FileManager.default.fileExists(atPath: data.url.appending(path: "node.json").path) else {
+                _ = try data.open()  // says what is missing
+                return
+            }
+            let lock = try DataDirectoryLock(directory: data.path, program: "venue-node run")
+            defer { withExtendedLifetime(lock) {} }
             let (directory, database) = try data.open()
             var logger = Logger(label: "venue-node")
             logger[metadataKey: "venue.id"] = "\(directory.configuration.venue)"

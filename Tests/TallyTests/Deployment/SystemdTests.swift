@@ -47,6 +47,9 @@ import Testing
         #expect(lines.contains("StateDirectory=\(unit)"))
         #expect(lines.contains("EnvironmentFile=-/etc/sanmin/\(unit).env"))
         #expect(lines.contains { $0.hasPrefix("ExecStart=/usr/local/bin/\(unit) ") && $0.hasSuffix("--config /etc/sanmin/\(unit).conf") })
+        // Every connection holds a file descriptor: the limit is above the aggregator's total connection cap.
+        let limit = lines.first { $0.hasPrefix("LimitNOFILE=") }.flatMap { Int($0.dropFirst("LimitNOFILE=".count)) }
+        #expect((limit ?? 0) > 2_048 + 256, "\(unit).service needs LimitNOFILE= above --max-connections (2048)")
     }
 
     /// A datagram socket standing in for systemd's notification socket.

@@ -11,12 +11,8 @@ import Testing
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func nodesSyncOverHTTPSOnlyWithTheRightCAOrPin() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
-                     "openssl is needed to make test certificates (scripts/setup.sh installs it)")
-        let harness = try ProcessHarness()
-        defer { harness.cleanUp() }
-        let directory = harness.workDirectory
+    /// A private CA and a certificate for 127.0.0.1 in `directory`: ca.pem, server.pem, server.key.
+    static func makeCertificates(in directory: URL) throws {
         _ = try Self.shell("""
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
               -days 2 -subj /CN=sanmin-test-ca && \
@@ -26,6 +22,15 @@ import Testing
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
               -extfile san.ext
             """, in: directory)
+    }
+
+    @Test func nodesSyncOverHTTPSOnlyWithTheRightCAOrPin() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
+                     "openssl is needed to make test certificates (scripts/setup.sh installs it)")
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let directory = harness.workDirectory
+        try Self.makeCertificates(in: directory)
         let pin = "sha256//" + (try Self.shell(
             "openssl pkey -in server.key -pubout -outform der | openssl dgst -sha256 -binary | base64", in: directory))
         let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
@@ -79,5 +84,64 @@ import Testing
         let plain = try harness.run("venue-node", ["init", "--data-dir", "plain", "--event", eventURL.path, "--venue",
                                                    "main", "--aggregator", "http://127.0.0.1:\(port)", "--pin-public-key", pin])
         #expect(plain.status != 0 && plain.stderr.contains("https://"))
+    }
+
+    @Test func overHTTPSTheConnectionCapsAndTheHeaderDeadlineApplyToo() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
+                     "openssl is needed to make test certificates (scripts/setup.sh installs it)")
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let directory = harness.workDirectory
+        try Self.makeCertificates(in: directory)
+        let (aggregator, port) = try await harness.startAggregator(
+            dataDir: "agg", event: Fixtures.example("tumed-2021"),
+            options: ["--tls-cert", "server.pem", "--tls-key", "server.key", "--header-timeout", "3",
+                      "--max-connections-per-client", "2"])
+        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+
+        /// `openssl s_client` with `text` on its input, which stays open: it ends when the server closes.
+        func tlsClient(_ text: String) throws -> (Process, Pipe, Pipe) {
+            let process = Process()
+            process.executableURL = URL(filePath: "/usr/bin/openssl")
+            process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", "ca.pem", "-quiet"]
+            process.currentDirectoryURL = directory
+            let input = Pipe()
+            let output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            input.fileHandleForWriting.write(Data(text.utf8))
+            return (process, input, output)
+        }
+        func waitForExit(_ process: Process, within limit: Duration) async throws -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            if process.isRunning { process.terminate() }
+            return !process.isRunning || process.terminationReason == .exit
+        }
+
+        // A whole request inside TLS is answered
+        let (prompt, promptInput, promptOutput) = try tlsClient(
+            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        #expect(try await waitForExit(prompt, within: .seconds(20)))
+        try promptInput.fileHandleForWriting.close()
+        let answer = String(decoding: promptOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("ok\n"), "\(answer)")
+
+        // Half a head inside a completed TLS handshake, and a connection that never starts TLS, are closed
+        let (slow, slowInput, _) = try tlsClient(SlowlorisTests.halfHead)
+        let silent = try RawConnection(port: port)
+        #expect(silent.waitForClose(within: .seconds(20)))
+        #expect(try await waitForExit(slow, within: .seconds(20)), "the half-sent head inside TLS was not closed")
+        try slowInput.fileHandleForWriting.close()
+
+        // Connections over the per-client cap are closed before TLS (at once: well before the 3 s deadline)
+        let held = try (0..<3).map { _ in try RawConnection(port: port, from: "127.0.0.2") }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !held.contains(where: \.isClosed) && ContinuousClock.now < deadline {
+            for connection in held { connection.waitForClose(within: .milliseconds(20)) }
+        }
+        #expect(held.filter(\.isClosed).count == 1)
     }
 }
