@@ -54,7 +54,7 @@ extension NodeDatabase {
     @discardableResult
     public func append(_ payloads: [RecordPayload], event: EventDefinition, file: (name: String, digest: String)? = nil,
                        again: Bool = false) throws -> [ChainedRecord] {
-        try writer.write { db in
+        try write { db in
             if let file, !again, let row = try Row.fetchOne(db, sql: "SELECT * FROM importedFile WHERE digest = ? LIMIT 1",
                                                           arguments: [file.digest]) {
                 throw AlreadyImported(file: row["file"], firstSeq: row["firstSeq"], lastSeq: row["lastSeq"],
@@ -89,7 +89,7 @@ extension NodeDatabase {
     /// Fills an empty store with records restored from the aggregator, checking that they chain and
     /// follow the record rules, all or none.
     public func restore(_ records: [ChainedRecord]) throws {
-        try writer.write { db in
+        try write { db in
             guard try StoredRecord.fetchCount(db) == 0 else {
                 throw RecordRejection("the store is not empty")
             }
@@ -183,7 +183,7 @@ extension NodeDatabase {
 
     /// Notes a sync attempt: what the aggregator acknowledged, or the error.
     public func logSync(ok: Bool, ackedSeq: Int64? = nil, ackedHash: String? = nil, message: String? = nil) throws {
-        try writer.write { db in
+        try write { db in
             try SyncAttempt(id: nil, at: Self.timestamp(), ok: ok, ackedSeq: ackedSeq, ackedHash: ackedHash,
                             message: message).insert(db)
         }
@@ -226,7 +226,7 @@ extension NodeDatabase {
 
     /// Keeps a receipt the aggregator signed.
     public func saveReceipt(_ receipt: Receipt) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: """
                 INSERT INTO receipt (venue, node, firstSeq, lastSeq, lastHash, signature, receivedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
