@@ -45,6 +45,8 @@ struct ProcessHarness {
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
+        // Never the test runner's terminal: a command that would ask a question must see no terminal.
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         return Output(status: process.terminationStatus,

@@ -23,17 +23,27 @@ public struct AggregatorCommand: AsyncParsableCommand {
 struct AggregatorDataOption: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The aggregator's data directory.") var path: String
 
+    /// Opens the database; only `serve` passes `create` (every other command refuses a directory that holds
+    /// no aggregator database: a mistyped --data-dir must not become a second, empty aggregator).
     func open(create: Bool = false) throws -> AggregatorDatabase {
         let url = URL(filePath: path)
         let file = url.appending(path: "aggregator.sqlite")
         if create {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-        } else if !FileManager.default.fileExists(atPath: file.path) {
-            throw AggregatorError("\(path) holds no aggregator database; start `aggregator serve --data-dir \(path) "
-                + "--event FILE` once to create it")
+        } else {
+            try requireDatabase()
         }
         return try AggregatorDatabase(path: file.path, create: create)
+    }
+
+    /// Refuses a data directory that holds no aggregator database, naming it.
+    func requireDatabase() throws {
+        let file = URL(filePath: path).appending(path: "aggregator.sqlite")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw AggregatorError("\(path) holds no aggregator database (no \(file.path)): check --data-dir; nothing "
+                + "was done. `aggregator serve --data-dir \(path) --event FILE` creates one")
+        }
     }
 
     /// The database and the event it serves.
@@ -123,7 +133,7 @@ extension AggregatorCommand {
             let lock = try DataDirectoryLock(directory: data.path, program: "aggregator serve")
             defer { withExtendedLifetime(lock) {} }
             let database = try data.open(create: true)
-            try database.install(event: loaded, json: Data(contentsOf: eventURL))
+            try database.install(event: loaded, json: InputFile.read(event))
             var logger = Logger(label: "aggregator")
             logger[metadataKey: "event.id"] = "\(loaded.definition.id)"
             for warning in loaded.warnings {
@@ -203,8 +213,7 @@ extension AggregatorCommand {
         @OptionGroup var data: AggregatorDataOption
 
         func run() throws {
-            try FileManager.default.createDirectory(at: URL(filePath: data.path), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try data.requireDatabase()
             let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
             print(key.publicKey.rawRepresentation.base64EncodedString())
         }
@@ -212,7 +221,8 @@ extension AggregatorCommand {
 
     struct Nodes: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enrol, list and revoke venue nodes.", subcommands: [Enroll.self, Add.self, List.self, Revoke.self])
+            abstract: "Enrol, list and revoke venue nodes; list and revoke enrolment tokens.",
+            subcommands: [Enroll.self, Add.self, List.self, Revoke.self, EnrolmentTokens.self])
 
         struct Enroll: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -231,9 +241,10 @@ extension AggregatorCommand {
                 guard (1...720).contains(validHours) else {
                     throw ValidationError("--valid-hours must be 1 to 720")
                 }
-                let token = try data.open(create: true).issueEnrolmentToken(venue: venue, validFor: Int64(validHours) * 3600)
+                let token = try data.open().issueEnrolmentToken(venue: venue, validFor: Int64(validHours) * 3600)
                 print(token)
-                FileHandle.standardError.write(Data(("one-time token for venue \(venue), valid \(validHours) h; on the node:\n"
+                FileHandle.standardError.write(Data(("one-time token for venue \(venue), valid \(validHours) h "
+                    + "(id \(AggregatorDatabase.enrolmentTokenID(of: token)) in `aggregator nodes tokens`); on the node:\n"
                     + "  venue-node init --data-dir DIR --event FILE --venue \(venue) --aggregator URL --token \(token)\n").utf8))
             }
         }
@@ -247,7 +258,7 @@ extension AggregatorCommand {
             @Option(help: "The node's public key, as printed by `venue-node init`.") var publicKey: String
 
             func run() throws {
-                let node = try data.open(create: true).enroll(venue: venue, publicKeyBase64: publicKey)
+                let node = try data.open().enroll(venue: venue, publicKeyBase64: publicKey)
                 print("enrolled node \(node.id) for venue \(node.venue), epoch \(node.epoch)")
                 if node.epoch > 1 {
                     print("the venue's earlier keys (epochs 1…\(node.epoch - 1)) can no longer send records")
@@ -275,14 +286,75 @@ extension AggregatorCommand {
         struct Revoke: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Revoke a node's key: nothing it signs is accepted any more (kept as evidence).",
-                discussion: "Example: aggregator nodes revoke --data-dir DIR --node 5575479a… --reason \"laptop stolen\"")
+                discussion: """
+                    It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.
+                    Example: aggregator nodes revoke --data-dir DIR --node 5575479a… --reason "laptop stolen"
+                    """)
             @OptionGroup var data: AggregatorDataOption
             @Option(help: "The node id (see `aggregator nodes list`).") var node: String
-            @Option(help: "Why.") var reason: String
+            @Option(help: "Why (required: it is kept with the revocation).") var reason: String
+            @Flag(help: "Do not ask for confirmation (needed without a terminal).") var yes = false
 
             func run() throws {
-                try data.open().revoke(nodeID: node, reason: reason)
+                _ = try AggregatorDatabase.checkedReason(reason)
+                let database = try data.open()
+                guard let enrolled = try database.node(id: node) else {
+                    throw AggregatorError("no node \(node) is enrolled (see `aggregator nodes list`)")
+                }
+                try confirm("revoke node \(node) (venue \(enrolled.venue), epoch \(enrolled.epoch)) for good", yes: yes)
+                try database.revoke(nodeID: node, reason: reason)
                 print("revoked node \(node)")
+            }
+        }
+
+        struct EnrolmentTokens: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "tokens",
+                abstract: "List enrolment tokens; revoke one that is not used yet.",
+                subcommands: [List.self, Revoke.self], defaultSubcommand: List.self)
+
+            struct List: ParsableCommand {
+                static let configuration = CommandConfiguration(
+                    abstract: "List enrolment tokens: id, venue, created, expires, state (unused, used, expired, revoked).",
+                    discussion: "Example: aggregator nodes tokens --data-dir DIR")
+                @OptionGroup var data: AggregatorDataOption
+
+                func run() throws {
+                    let now = Date()
+                    let rows = try data.open().enrolmentTokens().map { token in
+                        let expires = Date(timeIntervalSince1970: TimeInterval(token.expiresAt)).formatted(.iso8601)
+                        let state = token.state(now: now)
+                        let detail = token.usedBy.map { "node \($0)" } ?? token.revokedAt ?? ""
+                        return [token.id, token.venue, token.createdAt, expires, state, detail]
+                    }
+                    if rows.isEmpty { print("no enrolment tokens"); return }
+                    printTable(header: ["id", "venue", "created", "expires", "state", "by/at"], rows: rows)
+                }
+            }
+
+            struct Revoke: ParsableCommand {
+                static let configuration = CommandConfiguration(
+                    abstract: "Revoke an unused enrolment token: from now on it enrols nobody (enrolment_token_revoked).",
+                    discussion: """
+                        ID is the id `aggregator nodes tokens` shows. A used token cannot be revoked: revoke the node it
+                        enrolled. It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.
+                        Example: aggregator nodes tokens revoke --data-dir DIR 3f2a9c0e11d4 --reason "sent to the wrong venue"
+                        """)
+                @OptionGroup var data: AggregatorDataOption
+                @Argument(help: "The token's id (see `aggregator nodes tokens`).") var id: String
+                @Option(help: "Why (required: it is kept with the revocation).") var reason: String
+                @Flag(help: "Do not ask for confirmation (needed without a terminal).") var yes = false
+
+                func run() throws {
+                    _ = try AggregatorDatabase.checkedReason(reason)
+                    let database = try data.open()
+                    guard let token = try database.enrolmentTokens().first(where: { $0.id == id.lowercased() }) else {
+                        throw AggregatorError("no enrolment token has id \(id) (see `aggregator nodes tokens`)")
+                    }
+                    try confirm("revoke enrolment token \(token.id) for venue \(token.venue) for good", yes: yes)
+                    try database.revokeEnrolmentToken(id: id, reason: reason)
+                    print("revoked enrolment token \(token.id) (venue \(token.venue))")
+                }
             }
         }
     }
@@ -346,7 +418,8 @@ extension AggregatorCommand {
 
     struct Tokens: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Bearer tokens for people reading the API and the dashboard.", subcommands: [Add.self])
+            abstract: "Bearer tokens for people reading the API and the dashboard.",
+            subcommands: [Add.self, List.self, Revoke.self])
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -365,7 +438,52 @@ extension AggregatorCommand {
             }
 
             func run() throws {
-                print(try data.open().addToken(name: name, role: Aggregator.Role(rawValue: role)!))
+                let database = try data.open()
+                let token = try database.addToken(name: name, role: Aggregator.Role(rawValue: role)!)
+                print(token)
+                if let id = try database.tokenID(of: token) {
+                    FileHandle.standardError.write(Data("token \(id) (\(role), \(name)); revoke it with: aggregator tokens revoke --data-dir \(data.path) \(id) --reason …\n".utf8))
+                }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List bearer tokens: id, name, role, created, and whether revoked (never the tokens themselves).",
+                discussion: "Example: aggregator tokens list --data-dir DIR")
+            @OptionGroup var data: AggregatorDataOption
+
+            func run() throws {
+                let rows = try data.open().tokens().map { token in
+                    ["\(token.id)", token.name, token.role, token.createdAt,
+                     token.revokedAt.map { "revoked \($0): \(token.reason ?? "")" } ?? "active"]
+                }
+                if rows.isEmpty { print("no bearer tokens"); return }
+                printTable(header: ["id", "name", "role", "created", "state"], rows: rows)
+            }
+        }
+
+        struct Revoke: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Revoke a bearer token: from now on every request with it is refused (401 token_revoked).",
+                discussion: """
+                    It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.
+                    Example: aggregator tokens revoke --data-dir DIR 3 --reason "screen replaced"
+                    """)
+            @OptionGroup var data: AggregatorDataOption
+            @Argument(help: "The token's id (see `aggregator tokens list`).") var id: Int64
+            @Option(help: "Why (required: it is kept with the revocation).") var reason: String
+            @Flag(help: "Do not ask for confirmation (needed without a terminal).") var yes = false
+
+            func run() throws {
+                _ = try AggregatorDatabase.checkedReason(reason)
+                let database = try data.open()
+                guard let token = try database.tokens().first(where: { $0.id == id }) else {
+                    throw AggregatorError("no bearer token has id \(id) (see `aggregator tokens list`)")
+                }
+                try confirm("revoke bearer token \(id) (\(token.role), \(token.name)) for good", yes: yes)
+                try database.revokeToken(id: id, reason: reason)
+                print("revoked bearer token \(id) (\(token.name))")
             }
         }
     }
@@ -390,7 +508,7 @@ extension AggregatorCommand {
 
             func run() throws {
                 let (database, event) = try data.openWithEvent()
-                let bytes = try Data(contentsOf: URL(filePath: file))
+                let bytes = try InputFile.read(file)
                 let entries = try RosterCSV.parse(bytes, event: event.definition, keyer: try PersonKeyer.fromEnvironment(),
                                                   file: file)
                 try database.importRoster(entries, file: URL(filePath: file).lastPathComponent,
@@ -550,5 +668,20 @@ func printTable(header: [String], rows: [[String]]) {
         print(row.enumerated().map { index, field in
             field + String(repeating: " ", count: widths[index] - width(field))
         }.joined(separator: "  "))
+    }
+}
+
+/// Asks before something that cannot be undone: with `yes`, goes ahead; on a terminal, asks y/N; without a
+/// terminal (a script) refuses, so that nothing irreversible happens by accident.
+func confirm(_ action: String, yes: Bool) throws {
+    if yes { return }
+    guard isatty(STDIN_FILENO) == 1 else {
+        throw AggregatorError("not confirmed: this would \(action), which cannot be undone. There is no terminal to ask "
+            + "on: add --yes to go ahead")
+    }
+    FileHandle.standardError.write(Data("\(action)? This cannot be undone. [y/N] ".utf8))
+    let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+    guard answer == "y" || answer == "yes" else {
+        throw AggregatorError("not confirmed: nothing was revoked")
     }
 }

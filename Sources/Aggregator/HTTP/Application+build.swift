@@ -55,11 +55,19 @@ public struct AggregatorSettings: Sendable {
 public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
                         metrics: IngestMetrics) -> Router<TallyRequestContext> {
     let router = Router(context: TallyRequestContext.self)
+    router.add(middleware: ErrorBodyMiddleware())
     if let limit = settings.rateLimit {
         router.add(middleware: RateLimitMiddleware(limit: limit, trustedProxies: settings.trustedProxies))
     }
     router.add(middleware: TokenMiddleware(database: intake.database))
     router.get("/healthz") { _, _ in "ok\n" }
+    router.get("/v1/identity") { _, _ -> Response in
+        guard let key = intake.signingKey else {
+            throw APIError(.notFound, .notFound, "this aggregator has no signing key")
+        }
+        return try JSONResponse.make(AggregatorIdentity(
+            event: intake.event.id, aggregatorKey: key.publicKey.rawRepresentation.base64EncodedString()))
+    }
     router.get("/readyz") { _, _ -> Response in
         intake.database.isReady()
             ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
@@ -219,7 +227,7 @@ struct BatchController {
         } catch {
             throw APIError(.badRequest, .malformedBatch, "the body must be {\"reason\": \"…\"}")
         }
-        guard !body.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !body.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw APIError(.badRequest, .malformedBatch, "a revocation needs a reason")
         }
         guard try intake.database.node(id: id) != nil else {
@@ -294,7 +302,12 @@ struct BatchController {
 
     @Sendable func heartbeat(_ request: Request, context: TallyRequestContext) async throws -> Response {
         var request = request
-        let buffer = try await request.collectBody(upTo: 64 << 10)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: 64 << 10)
+        } catch {
+            throw APIError(.contentTooLarge, .bodyTooLarge, "a heartbeat may be at most \(64 << 10) bytes")
+        }
         let (node, heartbeat) = try intake.receiveHeartbeat(try signed(request, body: Data(buffer: buffer)))
         metrics.venue(node.venue, pending: heartbeat.pending, held: try intake.database.cursor(node: node).seq)
         hub.publish()

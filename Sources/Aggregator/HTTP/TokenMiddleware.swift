@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Shared
 
-/// Who may call what. Only `/healthz` answers everyone. Nodes write by signature (`POST /v1/batches`,
+/// Who may call what. Only `/healthz` and `GET /v1/identity` (the aggregator's public key) answer everyone. Nodes write by signature (`POST /v1/batches`,
 /// `/v1/heartbeats`, `/v1/enrolments`; the handlers verify it) and may read their own cursor, records
 /// and the signed heads with a signed GET. Everything else needs a bearer token (`aggregator tokens add`):
 /// `Authorization: Bearer …`, or `?token=…` for the dashboard page and its event stream only (a browser's
@@ -29,6 +29,9 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     static func access(method: HTTPRequest.Method, path rawPath: String, signed: Bool) -> Access {
         let path = routedPath(rawPath)
         if path == "/healthz" { return .open }
+        // The aggregator's public key: public by nature, read by a node before it enrols (to check the key it
+        // was given) and by anyone checking a receipt.
+        if method == .get, path == "/v1/identity" { return .open }
         if method == .post, ["/v1/batches", "/v1/heartbeats", "/v1/enrolments"].contains(path) { return .nodeSignature }
         if method == .get, signed, path == "/v1/heads" || path.hasPrefix("/v1/nodes/") { return .nodeSignature }
         if path.hasPrefix("/v1/admin/") { return .token(.admin) }
@@ -47,7 +50,15 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
             token = String(authorization.dropFirst("Bearer ".count))
         }
-        guard let token, let role = try database.role(ofToken: token) else {
+        let check = try token.map { try database.check(bearerToken: $0) } ?? .unknown
+        let role: Role
+        switch check {
+        case .valid(let valid):
+            role = valid
+        case .revoked(let at):
+            throw APIError(.unauthorized, .tokenRevoked, "this bearer token was revoked at \(at) (aggregator tokens "
+                + "revoke); ask for a new one")
+        case .unknown:
             throw APIError(.unauthorized, .unauthorized, "a bearer token is needed (aggregator tokens add; send "
                 + "Authorization: Bearer …, or ?token=… for the dashboard)")
         }

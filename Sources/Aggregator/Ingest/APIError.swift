@@ -8,9 +8,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var body: APIErrorBody
 
     public init(_ status: HTTPResponse.Status, _ code: APIErrorCode, _ message: String, resumeFrom: Int64? = nil,
-                seq: Int64? = nil) {
+                seq: Int64? = nil, field: String? = nil) {
         self.status = status
-        self.body = APIErrorBody(code: code, message: message, resumeFrom: resumeFrom, seq: seq)
+        self.body = APIErrorBody(code: code, message: message, resumeFrom: resumeFrom, seq: seq, field: field)
     }
 
     public var description: String { "\(status.code) \(body.error.code.rawValue): \(body.error.message)" }

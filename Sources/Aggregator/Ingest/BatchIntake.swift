@@ -84,6 +84,10 @@ public struct BatchIntake: Sendable {
             throw APIError(.forbidden, .nodeMismatch, "the heartbeat names node \(heartbeat.node) of venue "
                 + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
         }
+        if let problem = Self.implausible(heartbeat) {
+            throw APIError(.unprocessableContent, .invalidHeartbeat, "\(problem.field): \(problem.message)",
+                           field: problem.field)
+        }
         do {
             let signedAt = (try? MessageSignature.created(signatureInput: request.signatureInput)) ?? 0
             try database.noteContact(node: node, heartbeat: heartbeat,
@@ -99,6 +103,28 @@ public struct BatchIntake: Sendable {
                                     evidence: nil, oncePerNode: true)
         }
         return (node, heartbeat)
+    }
+
+    /// The first figure of a heartbeat no node can have sent (a negative count, a backlog larger than the
+    /// chain, …), or nil: such values would reach the dashboard and the report as they are.
+    static func implausible(_ heartbeat: Heartbeat) -> (field: String, message: String)? {
+        let maxSeq: Int64 = 1 << 53
+        if !(0..<maxSeq).contains(heartbeat.headSeq) {
+            return ("head_seq", "\(heartbeat.headSeq) is not a sequence number (0 to 2^53-1)")
+        }
+        if heartbeat.headHash.count != 64 || !heartbeat.headHash.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
+            return ("head_hash", "must be 64 lowercase hex digits")
+        }
+        if !(0...heartbeat.headSeq).contains(heartbeat.pending) {
+            return ("pending", "\(heartbeat.pending) records pending, with \(heartbeat.headSeq) records in all: must be 0 "
+                + "to head_seq")
+        }
+        if let free = heartbeat.freeDiskBytes, !(0...(Int64(1) << 60)).contains(free) {
+            return ("free_disk_bytes", "\(free) is not a plausible number of free bytes (0 to 2^60)")
+        }
+        if heartbeat.version.count > 64 { return ("version", "longer than 64 characters") }
+        if heartbeat.clock.count > 64 { return ("clock", "longer than 64 characters") }
+        return nil
     }
 
     /// Checks a signed POST: JSON, a known key, a valid signature over the exact body, a current key.
@@ -269,6 +295,7 @@ public struct BatchIntake: Sendable {
             case .expired: throw APIError(.unauthorized, .enrolmentTokenExpired, refusal.description)
             case .used: throw APIError(.conflict, .enrolmentTokenUsed, refusal.description)
             case .otherVenue: throw APIError(.forbidden, .venueMismatch, refusal.description)
+            case .revoked: throw APIError(.unauthorized, .enrolmentTokenRevoked, refusal.description)
             }
         } catch let error as AggregatorError {
             throw APIError(.conflict, .enrolmentTokenUsed, error.description)

@@ -93,6 +93,7 @@ extension AggregatorDatabase {
 
     /// Revokes a node's key: nothing it signs is accepted any more.
     public func revoke(nodeID: String, reason: String) throws {
+        let reason = try Self.checkedReason(reason)
         try writer.write { db in
             guard try EnrolledNode.fetchOne(db, key: nodeID) != nil else {
                 throw AggregatorError("no node \(nodeID) is enrolled (see `aggregator nodes list`)")

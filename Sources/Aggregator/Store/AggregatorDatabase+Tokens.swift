@@ -24,23 +24,107 @@ extension AggregatorDatabase {
         return token
     }
 
-    /// Whether any bearer token exists (without one, nobody can read).
+    /// Whether any bearer token that is not revoked exists (without one, nobody can read).
     public func hasTokens() throws -> Bool {
-        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apiToken") ?? 0 } > 0
+        try writer.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM apiToken WHERE id NOT IN (SELECT tokenID FROM apiTokenRevocation)
+                """) ?? 0
+        } > 0
     }
 
-    /// The role of a presented token, compared in constant time against every stored hash.
-    public func role(ofToken token: String) throws -> Role? {
+    /// What a presented bearer token is worth.
+    public enum BearerCheck: Equatable, Sendable {
+        /// A token of this role, in force.
+        case valid(Role)
+        /// A token that was issued here and revoked at that time.
+        case revoked(at: String)
+        /// Not a token of this aggregator.
+        case unknown
+    }
+
+    /// Checks a presented token: its hash is compared in constant time against every stored hash.
+    public func check(bearerToken token: String) throws -> BearerCheck {
         let presented = Array(Self.tokenHash(token).utf8)
-        let rows = try writer.read { db in try Row.fetchAll(db, sql: "SELECT role, tokenHash FROM apiToken") }
-        var found: Role?
+        let rows = try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT t.role, t.tokenHash, r.revokedAt FROM apiToken t
+                LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id
+                """)
+        }
+        var found = BearerCheck.unknown
         for row in rows {
             let stored = Array((row["tokenHash"] as String).utf8)
             var difference: UInt8 = stored.count == presented.count ? 0 : 1
             for (a, b) in zip(stored, presented) { difference |= a ^ b }
-            if difference == 0 { found = Role(rawValue: row["role"]) }
+            if difference == 0, let role = Role(rawValue: row["role"]) {
+                let revokedAt: String? = row["revokedAt"]
+                found = revokedAt.map { .revoked(at: $0) } ?? .valid(role)
+            }
         }
         return found
+    }
+
+    /// The role of a presented token in force (nil for an unknown or revoked token).
+    public func role(ofToken token: String) throws -> Role? {
+        if case .valid(let role) = try check(bearerToken: token) { return role }
+        return nil
+    }
+
+    /// A bearer token as `aggregator tokens list` shows it (never the token itself: only its hash is kept).
+    public struct TokenListing: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var role: String
+        public var createdAt: String
+        public var revokedAt: String?
+        public var reason: String?
+    }
+
+    /// Every bearer token issued, revoked ones included.
+    public func tokens() throws -> [TokenListing] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT t.id, t.name, t.role, t.createdAt, r.revokedAt, r.reason FROM apiToken t
+                LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id ORDER BY t.id
+                """).map {
+                TokenListing(id: $0["id"], name: $0["name"], role: $0["role"], createdAt: $0["createdAt"],
+                             revokedAt: $0["revokedAt"], reason: $0["reason"])
+            }
+        }
+    }
+
+    /// The id of the bearer token `token` (shown by `tokens list`), if it was issued here.
+    public func tokenID(of token: String) throws -> Int64? {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM apiToken WHERE tokenHash = ?", arguments: [Self.tokenHash(token)])
+        }
+    }
+
+    /// Revokes bearer token `id` for good: from now on it is refused (`401 token_revoked`).
+    public func revokeToken(id: Int64, reason: String) throws {
+        let reason = try Self.checkedReason(reason)
+        try writer.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apiToken WHERE id = ?", arguments: [id]) == 1 else {
+                throw AggregatorError("no bearer token has id \(id) (see `aggregator tokens list`)")
+            }
+            if let at = try String.fetchOne(db, sql: "SELECT revokedAt FROM apiTokenRevocation WHERE tokenID = ?",
+                                            arguments: [id]) {
+                throw AggregatorError("bearer token \(id) was already revoked at \(at)")
+            }
+            try db.execute(sql: "INSERT INTO apiTokenRevocation (tokenID, reason, revokedAt) VALUES (?, ?, ?)",
+                           arguments: [id, reason, Self.timestamp()])
+        }
+    }
+
+    /// A revocation's reason, trimmed; an empty one is refused (a revocation cannot be undone: say why).
+    static func checkedReason(_ reason: String) throws -> String {
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else {
+            throw AggregatorError("--reason is empty: a revocation cannot be undone, so say why (e.g. --reason \"laptop "
+                + "stolen\")")
+        }
+        return trimmed
     }
 
     /// 32 random bytes, base64url without padding.

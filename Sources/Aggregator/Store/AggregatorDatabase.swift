@@ -229,7 +229,30 @@ public final class AggregatorDatabase: Sendable {
                 CREATE INDEX heartbeatSeen_signedAt ON heartbeatSeen (signedAt);
                 """)
         }
-        migrator.registerMigration("v8: records held out of the totals") { db in
+        migrator.registerMigration("v8: token revocations") { db in
+            // A bearer token or an unused enrolment token taken back: a row per revocation, never changed.
+            try db.execute(sql: """
+                CREATE TABLE apiTokenRevocation (
+                    tokenID INTEGER PRIMARY KEY REFERENCES apiToken(id),
+                    reason TEXT NOT NULL,
+                    revokedAt TEXT NOT NULL
+                );
+                CREATE TABLE enrolmentTokenRevocation (
+                    tokenHash TEXT PRIMARY KEY REFERENCES enrolmentToken(tokenHash),
+                    reason TEXT NOT NULL,
+                    revokedAt TEXT NOT NULL
+                );
+                """)
+            for table in ["apiTokenRevocation", "enrolmentTokenRevocation"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                    CREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                    """)
+            }
+        }
+        migrator.registerMigration("v9: records held out of the totals") { db in
             // A record an older release wrote that breaks a rule the aggregator now enforces: kept in the
             // chain (its hash holds the chain together) but left out of the totals until an admin decides.
             try db.execute(sql: """

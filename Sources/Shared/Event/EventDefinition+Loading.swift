@@ -7,11 +7,10 @@ extension EventDefinition {
     public static func load(contentsOf url: URL) throws -> LoadedEvent {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try InputFile.read(url.path)
         } catch {
             throw EventLoadError(file: url.path, issues: [
-                EventIssue(severity: .error, code: .invalidJSON, location: "$",
-                           message: "cannot read the file: \(error.localizedDescription)"),
+                EventIssue(severity: .error, code: .invalidJSON, location: "$", message: "\(error)"),
             ])
         }
         return try load(data: data, file: url.path)

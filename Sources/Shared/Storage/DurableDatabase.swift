@@ -12,6 +12,10 @@ public enum DurableDatabase {
         public init(description: String) { self.description = description }
     }
 
+    /// How long a connection waits for another process's write transaction before giving up, in seconds:
+    /// two short commands at once (or a command beside the daemon) wait for each other instead of failing.
+    public static let busyTimeout: TimeInterval = 10
+
     /// Opens `path`. With `mustExist`, a missing file is an error instead of a new empty database:
     /// a store whose records vanished must never be silently recreated.
     public static func openPool(path: String, mustExist: Bool = false) throws -> DatabasePool {
@@ -23,7 +27,7 @@ public enum DurableDatabase {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
@@ -47,6 +51,10 @@ public enum DurableDatabase {
         let diskFull = error.resultCode == .SQLITE_FULL
             || ([.SQLITE_IOERR, .SQLITE_CANTOPEN].contains(error.resultCode) && freeBytes(near: path).map { $0 < 64 << 10 } == true)
         switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return "another process holds \(path) (this command waited \(Int(busyTimeout)) s for it): nothing of this "
+                + "command was saved. Another command on the same data directory (an import, a restore) or a sqlite3 "
+                + "shell may still be running: let it finish, then run this again"
         case _ where diskFull:
             return "the disk holding \(path) is full: nothing of this command was saved. Free some space and run "
                 + "it again"
@@ -66,5 +74,47 @@ public enum DurableDatabase {
         let directory = (path as NSString).deletingLastPathComponent
         guard statvfs(directory, &stats) == 0 else { return nil }
         return UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+    }
+
+    /// The identity (device and inode) of `path`, or nil when there is no such file.
+    public static func fileIdentity(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    public struct FileIdentity: Sendable, Equatable {
+        public var device: UInt64
+        public var inode: UInt64
+    }
+}
+
+/// Notices that the `-wal` file of an open WAL database was deleted (or replaced) behind its back. The
+/// process keeps writing into the deleted file, which no other process sees and which is gone for good at
+/// the next crash: records reported saved would be lost. Checked before and after every write transaction.
+public struct WALWatch: Sendable {
+    public let databasePath: String
+    public var walPath: String { databasePath + "-wal" }
+    /// The -wal file as it was when the database was opened.
+    public let opened: DurableDatabase.FileIdentity?
+
+    /// Notes the identity of the -wal file of `databasePath`, which must be open (in WAL mode) already.
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+        self.opened = DurableDatabase.fileIdentity(databasePath + "-wal")
+    }
+
+    /// Whether the -wal file is still the one there was at opening.
+    public var isIntact: Bool {
+        opened == nil || DurableDatabase.fileIdentity(walPath) == opened
+    }
+
+    /// Before opening `databasePath`: whether its -wal file is missing while its -shm file is there. SQLite
+    /// removes the -shm before the -wal when the last connection closes, and creates the -wal before the
+    /// -shm, so this happens only when someone deleted the -wal (of a running or crashed process).
+    public static func walMissing(databasePath: String) -> Bool {
+        FileManager.default.fileExists(atPath: databasePath + "-shm")
+            && !FileManager.default.fileExists(atPath: databasePath + "-wal")
+            && FileManager.default.fileExists(atPath: databasePath)
     }
 }

@@ -157,6 +157,11 @@ public enum APIErrorCode: String, Codable, Sendable {
     case enrolmentTokenInvalid = "enrolment_token_invalid"
     case enrolmentTokenExpired = "enrolment_token_expired"
     case enrolmentTokenUsed = "enrolment_token_used"
+    case enrolmentTokenRevoked = "enrolment_token_revoked"
+    case tokenRevoked = "token_revoked"
+    case invalidHeartbeat = "invalid_heartbeat"
+    case badRequest = "bad_request"
+    case methodNotAllowed = "method_not_allowed"
     case rateLimited = "rate_limited"
     case replayedRequest = "replayed_request"
     case internalError = "internal_error"
@@ -171,16 +176,19 @@ public struct APIErrorBody: Codable, Sendable, Equatable {
         public var resumeFrom: Int64?
         /// The sequence number of the record concerned, where there is one.
         public var seq: Int64?
+        /// The field of the request concerned, where there is one (`invalid_heartbeat`).
+        public var field: String?
 
         enum CodingKeys: String, CodingKey {
-            case code, message, resumeFrom = "resume_from", seq
+            case code, message, resumeFrom = "resume_from", seq, field
         }
     }
 
     public var error: Detail
 
-    public init(code: APIErrorCode, message: String, resumeFrom: Int64? = nil, seq: Int64? = nil) {
-        self.error = Detail(code: code, message: message, resumeFrom: resumeFrom, seq: seq)
+    public init(code: APIErrorCode, message: String, resumeFrom: Int64? = nil, seq: Int64? = nil,
+                field: String? = nil) {
+        self.error = Detail(code: code, message: message, resumeFrom: resumeFrom, seq: seq, field: field)
     }
 }
 

@@ -38,3 +38,19 @@ public struct EnrolmentResponse: Codable, Sendable, Equatable {
         case node, venue, epoch, aggregatorKey = "aggregator_key"
     }
 }
+
+/// `GET /v1/identity` (open to anyone): the aggregator's public key, which signs receipts and heads. A node
+/// reads it before it enrols, to refuse an aggregator whose key is not the `--aggregator-key` it was given.
+public struct AggregatorIdentity: Codable, Sendable, Equatable {
+    public var event: String
+    public var aggregatorKey: String
+
+    public init(event: String, aggregatorKey: String) {
+        self.event = event
+        self.aggregatorKey = aggregatorKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case event, aggregatorKey = "aggregator_key"
+    }
+}

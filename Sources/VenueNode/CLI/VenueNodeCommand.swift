@@ -70,6 +70,17 @@ extension VenueNodeCommand {
         }
 
         func run() async throws {
+            if token != nil, let aggregatorKey {
+                // Before anything is created or enrolled: a wrong key must leave the token unused.
+                let check = IdentityCheck(baseURL: aggregator, client: CurlHTTPClient(
+                    connectTimeout: 5, totalTimeout: 30, caFile: caFile, pinnedPublicKey: pinPublicKey))
+                do {
+                    _ = try await check.verify(expected: aggregatorKey)
+                } catch let error as SyncError {
+                    FileHandle.standardError.write(Data("\(error.message). No data directory was created.\n".utf8))
+                    throw ExitCode.failure
+                }
+            }
             let directory = try NodeDirectory.create(
                 at: data.url, eventFile: URL(filePath: event), venue: venue,
                 aggregator: .init(url: aggregator, key: aggregatorKey, caFile: caFile, pinnedPublicKey: pinPublicKey))
@@ -110,6 +121,11 @@ extension VenueNodeCommand {
         }
 
         static func enrol(directory: NodeDirectory, database: NodeDatabase, token: String) async throws {
+            if let configured = directory.configuration.aggregatorKey {
+                // Before the token is used: a wrong key must leave it unused and the venue's node in place.
+                _ = try await IdentityCheck(baseURL: directory.configuration.aggregatorURL, client: directory.httpClient())
+                    .verify(expected: configured)
+            }
             let syncer = Syncer(directory: directory, database: database, logger: Logger(label: "venue-node.enroll"))
             let response = try await syncer.enrol(token: token)
             print("enrolled as node \(response.node) for venue \(response.venue), epoch \(response.epoch)")
@@ -184,7 +200,7 @@ extension VenueNodeCommand {
 
             func run() throws {
                 let (directory, database) = try data.open()
-                let bytes = try Data(contentsOf: URL(filePath: file))
+                let bytes = try InputFile.read(file)
                 let header = String(decoding: (try? TextDecoding.utf8(bytes)) ?? bytes, as: UTF8.self)
                     .prefix { $0 != "\n" }
                 let keyer = header.contains("id_number") ? try PersonKeyer.fromEnvironment() : nil
@@ -330,7 +346,7 @@ extension VenueNodeCommand {
         func run() throws {
             let (directory, database) = try data.open()
             var rows: [(line: Int, payload: RecordPayload)] = []
-            let bytes = try Data(contentsOf: URL(filePath: file))
+            let bytes = try InputFile.read(file)
             do {
                 let table = try CSVTable(data: bytes)
                 if checkins {
@@ -505,7 +521,9 @@ extension VenueNodeCommand {
             let head = try database.head()
             print("sent \(report.recordsSent) record(s) in \(report.batchesSent) batch(es); "
                 + "acknowledged through \(report.acknowledgedSeq) of \(head.seq)")
-            guard report.acknowledgedSeq >= head.seq else {
+            // Exit 0 only when the aggregator has acknowledged the last record (its acknowledgement is logged),
+            // whatever this run sent.
+            guard report.acknowledgedSeq >= head.seq, try database.acknowledgedSeq() >= head.seq else {
                 throw SyncError(message: "\(head.seq - report.acknowledgedSeq) record(s) are not acknowledged yet",
                                 retryable: true)
             }

@@ -121,7 +121,7 @@ extension NodeDatabase {
     /// Imports a roster (the venue's file from `aggregator roster export`, or a central file with ID-card
     /// numbers when the secret is at hand), whole or not at all.
     public func importRoster(_ entries: [RosterEntry], file: String, digest: String) throws {
-        try writer.write { db in _ = try RosterTables.save(entries, file: file, digest: digest, db: db) }
+        try write { db in _ = try RosterTables.save(entries, file: file, digest: digest, db: db) }
     }
 
     public func roster() throws -> [RosterEntry] {

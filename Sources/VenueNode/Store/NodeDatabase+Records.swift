@@ -56,7 +56,7 @@ extension NodeDatabase {
     /// against the event and the records before it. Returns the records as saved.
     @discardableResult
     public func append(_ payloads: [RecordPayload], event: EventDefinition) throws -> [ChainedRecord] {
-        try writer.write { db in
+        try write { db in
             var state = try Self.loadState(db)
             return try Self.append(payloads, to: &state, event: event, db: db)
         }
@@ -87,7 +87,7 @@ extension NodeDatabase {
                                          digest: SHA256.hash(data: Data(group.lines.sorted().joined(separator: "\n").utf8)).hexString)
         }
         let marker = RecordPayload.imported(.init(file: file, form: form, groups: groups, at: now))
-        return try writer.write { db in
+        return try write { db in
             var state = try Self.loadState(db)
             if !again {
                 for group in groups {
@@ -138,7 +138,7 @@ extension NodeDatabase {
     /// Fills an empty store with records restored from the aggregator, checking that they chain and
     /// follow the record rules, all or none.
     public func restore(_ records: [ChainedRecord]) throws {
-        try writer.write { db in
+        try write { db in
             guard try StoredRecord.fetchCount(db) == 0 else {
                 throw RecordRejection("the store is not empty")
             }
@@ -233,7 +233,7 @@ extension NodeDatabase {
 
     /// Notes a sync attempt: what the aggregator acknowledged, or the error.
     public func logSync(ok: Bool, ackedSeq: Int64? = nil, ackedHash: String? = nil, message: String? = nil) throws {
-        try writer.write { db in
+        try write { db in
             try SyncAttempt(id: nil, at: Self.timestamp(), ok: ok, ackedSeq: ackedSeq, ackedHash: ackedHash,
                             message: message).insert(db)
         }
@@ -276,7 +276,7 @@ extension NodeDatabase {
 
     /// Keeps a receipt the aggregator signed.
     public func saveReceipt(_ receipt: Receipt) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: """
                 INSERT INTO receipt (venue, node, firstSeq, lastSeq, lastHash, signature, receivedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?)

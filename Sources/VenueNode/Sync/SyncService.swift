@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Shared
 
 /// The daemon's loop: sync, wait, sync again; after a failure wait longer (exponential backoff
-/// with jitter, capped), never give up, stop on graceful shutdown.
+/// with jitter, capped), never give up, stop on graceful shutdown, or when the store's -wal file was deleted.
 public struct SyncService: Service {
     public var syncer: Syncer
     public var interval: Duration
@@ -33,6 +33,14 @@ public struct SyncService: Service {
         var failures = 0
         var batchSize = AdaptiveBatchSize(maximum: syncer.batchSize)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Not a failure to wait out: with its -wal file deleted the store no longer keeps what is written,
+            // so the daemon stops (exit status non-zero, the reason in the journal).
+            do {
+                try syncer.database.checkWAL()
+            } catch {
+                logger.critical("store damaged, stopping", metadata: ["error": "\(error)"])
+                throw error
+            }
             do {
                 let report = try await syncer.sync(batchSize: batchSize.current)
                 batchSize.succeeded()

@@ -85,6 +85,12 @@ public struct Syncer: Sendable {
         let head = try database.head()
         var next: Int64
         if let fromSeq {
+            guard fromSeq <= max(1, head.seq) else {
+                let pending = try pendingCount(head: head)
+                throw SyncError(message: "--from-seq \(fromSeq) is beyond this node's last record (the head is record "
+                    + "\(head.seq)): nothing would be sent, and \(pending) record(s) are pending. "
+                    + "Give --from-seq 1 to \(head.seq), or leave it out to send what is pending", retryable: false)
+            }
             next = max(1, fromSeq)
         } else {
             let cursor = try await fetchCursor()
@@ -138,6 +144,10 @@ public struct Syncer: Sendable {
             }
         }
         return report
+    }
+
+    private func pendingCount(head: (seq: Int64, hash: String)) throws -> Int64 {
+        max(0, head.seq - (try database.acknowledgedSeq()))
     }
 
     /// With the aggregator's key configured, checks the receipt that came with an acknowledgement and
