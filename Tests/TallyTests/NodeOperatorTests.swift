@@ -154,15 +154,15 @@ import Testing
                                                        "--category", "resident"], log: "waiting.log")
         try await Task.sleep(for: .seconds(2))
         try release()
-        waiting.waitUntilExit()
+        await harness.waitForExit(waiting)
         let waited = try String(contentsOf: harness.workDirectory.appending(path: "waiting.log"), encoding: .utf8)
         #expect(waiting.terminationStatus == 0, "\(waited)")
         #expect(waited.hasPrefix("saved record 1"), "\(waited)")
 
         // Held for longer than the busy timeout: the command says who is in the way, and saves nothing.
         try hold()
-        let blocked = try harness.run("venue-node", ["checkin", "--data-dir", "n", "--session", "S1", "--rep", "R2",
-                                                     "--category", "resident"])
+        let blocked = try await harness.runOffThePool("venue-node", ["checkin", "--data-dir", "n", "--session", "S1",
+                                                                     "--rep", "R2", "--category", "resident"])
         try release()
         #expect(blocked.status != 0)
         #expect(blocked.stderr.contains("another process holds \(path) (this command waited 10 s for it): nothing of "
@@ -214,7 +214,7 @@ import Testing
                                        log: "daemon.log")
         defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
         let path = harness.workDirectory.appending(path: "n/node.sqlite").path
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while !FileManager.default.fileExists(atPath: path + "-wal"), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }

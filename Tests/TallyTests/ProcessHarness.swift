@@ -54,6 +54,22 @@ struct ProcessHarness {
                       stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
+    /// `run` on a thread of its own, so that a long command (one that waits for a lock, say) does not hold
+    /// one of the few threads every async test shares.
+    func runOffThePool(_ binary: String, _ arguments: [String]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try run(binary, arguments) })
+            }
+        }
+    }
+
+    /// Waits for a process to exit without holding a thread every async test shares.
+    func waitForExit(_ process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        process.waitUntilExit()
+    }
+
     /// Starts a command in the background, its output going to `log`.
     func start(_ binary: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
         try start(executable: binaries.appending(path: binary), arguments, log: log, environment: environment)
@@ -84,13 +100,15 @@ struct ProcessHarness {
                                                "--listen", "127.0.0.1:\(port)"] + options, log: log,
                                 environment: environment)
         let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
+        // The log is read once more after the deadline: on a loaded machine this task may not have run for a
+        // while (tests that block a thread hold up the others), though the server started long ago.
+        while true {
             let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
                let port = Int((line.split(separator: ":").last ?? "").prefix(while: \.isNumber)) {
                 return (process, port)
             }
-            guard process.isRunning else { break }
+            guard process.isRunning, ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
@@ -127,9 +145,10 @@ struct ProcessHarness {
     /// Waits until `log` has a line starting with `prefix`; returns that line.
     func waitForLine(startingWith prefix: String, in log: String, timeout: Duration = .seconds(30)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+            guard ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         Issue.record("no line starting with \"\(prefix)\" in \(log)")

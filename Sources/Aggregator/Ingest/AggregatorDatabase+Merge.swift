@@ -200,7 +200,12 @@ extension AggregatorDatabase {
             return .success(Judged(kind: payload.kind, delta: delta, supersedes: supersedes, heldOut: nil))
         } catch {
             guard let rule = error.rule else { return .failure(refusal(.invalidRecord, "event", error.message)) }
-            guard version == 1 else { return .failure(refusal(.ruleBreach, rule.rawValue, error.message)) }
+            // A record of the current version is refused, unless the venue's chain already holds records held out:
+            // the node counts those, the aggregator does not, so an honest record that builds on them (a correction
+            // of one, a check-in again after one voided it) may break a rule here only. Such a venue is not blocked.
+            guard version == 1 || !ledger.heldOut.isEmpty else {
+                return .failure(refusal(.ruleBreach, rule.rawValue, error.message))
+            }
             ledger.holdOut(payload)
             let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
             return .success(Judged(kind: payload.kind, delta: [:], supersedes: supersedes, heldOut: error))

@@ -131,12 +131,26 @@ public struct Ledger: Sendable {
         var delta: [Counter: Int] = [:]
         var supersedes: Int64?
         let effective: RecordPayload?
+        // Judged by the rules against the venue's records as they stand, as a new record would be.
+        do {
+            if case .correction(let correction) = payload {
+                try checkRules(adding: correction.replacement,
+                               removing: content[correction.target].map { (correction.target, $0) }, seq: seq)
+            } else {
+                try checkRules(adding: payload, removing: nil, seq: seq)
+            }
+        } catch {
+            throw ReleaseRefusal(description: error.message)
+        }
         if case .correction(let correction) = payload {
             if let by = supersededBy[correction.target] {
                 throw ReleaseRefusal(description: "its target, record \(correction.target), was corrected by record \(by) meanwhile")
             }
             guard correction.target < seq, rootKind[correction.target] != nil else {
                 throw ReleaseRefusal(description: "its target, record \(correction.target), does not exist")
+            }
+            if heldOut.contains(correction.target) {
+                throw ReleaseRefusal(description: "its target, record \(correction.target), is held out too: decide that one first")
             }
             supersededBy[correction.target] = seq
             supersedes = correction.target

@@ -20,10 +20,31 @@ extension VenueNodeCommand {
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "Records after this one are handed over (default: this node's last acknowledged record).")
         var afterSeq: Int64?
-        @Option(help: "Directory to write handover.sh and its CSV files into (created; must be empty).") var out: String
+        @Option(help: "Directory to write handover.sh and its CSV files into (created; must be empty).") var out: String?
+        @Option(help: "On the current node (handover.sh does this first): refuse if it holds a record of records.txt.")
+        var check: String?
+
+        func validate() throws {
+            guard (out == nil) != (check == nil) else { throw ValidationError("give exactly one of --out, --check") }
+        }
 
         func run() throws {
             let (directory, database) = try data.open()
+            if let check {
+                let listed = try String(contentsOfFile: check, encoding: .utf8).split(separator: "\n").compactMap { line in
+                    let parts = line.split(separator: " ")
+                    return parts.count == 2 ? Int64(parts[0]).map { ($0, String(parts[1])) } : nil
+                }
+                if let held = try database.firstHeld(of: listed) {
+                    throw ValidationError("this node already holds record \(held.seq) of the handover (the aggregator accepted "
+                        + "it, though the retired node never heard so): nothing was recorded. Hand over again from the "
+                        + "retired node with --after-seq N, N being the last record this node holds of that node's chain "
+                        + "(aggregator nodes list, column records)")
+                }
+                print("none of the \(listed.count) handed-over record(s) is on this node yet")
+                return
+            }
+            guard let out else { return }
             let after = try afterSeq ?? database.acknowledgedSeq()
             let handover = try database.handover(afterSeq: after)
             let outURL = URL(filePath: out)
@@ -40,7 +61,10 @@ extension VenueNodeCommand {
                 "set -e",
                 "D=\"$(cd \"${1:?give the current node's data directory}\" && pwd)\"",
                 "cd \"$(dirname \"$0\")\"",
+                "venue-node handover --data-dir \"$D\" --check records.txt",
             ]
+            try (handover.records.map { "\($0.seq) \($0.hash)" }.joined(separator: "\n") + "\n")
+                .write(to: outURL.appending(path: "records.txt"), atomically: true, encoding: .utf8)
             func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             for box in handover.boxesOpened {
                 script.append("venue-node box open --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box))")
@@ -48,6 +72,13 @@ extension VenueNodeCommand {
             for box in handover.boxesClosed {
                 script.append("venue-node box close --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box)) "
                     + "--issued \(box.issued) --returned \(box.returned)")
+            }
+            // Corrections of records the current node holds come before new ballots: a voided ballot makes room.
+            for correction in handover.corrections {
+                var line = "venue-node correct --data-dir \"$D\" --target \(correction.target) --reason \(quote(correction.reason)) "
+                    + "--operator \(quote(correction.operator))"
+                line += correction.replacement.map { " --replacement \(quote($0.canonicalJSON()))" } ?? " --void"
+                script.append(line)
             }
             var walkins = 0
             let checkins = handover.checkins.filter { checkin in
@@ -70,12 +101,6 @@ extension VenueNodeCommand {
                 try (rows.joined(separator: "\n") + "\n").write(to: outURL.appending(path: "ballots.csv"), atomically: true,
                                                                 encoding: .utf8)
                 script.append("venue-node import --data-dir \"$D\" --ballots ballots.csv")
-            }
-            for correction in handover.corrections {
-                var line = "venue-node correct --data-dir \"$D\" --target \(correction.target) --reason \(quote(correction.reason)) "
-                    + "--operator \(quote(correction.operator))"
-                line += correction.replacement.map { " --replacement \(quote($0.canonicalJSON()))" } ?? " --void"
-                script.append(line)
             }
             script.append("echo 'handover done: run venue-node status --data-dir \"$D\" and sync'")
             try (script.joined(separator: "\n") + "\n").write(to: outURL.appending(path: "handover.sh"), atomically: true,

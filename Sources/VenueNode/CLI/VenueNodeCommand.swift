@@ -377,7 +377,7 @@ extension VenueNodeCommand {
                 print("imported \(saved.count - 1) record(s) from \(file) (import record \(saved.first?.seq ?? 0)); "
                     + "last sequence \(saved.last?.seq ?? 0)")
             } catch let error as AppendError {
-                throw ImportError(file: file, line: rows[error.index].line, message: error.rejection.message)
+                throw ImportError(file: file, line: error.index >= 0 ? rows[error.index].line : 1, message: error.rejection.message)
             }
         }
     }

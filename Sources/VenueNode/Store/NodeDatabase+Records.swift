@@ -74,11 +74,12 @@ extension NodeDatabase {
         for row in rows {
             let (session, box, line): (String, String, String)
             switch row {
-            case .ballot(let ballot): (session, box, line) = (ballot.session, ballot.box, row.canonicalJSON())
+            // The rows' payloads without a version, so that the digest outlives payload versions.
+            case .ballot(let ballot): (session, box, line) = (ballot.session, ballot.box, row.canonicalJSON(version: 1))
             case .checkin(var checkin):
                 checkin.at = nil
-                (session, box, line) = (checkin.session, "", RecordPayload.checkin(checkin).canonicalJSON())
-            default: (session, box, line) = ("", "", row.canonicalJSON())
+                (session, box, line) = (checkin.session, "", RecordPayload.checkin(checkin).canonicalJSON(version: 1))
+            default: (session, box, line) = ("", "", row.canonicalJSON(version: 1))
             }
             grouped["\(session)\u{1F}\(box)", default: (session, box, [])].lines.append(line)
         }
@@ -108,7 +109,15 @@ extension NodeDatabase {
             do {
                 return try Self.append([marker] + rows, to: &state, event: event, db: db)
             } catch var error as AppendError {
-                error.index -= 1  // positions count the file's rows, not the import record
+                if error.index == 0 {
+                    // The import record itself: blame the first row that does not fit the event, else the file (-1).
+                    error.index = rows.firstIndex { (try? $0.check(against: event)) == nil } ?? -1
+                    if error.index >= 0, case .failure(let rejection) = Result(catching: { try rows[error.index].check(against: event) }) {
+                        error.rejection = rejection as? RecordRejection ?? error.rejection
+                    }
+                } else {
+                    error.index -= 1  // positions count the file's rows, not the import record
+                }
                 throw error
             }
         }
