@@ -91,16 +91,22 @@ import Testing
                                                     "--timeout", "5"], log: "main-sync.log")
         let aggregatorDB = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path,
                                              configuration: { var c = Configuration(); c.readonly = true; return c }())
-        let deadline = ContinuousClock.now + .seconds(60)
-        var held: Int64 = 0
-        while ContinuousClock.now < deadline, sync.isRunning, held < 62 + 40 {
-            held = try await aggregatorDB.read { db in
-                try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM record WHERE nodeID = ?", arguments: [nodeID]) ?? 0
+        // Watched and killed from a thread of its own: on a loaded machine an async task may not run for seconds,
+        // and the sync would be over before the kill.
+        let pid = aggregator.processIdentifier
+        let syncPID = sync.processIdentifier
+        try await harness.onOwnThread {
+            let deadline = ContinuousClock.now + .seconds(60)
+            var held: Int64 = 0
+            while ContinuousClock.now < deadline, kill(syncPID, 0) == 0, held < 64 + 40 {
+                held = try aggregatorDB.read { db in
+                    try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM record WHERE nodeID = ?", arguments: [nodeID]) ?? 0
+                }
+                usleep(5_000)
             }
-            try await Task.sleep(for: .milliseconds(5))
+            kill(pid, SIGKILL)
         }
         try aggregatorDB.close()
-        kill(aggregator.processIdentifier, SIGKILL)
         aggregator.waitUntilExit()
         sync.waitUntilExit()
         #expect(sync.terminationStatus != 0, "the sync should have been cut off by the kill")

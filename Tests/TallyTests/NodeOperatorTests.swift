@@ -146,15 +146,16 @@ import Testing
         configuration.allowsUnsafeTransactions = true
         let holder = try DatabaseQueue(path: path, configuration: configuration)
         func hold() throws { try holder.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") } }
-        func release() throws { try holder.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") } }
+        @Sendable func release() throws { try holder.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") } }
 
         // A short wait: the command waits and then saves.
         try hold()
         let waiting = try harness.start("venue-node", ["checkin", "--data-dir", "n", "--session", "S1", "--rep", "R1",
                                                        "--category", "resident"], log: "waiting.log")
-        try await Task.sleep(for: .seconds(2))
-        try release()
+        // Released 2 s later from a thread of its own, whatever else the machine is doing.
+        let released = Task { try await harness.onOwnThread { Thread.sleep(forTimeInterval: 2); try release() } }
         await harness.waitForExit(waiting)
+        try await released.value
         let waited = try String(contentsOf: harness.workDirectory.appending(path: "waiting.log"), encoding: .utf8)
         #expect(waiting.terminationStatus == 0, "\(waited)")
         #expect(waited.hasPrefix("saved record 1"), "\(waited)")

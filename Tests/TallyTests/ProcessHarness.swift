@@ -64,6 +64,13 @@ struct ProcessHarness {
         }
     }
 
+    /// Runs `body` on a thread of its own (for timing that must not wait for a shared thread to be free).
+    func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// Waits for a process to exit without holding a thread every async test shares.
     func waitForExit(_ process: Process) async {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }

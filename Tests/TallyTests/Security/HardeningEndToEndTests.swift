@@ -99,7 +99,10 @@ import Testing
         #expect(applied.status == 0, "\(applied.output)")
         let again = runShell("\(path) sh handover/handover.sh east2", in: harness.workDirectory)
         #expect(again.status != 0, "a second run is refused")
-        #expect(again.output.contains("box B2 of session S1 is already closed"))
+        // Refused by the check (the re-recorded box closing can be byte for byte the retired node's, when both fall
+        // in the same second) or by the rules: either way nothing is recorded.
+        #expect(again.output.contains("box B2 of session S1 is already closed")
+                || again.output.contains("nothing was recorded"), "\(again.output)")
         #expect(try harness.run("venue-node", ["sync", "--data-dir", "east2"]).status == 0)
         #expect(try exportCSV(harness, "tallies") == ["venue,session,department,mark,count", "east,S1,D01,dissatisfied,1",
                                                       "east,S1,D01,satisfied,2", "east,S1,D02,dissatisfied,2",
