@@ -79,6 +79,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "tally-bench",
+            dependencies: [
+                "Shared", "Aggregator", "VenueNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "tally-demo",
             dependencies: [
                 "Shared",

@@ -1,0 +1,267 @@
+import Aggregator
+import ArgumentParser
+import Crypto
+import Foundation
+import GRDB
+import Shared
+import VenueNode
+
+/// Benchmarks, each side by side with its limit, measured in one run (scripts/bench.sh; docs/benchmarks.md).
+@main
+struct TallyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally-bench",
+        abstract: "Measure ingest against raw SQLite, signature verification, and the cost of a node write as it grows.",
+        discussion: """
+            Release mode gives the figures that count (scripts/bench.sh builds it and writes docs/benchmarks.md);
+            --quick runs every benchmark on small sizes only to show they still work (the test command does).
+            """)
+
+    @Flag(help: "Small sizes: shows the benchmarks work, measures nothing worth keeping.") var quick = false
+    @Option(help: "Write the results as Markdown to this file.") var out: String?
+    @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
+
+    func run() async throws {
+        let loaded = try EventDefinition.load(contentsOf: URL(filePath: event))
+        let work = FileManager.default.temporaryDirectory.appending(path: "sanmin-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        var report = Report(quick: quick)
+
+        let ingestRecords = quick ? 2_000 : 40_000
+        for batchSize in quick ? [500] : [500, 2_000] {
+            let ingest = try await Ingest.run(event: loaded, records: ingestRecords, batchSize: batchSize,
+                                              directory: work.appending(path: "ingest-\(batchSize)"))
+            report.ingest.append(ingest)
+            print(ingest.line)
+        }
+        let growth = try NodeGrowth.run(event: loaded.definition, sizes: quick ? [0, 1_000] : [0, 10_000, 40_000, 100_000],
+                                        directory: work.appending(path: "node"))
+        report.growth = growth
+        for row in growth { print(row.line) }
+        if let out {
+            try report.markdown().write(toFile: out, atomically: true, encoding: .utf8)
+            print("written to \(out)")
+        }
+    }
+}
+
+/// Seconds since `start`.
+func elapsed(since start: ContinuousClock.Instant) -> Double {
+    let duration = ContinuousClock.now - start
+    return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// A venue's records as a node writes them: boxes closed with their counts, their ballots, check-ins.
+enum Workload {
+    static func payloads(event: EventDefinition, count: Int, repPrefix: String = "R") -> [RecordPayload] {
+        let session = event.sessions[0]
+        let departments = (event.ballotDepartments(session: session.id) ?? []).map(\.id)
+        let category = event.categories[0].id
+        let marks = event.marks.map(\.id)
+        var payloads: [RecordPayload] = []
+        var box = 0
+        var ballotsLeft = 0
+        var index = 0
+        while payloads.count < count {
+            index += 1
+            if index % 2 == 0 {
+                payloads.append(.checkin(.init(session: session.id, rep: "\(repPrefix)\(index)", category: category,
+                                               at: "2021-05-20T09:00:00Z")))
+                continue
+            }
+            if ballotsLeft == 0 {
+                box += 1
+                ballotsLeft = 1_000
+                payloads.append(.boxClosed(.init(session: session.id, box: "B\(box)", issued: 1_000, returned: 1_000,
+                                                 at: "2021-05-20T11:00:00Z")))
+                continue
+            }
+            ballotsLeft -= 1
+            var chosen: [String: String] = [:]
+            for (position, department) in departments.enumerated() { chosen[department] = marks[(index + position) % marks.count] }
+            payloads.append(.ballot(.init(session: session.id, box: "B\(box)", status: .valid, marks: chosen)))
+        }
+        return payloads
+    }
+
+    static func chain(_ payloads: [RecordPayload]) -> [ChainedRecord] {
+        var prev = RecordChain.genesis
+        return payloads.enumerated().map { offset, payload in
+            let record = ChainedRecord(seq: Int64(offset + 1), prev: prev, payload: payload.canonicalJSON())
+            prev = record.hash
+            return record
+        }
+    }
+}
+
+/// (a) Signed batches merged by the aggregator (signature, chain, rules, storage, totals) against the same
+/// rows inserted straight into SQLite with the same durability; (b) Ed25519 verifications.
+struct Ingest {
+    var records: Int
+    var batchSize: Int
+    var ingestRate: Double
+    var rawRate: Double
+    var verifyRate: Double
+    var verifyShare: Double
+
+    var ratio: Double { ingestRate / rawRate }
+
+    var line: String {
+        String(format: "ingest, batches of %d: %.0f records/s; raw SQLite %.0f rows/s; ratio %.3f; Ed25519 %.0f verifications/s (%.1f %% of ingest time)",
+               batchSize, ingestRate, rawRate, ratio, verifyRate, verifyShare * 100)
+    }
+
+    static func run(event: LoadedEvent, records: Int, batchSize: Int, directory: URL) async throws -> Ingest {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let database = try AggregatorDatabase(path: directory.appending(path: "aggregator.sqlite").path, create: true)
+        try database.install(event: event, json: try Data(contentsOf: URL(filePath: "examples/ordos-2021/event.json")))
+        let intake = BatchIntake(database: database, event: event.definition, maxRecords: max(5_000, batchSize))
+        let key = Curve25519.Signing.PrivateKey()
+        let node = NodeIdentity.nodeID(for: key.publicKey)
+        let venue = event.definition.venues[0].id
+        _ = try database.enroll(venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString())
+        let chained = Workload.chain(Workload.payloads(event: event.definition, count: records))
+        // Signed beforehand, as the node does: the benchmark measures the aggregator.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        var requests: [BatchIntake.SignedRequest] = []
+        for start in stride(from: 0, to: chained.count, by: batchSize) {
+            let batch = Batch(event: event.definition.id, venue: venue, node: node,
+                              records: Array(chained[start..<min(start + batchSize, chained.count)]))
+            let body = try encoder.encode(batch)
+            let signed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
+                                                   created: Int64(Date().timeIntervalSince1970))
+            requests.append(.init(contentType: "application/json", contentDigest: signed.contentDigest,
+                                  signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+        }
+        var start = ContinuousClock.now
+        for request in requests { _ = try await intake.receive(request) }
+        let ingestSeconds = elapsed(since: start)
+
+        // The limit: the same rows into a table of the same shape, prepared statement, a transaction per batch,
+        // WAL with synchronous=FULL.
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let raw = try DatabasePool(path: directory.appending(path: "raw.sqlite").path, configuration: configuration)
+        try await raw.write { db in
+            try db.execute(sql: """
+                CREATE TABLE record (venue TEXT NOT NULL, seq INTEGER NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
+                    kind TEXT NOT NULL, payload TEXT NOT NULL, nodeID TEXT NOT NULL, batchID INTEGER NOT NULL,
+                    PRIMARY KEY (venue, seq)) WITHOUT ROWID
+                """)
+        }
+        start = ContinuousClock.now
+        for (batchID, first) in stride(from: 0, to: chained.count, by: batchSize).enumerated() {
+            try await raw.write { db in
+                let statement = try db.cachedStatement(sql: "INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                for record in chained[first..<min(first + batchSize, chained.count)] {
+                    try statement.execute(arguments: [venue, record.seq, record.prev, record.hash, "ballot", record.payload,
+                                                      node, batchID])
+                }
+            }
+        }
+        let rawSeconds = elapsed(since: start)
+
+        // Ed25519: the signature of every batch verified again.
+        start = ContinuousClock.now
+        let rounds = max(1, 2_000 / requests.count)
+        for _ in 0..<rounds {
+            for request in requests {
+                try MessageSignature.verify(method: "POST", path: "/v1/batches", query: nil, body: request.body,
+                                                contentDigest: request.contentDigest, signatureInput: request.signatureInput,
+                                                signature: request.signature, publicKey: key.publicKey)
+            }
+        }
+        let verifySeconds = elapsed(since: start) / Double(rounds * requests.count)
+        return Ingest(records: records, batchSize: batchSize, ingestRate: Double(records) / ingestSeconds,
+                      rawRate: Double(records) / rawSeconds, verifyRate: 1 / verifySeconds,
+                      verifyShare: verifySeconds * Double(requests.count) / ingestSeconds)
+    }
+}
+
+/// (e, node part) One check-in saved on a node holding N records, and `status`, against the empty node.
+struct NodeGrowth {
+    var records: Int
+    var write: Double
+    var status: Double
+
+    var line: String { String(format: "node holding %d records: one check-in %.4f s, status %.4f s", records, write, status) }
+
+    static func run(event: EventDefinition, sizes: [Int], directory: URL) throws -> [NodeGrowth] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var rows: [NodeGrowth] = []
+        for size in sizes {
+            let path = directory.appending(path: "node-\(size).sqlite").path
+            let database = try NodeDatabase(path: path, create: true)
+            let payloads = Workload.payloads(event: event, count: size)
+            for start in stride(from: 0, to: payloads.count, by: 5_000) {
+                try database.append(Array(payloads[start..<min(start + 5_000, payloads.count)]), event: event)
+            }
+            var writes: [Double] = []
+            var statuses: [Double] = []
+            for attempt in 0..<5 {
+                let start = ContinuousClock.now
+                try database.append([.checkin(.init(session: event.sessions[0].id, rep: "W\(attempt)",
+                                                    category: event.categories[0].id))], event: event)
+                writes.append(elapsed(since: start))
+                let statusStart = ContinuousClock.now
+                _ = try database.status()
+                statuses.append(elapsed(since: statusStart))
+            }
+            rows.append(NodeGrowth(records: size, write: writes.sorted()[2], status: statuses.sorted()[2]))
+        }
+        return rows
+    }
+}
+
+struct Report {
+    var quick: Bool
+    var ingest: [Ingest] = []
+    var growth: [NodeGrowth] = []
+
+    func markdown() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
+        var lines = [
+            "# Benchmarks",
+            "",
+            "Written by `scripts/bench.sh` (release build of `tally-bench`) on \(Date().formatted(.iso8601)):",
+            "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), "
+                + "\(ProcessInfo.processInfo.physicalMemory / (1 << 30)) GiB. Figures vary by machine; the ratios are what count."
+                + (quick ? " **Quick mode: sizes too small to mean anything.**" : ""),
+            "",
+            "## Ingest against the storage limit",
+            "",
+            "Signed batches of one venue's records (check-ins, boxes closed with their counts, ballots of the Ordos 2021",
+            "event) merged in process by `BatchIntake.receive`: signature and digest verified, chain linked, every record",
+            "judged on the venue's ledger, stored with its batch, totals updated, committed with `synchronous=FULL`. The",
+            "limit: the same rows inserted straight into a table of the same shape, prepared statement, one transaction",
+            "per batch, the same durability. No HTTP and no rate limit.",
+            "",
+            "| records | batch | ingest records/s | raw SQLite rows/s | ratio (goal ≥ 0.5) | Ed25519 verifications/s | share of ingest time |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in ingest {
+            lines.append(String(format: "| %d | %d | %.0f | %.0f | %.3f | %.0f | %.1f %% |", row.records, row.batchSize,
+                                row.ingestRate, row.rawRate, row.ratio, row.verifyRate, row.verifyShare * 100))
+        }
+        lines += [
+            "",
+            "## A node write as the node grows",
+            "",
+            "One `checkin` appended through `NodeDatabase.append` (what `venue-node checkin` does after opening the store)",
+            "and `status`, median of 5, on a node already holding N records. Goal: within 2× of the empty node at 10^5.",
+            "",
+            "| records held | one check-in (s) | × empty | status (s) | × empty |",
+            "|---|---|---|---|---|",
+        ]
+        let base = growth.first
+        for row in growth {
+            lines.append(String(format: "| %d | %.4f | %.1f | %.4f | %.1f |", row.records, row.write,
+                                row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9)))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
