@@ -12,22 +12,29 @@ public struct Ledger: Sendable {
     public var headSeq: Int64 = 0
     public var headHash: String = RecordChain.genesis
     /// Effective content of each record that still counts (originals not corrected, replacements).
-    public private(set) var content: [Int64: RecordPayload] = [:]
-    /// Kind of the original record each record stands for (a correction: its target's).
-    private(set) var rootKind: [Int64: RecordPayload.Kind] = [:]
+    public var content: [Int64: RecordPayload] { contentMap.storage }
     /// Corrected record → the correction that superseded it.
-    public private(set) var supersededBy: [Int64: Int64] = [:]
+    public var supersededBy: [Int64: Int64] { supersededMap.storage }
     /// Records taken into the chain but held out of the totals (the aggregator's decision; see `holdOut`).
     public private(set) var heldOut: Set<Int64> = []
-    private var checkins: [String: Int64] = [:]
-    private var persons: [String: Int64] = [:]
-    private var openedBoxes: [String: Int64] = [:]
+    private var contentMap = TrackedMap<Int64, RecordPayload>()
+    /// Kind of the original record each record stands for (a correction: its target's).
+    private var rootKind = TrackedMap<Int64, RecordPayload.Kind>()
+    private var supersededMap = TrackedMap<Int64, Int64>()
+    private var checkins = TrackedMap<String, Int64>()
+    private var persons = TrackedMap<String, Int64>()
+    private var openedBoxes = TrackedMap<String, Int64>()
     /// Box → the record in effect that closed it, and the number of forms it returned.
-    private var closedBoxes: [String: (seq: Int64, returned: Int)] = [:]
+    private var closedBoxes = TrackedMap<String, ClosedBox>()
     /// Box → ballots in effect.
-    private var ballotsInBox: [String: Int] = [:]
+    private var ballotsInBox = TrackedMap<String, Int>()
     /// Session, box and digest of an import's rows → the import record.
-    private var imports: [String: Int64] = [:]
+    private var imports = TrackedMap<String, Int64>()
+
+    struct ClosedBox: Sendable, Equatable {
+        var seq: Int64
+        var returned: Int
+    }
 
     public init() {}
 
@@ -62,7 +69,7 @@ public struct Ledger: Sendable {
                 return [:]
             }
             if mode == .judge {
-                if let by = supersededBy[correction.target] {
+                if let by = supersededMap[correction.target] {
                     throw RecordRejection("record \(correction.target) was already corrected by record \(by); correct record \(by) instead",
                                           rule: .badCorrection)
                 }
@@ -75,7 +82,7 @@ public struct Ledger: Sendable {
                         + "not a \(replacement.kind.rawValue)", rule: .badCorrection)
                 }
             }
-            removed = content[correction.target].map { (correction.target, $0) }
+            removed = contentMap[correction.target].map { (correction.target, $0) }
             added = correction.replacement
             kind = targetKind
         } else {
@@ -84,16 +91,16 @@ public struct Ledger: Sendable {
         }
         if mode == .judge { try checkRules(adding: added, removing: removed, seq: seq) }
         // Nothing below throws: the record is taken in.
-        if case .correction(let correction) = payload { supersededBy[correction.target] = seq }
+        if case .correction(let correction) = payload { supersededMap[correction.target] = seq }
         var delta: [Counter: Int] = [:]
         if let removed {
-            content[removed.seq] = nil
+            contentMap[removed.seq] = nil
             forget(removed.payload, seq: removed.seq)
             for (counter, value) in removed.payload.contribution { delta[counter, default: 0] -= value }
         }
         if let added {
             remember(added, seq: seq)
-            content[seq] = added
+            contentMap[seq] = added
             for (counter, value) in added.contribution { delta[counter, default: 0] += value }
         }
         rootKind[seq] = kind
@@ -125,7 +132,7 @@ public struct Ledger: Sendable {
     /// to the totals and the record it supersedes, if any.
     public mutating func release(_ seq: Int64, payload: RecordPayload) throws(ReleaseRefusal) -> (delta: [Counter: Int], supersedes: Int64?) {
         guard heldOut.contains(seq) else { throw ReleaseRefusal(description: "record \(seq) is not held out") }
-        if let by = supersededBy[seq] {
+        if let by = supersededMap[seq] {
             throw ReleaseRefusal(description: "record \(seq) was corrected by record \(by) meanwhile: nothing is left to count")
         }
         var delta: [Counter: Int] = [:]
@@ -135,7 +142,7 @@ public struct Ledger: Sendable {
         do {
             if case .correction(let correction) = payload {
                 try checkRules(adding: correction.replacement,
-                               removing: content[correction.target].map { (correction.target, $0) }, seq: seq)
+                               removing: contentMap[correction.target].map { (correction.target, $0) }, seq: seq)
             } else {
                 try checkRules(adding: payload, removing: nil, seq: seq)
             }
@@ -143,7 +150,7 @@ public struct Ledger: Sendable {
             throw ReleaseRefusal(description: error.message)
         }
         if case .correction(let correction) = payload {
-            if let by = supersededBy[correction.target] {
+            if let by = supersededMap[correction.target] {
                 throw ReleaseRefusal(description: "its target, record \(correction.target), was corrected by record \(by) meanwhile")
             }
             guard correction.target < seq, rootKind[correction.target] != nil else {
@@ -152,9 +159,9 @@ public struct Ledger: Sendable {
             if heldOut.contains(correction.target) {
                 throw ReleaseRefusal(description: "its target, record \(correction.target), is held out too: decide that one first")
             }
-            supersededBy[correction.target] = seq
+            supersededMap[correction.target] = seq
             supersedes = correction.target
-            if let old = content.removeValue(forKey: correction.target) {
+            if let old = contentMap.removeValue(forKey: correction.target) {
                 forget(old, seq: correction.target)
                 for (counter, value) in old.contribution { delta[counter, default: 0] -= value }
             }
@@ -165,7 +172,7 @@ public struct Ledger: Sendable {
         heldOut.remove(seq)
         if let effective {
             remember(effective, seq: seq)
-            content[seq] = effective
+            contentMap[seq] = effective
             for (counter, value) in effective.contribution { delta[counter, default: 0] += value }
         }
         return (delta.filter { $0.value != 0 }, supersedes)
@@ -260,7 +267,7 @@ public struct Ledger: Sendable {
             if openedBoxes[key] == nil { openedBoxes[key] = seq }
         case .boxClosed(let box):
             let key = Self.key(box.session, box.box)
-            if closedBoxes[key] == nil { closedBoxes[key] = (seq, box.returned) }
+            if closedBoxes[key] == nil { closedBoxes[key] = ClosedBox(seq: seq, returned: box.returned) }
         case .ballot(let ballot):
             ballotsInBox[Self.key(ballot.session, ballot.box), default: 0] += 1
         case .imported(let imported):
@@ -273,7 +280,7 @@ public struct Ledger: Sendable {
     }
 
     private mutating func forget(_ payload: RecordPayload, seq: Int64) {
-        func drop(_ map: inout [String: Int64], _ key: String) { if map[key] == seq { map[key] = nil } }
+        func drop(_ map: inout TrackedMap<String, Int64>, _ key: String) { if map[key] == seq { map[key] = nil } }
         switch payload {
         case .checkin(let checkin):
             drop(&checkins, Self.key(checkin.session, checkin.rep))
@@ -291,9 +298,152 @@ public struct Ledger: Sendable {
     /// Sums of the records in effect (a node's own view of its totals).
     public var totals: [Counter: Int] {
         var result: [Counter: Int] = [:]
-        for payload in content.values {
+        for payload in contentMap.storage.values {
             for (counter, delta) in payload.contribution { result[counter, default: 0] += delta }
         }
+        return result
+    }
+}
+
+/// A dictionary that can note which keys were written since tracking began, so that a store keeping the
+/// ledger in tables writes back only what a new record changed.
+struct TrackedMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private(set) var storage: [Key: Value] = [:]
+    private(set) var touched: Set<Key> = []
+    var tracking = false
+
+    subscript(key: Key) -> Value? {
+        get { storage[key] }
+        set {
+            storage[key] = newValue
+            if tracking { touched.insert(key) }
+        }
+    }
+
+    subscript(key: Key, default value: Value) -> Value {
+        get { storage[key] ?? value }
+        set { self[key] = newValue }
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey key: Key) -> Value? {
+        if tracking { touched.insert(key) }
+        return storage.removeValue(forKey: key)
+    }
+
+    /// Sets a value read from a store, without noting it as written.
+    mutating func load(_ key: Key, _ value: Value) { storage[key] = value }
+
+    mutating func startTracking() {
+        tracking = true
+        touched = []
+    }
+}
+
+/// One entry of a ledger kept in a table: which of its maps, which key, and the value (nil: removed).
+public struct LedgerEntry: Sendable, Equatable {
+    public var map: String
+    public var key: String
+    public var value: String?
+
+    public init(map: String, key: String, value: String?) {
+        self.map = map
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A ledger kept in a table instead of rebuilt from every record: a store loads only the entries that the
+/// records to judge touch (`keysNeeded`), judges them, and writes back what changed (`changedEntries`).
+/// The rules are the same code either way.
+extension Ledger {
+    /// Entries needed to judge `payloads`: the keys they touch, and for a correction its target's entries.
+    /// After loading those, call it again with the loaded targets' contents (`loadedContents`).
+    public static func keysNeeded(for payloads: [RecordPayload]) -> [(map: String, key: String)] {
+        var keys: [(map: String, key: String)] = []
+        func add(_ payload: RecordPayload) {
+            switch payload {
+            case .checkin(let checkin):
+                keys.append(("c", key(checkin.session, checkin.rep)))
+                if let person = checkin.person { keys.append(("p", key(checkin.session, person))) }
+            case .boxOpened(let box):
+                keys.append(("o", key(box.session, box.box)))
+            case .boxClosed(let box):
+                keys += [("x", key(box.session, box.box)), ("b", key(box.session, box.box))]
+            case .ballot(let ballot):
+                let box = key(ballot.session, ballot.box)
+                keys += [("x", box), ("b", box), ("o", box)]
+            case .imported(let imported):
+                for group in imported.groups { keys.append(("i", key(group.session, group.box, group.digest))) }
+            case .correction(let correction):
+                keys += [("t", "\(correction.target)"), ("k", "\(correction.target)"), ("s", "\(correction.target)")]
+                if let replacement = correction.replacement { add(replacement) }
+            }
+        }
+        payloads.forEach(add)
+        return keys
+    }
+
+    /// The contents loaded so far (to ask `keysNeeded` for what forgetting them touches).
+    public var loadedContents: [RecordPayload] { Array(contentMap.storage.values) }
+
+    /// Takes in entries read from a store, as they are.
+    public mutating func load(_ entries: [LedgerEntry]) {
+        for entry in entries {
+            guard let value = entry.value else { continue }
+            switch entry.map {
+            case "t": if let seq = Int64(entry.key), let payload = try? RecordPayload.decode(json: value) { contentMap.load(seq, payload) }
+            case "k": if let seq = Int64(entry.key), let kind = RecordPayload.Kind(rawValue: value) { rootKind.load(seq, kind) }
+            case "s": if let seq = Int64(entry.key), let by = Int64(value) { supersededMap.load(seq, by) }
+            case "c": if let seq = Int64(value) { checkins.load(entry.key, seq) }
+            case "p": if let seq = Int64(value) { persons.load(entry.key, seq) }
+            case "o": if let seq = Int64(value) { openedBoxes.load(entry.key, seq) }
+            case "i": if let seq = Int64(value) { imports.load(entry.key, seq) }
+            case "b": if let count = Int(value) { ballotsInBox.load(entry.key, count) }
+            case "x":
+                let parts = value.split(separator: ",")
+                if parts.count == 2, let seq = Int64(parts[0]), let returned = Int(parts[1]) {
+                    closedBoxes.load(entry.key, ClosedBox(seq: seq, returned: returned))
+                }
+            default: break
+            }
+        }
+    }
+
+    /// From now on, note what changes (`changedEntries`).
+    public mutating func startTracking() {
+        contentMap.startTracking()
+        rootKind.startTracking()
+        supersededMap.startTracking()
+        checkins.startTracking()
+        persons.startTracking()
+        openedBoxes.startTracking()
+        closedBoxes.startTracking()
+        ballotsInBox.startTracking()
+        imports.startTracking()
+    }
+
+    /// Every entry written since `startTracking`, with its value now (nil: removed).
+    public func changedEntries() -> [LedgerEntry] { entries(onlyTouched: true) }
+
+    /// Every entry of the ledger.
+    public func allEntries() -> [LedgerEntry] { entries(onlyTouched: false) }
+
+    private func entries(onlyTouched: Bool) -> [LedgerEntry] {
+        var result: [LedgerEntry] = []
+        func collect<Key, Value>(_ name: String, _ map: TrackedMap<Key, Value>, _ encode: (Value) -> String) {
+            let keys = onlyTouched ? Array(map.touched) : Array(map.storage.keys)
+            for key in keys { result.append(LedgerEntry(map: name, key: "\(key)", value: map[key].map(encode))) }
+        }
+        collect("t", contentMap) { $0.canonicalJSON() }
+        collect("k", rootKind) { $0.rawValue }
+        collect("s", supersededMap) { "\($0)" }
+        collect("c", checkins) { "\($0)" }
+        collect("p", persons) { "\($0)" }
+        collect("o", openedBoxes) { "\($0)" }
+        collect("i", imports) { "\($0)" }
+        collect("b", ballotsInBox) { "\($0)" }
+        collect("x", closedBoxes) { "\($0.seq),\($0.returned)" }
         return result
     }
 }
