@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
 swift test --skip-build
+# The benchmarks in their quick mode: they still work (figures from scripts/bench.sh, docs/benchmarks.md).
+.build/debug/tally-bench --quick
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"

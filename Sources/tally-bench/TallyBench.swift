@@ -30,7 +30,7 @@ struct TallyBench: AsyncParsableCommand {
 
         let ingestRecords = quick ? 2_000 : 40_000
         for batchSize in quick ? [500] : [500, 2_000] {
-            let ingest = try await Ingest.run(event: loaded, records: ingestRecords, batchSize: batchSize,
+            let ingest = try await Ingest.run(event: loaded, eventFile: URL(filePath: event), records: ingestRecords, batchSize: batchSize,
                                               directory: work.appending(path: "ingest-\(batchSize)"))
             report.ingest.append(ingest)
             print(ingest.line)
@@ -112,10 +112,10 @@ struct Ingest {
                batchSize, ingestRate, rawRate, ratio, verifyRate, verifyShare * 100)
     }
 
-    static func run(event: LoadedEvent, records: Int, batchSize: Int, directory: URL) async throws -> Ingest {
+    static func run(event: LoadedEvent, eventFile: URL, records: Int, batchSize: Int, directory: URL) async throws -> Ingest {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try AggregatorDatabase(path: directory.appending(path: "aggregator.sqlite").path, create: true)
-        try database.install(event: event, json: try Data(contentsOf: URL(filePath: "examples/ordos-2021/event.json")))
+        try database.install(event: event, json: try Data(contentsOf: eventFile))
         let intake = BatchIntake(database: database, event: event.definition, maxRecords: max(5_000, batchSize))
         let key = Curve25519.Signing.PrivateKey()
         let node = NodeIdentity.nodeID(for: key.publicKey)
