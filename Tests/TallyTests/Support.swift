@@ -1,5 +1,7 @@
+import Aggregator
 import Crypto
 import Foundation
+import GRDB
 import HTTPTypes
 import Shared
 
@@ -115,4 +117,25 @@ func runShell(_ command: String, in directory: URL? = nil) -> (status: Int32, ou
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+extension Fixtures {
+    /// An aggregator serving the small event: in memory, or on `path` (made if missing, the event installed once).
+    static func aggregator(path: String? = nil,
+                           signingKey: Curve25519.Signing.PrivateKey? = nil) throws -> (AggregatorDatabase, BatchIntake) {
+        let database = try path.map { try AggregatorDatabase(path: $0, create: true) } ?? AggregatorDatabase(writer: DatabaseQueue())
+        let loaded = try EventDefinition.load(data: Data(smallEventJSON.utf8))
+        if try database.installedEvent() == nil { try database.install(event: loaded, json: Data(smallEventJSON.utf8)) }
+        return (database, BatchIntake(database: database, event: loaded.definition, signingKey: signingKey))
+    }
+}
+
+extension TestSigner {
+    /// Sends `records` as one signed batch of `venue` to `intake`.
+    func send(_ records: [ChainedRecord], venue: String = "east", to intake: BatchIntake) async throws -> BatchAck {
+        let body = body(records, venue: venue)
+        let signed = headers(for: body)
+        return try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
+                                              signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+    }
 }

@@ -243,14 +243,7 @@ public final class AggregatorDatabase: Sendable {
                     revokedAt TEXT NOT NULL
                 );
                 """)
-            for table in ["apiTokenRevocation", "enrolmentTokenRevocation"] {
-                try db.execute(sql: """
-                    CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
-                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-                    CREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table)
-                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-                    """)
-            }
+            try appendOnly(["apiTokenRevocation", "enrolmentTokenRevocation"], db: db)
         }
         migrator.registerMigration("v9: records held out of the totals") { db in
             // A record an older release wrote that breaks a rule the aggregator now enforces: kept in the
@@ -281,16 +274,21 @@ public final class AggregatorDatabase: Sendable {
                     WHERE NOT EXISTS (SELECT 1 FROM heldOutDecision d
                                       WHERE d.venue = h.venue AND d.seq = h.seq AND d.decision = 'count');
                 """)
-            for table in ["heldOut", "heldOutDecision"] {
-                try db.execute(sql: """
-                    CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
-                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-                    CREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table)
-                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
-                    """)
-            }
+            try appendOnly(["heldOut", "heldOutDecision"], db: db)
         }
         return migrator
+    }
+
+    /// Triggers that refuse UPDATE and DELETE on each table (the SQL migration v1 wrote inline).
+    static func appendOnly(_ tables: [String], db: Database) throws {
+        for table in tables {
+            try db.execute(sql: """
+                CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                CREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                """)
+        }
     }
 }
 

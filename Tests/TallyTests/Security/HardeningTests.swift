@@ -193,20 +193,11 @@ import Testing
     let signer = TestSigner()
 
     init() throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        intake = BatchIntake(database: database, event: event.definition)
+        (database, intake) = try Fixtures.aggregator()
         try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
     }
 
-    func send(_ records: [ChainedRecord]) async throws -> BatchAck {
-        let body = signer.body(records, venue: "east")
-        let headers = signer.headers(for: body)
-        return try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                              signatureInput: headers.signatureInput, signature: headers.signature,
-                                              body: body))
-    }
+    func send(_ records: [ChainedRecord]) async throws -> BatchAck { try await signer.send(records, to: intake) }
 
     /// Chains payloads as a release-1 node wrote them (no payload version).
     static func chainV1(_ payloads: [RecordPayload], afterSeq: Int64 = 0, afterHash: String = RecordChain.genesis) -> [ChainedRecord] {
@@ -303,10 +294,7 @@ import Testing
 /// A node whose sync stops for something only an operator can fix tells the central office.
 @Suite struct HeartbeatProblemTests {
     @Test func aProblemInAHeartbeatRaisesOneAlarm() throws {
-        let database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        let intake = BatchIntake(database: database, event: event.definition)
+        let (database, intake) = try Fixtures.aggregator()
         let signer = TestSigner()
         try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
         for clock in ["2026-01-05T09:00:00Z", "2026-01-05T09:00:05Z"] {
@@ -334,18 +322,10 @@ import Testing
         AggregatorRuleTests.chainV1(payloads, afterSeq: afterSeq, afterHash: afterHash)
     }
 
-    func aggregator(path: String? = nil) throws -> (AggregatorDatabase, BatchIntake) {
-        let database = try path.map { try AggregatorDatabase(path: $0, create: true) } ?? AggregatorDatabase(writer: DatabaseQueue())
-        let loaded = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        if try database.installedEvent() == nil { try database.install(event: loaded, json: Data(Fixtures.smallEventJSON.utf8)) }
-        return (database, BatchIntake(database: database, event: loaded.definition))
-    }
+    func aggregator(path: String? = nil) throws -> (AggregatorDatabase, BatchIntake) { try Fixtures.aggregator(path: path) }
 
     func send(_ records: [ChainedRecord], by signer: TestSigner, to intake: BatchIntake) async throws -> BatchAck {
-        let body = signer.body(records, venue: "east")
-        let headers = signer.headers(for: body)
-        return try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                              signatureInput: headers.signatureInput, signature: headers.signature, body: body))
+        try await signer.send(records, to: intake)
     }
 
     @Test func aCorrectionOfAHeldOutCorrectionIsHeldOutTooAndTheVenueIsNotBlocked() async throws {

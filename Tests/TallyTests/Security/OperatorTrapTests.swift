@@ -18,10 +18,7 @@ import Testing
     let node = TestSigner()
 
     init() throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        intake = BatchIntake(database: database, event: event.definition, signingKey: Curve25519.Signing.PrivateKey())
+        (database, intake) = try Fixtures.aggregator(signingKey: Curve25519.Signing.PrivateKey())
         try database.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
     }
 
