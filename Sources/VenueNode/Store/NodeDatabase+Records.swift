@@ -138,9 +138,9 @@ extension NodeDatabase {
             kinds[payload.kind.rawValue, default: 0] += 1
             let record = ChainedRecord(seq: state.headSeq, prev: state.headHash, payload: payload.canonicalJSON())
             // A ballot keeps only the day it was saved: no time finer than its box.
-            try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
-                             payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
-                .insert(db)
+            try db.cachedStatement(sql: "INSERT INTO record (seq, prev, hash, kind, payload, savedAt) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [record.seq, record.prev, record.hash, payload.kind.rawValue, record.payload,
+                                     payload.kind == .ballot ? String(now.prefix(10)) : now])
             state.headHash = record.hash
             saved.append(record)
         }
