@@ -104,7 +104,9 @@ extension AggregatorDatabase {
         if !fresh.isEmpty {
             // Judge every new record first, on the venue's ledger, exactly as the node judges it: a batch
             // that breaks a rule is refused whole and nothing of it is written but the alarm and its evidence.
-            var ledger = try ledger(db, venue: venue, head: head, cache: cache)
+            // A merge makes no decision: the count the ledger was loaded with still holds when it is cached again.
+            let loaded = try ledger(db, venue: venue, head: head, cache: cache)
+            var ledger = loaded.ledger
             var accepted: [(record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
                             heldOut: RecordRejection?)] = []
             var delta: [Counter: Int] = [:]
@@ -150,7 +152,7 @@ extension AggregatorDatabase {
             for (counter, value) in delta where value != 0 {
                 try add(value, to: counter, venue: venue, db: db)
             }
-            try storeLedger(ledger, venue: venue, cache: cache, db: db)
+            cache.put(CachedLedger(ledger: ledger, decisions: loaded.decisions), venue: venue)
         }
         return .success(MergeResult(ack: BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq,
                                                   lastHash: last.hash), newRecords: kinds))
@@ -230,13 +232,15 @@ extension AggregatorDatabase {
         return refusal.error
     }
 
-    /// The venue's ledger at `head`: the cached one when it is still current, else rebuilt from the records.
-    static func ledger(_ db: Database, venue: String, head: (seq: Int64, hash: String), cache: LedgerCache) throws -> Ledger {
+    /// The venue's ledger at `head`, with the number of admin decisions it reflects: the cached one when it
+    /// is still current, else rebuilt from the records.
+    static func ledger(_ db: Database, venue: String, head: (seq: Int64, hash: String),
+                       cache: LedgerCache) throws -> CachedLedger {
         let decisions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
                                          arguments: [venue]) ?? 0
         if let cached = cache.take(venue),
            cached.ledger.headSeq == head.seq, cached.ledger.headHash == head.hash, cached.decisions == decisions {
-            return cached.ledger
+            return cached
         }
         var ledger = Ledger()
         let heldOut = Set(try Int64.fetchAll(db, sql: "SELECT seq FROM heldOutNow WHERE venue = ?", arguments: [venue]))
@@ -252,13 +256,7 @@ extension AggregatorDatabase {
             }
             ledger.headHash = row["hash"]
         }
-        return ledger
-    }
-
-    private static func storeLedger(_ ledger: Ledger, venue: String, cache: LedgerCache, db: Database) throws {
-        let decisions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
-                                         arguments: [venue]) ?? 0
-        cache.put(CachedLedger(ledger: ledger, decisions: decisions), venue: venue)
+        return CachedLedger(ledger: ledger, decisions: decisions)
     }
 
     static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {

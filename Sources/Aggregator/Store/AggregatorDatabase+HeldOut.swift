@@ -62,7 +62,7 @@ extension AggregatorDatabase {
             if count {
                 // The venue's ledger as it stands, with this record still held out: releasing it there judges
                 // it against everything since, exactly as a rebuild will.
-                var ledger = try Self.ledger(db, venue: venue, head: try Self.head(db, venue: venue), cache: LedgerCache())
+                var ledger = try Self.ledger(db, venue: venue, head: try Self.head(db, venue: venue), cache: LedgerCache()).ledger
                 guard let json = try String.fetchOne(db, sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?",
                                                      arguments: [venue, seq]) else {
                     throw AggregatorError("record \(seq) of venue \(venue) is missing")

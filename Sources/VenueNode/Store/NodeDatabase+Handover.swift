@@ -33,10 +33,13 @@ extension NodeDatabase {
             }
             var handover = UnsentRecords(afterSeq: afterSeq, headSeq: state.headSeq)
             // What each correction after `afterSeq` corrects, to follow a chain of corrections back to its start.
-            var targets: [Int64: Int64] = [:]
-            for row in try StoredRecord.filter(StoredRecord.Columns.seq > afterSeq && Column("kind") == "correction").fetchAll(db) {
-                if case .correction(let correction) = try RecordPayload.decode(json: row.payload) { targets[row.seq] = correction.target }
-            }
+            let corrections = try StoredRecord.filter(StoredRecord.Columns.seq > afterSeq && Column("kind") == "correction")
+                .order(StoredRecord.Columns.seq).fetchAll(db)
+                .compactMap { row -> (seq: Int64, correction: RecordPayload.Correction)? in
+                    guard case .correction(let correction) = try? RecordPayload.decode(json: row.payload) else { return nil }
+                    return (row.seq, correction)
+                }
+            let targets = Dictionary(uniqueKeysWithValues: corrections.map { ($0.seq, $0.correction.target) })
             /// The record on or before `afterSeq` that a chain of corrections starting at `seq` goes back to, if any:
             /// the one the current node holds in effect.
             func acknowledgedLink(_ seq: Int64) -> Int64? {
@@ -69,17 +72,11 @@ extension NodeDatabase {
                 }
             }
             // Reasons and operators of the original corrections, where one correction stands for the chain.
-            let reasons = try StoredRecord.filter(StoredRecord.Columns.seq > afterSeq && Column("kind") == "correction")
-                .order(StoredRecord.Columns.seq).fetchAll(db)
-                .compactMap { row -> (Int64, RecordPayload.Correction)? in
-                    guard case .correction(let correction) = try? RecordPayload.decode(json: row.payload) else { return nil }
-                    return (row.seq, correction)
-                }
             for index in handover.corrections.indices {
                 let target = handover.corrections[index].target
-                if let last = reasons.last(where: { acknowledgedLink($0.0) == target }) {
-                    handover.corrections[index].reason = last.1.reason
-                    handover.corrections[index].operator = last.1.operator
+                if let last = corrections.last(where: { acknowledgedLink($0.seq) == target }) {
+                    handover.corrections[index].reason = last.correction.reason
+                    handover.corrections[index].operator = last.correction.operator
                 }
             }
             // The handed-over records as the retired node holds them, so the current node can tell whether it has
