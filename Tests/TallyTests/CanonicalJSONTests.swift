@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+@testable import Shared
 import Testing
 
 /// The payload encoder of this release writes byte for byte what Foundation's JSONEncoder writes (sorted
@@ -50,5 +50,97 @@ import Testing
                 if value.kind.since <= version { #expect(try RecordPayload.decodeStrict(json: own).payload == value) }
             }
         }
+    }
+
+    /// Ways a node (or an attacker) could write a payload other than canonically.
+    func mutations(of json: String, _ random: inout SplitMix64) -> [String] {
+        let replacements: [(String, String)] = [
+            (",", ", "), (":", " : "), ("/", "\\/"), ("}", ",\"extra\":1}"), ("\"v\":2", "\"v\":3"),
+            ("\"v\":2", "\"v\":2.0"), ("\"v\":2", "\"v\":02"), ("\"v\":2", "\"v\":2,\"v\":2"),
+            ("\"kind\"", "\"kind\":\"ballot\",\"kind\""), ("\"at\":", "\"at\":null,\"at2\":"), ("a", "\\u0061"),
+            ("\\n", "\\u000a"), ("\\u001f", "\\u001F"), ("true", "1"), ("\"issued\":", "\"issued\":-0"),
+        ]
+        var result: [String] = replacements.map { json.replacingOccurrences(of: $0.0, with: $0.1) }
+        result.append(" " + json)
+        result.append(json + "\n")
+        result.append(String(json.dropLast()))
+        result.append("[" + json + "]")
+        // A byte changed or dropped at random.
+        var bytes = Array(json.utf8)
+        if !bytes.isEmpty {
+            let at = Int(random.next(UInt64(bytes.count)))
+            bytes[at] = UInt8(truncatingIfNeeded: random.next(256))
+            result.append(String(decoding: bytes, as: UTF8.self))
+            bytes.remove(at: at)
+            result.append(String(decoding: bytes, as: UTF8.self))
+        }
+        return result
+    }
+
+    /// The fast path of `decodeStrict` (JSONParser and this release's writer) answers exactly as `JSONDecoder`
+    /// and the two canonical forms do: the same payload, or a refusal.
+    @Test func theFastPathAcceptsExactlyWhatFoundationAccepts() throws {
+        var random = SplitMix64(seed: 12)
+        var accepted = 0
+        var refused = 0
+        for _ in 0..<800 {
+            let value = payload(&random)
+            for version in [1, 2] {
+                let json = value.canonicalJSON(version: version)
+                for candidate in [json] + mutations(of: json, &random) {
+                    let slow = try? RecordPayload.decodeStrictWithFoundation(json: candidate)
+                    let fast = try? RecordPayload.decodeStrict(json: candidate)
+                    #expect(fast?.payload == slow?.payload && fast?.version == slow?.version, "\(candidate)")
+                    if let quick = RecordPayload.fastStrict(json: candidate) {
+                        #expect(quick.payload == slow?.payload, "\(candidate)")
+                    }
+                    if slow == nil { refused += 1 } else { accepted += 1 }
+                }
+            }
+        }
+        #expect(accepted > 1_000 && refused > 5_000)
+    }
+
+    /// `Batch.decode` gives what `JSONDecoder` gives, for well-formed bodies in any layout and for broken ones.
+    @Test func batchBodiesReadAsFoundationReadsThem() throws {
+        var random = SplitMix64(seed: 13)
+        var agreed = 0
+        for round in 0..<400 {
+            let records = (0..<Int(random.next(4))).map { index in
+                ChainedRecord(seq: Int64(index + 1), prev: text(&random), hash: text(&random), payload: payload(&random).canonicalJSON())
+            }
+            let batch = Batch(event: text(&random), venue: text(&random), node: text(&random), records: records,
+                              eventDigest: round % 2 == 0 ? nil : text(&random))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = round % 3 == 0 ? [.prettyPrinted] : [.withoutEscapingSlashes]
+            let json = String(decoding: try encoder.encode(batch), as: UTF8.self)
+            for candidate in [json] + mutations(of: json, &random) + [
+                json.replacingOccurrences(of: "\"version\":1", with: "\"version\":1,\"future\":{\"a\":[1,2]}"),
+                json.replacingOccurrences(of: "\"seq\":1", with: "\"seq\":9007199254740993"),
+                json.replacingOccurrences(of: "\"seq\":1", with: "\"seq\":99999999999999999999"),
+            ] {
+                let data = Data(candidate.utf8)
+                let reference = try? JSONDecoder().decode(Batch.self, from: data)
+                let read = try? Batch.decode(data)
+                #expect(read == reference, "\(candidate)")
+                agreed += 1
+            }
+            #expect(try Batch.decode(Data(json.utf8)) == batch)
+        }
+        #expect(agreed > 8_000)
+    }
+
+    @Test func theParserReadsEscapesAndRefusesWhatItCannotReadExactly() {
+        #expect(JSONParser.parse(#"{"a":"\u00e9\ud83d\ude00\n\/","b":[true,false,null,-12]}"#)
+            == .object([JSONMember(key: "a", value: .string("é😀\n/")),
+                        JSONMember(key: "b", value: .array([.bool(true), .bool(false), .null, .int(-12)]))]))
+        for unread in [#"{"a":1.5}"#, #"{"a":1e3}"#, #"{"a":-0}"#, #"{"a":01}"#, #"{"a":"\ud800"}"#, #"{"a":"\udc00x"}"#,
+                       #"{"a":1,"a":2}"#, #"{"a":9223372036854775808}"#, #"{"a":1}x"#, "{\"a\":\"\u{01}\"}",
+                       String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+            #expect(JSONParser.parse(unread) == nil, "\(unread)")
+        }
+        #expect(JSONParser.parse(#"{"a":-9223372036854775808}"#) == .object([JSONMember(key: "a", value: .int(.min))]))
+        // Invalid UTF-8 in a string.
+        #expect([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D].withUnsafeBufferPointer { JSONParser.parse($0) } == nil)
     }
 }

@@ -262,20 +262,20 @@ extension AggregatorDatabase {
     static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
         switch counter {
         case .attendance(let session, let category):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO attendance (venue, session, category, checkedIn) VALUES (?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET checkedIn = checkedIn + excluded.checkedIn
-                """, arguments: [venue, session, category, value])
+                """).execute(arguments: [venue, session, category, value])
         case .mark(let session, let department, let mark):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO tally (venue, session, department, mark, count) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET count = count + excluded.count
-                """, arguments: [venue, session, department, mark, value])
+                """).execute(arguments: [venue, session, department, mark, value])
         case .boxMark(let session, let box, let department, let mark):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO boxTally (venue, session, box, department, mark, count) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET count = count + excluded.count
-                """, arguments: [venue, session, box, department, mark, value])
+                """).execute(arguments: [venue, session, box, department, mark, value])
         case .boxOpened(let session, let box):
             try addToBox("opened", value, venue: venue, session: session, box: box, db: db)
         case .boxClosed(let session, let box):
@@ -292,9 +292,9 @@ extension AggregatorDatabase {
     private static func addToBox(_ column: String, _ value: Int, venue: String, session: String, box: String,
                                  db: Database) throws {
         // `column` is one of the fixed column names above, never input.
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO boxTotal (venue, session, box, \(column)) VALUES (?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
-            """, arguments: [venue, session, box, value])
+            """).execute(arguments: [venue, session, box, value])
     }
 }

@@ -154,7 +154,7 @@ public struct BatchIntake: Sendable {
         // Only now, with the body authenticated, is it parsed.
         let batch: Batch
         do {
-            batch = try JSONDecoder().decode(Batch.self, from: request.body)
+            batch = try Batch.decode(request.body)
         } catch {
             throw APIError(.badRequest, .malformedBatch, "the body is not a batch: \(error)")
         }

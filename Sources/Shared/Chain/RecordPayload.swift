@@ -206,12 +206,9 @@ extension RecordPayload {
     /// Written by a small encoder of its own (Foundation's `JSONEncoder` was the largest cost of ingest in
     /// the profile); it gives the same bytes as `foundationCanonicalJSON` (`CanonicalJSONTests`).
     public func canonicalJSON(version: Int = RecordPayload.currentVersion) -> String {
-        var object = canonicalObject()
-        if version > 1 { object["v"] = .int(version) }
-        var output = ""
-        output.reserveCapacity(256)
-        CanonicalJSON.write(.object(object), to: &output)
-        return output
+        var output = CanonicalWriter()
+        output.write(self, version: version)
+        return String(decoding: output.bytes, as: UTF8.self)
     }
 
     /// The same canonical form, written by Foundation's `JSONEncoder` (sorted keys, slashes not escaped).
@@ -225,6 +222,8 @@ extension RecordPayload {
 
     /// Parses payload JSON as stored in a record (any version; unknown fields are ignored).
     public static func decode(json: String) throws -> RecordPayload {
+        // Stored payloads are in canonical form: read by the fast path, else by `JSONDecoder`.
+        if let fast = fastStrict(json: json) { return fast.payload }
         let decoder = JSONDecoder()
         return try decoder.decode(RecordPayload.self, from: Data(json.utf8))
     }
@@ -238,6 +237,14 @@ extension RecordPayload {
     /// this release knows, a kind that version has, and no field the version does not define (the JSON
     /// must be byte for byte the canonical form of what it decodes to).
     public static func decodeStrict(json: String) throws(StrictDecodingError) -> (payload: RecordPayload, version: Int) {
+        // The fast path: read by `JSONParser`, written again by this release's encoder, byte for byte the same.
+        // Anything else takes `JSONDecoder`'s path, which gives the answer (and the message) it always gave.
+        if let fast = fastStrict(json: json) { return fast }
+        return try decodeStrictWithFoundation(json: json)
+    }
+
+    /// `decodeStrict` by `JSONDecoder` alone (the fast path's reference in `CanonicalJSONTests`).
+    static func decodeStrictWithFoundation(json: String) throws(StrictDecodingError) -> (payload: RecordPayload, version: Int) {
         /// The payload and its version, in one pass over the JSON.
         struct Versioned: Decodable {
             var payload: RecordPayload
@@ -288,104 +295,3 @@ private struct Versioned: Encodable {
     }
 }
 
-/// A JSON value of a record payload, written with sorted keys (by their UTF-8 bytes) and no white space.
-enum CanonicalJSON {
-    case string(String)
-    case int(Int)
-    case bool(Bool)
-    case object([String: CanonicalJSON])
-    case array([CanonicalJSON])
-
-    static func write(_ value: CanonicalJSON, to output: inout String) {
-        switch value {
-        case .string(let text): writeString(text, to: &output)
-        case .int(let number): output += String(number)
-        case .bool(let flag): output += flag ? "true" : "false"
-        case .array(let items):
-            output += "["
-            for (index, item) in items.enumerated() {
-                if index > 0 { output += "," }
-                write(item, to: &output)
-            }
-            output += "]"
-        case .object(let members):
-            output += "{"
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
-                if index > 0 { output += "," }
-                writeString(key, to: &output)
-                output += ":"
-                write(members[key]!, to: &output)
-            }
-            output += "}"
-        }
-    }
-
-    /// Escapes as Foundation's JSONEncoder does with `.withoutEscapingSlashes`.
-    static func writeString(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16, uppercase: false)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
-    }
-}
-
-extension RecordPayload {
-    /// The payload as a JSON object: `kind` and the fields that are set (as the synthesized `Encodable` does).
-    func canonicalObject() -> [String: CanonicalJSON] {
-        var object: [String: CanonicalJSON] = ["kind": .string(kind.rawValue)]
-        func set(_ key: String, _ value: String?) { if let value { object[key] = .string(value) } }
-        switch self {
-        case .checkin(let value):
-            set("session", value.session)
-            set("rep", value.rep)
-            set("category", value.category)
-            set("at", value.at)
-            set("person", value.person)
-            if let walkin = value.walkin { object["walkin"] = .bool(walkin) }
-        case .boxOpened(let value):
-            set("session", value.session)
-            set("box", value.box)
-            set("at", value.at)
-        case .boxClosed(let value):
-            set("session", value.session)
-            set("box", value.box)
-            object["issued"] = .int(value.issued)
-            object["returned"] = .int(value.returned)
-            set("at", value.at)
-        case .ballot(let value):
-            set("session", value.session)
-            set("box", value.box)
-            set("status", value.status.rawValue)
-            object["marks"] = .object(value.marks.mapValues { .string($0) })
-        case .correction(let value):
-            object["target"] = .int(Int(value.target))
-            set("reason", value.reason)
-            set("operator", value.operator)
-            if let replacement = value.replacement { object["replacement"] = .object(replacement.canonicalObject()) }
-            set("at", value.at)
-        case .imported(let value):
-            set("file", value.file)
-            set("form", value.form)
-            object["groups"] = .array(value.groups.map { group in
-                .object(["session": .string(group.session), "box": .string(group.box), "rows": .int(group.rows),
-                         "digest": .string(group.digest)])
-            })
-            set("at", value.at)
-        }
-        return object
-    }
-}

@@ -1,0 +1,268 @@
+/// Writes a payload's canonical JSON as UTF-8: keys sorted by their UTF-8 bytes (each kind's keys are
+/// written in that order; department ids of `marks` are sorted), no white space, strings escaped as
+/// Foundation's `JSONEncoder` escapes them with `.withoutEscapingSlashes`. `CanonicalJSONTests` checks it
+/// writes what `foundationCanonicalJSON` writes.
+struct CanonicalWriter {
+    var bytes: [UInt8] = []
+    /// Whether the next key opens its object (no comma before it).
+    private var first = true
+
+    init() { bytes.reserveCapacity(256) }
+
+    mutating func write(_ payload: RecordPayload, version: Int) {
+        let v: Int? = version > 1 ? version : nil
+        switch payload {
+        case .checkin(let value):
+            open()
+            field("at", value.at)
+            field("category", value.category)
+            field("kind", "checkin")
+            field("person", value.person)
+            field("rep", value.rep)
+            field("session", value.session)
+            field("v", v)
+            if let walkin = value.walkin {
+                key("walkin")
+                raw(walkin ? "true" : "false")
+            }
+            close()
+        case .boxOpened(let value):
+            open()
+            field("at", value.at)
+            field("box", value.box)
+            field("kind", "box_opened")
+            field("session", value.session)
+            field("v", v)
+            close()
+        case .boxClosed(let value):
+            open()
+            field("at", value.at)
+            field("box", value.box)
+            field("issued", value.issued)
+            field("kind", "box_closed")
+            field("returned", value.returned)
+            field("session", value.session)
+            field("v", v)
+            close()
+        case .ballot(let value):
+            open()
+            field("box", value.box)
+            field("kind", "ballot")
+            key("marks")
+            bytes.append(UInt8(ascii: "{"))
+            let departments = value.marks.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (index, department) in departments.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                string(department)
+                bytes.append(UInt8(ascii: ":"))
+                string(value.marks[department]!)
+            }
+            bytes.append(UInt8(ascii: "}"))
+            field("session", value.session)
+            field("status", value.status.rawValue)
+            field("v", v)
+            close()
+        case .correction(let value):
+            open()
+            field("at", value.at)
+            field("kind", "correction")
+            field("operator", value.operator)
+            field("reason", value.reason)
+            if let replacement = value.replacement {
+                key("replacement")
+                write(replacement, version: 1)
+            }
+            field("target", Int(value.target))
+            field("v", v)
+            close()
+        case .imported(let value):
+            open()
+            field("at", value.at)
+            field("file", value.file)
+            field("form", value.form)
+            key("groups")
+            bytes.append(UInt8(ascii: "["))
+            for (index, group) in value.groups.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                open()
+                field("box", group.box)
+                field("digest", group.digest)
+                field("rows", group.rows)
+                field("session", group.session)
+                close()
+            }
+            bytes.append(UInt8(ascii: "]"))
+            field("kind", "import")
+            field("v", v)
+            close()
+        }
+    }
+
+    private mutating func open() {
+        bytes.append(UInt8(ascii: "{"))
+        first = true
+    }
+
+    private mutating func close() {
+        bytes.append(UInt8(ascii: "}"))
+        first = false
+    }
+
+    private mutating func raw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private mutating func key(_ name: StaticString) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        bytes.append(UInt8(ascii: "\""))
+        raw(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func field(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    private mutating func field(_ name: StaticString, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Escapes as Foundation's JSONEncoder does with `.withoutEscapingSlashes`.
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x00..<0x20:
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 0x0F)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension RecordPayload {
+    /// `decodeStrict`'s fast path: nil unless the JSON is read by `JSONParser` into a payload whose canonical
+    /// form (as this release writes it) is byte for byte the JSON.
+    static func fastStrict(json: String) -> (payload: RecordPayload, version: Int)? {
+        guard case .object(let members)? = JSONParser.parse(json, rejectDuplicateKeys: false),
+              let (payload, version) = payload(members: members, top: true),
+              (1...currentVersion).contains(version), payload.kind.since <= version else { return nil }
+        var writer = CanonicalWriter()
+        writer.write(payload, version: version)
+        guard json.utf8.elementsEqual(writer.bytes) else { return nil }
+        return (payload, version)
+    }
+
+    /// The payload an object's members describe, or nil if a member is unknown or of the wrong type, or a
+    /// required one is missing (a duplicate, a member of another kind, or members out of order are caught by
+    /// comparing with the canonical form).
+    private static func payload(members: [JSONMember], top: Bool) -> (RecordPayload, Int)? {
+        var kind: Kind?
+        var version = 1
+        var session: String?, rep: String?, category: String?, at: String?, person: String?, box: String?
+        var status: String?, reason: String?, who: String?, file: String?, form: String?
+        var issued: Int64?, returned: Int64?, target: Int64?
+        var walkin: Bool?
+        var marks: [String: String]?
+        var replacement: RecordPayload?
+        var groups: [Imported.Group]?
+        for member in members {
+            switch (member.key, member.value) {
+            case ("kind", .string(let text)):
+                guard let known = Kind(rawValue: text) else { return nil }
+                kind = known
+            case ("v", .int(let number)) where top:
+                guard let number = Int(exactly: number) else { return nil }
+                version = number
+            case ("session", .string(let text)): session = text
+            case ("rep", .string(let text)): rep = text
+            case ("category", .string(let text)): category = text
+            case ("at", .string(let text)): at = text
+            case ("person", .string(let text)): person = text
+            case ("box", .string(let text)): box = text
+            case ("status", .string(let text)): status = text
+            case ("reason", .string(let text)): reason = text
+            case ("operator", .string(let text)): who = text
+            case ("file", .string(let text)): file = text
+            case ("form", .string(let text)): form = text
+            case ("issued", .int(let number)): issued = number
+            case ("returned", .int(let number)): returned = number
+            case ("target", .int(let number)): target = number
+            case ("walkin", .bool(let flag)): walkin = flag
+            case ("marks", .object(let entries)):
+                var result: [String: String] = [:]
+                result.reserveCapacity(entries.count)
+                for entry in entries {
+                    guard case .string(let mark) = entry.value else { return nil }
+                    result[entry.key] = mark
+                }
+                marks = result
+            case ("replacement", .object(let nested)):
+                guard let (inner, _) = payload(members: nested, top: false) else { return nil }
+                replacement = inner
+            case ("groups", .array(let items)):
+                var result: [Imported.Group] = []
+                for item in items {
+                    guard case .object(let fields) = item else { return nil }
+                    var session: String?, box: String?, digest: String?, rows: Int?
+                    for field in fields {
+                        switch (field.key, field.value) {
+                        case ("session", .string(let text)): session = text
+                        case ("box", .string(let text)): box = text
+                        case ("digest", .string(let text)): digest = text
+                        case ("rows", .int(let number)): rows = Int(exactly: number)
+                        default: return nil
+                        }
+                    }
+                    guard let session, let box, let digest, let rows else { return nil }
+                    result.append(.init(session: session, box: box, rows: rows, digest: digest))
+                }
+                groups = result
+            default:
+                return nil
+            }
+        }
+        let payload: RecordPayload
+        switch kind {
+        case nil: return nil
+        case .checkin:
+            guard let session, let rep, let category else { return nil }
+            payload = .checkin(.init(session: session, rep: rep, category: category, at: at, person: person, walkin: walkin))
+        case .boxOpened:
+            guard let session, let box else { return nil }
+            payload = .boxOpened(.init(session: session, box: box, at: at))
+        case .boxClosed:
+            guard let session, let box, let issued = issued.flatMap({ Int(exactly: $0) }),
+                  let returned = returned.flatMap({ Int(exactly: $0) }) else { return nil }
+            payload = .boxClosed(.init(session: session, box: box, issued: issued, returned: returned, at: at))
+        case .ballot:
+            guard let session, let box, let status = status.flatMap(BallotStatus.init(rawValue:)), let marks else { return nil }
+            payload = .ballot(.init(session: session, box: box, status: status, marks: marks))
+        case .correction:
+            guard let target, let reason, let who else { return nil }
+            payload = .correction(.init(target: target, reason: reason, operator: who, replacement: replacement, at: at))
+        case .imported:
+            guard let file, let form, let groups else { return nil }
+            payload = .imported(.init(file: file, form: form, groups: groups, at: at))
+        }
+        return (payload, version)
+    }
+}
