@@ -105,8 +105,11 @@ extension AggregatorDatabase {
             // Judge every new record first, on the venue's ledger, exactly as the node judges it: a batch
             // that breaks a rule is refused whole and nothing of it is written but the alarm and its evidence.
             // A merge makes no decision: the count the ledger was loaded with still holds when it is cached again.
-            let loaded = try ledger(db, venue: venue, head: head, cache: cache)
+            var loaded = try ledger(db, venue: venue, head: head, cache: cache)
+            // Moved out, not shared: a ledger still referenced from `loaded` would be copied whole (every record
+            // of the venue) at its first change.
             var ledger = loaded.ledger
+            loaded.ledger = Ledger()
             var accepted: [(record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
                             heldOut: RecordRejection?)] = []
             var delta: [Counter: Int] = [:]
@@ -177,7 +180,7 @@ extension AggregatorDatabase {
 
     private struct Judged {
         var kind: RecordPayload.Kind
-        var delta: [Counter: Int]
+        var delta: [(counter: Counter, value: Int)]
         var supersedes: Int64?
         var heldOut: RecordRejection?
     }
@@ -213,7 +216,7 @@ extension AggregatorDatabase {
             }
             ledger.holdOut(payload)
             let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
-            return .success(Judged(kind: payload.kind, delta: [:], supersedes: supersedes, heldOut: error))
+            return .success(Judged(kind: payload.kind, delta: [], supersedes: supersedes, heldOut: error))
         }
     }
 

@@ -20,31 +20,33 @@ public enum Counter: Hashable, Sendable {
 }
 
 extension RecordPayload {
-    /// What this record adds to the totals. A correction adds nothing itself: the store subtracts
-    /// the corrected record's contribution and adds that of the replacement.
-    public var contribution: [Counter: Int] {
+    /// What this record adds to the totals, one entry per counter. A correction adds nothing itself: the
+    /// store subtracts the corrected record's contribution and adds that of the replacement.
+    public var contribution: [(counter: Counter, value: Int)] {
         switch self {
         case .checkin(let value):
-            return [.attendance(session: value.session, category: value.category): 1]
+            return [(.attendance(session: value.session, category: value.category), 1)]
         case .boxOpened(let value):
-            return [.boxOpened(session: value.session, box: value.box): 1]
+            return [(.boxOpened(session: value.session, box: value.box), 1)]
         case .boxClosed(let value):
             return [
-                .boxClosed(session: value.session, box: value.box): 1,
-                .issued(session: value.session, box: value.box): value.issued,
-                .returned(session: value.session, box: value.box): value.returned,
+                (.boxClosed(session: value.session, box: value.box), 1),
+                (.issued(session: value.session, box: value.box), value.issued),
+                (.returned(session: value.session, box: value.box), value.returned),
             ]
         case .ballot(let value):
-            var result: [Counter: Int] = [.ballots(session: value.session, box: value.box, status: value.status): 1]
+            // Departments are the keys of `marks`: each counter below appears once.
+            var result: [(counter: Counter, value: Int)] = [(.ballots(session: value.session, box: value.box, status: value.status), 1)]
+            result.reserveCapacity(1 + 2 * value.marks.count)
             for (department, mark) in value.marks {
-                result[.mark(session: value.session, department: department, mark: mark), default: 0] += 1
-                result[.boxMark(session: value.session, box: value.box, department: department, mark: mark), default: 0] += 1
+                result.append((.mark(session: value.session, department: department, mark: mark), 1))
+                result.append((.boxMark(session: value.session, box: value.box, department: department, mark: mark), 1))
             }
             return result
         case .correction(let value):
-            return value.replacement?.contribution ?? [:]
+            return value.replacement?.contribution ?? []
         case .imported:
-            return [:]
+            return []
         }
     }
 }

@@ -51,7 +51,7 @@ public struct Ledger: Sendable {
     /// Returns what it changes in the totals. In `.judge` mode a refusal changes nothing.
     @discardableResult
     public mutating func admit(_ payload: RecordPayload, event: EventDefinition?,
-                               mode: Mode = .judge) throws(RecordRejection) -> [Counter: Int] {
+                               mode: Mode = .judge) throws(RecordRejection) -> [(counter: Counter, value: Int)] {
         if let event, mode == .judge { try payload.check(against: event) }
         let seq = headSeq + 1
         // What the record takes out of effect and what it puts in.
@@ -66,7 +66,7 @@ public struct Ledger: Sendable {
                 }
                 rootKind[seq] = .correction
                 headSeq = seq
-                return [:]
+                return []
             }
             if mode == .judge {
                 if let by = supersededMap[correction.target] {
@@ -92,20 +92,25 @@ public struct Ledger: Sendable {
         if mode == .judge { try checkRules(adding: added, removing: removed, seq: seq) }
         // Nothing below throws: the record is taken in.
         if case .correction(let correction) = payload { supersededMap[correction.target] = seq }
-        var delta: [Counter: Int] = [:]
-        if let removed {
-            contentMap[removed.seq] = nil
-            forget(removed.payload, seq: removed.seq)
-            for (counter, value) in removed.payload.contribution { delta[counter, default: 0] -= value }
+        rootKind[seq] = kind
+        headSeq = seq
+        guard let removed else {
+            // A new record, the usual case: what it adds, each counter once.
+            guard let added else { return [] }
+            remember(added, seq: seq)
+            contentMap[seq] = added
+            return added.contribution.filter { $0.value != 0 }
         }
+        var delta: [Counter: Int] = [:]
+        contentMap[removed.seq] = nil
+        forget(removed.payload, seq: removed.seq)
+        for (counter, value) in removed.payload.contribution { delta[counter, default: 0] -= value }
         if let added {
             remember(added, seq: seq)
             contentMap[seq] = added
             for (counter, value) in added.contribution { delta[counter, default: 0] += value }
         }
-        rootKind[seq] = kind
-        headSeq = seq
-        return delta.filter { $0.value != 0 }
+        return delta.filter { $0.value != 0 }.map { (counter: $0.key, value: $0.value) }
     }
 
     /// Takes a record into the chain without letting it have any effect: the aggregator holds out a

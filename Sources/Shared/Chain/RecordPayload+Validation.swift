@@ -125,6 +125,12 @@ extension RecordPayload.Ballot {
             return
         }
         let onBallot = event.ballotDepartments(session: session) ?? []
+        // The usual ballot: every department on it marked with a known mark, and nothing else.
+        if marks.count == onBallot.count, onBallot.allSatisfy({ department in
+            marks[department.id].map { mark in event.marks.contains { $0.id == mark } } ?? false
+        }) {
+            return
+        }
         let onBallotIDs = Set(onBallot.map(\.id))
         for (department, mark) in marks.sorted(by: { $0.key < $1.key }) {
             guard onBallotIDs.contains(department) else {
