@@ -56,9 +56,6 @@ extension AggregatorDatabase {
         }
         switch outcome {
         case .success(let result):
-            // Contact only for a batch that brought something new: a replayed old batch (valid for days)
-            // must not make a silent node look alive. A caught-up node still reports by heartbeat.
-            if !result.newRecords.isEmpty { try noteContact(node: verified.node) }
             return result
         case .failure(let error):
             throw error
@@ -155,6 +152,12 @@ extension AggregatorDatabase {
             for (counter, value) in delta where value != 0 {
                 try add(value, to: counter, venue: venue, db: db)
             }
+            // Contact noted in the same transaction, only for a batch that brought something new: a replayed old
+            // batch (valid for days) must not make a silent node look alive. A caught-up node reports by heartbeat.
+            try db.cachedStatement(sql: """
+                INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
+                ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
+                """).execute(arguments: [nodeID, timestamp()])
             cache.put(CachedLedger(ledger: ledger, decisions: loaded.decisions), venue: venue)
         }
         return .success(MergeResult(ack: BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq,

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// Writes a payload's canonical JSON as UTF-8: keys sorted by their UTF-8 bytes (each kind's keys are
 /// written in that order; department ids of `marks` are sorted), no white space, strings escaped as
 /// Foundation's `JSONEncoder` escapes them with `.withoutEscapingSlashes`. `CanonicalJSONTests` checks it
@@ -138,6 +144,16 @@ struct CanonicalWriter {
     /// Escapes as Foundation's JSONEncoder does with `.withoutEscapingSlashes`.
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Nothing to escape, the usual case: the bytes as they are.
+        let plain = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        } ?? false
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -167,7 +183,12 @@ extension RecordPayload {
               (1...currentVersion).contains(version), payload.kind.since <= version else { return nil }
         var writer = CanonicalWriter()
         writer.write(payload, version: version)
-        guard json.utf8.elementsEqual(writer.bytes) else { return nil }
+        let same = json.utf8.withContiguousStorageIfAvailable { text in
+            writer.bytes.withUnsafeBufferPointer { written in
+                text.count == written.count && (text.isEmpty || memcmp(text.baseAddress!, written.baseAddress!, text.count) == 0)
+            }
+        } ?? json.utf8.elementsEqual(writer.bytes)
+        guard same else { return nil }
         return (payload, version)
     }
 

@@ -144,11 +144,14 @@ public enum Identifier {
     public static let pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
     public static func isValid(_ value: String) -> Bool {
-        guard let first = value.unicodeScalars.first, value.unicodeScalars.count <= 64 else { return false }
-        func allowed(_ scalar: Unicode.Scalar) -> Bool {
-            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar))
+        // ASCII only, so bytes are characters.
+        let bytes = value.utf8
+        guard let first = bytes.first, bytes.count <= 64 else { return false }
+        func alphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
         }
-        guard allowed(first) else { return false }
-        return value.unicodeScalars.allSatisfy { allowed($0) || $0 == "_" || $0 == "." || $0 == "-" }
+        guard alphanumeric(first) else { return false }
+        return bytes.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
     }
 }
