@@ -85,11 +85,11 @@ public struct DashboardState: Codable, Sendable, Equatable {
 
     public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> DashboardState {
         let definition = event.definition
-        let report = try Report.build(database: database, event: event, now: now)
+        // The report and its check-ins as cached (`ReportCache`): not rebuilt from the records for every viewer.
+        let (report, checkins) = try database.cachedReport(event: event)
         let totals = try database.totals(eventID: definition.id)
         let nodes = try database.nodeFacts().filter(\.current)
         let contacts = try database.contacts()
-        let checkins = try database.checkinFacts()
         var venues: [Venue] = []
         for venue in definition.venues {
             let node = nodes.first { $0.venue == venue.id }
@@ -97,13 +97,13 @@ public struct DashboardState: Codable, Sendable, Equatable {
             var sessions: [VenueSession] = []
             for session in definition.sessions {
                 let quota = definition.quota(venue: venue.id, session: session.id)?.counts ?? [:]
-                let here = checkins.filter { $0.venue == venue.id && $0.session == session.id }
+                let here = checkins[CheckinCounts.key(venue: venue.id, session: session.id)] ?? CheckinCounts()
                 let boxes = totals.boxes.filter { $0.venue == venue.id && $0.session == session.id }
                 sessions.append(VenueSession(
-                    session: session.id, quota: quota.values.reduce(0, +), checkedIn: here.count,
-                    walkIns: here.filter(\.walkin).count,
+                    session: session.id, quota: quota.values.reduce(0, +), checkedIn: here.checkedIn,
+                    walkIns: here.walkIns,
                     categories: definition.categories.compactMap { category in
-                        let count = here.filter { $0.category == category.id && !$0.walkin }.count
+                        let count = here.byCategory[category.id] ?? 0
                         guard let expected = quota[category.id], expected > 0 || count > 0 else { return nil }
                         return Quota(category: category.id, quota: expected, checkedIn: count)
                     },

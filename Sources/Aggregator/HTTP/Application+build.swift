@@ -408,7 +408,7 @@ struct BatchController {
         guard let event = try intake.database.installedEvent() else {
             throw APIError(.notFound, .notFound, "no event is installed")
         }
-        return try Report.build(database: intake.database, event: event)
+        return try intake.database.cachedReport(event: event).report
     }
 
     /// Running totals; the per-department tallies are left out while results are confidential.

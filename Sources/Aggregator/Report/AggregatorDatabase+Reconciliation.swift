@@ -5,7 +5,7 @@ import Shared
 extension AggregatorDatabase {
     /// Check-ins in effect (not corrected away; replacements included), from the stored records.
     public func checkinFacts() throws -> [CheckinFact] {
-        try effectivePayloads(kinds: ["checkin", "correction"]).compactMap { venue, seq, payload in
+        try effectivePayloads(kinds: [.checkin, .correction]).compactMap { venue, seq, payload in
             var content = payload
             if case .correction(let correction) = payload {
                 guard let replacement = correction.replacement else { return nil }
@@ -68,23 +68,27 @@ extension AggregatorDatabase {
 
     /// The head of every venue chain: what a report was computed from.
     public func chainHeads() throws -> [ChainHead] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT venue, seq, hash FROM record r
-                WHERE seq = (SELECT MAX(seq) FROM record WHERE venue = r.venue) ORDER BY venue
-                """).map { ChainHead(venue: $0["venue"], seq: $0["seq"], hash: $0["hash"]) }
+        try writer.read { db in try Self.chainHeads(db) }
+    }
+
+    /// One indexed lookup per enrolled venue (records come only from enrolled nodes), not a scan of the records.
+    static func chainHeads(_ db: Database) throws -> [ChainHead] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT venue FROM node ORDER BY venue").compactMap { venue in
+            let head = try head(db, venue: venue)
+            return head.seq == 0 ? nil : ChainHead(venue: venue, seq: head.seq, hash: head.hash)
         }
     }
 
-    private func effectivePayloads(kinds: [String]) throws -> [(String, Int64, RecordPayload)] {
+    /// Check-ins and corrections still in effect. Each kind is read through its own partial index (the kind
+    /// is written into the SQL, not bound, so SQLite can use it): no scan of the ballots.
+    private func effectivePayloads(kinds: [RecordPayload.Kind]) throws -> [(String, Int64, RecordPayload)] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db, sql: kinds.map { kind in """
                 SELECT venue, seq, payload FROM record r
-                WHERE kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))
+                WHERE kind = '\(kind.rawValue)'
                   AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
                   AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
-                ORDER BY venue, seq
-                """, arguments: StatementArguments(kinds))
+                """ }.joined(separator: " UNION ALL ") + " ORDER BY venue, seq")
         }.map { row in (row["venue"], row["seq"], try RecordPayload.decode(json: row["payload"])) }
     }
 }

@@ -25,20 +25,28 @@ public struct Report: Codable, Sendable {
     /// numbers disagree with the digest: the report is then built again (merges are atomic and every merge
     /// moves a chain head, so equal heads before and after mean one consistent state).
     public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> Report {
+        try buildWithCheckins(database: database, event: event, now: now).report
+    }
+
+    /// The report and the check-ins it was computed from (the dashboard counts attendance per category from them).
+    static func buildWithCheckins(database: AggregatorDatabase, event: LoadedEvent,
+                                  now: Date = Date()) throws -> (report: Report, checkins: [CheckinFact]) {
         var attempt = 0
         while true {
             let before = try database.chainHeads()
-            let report = try buildOnce(database: database, event: event, now: now)
-            if report.inputs == before || attempt >= 5 { return report }
+            let built = try buildOnce(database: database, event: event, now: now)
+            if built.report.inputs == before || attempt >= 5 { return built }
             attempt += 1
         }
     }
 
-    private static func buildOnce(database: AggregatorDatabase, event: LoadedEvent, now: Date) throws -> Report {
+    private static func buildOnce(database: AggregatorDatabase, event: LoadedEvent,
+                                  now: Date) throws -> (report: Report, checkins: [CheckinFact]) {
         let definition = event.definition
         let totals = try database.totals(eventID: definition.id)
+        let checkins = try database.checkinFacts()
         let input = ReconciliationInput(
-            event: event, totals: totals, roster: try database.roster(), checkins: try database.checkinFacts(),
+            event: event, totals: totals, roster: try database.roster(), checkins: checkins,
             corrections: try database.correctionFacts(), nodes: try database.nodeFacts(),
             alarms: try database.alarms().map { ($0.kind, $0.venue, $0.seq, $0.message) }, now: now)
         let heads = try database.chainHeads()
@@ -63,8 +71,9 @@ public struct Report: Codable, Sendable {
             results.append(Scoring.results(event: definition, tallies: try database.boxTallies(boxes: boxes),
                                            scope: "category:\(category.id)"))
         }
-        return Report(event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
-                      inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
-                      findings: Reconciliation.findings(input), results: results)
+        let report = Report(event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
+                            inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
+                            findings: Reconciliation.findings(input), results: results)
+        return (report, checkins)
     }
 }

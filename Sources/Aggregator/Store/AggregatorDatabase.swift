@@ -11,6 +11,8 @@ public final class AggregatorDatabase: Sendable {
     /// Each venue's ledger as of its last merged record (rebuilt from the records when it does not match
     /// the stored head): the rules a new record must keep, judged exactly as the node judges them.
     let ledgers = LedgerCache()
+    /// The last report built, reused while its inputs are unchanged (`cachedReport`).
+    let reports = ReportCache()
     /// `acceptedEventDigests()` for the newest event version it was computed for.
     let eventDigestCache = Mutex<EventDigests?>(nil)
 
@@ -275,6 +277,14 @@ public final class AggregatorDatabase: Sendable {
                                       WHERE d.venue = h.venue AND d.seq = h.seq AND d.decision = 'count');
                 """)
             try appendOnly(["heldOut", "heldOutDecision"], db: db)
+        }
+        migrator.registerMigration("v10: check-ins and corrections found without a scan") { db in
+            // Partial indexes: the reconciliation reads check-ins and corrections, a small part of the records,
+            // and ballots (most of them) pay nothing for these at insert.
+            try db.execute(sql: """
+                CREATE INDEX record_checkin ON record (venue, seq) WHERE kind = 'checkin';
+                CREATE INDEX record_correction ON record (venue, seq) WHERE kind = 'correction';
+                """)
         }
         return migrator
     }
