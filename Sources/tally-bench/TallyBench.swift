@@ -18,32 +18,51 @@ struct TallyBench: AsyncParsableCommand {
             """)
 
     @Flag(help: "Small sizes: shows the benchmarks work, measures nothing worth keeping.") var quick = false
+    @Flag(help: "Also the 10^7-record points of the growth benchmarks (tens of minutes, some GB of disk).") var huge = false
     @Option(help: "Write the results as Markdown to this file.") var out: String?
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
+    @Option(help: "Live latency: how many records are timed from a node to the dashboard.") var samples: Int?
 
     func run() async throws {
-        let loaded = try EventDefinition.load(contentsOf: URL(filePath: event))
+        let eventFile = URL(filePath: event).standardizedFileURL
+        let loaded = try EventDefinition.load(contentsOf: eventFile)
         let work = FileManager.default.temporaryDirectory.appending(path: "sanmin-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        var report = Report(quick: quick)
+        var report = BenchReport(quick: quick)
 
         let ingestRecords = quick ? 2_000 : 40_000
         for batchSize in quick ? [500] : [500, 2_000] {
-            let ingest = try await Ingest.run(event: loaded, eventFile: URL(filePath: event), records: ingestRecords, batchSize: batchSize,
+            let ingest = try await Ingest.run(event: loaded, eventFile: eventFile, records: ingestRecords, batchSize: batchSize,
                                               directory: work.appending(path: "ingest-\(batchSize)"))
             report.ingest.append(ingest)
-            print(ingest.line)
+            say(ingest.line)
         }
-        let growth = try NodeGrowth.run(event: loaded.definition, sizes: quick ? [0, 1_000] : [0, 10_000, 40_000, 100_000],
+        report.catchUp = try await CatchUp.run(event: loaded, eventFile: eventFile, scale: 1, directory: work.appending(path: "catch-up"))
+        say(report.catchUp!.line)
+        report.live = try await Live.run(event: loaded, eventFile: eventFile, scale: 1, samples: samples ?? (quick ? 3 : 60),
+                                         directory: work.appending(path: "live"))
+        for line in report.live!.lines { say(line) }
+        let sizes = quick ? [10_000] : [10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : [])
+        report.aggregatorGrowth = try await AggregatorGrowth.run(event: loaded, eventFile: eventFile, sizes: sizes,
+                                                                 directory: work.appending(path: "growth"))
+        let growth = try NodeGrowth.run(event: loaded.definition,
+                                        sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
                                         directory: work.appending(path: "node"))
         report.growth = growth
-        for row in growth { print(row.line) }
+        for row in growth { say(row.line) }
+        report.huge = huge
         if let out {
             try report.markdown().write(toFile: out, atomically: true, encoding: .utf8)
             print("written to \(out)")
         }
     }
+}
+
+/// Prints a line at once (stdout is not line-buffered when it is a pipe).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }
 
 /// Seconds since `start`.
@@ -215,9 +234,13 @@ struct NodeGrowth {
     }
 }
 
-struct Report {
+struct BenchReport {
     var quick: Bool
+    var huge = false
     var ingest: [Ingest] = []
+    var catchUp: CatchUp?
+    var live: Live?
+    var aggregatorGrowth: [AggregatorGrowth] = []
     var growth: [NodeGrowth] = []
 
     func markdown() -> String {
@@ -227,12 +250,12 @@ struct Report {
         var lines = [
             "# Benchmarks",
             "",
-            "Written by `scripts/bench.sh` (release build of `tally-bench`) on \(Date().formatted(.iso8601)):",
-            "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), "
+            "Written by `scripts/bench.sh` (release build of `tally-bench`, `aggregator` and `venue-node`) on "
+                + "\(Date().formatted(.iso8601)): \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), "
                 + "\(ProcessInfo.processInfo.physicalMemory / (1 << 30)) GiB. Figures vary by machine; the ratios are what count."
                 + (quick ? " **Quick mode: sizes too small to mean anything.**" : ""),
             "",
-            "## Ingest against the storage limit",
+            "## (a, b) Ingest against the storage limit",
             "",
             "Signed batches of one venue's records (check-ins, boxes closed with their counts, ballots of the Ordos 2021",
             "event) merged in process by `BatchIntake.receive`: signature and digest verified, chain linked, every record",
@@ -247,9 +270,62 @@ struct Report {
             lines.append(String(format: "| %d | %d | %.0f | %.0f | %.3f | %.0f | %.1f %% |", row.records, row.batchSize,
                                 row.ingestRate, row.rawRate, row.ratio, row.verifyRate, row.verifyShare * 100))
         }
+        if let catchUp, let live {
+            let base = ingest.first?.ingestRate ?? 1
+            lines += [
+                "",
+                "## (c) Catch-up after a total outage",
+                "",
+                "Every venue of the Ordos 2021 event holds its whole event (every representative of its quota checked in",
+                "for each session, box B1 opened and closed, every ballot entered) and pushes it at once.",
+                "",
+                "| how | venues | records | records/s | × ingest of (a), batches of 500 |",
+                "|---|---|---|---|---|",
+                String(format: "| in process, one task per venue | %d | %d | %.0f | %.2f |", catchUp.venues, catchUp.records,
+                       catchUp.rate, catchUp.rate / base),
+                String(format: "| over HTTP: `aggregator serve --rate-limit 0`, one `venue-node run` daemon per venue started at once | %d | %d | %.0f | %.2f |",
+                       live.venues, live.records, live.catchUpRate, live.catchUpRate / base),
+                "",
+                "## (d) Live latency",
+                "",
+                "With the daemons running, a check-in is saved at the main venue's node (as the desk saves it), then the",
+                "time until the dashboard's event stream (`/v1/events`, read by curl) carries the node's new head.",
+                "The daemon looks for new records every 100 ms; the dashboard coalesces changes over 100 ms.",
+                "",
+                "| records | p50 (s) | p99 (s) | goal |",
+                "|---|---|---|---|",
+                String(format: "| %d | %.3f | %.3f | p99 < 1 s |", live.latencies.count, live.percentile(0.5), live.percentile(0.99)),
+                "",
+                "## (f) Resident memory",
+                "",
+                "VmRSS at idle and VmHWM (peak) from /proc, of the aggregator and of the largest venue node, during the",
+                "catch-up and the latency run above.",
+                "",
+                "| process | idle (MiB) | peak (MiB) |",
+                "|---|---|---|",
+                "| aggregator | \(live.aggregatorIdleKB / 1024) | \(live.aggregatorPeakKB / 1024) |",
+                "| venue node (`venue-node run`) | \(live.nodeIdleKB / 1024) | \(live.nodePeakKB / 1024) |",
+            ]
+        }
         lines += [
             "",
-            "## A node write as the node grows",
+            "## (e) Growth: the aggregator",
+            "",
+            "One aggregator database filled round-robin from the event's venues (batches of 500; boxes of 100,000",
+            "ballots, a check-in before each ballot). At each size: the rate of ingesting the last 10,000 records, reading",
+            "`/v1/totals`, building the reconciliation and results report from the records, and reading the report as",
+            "the API and the dashboard do (cached until its inputs change)." + (huge ? "" : " The 10^7 point: `scripts/bench.sh --huge`."),
+            "",
+            "| records | ingest records/s | totals (s) | reconciliation built (s) | cached report (s) |",
+            "|---|---|---|---|---|",
+        ]
+        for row in aggregatorGrowth {
+            lines.append(String(format: "| %d | %.0f | %.4f | %.3f | %.4f |", row.records, row.ingestRate, row.totals,
+                                row.reconciliation, row.cachedReport))
+        }
+        lines += [
+            "",
+            "## (e) Growth: a node write",
             "",
             "One `checkin` appended through `NodeDatabase.append` (what `venue-node checkin` does after opening the store)",
             "and `status`, median of 5, on a node already holding N records. Goal: within 2× of the empty node at 10^5.",
@@ -262,22 +338,7 @@ struct Report {
             lines.append(String(format: "| %d | %.4f | %.1f | %.4f | %.1f |", row.records, row.write,
                                 row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9)))
         }
-        lines += [
-            "",
-            "## What bounds ingest, and what is not measured yet",
-            "",
-            "A profile of this benchmark (`perf record -e cpu-clock -g`, release build, 2026-11-29; hardware counters are",
-            "not available on this machine) puts the aggregator's time in Foundation's JSON coding (the batch body, and",
-            "each payload decoded and checked against its canonical form), retain/release and hashing of dictionary",
-            "keys, GRDB's record persistence and the ledger's dictionaries; SQLite itself and Ed25519 are a few per cent.",
-            "Payloads are now written by an encoder of the project's own (Foundation's `JSONEncoder` was a quarter of",
-            "the profile) and records inserted with one prepared statement. The ingest goal (≥ 0.5 of raw SQLite) is",
-            "not met: the next steps are decoding the batch and its payloads without `JSONDecoder`, fewer",
-            "allocations in the ledger, and counter updates as one statement per batch.",
-            "",
-            "Not measured yet (issue #12): catch-up of a whole event after a total outage, live latency to the",
-            "dashboard, growth of totals, reconciliation and the report to 10^7 records, and peak RSS.",
-        ]
+        lines += ["", "## What bounds each figure", "", "BOUNDS"]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -49,7 +49,7 @@ public struct SyncService: Service {
                                                      "acknowledged.seq": "\(report.acknowledgedSeq)"])
                 }
                 failures = 0
-                try? await Task.sleep(for: interval)
+                await waitForNewRecords(upTo: interval)
             } catch {
                 if let error = error as? SyncError, error.timedOut {
                     batchSize.timedOut()
@@ -60,6 +60,23 @@ public struct SyncService: Service {
                 logger.warning("sync failed", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
                 try? await Task.sleep(for: delay)
             }
+        }
+    }
+}
+
+extension SyncService {
+    /// How often the daemon looks for a record saved by another process (the desk, a CLI command).
+    static let lookEvery: Duration = .milliseconds(100)
+
+    /// Waits up to `interval` (the heartbeat's pace), but returns within `lookEvery` of a new record being saved,
+    /// by this or any other process: a record reaches the aggregator, and the dashboard, within a second.
+    /// Looking is one indexed read of the chain's head.
+    func waitForNewRecords(upTo interval: Duration) async {
+        let start = ContinuousClock.now
+        let before = try? syncer.database.head().seq
+        while start.duration(to: .now) < interval, !Task.isCancelled, !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: min(Self.lookEvery, interval))
+            if let seq = try? syncer.database.head().seq, seq != before { return }
         }
     }
 }
