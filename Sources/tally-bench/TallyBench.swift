@@ -22,6 +22,9 @@ struct TallyBench: AsyncParsableCommand {
     @Option(help: "Write the results as Markdown to this file.") var out: String?
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
     @Option(help: "Live latency: how many records are timed from a node to the dashboard.") var samples: Int?
+    @Option(help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node), e.g. to profile one.")
+    var only: String?
+    @Option(help: "Sizes of the aggregator's growth benchmark (comma-separated, each at least 10000).") var growthSizes: String?
 
     func run() async throws {
         let eventFile = URL(filePath: event).standardizedFileURL
@@ -30,27 +33,38 @@ struct TallyBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         var report = BenchReport(quick: quick)
+        let parts = only.map { Set($0.split(separator: ",").map(String.init)) }
+        func wanted(_ part: String) -> Bool { parts?.contains(part) ?? true }
 
         let ingestRecords = quick ? 2_000 : 40_000
-        for batchSize in quick ? [500] : [500, 2_000] {
+        for batchSize in quick ? [500] : [500, 2_000] where wanted("ingest") {
             let ingest = try await Ingest.run(event: loaded, eventFile: eventFile, records: ingestRecords, batchSize: batchSize,
                                               directory: work.appending(path: "ingest-\(batchSize)"))
             report.ingest.append(ingest)
             say(ingest.line)
         }
-        report.catchUp = try await CatchUp.run(event: loaded, eventFile: eventFile, scale: 1, directory: work.appending(path: "catch-up"))
-        say(report.catchUp!.line)
-        report.live = try await Live.run(event: loaded, eventFile: eventFile, scale: 1, samples: samples ?? (quick ? 3 : 60),
-                                         directory: work.appending(path: "live"))
-        for line in report.live!.lines { say(line) }
-        let sizes = quick ? [10_000] : [10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : [])
-        report.aggregatorGrowth = try await AggregatorGrowth.run(event: loaded, eventFile: eventFile, sizes: sizes,
-                                                                 directory: work.appending(path: "growth"))
-        let growth = try NodeGrowth.run(event: loaded.definition,
-                                        sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
-                                        directory: work.appending(path: "node"))
-        report.growth = growth
-        for row in growth { say(row.line) }
+        if wanted("catch-up") {
+            report.catchUp = try await CatchUp.run(event: loaded, eventFile: eventFile, scale: 1,
+                                                   directory: work.appending(path: "catch-up"))
+            say(report.catchUp!.line)
+        }
+        if wanted("live") {
+            report.live = try await Live.run(event: loaded, eventFile: eventFile, scale: 1, samples: samples ?? (quick ? 3 : 60),
+                                             directory: work.appending(path: "live"))
+            for line in report.live!.lines { say(line) }
+        }
+        if wanted("growth") {
+            let sizes = growthSizes.map { $0.split(separator: ",").compactMap { Int($0) }.map { max(10_000, $0) } }
+                ?? (quick ? [10_000] : [10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []))
+            report.aggregatorGrowth = try await AggregatorGrowth.run(event: loaded, eventFile: eventFile, sizes: sizes,
+                                                                     directory: work.appending(path: "growth"))
+        }
+        if wanted("node") {
+            report.growth = try NodeGrowth.run(event: loaded.definition,
+                                               sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
+                                               directory: work.appending(path: "node"))
+            for row in report.growth { say(row.line) }
+        }
         report.huge = huge
         if let out {
             try report.markdown().write(toFile: out, atomically: true, encoding: .utf8)

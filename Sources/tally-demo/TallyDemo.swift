@@ -21,15 +21,27 @@ struct TallyDemo: ParsableCommand {
     @Option(help: "Directory for the databases (emptied first).") var workDir = "demo-run"
     @Option(help: "Seed of the simulation.") var seed: UInt64 = 2021
     @Option(help: "Language of the report: zh or en.") var lang = "zh"
+    @Option(help: "Run the same event with N times the venues (each venue copied N times, as a branch venue, with its quota) and representatives; prints the time of each step.")
+    var scale = 1
+
+    func validate() throws {
+        guard (1...1_000).contains(scale) else { throw ValidationError("--scale must be 1 to 1000, not \(scale)") }
+    }
 
     func run() throws {
         let zh = lang != "en"
-        let eventURL = URL(filePath: event).standardizedFileURL
-        let loaded = try EventDefinition.load(contentsOf: eventURL)
-        let definition = loaded.definition
         let work = URL(filePath: workDir).standardizedFileURL
         try? FileManager.default.removeItem(at: work)
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        var eventURL = URL(filePath: event).standardizedFileURL
+        if scale > 1 {
+            let scaled = work.appending(path: "event-x\(scale).json")
+            try Self.scaled(event: Data(contentsOf: eventURL), by: scale).write(to: scaled)
+            eventURL = scaled
+        }
+        let loaded = try EventDefinition.load(contentsOf: eventURL)
+        let definition = loaded.definition
+        var clock = StepClock(enabled: scale > 1, zh: zh)
         let processes = try Processes(workDirectory: work)
         var random = SplitMix64(seed: seed)
         var truth = Truth()
@@ -81,6 +93,7 @@ struct TallyDemo: ParsableCommand {
             try processes.run("venue-node", ["roster", "import", "--data-dir", "nodes/\(venue.id)",
                                              "roster-\(venue.id).csv"])
         }
+        clock.step(zh ? "名单与登记" : "roster and enrolment")
         say(zh ? "已登记 \(definition.venues.count) 个会场节点（一次性登记令牌，各节点持有汇总服务公钥以核验回执）"
                : "Enrolled \(definition.venues.count) venue nodes (one-time enrolment tokens; every node holds the "
                  + "aggregator's key to verify receipts)")
@@ -103,6 +116,7 @@ struct TallyDemo: ParsableCommand {
                     : "check-ins \(recorded.checkins), ballots \(recorded.ballots)"
                         + (isOffline ? " (offline, kept locally)" : ", synced")))
             }
+            clock.step(zh ? "场次 \(session.id)" : "session \(session.id)")
             if sessionIndex == 0 {
                 kill(aggregator.processIdentifier, SIGKILL)
                 aggregator.waitUntilExit()
@@ -116,6 +130,7 @@ struct TallyDemo: ParsableCommand {
             if offline.contains(venue.id) { say("  \(pad(venue.name, 20)) \(output.trimmingCharacters(in: .newlines))") }
         }
 
+        clock.step(zh ? "离线会场补传" : "catch-up")
         // Every node proves, from the receipts the aggregator signed and its signed heads, that all its
         // records were accepted.
         say(zh ? "\n各节点核验汇总服务签名的回执与链头：" : "\nEach node verifies the aggregator's signed receipts and heads:")
@@ -132,6 +147,7 @@ struct TallyDemo: ParsableCommand {
                                                  : "receipts prove records 1…\(status.lastSeq) accepted"))
         }
         say(zh ? "  \(proven) 个节点全部核验通过" : "  all \(proven) nodes verified")
+        clock.step(zh ? "回执核验" : "receipts verified")
 
         say("")
         say(try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en"]))
@@ -148,6 +164,8 @@ struct TallyDemo: ParsableCommand {
             + ((talliesMatch && attendanceMatch) ? (zh ? " —— 完全一致" : " — identical") : " — MISMATCH"))
         say(zh ? "  计票行 \(tallies.count - 1)，签到行 \(attendance.count - 1)，评议票 \(truth.ballots) 张，签到 \(truth.checkins) 人"
                : "  \(tallies.count - 1) tally rows, \(attendance.count - 1) attendance rows, \(truth.ballots) ballots, \(truth.checkins) check-ins")
+        clock.step(zh ? "报告与核对" : "report and check")
+        clock.summary(venues: definition.venues.count, representatives: roster.count - 1, ballots: truth.ballots)
         say(zh ? "数据目录：\(work.path)" : "Data: \(work.path)")
         guard talliesMatch && attendanceMatch else { throw ExitCode.failure }
     }
@@ -206,6 +224,36 @@ struct TallyDemo: ParsableCommand {
         return (attendees, returned)
     }
 
+    /// The event with every venue copied `factor` times (copies are branch venues with the same quota), so the
+    /// same plan runs with `factor` times the venues and representatives.
+    static func scaled(event data: Data, by factor: Int) throws -> Data {
+        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let venues = object["venues"] as? [[String: Any]], let quotas = object["quotas"] as? [[String: Any]] else {
+            throw Processes.Failure(description: "the event file has no venues or quotas to scale")
+        }
+        var newVenues = venues
+        var newQuotas = quotas
+        for copy in 2...factor {
+            for venue in venues {
+                guard let id = venue["id"] as? String else { continue }
+                var clone = venue
+                clone["id"] = "\(id)-\(copy)"
+                clone["name"] = "\(venue["name"] as? String ?? id) \(copy)"
+                clone["kind"] = "branch"
+                newVenues.append(clone)
+                for quota in quotas where quota["venue"] as? String == id {
+                    var cloned = quota
+                    cloned["venue"] = "\(id)-\(copy)"
+                    newQuotas.append(cloned)
+                }
+            }
+        }
+        object["venues"] = newVenues
+        object["quotas"] = newQuotas
+        object["id"] = "\(object["id"] as? String ?? "event")-x\(factor)"
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+
     /// A valid ID-card number (GB 11643 check character) for simulated representative `index`.
     static func idNumber(_ index: Int) -> String {
         let body = "150602" + String(format: "%04d%02d%02d%03d", 1960 + index % 40, 1 + index / 40 % 12,
@@ -218,6 +266,37 @@ struct TallyDemo: ParsableCommand {
     private func say(_ line: String) {
         print(line)
         fflush(nil)
+    }
+}
+
+/// Times each step of a scaled run (`--scale`), and prints them with the totals at the end.
+struct StepClock {
+    let enabled: Bool
+    let zh: Bool
+    private let started = ContinuousClock.now
+    private var last = ContinuousClock.now
+    private var steps: [(String, Duration)] = []
+
+    init(enabled: Bool, zh: Bool) {
+        self.enabled = enabled
+        self.zh = zh
+    }
+
+    mutating func step(_ name: String) {
+        let now = ContinuousClock.now
+        steps.append((name, last.duration(to: now)))
+        last = now
+    }
+
+    func summary(venues: Int, representatives: Int, ballots: Int) {
+        guard enabled else { return }
+        func seconds(_ duration: Duration) -> String {
+            String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        }
+        print(zh ? "\n用时（\(venues) 个会场，\(representatives) 名代表，\(ballots) 张评议票）："
+                 : "\nTimings (\(venues) venues, \(representatives) representatives, \(ballots) ballots):")
+        for (name, duration) in steps { print("  \(pad(name, 24)) \(seconds(duration))") }
+        print("  \(pad(zh ? "合计" : "total", 24)) \(seconds(started.duration(to: .now)))")
     }
 }
 

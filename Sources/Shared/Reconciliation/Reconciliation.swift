@@ -167,18 +167,40 @@ public struct ReconciliationInput: Sendable {
     }
 }
 
+/// Check-ins counted in one pass: per venue and session (all, walk-ins) and per category (walk-ins left out).
+private struct CheckinCounts {
+    var all: [String: Int] = [:]
+    var walkIns: [String: Int] = [:]
+    var regular: [String: Int] = [:]
+
+    static func key(_ parts: String...) -> String { parts.joined(separator: "\u{1F}") }
+
+    init(_ checkins: [CheckinFact]) {
+        for fact in checkins {
+            let place = Self.key(fact.venue, fact.session)
+            all[place, default: 0] += 1
+            if fact.walkin {
+                walkIns[place, default: 0] += 1
+            } else {
+                regular[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
+            }
+        }
+    }
+}
+
 /// Reconciles every count across venues, sessions and boxes (docs/reconciliation.md).
 public enum Reconciliation {
     public static func attendance(_ input: ReconciliationInput) -> [AttendanceRow] {
         let event = input.event.definition
+        let counts = CheckinCounts(input.checkins)
         var rows: [AttendanceRow] = []
         for venue in event.venues where input.venues?.contains(venue.id) ?? true {
             for session in event.sessions {
                 let quota = event.quota(venue: venue.id, session: session.id)?.counts.values.reduce(0, +) ?? 0
-                let here = input.checkins.filter { $0.venue == venue.id && $0.session == session.id }
-                let walkIns = here.filter(\.walkin).count
-                let regular = here.count - walkIns
-                rows.append(AttendanceRow(venue: venue.id, session: session.id, quota: quota, checkedIn: here.count,
+                let here = counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0
+                let walkIns = counts.walkIns[CheckinCounts.key(venue.id, session.id)] ?? 0
+                let regular = here - walkIns
+                rows.append(AttendanceRow(venue: venue.id, session: session.id, quota: quota, checkedIn: here,
                                           walkIns: walkIns,
                                           rate: quota > 0 ? Double(regular) * 100 / Double(quota) : nil))
             }
@@ -206,27 +228,27 @@ public enum Reconciliation {
                 actual: quota?.counts.values.reduce(0, +), "event file \(warning.location): \(warning.message)")
         }
 
-        // Attendance and roster against quota, per category.
-        let effective = input.checkins
+        // Attendance and roster against quota, per category (check-ins and roster counted once, not per category).
+        let counts = CheckinCounts(input.checkins)
+        var listedCount: [String: Int] = [:]
+        for entry in input.roster {
+            for session in Set(entry.sessions) { listedCount[CheckinCounts.key(entry.venue, session, entry.category), default: 0] += 1 }
+        }
         for venue in event.venues where inScope(venue.id) {
             for session in event.sessions {
                 guard let quota = event.quota(venue: venue.id, session: session.id) else { continue }
                 // Before a session's first check-in there is nothing to compare yet.
-                let started = effective.contains { $0.venue == venue.id && $0.session == session.id }
+                let started = (counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0) > 0
                 for category in event.categories {
                     let expected = quota.counts[category.id] ?? 0
-                    let checkedIn = effective.filter {
-                        $0.venue == venue.id && $0.session == session.id && $0.category == category.id && !$0.walkin
-                    }.count
+                    let checkedIn = counts.regular[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
                     if started && checkedIn != expected {
                         add(.attendanceVsQuota, checkedIn > expected ? .warning : .info, venue: venue.id,
                             session: session.id, category: category.id, expected: expected, actual: checkedIn,
                             "\(checkedIn) checked in against a quota of \(expected)")
                     }
                     guard !input.roster.isEmpty else { continue }
-                    let listed = input.roster.filter {
-                        $0.venue == venue.id && $0.sessions.contains(session.id) && $0.category == category.id
-                    }.count
+                    let listed = listedCount[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
                     if listed != expected {
                         add(.rosterVsQuota, .warning, venue: venue.id, session: session.id, category: category.id,
                             expected: expected, actual: listed, "the roster lists \(listed) against a quota of \(expected)")
@@ -242,7 +264,7 @@ public enum Reconciliation {
                 let closed = boxes.filter { $0.venue == venue.id && $0.session == session.id && $0.closed > 0 }
                 guard !closed.isEmpty else { continue }
                 let issued = closed.map(\.issued).reduce(0, +)
-                let attendance = effective.filter { $0.venue == venue.id && $0.session == session.id }.count
+                let attendance = counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0
                 if issued != attendance {
                     add(.issuedVsAttendance, .error, venue: venue.id, session: session.id, expected: attendance,
                         actual: issued, "\(issued) ballots issued for \(attendance) representatives checked in "
@@ -278,13 +300,14 @@ public enum Reconciliation {
         }
 
         // People: the same person twice, anyone not on the roster, walk-ins.
+        let effective = input.checkins
         let personOf = Dictionary(input.roster.map { ($0.repID, $0.personKey) }, uniquingKeysWith: { a, _ in a })
         var bySessionPerson: [String: [CheckinFact]] = [:]
         for checkin in effective {
             guard let person = checkin.person ?? personOf[checkin.rep] else { continue }
             bySessionPerson["\(checkin.session)/\(person)", default: []].append(checkin)
         }
-        for (_, group) in bySessionPerson.sorted(by: { $0.key < $1.key }) where group.count > 1 {
+        for (_, group) in bySessionPerson.filter({ $0.value.count > 1 }).sorted(by: { $0.key < $1.key }) {
             let places = group.map { "\($0.venue) record \($0.seq) (\($0.rep))" }.joined(separator: ", ")
             for checkin in group {
                 add(.duplicatePerson, .error, venue: checkin.venue, session: checkin.session, category: checkin.category,
