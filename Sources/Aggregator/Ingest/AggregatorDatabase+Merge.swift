@@ -111,7 +111,7 @@ extension AggregatorDatabase {
                             heldOut: RecordRejection?)] = []
             var delta: [Counter: Int] = [:]
             for record in fresh {
-                switch judge(record, ledger: &ledger, event: event) {
+                switch try judge(record, ledger: &ledger, event: event, stored: (venue, head.seq, db)) {
                 case .failure(let refusal):
                     return .failure(try refuse(db, node: verified.node, record: record, refusal: refusal,
                                                verified: verified))
@@ -158,6 +158,7 @@ extension AggregatorDatabase {
                 INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
                 ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
                 """).execute(arguments: [nodeID, timestamp()])
+            ledger.dropRecordContents()
             cache.put(CachedLedger(ledger: ledger, decisions: loaded.decisions), venue: venue)
         }
         return .success(MergeResult(ack: BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq,
@@ -191,8 +192,8 @@ extension AggregatorDatabase {
     /// Judges one new record against the event and the venue's ledger, and takes it in. A record of the
     /// current payload version that breaks a rule is refused; one of version 1 (written by release 1,
     /// whose node did not keep every rule) is taken in but held out of the totals.
-    private static func judge(_ record: ChainedRecord, ledger: inout Ledger,
-                              event: EventDefinition) -> Result<Judged, Refusal> {
+    private static func judge(_ record: ChainedRecord, ledger: inout Ledger, event: EventDefinition,
+                              stored: (venue: String, head: Int64, db: Database)) throws -> Result<Judged, Refusal> {
         func refusal(_ code: APIErrorCode, _ rule: String, _ message: String) -> Refusal {
             Refusal(error: APIError(.unprocessableContent, code, "record \(record.seq): \(message)", seq: record.seq), rule: rule)
         }
@@ -204,6 +205,12 @@ extension AggregatorDatabase {
             return .failure(refusal(.invalidRecord, "payload_form", error.description))
         }
         let target: Int64? = if case .correction(let correction) = payload { correction.target } else { nil }
+        // The cached ledger holds no record's content (`dropRecordContents`): a correction's target, if stored
+        // before this batch, is read from the records.
+        if let target, target >= 1, target <= stored.head, !ledger.holdsRecord(target),
+           let (kind, content) = try storedRecord(target, venue: stored.venue, db: stored.db) {
+            ledger.loadStoredRecord(seq: target, rootKind: kind, content: content)
+        }
         let supersededBefore = target.flatMap { ledger.supersededBy[$0] }
         do {
             let delta = try ledger.admit(payload, event: event, mode: .judge)
@@ -221,6 +228,19 @@ extension AggregatorDatabase {
             let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
             return .success(Judged(kind: payload.kind, delta: [], supersedes: supersedes, heldOut: error))
         }
+    }
+
+    /// A stored record as the ledger took it in: the kind of the original it stands for (a correction's is its
+    /// target's, or `correction` when its target did not exist), and its content (a correction's replacement,
+    /// counted only if its target existed). Nil when no such record is stored.
+    static func storedRecord(_ seq: Int64, venue: String, db: Database) throws -> (RecordPayload.Kind, RecordPayload?)? {
+        guard let json = try String.fetchOne(db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
+                                             arguments: [venue, seq]) else { return nil }
+        let payload = try RecordPayload.decode(json: json)
+        guard case .correction(let correction) = payload else { return (payload.kind, payload) }
+        guard correction.target >= 1, correction.target < seq,
+              let (targetKind, _) = try storedRecord(correction.target, venue: venue, db: db) else { return (.correction, nil) }
+        return (targetKind, correction.replacement)
     }
 
     /// Refuses an authentic batch holding a record that breaks a rule: keeps the whole signed batch as

@@ -25,10 +25,10 @@ final class ReportCache: Sendable {
 
     static let maximumAge: Duration = .seconds(5)
 
-    private let latest = Mutex<Entry?>(nil)
+    private let last = Mutex<Entry?>(nil)
 
     func entry(key: String, now: ContinuousClock.Instant = .now) -> Entry? {
-        latest.withLock { entry in
+        last.withLock { entry in
             guard let entry else { return nil }
             let age = entry.builtAt.duration(to: now)
             if entry.key == key, age < Self.maximumAge { return entry }
@@ -36,8 +36,11 @@ final class ReportCache: Sendable {
         }
     }
 
+    /// The last report built, whatever its age.
+    func latest() -> Entry? { last.withLock { $0 } }
+
     func store(_ entry: Entry) {
-        latest.withLock { current in
+        last.withLock { current in
             if current == nil || current!.builtAt < entry.builtAt { current = entry }
         }
     }

@@ -183,6 +183,25 @@ public struct Ledger: Sendable {
         return (delta.filter { $0.value != 0 }, supersedes)
     }
 
+    /// Forgets what it holds per record (each record's effective content and kind): the aggregator keeps its
+    /// ledgers between batches without them, so its memory does not grow with the records, and loads a record's
+    /// content and kind again (`loadStoredRecord`) only when a correction names it. What the rules need per
+    /// representative, person, box and import, the corrections and the records held out, stay.
+    public mutating func dropRecordContents() {
+        contentMap = TrackedMap()
+        rootKind = TrackedMap()
+    }
+
+    /// Whether the content and kind of record `seq` are held (a record of this batch, or loaded).
+    public func holdsRecord(_ seq: Int64) -> Bool { rootKind[seq] != nil }
+
+    /// Takes in a stored record as `admit` left it: the kind of the original it stands for, and its content
+    /// (the payload, or a correction's replacement), which counts unless it was corrected since or is held out.
+    public mutating func loadStoredRecord(seq: Int64, rootKind kind: RecordPayload.Kind, content: RecordPayload?) {
+        rootKind.load(seq, kind)
+        if let content, supersededMap[seq] == nil, !heldOut.contains(seq) { contentMap.load(seq, content) }
+    }
+
     /// The import record that already brought these very rows into this box, if any.
     public func earlierImport(session: String, box: String, digest: String) -> Int64? {
         imports[Self.key(session, box, digest)]
