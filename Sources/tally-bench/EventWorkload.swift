@@ -38,7 +38,7 @@ enum EventWorkload {
 
     /// Signed batch requests of one venue's chain, `batchSize` records each, by a new key enrolled for it.
     static func signedBatches(event: EventDefinition, venue: String, records: [ChainedRecord], batchSize: Int,
-                              database: AggregatorDatabase) throws -> [BatchIntake.SignedRequest] {
+                              database: AggregatorDatabase) throws -> (requests: [BatchIntake.SignedRequest], key: Curve25519.Signing.PrivateKey) {
         let key = Curve25519.Signing.PrivateKey()
         let node = NodeIdentity.nodeID(for: key.publicKey)
         _ = try database.enroll(venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString())
@@ -54,7 +54,7 @@ enum EventWorkload {
             requests.append(.init(contentType: "application/json", contentDigest: signed.contentDigest,
                                   signatureInput: signed.signatureInput, signature: signed.signature, body: body))
         }
-        return requests
+        return (requests, key)
     }
 }
 
@@ -78,7 +78,7 @@ struct CatchUp {
             let records = Workload.chain(EventWorkload.payloads(event: event.definition, venue: venue.id, scale: scale))
             total += records.count
             perVenue.append(try EventWorkload.signedBatches(event: event.definition, venue: venue.id, records: records,
-                                                            batchSize: 500, database: database))
+                                                            batchSize: 500, database: database).requests)
         }
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -151,24 +151,12 @@ struct Ingest {
         let database = try AggregatorDatabase(path: directory.appending(path: "aggregator.sqlite").path, create: true)
         try database.install(event: event, json: try Data(contentsOf: eventFile))
         let intake = BatchIntake(database: database, event: event.definition, maxRecords: max(5_000, batchSize))
-        let key = Curve25519.Signing.PrivateKey()
-        let node = NodeIdentity.nodeID(for: key.publicKey)
         let venue = event.definition.venues[0].id
-        _ = try database.enroll(venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString())
         let chained = Workload.chain(Workload.payloads(event: event.definition, count: records))
         // Signed beforehand, as the node does: the benchmark measures the aggregator.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        var requests: [BatchIntake.SignedRequest] = []
-        for start in stride(from: 0, to: chained.count, by: batchSize) {
-            let batch = Batch(event: event.definition.id, venue: venue, node: node,
-                              records: Array(chained[start..<min(start + batchSize, chained.count)]))
-            let body = try encoder.encode(batch)
-            let signed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
-                                                   created: Int64(Date().timeIntervalSince1970))
-            requests.append(.init(contentType: "application/json", contentDigest: signed.contentDigest,
-                                  signatureInput: signed.signatureInput, signature: signed.signature, body: body))
-        }
+        let (requests, key) = try EventWorkload.signedBatches(event: event.definition, venue: venue, records: chained,
+                                                              batchSize: batchSize, database: database)
+        let node = NodeIdentity.nodeID(for: key.publicKey)
         var start = ContinuousClock.now
         for request in requests { _ = try await intake.receive(request) }
         let ingestSeconds = elapsed(since: start)
