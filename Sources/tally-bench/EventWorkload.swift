@@ -42,8 +42,7 @@ enum EventWorkload {
         let key = Curve25519.Signing.PrivateKey()
         let node = NodeIdentity.nodeID(for: key.publicKey)
         _ = try database.enroll(venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let encoder = JSONCoding.encoder(.wire)
         var requests: [BatchIntake.SignedRequest] = []
         for start in stride(from: 0, to: records.count, by: batchSize) {
             let batch = Batch(event: event.id, venue: venue, node: node,
@@ -144,8 +143,7 @@ struct AggregatorGrowth {
                 }
             }
             let node = NodeIdentity.nodeID(for: key.publicKey)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
+            let encoder = JSONCoding.encoder(.wire)
             let body = try encoder.encode(Batch(event: event.id, venue: venue, node: node, records: records))
             let signed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
                                                    created: Int64(Date().timeIntervalSince1970))

@@ -49,9 +49,7 @@ public actor DashboardHub: Service {
         do {
             guard let event = try database.installedEvent() else { return nil }
             let state = try DashboardState.build(database: database, event: event)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let json = String(decoding: try encoder.encode(state), as: UTF8.self)
+            let json = try JSONCoding.string(state)
             eventID += 1
             let frame = ByteBuffer(string: "id: \(eventID)\nevent: state\ndata: \(json)\n\n")
             latest = frame

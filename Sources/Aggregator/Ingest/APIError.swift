@@ -19,14 +19,3 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         try JSONResponse.make(body, status: status)
     }
 }
-
-/// JSON responses with a fixed encoding.
-enum JSONResponse {
-    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}

@@ -29,9 +29,7 @@ struct SignedEvidence: Encodable {
     }
 
     var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? body
+        (try? JSONCoding.string(self)) ?? body
     }
 }
 

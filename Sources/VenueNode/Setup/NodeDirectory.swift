@@ -110,9 +110,7 @@ public struct NodeDirectory: Sendable {
     }
 
     private static func write(_ configuration: Configuration, to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(configuration).write(to: url.appending(path: "node.json"), options: .atomic)
+        try JSONCoding.data(configuration, .pretty).write(to: url.appending(path: "node.json"), options: .atomic)
     }
 
     /// Records the aggregator's public key (learnt at enrolment) in node.json; returns the directory reopened.

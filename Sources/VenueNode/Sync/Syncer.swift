@@ -77,7 +77,7 @@ public struct Syncer: Sendable {
             headHash: head.hash, pending: head.seq - (try database.acknowledgedSeq()),
             freeDiskBytes: DurableDatabase.freeBytes(near: directory.databasePath).map { Int64(clamping: $0) },
             version: sanminVersion, clock: Date().formatted(.iso8601), problem: problem)
-        let reply = try await postSigned(path: "/v1/heartbeats", body: try JSONEncoder().encode(heartbeat))
+        let reply = try await postSigned(path: "/v1/heartbeats", body: try JSONCoding.data(heartbeat, .wire))
         guard reply.status == 204 else { throw apiError(reply) }
     }
 
@@ -130,7 +130,7 @@ public struct Syncer: Sendable {
                 report.acknowledgedSeq = ack.lastSeq
                 logger.info("batch acknowledged", metadata: ["batch.first": "\(ack.firstSeq)", "batch.last": "\(ack.lastSeq)"])
                 next = ack.lastSeq + 1
-            case 409 where (try? decode(APIErrorBody.self, reply))?.error.code == .sequenceGap:
+            case 409 where (try? decode(APIErrorBody.self, reply))?.error.code.means(.sequenceGap) == true:
                 let body = try decode(APIErrorBody.self, reply)
                 guard let resume = body.error.resumeFrom, resume >= 1, resume < next, gapsFollowed < 3 else {
                     throw SyncError(message: "the aggregator keeps answering sequence_gap: \(body.error.message)",
@@ -184,7 +184,7 @@ public struct Syncer: Sendable {
     public func enrol(token: String) async throws -> EnrolmentResponse {
         let request = EnrolmentRequest(token: token, venue: directory.configuration.venue,
                                        publicKey: directory.publicKeyBase64)
-        let reply = try await postSigned(path: "/v1/enrolments", body: try JSONEncoder().encode(request))
+        let reply = try await postSigned(path: "/v1/enrolments", body: try JSONCoding.data(request, .wire))
         guard reply.status == 200 else { throw apiError(reply) }
         let response = try decode(EnrolmentResponse.self, reply)
         guard response.node == directory.configuration.nodeID, response.venue == directory.configuration.venue else {
@@ -270,9 +270,7 @@ public struct Syncer: Sendable {
     }
 
     private func post(_ batch: Batch) async throws -> HTTPReply {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return try await postSigned(path: "/v1/batches", body: try encoder.encode(batch))
+        return try await postSigned(path: "/v1/batches", body: try JSONCoding.data(batch, .wire))
     }
 
     private func postSigned(path: String, body: Data) async throws -> HTTPReply {
@@ -307,7 +305,7 @@ public struct Syncer: Sendable {
             return SyncError(message: "the aggregator answered HTTP \(reply.status)", retryable: retryable)
         }
         var message = "the aggregator refused (\(reply.status) \(body.error.code.rawValue)): \(body.error.message)"
-        if body.error.code == .unknownNode {
+        if body.error.code.means(.unknownNode) {
             message += "; enrol this node with: aggregator nodes add --data-dir DIR --venue "
                 + "\(directory.configuration.venue) --public-key \(directory.publicKeyBase64)"
         }

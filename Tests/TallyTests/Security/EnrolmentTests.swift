@@ -80,7 +80,7 @@ import Testing
             let refused3 = try await send(client, request(expired, signer: signer)).0
             #expect(refused3 == "401 enrolment_token_expired")
             let refused4 = try await send(client, request(east, venue: "main", signer: signer)).0
-            #expect(refused4 == "403 venue_mismatch")
+            #expect(refused4 == "403 enrolment_token_other_venue")
             // Someone who has the token but not the private key of the key it names.
             let refused5 = try await send(client, request(east, signer: signer, signingKey: Curve25519.Signing.PrivateKey())).0
             #expect(refused5 == "401 bad_signature")
