@@ -31,10 +31,23 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        // Event model, record chain, batch wire format and signatures: shared by node and aggregator.
+        // The domain core, shared by node and aggregator: event model, record chain and ledger, wire format
+        // and signatures, reconciliation and scoring, CSV. No database, no service library.
         .target(
             name: "Shared",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What both daemons need from their machine: durable SQLite files, the roster tables, key files, the
+        // data-directory lock, systemd notification and configuration files, the options both command lines take.
+        .target(
+            name: "DaemonSupport",
+            dependencies: [
+                "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -44,7 +57,7 @@ let package = Package(
         .target(
             name: "VenueNode",
             dependencies: [
-                "Shared", "CCurl",
+                "Shared", "DaemonSupport", "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -56,7 +69,7 @@ let package = Package(
         .target(
             name: "Aggregator",
             dependencies: [
-                "Shared",
+                "Shared", "DaemonSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -71,8 +84,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "venue-node", dependencies: ["VenueNode", "Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
-        .executableTarget(name: "aggregator", dependencies: ["Aggregator", "Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(name: "venue-node", dependencies: ["VenueNode", "Shared", "DaemonSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(name: "aggregator", dependencies: ["Aggregator", "Shared", "DaemonSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "batch-fuzzer",
             dependencies: ["Shared", .product(name: "Crypto", package: "swift-crypto")],
@@ -81,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "tally-bench",
             dependencies: [
-                "Shared", "Aggregator", "VenueNode",
+                "Shared", "DaemonSupport", "Aggregator", "VenueNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -99,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "TallyTests",
             dependencies: [
-                "Shared", "VenueNode", "Aggregator",
+                "Shared", "DaemonSupport", "VenueNode", "Aggregator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

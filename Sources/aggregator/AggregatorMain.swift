@@ -1,5 +1,6 @@
 import Aggregator
 import ArgumentParser
+import DaemonSupport
 import Shared
 
 /// Entry point: the command tree lives in the Aggregator library, where tests can reach it.

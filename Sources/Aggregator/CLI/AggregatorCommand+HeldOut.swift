@@ -25,9 +25,7 @@ extension AggregatorCommand {
             func run() throws {
                 let records = try data.open().heldOutRecords()
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    print(String(decoding: try encoder.encode(records), as: UTF8.self))
+                    print(try JSONCoding.string(records, .pretty))
                     return
                 }
                 if records.isEmpty { print("no held-out records") }

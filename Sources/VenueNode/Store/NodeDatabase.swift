@@ -1,3 +1,4 @@
+import DaemonSupport
 import Foundation
 import GRDB
 import Shared
@@ -55,91 +56,6 @@ public final class NodeDatabase: Sendable {
         }
         try checkWAL()
         return result
-    }
-
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: record chain and sync log") { db in
-            try db.execute(sql: """
-                CREATE TABLE record (
-                    seq INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
-                    prev TEXT NOT NULL,
-                    hash TEXT NOT NULL UNIQUE,
-                    kind TEXT NOT NULL,
-                    payload TEXT NOT NULL,
-                    savedAt TEXT NOT NULL
-                );
-                CREATE TRIGGER record_is_append_only_update BEFORE UPDATE ON record
-                BEGIN SELECT RAISE(ABORT, 'records are append-only: add a correction instead'); END;
-                CREATE TRIGGER record_is_append_only_delete BEFORE DELETE ON record
-                BEGIN SELECT RAISE(ABORT, 'records are append-only: add a correction instead'); END;
-                CREATE TABLE syncAttempt (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    at TEXT NOT NULL,
-                    ok INTEGER NOT NULL,
-                    ackedSeq INTEGER,
-                    ackedHash TEXT,
-                    message TEXT
-                );
-                """)
-        }
-        migrator.registerMigration("v2: roster") { db in
-            try RosterTables.create(db)
-        }
-        migrator.registerMigration("v3: receipts") { db in
-            try db.execute(sql: """
-                CREATE TABLE receipt (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    venue TEXT NOT NULL,
-                    node TEXT NOT NULL,
-                    firstSeq INTEGER NOT NULL,
-                    lastSeq INTEGER NOT NULL,
-                    lastHash TEXT NOT NULL,
-                    signature TEXT NOT NULL,
-                    receivedAt TEXT NOT NULL
-                );
-                CREATE TRIGGER receipt_is_append_only_update BEFORE UPDATE ON receipt
-                BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
-                CREATE TRIGGER receipt_is_append_only_delete BEFORE DELETE ON receipt
-                BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
-                """)
-        }
-        migrator.registerMigration("v4: imported files") { db in
-            try db.execute(sql: """
-                CREATE TABLE importedFile (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    digest TEXT NOT NULL,
-                    file TEXT NOT NULL,
-                    firstSeq INTEGER NOT NULL,
-                    lastSeq INTEGER NOT NULL,
-                    importedAt TEXT NOT NULL
-                );
-                CREATE INDEX importedFile_digest ON importedFile(digest);
-                """)
-        }
-        migrator.registerMigration("v5: ledger tables") { db in
-            // The ledger the rules judge by, kept as it stands after the last record (derived from the records,
-            // rebuilt from them whenever `ledgerHead` is not the chain's head), so a write costs the same on a
-            // node of 10^5 records as on an empty one. Not records: rows here are replaced as the ledger changes.
-            try db.execute(sql: """
-                CREATE TABLE ledgerEntry (
-                    map TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    PRIMARY KEY (map, key)
-                ) WITHOUT ROWID;
-                CREATE TABLE ledgerHead (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    seq INTEGER NOT NULL,
-                    hash TEXT NOT NULL
-                );
-                CREATE TABLE ledgerCount (
-                    name TEXT PRIMARY KEY NOT NULL,
-                    value INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                """)
-        }
-        return migrator
     }
 }
 

@@ -1,7 +1,7 @@
+@testable import Aggregator
 import Foundation
 import Shared
 import Testing
-@testable import Aggregator
 
 /// Readers get the cached report while nothing it is computed from changed, and a new one once a batch (or
 /// an alarm, or an admin decision) changes its inputs, never sooner after the last build than that build took.

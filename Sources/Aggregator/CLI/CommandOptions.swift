@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Shared
+import Synchronization
+
+/// The `--data-dir` every command takes.
+struct AggregatorDataOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The aggregator's data directory.") var path: String
+
+    /// Opens the database; only `serve` passes `create` (every other command refuses a directory that holds
+    /// no aggregator database: a mistyped --data-dir must not become a second, empty aggregator).
+    func open(create: Bool = false) throws -> AggregatorDatabase {
+        let url = URL(filePath: path)
+        let file = url.appending(path: "aggregator.sqlite")
+        if create {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } else {
+            try requireDatabase()
+        }
+        return try AggregatorDatabase(path: file.path, create: create)
+    }
+
+    /// Refuses a data directory that holds no aggregator database, naming it.
+    func requireDatabase() throws {
+        let file = URL(filePath: path).appending(path: "aggregator.sqlite")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw AggregatorError("\(path) holds no aggregator database (no \(file.path)): check --data-dir; nothing "
+                + "was done. `aggregator serve --data-dir \(path) --event FILE` creates one")
+        }
+    }
+
+    /// The database and the event it serves.
+    func openWithEvent() throws -> (AggregatorDatabase, LoadedEvent) {
+        let database = try open()
+        guard let event = try database.installedEvent() else {
+            throw AggregatorError("no event installed in \(path) yet; run `aggregator serve --event FILE` first")
+        }
+        return (database, event)
+    }
+}
+
+/// `--role` of `aggregator tokens add`: observer or admin.
+extension Role: ExpressibleByArgument {}
+
+/// Prints rows as an aligned table for people.
+func printTable(header: [String], rows: [[String]]) {
+    func width(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ($1.properties.isEmojiPresentation || $1.value >= 0x1100 ? 2 : 1) }
+    }
+    var widths = header.map(width)
+    for row in rows { for (index, field) in row.enumerated() { widths[index] = max(widths[index], width(field)) } }
+    for row in [header] + rows {
+        print(row.enumerated().map { index, field in
+            field + String(repeating: " ", count: widths[index] - width(field))
+        }.joined(separator: "  "))
+    }
+}
+
+/// Asks before something that cannot be undone: with `yes`, goes ahead; on a terminal, asks y/N; without a
+/// terminal (a script) refuses, so that nothing irreversible happens by accident.
+func confirm(_ action: String, yes: Bool) throws {
+    if yes { return }
+    guard isatty(STDIN_FILENO) == 1 else {
+        throw AggregatorError("not confirmed: this would \(action), which cannot be undone. There is no terminal to ask "
+            + "on: add --yes to go ahead")
+    }
+    FileHandle.standardError.write(Data("\(action)? This cannot be undone. [y/N] ".utf8))
+    let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+    guard answer == "y" || answer == "yes" else {
+        throw AggregatorError("not confirmed: nothing was revoked")
+    }
+}

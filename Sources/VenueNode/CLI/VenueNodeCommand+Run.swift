@@ -1,0 +1,47 @@
+import ArgumentParser
+import DaemonSupport
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+extension VenueNodeCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run as a daemon: keep syncing, backing off while the aggregator is unreachable, until SIGTERM.",
+            discussion: """
+                Under systemd (Type=notify) it says READY=1 once the store is open, pings the watchdog at half of
+                WatchdogSec and says STOPPING=1 on shutdown. It locks the data directory (DIR/.lock) while it runs:
+                a second `run` on the same directory stops at once, naming the process that holds it. Options can come from a file: --config FILE, with
+                lines such as "data-dir = /var/lib/venue-node" (see deploy/venue-node.conf).
+                Example: venue-node run --data-dir /var/lib/venue-node
+                """)
+
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Seconds between syncs when all is well.") var interval = 5
+        @Option(help: "Longest wait between retries, in seconds.") var maxBackoff = 300
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            // One daemon per data directory, for the life of this process (a second one stops here).
+            guard FileManager.default.fileExists(atPath: data.url.appending(path: "node.json").path) else {
+                _ = try data.open()  // says what is missing
+                return
+            }
+            let lock = try DataDirectoryLock(directory: data.path, program: "venue-node run")
+            defer { withExtendedLifetime(lock) {} }
+            let (directory, database) = try data.open()
+            var logger = logging.logger("venue-node")
+            logger[metadataKey: "venue.id"] = "\(directory.configuration.venue)"
+            logger[metadataKey: "node.id"] = "\(directory.configuration.nodeID)"
+            let service = SyncService(syncer: Syncer(directory: directory, database: database, logger: logger),
+                                      interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
+            let watchdog = WatchdogService(notifier: SystemdNotifier())
+            let group = ServiceGroup(configuration: .init(
+                services: [service, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // The store is open: under systemd (Type=notify) the unit is now started.
+            watchdog.ready()
+            try await group.run()
+        }
+    }
+}

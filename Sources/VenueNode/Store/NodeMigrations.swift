@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+
+/// The venue node's migrations, frozen: each is plain SQL, registered in this order under its name (nodes in the
+/// field know a migration by its name). A migration that landed is never edited, renamed or removed: a change is
+/// a new migration appended at the end. `MigrationHistoryTests` compares this list with
+/// Tests/TallyTests/Fixtures/migrations/node.txt (name and SHA-256 of the SQL of every landed migration), and the
+/// upgrade tests open the data directories of every release (Tests/TallyTests/Fixtures/release-N).
+/// No migration calls application code: what a migration does must not change when the code does.
+extension NodeDatabase {
+    static let migrations: [(name: String, sql: String)] = [
+        ("v1: record chain and sync log", """
+            CREATE TABLE record (
+                seq INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
+                prev TEXT NOT NULL,
+                hash TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                savedAt TEXT NOT NULL
+            );
+            CREATE TRIGGER record_is_append_only_update BEFORE UPDATE ON record
+            BEGIN SELECT RAISE(ABORT, 'records are append-only: add a correction instead'); END;
+            CREATE TRIGGER record_is_append_only_delete BEFORE DELETE ON record
+            BEGIN SELECT RAISE(ABORT, 'records are append-only: add a correction instead'); END;
+            CREATE TABLE syncAttempt (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at TEXT NOT NULL,
+                ok INTEGER NOT NULL,
+                ackedSeq INTEGER,
+                ackedHash TEXT,
+                message TEXT
+            );
+            """),
+        // The roster tables (the same in the aggregator's database). Each import is kept; the latest is in force.
+        ("v2: roster", """
+            CREATE TABLE rosterImport (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                importedAt TEXT NOT NULL,
+                file TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                entries INTEGER NOT NULL
+            );
+            CREATE TABLE rosterEntry (
+                importID INTEGER NOT NULL REFERENCES rosterImport(id),
+                repID TEXT NOT NULL,
+                name TEXT NOT NULL,
+                personKey TEXT NOT NULL,
+                category TEXT NOT NULL,
+                venue TEXT NOT NULL,
+                sessions TEXT NOT NULL,
+                cardCode TEXT,
+                PRIMARY KEY (importID, repID)
+            );
+            CREATE INDEX rosterEntry_person ON rosterEntry(importID, personKey);
+            CREATE INDEX rosterEntry_card ON rosterEntry(importID, cardCode);
+            CREATE TRIGGER rosterImport_is_append_only_update BEFORE UPDATE ON rosterImport
+            BEGIN SELECT RAISE(ABORT, 'rosterImport is append-only: import a new roster instead'); END;
+            CREATE TRIGGER rosterImport_is_append_only_delete BEFORE DELETE ON rosterImport
+            BEGIN SELECT RAISE(ABORT, 'rosterImport is append-only: import a new roster instead'); END;
+            CREATE TRIGGER rosterEntry_is_append_only_update BEFORE UPDATE ON rosterEntry
+            BEGIN SELECT RAISE(ABORT, 'rosterEntry is append-only: import a new roster instead'); END;
+            CREATE TRIGGER rosterEntry_is_append_only_delete BEFORE DELETE ON rosterEntry
+            BEGIN SELECT RAISE(ABORT, 'rosterEntry is append-only: import a new roster instead'); END;
+            """),
+        ("v3: receipts", """
+            CREATE TABLE receipt (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                venue TEXT NOT NULL,
+                node TEXT NOT NULL,
+                firstSeq INTEGER NOT NULL,
+                lastSeq INTEGER NOT NULL,
+                lastHash TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                receivedAt TEXT NOT NULL
+            );
+            CREATE TRIGGER receipt_is_append_only_update BEFORE UPDATE ON receipt
+            BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+            CREATE TRIGGER receipt_is_append_only_delete BEFORE DELETE ON receipt
+            BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+            """),
+        ("v4: imported files", """
+            CREATE TABLE importedFile (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                digest TEXT NOT NULL,
+                file TEXT NOT NULL,
+                firstSeq INTEGER NOT NULL,
+                lastSeq INTEGER NOT NULL,
+                importedAt TEXT NOT NULL
+            );
+            CREATE INDEX importedFile_digest ON importedFile(digest);
+            """),
+        // The ledger the rules judge by, kept as it stands after the last record (derived from the records, rebuilt
+        // from them whenever `ledgerHead` is not the chain's head), so a write costs the same on a node of 10^5
+        // records as on an empty one. Not records: rows here are replaced as the ledger changes.
+        ("v5: ledger tables", """
+            CREATE TABLE ledgerEntry (
+                map TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                PRIMARY KEY (map, key)
+            ) WITHOUT ROWID;
+            CREATE TABLE ledgerHead (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE TABLE ledgerCount (
+                name TEXT PRIMARY KEY NOT NULL,
+                value INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            """),
+        // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
+    ]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (name, sql) in migrations {
+            migrator.registerMigration(name) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }
+}
