@@ -13,9 +13,12 @@ public actor DashboardHub: Service {
     private let logger: Logger
     private var subscribers: [UUID: AsyncStream<ByteBuffer>.Continuation] = [:]
     private var eventID = 0
-    private var latest: ByteBuffer?
     private var pending = false
     private var shuttingDown = false
+    /// Frame builds started, and the newest of them broadcast: builds run off the actor and may finish out of
+    /// order, and an older state is never broadcast after a newer one.
+    private var buildsStarted = 0
+    private var newestBroadcast = 0
 
     public init(database: AggregatorDatabase, logger: Logger) {
         self.database = database
@@ -28,32 +31,33 @@ public actor DashboardHub: Service {
     }
 
     private func schedule() {
-        guard !pending, !subscribers.isEmpty else {
-            latest = subscribers.isEmpty ? nil : latest
-            return
-        }
+        guard !pending, !subscribers.isEmpty else { return }
         pending = true
         Task {
             try? await Task.sleep(for: .milliseconds(100))
-            self.broadcast()
+            await self.broadcast()
         }
     }
 
-    private func broadcast() {
+    private func broadcast() async {
         pending = false
-        guard let frame = makeFrame() else { return }
+        buildsStarted += 1
+        let build = buildsStarted
+        guard let frame = await makeFrame(), build > newestBroadcast else { return }
+        newestBroadcast = build
         for continuation in subscribers.values { continuation.yield(frame) }
     }
 
-    private func makeFrame() -> ByteBuffer? {
+    /// The state as an SSE frame, built off the actor's thread (a build reads the database).
+    private func makeFrame() async -> ByteBuffer? {
         do {
-            guard let event = try database.installedEvent() else { return nil }
-            let state = try DashboardState.build(database: database, event: event)
-            let json = try JSONCoding.string(state)
+            let database = self.database
+            guard let json = try await offload({ () -> String? in
+                guard let event = try database.installedEvent() else { return nil }
+                return try JSONCoding.string(try DashboardState.build(database: database, event: event))
+            }) else { return nil }
             eventID += 1
-            let frame = ByteBuffer(string: "id: \(eventID)\nevent: state\ndata: \(json)\n\n")
-            latest = frame
-            return frame
+            return ByteBuffer(string: "id: \(eventID)\nevent: state\ndata: \(json)\n\n")
         } catch {
             logger.error("dashboard state failed", metadata: ["error": "\(error)"])
             return nil
@@ -61,7 +65,7 @@ public actor DashboardHub: Service {
     }
 
     /// A stream of SSE frames: the current state first, then every update.
-    public func subscribe() -> AsyncStream<ByteBuffer> {
+    public func subscribe() async -> AsyncStream<ByteBuffer> {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(4))
         if shuttingDown {
             continuation.finish()
@@ -71,7 +75,10 @@ public actor DashboardHub: Service {
         subscribers[id] = continuation
         continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
         continuation.yield(ByteBuffer(string: "retry: 2000\n\n"))
-        if let frame = makeFrame() { continuation.yield(frame) }
+        buildsStarted += 1
+        let build = buildsStarted
+        // Unless a broadcast built after this one has reached the new subscriber already.
+        if let frame = await makeFrame(), build > newestBroadcast { continuation.yield(frame) }
         return stream
     }
 

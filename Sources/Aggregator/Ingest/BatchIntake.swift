@@ -66,7 +66,8 @@ public struct BatchIntake: Sendable {
 
     /// Like `receive`, also saying how many new records of each kind were merged.
     public func receiveCounting(_ request: SignedRequest) async throws -> MergeResult {
-        let verified = try verify(request)
+        // Verifying reads the database (the node, its fencing, the event's digests): awaited off the serving threads.
+        let verified = try await offload { [self] in try verify(request) }
         return try await database.merge(verified, event: event)
     }
 
