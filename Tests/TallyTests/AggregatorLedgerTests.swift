@@ -9,9 +9,8 @@ import Testing
 @Suite struct AggregatorLedgerTests {
     @Test(arguments: [1, 2, 3])
     func everyRecordIsJudgedAsTheWholeLedgerJudgesIt(_ seed: Int) async throws {
-        let (database, intake) = try Fixtures.aggregator()
         let signer = TestSigner()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
         let generator = LedgerTablesTests()
         let event = Fixtures.smallEvent
         var random = SplitMix64(seed: UInt64(seed))

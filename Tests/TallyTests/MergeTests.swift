@@ -18,11 +18,7 @@ import Testing
     let records: [ChainedRecord]
 
     init() throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        intake = BatchIntake(database: database, event: event.definition)
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
         records = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
             .checkin(.init(session: "S1", rep: "R2", category: "expert")),
@@ -38,11 +34,7 @@ import Testing
     func send(_ records: [ChainedRecord], venue: String = "east", signer: TestSigner? = nil,
               signingKey: Curve25519.Signing.PrivateKey? = nil) async throws -> BatchAck {
         let signer = signer ?? self.signer
-        let body = signer.body(records, venue: venue)
-        let headers = signer.headers(for: body, signingKey: signingKey)
-        return try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                              signatureInput: headers.signatureInput, signature: headers.signature,
-                                              body: body))
+        return try await intake.receive(signer.request(signer.body(records, venue: venue), signingKey: signingKey))
     }
 
     func totals() throws -> Totals { try database.totals(eventID: "test-2026") }
@@ -145,22 +137,17 @@ import Testing
     @Test func aBatchSignedByANodeWhoseClockIsOffByDaysIsAccepted() async throws {
         // Order comes from sequence numbers: the signature's `created` is never compared with the clock.
         let body = signer.body(records, venue: "east")
-        let skewed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: signer.nodeID,
-                                               key: signer.key, created: Int64(Date().timeIntervalSince1970) - 3 * 86_400)
-        let ack = try await intake.receive(.init(contentType: "application/json", contentDigest: skewed.contentDigest,
-                                                 signatureInput: skewed.signatureInput, signature: skewed.signature,
-                                                 body: body))
+        let skewed = signer.request(body, created: Int64(Date().timeIntervalSince1970) - 3 * 86_400)
+        let ack = try await intake.receive(skewed)
         #expect(ack.lastSeq == 8)
     }
 
     @Test func aBatchCheckedAgainstAnotherVersionOfTheEventIsRefused() async throws {
         let body = try JSONEncoder().encode(Batch(event: "test-2026", venue: "east", node: signer.nodeID, records: records,
                                                   eventDigest: String(repeating: "0", count: 64)))
-        let headers = signer.headers(for: body)
+        let request = signer.request(body)
         let error = try await expectRefused(.unprocessableContent, .eventMismatch) {
-            try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                           signatureInput: headers.signatureInput, signature: headers.signature,
-                                           body: body))
+            try await intake.receive(request)
         }
         #expect(error.body.error.message.contains("another version of event test-2026"))
     }
@@ -270,18 +257,11 @@ import Testing
     let new = TestSigner()
 
     init() throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        intake = BatchIntake(database: database, event: event.definition)
+        (database, intake) = try Fixtures.aggregator()
     }
 
     func send(_ records: [ChainedRecord], by signer: TestSigner) async throws -> BatchAck {
-        let body = signer.body(records, venue: "east")
-        let headers = signer.headers(for: body)
-        return try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                              signatureInput: headers.signatureInput, signature: headers.signature,
-                                              body: body))
+        try await signer.send(records, venue: "east", to: intake)
     }
 
     @Test func aNewKeyContinuesTheVenueChainAndTheOldKeyIsRefusedAndKeptAsEvidence() async throws {
@@ -330,10 +310,7 @@ import Testing
         try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
         let path = "/v1/nodes/\(old.nodeID)/records"
         func request(_ signer: TestSigner, created: Int64) -> BatchIntake.SignedRequest {
-            let headers = try! MessageSignature.sign(method: "GET", path: path, body: Data(), keyID: signer.nodeID,
-                                                     key: signer.key, created: created)
-            return .init(path: path, contentType: nil, contentDigest: headers.contentDigest,
-                         signatureInput: headers.signatureInput, signature: headers.signature, body: Data())
+            signer.getRequest(path: path, created: created)
         }
         let now: Int64 = 1_767_225_600
         // A node clock hours off is fine; a signature older than a week is not.

@@ -186,8 +186,7 @@ import Testing
     }
 
     @Test func aDeletedWALStopsEveryWriteWithTheReason() throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "sanmin-wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Fixtures.temporaryDirectory("sanmin-wal")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "node.sqlite").path
         let database = try NodeDatabase(path: path, create: true)

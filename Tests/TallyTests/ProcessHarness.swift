@@ -15,8 +15,7 @@ struct ProcessHarness {
             try #require(FileManager.default.isExecutableFile(atPath: path),
                          "\(path) is missing: run `swift build` before `swift test` (scripts/test.sh does)")
         }
-        workDirectory = FileManager.default.temporaryDirectory.appending(path: "sanmin-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        workDirectory = try Fixtures.temporaryDirectory("sanmin-e2e")
     }
 
     struct Output {

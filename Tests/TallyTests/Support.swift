@@ -83,21 +83,39 @@ struct TestSigner {
         return try! encoder.encode(Batch(event: event, venue: venue, node: node ?? nodeID, records: records))
     }
 
-    /// Signs `body` with this signer's key (or `signingKey`, to forge) under this node's key id.
-    func headers(for body: Data, signingKey: Curve25519.Signing.PrivateKey? = nil) -> MessageSignature.Headers {
-        try! MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: nodeID,
-                                   key: signingKey ?? key, created: Int64(Date().timeIntervalSince1970))
+    /// Signs a POST of `body` to `path` with this signer's key (or `signingKey`, to forge) under this node's key id,
+    /// created now (or at `created`).
+    func headers(for body: Data, path: String = "/v1/batches", signingKey: Curve25519.Signing.PrivateKey? = nil,
+                 created: Int64? = nil) -> MessageSignature.Headers {
+        try! MessageSignature.sign(method: "POST", path: path, body: body, keyID: nodeID, key: signingKey ?? key,
+                                   created: created ?? Int64(Date().timeIntervalSince1970))
+    }
+
+    /// The HTTP headers of a POST of `body` to `path` signed by this node (or by `signingKey`, to forge).
+    func postHeaders(_ body: Data, path: String = "/v1/batches",
+                     signingKey: Curve25519.Signing.PrivateKey? = nil) -> HTTPFields {
+        headers(for: body, path: path, signingKey: signingKey).fields()
+    }
+
+    /// A POST of `body` to `path` signed by this node, as `BatchIntake` takes it (`receive`, `receiveHeartbeat`).
+    func request(_ body: Data, path: String = "/v1/batches", signingKey: Curve25519.Signing.PrivateKey? = nil,
+                 created: Int64? = nil) -> BatchIntake.SignedRequest {
+        headers(for: body, path: path, signingKey: signingKey, created: created).request(path: path, body: body)
+    }
+
+    /// A GET of `path` signed by this node (created now, or at `created`), as `BatchIntake.authenticate` takes it.
+    func getRequest(path: String, created: Int64? = nil) -> BatchIntake.SignedRequest {
+        let signed = try! MessageSignature.sign(method: "GET", path: path, body: Data(), keyID: nodeID, key: key,
+                                                created: created ?? Int64(Date().timeIntervalSince1970))
+        return .init(path: path, contentType: nil, contentDigest: signed.contentDigest,
+                     signatureInput: signed.signatureInput, signature: signed.signature, body: Data())
     }
 
     /// Headers of a GET signed by this node (method, path and query).
     func getHeaders(path: String, query: String? = nil) -> HTTPFields {
         let signed = try! MessageSignature.sign(method: "GET", path: path, query: query, body: Data(), keyID: nodeID,
                                                 key: key, created: Int64(Date().timeIntervalSince1970))
-        var fields = HTTPFields()
-        fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
-        fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
-        fields[HTTPField.Name("Signature")!] = signed.signature
-        return fields
+        return signed.fields(contentType: nil)
     }
 }
 
@@ -120,22 +138,71 @@ func runShell(_ command: String, in directory: URL? = nil) -> (status: Int32, ou
 }
 
 extension Fixtures {
-    /// An aggregator serving the small event: in memory, or on `path` (made if missing, the event installed once).
-    static func aggregator(path: String? = nil,
-                           signingKey: Curve25519.Signing.PrivateKey? = nil) throws -> (AggregatorDatabase, BatchIntake) {
+    /// An aggregator serving `eventJSON` (the small event unless told): in memory, or on `path` (made if missing,
+    /// the event installed once). `signingKey` is the aggregator's own key (it signs receipts); each signer of
+    /// `enrolling` is enrolled for its venue, in the order given (`["east": node, "main": other]`).
+    static func aggregator(eventJSON: String = smallEventJSON, path: String? = nil,
+                           signingKey: Curve25519.Signing.PrivateKey? = nil,
+                           enrolling: KeyValuePairs<String, TestSigner> = [:]) throws -> (AggregatorDatabase, BatchIntake) {
         let database = try path.map { try AggregatorDatabase(path: $0, create: true) } ?? AggregatorDatabase(writer: DatabaseQueue())
-        let loaded = try EventDefinition.load(data: Data(smallEventJSON.utf8))
-        if try database.installedEvent() == nil { try database.install(event: loaded, json: Data(smallEventJSON.utf8)) }
+        let loaded = try EventDefinition.load(data: Data(eventJSON.utf8))
+        if try database.installedEvent() == nil { try database.install(event: loaded, json: Data(eventJSON.utf8)) }
+        for (venue, signer) in enrolling { try database.enroll(venue: venue, publicKeyBase64: signer.publicKeyBase64) }
         return (database, BatchIntake(database: database, event: loaded.definition, signingKey: signingKey))
+    }
+
+    /// A new empty directory under the system's temporary directory, named `prefix` and a UUID.
+    static func temporaryDirectory(_ prefix: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// The data directories a past release wrote (Tests/TallyTests/Fixtures/release-N).
+    static func release(_ number: Int) -> URL { root.appending(path: "Tests/TallyTests/Fixtures/release-\(number)") }
+}
+
+extension ProcessHarness {
+    /// A fresh harness holding copies of release `number`'s directories (node, agg), their aggregator started and
+    /// the node pointed at it.
+    static func startingRelease(_ number: Int) async throws -> (ProcessHarness, Process, Int) {
+        let harness = try ProcessHarness()
+        for name in ["node", "agg"] {
+            try FileManager.default.copyItem(at: Fixtures.release(number).appending(path: name),
+                                             to: harness.workDirectory.appending(path: name))
+        }
+        let event = harness.workDirectory.appending(path: "node/event.json")
+        let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: event)
+        // The node was made against another port: point it at this aggregator.
+        let config = harness.workDirectory.appending(path: "node/node.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+            .replacing(#/http://127\.0\.0\.1:\d+/#, with: "http://127.0.0.1:\(port)")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        return (harness, aggregator, port)
+    }
+}
+
+extension MessageSignature.Headers {
+    /// These signature headers as HTTP fields, after `Content-Type` (none if nil).
+    func fields(contentType: String? = "application/json") -> HTTPFields {
+        var fields = HTTPFields()
+        if let contentType { fields[.contentType] = contentType }
+        fields[HTTPField.Name("Content-Digest")!] = contentDigest
+        fields[HTTPField.Name("Signature-Input")!] = signatureInput
+        fields[HTTPField.Name("Signature")!] = signature
+        return fields
+    }
+
+    /// These signature headers on a JSON POST of `body` to `path`, as `BatchIntake` takes it.
+    func request(path: String = "/v1/batches", body: Data) -> BatchIntake.SignedRequest {
+        .init(path: path, contentType: "application/json", contentDigest: contentDigest, signatureInput: signatureInput,
+              signature: signature, body: body)
     }
 }
 
 extension TestSigner {
     /// Sends `records` as one signed batch of `venue` to `intake`.
     func send(_ records: [ChainedRecord], venue: String = "east", to intake: BatchIntake) async throws -> BatchAck {
-        let body = body(records, venue: venue)
-        let signed = headers(for: body)
-        return try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
-                                              signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+        try await intake.receive(request(body(records, venue: venue)))
     }
 }

@@ -16,23 +16,9 @@ import Testing
     let metrics = IngestMetrics()
 
     init() throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
         let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#,
                                                                 with: #""results_confidential": true, "quotas": ["#)
-        let event = try EventDefinition.load(data: Data(json.utf8))
-        try database.install(event: event, json: Data(json.utf8))
-        intake = BatchIntake(database: database, event: event.definition)
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
-    }
-
-    func headers(_ body: Data, path: String = "/v1/batches") -> HTTPFields {
-        let signed = try! MessageSignature.sign(method: "POST", path: path, body: body, keyID: signer.nodeID,
-                                                key: signer.key, created: Int64(Date().timeIntervalSince1970))
-        var fields: HTTPFields = [.contentType: "application/json"]
-        fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
-        fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
-        fields[HTTPField.Name("Signature")!] = signed.signature
-        return fields
+        (database, intake) = try Fixtures.aggregator(eventJSON: json, enrolling: ["east": signer])
     }
 
     @Test func metricsCountBatchesByOutcomeAndRecordsByKind() async throws {
@@ -48,7 +34,7 @@ import Testing
         let token = try database.addToken(name: "prometheus", role: .observer)
         try await app.test(.router) { client in
             for _ in 0..<2 {
-                try await client.execute(uri: "/v1/batches", method: .post, headers: headers(body),
+                try await client.execute(uri: "/v1/batches", method: .post, headers: signer.postHeaders(body),
                                          body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
             }
             try await client.execute(uri: "/v1/batches", method: .post, headers: [.contentType: "application/json"],
@@ -56,7 +42,7 @@ import Testing
             let heartbeat = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: "east", headSeq: 6,
                                                                headHash: records[2].hash, pending: 2, freeDiskBytes: 1,
                                                                version: "t", clock: "c"))
-            try await client.execute(uri: "/v1/heartbeats", method: .post, headers: headers(heartbeat, path: "/v1/heartbeats"),
+            try await client.execute(uri: "/v1/heartbeats", method: .post, headers: signer.postHeaders(heartbeat, path: "/v1/heartbeats"),
                                      body: ByteBuffer(bytes: heartbeat)) { #expect($0.status == .noContent) }
             try await client.execute(uri: "/metrics", method: .get, headers: bearer(token)) { response in
                 let text = String(buffer: response.body)
@@ -76,10 +62,7 @@ import Testing
     @Test func confidentialResultsStayHiddenUntilReleased() async throws {
         let records = Fixtures.chain([.boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
                                       Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"])])
-        let body = signer.body(records, venue: "east")
-        let signed = signer.headers(for: body)
-        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
-                                           signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+        _ = try await signer.send(records, venue: "east", to: intake)
         let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
         let token = try database.addToken(name: "大屏", role: .observer)
         try await app.test(.router) { client in
@@ -116,10 +99,7 @@ import Testing
         let first = String(buffer: try #require(await frames.next()))
         #expect(first.hasPrefix("id: 1\nevent: state\ndata: {"))
         let records = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
-        let body = signer.body(records, venue: "east")
-        let signed = signer.headers(for: body)
-        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
-                                           signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+        _ = try await signer.send(records, venue: "east", to: intake)
         hub.publish()
         let second = String(buffer: try #require(await frames.next()))
         #expect(second.hasPrefix("id: 2\nevent: state\n"))
@@ -151,7 +131,7 @@ import Testing
             }
             try await client.execute(uri: "/dashboard?token=\(token)", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/v1/batches", method: .post, headers: headers(body),
+            try await client.execute(uri: "/v1/batches", method: .post, headers: signer.postHeaders(body),
                                      body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
             let cursor = "/v1/nodes/\(signer.nodeID)/cursor"
             try await client.execute(uri: cursor, method: .get, headers: signer.getHeaders(path: cursor)) {
@@ -206,7 +186,7 @@ import Testing
             let more = Fixtures.chain([.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
                                       afterSeq: 1, afterHash: records[0].hash)
             let moreBody = signer.body(more, venue: "east")
-            try await client.execute(uri: "/v1/batches", method: .post, headers: headers(moreBody),
+            try await client.execute(uri: "/v1/batches", method: .post, headers: signer.postHeaders(moreBody),
                                      body: ByteBuffer(bytes: moreBody)) { response in
                 #expect(response.status == .forbidden)
                 let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))

@@ -6,22 +6,7 @@ import Testing
 /// written by the first release (Fixtures/release-1) and runs the real binaries.
 @Suite(.serialized) struct RedeployDrillTests {
     /// Copies the release-1 directories into a fresh harness and starts their aggregator.
-    func setUp() async throws -> (ProcessHarness, Process, Int) {
-        let harness = try ProcessHarness()
-        let fixtures = Fixtures.root.appending(path: "Tests/TallyTests/Fixtures/release-1")
-        for name in ["node", "agg"] {
-            try FileManager.default.copyItem(at: fixtures.appending(path: name),
-                                             to: harness.workDirectory.appending(path: name))
-        }
-        let event = harness.workDirectory.appending(path: "node/event.json")
-        let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: event)
-        // The node was made against another port: point it at this aggregator.
-        let config = harness.workDirectory.appending(path: "node/node.json")
-        let text = try String(contentsOf: config, encoding: .utf8)
-            .replacing(#/http://127\.0\.0\.1:\d+/#, with: "http://127.0.0.1:\(port)")
-        try text.write(to: config, atomically: true, encoding: .utf8)
-        return (harness, aggregator, port)
-    }
+    func setUp() async throws -> (ProcessHarness, Process, Int) { try await ProcessHarness.startingRelease(1) }
 
     func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 

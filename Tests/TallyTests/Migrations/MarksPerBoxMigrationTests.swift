@@ -13,11 +13,9 @@ import Testing
 
     /// A copy of the release-1 aggregator database, migrated up to just before v3.
     func releaseOne() throws -> (DatabaseQueue, URL) {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "sanmin-v3-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Fixtures.temporaryDirectory("sanmin-v3")
         let path = directory.appending(path: "aggregator.sqlite")
-        try FileManager.default.copyItem(
-            at: Fixtures.root.appending(path: "Tests/TallyTests/Fixtures/release-1/agg/aggregator.sqlite"), to: path)
+        try FileManager.default.copyItem(at: Fixtures.release(1).appending(path: "agg/aggregator.sqlite"), to: path)
         let database = try DatabaseQueue(path: path.path)
         #expect(try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
                 == ["v1: nodes, batches, records, totals, alarms"])

@@ -8,27 +8,13 @@ import Testing
 /// records and totals, the node's three pending records sent once, the observer token still reads, the node's
 /// receipts still verify against the aggregator's key.
 @Suite(.serialized) struct Release2MigrationTests {
-    static let fixtures = Fixtures.root.appending(path: "Tests/TallyTests/Fixtures/release-2")
+    static let fixtures = Fixtures.release(2)
     /// The last migration of each database in release 2.
     static let aggregatorLast = "v10: check-ins and corrections found without a scan"
     static let nodeLast = "v5: ledger tables"
 
     /// Copies the release-2 directories into a fresh harness and starts their aggregator.
-    func setUp() async throws -> (ProcessHarness, Process, Int) {
-        let harness = try ProcessHarness()
-        for name in ["node", "agg"] {
-            try FileManager.default.copyItem(at: Self.fixtures.appending(path: name),
-                                             to: harness.workDirectory.appending(path: name))
-        }
-        let event = harness.workDirectory.appending(path: "node/event.json")
-        let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: event)
-        // The node was made against another port: point it at this aggregator.
-        let config = harness.workDirectory.appending(path: "node/node.json")
-        let text = try String(contentsOf: config, encoding: .utf8)
-            .replacing(#/http://127\.0\.0\.1:\d+/#, with: "http://127.0.0.1:\(port)")
-        try text.write(to: config, atomically: true, encoding: .utf8)
-        return (harness, aggregator, port)
-    }
+    func setUp() async throws -> (ProcessHarness, Process, Int) { try await ProcessHarness.startingRelease(2) }
 
     func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
@@ -113,8 +99,7 @@ import Testing
     /// The schema of each release-2 database is exactly what this build's migrations make up to release 2's last
     /// one, and the database ran exactly those migrations.
     @Test(arguments: [true, false]) func theMigrationsUpToReleaseTwoMakeItsSchema(aggregator: Bool) throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "sanmin-release2-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Fixtures.temporaryDirectory("sanmin-release2")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = aggregator ? "agg/aggregator.sqlite" : "node/node.sqlite"
         let copy = directory.appending(path: "copy.sqlite")

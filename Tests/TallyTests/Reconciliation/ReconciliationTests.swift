@@ -41,39 +41,26 @@ import Testing
     }
 
     @Test func everyKindOfFindingWithExactFigures() async throws {
-        let database = try AggregatorDatabase(writer: DatabaseQueue())
-        let loaded = try EventDefinition.load(data: Data(Self.eventJSON.utf8))
-        try database.install(event: loaded, json: Data(Self.eventJSON.utf8))
-        let intake = BatchIntake(database: database, event: loaded.definition)
         let (main, east, west) = (TestSigner(), TestSigner(), TestSigner())
-        try database.enroll(venue: "main", publicKeyBase64: main.publicKeyBase64)
-        try database.enroll(venue: "east", publicKeyBase64: east.publicKeyBase64)
-        try database.enroll(venue: "west", publicKeyBase64: west.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(eventJSON: Self.eventJSON,
+                                                         enrolling: ["main": main, "east": east, "west": west])
 
         // The roster: main lists 3 residents and 1 expert (its quota: 3 and 2), east 4 residents.
         let roster = try RosterCSV.parse(Data(("rep_id,name,id_number,category,venue,sessions\n"
             + "M1,甲,\(IDNumbers.make(1)),resident,main,all\nM2,乙,\(IDNumbers.make(2)),resident,main,all\n"
             + "M3,丙,\(IDNumbers.make(3)),resident,main,all\nM4,丁,\(IDNumbers.make(4)),expert,main,all\n"
             + (1...4).map { "E\($0),戊\($0),\(IDNumbers.make(10 + $0)),resident,east,S1;S2" }.joined(separator: "\n"))
-            .utf8), event: loaded.definition, keyer: IDNumbers.keyer, file: "roster.csv")
+            .utf8), event: intake.event, keyer: IDNumbers.keyer, file: "roster.csv")
         try database.importRoster(roster, file: "roster.csv", digest: "test")
         let person = Dictionary(uniqueKeysWithValues: roster.map { ($0.repID, $0.personKey) })
 
         func send(_ records: [ChainedRecord], by signer: TestSigner, venue: String) async throws {
-            let body = signer.body(records, venue: venue)
-            let headers = signer.headers(for: body)
-            _ = try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                               signatureInput: headers.signatureInput, signature: headers.signature,
-                                               body: body))
+            _ = try await signer.send(records, venue: venue, to: intake)
         }
         func heartbeat(_ signer: TestSigner, venue: String, seq: Int64, hash: String) throws {
             let body = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: venue, headSeq: seq, headHash: hash,
                                                           pending: 0, freeDiskBytes: nil, version: "test", clock: "x"))
-            let headers = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body,
-                                                    keyID: signer.nodeID, key: signer.key, created: Int64(Date().timeIntervalSince1970))
-            try intake.receiveHeartbeat(.init(path: "/v1/heartbeats", contentType: "application/json",
-                                              contentDigest: headers.contentDigest, signatureInput: headers.signatureInput,
-                                              signature: headers.signature, body: body))
+            try intake.receiveHeartbeat(signer.request(body, path: "/v1/heartbeats"))
         }
 
         // Main: 4 check-ins (one not on the roster), one voided; box B1 closed with 6 issued, 5 returned and 4
@@ -160,9 +147,8 @@ import Testing
     }
 
     @Test func theOrdosQuotaContradictionIsInTheReport() throws {
-        let database = try AggregatorDatabase(writer: DatabaseQueue())
-        let url = Fixtures.example("ordos-2021")
-        try database.install(event: try EventDefinition.load(contentsOf: url), json: try Data(contentsOf: url))
+        let (database, _) = try Fixtures.aggregator(eventJSON: String(contentsOf: Fixtures.example("ordos-2021"),
+                                                                      encoding: .utf8))
         let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
         let contradictions = report.findings.filter { $0.kind == .quotaContradiction }
         #expect(contradictions.count == 1)
@@ -210,12 +196,8 @@ import Testing
             "boxes": [{"id": "BR", "category": "resident"}, {"id": "BE", "category": "expert"}, {"id": "BX"}],
             "quotas": [
             """#)
-        let database = try AggregatorDatabase(writer: DatabaseQueue())
-        let loaded = try EventDefinition.load(data: Data(json.utf8))
-        try database.install(event: loaded, json: Data(json.utf8))
-        let intake = BatchIntake(database: database, event: loaded.definition)
         let signer = TestSigner()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(eventJSON: json, enrolling: ["east": signer])
         let records = Fixtures.chain([
             .boxClosed(.init(session: "S1", box: "BR", issued: 2, returned: 2)),
             .boxClosed(.init(session: "S1", box: "BE", issued: 1, returned: 1)),
@@ -227,11 +209,7 @@ import Testing
             .correction(.init(target: 5, reason: "misread", operator: "王芳",
                               replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"))),
         ])
-        let body = signer.body(records, venue: "east")
-        let headers = signer.headers(for: body)
-        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                           signatureInput: headers.signatureInput, signature: headers.signature,
-                                           body: body))
+        _ = try await signer.send(records, venue: "east", to: intake)
         let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
         let residents = try #require(report.results.first { $0.scope == "category:resident" })
         #expect(residents.rows.first { $0.department == "D02" }?.counts == ["satisfied": 2])

@@ -7,9 +7,8 @@ import Testing
 /// an alarm, or an admin decision) changes its inputs, never sooner after the last build than that build took.
 @Suite struct ReportCacheTests {
     @Test func theReportIsReusedUntilItsInputsChange() async throws {
-        let (database, intake) = try Fixtures.aggregator()
         let signer = TestSigner()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
         let event = try #require(try database.installedEvent())
         let first = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
         _ = try await signer.send(first, to: intake)

@@ -32,36 +32,20 @@ import Testing
     let held: [ChainedRecord]
 
     init() async throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        intake = BatchIntake(database: database, event: event.definition)
-        try database.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
-        try database.enroll(venue: "main", publicKeyBase64: revoked.publicKeyBase64)
+        (database, intake) = try Fixtures.aggregator(enrolling: ["east": node, "main": revoked])
         try database.revoke(nodeID: revoked.nodeID, reason: "stolen")
         held = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
             .boxClosed(.init(session: "S1", box: "B1", issued: 2, returned: 2)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
         ])
-        let body = node.body(held, venue: "east")
-        let signed = node.headers(for: body)
-        _ = try await intake.receive(.init(contentType: "application/json", contentDigest: signed.contentDigest,
-                                           signatureInput: signed.signatureInput, signature: signed.signature, body: body))
-    }
-
-    static func fields(_ signed: MessageSignature.Headers, contentType: String = "application/json") -> HTTPFields {
-        var fields: HTTPFields = [.contentType: contentType]
-        fields[HTTPField.Name("Content-Digest")!] = signed.contentDigest
-        fields[HTTPField.Name("Signature-Input")!] = signed.signatureInput
-        fields[HTTPField.Name("Signature")!] = signed.signature
-        return fields
+        _ = try await node.send(held, venue: "east", to: intake)
     }
 
     /// A correctly signed request with this body.
     func signedBody(_ body: Data, by signer: TestSigner? = nil) -> Shaped {
         let signer = signer ?? node
-        return Shaped(headers: Self.fields(signer.headers(for: body)), body: body)
+        return Shaped(headers: signer.postHeaders(body), body: body)
     }
 
     func next(_ payloads: [RecordPayload]) -> [ChainedRecord] {
@@ -146,13 +130,10 @@ import Testing
         case "an oversized body":
             return signedBody(Data(repeating: UInt8(ascii: " "), count: 70_000))
         case "a batch signed eight days ago":
-            let signed = try! MessageSignature.sign(method: "POST", path: "/v1/batches", body: good, keyID: node.nodeID,
-                                                    key: node.key, created: Int64(Date().timeIntervalSince1970) - 8 * 86_400)
-            return Shaped(headers: Self.fields(signed), body: good)
+            let signed = node.headers(for: good, created: Int64(Date().timeIntervalSince1970) - 8 * 86_400)
+            return Shaped(headers: signed.fields(), body: good)
         case "a signature that does not cover the path it is sent to":
-            let signed = try! MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: good, keyID: node.nodeID,
-                                                    key: node.key, created: Int64(Date().timeIntervalSince1970))
-            return Shaped(headers: Self.fields(signed), body: good)
+            return Shaped(headers: node.postHeaders(good, path: "/v1/heartbeats"), body: good)
         // A stolen node key, used to break the rules the node keeps.
         case "the same person checked in twice in one session":
             return signedBody(node.body(next([.checkin(.init(session: "S1", rep: "R1", category: "resident"))]), venue: "east"))
@@ -291,10 +272,7 @@ import Testing
         func heartbeat(clock: String, created: Int64) throws -> BatchIntake.SignedRequest {
             let body = try JSONEncoder().encode(Heartbeat(node: node.nodeID, venue: "east", headSeq: 2, headHash: held[1].hash,
                                                           pending: 0, freeDiskBytes: nil, version: "t", clock: clock))
-            let signed = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body, keyID: node.nodeID,
-                                                   key: node.key, created: created)
-            return .init(path: "/v1/heartbeats", contentType: "application/json", contentDigest: signed.contentDigest,
-                         signatureInput: signed.signatureInput, signature: signed.signature, body: body)
+            return node.request(body, path: "/v1/heartbeats", created: created)
         }
         let now = Int64(Date().timeIntervalSince1970)
         let first = try heartbeat(clock: "2026-11-24T10:00:00Z", created: now)
@@ -313,11 +291,7 @@ import Testing
             try db.execute(sql: "UPDATE nodeContact SET lastContactAt = '2000-01-01T00:00:00Z' WHERE nodeID = ?",
                            arguments: [node.nodeID])
         }
-        let replay = signedBody(node.body(held, venue: "east"))
-        _ = try await intake.receive(.init(contentType: "application/json",
-                                           contentDigest: replay.headers[HTTPField.Name("Content-Digest")!],
-                                           signatureInput: replay.headers[HTTPField.Name("Signature-Input")!],
-                                           signature: replay.headers[HTTPField.Name("Signature")!], body: replay.body))
+        _ = try await intake.receive(node.request(node.body(held, venue: "east")))
         #expect(try database.contacts()[node.nodeID]?.lastContactAt == "2000-01-01T00:00:00Z")
     }
 }

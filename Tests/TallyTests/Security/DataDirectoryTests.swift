@@ -134,10 +134,7 @@ import Testing
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
             let body = try encoder.encode(Batch(event: "test-2026", venue: "east", node: node.nodeID, records: records,
                                                 eventDigest: eventDigest))
-            let headers = node.headers(for: body)
-            _ = try await intake.receive(.init(contentType: "application/json", contentDigest: headers.contentDigest,
-                                               signatureInput: headers.signatureInput, signature: headers.signature,
-                                               body: body))
+            _ = try await intake.receive(node.request(body))
             head = (records[0].seq, records[0].hash)
         }
 

@@ -15,19 +15,14 @@ import Testing
     let intake: BatchIntake
 
     init() throws {
-        database = try AggregatorDatabase(writer: DatabaseQueue())
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try database.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
-        intake = BatchIntake(database: database, event: event.definition, signingKey: Curve25519.Signing.PrivateKey())
+        (database, intake) = try Fixtures.aggregator(signingKey: Curve25519.Signing.PrivateKey())
     }
 
     /// An enrolment request as `venue-node` sends it, signed by `signer` (or by `signingKey`, to forge).
     func request(_ token: String, venue: String = "east", signer: TestSigner,
                  signingKey: Curve25519.Signing.PrivateKey? = nil) -> (HTTPFields, Data) {
         let body = try! JSONEncoder().encode(EnrolmentRequest(token: token, venue: venue, publicKey: signer.publicKeyBase64))
-        let signed = try! MessageSignature.sign(method: "POST", path: "/v1/enrolments", body: body, keyID: signer.nodeID,
-                                                key: signingKey ?? signer.key, created: Int64(Date().timeIntervalSince1970))
-        return (AttackTests.fields(signed), body)
+        return (signer.postHeaders(body, path: "/v1/enrolments", signingKey: signingKey), body)
     }
 
     /// Sends an enrolment; returns "200" and the body, or the status and the error code ("409 enrolment_token_used").

@@ -193,8 +193,7 @@ import Testing
     let signer = TestSigner()
 
     init() throws {
-        (database, intake) = try Fixtures.aggregator()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
     }
 
     func send(_ records: [ChainedRecord]) async throws -> BatchAck { try await signer.send(records, to: intake) }
@@ -274,14 +273,8 @@ import Testing
     @Test func aRevokedKeyReadingItsCursorLeavesEvidenceAndOneAlarm() throws {
         try database.revoke(nodeID: signer.nodeID, reason: "laptop stolen")
         for _ in 0..<3 {
-            let path = "/v1/nodes/\(signer.nodeID)/cursor"
-            let signed = try MessageSignature.sign(method: "GET", path: path, body: Data(), keyID: signer.nodeID,
-                                                   key: signer.key, created: Int64(Date().timeIntervalSince1970))
-            let error = try #require(throws: APIError.self) {
-                try intake.authenticate(.init(path: path, contentType: nil, contentDigest: signed.contentDigest,
-                                              signatureInput: signed.signatureInput, signature: signed.signature, body: Data()),
-                                        method: "GET")
-            }
+            let request = signer.getRequest(path: "/v1/nodes/\(signer.nodeID)/cursor")
+            let error = try #require(throws: APIError.self) { try intake.authenticate(request, method: "GET") }
             #expect(error.body.error.code == .revokedNode)
         }
         let alarms = try database.alarms().filter { $0.kind == "revoked_node" }
@@ -294,19 +287,14 @@ import Testing
 /// A node whose sync stops for something only an operator can fix tells the central office.
 @Suite struct HeartbeatProblemTests {
     @Test func aProblemInAHeartbeatRaisesOneAlarm() throws {
-        let (database, intake) = try Fixtures.aggregator()
         let signer = TestSigner()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
         for clock in ["2026-01-05T09:00:00Z", "2026-01-05T09:00:05Z"] {
             let heartbeat = Heartbeat(node: signer.nodeID, venue: "east", headSeq: 4, headHash: RecordChain.genesis,
                                       pending: 1, freeDiskBytes: nil, version: sanminVersion, clock: clock,
                                       problem: "record 3 held by the aggregator differs from this node's: the chains have forked")
             let body = try JSONEncoder().encode(heartbeat)
-            let signed = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body, keyID: signer.nodeID,
-                                                   key: signer.key, created: Int64(Date().timeIntervalSince1970))
-            try intake.receiveHeartbeat(.init(path: "/v1/heartbeats", contentType: "application/json",
-                                              contentDigest: signed.contentDigest, signatureInput: signed.signatureInput,
-                                              signature: signed.signature, body: body))
+            try intake.receiveHeartbeat(signer.request(body, path: "/v1/heartbeats"))
         }
         let alarms = try database.alarms().filter { $0.kind == "node_problem" }
         #expect(alarms.map(\.message) == ["node \(signer.nodeID) of venue east reports: record 3 held by the aggregator "
@@ -322,16 +310,13 @@ import Testing
         AggregatorRuleTests.chainV1(payloads, afterSeq: afterSeq, afterHash: afterHash)
     }
 
-    func aggregator(path: String? = nil) throws -> (AggregatorDatabase, BatchIntake) { try Fixtures.aggregator(path: path) }
-
     func send(_ records: [ChainedRecord], by signer: TestSigner, to intake: BatchIntake) async throws -> BatchAck {
         try await signer.send(records, to: intake)
     }
 
     @Test func aCorrectionOfAHeldOutCorrectionIsHeldOutTooAndTheVenueIsNotBlocked() async throws {
-        let (database, intake) = try aggregator()
         let signer = TestSigner()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
         // Release 1: a check-in, then a correction whose reason holds an ID-card-shaped number (held out).
         let old = Self.chainV1([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
@@ -354,20 +339,18 @@ import Testing
     }
 
     @Test func afterARestartTheLedgerIsRebuiltAndTheBoxLimitHolds() async throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "sanmin-ledger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Fixtures.temporaryDirectory("sanmin-ledger")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "aggregator.sqlite").path
         let signer = TestSigner()
         let records = Fixtures.chain([.boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
                                       Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])])
         do {
-            let (database, intake) = try aggregator(path: path)
-            try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+            let (_, intake) = try Fixtures.aggregator(path: path, enrolling: ["east": signer])
             _ = try await send(records, by: signer, to: intake)
         }
         // A new process on the same database: its ledger comes from the stored records.
-        let (database, intake) = try aggregator(path: path)
+        let (database, intake) = try Fixtures.aggregator(path: path)
         let over = Fixtures.chain([Fixtures.validBallot(["D01": "dissatisfied", "D02": "satisfied"])], afterSeq: 2,
                                   afterHash: records[1].hash)
         let error = try await #require(throws: APIError.self) { try await send(over, by: signer, to: intake) }
@@ -378,9 +361,8 @@ import Testing
     }
 
     @Test func countingAHeldOutRecordIsJudgedByTheRules() async throws {
-        let (database, intake) = try aggregator()
         let signer = TestSigner()
-        try database.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        let (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
         // Release 1: a box returned 1, two ballots entered into it (the second held out).
         _ = try await send(Self.chainV1([.boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
                                          Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),

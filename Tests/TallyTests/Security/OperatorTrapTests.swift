@@ -18,8 +18,7 @@ import Testing
     let node = TestSigner()
 
     init() throws {
-        (database, intake) = try Fixtures.aggregator(signingKey: Curve25519.Signing.PrivateKey())
-        try database.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
+        (database, intake) = try Fixtures.aggregator(signingKey: Curve25519.Signing.PrivateKey(), enrolling: ["east": node])
     }
 
     /// Every command but `serve`, with a data directory that holds no aggregator database.
@@ -91,9 +90,7 @@ import Testing
         defer { harness.cleanUp() }
         let directory = harness.workDirectory.appending(path: "agg")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let stored = try AggregatorDatabase(path: directory.appending(path: "aggregator.sqlite").path, create: true)
-        let event = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
-        try stored.install(event: event, json: Data(Fixtures.smallEventJSON.utf8))
+        let (stored, _) = try Fixtures.aggregator(path: directory.appending(path: "aggregator.sqlite").path)
 
         // Bearer tokens.
         let screen = try harness.run("aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer",
@@ -172,9 +169,8 @@ import Testing
             // The revoked enrolment token enrols nobody.
             let signer = TestSigner()
             let body = try JSONEncoder().encode(EnrolmentRequest(token: unused, venue: "east", publicKey: signer.publicKeyBase64))
-            let signed = try MessageSignature.sign(method: "POST", path: "/v1/enrolments", body: body, keyID: signer.nodeID,
-                                                   key: signer.key, created: Int64(Date().timeIntervalSince1970))
-            try await client.execute(uri: "/v1/enrolments", method: .post, headers: AttackTests.fields(signed),
+            try await client.execute(uri: "/v1/enrolments", method: .post,
+                                     headers: signer.postHeaders(body, path: "/v1/enrolments"),
                                      body: ByteBuffer(bytes: body)) { response in
                 #expect(response.status == .unauthorized)
                 let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
@@ -204,9 +200,7 @@ import Testing
 
     func heartbeatRequest(_ heartbeat: Heartbeat) throws -> (HTTPFields, ByteBuffer) {
         let body = try JSONEncoder().encode(heartbeat)
-        let signed = try MessageSignature.sign(method: "POST", path: "/v1/heartbeats", body: body, keyID: node.nodeID,
-                                               key: node.key, created: Int64(Date().timeIntervalSince1970))
-        return (AttackTests.fields(signed), ByteBuffer(bytes: body))
+        return (node.postHeaders(body, path: "/v1/heartbeats"), ByteBuffer(bytes: body))
     }
 
     var plausible: Heartbeat {
