@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "Shared",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             swiftSettings: swiftSettings
         ),
@@ -84,8 +84,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "venue-node", dependencies: ["VenueNode", "Shared", "DaemonSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
-        .executableTarget(name: "aggregator", dependencies: ["Aggregator", "Shared", "DaemonSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "venue-node",
+            dependencies: [
+                "VenueNode", "Shared", "DaemonSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "aggregator",
+            dependencies: [
+                "Aggregator", "Shared", "DaemonSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], swiftSettings: swiftSettings),
         .executableTarget(
             name: "batch-fuzzer",
             dependencies: ["Shared", .product(name: "Crypto", package: "swift-crypto")],

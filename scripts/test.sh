@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The code follows .swift-format (swift-format ships with the toolchain): `swift format -i -r Sources Tests
+# Package.swift` fixes what this reports.
+swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build
 # The benchmarks in their quick mode: they still work (figures from scripts/bench.sh, docs/benchmarks.md).

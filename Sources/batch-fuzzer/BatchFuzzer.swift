@@ -29,14 +29,20 @@ enum BatchFuzzer {
         _ = try? MessageSignature.keyID(signatureInput: header)
         _ = try? MessageSignature.created(signatureInput: header)
         // A signature nobody made with the key must not verify, whatever the header says.
-        let forged = "sig1=:" + Data(body.prefix(64) + Data(repeating: 0, count: max(0, 64 - body.count))).base64EncodedString() + ":"
-        if (try? MessageSignature.verify(method: "POST", path: "/v1/batches", query: header.isEmpty ? nil : "q",
-                                         body: body, contentDigest: MessageSignature.contentDigest(of: body),
-                                         signatureInput: header, signature: forged, publicKey: key)) != nil {
+        let forged =
+            "sig1=:" + Data(body.prefix(64) + Data(repeating: 0, count: max(0, 64 - body.count))).base64EncodedString()
+            + ":"
+        if (try? MessageSignature.verify(
+            method: "POST", path: "/v1/batches", query: header.isEmpty ? nil : "q",
+            body: body, contentDigest: MessageSignature.contentDigest(of: body),
+            signatureInput: header, signature: forged, publicKey: key)) != nil
+        {
             fatalError("a signature made without the key verified")
         }
         // The decoder and everything after it, as the aggregator runs them once a signature verifies.
-        guard let batch = try? JSONDecoder().decode(Batch.self, from: body), let first = batch.records.first else { return }
+        guard let batch = try? JSONDecoder().decode(Batch.self, from: body), let first = batch.records.first else {
+            return
+        }
         _ = try? RecordChain.verify(batch.records, afterSeq: first.seq &- 1, afterHash: first.prev)
         for record in batch.records.prefix(1_000) {
             guard let payload = try? RecordPayload.decode(json: record.payload) else { continue }
@@ -67,38 +73,40 @@ enum BatchFuzzer {
 }
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let start else { return 0 }
-    BatchFuzzer.check(Data(bytes: start, count: count))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+        guard let start else { return 0 }
+        BatchFuzzer.check(Data(bytes: start, count: count))
+        return 0
+    }
 
-public typealias Arguments = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    public typealias Arguments = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<Arguments>,
-                     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runFuzzerDriver(
+        _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<Arguments>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 
-/// SwiftPM links an executable's entry point as `<module>_main`: hand over to libFuzzer's driver.
-@_cdecl("batch_fuzzer_main")
-public func fuzzerMain(_ argc: CInt, _ argv: Arguments) -> CInt {
-    var argc = argc
-    var argv = argv
-    return runFuzzerDriver(&argc, &argv, fuzzOneInput)
-}
+    /// SwiftPM links an executable's entry point as `<module>_main`: hand over to libFuzzer's driver.
+    @_cdecl("batch_fuzzer_main")
+    public func fuzzerMain(_ argc: CInt, _ argv: Arguments) -> CInt {
+        var argc = argc
+        var argv = argv
+        return runFuzzerDriver(&argc, &argv, fuzzOneInput)
+    }
 #else
-@main struct Replay {
-    static func main() throws {
-        let files = CommandLine.arguments.dropFirst()
-        guard !files.isEmpty else {
-            print("usage: batch-fuzzer FILE… (replays inputs; scripts/fuzz.sh runs the fuzzer)")
-            return
-        }
-        for file in files {
-            BatchFuzzer.check(try Data(contentsOf: URL(filePath: file)))
-            print("ok \(file)")
+    @main struct Replay {
+        static func main() throws {
+            let files = CommandLine.arguments.dropFirst()
+            guard !files.isEmpty else {
+                print("usage: batch-fuzzer FILE… (replays inputs; scripts/fuzz.sh runs the fuzzer)")
+                return
+            }
+            for file in files {
+                BatchFuzzer.check(try Data(contentsOf: URL(filePath: file)))
+                print("ok \(file)")
+            }
         }
     }
-}
 #endif

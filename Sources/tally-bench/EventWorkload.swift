@@ -17,18 +17,25 @@ enum EventWorkload {
             for (category, count) in quota.sorted(by: { $0.key < $1.key }) {
                 for _ in 0..<(count * scale) {
                     reps += 1
-                    payloads.append(.checkin(.init(session: session.id, rep: "\(venue)-\(session.id)-\(reps)",
-                                                   category: category, at: "2021-12-20T09:00:00Z")))
+                    payloads.append(
+                        .checkin(
+                            .init(
+                                session: session.id, rep: "\(venue)-\(session.id)-\(reps)",
+                                category: category, at: "2021-12-20T09:00:00Z")))
                 }
             }
             guard reps > 0 else { continue }
             payloads.append(.boxOpened(.init(session: session.id, box: "B1", at: "2021-12-20T10:00:00Z")))
-            payloads.append(.boxClosed(.init(session: session.id, box: "B1", issued: reps, returned: reps,
-                                             at: "2021-12-20T11:00:00Z")))
+            payloads.append(
+                .boxClosed(
+                    .init(
+                        session: session.id, box: "B1", issued: reps, returned: reps,
+                        at: "2021-12-20T11:00:00Z")))
             for index in 0..<reps {
                 var chosen: [String: String] = [:]
                 for (position, department) in departments.enumerated() {
-                    chosen[department] = marks[(index * 7 + position * 3) % 10 < 8 ? 0 : (index + position) % marks.count]
+                    chosen[department] =
+                        marks[(index * 7 + position * 3) % 10 < 8 ? 0 : (index + position) % marks.count]
                 }
                 payloads.append(.ballot(.init(session: session.id, box: "B1", status: .valid, marks: chosen)))
             }
@@ -37,21 +44,27 @@ enum EventWorkload {
     }
 
     /// Signed batch requests of one venue's chain, `batchSize` records each, by a new key enrolled for it.
-    static func signedBatches(event: EventDefinition, venue: String, records: [ChainedRecord], batchSize: Int,
-                              database: AggregatorDatabase) throws -> (requests: [BatchIntake.SignedRequest], key: Curve25519.Signing.PrivateKey) {
+    static func signedBatches(
+        event: EventDefinition, venue: String, records: [ChainedRecord], batchSize: Int,
+        database: AggregatorDatabase
+    ) throws -> (requests: [BatchIntake.SignedRequest], key: Curve25519.Signing.PrivateKey) {
         let key = Curve25519.Signing.PrivateKey()
         let node = NodeIdentity.nodeID(for: key.publicKey)
         _ = try database.enroll(venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString())
         let encoder = JSONCoding.encoder(.wire)
         var requests: [BatchIntake.SignedRequest] = []
         for start in stride(from: 0, to: records.count, by: batchSize) {
-            let batch = Batch(event: event.id, venue: venue, node: node,
-                              records: Array(records[start..<min(start + batchSize, records.count)]))
+            let batch = Batch(
+                event: event.id, venue: venue, node: node,
+                records: Array(records[start..<min(start + batchSize, records.count)]))
             let body = try encoder.encode(batch)
-            let signed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
-                                                   created: Int64(Date().timeIntervalSince1970))
-            requests.append(.init(contentType: "application/json", contentDigest: signed.contentDigest,
-                                  signatureInput: signed.signatureInput, signature: signed.signature, body: body))
+            let signed = try MessageSignature.sign(
+                method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
+                created: Int64(Date().timeIntervalSince1970))
+            requests.append(
+                .init(
+                    contentType: "application/json", contentDigest: signed.contentDigest,
+                    signatureInput: signed.signatureInput, signature: signed.signature, body: body))
         }
         return (requests, key)
     }
@@ -64,7 +77,9 @@ struct CatchUp {
     var records: Int
     var rate: Double
 
-    var line: String { String(format: "catch-up, %d venues at once: %d records, %.0f records/s", venues, records, rate) }
+    var line: String {
+        String(format: "catch-up, %d venues at once: %d records, %.0f records/s", venues, records, rate)
+    }
 
     static func run(event: LoadedEvent, eventFile: URL, scale: Int, directory: URL) async throws -> CatchUp {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -76,8 +91,11 @@ struct CatchUp {
         for venue in event.definition.venues {
             let records = Workload.chain(EventWorkload.payloads(event: event.definition, venue: venue.id, scale: scale))
             total += records.count
-            perVenue.append(try EventWorkload.signedBatches(event: event.definition, venue: venue.id, records: records,
-                                                            batchSize: 500, database: database).requests)
+            perVenue.append(
+                try EventWorkload.signedBatches(
+                    event: event.definition, venue: venue.id, records: records,
+                    batchSize: 500, database: database
+                ).requests)
         }
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -100,8 +118,9 @@ struct AggregatorGrowth {
     var cachedReport: Double
 
     var line: String {
-        String(format: "aggregator holding %d records: ingest %.0f records/s, totals %.4f s, reconciliation built %.3f s, "
-                   + "cached report %.4f s", records, ingestRate, totals, reconciliation, cachedReport)
+        String(
+            format: "aggregator holding %d records: ingest %.0f records/s, totals %.4f s, reconciliation built %.3f s, "
+                + "cached report %.4f s", records, ingestRate, totals, reconciliation, cachedReport)
     }
 
     /// One venue's chain, continued batch by batch: boxes of 100,000 ballots, a check-in before each ballot.
@@ -145,21 +164,25 @@ struct AggregatorGrowth {
             let node = NodeIdentity.nodeID(for: key.publicKey)
             let encoder = JSONCoding.encoder(.wire)
             let body = try encoder.encode(Batch(event: event.id, venue: venue, node: node, records: records))
-            let signed = try MessageSignature.sign(method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
-                                                   created: Int64(Date().timeIntervalSince1970))
-            return .init(contentType: "application/json", contentDigest: signed.contentDigest,
-                         signatureInput: signed.signatureInput, signature: signed.signature, body: body)
+            let signed = try MessageSignature.sign(
+                method: "POST", path: "/v1/batches", body: body, keyID: node, key: key,
+                created: Int64(Date().timeIntervalSince1970))
+            return .init(
+                contentType: "application/json", contentDigest: signed.contentDigest,
+                signatureInput: signed.signatureInput, signature: signed.signature, body: body)
         }
     }
 
-    static func run(event: LoadedEvent, eventFile: URL, sizes: [Int], directory: URL) async throws -> [AggregatorGrowth] {
+    static func run(event: LoadedEvent, eventFile: URL, sizes: [Int], directory: URL) async throws -> [AggregatorGrowth]
+    {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try AggregatorDatabase(path: directory.appending(path: "aggregator.sqlite").path, create: true)
         try database.install(event: event, json: try Data(contentsOf: eventFile))
         let intake = BatchIntake(database: database, event: event.definition)
         var chains = event.definition.venues.map { VenueChain(venue: $0.id) }
         for chain in chains {
-            _ = try database.enroll(venue: chain.venue, publicKeyBase64: chain.key.publicKey.rawRepresentation.base64EncodedString())
+            _ = try database.enroll(
+                venue: chain.venue, publicKeyBase64: chain.key.publicKey.rawRepresentation.base64EncodedString())
         }
         var held = 0
         var rows: [AggregatorGrowth] = []
@@ -185,8 +208,9 @@ struct AggregatorGrowth {
             let reconciliation = try median(1) { _ = try Report.build(database: database, event: event) }
             _ = try database.cachedReport(event: event)
             let cached = try median(5) { _ = try database.cachedReport(event: event) }
-            let row = AggregatorGrowth(records: held, ingestRate: 10_000 / seconds, totals: totals,
-                                       reconciliation: reconciliation, cachedReport: cached)
+            let row = AggregatorGrowth(
+                records: held, ingestRate: 10_000 / seconds, totals: totals,
+                reconciliation: reconciliation, cachedReport: cached)
             say(row.line)
             rows.append(row)
         }

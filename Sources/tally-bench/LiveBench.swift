@@ -25,9 +25,12 @@ struct Live {
 
     var lines: [String] {
         [
-            String(format: "catch-up over HTTP, %d daemons at once: %d records, %.0f records/s", venues, records, catchUpRate),
-            String(format: "live latency, record saved → dashboard event: p50 %.3f s, p99 %.3f s (%d records)",
-                   percentile(0.5), percentile(0.99), latencies.count),
+            String(
+                format: "catch-up over HTTP, %d daemons at once: %d records, %.0f records/s", venues, records,
+                catchUpRate),
+            String(
+                format: "live latency, record saved → dashboard event: p50 %.3f s, p99 %.3f s (%d records)",
+                percentile(0.5), percentile(0.99), latencies.count),
             "resident memory: aggregator \(aggregatorIdleKB / 1024) MiB idle, \(aggregatorPeakKB / 1024) MiB peak; "
                 + "venue node \(nodeIdleKB / 1024) MiB idle, \(nodePeakKB / 1024) MiB peak",
         ]
@@ -53,7 +56,9 @@ struct Live {
             let problem = errors.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                throw Failure(description: "\(binary) \(arguments.joined(separator: " ")): " + String(decoding: problem, as: UTF8.self))
+                throw Failure(
+                    description: "\(binary) \(arguments.joined(separator: " ")): "
+                        + String(decoding: problem, as: UTF8.self))
             }
             return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -73,31 +78,45 @@ struct Live {
         defer { stopAll(processes) }
 
         // The aggregator, without a rate limit (the benchmark says so), on a free port.
-        let aggregator = try start("aggregator", ["serve", "--data-dir", "aggregator", "--event", eventFile.path,
-                                                  "--listen", "127.0.0.1:0", "--rate-limit", "0"], log: "aggregator.log")
+        let aggregator = try start(
+            "aggregator",
+            [
+                "serve", "--data-dir", "aggregator", "--event", eventFile.path,
+                "--listen", "127.0.0.1:0", "--rate-limit", "0",
+            ], log: "aggregator.log")
         processes.append(aggregator)
         var port: Int?
         for _ in 0..<600 where port == nil {
             let log = (try? String(contentsOf: directory.appending(path: "aggregator.log"), encoding: .utf8)) ?? ""
-            port = log.split(separator: "\n").first { $0.hasPrefix("listening on ") }.flatMap { Int($0.split(separator: ":").last ?? "") }
+            port = log.split(separator: "\n").first { $0.hasPrefix("listening on ") }.flatMap {
+                Int($0.split(separator: ":").last ?? "")
+            }
             if port == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        guard let port else { throw Failure(description: "the aggregator did not start (see \(directory.path)/aggregator.log)") }
+        guard let port else {
+            throw Failure(description: "the aggregator did not start (see \(directory.path)/aggregator.log)")
+        }
         let base = "http://127.0.0.1:\(port)"
         let aggregatorKey = try run("aggregator", ["identity", "--data-dir", "aggregator"])
-        let token = try run("aggregator", ["tokens", "add", "--data-dir", "aggregator", "--role", "observer", "--name", "bench"])
+        let token = try run(
+            "aggregator", ["tokens", "add", "--data-dir", "aggregator", "--role", "observer", "--name", "bench"])
 
         // Every node enrolled, its records written while it was "offline" (no daemon yet).
         var result = Live()
         var expected: [String: Int64] = [:]
         for venue in event.definition.venues {
             let enrolment = try run("aggregator", ["nodes", "enroll", "--data-dir", "aggregator", "--venue", venue.id])
-            _ = try run("venue-node", ["init", "--data-dir", "nodes/\(venue.id)", "--event", eventFile.path, "--venue", venue.id,
-                                       "--aggregator", base, "--aggregator-key", aggregatorKey, "--token", enrolment])
+            _ = try run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "nodes/\(venue.id)", "--event", eventFile.path, "--venue", venue.id,
+                    "--aggregator", base, "--aggregator-key", aggregatorKey, "--token", enrolment,
+                ])
             let database = try NodeDatabase(path: directory.appending(path: "nodes/\(venue.id)/node.sqlite").path)
             let payloads = EventWorkload.payloads(event: event.definition, venue: venue.id, scale: scale)
             for first in stride(from: 0, to: payloads.count, by: 5_000) {
-                _ = try database.append(Array(payloads[first..<min(first + 5_000, payloads.count)]), event: event.definition)
+                _ = try database.append(
+                    Array(payloads[first..<min(first + 5_000, payloads.count)]), event: event.definition)
             }
             expected[venue.id] = try database.head().seq
             result.records += payloads.count
@@ -111,17 +130,23 @@ struct Live {
         let started = ContinuousClock.now
         var daemons: [String: Process] = [:]
         for venue in event.definition.venues {
-            let daemon = try start("venue-node", ["run", "--data-dir", "nodes/\(venue.id)"], log: "node-\(venue.id).log")
+            let daemon = try start(
+                "venue-node", ["run", "--data-dir", "nodes/\(venue.id)"], log: "node-\(venue.id).log")
             daemons[venue.id] = daemon
             processes.append(daemon)
         }
         while true {
-            let reply = try await client.send(method: "GET", url: "\(base)/v1/dashboard", headers: ["Authorization: Bearer \(token)"])
+            let reply = try await client.send(
+                method: "GET", url: "\(base)/v1/dashboard", headers: ["Authorization: Bearer \(token)"])
             guard let state = try? JSONDecoder().decode(DashboardHeads.self, from: reply.body) else {
-                throw Failure(description: "GET /v1/dashboard answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+                throw Failure(
+                    description:
+                        "GET /v1/dashboard answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
             }
             if state.venues.allSatisfy({ $0.heldSeq >= expected[$0.id] ?? 0 }) { break }
-            guard started.duration(to: .now) < .seconds(1_800) else { throw Failure(description: "catch-up did not finish") }
+            guard started.duration(to: .now) < .seconds(1_800) else {
+                throw Failure(description: "catch-up did not finish")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         result.catchUpRate = Double(result.records) / elapsed(since: started)
@@ -135,14 +160,18 @@ struct Live {
         try await Task.sleep(for: .milliseconds(500))
         for index in 0..<samples {
             let session = event.definition.sessions[0].id
-            let category = event.definition.quota(venue: venue, session: session)?.counts.keys.sorted().first
+            let category =
+                event.definition.quota(venue: venue, session: session)?.counts.keys.sorted().first
                 ?? event.definition.categories[0].id
-            let saved = try node.append([.checkin(.init(session: session, rep: "live-\(index)", category: category))],
-                                        event: event.definition)
+            let saved = try node.append(
+                [.checkin(.init(session: session, rep: "live-\(index)", category: category))],
+                event: event.definition)
             let savedAt = ContinuousClock.now
             let seq = saved[0].seq
             while stream.heldSeq(venue: venue) < seq {
-                guard savedAt.duration(to: .now) < .seconds(30) else { throw Failure(description: "record \(seq) never reached the dashboard") }
+                guard savedAt.duration(to: .now) < .seconds(30) else {
+                    throw Failure(description: "record \(seq) never reached the dashboard")
+                }
                 try await Task.sleep(for: .milliseconds(2))
             }
             result.latencies.append(elapsed(since: savedAt))
@@ -184,7 +213,10 @@ struct DashboardHeads: Decodable {
     struct Venue: Decodable {
         var id: String
         var heldSeq: Int64
-        enum CodingKeys: String, CodingKey { case id, heldSeq = "held_seq" }
+        enum CodingKeys: String, CodingKey {
+            case id
+            case heldSeq = "held_seq"
+        }
     }
     var venues: [Venue]
 }
@@ -213,7 +245,8 @@ final class DashboardStream: @unchecked Sendable {
                     let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...newline)
                     guard line.hasPrefix("data: "),
-                          let state = try? JSONDecoder().decode(DashboardHeads.self, from: Data(line.dropFirst(6).utf8)) else { continue }
+                        let state = try? JSONDecoder().decode(DashboardHeads.self, from: Data(line.dropFirst(6).utf8))
+                    else { continue }
                     heads.value.withLock { current in for venue in state.venues { current[venue.id] = venue.heldSeq } }
                 }
             }

@@ -11,21 +11,24 @@ import VenueNode
 struct TallyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally-bench",
-        abstract: "Measure ingest against raw SQLite, signature verification, and the cost of a node write as it grows.",
+        abstract:
+            "Measure ingest against raw SQLite, signature verification, and the cost of a node write as it grows.",
         discussion: """
             Release mode gives the figures that count (scripts/bench.sh builds it and writes docs/benchmarks.md);
             --quick runs every benchmark on small sizes only to show they still work (the test command does).
             """)
 
     @Flag(help: "Small sizes: shows the benchmarks work, measures nothing worth keeping.") var quick = false
-    @Flag(help: "Also the 10^7-record points of the growth benchmarks (tens of minutes, some GB of disk).") var huge = false
+    @Flag(help: "Also the 10^7-record points of the growth benchmarks (tens of minutes, some GB of disk).") var huge =
+        false
     @Option(help: "Write the results as Markdown to this file.") var out: String?
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
     @Option(help: "Live latency: how many records are timed from a node to the dashboard.") var samples: Int?
     @Option(help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node), e.g. to profile one.")
     var only: String?
     @Option(help: "Catch-up and live runs with N times the Ordos representatives per venue.") var scale = 1
-    @Option(help: "Sizes of the aggregator's growth benchmark (comma-separated, each at least 10000).") var growthSizes: String?
+    @Option(help: "Sizes of the aggregator's growth benchmark (comma-separated, each at least 10000).") var growthSizes:
+        String?
 
     func run() async throws {
         let eventFile = URL(filePath: event).standardizedFileURL
@@ -39,31 +42,37 @@ struct TallyBench: AsyncParsableCommand {
 
         let ingestRecords = quick ? 2_000 : 40_000
         for batchSize in quick ? [500] : [500, 2_000] where wanted("ingest") {
-            let ingest = try await Ingest.run(event: loaded, eventFile: eventFile, records: ingestRecords, batchSize: batchSize,
-                                              directory: work.appending(path: "ingest-\(batchSize)"))
+            let ingest = try await Ingest.run(
+                event: loaded, eventFile: eventFile, records: ingestRecords, batchSize: batchSize,
+                directory: work.appending(path: "ingest-\(batchSize)"))
             report.ingest.append(ingest)
             say(ingest.line)
         }
         if wanted("catch-up") {
-            report.catchUp = try await CatchUp.run(event: loaded, eventFile: eventFile, scale: scale,
-                                                   directory: work.appending(path: "catch-up"))
+            report.catchUp = try await CatchUp.run(
+                event: loaded, eventFile: eventFile, scale: scale,
+                directory: work.appending(path: "catch-up"))
             say(report.catchUp!.line)
         }
         if wanted("live") {
-            report.live = try await Live.run(event: loaded, eventFile: eventFile, scale: scale, samples: samples ?? (quick ? 3 : 60),
-                                             directory: work.appending(path: "live"))
+            report.live = try await Live.run(
+                event: loaded, eventFile: eventFile, scale: scale, samples: samples ?? (quick ? 3 : 60),
+                directory: work.appending(path: "live"))
             for line in report.live!.lines { say(line) }
         }
         if wanted("growth") {
-            let sizes = growthSizes.map { $0.split(separator: ",").compactMap { Int($0) }.map { max(10_000, $0) } }
+            let sizes =
+                growthSizes.map { $0.split(separator: ",").compactMap { Int($0) }.map { max(10_000, $0) } }
                 ?? (quick ? [10_000] : [10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []))
-            report.aggregatorGrowth = try await AggregatorGrowth.run(event: loaded, eventFile: eventFile, sizes: sizes,
-                                                                     directory: work.appending(path: "growth"))
+            report.aggregatorGrowth = try await AggregatorGrowth.run(
+                event: loaded, eventFile: eventFile, sizes: sizes,
+                directory: work.appending(path: "growth"))
         }
         if wanted("node") {
-            report.growth = try NodeGrowth.run(event: loaded.definition,
-                                               sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
-                                               directory: work.appending(path: "node"))
+            report.growth = try NodeGrowth.run(
+                event: loaded.definition,
+                sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
+                directory: work.appending(path: "node"))
             for row in report.growth { say(row.line) }
         }
         report.huge = huge
@@ -100,20 +109,28 @@ enum Workload {
         while payloads.count < count {
             index += 1
             if index % 2 == 0 {
-                payloads.append(.checkin(.init(session: session.id, rep: "\(repPrefix)\(index)", category: category,
-                                               at: "2021-05-20T09:00:00Z")))
+                payloads.append(
+                    .checkin(
+                        .init(
+                            session: session.id, rep: "\(repPrefix)\(index)", category: category,
+                            at: "2021-05-20T09:00:00Z")))
                 continue
             }
             if ballotsLeft == 0 {
                 box += 1
                 ballotsLeft = 1_000
-                payloads.append(.boxClosed(.init(session: session.id, box: "B\(box)", issued: 1_000, returned: 1_000,
-                                                 at: "2021-05-20T11:00:00Z")))
+                payloads.append(
+                    .boxClosed(
+                        .init(
+                            session: session.id, box: "B\(box)", issued: 1_000, returned: 1_000,
+                            at: "2021-05-20T11:00:00Z")))
                 continue
             }
             ballotsLeft -= 1
             var chosen: [String: String] = [:]
-            for (position, department) in departments.enumerated() { chosen[department] = marks[(index + position) % marks.count] }
+            for (position, department) in departments.enumerated() {
+                chosen[department] = marks[(index + position) % marks.count]
+            }
             payloads.append(.ballot(.init(session: session.id, box: "B\(box)", status: .valid, marks: chosen)))
         }
         return payloads
@@ -142,11 +159,15 @@ struct Ingest {
     var ratio: Double { ingestRate / rawRate }
 
     var line: String {
-        String(format: "ingest, batches of %d: %.0f records/s; raw SQLite %.0f rows/s; ratio %.3f; Ed25519 %.0f verifications/s (%.1f %% of ingest time)",
-               batchSize, ingestRate, rawRate, ratio, verifyRate, verifyShare * 100)
+        String(
+            format:
+                "ingest, batches of %d: %.0f records/s; raw SQLite %.0f rows/s; ratio %.3f; Ed25519 %.0f verifications/s (%.1f %% of ingest time)",
+            batchSize, ingestRate, rawRate, ratio, verifyRate, verifyShare * 100)
     }
 
-    static func run(event: LoadedEvent, eventFile: URL, records: Int, batchSize: Int, directory: URL) async throws -> Ingest {
+    static func run(event: LoadedEvent, eventFile: URL, records: Int, batchSize: Int, directory: URL) async throws
+        -> Ingest
+    {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try AggregatorDatabase(path: directory.appending(path: "aggregator.sqlite").path, create: true)
         try database.install(event: event, json: try Data(contentsOf: eventFile))
@@ -154,8 +175,9 @@ struct Ingest {
         let venue = event.definition.venues[0].id
         let chained = Workload.chain(Workload.payloads(event: event.definition, count: records))
         // Signed beforehand, as the node does: the benchmark measures the aggregator.
-        let (requests, key) = try EventWorkload.signedBatches(event: event.definition, venue: venue, records: chained,
-                                                              batchSize: batchSize, database: database)
+        let (requests, key) = try EventWorkload.signedBatches(
+            event: event.definition, venue: venue, records: chained,
+            batchSize: batchSize, database: database)
         let node = NodeIdentity.nodeID(for: key.publicKey)
         var start = ContinuousClock.now
         for request in requests { _ = try await intake.receive(request) }
@@ -167,19 +189,22 @@ struct Ingest {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let raw = try DatabasePool(path: directory.appending(path: "raw.sqlite").path, configuration: configuration)
         try await raw.write { db in
-            try db.execute(sql: """
-                CREATE TABLE record (venue TEXT NOT NULL, seq INTEGER NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
-                    kind TEXT NOT NULL, payload TEXT NOT NULL, nodeID TEXT NOT NULL, batchID INTEGER NOT NULL,
-                    PRIMARY KEY (venue, seq)) WITHOUT ROWID
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE record (venue TEXT NOT NULL, seq INTEGER NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
+                        kind TEXT NOT NULL, payload TEXT NOT NULL, nodeID TEXT NOT NULL, batchID INTEGER NOT NULL,
+                        PRIMARY KEY (venue, seq)) WITHOUT ROWID
+                    """)
         }
         start = ContinuousClock.now
         for (batchID, first) in stride(from: 0, to: chained.count, by: batchSize).enumerated() {
             try await raw.write { db in
                 let statement = try db.cachedStatement(sql: "INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
                 for record in chained[first..<min(first + batchSize, chained.count)] {
-                    try statement.execute(arguments: [venue, record.seq, record.prev, record.hash, "ballot", record.payload,
-                                                      node, batchID])
+                    try statement.execute(arguments: [
+                        venue, record.seq, record.prev, record.hash, "ballot", record.payload,
+                        node, batchID,
+                    ])
                 }
             }
         }
@@ -190,15 +215,17 @@ struct Ingest {
         let rounds = max(1, 2_000 / requests.count)
         for _ in 0..<rounds {
             for request in requests {
-                try MessageSignature.verify(method: "POST", path: "/v1/batches", query: nil, body: request.body,
-                                                contentDigest: request.contentDigest, signatureInput: request.signatureInput,
-                                                signature: request.signature, publicKey: key.publicKey)
+                try MessageSignature.verify(
+                    method: "POST", path: "/v1/batches", query: nil, body: request.body,
+                    contentDigest: request.contentDigest, signatureInput: request.signatureInput,
+                    signature: request.signature, publicKey: key.publicKey)
             }
         }
         let verifySeconds = elapsed(since: start) / Double(rounds * requests.count)
-        return Ingest(records: records, batchSize: batchSize, ingestRate: Double(records) / ingestSeconds,
-                      rawRate: Double(records) / rawSeconds, verifyRate: 1 / verifySeconds,
-                      verifyShare: verifySeconds * Double(requests.count) / ingestSeconds)
+        return Ingest(
+            records: records, batchSize: batchSize, ingestRate: Double(records) / ingestSeconds,
+            rawRate: Double(records) / rawSeconds, verifyRate: 1 / verifySeconds,
+            verifyShare: verifySeconds * Double(requests.count) / ingestSeconds)
     }
 }
 
@@ -208,7 +235,9 @@ struct NodeGrowth {
     var write: Double
     var status: Double
 
-    var line: String { String(format: "node holding %d records: one check-in %.4f s, status %.4f s", records, write, status) }
+    var line: String {
+        String(format: "node holding %d records: one check-in %.4f s, status %.4f s", records, write, status)
+    }
 
     static func run(event: EventDefinition, sizes: [Int], directory: URL) throws -> [NodeGrowth] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -224,8 +253,13 @@ struct NodeGrowth {
             var statuses: [Double] = []
             for attempt in 0..<5 {
                 let start = ContinuousClock.now
-                try database.append([.checkin(.init(session: event.sessions[0].id, rep: "W\(attempt)",
-                                                    category: event.categories[0].id))], event: event)
+                try database.append(
+                    [
+                        .checkin(
+                            .init(
+                                session: event.sessions[0].id, rep: "W\(attempt)",
+                                category: event.categories[0].id))
+                    ], event: event)
                 writes.append(elapsed(since: start))
                 let statusStart = ContinuousClock.now
                 _ = try database.status()
@@ -247,7 +281,8 @@ struct BenchReport {
     var growth: [NodeGrowth] = []
 
     func markdown() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let cpu =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
         var lines = [
@@ -270,8 +305,10 @@ struct BenchReport {
             "|---|---|---|---|---|---|---|",
         ]
         for row in ingest {
-            lines.append(String(format: "| %d | %d | %.0f | %.0f | %.3f | %.0f | %.1f %% |", row.records, row.batchSize,
-                                row.ingestRate, row.rawRate, row.ratio, row.verifyRate, row.verifyShare * 100))
+            lines.append(
+                String(
+                    format: "| %d | %d | %.0f | %.0f | %.3f | %.0f | %.1f %% |", row.records, row.batchSize,
+                    row.ingestRate, row.rawRate, row.ratio, row.verifyRate, row.verifyShare * 100))
         }
         if let catchUp, let live {
             let base = ingest.first?.ingestRate ?? 1
@@ -284,10 +321,14 @@ struct BenchReport {
                 "",
                 "| how | venues | records | records/s | × ingest of (a), batches of 500 |",
                 "|---|---|---|---|---|",
-                String(format: "| in process, one task per venue | %d | %d | %.0f | %.2f |", catchUp.venues, catchUp.records,
-                       catchUp.rate, catchUp.rate / base),
-                String(format: "| over HTTP: `aggregator serve --rate-limit 0`, one `venue-node run` daemon per venue started at once | %d | %d | %.0f | %.2f |",
-                       live.venues, live.records, live.catchUpRate, live.catchUpRate / base),
+                String(
+                    format: "| in process, one task per venue | %d | %d | %.0f | %.2f |", catchUp.venues,
+                    catchUp.records,
+                    catchUp.rate, catchUp.rate / base),
+                String(
+                    format:
+                        "| over HTTP: `aggregator serve --rate-limit 0`, one `venue-node run` daemon per venue started at once | %d | %d | %.0f | %.2f |",
+                    live.venues, live.records, live.catchUpRate, live.catchUpRate / base),
                 "",
                 "## (d) Live latency",
                 "",
@@ -297,7 +338,9 @@ struct BenchReport {
                 "",
                 "| records | p50 (s) | p99 (s) | goal |",
                 "|---|---|---|---|",
-                String(format: "| %d | %.3f | %.3f | p99 < 1 s |", live.latencies.count, live.percentile(0.5), live.percentile(0.99)),
+                String(
+                    format: "| %d | %.3f | %.3f | p99 < 1 s |", live.latencies.count, live.percentile(0.5),
+                    live.percentile(0.99)),
                 "",
                 "## (f) Resident memory",
                 "",
@@ -317,14 +360,17 @@ struct BenchReport {
             "One aggregator database filled round-robin from the event's venues (batches of 500; boxes of 100,000",
             "ballots, a check-in before each ballot). At each size: the rate of ingesting the last 10,000 records, reading",
             "`/v1/totals`, building the reconciliation and results report from the records, and reading the report as",
-            "the API and the dashboard do (cached until its inputs change)." + (huge ? "" : " The 10^7 point: `scripts/bench.sh --huge`."),
+            "the API and the dashboard do (cached until its inputs change)."
+                + (huge ? "" : " The 10^7 point: `scripts/bench.sh --huge`."),
             "",
             "| records | ingest records/s | totals (s) | reconciliation built (s) | cached report (s) |",
             "|---|---|---|---|---|",
         ]
         for row in aggregatorGrowth {
-            lines.append(String(format: "| %d | %.0f | %.4f | %.3f | %.4f |", row.records, row.ingestRate, row.totals,
-                                row.reconciliation, row.cachedReport))
+            lines.append(
+                String(
+                    format: "| %d | %.0f | %.4f | %.3f | %.4f |", row.records, row.ingestRate, row.totals,
+                    row.reconciliation, row.cachedReport))
         }
         lines += [
             "",
@@ -338,8 +384,10 @@ struct BenchReport {
         ]
         let base = growth.first
         for row in growth {
-            lines.append(String(format: "| %d | %.4f | %.1f | %.4f | %.1f |", row.records, row.write,
-                                row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9)))
+            lines.append(
+                String(
+                    format: "| %d | %.4f | %.1f | %.4f | %.1f |", row.records, row.write,
+                    row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9)))
         }
         lines += [
             "",

@@ -32,8 +32,9 @@ struct Processes {
         let errData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         if process.terminationStatus != 0 {
-            throw Failure(description: "\(binary) \(arguments.joined(separator: " ")) failed:\n"
-                + String(decoding: errData, as: UTF8.self))
+            throw Failure(
+                description: "\(binary) \(arguments.joined(separator: " ")) failed:\n"
+                    + String(decoding: errData, as: UTF8.self))
         }
         return String(decoding: outData, as: UTF8.self)
     }
@@ -57,7 +58,8 @@ struct Processes {
         for _ in 0..<600 {
             let data = try Data(contentsOf: log).dropFirst(Int(start))
             if let line = String(decoding: data, as: UTF8.self).split(separator: "\n")
-                .first(where: { $0.hasPrefix("listening on ") }), let port = Int(line.split(separator: ":").last ?? "") {
+                .first(where: { $0.hasPrefix("listening on ") }), let port = Int(line.split(separator: ":").last ?? "")
+            {
                 return (process, port)
             }
             guard process.isRunning else { break }

@@ -21,7 +21,10 @@ struct TallyDemo: ParsableCommand {
     @Option(help: "Directory for the databases (emptied first).") var workDir = "demo-run"
     @Option(help: "Seed of the simulation.") var seed: UInt64 = 2021
     @Option(help: "Language of the report: zh or en.") var lang = "zh"
-    @Option(help: "Run the same event with N times the venues (each venue copied N times, as a branch venue, with its quota) and representatives; prints the time of each step.")
+    @Option(
+        help:
+            "Run the same event with N times the venues (each venue copied N times, as a branch venue, with its quota) and representatives; prints the time of each step."
+    )
     var scale = 1
 
     func validate() throws {
@@ -50,7 +53,12 @@ struct TallyDemo: ParsableCommand {
         for warning in loaded.warnings { say((zh ? "  活动文件矛盾：" : "  event file contradiction: ") + warning.message) }
 
         var (aggregator, port) = try processes.startAggregator(dataDir: "aggregator", event: eventURL.path, port: 0)
-        defer { if aggregator.isRunning { aggregator.terminate(); aggregator.waitUntilExit() } }
+        defer {
+            if aggregator.isRunning {
+                aggregator.terminate()
+                aggregator.waitUntilExit()
+            }
+        }
         say(zh ? "汇总服务已启动：127.0.0.1:\(port)" : "Aggregator listening on 127.0.0.1:\(port)")
 
         // The roster: one representative per quota place, with an ID-card number that becomes a keyed hash.
@@ -69,52 +77,75 @@ struct TallyDemo: ParsableCommand {
                 }
             }
         }
-        try (roster.joined(separator: "\n") + "\n").write(to: work.appending(path: "roster.csv"), atomically: true,
-                                                          encoding: .utf8)
+        try (roster.joined(separator: "\n") + "\n").write(
+            to: work.appending(path: "roster.csv"), atomically: true,
+            encoding: .utf8)
         let secret = Data((0..<32).map { _ in UInt8(random.next(256)) }).base64EncodedString()
-        try processes.run("aggregator", ["roster", "import", "--data-dir", "aggregator", "roster.csv"],
-                          environment: ["SANMIN_ROSTER_SECRET": secret])
-        say(zh ? "名单已导入：\(roster.count - 1) 名市民代表（身份证号只以加密摘要保存）"
-               : "Roster imported: \(roster.count - 1) representatives (ID numbers kept only as keyed hashes)")
+        try processes.run(
+            "aggregator", ["roster", "import", "--data-dir", "aggregator", "roster.csv"],
+            environment: ["SANMIN_ROSTER_SECRET": secret])
+        say(
+            zh
+                ? "名单已导入：\(roster.count - 1) 名市民代表（身份证号只以加密摘要保存）"
+                : "Roster imported: \(roster.count - 1) representatives (ID numbers kept only as keyed hashes)")
 
         // Enrolment as in production: the aggregator's key (it signs every receipt) goes to every node, and
         // each node enrols itself with a one-time token.
         let aggregatorKey = try processes.run("aggregator", ["identity", "--data-dir", "aggregator"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         for venue in definition.venues {
-            let token = try processes.run("aggregator", ["nodes", "enroll", "--data-dir", "aggregator", "--venue", venue.id])
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            try processes.run("venue-node", ["init", "--data-dir", "nodes/\(venue.id)", "--event", eventURL.path,
-                                             "--venue", venue.id, "--aggregator", "http://127.0.0.1:\(port)",
-                                             "--aggregator-key", aggregatorKey, "--token", token])
-            let venueRoster = try processes.run("aggregator", ["roster", "export", "--data-dir", "aggregator",
-                                                               "--venue", venue.id])
+            let token = try processes.run(
+                "aggregator", ["nodes", "enroll", "--data-dir", "aggregator", "--venue", venue.id]
+            )
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+            try processes.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "nodes/\(venue.id)", "--event", eventURL.path,
+                    "--venue", venue.id, "--aggregator", "http://127.0.0.1:\(port)",
+                    "--aggregator-key", aggregatorKey, "--token", token,
+                ])
+            let venueRoster = try processes.run(
+                "aggregator",
+                [
+                    "roster", "export", "--data-dir", "aggregator",
+                    "--venue", venue.id,
+                ])
             try venueRoster.write(to: work.appending(path: "roster-\(venue.id).csv"), atomically: true, encoding: .utf8)
-            try processes.run("venue-node", ["roster", "import", "--data-dir", "nodes/\(venue.id)",
-                                             "roster-\(venue.id).csv"])
+            try processes.run(
+                "venue-node",
+                [
+                    "roster", "import", "--data-dir", "nodes/\(venue.id)",
+                    "roster-\(venue.id).csv",
+                ])
         }
         clock.step(zh ? "名单与登记" : "roster and enrolment")
-        say(zh ? "已登记 \(definition.venues.count) 个会场节点（一次性登记令牌，各节点持有汇总服务公钥以核验回执）"
-               : "Enrolled \(definition.venues.count) venue nodes (one-time enrolment tokens; every node holds the "
-                 + "aggregator's key to verify receipts)")
+        say(
+            zh
+                ? "已登记 \(definition.venues.count) 个会场节点（一次性登记令牌，各节点持有汇总服务公钥以核验回执）"
+                : "Enrolled \(definition.venues.count) venue nodes (one-time enrolment tokens; every node holds the "
+                    + "aggregator's key to verify receipts)")
 
         let branches = definition.venues.filter { $0.kind == .branch }
         let offline = Set(branches.suffix(2).map(\.id))
         for (sessionIndex, session) in definition.sessions.enumerated() {
             say(zh ? "\n场次 \(session.id)（\(session.name ?? "")）" : "\nSession \(session.id)")
             for (venueIndex, venue) in definition.venues.enumerated() {
-                let recorded = try recordSession(session: session.id, venue: venue.id, venueIndex: venueIndex,
-                                                 reps: places["\(venue.id)/\(session.id)"] ?? [],
-                                                 event: definition, processes: processes, random: &random,
-                                                 truth: &truth)
+                let recorded = try recordSession(
+                    session: session.id, venue: venue.id, venueIndex: venueIndex,
+                    reps: places["\(venue.id)/\(session.id)"] ?? [],
+                    event: definition, processes: processes, random: &random,
+                    truth: &truth)
                 let isOffline = offline.contains(venue.id)
                 if !isOffline {
                     try processes.run("venue-node", ["sync", "--data-dir", "nodes/\(venue.id)"])
                 }
-                say("  \(pad(venue.name, 20)) " + (zh
-                    ? "签到 \(recorded.checkins)，评议票 \(recorded.ballots)" + (isOffline ? "（离线，暂存本地）" : "，已同步")
-                    : "check-ins \(recorded.checkins), ballots \(recorded.ballots)"
-                        + (isOffline ? " (offline, kept locally)" : ", synced")))
+                say(
+                    "  \(pad(venue.name, 20)) "
+                        + (zh
+                            ? "签到 \(recorded.checkins)，评议票 \(recorded.ballots)" + (isOffline ? "（离线，暂存本地）" : "，已同步")
+                            : "check-ins \(recorded.checkins), ballots \(recorded.ballots)"
+                                + (isOffline ? " (offline, kept locally)" : ", synced")))
             }
             clock.step(zh ? "场次 \(session.id)" : "session \(session.id)")
             if sessionIndex == 0 {
@@ -127,7 +158,9 @@ struct TallyDemo: ParsableCommand {
         say(zh ? "\n离线会场恢复网络，补传：" : "\nOffline venues come back and catch up:")
         for venue in definition.venues {
             let output = try processes.run("venue-node", ["sync", "--data-dir", "nodes/\(venue.id)"])
-            if offline.contains(venue.id) { say("  \(pad(venue.name, 20)) \(output.trimmingCharacters(in: .newlines))") }
+            if offline.contains(venue.id) {
+                say("  \(pad(venue.name, 20)) \(output.trimmingCharacters(in: .newlines))")
+            }
         }
 
         clock.step(zh ? "离线会场补传" : "catch-up")
@@ -136,34 +169,54 @@ struct TallyDemo: ParsableCommand {
         say(zh ? "\n各节点核验汇总服务签名的回执与链头：" : "\nEach node verifies the aggregator's signed receipts and heads:")
         var proven = 0
         for venue in definition.venues {
-            let output = try processes.run("venue-node", ["receipts", "verify", "--data-dir", "nodes/\(venue.id)", "--heads"])
+            let output = try processes.run(
+                "venue-node", ["receipts", "verify", "--data-dir", "nodes/\(venue.id)", "--heads"])
             let head = try processes.run("venue-node", ["status", "--data-dir", "nodes/\(venue.id)", "--json"])
             guard let status = try? JSONDecoder().decode(DemoStatus.self, from: Data(head.utf8)),
-                  output.contains("records 1…\(status.lastSeq) of venue") else {
-                throw Processes.Failure(description: "venue \(venue.id): receipts do not cover every record:\n\(output)")
+                output.contains("records 1…\(status.lastSeq) of venue")
+            else {
+                throw Processes.Failure(
+                    description: "venue \(venue.id): receipts do not cover every record:\n\(output)")
             }
             proven += 1
-            say("  \(pad(venue.name, 20)) " + (zh ? "回执证明记录 1…\(status.lastSeq) 均已被接收"
-                                                 : "receipts prove records 1…\(status.lastSeq) accepted"))
+            say(
+                "  \(pad(venue.name, 20)) "
+                    + (zh
+                        ? "回执证明记录 1…\(status.lastSeq) 均已被接收"
+                        : "receipts prove records 1…\(status.lastSeq) accepted"))
         }
         say(zh ? "  \(proven) 个节点全部核验通过" : "  all \(proven) nodes verified")
         clock.step(zh ? "回执核验" : "receipts verified")
 
         say("")
         say(try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en"]))
-        try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en", "--html",
-                                         "report.html"])
+        try processes.run(
+            "aggregator",
+            [
+                "report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en", "--html",
+                "report.html",
+            ])
         say(zh ? "可打印报告：\(work.path)/report.html" : "Printable report: \(work.path)/report.html")
-        let tallies = try csvLines(processes.run("aggregator", ["export", "tallies", "--data-dir", "aggregator", "--csv"]))
-        let attendance = try csvLines(processes.run("aggregator", ["export", "attendance", "--data-dir", "aggregator",
-                                                                   "--csv"]))
+        let tallies = try csvLines(
+            processes.run("aggregator", ["export", "tallies", "--data-dir", "aggregator", "--csv"]))
+        let attendance = try csvLines(
+            processes.run(
+                "aggregator",
+                [
+                    "export", "attendance", "--data-dir", "aggregator",
+                    "--csv",
+                ]))
         let talliesMatch = tallies == truth.talliesCSV
         let attendanceMatch = attendance == truth.attendanceCSV
         say("")
-        say((zh ? "核对：汇总结果与各节点保存的记录" : "Check: aggregator totals against the records the nodes saved")
-            + ((talliesMatch && attendanceMatch) ? (zh ? " —— 完全一致" : " — identical") : " — MISMATCH"))
-        say(zh ? "  计票行 \(tallies.count - 1)，签到行 \(attendance.count - 1)，评议票 \(truth.ballots) 张，签到 \(truth.checkins) 人"
-               : "  \(tallies.count - 1) tally rows, \(attendance.count - 1) attendance rows, \(truth.ballots) ballots, \(truth.checkins) check-ins")
+        say(
+            (zh ? "核对：汇总结果与各节点保存的记录" : "Check: aggregator totals against the records the nodes saved")
+                + ((talliesMatch && attendanceMatch) ? (zh ? " —— 完全一致" : " — identical") : " — MISMATCH"))
+        say(
+            zh
+                ? "  计票行 \(tallies.count - 1)，签到行 \(attendance.count - 1)，评议票 \(truth.ballots) 张，签到 \(truth.checkins) 人"
+                : "  \(tallies.count - 1) tally rows, \(attendance.count - 1) attendance rows, \(truth.ballots) ballots, \(truth.checkins) check-ins"
+        )
         clock.step(zh ? "报告与核对" : "report and check")
         clock.summary(venues: definition.venues.count, representatives: roster.count - 1, ballots: truth.ballots)
         say(zh ? "数据目录：\(work.path)" : "Data: \(work.path)")
@@ -172,15 +225,18 @@ struct TallyDemo: ParsableCommand {
 
     /// Check-ins by quota (some absent), one ballot per attendee into box B1: the box opened and closed,
     /// then counted.
-    private func recordSession(session: String, venue: String, venueIndex: Int, reps: [String], event: EventDefinition,
-                               processes: Processes, random: inout SplitMix64,
-                               truth: inout Truth) throws -> (checkins: Int, ballots: Int) {
+    private func recordSession(
+        session: String, venue: String, venueIndex: Int, reps: [String], event: EventDefinition,
+        processes: Processes, random: inout SplitMix64,
+        truth: inout Truth
+    ) throws -> (checkins: Int, ballots: Int) {
         let departments = event.ballotDepartments(session: session) ?? []
         // Check-ins by roster id (the category comes from the roster); about 4 % stay away.
         var checkins = ["session,rep"]
-        let categoryOf = Dictionary(uniqueKeysWithValues: (event.quota(venue: venue, session: session)?.counts ?? [:])
-            .sorted { $0.key < $1.key }.flatMap { category, count in (0..<count).map { _ in category } }
-            .enumerated().map { (reps[$0.offset], $0.element) })
+        let categoryOf = Dictionary(
+            uniqueKeysWithValues: (event.quota(venue: venue, session: session)?.counts ?? [:])
+                .sorted { $0.key < $1.key }.flatMap { category, count in (0..<count).map { _ in category } }
+                .enumerated().map { (reps[$0.offset], $0.element) })
         for rep in reps where random.next(100) >= 4 {
             checkins.append("\(session),\(rep)")
             truth.attendance["\(venue),\(session),\(categoryOf[rep]!)", default: 0] += 1
@@ -199,7 +255,8 @@ struct TallyDemo: ParsableCommand {
                     // Each department has its own leaning, so the ranking is not flat.
                     let bias = (position * 37 + venueIndex * 11 + index) % 100
                     let r = Int(random.next(100))
-                    let mark = r < 70 + bias % 20 ? "satisfied" : r < 93 + bias % 5 ? "basically_satisfied" : "dissatisfied"
+                    let mark =
+                        r < 70 + bias % 20 ? "satisfied" : r < 93 + bias % 5 ? "basically_satisfied" : "dissatisfied"
                     truth.tallies["\(venue),\(session),\(department.id),\(mark)", default: 0] += 1
                     return mark
                 }
@@ -210,16 +267,22 @@ struct TallyDemo: ParsableCommand {
         truth.checkins += attendees
         let checkinFile = "\(venue)-\(session)-checkins.csv"
         let ballotFile = "\(venue)-\(session)-ballots.csv"
-        try (checkins.joined(separator: "\n") + "\n").write(to: processes.workDirectory.appending(path: checkinFile),
-                                                            atomically: true, encoding: .utf8)
-        try (ballots.joined(separator: "\n") + "\n").write(to: processes.workDirectory.appending(path: ballotFile),
-                                                           atomically: true, encoding: .utf8)
+        try (checkins.joined(separator: "\n") + "\n").write(
+            to: processes.workDirectory.appending(path: checkinFile),
+            atomically: true, encoding: .utf8)
+        try (ballots.joined(separator: "\n") + "\n").write(
+            to: processes.workDirectory.appending(path: ballotFile),
+            atomically: true, encoding: .utf8)
         let dir = "nodes/\(venue)"
         try processes.run("venue-node", ["import", "--data-dir", dir, "--checkins", checkinFile])
         // The box is opened before the vote and closed after it; its ballots are entered when it is counted.
         try processes.run("venue-node", ["box", "open", "--data-dir", dir, "--session", session, "--box", "B1"])
-        try processes.run("venue-node", ["box", "close", "--data-dir", dir, "--session", session, "--box", "B1",
-                                         "--issued", "\(attendees)", "--returned", "\(returned)"])
+        try processes.run(
+            "venue-node",
+            [
+                "box", "close", "--data-dir", dir, "--session", session, "--box", "B1",
+                "--issued", "\(attendees)", "--returned", "\(returned)",
+            ])
         try processes.run("venue-node", ["import", "--data-dir", dir, "--ballots", ballotFile])
         return (attendees, returned)
     }
@@ -228,7 +291,8 @@ struct TallyDemo: ParsableCommand {
     /// same plan runs with `factor` times the venues and representatives.
     static func scaled(event data: Data, by factor: Int) throws -> Data {
         guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let venues = object["venues"] as? [[String: Any]], let quotas = object["quotas"] as? [[String: Any]] else {
+            let venues = object["venues"] as? [[String: Any]], let quotas = object["quotas"] as? [[String: Any]]
+        else {
             throw Processes.Failure(description: "the event file has no venues or quotas to scale")
         }
         var newVenues = venues
@@ -251,13 +315,17 @@ struct TallyDemo: ParsableCommand {
         object["venues"] = newVenues
         object["quotas"] = newQuotas
         object["id"] = "\(object["id"] as? String ?? "event")-x\(factor)"
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return try JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 
     /// A valid ID-card number (GB 11643 check character) for simulated representative `index`.
     static func idNumber(_ index: Int) -> String {
-        let body = "150602" + String(format: "%04d%02d%02d%03d", 1960 + index % 40, 1 + index / 40 % 12,
-                                     1 + index / 480 % 28, index % 1000)
+        let body =
+            "150602"
+            + String(
+                format: "%04d%02d%02d%03d", 1960 + index % 40, 1 + index / 40 % 12,
+                1 + index / 480 % 28, index % 1000)
         return body + String(IDCardNumber.checkCharacter(forFirst17: body))
     }
 
@@ -291,10 +359,13 @@ struct StepClock {
     func summary(venues: Int, representatives: Int, ballots: Int) {
         guard enabled else { return }
         func seconds(_ duration: Duration) -> String {
-            String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+            String(
+                format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
         }
-        print(zh ? "\n用时（\(venues) 个会场，\(representatives) 名代表，\(ballots) 张评议票）："
-                 : "\nTimings (\(venues) venues, \(representatives) representatives, \(ballots) ballots):")
+        print(
+            zh
+                ? "\n用时（\(venues) 个会场，\(representatives) 名代表，\(ballots) 张评议票）："
+                : "\nTimings (\(venues) venues, \(representatives) representatives, \(ballots) ballots):")
         for (name, duration) in steps { print("  \(pad(name, 24)) \(seconds(duration))") }
         print("  \(pad(zh ? "合计" : "total", 24)) \(seconds(started.duration(to: .now)))")
     }

@@ -22,7 +22,8 @@ import Testing
             var trial = reference
             let expected = Result { try trial.admit(payload, event: event) }
             // Each record its own batch: every correction's target comes from the stored records.
-            let record = ChainedRecord(seq: reference.headSeq + 1, prev: reference.headHash, payload: payload.canonicalJSON())
+            let record = ChainedRecord(
+                seq: reference.headSeq + 1, prev: reference.headHash, payload: payload.canonicalJSON())
             let sent: Result<BatchAck, any Error>
             do { sent = .success(try await signer.send([record], to: intake)) } catch { sent = .failure(error) }
             switch (expected, sent) {
@@ -39,7 +40,8 @@ import Testing
                 return
             }
         }
-        #expect(accepted > 100 && corrections > 10, "enough records and corrections accepted (\(accepted), \(corrections))")
+        #expect(
+            accepted > 100 && corrections > 10, "enough records and corrections accepted (\(accepted), \(corrections))")
         let totals = try database.totals(eventID: event.id)
         let whole = Totals(event: event.id, venue: "east", counters: reference.totals)
         #expect(totals.tallies == whole.tallies)

@@ -1,42 +1,58 @@
 import Foundation
-@testable import Shared
 import Testing
+
+@testable import Shared
 
 /// The payload encoder of this release writes byte for byte what Foundation's JSONEncoder writes (sorted
 /// keys, slashes not escaped): hashes and the aggregator's strict check depend on it.
 @Suite struct CanonicalJSONTests {
-    static let alphabet: [Unicode.Scalar] = (0...0x7F).compactMap(Unicode.Scalar.init)
+    static let alphabet: [Unicode.Scalar] =
+        (0...0x7F).compactMap(Unicode.Scalar.init)
         + ["王", "芳", "满", "意", "\u{2028}", "\u{2029}", "\u{FEFF}", "😀", "é", "\u{10FFFF}"]
 
     func text(_ random: inout SplitMix64, length: Int = 12) -> String {
         var result = String.UnicodeScalarView()
-        for _ in 0..<Int(random.next(UInt64(length)) + 1) { result.append(Self.alphabet[Int(random.next(UInt64(Self.alphabet.count)))]) }
+        for _ in 0..<Int(random.next(UInt64(length)) + 1) {
+            result.append(Self.alphabet[Int(random.next(UInt64(Self.alphabet.count)))])
+        }
         return String(result)
     }
 
     func payload(_ random: inout SplitMix64, depth: Int = 0) -> RecordPayload {
         switch random.next(depth == 0 ? 6 : 5) {
         case 0:
-            return .checkin(.init(session: text(&random), rep: text(&random), category: text(&random),
-                                  at: random.next(2) == 0 ? nil : text(&random), person: random.next(2) == 0 ? nil : text(&random),
-                                  walkin: [nil, true, false][Int(random.next(3))]))
-        case 1: return .boxOpened(.init(session: text(&random), box: text(&random), at: random.next(2) == 0 ? nil : text(&random)))
+            return .checkin(
+                .init(
+                    session: text(&random), rep: text(&random), category: text(&random),
+                    at: random.next(2) == 0 ? nil : text(&random), person: random.next(2) == 0 ? nil : text(&random),
+                    walkin: [nil, true, false][Int(random.next(3))]))
+        case 1:
+            return .boxOpened(
+                .init(session: text(&random), box: text(&random), at: random.next(2) == 0 ? nil : text(&random)))
         case 2:
-            return .boxClosed(.init(session: text(&random), box: text(&random), issued: Int(random.next(200_000)) - 100_000,
-                                    returned: Int(random.next(1_000)), at: nil))
+            return .boxClosed(
+                .init(
+                    session: text(&random), box: text(&random), issued: Int(random.next(200_000)) - 100_000,
+                    returned: Int(random.next(1_000)), at: nil))
         case 3:
             var marks: [String: String] = [:]
             for _ in 0..<random.next(5) { marks[text(&random, length: 4)] = text(&random) }
             return .ballot(.init(session: text(&random), box: text(&random), status: .valid, marks: marks))
         case 4:
-            return .imported(.init(file: text(&random), form: "ballots",
-                                   groups: (0..<random.next(3)).map { _ in
-                                       .init(session: text(&random), box: text(&random), rows: Int(random.next(500)), digest: text(&random))
-                                   }, at: text(&random)))
+            return .imported(
+                .init(
+                    file: text(&random), form: "ballots",
+                    groups: (0..<random.next(3)).map { _ in
+                        .init(
+                            session: text(&random), box: text(&random), rows: Int(random.next(500)),
+                            digest: text(&random))
+                    }, at: text(&random)))
         default:
-            return .correction(.init(target: Int64(random.next(1 << 40)), reason: text(&random), operator: text(&random),
-                                     replacement: random.next(3) == 0 ? nil : payload(&random, depth: 1),
-                                     at: random.next(2) == 0 ? nil : text(&random)))
+            return .correction(
+                .init(
+                    target: Int64(random.next(1 << 40)), reason: text(&random), operator: text(&random),
+                    replacement: random.next(3) == 0 ? nil : payload(&random, depth: 1),
+                    at: random.next(2) == 0 ? nil : text(&random)))
         }
     }
 
@@ -107,10 +123,13 @@ import Testing
         var agreed = 0
         for round in 0..<400 {
             let records = (0..<Int(random.next(4))).map { index in
-                ChainedRecord(seq: Int64(index + 1), prev: text(&random), hash: text(&random), payload: payload(&random).canonicalJSON())
+                ChainedRecord(
+                    seq: Int64(index + 1), prev: text(&random), hash: text(&random),
+                    payload: payload(&random).canonicalJSON())
             }
-            let batch = Batch(event: text(&random), venue: text(&random), node: text(&random), records: records,
-                              eventDigest: round % 2 == 0 ? nil : text(&random))
+            let batch = Batch(
+                event: text(&random), venue: text(&random), node: text(&random), records: records,
+                eventDigest: round % 2 == 0 ? nil : text(&random))
             let encoder = JSONEncoder()
             encoder.outputFormatting = round % 3 == 0 ? [.prettyPrinted] : [.withoutEscapingSlashes]
             let json = String(decoding: try encoder.encode(batch), as: UTF8.self)
@@ -131,16 +150,23 @@ import Testing
     }
 
     @Test func theParserReadsEscapesAndRefusesWhatItCannotReadExactly() {
-        #expect(JSONParser.parse(#"{"a":"\u00e9\ud83d\ude00\n\/","b":[true,false,null,-12]}"#)
-            == .object([JSONMember(key: "a", value: .string("é😀\n/")),
-                        JSONMember(key: "b", value: .array([.bool(true), .bool(false), .null, .int(-12)]))]))
-        for unread in [#"{"a":1.5}"#, #"{"a":1e3}"#, #"{"a":-0}"#, #"{"a":01}"#, #"{"a":"\ud800"}"#, #"{"a":"\udc00x"}"#,
-                       #"{"a":1,"a":2}"#, #"{"a":9223372036854775808}"#, #"{"a":1}x"#, "{\"a\":\"\u{01}\"}",
-                       String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+        #expect(
+            JSONParser.parse(#"{"a":"\u00e9\ud83d\ude00\n\/","b":[true,false,null,-12]}"#)
+                == .object([
+                    JSONMember(key: "a", value: .string("é😀\n/")),
+                    JSONMember(key: "b", value: .array([.bool(true), .bool(false), .null, .int(-12)])),
+                ]))
+        for unread in [
+            #"{"a":1.5}"#, #"{"a":1e3}"#, #"{"a":-0}"#, #"{"a":01}"#, #"{"a":"\ud800"}"#, #"{"a":"\udc00x"}"#,
+            #"{"a":1,"a":2}"#, #"{"a":9223372036854775808}"#, #"{"a":1}x"#, "{\"a\":\"\u{01}\"}",
+            String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
+        ] {
             #expect(JSONParser.parse(unread) == nil, "\(unread)")
         }
         #expect(JSONParser.parse(#"{"a":-9223372036854775808}"#) == .object([JSONMember(key: "a", value: .int(.min))]))
         // Invalid UTF-8 in a string.
-        #expect([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D].withUnsafeBufferPointer { JSONParser.parse($0) } == nil)
+        #expect(
+            [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D].withUnsafeBufferPointer { JSONParser.parse($0) }
+                == nil)
     }
 }

@@ -22,8 +22,10 @@ import Testing
     }
 
     /// Check-ins and ballots for one venue and session, as the CSV files a scanner would export.
-    static func sessionData(venue: String, venueIndex: Int, session: String, count: Int, event: EventDefinition,
-                            truth: inout Truth) -> (checkins: String, ballots: String) {
+    static func sessionData(
+        venue: String, venueIndex: Int, session: String, count: Int, event: EventDefinition,
+        truth: inout Truth
+    ) -> (checkins: String, ballots: String) {
         let categories = event.quota(venue: venue, session: session)!.counts.filter { $0.value > 0 }.keys.sorted()
         let departments = event.ballotDepartments(session: session)!.map(\.id)
         var checkins = ["session,rep,category"]
@@ -65,8 +67,9 @@ import Testing
 
         // When each records session S1 offline and syncs
         for (index, venue) in venues.enumerated() {
-            let data = Self.sessionData(venue: venue, venueIndex: index, session: "S1", count: 30, event: event,
-                                        truth: &truth)
+            let data = Self.sessionData(
+                venue: venue, venueIndex: index, session: "S1", count: 30, event: event,
+                truth: &truth)
             try record(harness, venue: venue, session: "S1", data: data, count: 30)
             let synced = try harness.run("venue-node", ["sync", "--data-dir", venue])
             #expect(synced.status == 0, "\(synced.stderr)")
@@ -75,22 +78,36 @@ import Testing
 
         // And every batch is sent again, cut differently
         for venue in venues {
-            let resent = try harness.run("venue-node", ["sync", "--data-dir", venue, "--from-seq", "1",
-                                                        "--batch-size", "7"])
+            let resent = try harness.run(
+                "venue-node",
+                [
+                    "sync", "--data-dir", venue, "--from-seq", "1",
+                    "--batch-size", "7",
+                ])
             #expect(resent.status == 0, "\(resent.stderr)")
             #expect(resent.stdout.contains("sent 64 record(s) in 10 batch(es)"), "\(resent.stdout)")
         }
         try expectExports(harness, truth)
 
         // And the aggregator is killed with SIGKILL while a node is in the middle of a long sync
-        let data = Self.sessionData(venue: "main", venueIndex: 0, session: "S2", count: 300, event: event,
-                                    truth: &truth)
+        let data = Self.sessionData(
+            venue: "main", venueIndex: 0, session: "S2", count: 300, event: event,
+            truth: &truth)
         try record(harness, venue: "main", session: "S2", data: data, count: 300)
         let nodeID = try nodeID(harness, venue: "main")
-        let sync = try harness.start("venue-node", ["sync", "--data-dir", "main", "--batch-size", "1",
-                                                    "--timeout", "5"], log: "main-sync.log")
-        let aggregatorDB = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path,
-                                             configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let sync = try harness.start(
+            "venue-node",
+            [
+                "sync", "--data-dir", "main", "--batch-size", "1",
+                "--timeout", "5",
+            ], log: "main-sync.log")
+        let aggregatorDB = try DatabaseQueue(
+            path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path,
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }())
         // Watched and killed from a thread of its own: on a loaded machine an async task may not run for seconds,
         // and the sync would be over before the kill.
         let pid = aggregator.processIdentifier
@@ -100,7 +117,8 @@ import Testing
             var held: Int64 = 0
             while ContinuousClock.now < deadline, kill(syncPID, 0) == 0, held < 64 + 40 {
                 held = try aggregatorDB.read { db in
-                    try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM record WHERE nodeID = ?", arguments: [nodeID]) ?? 0
+                    try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM record WHERE nodeID = ?", arguments: [nodeID])
+                        ?? 0
                 }
                 usleep(5_000)
             }
@@ -138,19 +156,30 @@ import Testing
         init(pending: Int64) { self.pending = pending }
 
         enum CodingKeys: String, CodingKey {
-            case pending, lastError = "last_error"
+            case pending
+            case lastError = "last_error"
         }
     }
 
     /// Imports a session's check-ins; opens and closes the box, then imports its ballots (the count).
-    private func record(_ harness: ProcessHarness, venue: String, session: String,
-                        data: (checkins: String, ballots: String), count: Int) throws {
+    private func record(
+        _ harness: ProcessHarness, venue: String, session: String,
+        data: (checkins: String, ballots: String), count: Int
+    ) throws {
         let steps: [[String]] = [
-            ["import", "--data-dir", venue, "--checkins", try harness.write(data.checkins, to: "\(venue)-\(session)-c.csv")],
+            [
+                "import", "--data-dir", venue, "--checkins",
+                try harness.write(data.checkins, to: "\(venue)-\(session)-c.csv"),
+            ],
             ["box", "open", "--data-dir", venue, "--session", session, "--box", "B1"],
-            ["box", "close", "--data-dir", venue, "--session", session, "--box", "B1", "--issued", "\(count)",
-             "--returned", "\(count)"],
-            ["import", "--data-dir", venue, "--ballots", try harness.write(data.ballots, to: "\(venue)-\(session)-b.csv")],
+            [
+                "box", "close", "--data-dir", venue, "--session", session, "--box", "B1", "--issued", "\(count)",
+                "--returned", "\(count)",
+            ],
+            [
+                "import", "--data-dir", venue, "--ballots",
+                try harness.write(data.ballots, to: "\(venue)-\(session)-b.csv"),
+            ],
         ]
         for step in steps {
             let result = try harness.run("venue-node", step)
@@ -163,14 +192,18 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: config) as? [String: Any])["node_id"] as! String
     }
 
-    private func expectExports(_ harness: ProcessHarness, _ truth: Truth,
-                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectExports(
+        _ harness: ProcessHarness, _ truth: Truth,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let tallies = try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"])
-        #expect(tallies.stdout.split(separator: "\n").map(String.init) == truth.talliesCSV,
-                sourceLocation: sourceLocation)
+        #expect(
+            tallies.stdout.split(separator: "\n").map(String.init) == truth.talliesCSV,
+            sourceLocation: sourceLocation)
         let attendance = try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"])
-        #expect(attendance.stdout.split(separator: "\n").map(String.init) == truth.attendanceCSV,
-                sourceLocation: sourceLocation)
+        #expect(
+            attendance.stdout.split(separator: "\n").map(String.init) == truth.attendanceCSV,
+            sourceLocation: sourceLocation)
     }
 
     @Test func everyCommandButSyncWorksWithTheAggregatorUnreachable() throws {
@@ -180,7 +213,10 @@ import Testing
         let category = try EventDefinition.load(contentsOf: eventURL).definition.categories[0].id
         // Port 9 (discard) on loopback: nothing listens there.
         let steps: [[String]] = [
-            ["init", "--data-dir", "n", "--event", eventURL.path, "--venue", "tumed", "--aggregator", "http://127.0.0.1:9"],
+            [
+                "init", "--data-dir", "n", "--event", eventURL.path, "--venue", "tumed", "--aggregator",
+                "http://127.0.0.1:9",
+            ],
             ["checkin", "--data-dir", "n", "--session", "S1", "--rep", "R1", "--category", category],
             ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "B1"],
             ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "B1", "--issued", "1", "--returned", "1"],
@@ -207,18 +243,21 @@ import Testing
         let eventURL = Fixtures.example("ordos-2021")
         let event = try EventDefinition.load(contentsOf: eventURL).definition
         var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
-        try harness.createNode("dongsheng", event: eventURL, venue: "dongsheng", aggregatorURL: "http://127.0.0.1:\(port)")
+        try harness.createNode(
+            "dongsheng", event: eventURL, venue: "dongsheng", aggregatorURL: "http://127.0.0.1:\(port)")
         aggregator.terminate()
         aggregator.waitUntilExit()
 
         // Given the daemon runs while the aggregator stays away and a whole event's worth is recorded
-        let daemon = try harness.start("venue-node", ["run", "--data-dir", "dongsheng", "--interval", "1", "--max-backoff", "2"],
-                                       log: "daemon.log")
+        let daemon = try harness.start(
+            "venue-node", ["run", "--data-dir", "dongsheng", "--interval", "1", "--max-backoff", "2"],
+            log: "daemon.log")
         defer { daemon.terminate() }
         var truth = Truth()
         for session in event.sessions.map(\.id) {
-            let data = Self.sessionData(venue: "dongsheng", venueIndex: 1, session: session, count: 400, event: event,
-                                        truth: &truth)
+            let data = Self.sessionData(
+                venue: "dongsheng", venueIndex: 1, session: session, count: 400, event: event,
+                truth: &truth)
             try record(harness, venue: "dongsheng", session: session, data: data, count: 400)
         }
         try await Task.sleep(for: .seconds(5))

@@ -55,39 +55,55 @@ import Testing
     }
 
     static let contradictions: [Case] = [
-        Case(name: "duplicate department id", find: #""id": "D02""#, replace: #""id": "D01""#, severity: .error,
-             code: .duplicateID, location: "departments[1].id", mentions: ["D01", "departments[0]"]),
-        Case(name: "department in an unknown group", find: #""name": "市公安局", "group": "G2""#,
-             replace: #""name": "市公安局", "group": "G9""#, severity: .error, code: .unknownReference,
-             location: "departments[2].group", mentions: ["D03", "G9"]),
-        Case(name: "session ballot names an unknown group", find: #""ballot": ["G1"]"#, replace: #""ballot": ["G7"]"#,
-             severity: .error, code: .unknownReference, location: "sessions[0].ballot", mentions: ["S1", "G7"]),
-        Case(name: "quota for an unknown venue", find: #"{"venue": "east""#, replace: #"{"venue": "west""#,
-             severity: .error, code: .unknownReference, location: "quotas[1].venue", mentions: ["west"]),
-        Case(name: "quota for an unknown session", find: #""sessions": ["S1", "S2"]"#,
-             replace: #""sessions": ["S1", "S9"]"#, severity: .error, code: .unknownReference,
-             location: "quotas[1].sessions", mentions: ["S9"]),
-        Case(name: "quota for an unknown category", find: #""resident": 4"#, replace: #""retired": 4"#,
-             severity: .error, code: .unknownReference, location: "quotas[1].counts.retired", mentions: ["retired"]),
-        Case(name: "negative quota", find: #""resident": 4, "expert": 0"#, replace: #""resident": 5, "expert": -1"#, severity: .error,
-             code: .negativeCount, location: "quotas[1].counts.expert", mentions: ["-1"]),
-        Case(name: "categories do not add up to the stated total", find: #""stated_total": 5"#,
-             replace: #""stated_total": 6"#, severity: .warning, code: .quotaTotalMismatch, location: "quotas[0]",
-             mentions: ["add up to 5", "stated total is 6"]),
-        Case(name: "two quotas for one venue and session", find: #"{"venue": "east""#, replace: #"{"venue": "main""#,
-             severity: .error, code: .duplicateQuota, location: "quotas[1]", mentions: ["main", "S1, S2", "quotas[0]"]),
-        Case(name: "id with a space", find: #""id": "D03""#, replace: #""id": "D 3""#, severity: .error,
-             code: .invalidID, location: "departments[2].id", mentions: ["D 3"]),
-        Case(name: "ballot of a group without departments", find: #""ballot": ["G1"]"#, replace: #""ballot": []"#,
-             severity: .error, code: .emptyBallot, location: "sessions[0].ballot", mentions: ["S1"]),
-        Case(name: "unsupported format", find: #""format": 1"#, replace: #""format": 2"#, severity: .error,
-             code: .unsupportedFormat, location: "format", mentions: ["2"]),
-        Case(name: "a weight on some venues only", find: #""kind": "main"}"#, replace: #""kind": "main", "weight": 2}"#,
-             severity: .error, code: .missingSection, location: "venues", mentions: ["1 of 2 venues"]),
-        Case(name: "missing field", find: #""title": "测试活动","#, replace: "", severity: .error,
-             code: .invalidJSON, location: "$", mentions: ["title"]),
-        Case(name: "mark weight is text", find: #""weight": 100"#, replace: #""weight": "high""#, severity: .error,
-             code: .invalidJSON, location: "$.marks[0].weight", mentions: ["Double"]),
+        Case(
+            name: "duplicate department id", find: #""id": "D02""#, replace: #""id": "D01""#, severity: .error,
+            code: .duplicateID, location: "departments[1].id", mentions: ["D01", "departments[0]"]),
+        Case(
+            name: "department in an unknown group", find: #""name": "市公安局", "group": "G2""#,
+            replace: #""name": "市公安局", "group": "G9""#, severity: .error, code: .unknownReference,
+            location: "departments[2].group", mentions: ["D03", "G9"]),
+        Case(
+            name: "session ballot names an unknown group", find: #""ballot": ["G1"]"#, replace: #""ballot": ["G7"]"#,
+            severity: .error, code: .unknownReference, location: "sessions[0].ballot", mentions: ["S1", "G7"]),
+        Case(
+            name: "quota for an unknown venue", find: #"{"venue": "east""#, replace: #"{"venue": "west""#,
+            severity: .error, code: .unknownReference, location: "quotas[1].venue", mentions: ["west"]),
+        Case(
+            name: "quota for an unknown session", find: #""sessions": ["S1", "S2"]"#,
+            replace: #""sessions": ["S1", "S9"]"#, severity: .error, code: .unknownReference,
+            location: "quotas[1].sessions", mentions: ["S9"]),
+        Case(
+            name: "quota for an unknown category", find: #""resident": 4"#, replace: #""retired": 4"#,
+            severity: .error, code: .unknownReference, location: "quotas[1].counts.retired", mentions: ["retired"]),
+        Case(
+            name: "negative quota", find: #""resident": 4, "expert": 0"#, replace: #""resident": 5, "expert": -1"#,
+            severity: .error,
+            code: .negativeCount, location: "quotas[1].counts.expert", mentions: ["-1"]),
+        Case(
+            name: "categories do not add up to the stated total", find: #""stated_total": 5"#,
+            replace: #""stated_total": 6"#, severity: .warning, code: .quotaTotalMismatch, location: "quotas[0]",
+            mentions: ["add up to 5", "stated total is 6"]),
+        Case(
+            name: "two quotas for one venue and session", find: #"{"venue": "east""#, replace: #"{"venue": "main""#,
+            severity: .error, code: .duplicateQuota, location: "quotas[1]", mentions: ["main", "S1, S2", "quotas[0]"]),
+        Case(
+            name: "id with a space", find: #""id": "D03""#, replace: #""id": "D 3""#, severity: .error,
+            code: .invalidID, location: "departments[2].id", mentions: ["D 3"]),
+        Case(
+            name: "ballot of a group without departments", find: #""ballot": ["G1"]"#, replace: #""ballot": []"#,
+            severity: .error, code: .emptyBallot, location: "sessions[0].ballot", mentions: ["S1"]),
+        Case(
+            name: "unsupported format", find: #""format": 1"#, replace: #""format": 2"#, severity: .error,
+            code: .unsupportedFormat, location: "format", mentions: ["2"]),
+        Case(
+            name: "a weight on some venues only", find: #""kind": "main"}"#, replace: #""kind": "main", "weight": 2}"#,
+            severity: .error, code: .missingSection, location: "venues", mentions: ["1 of 2 venues"]),
+        Case(
+            name: "missing field", find: #""title": "测试活动","#, replace: "", severity: .error,
+            code: .invalidJSON, location: "$", mentions: ["title"]),
+        Case(
+            name: "mark weight is text", find: #""weight": 100"#, replace: #""weight": "high""#, severity: .error,
+            code: .invalidJSON, location: "$.marks[0].weight", mentions: ["Double"]),
     ]
 
     @Test(arguments: contradictions)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Shared
 import Testing
+
 @testable import VenueNode
 
 /// The node keeps its ledger in tables and loads only what a write touches: it must judge every record
@@ -17,18 +18,25 @@ import Testing
         let departments = session == "S1" ? ["D01", "D02"] : ["D01", "D02", "D03"]
         let marks = ["satisfied", "basically_satisfied", "dissatisfied"]
         func ballot() -> RecordPayload {
-            random.next(6) == 0 ? .ballot(.init(session: session, box: box, status: .blank))
-                : .ballot(.init(session: session, box: box, status: .valid,
-                                marks: Dictionary(uniqueKeysWithValues: departments.map { ($0, marks[Int(random.next(3))]) })))
+            random.next(6) == 0
+                ? .ballot(.init(session: session, box: box, status: .blank))
+                : .ballot(
+                    .init(
+                        session: session, box: box, status: .valid,
+                        marks: Dictionary(uniqueKeysWithValues: departments.map { ($0, marks[Int(random.next(3))]) })))
         }
         switch random.next(10) {
         case 0, 1:
-            return .checkin(.init(session: session, rep: "R\(random.next(12))", category: random.next(2) == 0 ? "resident" : "expert"))
+            return .checkin(
+                .init(
+                    session: session, rep: "R\(random.next(12))", category: random.next(2) == 0 ? "resident" : "expert")
+            )
         case 2:
             return .boxOpened(.init(session: session, box: box))
         case 3:
             let returned = Int(random.next(6))
-            return .boxClosed(.init(session: session, box: box, issued: returned + Int(random.next(2)), returned: returned))
+            return .boxClosed(
+                .init(session: session, box: box, issued: returned + Int(random.next(2)), returned: returned))
         case 4, 5, 6:
             return ballot()
         default:
@@ -37,8 +45,11 @@ import Testing
             case 0: return .correction(.init(target: target, reason: "void", operator: "王芳", replacement: nil))
             case 1: return .correction(.init(target: target, reason: "fix", operator: "王芳", replacement: ballot()))
             default:
-                return .correction(.init(target: target, reason: "fix", operator: "王芳",
-                                         replacement: .boxClosed(.init(session: session, box: box, issued: 5, returned: Int(random.next(6))))))
+                return .correction(
+                    .init(
+                        target: target, reason: "fix", operator: "王芳",
+                        replacement: .boxClosed(
+                            .init(session: session, box: box, issued: 5, returned: Int(random.next(6))))))
             }
         }
     }

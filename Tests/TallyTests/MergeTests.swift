@@ -31,8 +31,10 @@ import Testing
         ])
     }
 
-    func send(_ records: [ChainedRecord], venue: String = "east", signer: TestSigner? = nil,
-              signingKey: Curve25519.Signing.PrivateKey? = nil) async throws -> BatchAck {
+    func send(
+        _ records: [ChainedRecord], venue: String = "east", signer: TestSigner? = nil,
+        signingKey: Curve25519.Signing.PrivateKey? = nil
+    ) async throws -> BatchAck {
         let signer = signer ?? self.signer
         return try await intake.receive(signer.request(signer.body(records, venue: venue), signingKey: signingKey))
     }
@@ -44,8 +46,10 @@ import Testing
     }
 
     /// Expects `operation` to fail with exactly this status and code, and the totals to be as before.
-    func expectRefused(_ status: HTTPResponse.Status, _ code: APIErrorCode,
-                       _ operation: () async throws -> BatchAck) async throws -> APIError {
+    func expectRefused(
+        _ status: HTTPResponse.Status, _ code: APIErrorCode,
+        _ operation: () async throws -> BatchAck
+    ) async throws -> APIError {
         let before = try totals()
         let error = try await #require(throws: APIError.self) { try await operation() }
         #expect(error.status == status)
@@ -58,17 +62,23 @@ import Testing
         let ack = try await send(records)
         #expect(ack == BatchAck(node: signer.nodeID, firstSeq: 1, lastSeq: 8, lastHash: records[7].hash))
         let totals = try totals()
-        #expect(totals.attendance == [
-            .init(venue: "east", session: "S1", category: "expert", checkedIn: 1),
-            .init(venue: "east", session: "S1", category: "resident", checkedIn: 2),
-        ])
-        #expect(totals.tallies == [
-            .init(venue: "east", session: "S1", department: "D01", mark: "satisfied", count: 2),
-            .init(venue: "east", session: "S1", department: "D02", mark: "basically_satisfied", count: 1),
-            .init(venue: "east", session: "S1", department: "D02", mark: "dissatisfied", count: 1),
-        ])
-        #expect(totals.boxes == [.init(venue: "east", session: "S1", box: "B1", issued: 3, returned: 3, valid: 2,
-                                       blank: 1, spoiled: 0)])
+        #expect(
+            totals.attendance == [
+                .init(venue: "east", session: "S1", category: "expert", checkedIn: 1),
+                .init(venue: "east", session: "S1", category: "resident", checkedIn: 2),
+            ])
+        #expect(
+            totals.tallies == [
+                .init(venue: "east", session: "S1", department: "D01", mark: "satisfied", count: 2),
+                .init(venue: "east", session: "S1", department: "D02", mark: "basically_satisfied", count: 1),
+                .init(venue: "east", session: "S1", department: "D02", mark: "dissatisfied", count: 1),
+            ])
+        #expect(
+            totals.boxes == [
+                .init(
+                    venue: "east", session: "S1", box: "B1", issued: 3, returned: 3, valid: 2,
+                    blank: 1, spoiled: 0)
+            ])
         let node = try #require(try database.node(id: signer.nodeID))
         let cursor = try database.cursor(node: node)
         #expect(cursor == NodeCursor(node: signer.nodeID, venue: "east", epoch: 1, seq: 8, hash: records[7].hash))
@@ -103,11 +113,15 @@ import Testing
 
     @Test func aDifferentRecordUnderAHeldSequenceIsAConflictKeptAsEvidence() async throws {
         _ = try await send(Array(records[0..<5]))
-        let forked = Fixtures.chain([Fixtures.validBallot(["D01": "dissatisfied", "D02": "dissatisfied"])],
-                                    afterSeq: 4, afterHash: records[3].hash)
+        let forked = Fixtures.chain(
+            [Fixtures.validBallot(["D01": "dissatisfied", "D02": "dissatisfied"])],
+            afterSeq: 4, afterHash: records[3].hash)
         let error = try await expectRefused(.conflict, .chainConflict) {
-            try await send(forked + Fixtures.chain([.checkin(.init(session: "S1", rep: "R9", category: "resident"))],
-                                                   afterSeq: 5, afterHash: forked[0].hash))
+            try await send(
+                forked
+                    + Fixtures.chain(
+                        [.checkin(.init(session: "S1", rep: "R9", category: "resident"))],
+                        afterSeq: 5, afterHash: forked[0].hash))
         }
         #expect(error.body.error.seq == 5)
         let alarms = try database.alarms()
@@ -121,8 +135,9 @@ import Testing
 
     @Test func aRecordThatDoesNotLinkToTheHeldHeadIsAConflict() async throws {
         _ = try await send(Array(records[0..<3]))
-        let other = Fixtures.chain([.checkin(.init(session: "S1", rep: "R7", category: "resident"))],
-                                   afterSeq: 3, afterHash: records[0].hash)
+        let other = Fixtures.chain(
+            [.checkin(.init(session: "S1", rep: "R7", category: "resident"))],
+            afterSeq: 3, afterHash: records[0].hash)
         _ = try await expectRefused(.conflict, .chainConflict) { try await send(other) }
         #expect(try database.alarms().count == 1)
     }
@@ -143,8 +158,10 @@ import Testing
     }
 
     @Test func aBatchCheckedAgainstAnotherVersionOfTheEventIsRefused() async throws {
-        let body = try JSONEncoder().encode(Batch(event: "test-2026", venue: "east", node: signer.nodeID, records: records,
-                                                  eventDigest: String(repeating: "0", count: 64)))
+        let body = try JSONEncoder().encode(
+            Batch(
+                event: "test-2026", venue: "east", node: signer.nodeID, records: records,
+                eventDigest: String(repeating: "0", count: 64)))
         let request = signer.request(body)
         let error = try await expectRefused(.unprocessableContent, .eventMismatch) {
             try await intake.receive(request)
@@ -168,8 +185,11 @@ import Testing
     }
 
     @Test func aRecordTheEventDoesNotAllowRefusesTheWholeBatch() async throws {
-        let bad = records + Fixtures.chain([Fixtures.validBallot(["D01": "satisfied", "D03": "satisfied"])],
-                                           afterSeq: 8, afterHash: records[7].hash)
+        let bad =
+            records
+            + Fixtures.chain(
+                [Fixtures.validBallot(["D01": "satisfied", "D03": "satisfied"])],
+                afterSeq: 8, afterHash: records[7].hash)
         let error = try await expectRefused(.unprocessableContent, .invalidRecord) { try await send(bad) }
         #expect(error.body.error.seq == 9)
         #expect(error.body.error.message.contains("D03"))
@@ -178,13 +198,16 @@ import Testing
 
     @Test func aCorrectionReplacesWhatItCorrects() async throws {
         _ = try await send(records)
-        let fixes = Fixtures.chain([
-            // Ballot 5 was entered wrongly: D02 was satisfied.
-            .correction(.init(target: 5, reason: "typing error", operator: "王芳",
-                              replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]))),
-            // Check-in 8 was a mistake.
-            .correction(.init(target: 8, reason: "wrong person", operator: "王芳", replacement: nil)),
-        ], afterSeq: 8, afterHash: records[7].hash)
+        let fixes = Fixtures.chain(
+            [
+                // Ballot 5 was entered wrongly: D02 was satisfied.
+                .correction(
+                    .init(
+                        target: 5, reason: "typing error", operator: "王芳",
+                        replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]))),
+                // Check-in 8 was a mistake.
+                .correction(.init(target: 8, reason: "wrong person", operator: "王芳", replacement: nil)),
+            ], afterSeq: 8, afterHash: records[7].hash)
         _ = try await send(fixes)
         let totals = try totals()
         #expect(count(totals, "D02", "dissatisfied") == 0)
@@ -192,8 +215,9 @@ import Testing
         #expect(count(totals, "D01", "satisfied") == 2)
         #expect(totals.attendance.map(\.checkedIn).reduce(0, +) == 2)
         // A record can be corrected once; a second correction must target the correction.
-        let again = Fixtures.chain([.correction(.init(target: 5, reason: "again", operator: "王芳", replacement: nil))],
-                                   afterSeq: 10, afterHash: fixes[1].hash)
+        let again = Fixtures.chain(
+            [.correction(.init(target: 5, reason: "again", operator: "王芳", replacement: nil))],
+            afterSeq: 10, afterHash: fixes[1].hash)
         _ = try await expectRefused(.unprocessableContent, .ruleBreach) { try await send(again) }
     }
 
@@ -201,9 +225,11 @@ import Testing
         let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
         let token = try intake.database.addToken(name: "test", role: .observer)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/batches", method: .post,
-                                     headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(string: "{}")) { response in
+            try await client.execute(
+                uri: "/v1/batches", method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            ) { response in
                 #expect(response.status == .unauthorized)
                 let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(body.error.code == .missingSignature)
@@ -215,8 +241,10 @@ import Testing
             headers[HTTPField.Name("Signature-Input")!] = signed.signatureInput
             headers[HTTPField.Name("Signature")!] = signed.signature
             for _ in 0..<2 {
-                try await client.execute(uri: "/v1/batches", method: .post, headers: headers,
-                                         body: ByteBuffer(bytes: body)) { response in
+                try await client.execute(
+                    uri: "/v1/batches", method: .post, headers: headers,
+                    body: ByteBuffer(bytes: body)
+                ) { response in
                     #expect(response.status == .ok)
                     let ack = try JSONDecoder().decode(BatchAck.self, from: Data(buffer: response.body))
                     #expect(ack.lastSeq == 8)
@@ -231,12 +259,15 @@ import Testing
                 }
             }
             try await client.execute(uri: cursorPath, method: .get) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/nodes/unknown/cursor", method: .get, headers: bearer(token)) { response in
+            try await client.execute(uri: "/v1/nodes/unknown/cursor", method: .get, headers: bearer(token)) {
+                response in
                 #expect(response.status == .notFound)
             }
             // A node reads only its own cursor.
-            try await client.execute(uri: "/v1/nodes/unknown/cursor", method: .get,
-                                     headers: signer.getHeaders(path: "/v1/nodes/unknown/cursor")) { response in
+            try await client.execute(
+                uri: "/v1/nodes/unknown/cursor", method: .get,
+                headers: signer.getHeaders(path: "/v1/nodes/unknown/cursor")
+            ) { response in
                 #expect(response.status == .forbidden)
                 let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(body.error.code == .nodeMismatch)
@@ -277,8 +308,11 @@ import Testing
         // Given the venue's node is redeployed with a new key
         let second = try database.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64)
         #expect(second.epoch == 2)
-        #expect(try database.cursor(node: second) == NodeCursor(node: new.nodeID, venue: "east", epoch: 2, seq: 2,
-                                                                 hash: records[1].hash))
+        #expect(
+            try database.cursor(node: second)
+                == NodeCursor(
+                    node: new.nodeID, venue: "east", epoch: 2, seq: 2,
+                    hash: records[1].hash))
 
         // When the old key sends the next record, it is refused and kept as evidence
         let refused = try await #require(throws: APIError.self) { try await send([records[2]], by: old) }
@@ -315,7 +349,8 @@ import Testing
         let now: Int64 = 1_767_225_600
         // A node clock hours off is fine; a signature older than a week is not.
         #expect(try intake.authenticate(request(old, created: now - 10), method: "GET", now: now).id == old.nodeID)
-        #expect(try intake.authenticate(request(old, created: now + 5 * 3_600), method: "GET", now: now).id == old.nodeID)
+        #expect(
+            try intake.authenticate(request(old, created: now + 5 * 3_600), method: "GET", now: now).id == old.nodeID)
         let stale = try #require(throws: APIError.self) {
             try intake.authenticate(request(old, created: now - 8 * 86_400), method: "GET", now: now)
         }

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Shared
 import Testing
+
 @testable import VenueNode
 
 /// A venue operator's traps and the messages that used to leave them stuck (issue #11, points 7 and 9).
@@ -19,15 +20,22 @@ import Testing
     }
 
     func checkin(_ harness: ProcessHarness, _ dir: String, rep: String) throws -> ProcessHarness.Output {
-        try harness.run("venue-node", ["checkin", "--data-dir", dir, "--session", "S1", "--rep", rep,
-                                       "--category", "resident"])
+        try harness.run(
+            "venue-node",
+            [
+                "checkin", "--data-dir", dir, "--session", "S1", "--rep", rep,
+                "--category", "resident",
+            ])
     }
 
     @Test func syncFromASequenceBeyondTheHeadIsRefusedWhileRecordsArePending() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let (aggregator, url, _, eventURL) = try await setUp(harness)
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
         try harness.createNode("east", event: eventURL, venue: "east", aggregatorURL: url)
         #expect(try checkin(harness, "east", rep: "R1").status == 0)
         #expect(try checkin(harness, "east", rep: "R2").status == 0)
@@ -35,8 +43,10 @@ import Testing
         for fromSeq in ["3", "4", "99"] {
             let skipped = try harness.run("venue-node", ["sync", "--data-dir", "east", "--from-seq", fromSeq])
             #expect(skipped.status != 0, "--from-seq \(fromSeq): \(skipped.stdout)")
-            #expect(skipped.stderr.contains("--from-seq \(fromSeq) is beyond this node's last record (the head is "
-                + "record 2)"), "\(skipped.stderr)")
+            #expect(
+                skipped.stderr.contains(
+                    "--from-seq \(fromSeq) is beyond this node's last record (the head is "
+                        + "record 2)"), "\(skipped.stderr)")
             #expect(skipped.stderr.contains("2 record(s) are pending"), "\(skipped.stderr)")
         }
         let synced = try harness.run("venue-node", ["sync", "--data-dir", "east", "--from-seq", "2"])
@@ -48,24 +58,39 @@ import Testing
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let (aggregator, url, key, eventURL) = try await setUp(harness)
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
         // Given a venue whose node is enrolled, and a token for its replacement
         let first = try harness.run("aggregator", ["nodes", "enroll", "--data-dir", "agg", "--venue", "east"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try harness.run("venue-node", ["init", "--data-dir", "old", "--event", eventURL.path, "--venue", "east",
-                                               "--aggregator", url, "--token", first, "--aggregator-key", key]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "old", "--event", eventURL.path, "--venue", "east",
+                    "--aggregator", url, "--token", first, "--aggregator-key", key,
+                ]
+            ).status == 0)
         let token = try harness.run("aggregator", ["nodes", "enroll", "--data-dir", "agg", "--venue", "east"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         // When the new node is given a mistyped aggregator key
         let wrongKey = TestSigner().publicKeyBase64
-        let refused = try harness.run("venue-node", ["init", "--data-dir", "new", "--event", eventURL.path, "--venue",
-                                                     "east", "--aggregator", url, "--token", token,
-                                                     "--aggregator-key", wrongKey])
+        let refused = try harness.run(
+            "venue-node",
+            [
+                "init", "--data-dir", "new", "--event", eventURL.path, "--venue",
+                "east", "--aggregator", url, "--token", token,
+                "--aggregator-key", wrongKey,
+            ])
         // Then it is refused before anything happens: no directory, the token unused, the old node current
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("the aggregator at \(url) has the key \(key), not the --aggregator-key this "
-            + "node was given (\(wrongKey))"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "the aggregator at \(url) has the key \(key), not the --aggregator-key this "
+                    + "node was given (\(wrongKey))"), "\(refused.stderr)")
         #expect(refused.stderr.contains("the token is still unused"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("venue-node enroll"), "no retry that cannot work: \(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: harness.workDirectory.appending(path: "new").path))
@@ -76,9 +101,13 @@ import Testing
         #expect(nodes.contains("current") && !nodes.contains("retired"), "\(nodes)")
 
         // With the right key the same token works.
-        let enrolled = try harness.run("venue-node", ["init", "--data-dir", "new", "--event", eventURL.path, "--venue",
-                                                      "east", "--aggregator", url, "--token", token,
-                                                      "--aggregator-key", key])
+        let enrolled = try harness.run(
+            "venue-node",
+            [
+                "init", "--data-dir", "new", "--event", eventURL.path, "--venue",
+                "east", "--aggregator", url, "--token", token,
+                "--aggregator-key", key,
+            ])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         #expect(enrolled.stdout.contains("epoch 2"))
     }
@@ -101,27 +130,45 @@ import Testing
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let event = harness.workDirectory.appending(path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
-        #expect(try harness.run("venue-node", ["init", "--data-dir", "n", "--event", event.path, "--venue", "east",
-                                               "--aggregator", "http://127.0.0.1:9"]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "n", "--event", event.path, "--venue", "east",
+                    "--aggregator", "http://127.0.0.1:9",
+                ]
+            ).status == 0)
         try utf16LE.write(to: harness.workDirectory.appending(path: "excel.csv"))
         let imported = try harness.run("venue-node", ["import", "--data-dir", "n", "--checkins", "excel.csv"])
         #expect(imported.status != 0)
-        #expect(imported.stderr.contains("excel.csv:1: this file is UTF-16; save it as UTF-8 (or GB18030)"),
-                "\(imported.stderr)")
+        #expect(
+            imported.stderr.contains("excel.csv:1: this file is UTF-16; save it as UTF-8 (or GB18030)"),
+            "\(imported.stderr)")
     }
 
     @Test func aMissingFileIsNamedPlainly() throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let event = harness.workDirectory.appending(path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
-        #expect(try harness.run("venue-node", ["init", "--data-dir", "n", "--event", event.path, "--venue", "east",
-                                               "--aggregator", "http://127.0.0.1:9"]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "n", "--event", event.path, "--venue", "east",
+                    "--aggregator", "http://127.0.0.1:9",
+                ]
+            ).status == 0)
         let runs: [(String, [String], String)] = [
             ("venue-node", ["import", "--data-dir", "n", "--checkins", "checkins.csv"], "checkins.csv"),
             ("venue-node", ["import", "--data-dir", "n", "--ballots", "scans/ballots.csv"], "scans/ballots.csv"),
             ("venue-node", ["roster", "import", "--data-dir", "n", "roster.csv"], "roster.csv"),
-            ("venue-node", ["init", "--data-dir", "m", "--event", "evnt.json", "--venue", "east", "--aggregator",
-                            "http://127.0.0.1:9"], "evnt.json"),
+            (
+                "venue-node",
+                [
+                    "init", "--data-dir", "m", "--event", "evnt.json", "--venue", "east", "--aggregator",
+                    "http://127.0.0.1:9",
+                ], "evnt.json"
+            ),
             ("aggregator", ["event", "--event", "evnt.json"], "evnt.json"),
         ]
         for (binary, arguments, file) in runs {
@@ -129,8 +176,11 @@ import Testing
             #expect(result.status != 0)
             let output = result.stdout + result.stderr
             // The path as given, or made absolute (event files are named by their full path).
-            #expect(output.contains("no such file: \(file)") || output.contains("no such file: /")
-                && output.contains("/\(file)\n"), "\(arguments): \(output)")
+            #expect(
+                output.contains("no such file: \(file)")
+                    || output.contains("no such file: /")
+                        && output.contains("/\(file)\n"),
+                "\(arguments): \(output)")
             #expect(!output.contains("NSCocoaErrorDomain"), "\(arguments): \(output)")
         }
     }
@@ -139,8 +189,14 @@ import Testing
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let event = harness.workDirectory.appending(path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
-        #expect(try harness.run("venue-node", ["init", "--data-dir", "n", "--event", event.path, "--venue", "east",
-                                               "--aggregator", "http://127.0.0.1:9"]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "n", "--event", event.path, "--venue", "east",
+                    "--aggregator", "http://127.0.0.1:9",
+                ]
+            ).status == 0)
         let path = harness.workDirectory.appending(path: "n/node.sqlite").path
         // Another process (here: this one) holds the write lock, as a long import would.
         var configuration = Configuration()
@@ -151,8 +207,12 @@ import Testing
 
         // A short wait: the command waits and then saves.
         try hold()
-        let waiting = try harness.start("venue-node", ["checkin", "--data-dir", "n", "--session", "S1", "--rep", "R1",
-                                                       "--category", "resident"], log: "waiting.log")
+        let waiting = try harness.start(
+            "venue-node",
+            [
+                "checkin", "--data-dir", "n", "--session", "S1", "--rep", "R1",
+                "--category", "resident",
+            ], log: "waiting.log")
         // Released 2 s later from a thread of its own, started at once: no shared thread has to be free for it.
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: 2)
@@ -165,12 +225,18 @@ import Testing
 
         // Held for longer than the busy timeout: the command says who is in the way, and saves nothing.
         try hold()
-        let blocked = try await harness.runOffThePool("venue-node", ["checkin", "--data-dir", "n", "--session", "S1",
-                                                                     "--rep", "R2", "--category", "resident"])
+        let blocked = try await harness.runOffThePool(
+            "venue-node",
+            [
+                "checkin", "--data-dir", "n", "--session", "S1",
+                "--rep", "R2", "--category", "resident",
+            ])
         try release()
         #expect(blocked.status != 0)
-        #expect(blocked.stderr.contains("another process holds \(path) (this command waited 10 s for it): nothing of "
-            + "this command was saved"), "\(blocked.stderr)")
+        #expect(
+            blocked.stderr.contains(
+                "another process holds \(path) (this command waited 10 s for it): nothing of "
+                    + "this command was saved"), "\(blocked.stderr)")
         #expect(!blocked.stderr.contains("database is locked"), "\(blocked.stderr)")
         #expect(try NodeDatabase(path: path).head().seq == 1)
     }
@@ -190,13 +256,15 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "node.sqlite").path
         let database = try NodeDatabase(path: path, create: true)
-        try database.append([.checkin(.init(session: "S1", rep: "R1", category: "resident"))], event: Fixtures.smallEvent)
+        try database.append(
+            [.checkin(.init(session: "S1", rep: "R1", category: "resident"))], event: Fixtures.smallEvent)
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
 
         try FileManager.default.removeItem(atPath: path + "-wal")
         let failure = try #require(throws: DurableDatabase.Failure.self) {
-            try database.append([.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
-                                event: Fixtures.smallEvent)
+            try database.append(
+                [.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
+                event: Fixtures.smallEvent)
         }
         #expect(failure.description == Self.walDeleted(path))
         #expect(throws: DurableDatabase.Failure.self) { try database.logSync(ok: true, ackedSeq: 1, ackedHash: "x") }
@@ -210,12 +278,24 @@ import Testing
         defer { harness.cleanUp() }
         let event = harness.workDirectory.appending(path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
         // An aggregator that cannot be reached: the daemon keeps retrying, and must still notice.
-        #expect(try harness.run("venue-node", ["init", "--data-dir", "n", "--event", event.path, "--venue", "east",
-                                               "--aggregator", "http://127.0.0.1:9"]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "n", "--event", event.path, "--venue", "east",
+                    "--aggregator", "http://127.0.0.1:9",
+                ]
+            ).status == 0)
         #expect(try checkin(harness, "n", rep: "R1").status == 0)
-        let daemon = try harness.start("venue-node", ["run", "--data-dir", "n", "--interval", "1", "--max-backoff", "1"],
-                                       log: "daemon.log")
-        defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
+        let daemon = try harness.start(
+            "venue-node", ["run", "--data-dir", "n", "--interval", "1", "--max-backoff", "1"],
+            log: "daemon.log")
+        defer {
+            if daemon.isRunning {
+                daemon.terminate()
+                daemon.waitUntilExit()
+            }
+        }
         let path = harness.workDirectory.appending(path: "n/node.sqlite").path
         let deadline = ContinuousClock.now + .seconds(60)
         while !FileManager.default.fileExists(atPath: path + "-wal"), ContinuousClock.now < deadline {

@@ -12,8 +12,9 @@ struct ProcessHarness {
         binaries = URL(filePath: executable).deletingLastPathComponent()
         for name in ["venue-node", "aggregator"] {
             let path = binaries.appending(path: name).path
-            try #require(FileManager.default.isExecutableFile(atPath: path),
-                         "\(path) is missing: run `swift build` before `swift test` (scripts/test.sh does)")
+            try #require(
+                FileManager.default.isExecutableFile(atPath: path),
+                "\(path) is missing: run `swift build` before `swift test` (scripts/test.sh does)")
         }
         workDirectory = try Fixtures.temporaryDirectory("sanmin-e2e")
     }
@@ -48,9 +49,10 @@ struct ProcessHarness {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus,
-                      stdout: try String(contentsOf: out, encoding: .utf8),
-                      stderr: try String(contentsOf: err, encoding: .utf8))
+        return Output(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
     /// `run` on a thread of its own, so that a long command (one that waits for a lock, say) does not hold
@@ -77,12 +79,16 @@ struct ProcessHarness {
     }
 
     /// Starts a command in the background, its output going to `log`.
-    func start(_ binary: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
+    func start(_ binary: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws
+        -> Process
+    {
         try start(executable: binaries.appending(path: binary), arguments, log: log, environment: environment)
     }
 
     /// Starts any executable in the background, its output going to `log`, with extra environment variables.
-    func start(executable: URL, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
+    func start(executable: URL, _ arguments: [String], log: String, environment: [String: String] = [:]) throws
+        -> Process
+    {
         let process = Process()
         process.executableURL = executable
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -99,19 +105,26 @@ struct ProcessHarness {
     }
 
     /// Starts `aggregator serve` (with `options` added) and waits until it prints the port it listens on.
-    func startAggregator(dataDir: String, event: URL, port: Int = 0, options: [String] = [],
-                         environment: [String: String] = [:]) async throws -> (Process, Int) {
+    func startAggregator(
+        dataDir: String, event: URL, port: Int = 0, options: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> (Process, Int) {
         let log = "aggregator-\(UUID().uuidString).log"
-        let process = try start("aggregator", ["serve", "--data-dir", dataDir, "--event", event.path,
-                                               "--listen", "127.0.0.1:\(port)"] + options, log: log,
-                                environment: environment)
+        let process = try start(
+            "aggregator",
+            [
+                "serve", "--data-dir", dataDir, "--event", event.path,
+                "--listen", "127.0.0.1:\(port)",
+            ] + options, log: log,
+            environment: environment)
         let deadline = ContinuousClock.now + .seconds(30)
         // The log is read once more after the deadline: on a loaded machine this task may not have run for a
         // while (tests that block a thread hold up the others), though the server started long ago.
         while true {
             let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
-               let port = Int((line.split(separator: ":").last ?? "").prefix(while: \.isNumber)) {
+                let port = Int((line.split(separator: ":").last ?? "").prefix(while: \.isNumber))
+            {
                 return (process, port)
             }
             guard process.isRunning, ContinuousClock.now < deadline else { break }
@@ -126,8 +139,12 @@ struct ProcessHarness {
     /// `startAggregator` for callers that cannot wait asynchronously (the fault proxy's thread).
     func startAggregatorBlocking(dataDir: String, event: URL, port: Int) throws -> Process {
         let log = "aggregator-\(UUID().uuidString).log"
-        let process = try start("aggregator", ["serve", "--data-dir", dataDir, "--event", event.path,
-                                               "--listen", "127.0.0.1:\(port)"], log: log)
+        let process = try start(
+            "aggregator",
+            [
+                "serve", "--data-dir", dataDir, "--event", event.path,
+                "--listen", "127.0.0.1:\(port)",
+            ], log: log)
         let deadline = ContinuousClock.now + .seconds(60)
         var text = ""
         while ContinuousClock.now < deadline {
@@ -149,7 +166,9 @@ struct ProcessHarness {
     }
 
     /// Waits until `log` has a line starting with `prefix`; returns that line.
-    func waitForLine(startingWith prefix: String, in log: String, timeout: Duration = .seconds(30)) async throws -> String {
+    func waitForLine(startingWith prefix: String, in log: String, timeout: Duration = .seconds(30)) async throws
+        -> String
+    {
         let deadline = ContinuousClock.now + timeout
         while true {
             let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
@@ -164,14 +183,25 @@ struct ProcessHarness {
     /// `venue-node init` a data directory, then enrol its key at the aggregator of `aggregatorDir`;
     /// returns what `aggregator nodes add` printed.
     @discardableResult
-    func createNode(_ dataDir: String, event: URL, venue: String, aggregatorURL: String,
-                    aggregatorDir: String = "agg") throws -> String {
-        let created = try run("venue-node", ["init", "--data-dir", dataDir, "--event", event.path, "--venue", venue,
-                                             "--aggregator", aggregatorURL])
-        let key = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
-            .split(separator: " ").last, "venue-node init: \(created.stderr)")
-        let enrolled = try run("aggregator", ["nodes", "add", "--data-dir", aggregatorDir, "--venue", venue,
-                                              "--public-key", String(key)])
+    func createNode(
+        _ dataDir: String, event: URL, venue: String, aggregatorURL: String,
+        aggregatorDir: String = "agg"
+    ) throws -> String {
+        let created = try run(
+            "venue-node",
+            [
+                "init", "--data-dir", dataDir, "--event", event.path, "--venue", venue,
+                "--aggregator", aggregatorURL,
+            ])
+        let key = try #require(
+            created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
+                .split(separator: " ").last, "venue-node init: \(created.stderr)")
+        let enrolled = try run(
+            "aggregator",
+            [
+                "nodes", "add", "--data-dir", aggregatorDir, "--venue", venue,
+                "--public-key", String(key),
+            ])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         return enrolled.stdout
     }

@@ -20,17 +20,22 @@ import Testing
     @Test func alteringAPayloadIsDetectedAtThatRecord() {
         var altered = records
         altered[3].payload = altered[3].payload.replacingOccurrences(of: "dissatisfied", with: "satisfied")
-        #expect(throws: ChainError.hashMismatch(seq: 4, claimed: records[3].hash,
-                                                computed: RecordChain.hash(seq: 4, prev: records[3].prev,
-                                                                           payload: altered[3].payload))) {
+        #expect(
+            throws: ChainError.hashMismatch(
+                seq: 4, claimed: records[3].hash,
+                computed: RecordChain.hash(
+                    seq: 4, prev: records[3].prev,
+                    payload: altered[3].payload))
+        ) {
             try RecordChain.verify(altered)
         }
     }
 
     @Test func rehashingAnAlteredRecordBreaksTheNextLink() {
         var altered = records
-        altered[1] = ChainedRecord(seq: 2, prev: records[1].prev,
-                                   payload: records[1].payload.replacingOccurrences(of: "R2", with: "R9"))
+        altered[1] = ChainedRecord(
+            seq: 2, prev: records[1].prev,
+            payload: records[1].payload.replacingOccurrences(of: "R2", with: "R9"))
         #expect(throws: ChainError.brokenLink(seq: 3, expectedPrev: altered[1].hash, found: records[1].hash)) {
             try RecordChain.verify(altered)
         }
@@ -69,15 +74,20 @@ import Testing
     }
 
     @Test func equalPayloadsEncodeToEqualBytes() throws {
-        let a = RecordPayload.ballot(.init(session: "S1", box: "B1", status: .valid,
-                                           marks: ["D02": "satisfied", "D01": "dissatisfied"]))
+        let a = RecordPayload.ballot(
+            .init(
+                session: "S1", box: "B1", status: .valid,
+                marks: ["D02": "satisfied", "D01": "dissatisfied"]))
         let b = try RecordPayload.decode(json: a.canonicalJSON())
         #expect(a == b)
         #expect(a.canonicalJSON() == b.canonicalJSON())
-        #expect(a.canonicalJSON()
-            == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":2}"#)
+        #expect(
+            a.canonicalJSON()
+                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":2}"#
+        )
         // Release 1 wrote no version; such a payload still reads, and strictly.
-        let old = #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid"}"#
+        let old =
+            #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid"}"#
         #expect(a.canonicalJSON(version: 1) == old)
         #expect(try RecordPayload.decodeStrict(json: old).version == 1)
         #expect(try RecordPayload.decodeStrict(json: a.canonicalJSON()).payload == a)
@@ -86,14 +96,22 @@ import Testing
     @Test func strictDecodingRefusesWhatTheVersionDoesNotDefine() {
         let checkin = RecordPayload.checkin(.init(session: "S1", rep: "R1", category: "resident")).canonicalJSON()
         let cases: [(String, String)] = [
-            (checkin.replacingOccurrences(of: #""kind""#, with: #""extra":1,"kind""#),
-             "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"),
-            (checkin.replacingOccurrences(of: #""v":2"#, with: #""v":3"#),
-             "payload version 3 is not known to this release (it knows 1…2): upgrade the aggregator before the nodes"),
-            (#"{"file":"a.csv","form":"ballots","groups":[],"kind":"import"}"#,
-             "record kind \"import\" needs payload version 2, not 1"),
-            (checkin.replacingOccurrences(of: ",", with: ", "),
-             "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"),
+            (
+                checkin.replacingOccurrences(of: #""kind""#, with: #""extra":1,"kind""#),
+                "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"
+            ),
+            (
+                checkin.replacingOccurrences(of: #""v":2"#, with: #""v":3"#),
+                "payload version 3 is not known to this release (it knows 1…2): upgrade the aggregator before the nodes"
+            ),
+            (
+                #"{"file":"a.csv","form":"ballots","groups":[],"kind":"import"}"#,
+                "record kind \"import\" needs payload version 2, not 1"
+            ),
+            (
+                checkin.replacingOccurrences(of: ",", with: ", "),
+                "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"
+            ),
         ]
         for (json, message) in cases {
             #expect(throws: RecordPayload.StrictDecodingError.self) { try RecordPayload.decodeStrict(json: json) }

@@ -30,10 +30,22 @@ import Testing
         let eventURL = Fixtures.example("tumed-2021")
         let category = try EventDefinition.load(contentsOf: eventURL).definition.categories[0].id
         let dir = disk.appending(path: "node").path
-        #expect(try harness.run("venue-node", ["init", "--data-dir", dir, "--event", eventURL.path, "--venue", "tumed",
-                                               "--aggregator", "http://127.0.0.1:9"]).status == 0)
-        #expect(try harness.run("venue-node", ["checkin", "--data-dir", dir, "--session", "S1", "--rep", "R1",
-                                               "--category", category]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", dir, "--event", eventURL.path, "--venue", "tumed",
+                    "--aggregator", "http://127.0.0.1:9",
+                ]
+            ).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "checkin", "--data-dir", dir, "--session", "S1", "--rep", "R1",
+                    "--category", category,
+                ]
+            ).status == 0)
 
         // Given a disk with no space left
         let filler = disk.appending(path: "filler")
@@ -44,11 +56,19 @@ import Testing
         try? handle.close()
 
         // When check-ins are recorded, one by one and in bulk
-        let one = try harness.run("venue-node", ["checkin", "--data-dir", dir, "--session", "S1", "--rep", "R2",
-                                                 "--category", category])
+        let one = try harness.run(
+            "venue-node",
+            [
+                "checkin", "--data-dir", dir, "--session", "S1", "--rep", "R2",
+                "--category", category,
+            ])
         let csv = (["session,rep,category"] + (3...200).map { "S1,R\($0),\(category)" }).joined(separator: "\n")
-        let bulk = try harness.run("venue-node", ["import", "--data-dir", dir, "--checkins",
-                                                  try harness.write(csv, to: "bulk.csv")])
+        let bulk = try harness.run(
+            "venue-node",
+            [
+                "import", "--data-dir", dir, "--checkins",
+                try harness.write(csv, to: "bulk.csv"),
+            ])
 
         // Then each says the disk is full and nothing of it was saved
         for result in [one, bulk] {
@@ -73,11 +93,23 @@ import Testing
         defer { harness.cleanUp() }
         let eventURL = Fixtures.example("tumed-2021")
         let category = try EventDefinition.load(contentsOf: eventURL).definition.categories[0].id
-        #expect(try harness.run("venue-node", ["init", "--data-dir", "n", "--event", eventURL.path, "--venue", "tumed",
-                                               "--aggregator", "http://127.0.0.1:9"]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "n", "--event", eventURL.path, "--venue", "tumed",
+                    "--aggregator", "http://127.0.0.1:9",
+                ]
+            ).status == 0)
         let csv = (["session,rep,category"] + (1...300).map { "S1,R\($0),\(category)" }).joined(separator: "\n")
-        #expect(try harness.run("venue-node", ["import", "--data-dir", "n", "--checkins",
-                                               try harness.write(csv, to: "c.csv")]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "import", "--data-dir", "n", "--checkins",
+                    try harness.write(csv, to: "c.csv"),
+                ]
+            ).status == 0)
         let file = harness.workDirectory.appending(path: "n/node.sqlite")
         switch damage {
         case .truncated:
@@ -96,8 +128,12 @@ import Testing
         #expect(status.status == 1)
         let expected = damage == .deleted ? "is missing: the records it held are not here" : "is damaged"
         #expect(status.stderr.contains(expected), "\(status.stderr)")
-        let checkin = try harness.run("venue-node", ["checkin", "--data-dir", "n", "--session", "S2", "--rep", "R1",
-                                                     "--category", category])
+        let checkin = try harness.run(
+            "venue-node",
+            [
+                "checkin", "--data-dir", "n", "--session", "S2", "--rep", "R1",
+                "--category", category,
+            ])
         #expect(checkin.status == 1)
         #expect((try? Data(contentsOf: file)) == before, "the damaged file must be left as it is")
     }

@@ -53,8 +53,10 @@ enum Fixtures {
     }
 
     /// Chains payloads from `afterSeq`/`afterHash` on.
-    static func chain(_ payloads: [RecordPayload], afterSeq: Int64 = 0,
-                      afterHash: String = RecordChain.genesis) -> [ChainedRecord] {
+    static func chain(
+        _ payloads: [RecordPayload], afterSeq: Int64 = 0,
+        afterHash: String = RecordChain.genesis
+    ) -> [ChainedRecord] {
         var prev = afterHash
         var seq = afterSeq
         return payloads.map { payload in
@@ -85,36 +87,46 @@ struct TestSigner {
 
     /// Signs a POST of `body` to `path` with this signer's key (or `signingKey`, to forge) under this node's key id,
     /// created now (or at `created`).
-    func headers(for body: Data, path: String = "/v1/batches", signingKey: Curve25519.Signing.PrivateKey? = nil,
-                 created: Int64? = nil) -> MessageSignature.Headers {
-        try! MessageSignature.sign(method: "POST", path: path, body: body, keyID: nodeID, key: signingKey ?? key,
-                                   created: created ?? Int64(Date().timeIntervalSince1970))
+    func headers(
+        for body: Data, path: String = "/v1/batches", signingKey: Curve25519.Signing.PrivateKey? = nil,
+        created: Int64? = nil
+    ) -> MessageSignature.Headers {
+        try! MessageSignature.sign(
+            method: "POST", path: path, body: body, keyID: nodeID, key: signingKey ?? key,
+            created: created ?? Int64(Date().timeIntervalSince1970))
     }
 
     /// The HTTP headers of a POST of `body` to `path` signed by this node (or by `signingKey`, to forge).
-    func postHeaders(_ body: Data, path: String = "/v1/batches",
-                     signingKey: Curve25519.Signing.PrivateKey? = nil) -> HTTPFields {
+    func postHeaders(
+        _ body: Data, path: String = "/v1/batches",
+        signingKey: Curve25519.Signing.PrivateKey? = nil
+    ) -> HTTPFields {
         headers(for: body, path: path, signingKey: signingKey).fields()
     }
 
     /// A POST of `body` to `path` signed by this node, as `BatchIntake` takes it (`receive`, `receiveHeartbeat`).
-    func request(_ body: Data, path: String = "/v1/batches", signingKey: Curve25519.Signing.PrivateKey? = nil,
-                 created: Int64? = nil) -> BatchIntake.SignedRequest {
+    func request(
+        _ body: Data, path: String = "/v1/batches", signingKey: Curve25519.Signing.PrivateKey? = nil,
+        created: Int64? = nil
+    ) -> BatchIntake.SignedRequest {
         headers(for: body, path: path, signingKey: signingKey, created: created).request(path: path, body: body)
     }
 
     /// A GET of `path` signed by this node (created now, or at `created`), as `BatchIntake.authenticate` takes it.
     func getRequest(path: String, created: Int64? = nil) -> BatchIntake.SignedRequest {
-        let signed = try! MessageSignature.sign(method: "GET", path: path, body: Data(), keyID: nodeID, key: key,
-                                                created: created ?? Int64(Date().timeIntervalSince1970))
-        return .init(path: path, contentType: nil, contentDigest: signed.contentDigest,
-                     signatureInput: signed.signatureInput, signature: signed.signature, body: Data())
+        let signed = try! MessageSignature.sign(
+            method: "GET", path: path, body: Data(), keyID: nodeID, key: key,
+            created: created ?? Int64(Date().timeIntervalSince1970))
+        return .init(
+            path: path, contentType: nil, contentDigest: signed.contentDigest,
+            signatureInput: signed.signatureInput, signature: signed.signature, body: Data())
     }
 
     /// Headers of a GET signed by this node (method, path and query).
     func getHeaders(path: String, query: String? = nil) -> HTTPFields {
-        let signed = try! MessageSignature.sign(method: "GET", path: path, query: query, body: Data(), keyID: nodeID,
-                                                key: key, created: Int64(Date().timeIntervalSince1970))
+        let signed = try! MessageSignature.sign(
+            method: "GET", path: path, query: query, body: Data(), keyID: nodeID,
+            key: key, created: Int64(Date().timeIntervalSince1970))
         return signed.fields(contentType: nil)
     }
 }
@@ -141,10 +153,14 @@ extension Fixtures {
     /// An aggregator serving `eventJSON` (the small event unless told): in memory, or on `path` (made if missing,
     /// the event installed once). `signingKey` is the aggregator's own key (it signs receipts); each signer of
     /// `enrolling` is enrolled for its venue, in the order given (`["east": node, "main": other]`).
-    static func aggregator(eventJSON: String = smallEventJSON, path: String? = nil,
-                           signingKey: Curve25519.Signing.PrivateKey? = nil,
-                           enrolling: KeyValuePairs<String, TestSigner> = [:]) throws -> (AggregatorDatabase, BatchIntake) {
-        let database = try path.map { try AggregatorDatabase(path: $0, create: true) } ?? AggregatorDatabase(writer: DatabaseQueue())
+    static func aggregator(
+        eventJSON: String = smallEventJSON, path: String? = nil,
+        signingKey: Curve25519.Signing.PrivateKey? = nil,
+        enrolling: KeyValuePairs<String, TestSigner> = [:]
+    ) throws -> (AggregatorDatabase, BatchIntake) {
+        let database =
+            try path.map { try AggregatorDatabase(path: $0, create: true) }
+            ?? AggregatorDatabase(writer: DatabaseQueue())
         let loaded = try EventDefinition.load(data: Data(eventJSON.utf8))
         if try database.installedEvent() == nil { try database.install(event: loaded, json: Data(eventJSON.utf8)) }
         for (venue, signer) in enrolling { try database.enroll(venue: venue, publicKeyBase64: signer.publicKeyBase64) }
@@ -168,8 +184,9 @@ extension ProcessHarness {
     static func startingRelease(_ number: Int) async throws -> (ProcessHarness, Process, Int) {
         let harness = try ProcessHarness()
         for name in ["node", "agg"] {
-            try FileManager.default.copyItem(at: Fixtures.release(number).appending(path: name),
-                                             to: harness.workDirectory.appending(path: name))
+            try FileManager.default.copyItem(
+                at: Fixtures.release(number).appending(path: name),
+                to: harness.workDirectory.appending(path: name))
         }
         let event = harness.workDirectory.appending(path: "node/event.json")
         let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: event)
@@ -195,8 +212,9 @@ extension MessageSignature.Headers {
 
     /// These signature headers on a JSON POST of `body` to `path`, as `BatchIntake` takes it.
     func request(path: String = "/v1/batches", body: Data) -> BatchIntake.SignedRequest {
-        .init(path: path, contentType: "application/json", contentDigest: contentDigest, signatureInput: signatureInput,
-              signature: signature, body: body)
+        .init(
+            path: path, contentType: "application/json", contentDigest: contentDigest, signatureInput: signatureInput,
+            signature: signature, body: body)
     }
 }
 

@@ -15,9 +15,10 @@ extension AggregatorCommand {
                 let loaded = try EventDefinition.load(contentsOf: URL(filePath: event))
                 let definition = loaded.definition
                 print("\(definition.id): \(definition.title)")
-                print("  \(definition.departments.count) departments in \(definition.groups.count) groups, "
-                    + "\(definition.sessions.count) sessions, \(definition.venues.count) venues, "
-                    + "\(definition.categories.count) categories, \(definition.quotas.count) quota columns")
+                print(
+                    "  \(definition.departments.count) departments in \(definition.groups.count) groups, "
+                        + "\(definition.sessions.count) sessions, \(definition.venues.count) venues, "
+                        + "\(definition.categories.count) categories, \(definition.quotas.count) quota columns")
                 for warning in loaded.warnings { print("  \(warning)") }
                 print(loaded.warnings.isEmpty ? "no issues" : "\(loaded.warnings.count) warning(s)")
             } catch let error as EventLoadError {

@@ -30,8 +30,11 @@ extension AggregatorCommand {
                 }
                 if records.isEmpty { print("no held-out records") }
                 for record in records {
-                    let state = record.supersededBy.map { "corrected by record \($0)" }
-                        ?? record.decision.map { "decided: \($0) by \(record.decidedBy ?? "?") (\(record.reason ?? ""))" }
+                    let state =
+                        record.supersededBy.map { "corrected by record \($0)" }
+                        ?? record.decision.map {
+                            "decided: \($0) by \(record.decidedBy ?? "?") (\(record.reason ?? ""))"
+                        }
                         ?? "undecided"
                     print("\(record.venue) record \(record.seq) [\(record.rule)] \(state)")
                     print("    \(record.message)")
@@ -46,7 +49,8 @@ extension AggregatorCommand {
             @OptionGroup var data: AggregatorDataOption
             @Option(help: "Venue id.") var venue: String
             @Option(help: "Sequence number of the record in the venue's chain.") var seq: Int64
-            @Flag(help: "The record counts after all (judged against the venue's records as they stand).") var count = false
+            @Flag(help: "The record counts after all (judged against the venue's records as they stand).") var count =
+                false
             @Flag(help: "The record stays out of the totals for good.") var exclude = false
             @Option(help: "Why (kept with the decision).") var reason: String
             @Option(help: "Who decides.") var by: String
@@ -57,9 +61,10 @@ extension AggregatorCommand {
 
             func run() throws {
                 let delta = try data.open().decideHeldOut(venue: venue, seq: seq, count: count, reason: reason, by: by)
-                print(count
-                      ? "record \(seq) of venue \(venue) now counts (\(delta.count) total(s) changed)"
-                      : "record \(seq) of venue \(venue) stays out of the totals")
+                print(
+                    count
+                        ? "record \(seq) of venue \(venue) now counts (\(delta.count) total(s) changed)"
+                        : "record \(seq) of venue \(venue) stays out of the totals")
             }
         }
     }

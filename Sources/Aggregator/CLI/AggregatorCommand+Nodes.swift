@@ -27,9 +27,12 @@ extension AggregatorCommand {
                 }
                 let token = try data.open().issueEnrolmentToken(venue: venue, validFor: Int64(validHours) * 3600)
                 print(token)
-                FileHandle.standardError.write(Data(("one-time token for venue \(venue), valid \(validHours) h "
-                    + "(id \(AggregatorDatabase.enrolmentTokenID(of: token)) in `aggregator nodes tokens`); on the node:\n"
-                    + "  venue-node init --data-dir DIR --event FILE --venue \(venue) --aggregator URL --token \(token)\n").utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        ("one-time token for venue \(venue), valid \(validHours) h "
+                            + "(id \(AggregatorDatabase.enrolmentTokenID(of: token)) in `aggregator nodes tokens`); on the node:\n"
+                            + "  venue-node init --data-dir DIR --event FILE --venue \(venue) --aggregator URL --token \(token)\n")
+                            .utf8))
             }
         }
 
@@ -59,9 +62,12 @@ extension AggregatorCommand {
                 let revoked = try database.revokedNodeIDs()
                 let rows = try database.nodes().map { node in
                     let cursor = try database.cursor(node: node)
-                    let state = revoked.contains(node.id) ? "revoked" : try database.fence(node) == nil ? "current" : "retired"
-                    return [node.venue, "\(node.epoch)", node.id, state, "\(cursor.seq)", String(cursor.hash.prefix(16)),
-                            node.enrolledAt]
+                    let state =
+                        revoked.contains(node.id) ? "revoked" : try database.fence(node) == nil ? "current" : "retired"
+                    return [
+                        node.venue, "\(node.epoch)", node.id, state, "\(cursor.seq)", String(cursor.hash.prefix(16)),
+                        node.enrolledAt,
+                    ]
                 }
                 printTable(header: ["venue", "epoch", "node", "state", "records", "head", "enrolled"], rows: rows)
             }
@@ -99,7 +105,8 @@ extension AggregatorCommand {
 
             struct List: ParsableCommand {
                 static let configuration = CommandConfiguration(
-                    abstract: "List enrolment tokens: id, venue, created, expires, state (unused, used, expired, revoked).",
+                    abstract:
+                        "List enrolment tokens: id, venue, created, expires, state (unused, used, expired, revoked).",
                     discussion: "Example: aggregator nodes tokens --data-dir DIR")
                 @OptionGroup var data: AggregatorDataOption
 
@@ -111,14 +118,18 @@ extension AggregatorCommand {
                         let detail = token.usedBy.map { "node \($0)" } ?? token.revokedAt ?? ""
                         return [token.id, token.venue, token.createdAt, expires, state, detail]
                     }
-                    if rows.isEmpty { print("no enrolment tokens"); return }
+                    if rows.isEmpty {
+                        print("no enrolment tokens")
+                        return
+                    }
                     printTable(header: ["id", "venue", "created", "expires", "state", "by/at"], rows: rows)
                 }
             }
 
             struct Revoke: ParsableCommand {
                 static let configuration = CommandConfiguration(
-                    abstract: "Revoke an unused enrolment token: from now on it enrols nobody (enrolment_token_revoked).",
+                    abstract:
+                        "Revoke an unused enrolment token: from now on it enrols nobody (enrolment_token_revoked).",
                     discussion: """
                         ID is the id `aggregator nodes tokens` shows. A used token cannot be revoked: revoke the node it
                         enrolled. It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.

@@ -45,8 +45,10 @@ extension AggregatorCommand {
                 }
             } else {
                 let scopes = allScopes ? Set(report.results.map(\.scope)) : ["overall"]
-                print(report.terminal(event: event.definition, language: language, scopes: scopes,
-                                      allFindings: allFindings))
+                print(
+                    report.terminal(
+                        event: event.definition, language: language, scopes: scopes,
+                        allFindings: allFindings))
             }
         }
     }

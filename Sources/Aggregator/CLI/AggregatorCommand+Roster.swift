@@ -25,10 +25,12 @@ extension AggregatorCommand {
             func run() throws {
                 let (database, event) = try data.openWithEvent()
                 let bytes = try InputFile.read(file)
-                let entries = try RosterCSV.parse(bytes, event: event.definition, keyer: try PersonKeyer.fromEnvironment(),
-                                                  file: file)
-                try database.importRoster(entries, file: URL(filePath: file).lastPathComponent,
-                                          digest: SHA256.hash(data: bytes).hexString)
+                let entries = try RosterCSV.parse(
+                    bytes, event: event.definition, keyer: try PersonKeyer.fromEnvironment(),
+                    file: file)
+                try database.importRoster(
+                    entries, file: URL(filePath: file).lastPathComponent,
+                    digest: SHA256.hash(data: bytes).hexString)
                 print("imported \(entries.count) representative(s) from \(file)")
                 let perVenue = Dictionary(grouping: entries, by: \.venue).mapValues(\.count)
                 for venue in event.definition.venues {

@@ -32,7 +32,8 @@ extension AggregatorCommand {
         @Option(help: "Requests a client may make at once before the rate applies.") var rateBurst: Double = 100
         @Option(help: "Hours a signed request stays valid (node clocks may be off by this much).")
         var signatureMaxAgeHours = 168
-        @Option(help: "Seconds a client has to send a request's head (from connecting, or from the request's first byte).")
+        @Option(
+            help: "Seconds a client has to send a request's head (from connecting, or from the request's first byte).")
         var headerTimeout: Double = 10
         @Option(help: "Seconds a client has to send a request's body, from the end of its head.")
         var bodyTimeout: Double = 60
@@ -42,9 +43,10 @@ extension AggregatorCommand {
         var maxConnectionsPerClient = 64
         @Option(help: "Connections held open in all; more are closed at once (keep LimitNOFILE= above it).")
         var maxConnections = 2_048
-        @Option(help: ArgumentHelp(
-            "A reverse proxy (ADDR or ADDR/PREFIX) whose X-Forwarded-For names the client, for the rate limit; repeatable.",
-            valueName: "addr"))
+        @Option(
+            help: ArgumentHelp(
+                "A reverse proxy (ADDR or ADDR/PREFIX) whose X-Forwarded-For names the client, for the rate limit; repeatable.",
+                valueName: "addr"))
         var trustedProxy: [String] = []
         @OptionGroup var logging: LoggingOptions
 
@@ -59,13 +61,16 @@ extension AggregatorCommand {
             guard (1...24 * 30).contains(signatureMaxAgeHours) else {
                 throw ValidationError("--signature-max-age-hours must be 1 to 720")
             }
-            for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
-                                  ("--idle-timeout", idleTimeout)] where !(0.1...3_600).contains(value) {
+            for (name, value) in [
+                ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
+                ("--idle-timeout", idleTimeout),
+            ] where !(0.1...3_600).contains(value) {
                 throw ValidationError("\(name) must be 0.1 to 3600 seconds (found \(value))")
             }
             guard maxConnectionsPerClient >= 1, maxConnections >= maxConnectionsPerClient else {
-                throw ValidationError("--max-connections-per-client must be at least 1 and --max-connections at "
-                    + "least as many")
+                throw ValidationError(
+                    "--max-connections-per-client must be at least 1 and --max-connections at "
+                        + "least as many")
             }
             do {
                 _ = try TrustedProxies(parsing: trustedProxy)
@@ -79,8 +84,9 @@ extension AggregatorCommand {
             let eventURL = URL(filePath: event)
             let loaded = try EventDefinition.load(contentsOf: eventURL)
             // One serve per data directory, for the life of this process (a second one stops here).
-            try FileManager.default.createDirectory(at: URL(filePath: data.path), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: URL(filePath: data.path), withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             let lock = try DataDirectoryLock(directory: data.path, program: "aggregator serve")
             defer { withExtendedLifetime(lock) {} }
             let database = try data.open(create: true)
@@ -91,25 +97,29 @@ extension AggregatorCommand {
                 logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
             }
             let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
-            let intake = BatchIntake(database: database, event: loaded.definition, signingKey: key,
-                                     maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
+            let intake = BatchIntake(
+                database: database, event: loaded.definition, signingKey: key,
+                maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
             let settings = AggregatorSettings(
                 host: host, port: port, maxBodyBytes: maxBodyBytes,
                 rateLimit: rateLimit > 0 ? .init(perSecond: rateLimit, burst: rateBurst) : nil,
                 tls: tlsCert.map { .init(certificateChain: $0, privateKey: tlsKey ?? "") },
                 connectionLimits: .init(perClient: maxConnectionsPerClient, total: maxConnections),
-                deadlines: .init(header: .nanoseconds(Int64(headerTimeout * 1e9)),
-                                 body: .nanoseconds(Int64(bodyTimeout * 1e9)),
-                                 idle: .nanoseconds(Int64(idleTimeout * 1e9))),
+                deadlines: .init(
+                    header: .nanoseconds(Int64(headerTimeout * 1e9)),
+                    body: .nanoseconds(Int64(bodyTimeout * 1e9)),
+                    idle: .nanoseconds(Int64(idleTimeout * 1e9))),
                 trustedProxies: try TrustedProxies(parsing: trustedProxy))
             Self.raiseFileLimit(for: maxConnections, logger: logger)
-            let connections = ConnectionLimiter(limits: settings.connectionLimits,
-                                                trustedProxies: settings.trustedProxies)
+            let connections = ConnectionLimiter(
+                limits: settings.connectionLimits,
+                trustedProxies: settings.trustedProxies)
             // The watchdog is pinged only while the server still takes connections and answers.
             let selfCheck = SelfCheck(host: host, tls: settings.tls != nil, connections: connections, logger: logger)
             let watchdog = WatchdogService(notifier: SystemdNotifier(), healthCheck: { await selfCheck.run() })
             if try !database.hasTokens() {
-                logger.warning("""
+                logger.warning(
+                    """
                     no bearer token exists: nobody can read totals or the dashboard until one is made \
                     (aggregator tokens add --role observer)
                     """)
@@ -138,16 +148,20 @@ extension AggregatorCommand {
             raised.rlim_cur = min(needed, limit.rlim_max)
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
             if limit.rlim_cur < needed {
-                logger.warning("the file descriptor limit is below --max-connections", metadata: [
-                    "limit": "\(limit.rlim_cur)", "max-connections": "\(connections)",
-                    "hint": "raise LimitNOFILE= in the unit (or ulimit -n) above \(needed), or lower --max-connections",
-                ])
+                logger.warning(
+                    "the file descriptor limit is below --max-connections",
+                    metadata: [
+                        "limit": "\(limit.rlim_cur)", "max-connections": "\(connections)",
+                        "hint":
+                            "raise LimitNOFILE= in the unit (or ulimit -n) above \(needed), or lower --max-connections",
+                    ])
             }
         }
 
         private func parseListen(_ value: String) throws -> (String, Int) {
             guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
-                  (0...65535).contains(port) else {
+                (0...65535).contains(port)
+            else {
                 throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (found \"\(value)\")")
             }
             return (String(value[..<colon]), port)

@@ -10,7 +10,8 @@ extension AggregatorCommand {
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Create a token (printed once; only its hash is kept). From the first token on, every read needs one.",
+                abstract:
+                    "Create a token (printed once; only its hash is kept). From the first token on, every read needs one.",
                 discussion: """
                     Roles: observer (dashboard, totals, reconciliation, released results, metrics), admin.
                     Example: aggregator tokens add --data-dir DIR --role observer --name "大屏"
@@ -25,23 +26,32 @@ extension AggregatorCommand {
                 let token = try database.addToken(name: name, role: role)
                 print(token)
                 if let id = try database.tokenID(of: token) {
-                    FileHandle.standardError.write(Data("token \(id) (\(role.rawValue), \(name)); revoke it with: aggregator tokens revoke --data-dir \(data.path) \(id) --reason …\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "token \(id) (\(role.rawValue), \(name)); revoke it with: aggregator tokens revoke --data-dir \(data.path) \(id) --reason …\n"
+                                .utf8))
                 }
             }
         }
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "List bearer tokens: id, name, role, created, and whether revoked (never the tokens themselves).",
+                abstract:
+                    "List bearer tokens: id, name, role, created, and whether revoked (never the tokens themselves).",
                 discussion: "Example: aggregator tokens list --data-dir DIR")
             @OptionGroup var data: AggregatorDataOption
 
             func run() throws {
                 let rows = try data.open().tokens().map { token in
-                    ["\(token.id)", token.name, token.role, token.createdAt,
-                     token.revokedAt.map { "revoked \($0): \(token.reason ?? "")" } ?? "active"]
+                    [
+                        "\(token.id)", token.name, token.role, token.createdAt,
+                        token.revokedAt.map { "revoked \($0): \(token.reason ?? "")" } ?? "active",
+                    ]
                 }
-                if rows.isEmpty { print("no bearer tokens"); return }
+                if rows.isEmpty {
+                    print("no bearer tokens")
+                    return
+                }
                 printTable(header: ["id", "name", "role", "created", "state"], rows: rows)
             }
         }

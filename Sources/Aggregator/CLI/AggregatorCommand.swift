@@ -11,8 +11,10 @@ public struct AggregatorCommand: AsyncParsableCommand {
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
         version: sanminVersion,
-        subcommands: [Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
-                      Export.self, Alarms.self, HeldOut.self, Event.self]
+        subcommands: [
+            Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
+            Export.self, Alarms.self, HeldOut.self, Event.self,
+        ]
     )
 
     public init() {}

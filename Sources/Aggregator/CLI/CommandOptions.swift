@@ -14,8 +14,9 @@ struct AggregatorDataOption: ParsableArguments {
         let url = URL(filePath: path)
         let file = url.appending(path: "aggregator.sqlite")
         if create {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: url, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } else {
             try requireDatabase()
         }
@@ -26,8 +27,9 @@ struct AggregatorDataOption: ParsableArguments {
     func requireDatabase() throws {
         let file = URL(filePath: path).appending(path: "aggregator.sqlite")
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw AggregatorError("\(path) holds no aggregator database (no \(file.path)): check --data-dir; nothing "
-                + "was done. `aggregator serve --data-dir \(path) --event FILE` creates one")
+            throw AggregatorError(
+                "\(path) holds no aggregator database (no \(file.path)): check --data-dir; nothing "
+                    + "was done. `aggregator serve --data-dir \(path) --event FILE` creates one")
         }
     }
 
@@ -52,9 +54,10 @@ func printTable(header: [String], rows: [[String]]) {
     var widths = header.map(width)
     for row in rows { for (index, field) in row.enumerated() { widths[index] = max(widths[index], width(field)) } }
     for row in [header] + rows {
-        print(row.enumerated().map { index, field in
-            field + String(repeating: " ", count: widths[index] - width(field))
-        }.joined(separator: "  "))
+        print(
+            row.enumerated().map { index, field in
+                field + String(repeating: " ", count: widths[index] - width(field))
+            }.joined(separator: "  "))
     }
 }
 
@@ -63,8 +66,9 @@ func printTable(header: [String], rows: [[String]]) {
 func confirm(_ action: String, yes: Bool) throws {
     if yes { return }
     guard isatty(STDIN_FILENO) == 1 else {
-        throw AggregatorError("not confirmed: this would \(action), which cannot be undone. There is no terminal to ask "
-            + "on: add --yes to go ahead")
+        throw AggregatorError(
+            "not confirmed: this would \(action), which cannot be undone. There is no terminal to ask "
+                + "on: add --yes to go ahead")
     }
     FileHandle.standardError.write(Data("\(action)? This cannot be undone. [y/N] ".utf8))
     let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased()

@@ -20,18 +20,25 @@ struct AdminController {
             var venue: String
             var validHours: Int?
 
-            enum CodingKeys: String, CodingKey { case venue, validHours = "valid_hours" }
+            enum CodingKeys: String, CodingKey {
+                case venue
+                case validHours = "valid_hours"
+            }
         }
         struct Answer: Encodable {
             var token: String
             var venue: String
             var validHours: Int
 
-            enum CodingKeys: String, CodingKey { case token, venue, validHours = "valid_hours" }
+            enum CodingKeys: String, CodingKey {
+                case token, venue
+                case validHours = "valid_hours"
+            }
         }
         var request = request
-        let body = try await request.jsonBody(Body.self, what: "an enrolment token request",
-                                              expected: "{\"venue\": …, \"valid_hours\": 1…720}")
+        let body = try await request.jsonBody(
+            Body.self, what: "an enrolment token request",
+            expected: "{\"venue\": …, \"valid_hours\": 1…720}")
         let hours = body.validHours ?? 24
         guard (1...720).contains(hours) else {
             throw APIError(.badRequest, .invalidBody, "valid_hours must be 1 to 720")
@@ -78,12 +85,15 @@ struct AdminController {
     /// numbers), as CSV.
     @Sendable func rosterExport(_ request: Request, context: TallyRequestContext) async throws -> Response {
         guard let venue = request.uri.queryParameters.get("venue"), intake.event.venue(venue) != nil else {
-            throw APIError(.notFound, .notFound, "give ?venue= with a venue of event \(intake.event.id): "
-                + intake.event.venues.map(\.id).joined(separator: ", "))
+            throw APIError(
+                .notFound, .notFound,
+                "give ?venue= with a venue of event \(intake.event.id): "
+                    + intake.event.venues.map(\.id).joined(separator: ", "))
         }
         let database = intake.database
         let csv = try await offload { try database.roster().filter { $0.venue == venue }.venueCSV() }
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
     }
 }

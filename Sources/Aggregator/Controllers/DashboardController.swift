@@ -22,8 +22,9 @@ struct DashboardController {
     }
 
     @Sendable func page(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
     }
 
     @Sendable func state(_ request: Request, context: TallyRequestContext) async throws -> Response {
@@ -39,7 +40,8 @@ struct DashboardController {
 
     @Sendable func events(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let stream = await hub.subscribe()
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-                        body: ResponseBody(asyncSequence: stream))
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+            body: ResponseBody(asyncSequence: stream))
     }
 }

@@ -17,8 +17,9 @@ struct HealthController {
     }
 
     @Sendable func health(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
     }
 
     @Sendable func ready(_ request: Request, context: TallyRequestContext) async throws -> Response {
@@ -29,7 +30,8 @@ struct HealthController {
     }
 
     @Sendable func exposition(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
 }

@@ -26,10 +26,12 @@ struct IngestController {
             let result = try await intake.receiveCounting(try request.signed(body: body))
             metrics.batch(outcome: "accepted", duration: ContinuousClock.now - start)
             for (kind, count) in result.newRecords { metrics.records(kind: kind, count: count) }
-            context.logger.info("batch accepted", metadata: [
-                "node.id": "\(result.ack.node)", "batch.first": "\(result.ack.firstSeq)",
-                "batch.last": "\(result.ack.lastSeq)", "records.new": "\(result.newRecords.values.reduce(0, +))",
-            ])
+            context.logger.info(
+                "batch accepted",
+                metadata: [
+                    "node.id": "\(result.ack.node)", "batch.first": "\(result.ack.firstSeq)",
+                    "batch.last": "\(result.ack.lastSeq)", "records.new": "\(result.newRecords.values.reduce(0, +))",
+                ])
             if !result.newRecords.isEmpty { hub.publish() }
             var response = try JSONResponse.make(result.ack)
             let intake = self.intake
@@ -70,9 +72,11 @@ struct IngestController {
         let signed = try request.signed(body: try await request.body(upTo: 4_096, what: "an enrolment request"))
         let intake = self.intake
         let response = try await offload { try intake.enrol(signed) }
-        context.logger.notice("node enrolled", metadata: [
-            "node.id": "\(response.node)", "venue": "\(response.venue)", "epoch": "\(response.epoch)",
-        ])
+        context.logger.notice(
+            "node enrolled",
+            metadata: [
+                "node.id": "\(response.node)", "venue": "\(response.venue)", "epoch": "\(response.epoch)",
+            ])
         hub.publish()
         return try JSONResponse.make(response)
     }

@@ -22,8 +22,9 @@ struct NodeReadController {
         guard let key = intake.signingKey else {
             throw APIError(.notFound, .notFound, "this aggregator has no signing key")
         }
-        return try JSONResponse.make(AggregatorIdentity(
-            event: intake.event.id, aggregatorKey: key.publicKey.rawRepresentation.base64EncodedString()))
+        return try JSONResponse.make(
+            AggregatorIdentity(
+                event: intake.event.id, aggregatorKey: key.publicKey.rawRepresentation.base64EncodedString()))
     }
 
     /// Every venue chain's head, signed by the aggregator's key.
@@ -61,8 +62,10 @@ struct NodeReadController {
         let intake = self.intake
         let page = try await offload { () -> RecordPage in
             guard let node = try intake.authenticateIfSigned(request) else {
-                throw APIError(.unauthorized, .missingSignature, "only the venue's current node may read its records "
-                    + "(a GET signed with its key)")
+                throw APIError(
+                    .unauthorized, .missingSignature,
+                    "only the venue's current node may read its records "
+                        + "(a GET signed with its key)")
             }
             guard node.id == id else {
                 throw APIError(.forbidden, .nodeMismatch, "the request is signed by node \(node.id), not \(id)")

@@ -29,8 +29,9 @@ extension Request {
         where headers[values: name].count > 1 {
             throw APIError(.badRequest, .malformedSignature, "the header \(name.rawName) is given more than once")
         }
-        return .init(path: uri.path, contentType: headers[.contentType], contentDigest: headers[.contentDigest],
-                     signatureInput: headers[.signatureInput], signature: headers[.signature], body: body)
+        return .init(
+            path: uri.path, contentType: headers[.contentType], contentDigest: headers[.contentDigest],
+            signatureInput: headers[.signatureInput], signature: headers[.signature], body: body)
     }
 }
 
@@ -40,9 +41,10 @@ extension BatchIntake {
     @discardableResult
     func authenticateIfSigned(_ request: Request) throws -> EnrolledNode? {
         guard request.headers[.signatureInput] != nil else { return nil }
-        return try authenticate(.init(
-            path: request.uri.path, contentType: nil, contentDigest: request.headers[.contentDigest],
-            signatureInput: request.headers[.signatureInput], signature: request.headers[.signature], body: Data()),
+        return try authenticate(
+            .init(
+                path: request.uri.path, contentType: nil, contentDigest: request.headers[.contentDigest],
+                signatureInput: request.headers[.signatureInput], signature: request.headers[.signature], body: Data()),
             method: "GET", query: request.uri.query)
     }
 }

@@ -37,20 +37,26 @@ struct ResultsController {
             var findings: [Finding]
 
             enum CodingKeys: String, CodingKey {
-                case event, generatedAt = "generated_at", inputDigest = "input_digest", inputs, attendance, findings
+                case event
+                case generatedAt = "generated_at"
+                case inputDigest = "input_digest"
+                case inputs, attendance, findings
             }
         }
-        return try JSONResponse.make(Body(event: report.event, generatedAt: report.generatedAt,
-                                          inputDigest: report.inputDigest, inputs: report.inputs,
-                                          attendance: report.attendance, findings: report.findings))
+        return try JSONResponse.make(
+            Body(
+                event: report.event, generatedAt: report.generatedAt,
+                inputDigest: report.inputDigest, inputs: report.inputs,
+                attendance: report.attendance, findings: report.findings))
     }
 
     /// Scores and ranks per scope (refused while the event's results are confidential and not released).
     @Sendable func results(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let intake = self.intake
         guard try await offload({ try intake.database.resultsVisible(event: intake.event) }) else {
-            throw APIError(.forbidden, .resultsConfidential,
-                           "the results of this event are confidential until released (aggregator results release)")
+            throw APIError(
+                .forbidden, .resultsConfidential,
+                "the results of this event are confidential until released (aggregator results release)")
         }
         let report = try await report()
         struct Body: Encodable {
@@ -60,11 +66,16 @@ struct ResultsController {
             var results: [ResultsTable]
 
             enum CodingKeys: String, CodingKey {
-                case event, generatedAt = "generated_at", inputDigest = "input_digest", results
+                case event
+                case generatedAt = "generated_at"
+                case inputDigest = "input_digest"
+                case results
             }
         }
-        return try JSONResponse.make(Body(event: report.event, generatedAt: report.generatedAt,
-                                          inputDigest: report.inputDigest, results: report.results))
+        return try JSONResponse.make(
+            Body(
+                event: report.event, generatedAt: report.generatedAt,
+                inputDigest: report.inputDigest, results: report.results))
     }
 
     private func report() async throws -> Report {

@@ -52,10 +52,12 @@ public actor DashboardHub: Service {
     private func makeFrame() async -> ByteBuffer? {
         do {
             let database = self.database
-            guard let json = try await offload({ () -> String? in
-                guard let event = try database.installedEvent() else { return nil }
-                return try JSONCoding.string(try DashboardState.build(database: database, event: event))
-            }) else { return nil }
+            guard
+                let json = try await offload({ () -> String? in
+                    guard let event = try database.installedEvent() else { return nil }
+                    return try JSONCoding.string(try DashboardState.build(database: database, event: event))
+                })
+            else { return nil }
             eventID += 1
             return ByteBuffer(string: "id: \(eventID)\nevent: state\ndata: \(json)\n\n")
         } catch {

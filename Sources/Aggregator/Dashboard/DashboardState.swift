@@ -14,7 +14,10 @@ public struct DashboardState: Codable, Sendable, Equatable {
         public var quota: Int
         public var checkedIn: Int
 
-        enum CodingKeys: String, CodingKey { case category, quota, checkedIn = "checked_in" }
+        enum CodingKeys: String, CodingKey {
+            case category, quota
+            case checkedIn = "checked_in"
+        }
     }
 
     public struct VenueSession: Codable, Sendable, Equatable {
@@ -28,7 +31,10 @@ public struct DashboardState: Codable, Sendable, Equatable {
         public var entered: Int
 
         enum CodingKeys: String, CodingKey {
-            case session, quota, checkedIn = "checked_in", walkIns = "walk_ins", categories, issued, returned, entered
+            case session, quota
+            case checkedIn = "checked_in"
+            case walkIns = "walk_ins"
+            case categories, issued, returned, entered
         }
     }
 
@@ -46,7 +52,11 @@ public struct DashboardState: Codable, Sendable, Equatable {
         public var sessions: [VenueSession]
 
         enum CodingKeys: String, CodingKey {
-            case id, name, kind, online, lastContact = "last_contact", pending, heldSeq = "held_seq", findings, sessions
+            case id, name, kind, online
+            case lastContact = "last_contact"
+            case pending
+            case heldSeq = "held_seq"
+            case findings, sessions
         }
     }
 
@@ -58,7 +68,11 @@ public struct DashboardState: Codable, Sendable, Equatable {
         public var blank: Int
         public var spoiled: Int
 
-        enum CodingKeys: String, CodingKey { case session, quota, checkedIn = "checked_in", valid, blank, spoiled }
+        enum CodingKeys: String, CodingKey {
+            case session, quota
+            case checkedIn = "checked_in"
+            case valid, blank, spoiled
+        }
     }
 
     public var event: String
@@ -76,14 +90,22 @@ public struct DashboardState: Codable, Sendable, Equatable {
     public var departments: [DepartmentResult]
 
     enum CodingKeys: String, CodingKey {
-        case event, title, titleEn = "title_en", generatedAt = "generated_at", inputDigest = "input_digest", sessions
-        case marks, categories, venues, totals, resultsVisible = "results_visible", departments
+        case event, title
+        case titleEn = "title_en"
+        case generatedAt = "generated_at"
+        case inputDigest = "input_digest"
+        case sessions
+        case marks, categories, venues, totals
+        case resultsVisible = "results_visible"
+        case departments
     }
 
     /// A venue is online when heard from within this many seconds.
     public static let onlineSeconds: TimeInterval = 60
 
-    public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> DashboardState {
+    public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws
+        -> DashboardState
+    {
         let definition = event.definition
         // The report and its check-ins as cached (`ReportCache`): not rebuilt from the records for every viewer.
         let (report, checkins) = try database.cachedReport(event: event)
@@ -99,30 +121,33 @@ public struct DashboardState: Codable, Sendable, Equatable {
                 let quota = definition.quota(venue: venue.id, session: session.id)?.counts ?? [:]
                 let here = checkins[CheckinCounts.key(venue: venue.id, session: session.id)] ?? CheckinCounts()
                 let boxes = totals.boxes.filter { $0.venue == venue.id && $0.session == session.id }
-                sessions.append(VenueSession(
-                    session: session.id, quota: quota.values.reduce(0, +), checkedIn: here.checkedIn,
-                    walkIns: here.walkIns,
-                    categories: definition.categories.compactMap { category in
-                        let count = here.byCategory[category.id] ?? 0
-                        guard let expected = quota[category.id], expected > 0 || count > 0 else { return nil }
-                        return Quota(category: category.id, quota: expected, checkedIn: count)
-                    },
-                    issued: boxes.map(\.issued).reduce(0, +), returned: boxes.map(\.returned).reduce(0, +),
-                    entered: boxes.map { $0.valid + $0.blank + $0.spoiled }.reduce(0, +)))
+                sessions.append(
+                    VenueSession(
+                        session: session.id, quota: quota.values.reduce(0, +), checkedIn: here.checkedIn,
+                        walkIns: here.walkIns,
+                        categories: definition.categories.compactMap { category in
+                            let count = here.byCategory[category.id] ?? 0
+                            guard let expected = quota[category.id], expected > 0 || count > 0 else { return nil }
+                            return Quota(category: category.id, quota: expected, checkedIn: count)
+                        },
+                        issued: boxes.map(\.issued).reduce(0, +), returned: boxes.map(\.returned).reduce(0, +),
+                        entered: boxes.map { $0.valid + $0.blank + $0.spoiled }.reduce(0, +)))
             }
-            venues.append(Venue(
-                id: venue.id, name: venue.name, kind: venue.kind.rawValue,
-                online: node?.lastContact.map { now.timeIntervalSince($0) <= onlineSeconds } ?? false,
-                lastContact: contact?.lastContactAt, pending: contact?.pending, heldSeq: node?.heldSeq ?? 0,
-                findings: report.findings.filter { $0.venue == venue.id && $0.severity != .info }.count,
-                sessions: sessions))
+            venues.append(
+                Venue(
+                    id: venue.id, name: venue.name, kind: venue.kind.rawValue,
+                    online: node?.lastContact.map { now.timeIntervalSince($0) <= onlineSeconds } ?? false,
+                    lastContact: contact?.lastContactAt, pending: contact?.pending, heldSeq: node?.heldSeq ?? 0,
+                    findings: report.findings.filter { $0.venue == venue.id && $0.severity != .info }.count,
+                    sessions: sessions))
         }
         func total(_ session: String?) -> Total {
             let rows = venues.flatMap(\.sessions).filter { session == nil || $0.session == session }
             let boxes = totals.boxes.filter { session == nil || $0.session == session }
-            return Total(session: session, quota: rows.map(\.quota).reduce(0, +),
-                         checkedIn: rows.map(\.checkedIn).reduce(0, +), valid: boxes.map(\.valid).reduce(0, +),
-                         blank: boxes.map(\.blank).reduce(0, +), spoiled: boxes.map(\.spoiled).reduce(0, +))
+            return Total(
+                session: session, quota: rows.map(\.quota).reduce(0, +),
+                checkedIn: rows.map(\.checkedIn).reduce(0, +), valid: boxes.map(\.valid).reduce(0, +),
+                blank: boxes.map(\.blank).reduce(0, +), spoiled: boxes.map(\.spoiled).reduce(0, +))
         }
         let visible = try database.resultsVisible(event: definition)
         return DashboardState(

@@ -32,8 +32,10 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: Access
     let database: AggregatorDatabase
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let needed: Role
         var inQuery = false
         switch access {
@@ -58,11 +60,15 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         case .valid(let valid):
             role = valid
         case .revoked(let at):
-            throw APIError(.unauthorized, .tokenRevoked, "this bearer token was revoked at \(at) (aggregator tokens "
-                + "revoke); ask for a new one")
+            throw APIError(
+                .unauthorized, .tokenRevoked,
+                "this bearer token was revoked at \(at) (aggregator tokens "
+                    + "revoke); ask for a new one")
         case .unknown:
-            throw APIError(.unauthorized, .unauthorized, "a bearer token is needed (aggregator tokens add; send "
-                + "Authorization: Bearer …" + (inQuery ? ", or ?token=…" : "") + ")")
+            throw APIError(
+                .unauthorized, .unauthorized,
+                "a bearer token is needed (aggregator tokens add; send "
+                    + "Authorization: Bearer …" + (inQuery ? ", or ?token=…" : "") + ")")
         }
         guard role >= needed else {
             throw APIError(.forbidden, .forbidden, "this needs an \(needed.rawValue) token")
@@ -94,13 +100,16 @@ final class AccessRoutes {
 
     /// Routes under `path` that only `access` may call.
     func group(_ path: String = "", access: Access) -> AccessGroup {
-        AccessGroup(routes: self, prefix: path, access: access,
-                    group: router.group(RouterPath(path)).add(middleware: AccessMiddleware(access: access, database: database)))
+        AccessGroup(
+            routes: self, prefix: path, access: access,
+            group: router.group(RouterPath(path)).add(middleware: AccessMiddleware(access: access, database: database)))
     }
 
     fileprivate func declare(_ method: HTTPRequest.Method, _ prefix: String, _ path: String, _ access: Access) {
-        declared.append(DeclaredRoute(method: method, path: RouterPath(prefix + "/" + path).description,
-                                      access: access.description))
+        declared.append(
+            DeclaredRoute(
+                method: method, path: RouterPath(prefix + "/" + path).description,
+                access: access.description))
     }
 }
 

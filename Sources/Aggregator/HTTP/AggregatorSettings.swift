@@ -27,10 +27,12 @@ public struct AggregatorSettings: Sendable {
         }
     }
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20,
-                rateLimit: RateLimit? = .default, tls: TLSFiles? = nil,
-                connectionLimits: ConnectionLimits = .default, deadlines: ConnectionDeadlines = .default,
-                trustedProxies: TrustedProxies = .none) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20,
+        rateLimit: RateLimit? = .default, tls: TLSFiles? = nil,
+        connectionLimits: ConnectionLimits = .default, deadlines: ConnectionDeadlines = .default,
+        trustedProxies: TrustedProxies = .none
+    ) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes

@@ -5,9 +5,12 @@ import Shared
 
 /// The aggregator's routes, each declared by its controller in a group that carries who may call it
 /// (`Access`). Pass `declared` to learn every route and its rule (`RouteAccessTests`).
-public func buildRouter(intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
-                        metrics: IngestMetrics, declared: ((_ routes: [DeclaredRoute]) -> Void)? = nil)
-    -> Router<TallyRequestContext> {
+public func buildRouter(
+    intake: BatchIntake, settings: AggregatorSettings, hub: DashboardHub,
+    metrics: IngestMetrics, declared: ((_ routes: [DeclaredRoute]) -> Void)? = nil
+)
+    -> Router<TallyRequestContext>
+{
     let router = Router(context: TallyRequestContext.self)
     router.add(middleware: ErrorBodyMiddleware())
     if let limit = settings.rateLimit {
@@ -33,8 +36,11 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = DashboardHub(database: intake.database, logger: logger)
-    let limiter = connections ?? ConnectionLimiter(limits: settings.connectionLimits,
-                                                   trustedProxies: settings.trustedProxies)
+    let limiter =
+        connections
+        ?? ConnectionLimiter(
+            limits: settings.connectionLimits,
+            trustedProxies: settings.trustedProxies)
     return Application(
         router: buildRouter(intake: intake, settings: settings, hub: hub, metrics: metrics),
         server: try server(settings, connections: limiter, logger: logger),

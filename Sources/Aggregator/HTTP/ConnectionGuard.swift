@@ -134,9 +134,11 @@ final class ConnectionAdmissionHandler: ChannelInboundHandler, RemovableChannelH
         admittedKey = limiter.admit(peer)
         if admittedKey == nil {
             if limiter.logDue() {
-                logger.notice("connection refused: too many open", metadata: [
-                    "client": "\(ClientAddress.key(peer))", "connections.open": "\(limiter.open)",
-                ])
+                logger.notice(
+                    "connection refused: too many open",
+                    metadata: [
+                        "client": "\(ClientAddress.key(peer))", "connections.open": "\(limiter.open)",
+                    ])
             }
             context.close(promise: nil)
         }
@@ -249,20 +251,23 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func enter(_ phase: Phase, context: ChannelHandlerContext) {
         self.phase = phase
         cancelTimer()
-        let limit: TimeAmount? = switch phase {
-        case .head: deadlines.header
-        case .body: deadlines.body
-        case .idle: deadlines.idle
-        case .responding: nil
-        }
+        let limit: TimeAmount? =
+            switch phase {
+            case .head: deadlines.header
+            case .body: deadlines.body
+            case .idle: deadlines.idle
+            case .responding: nil
+            }
         guard let limit else { return }
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: limit) { [weak self] in
             guard let self, self.phase == phase else { return }
             self.timer = nil
             if phase != .idle, self.limiter.logDue() {
-                self.logger.notice("connection closed: request too slow", metadata: [
-                    "client": "\(ClientAddress.key(context.channel.remoteAddress))", "phase": "\(phase.rawValue)",
-                ])
+                self.logger.notice(
+                    "connection closed: request too slow",
+                    metadata: [
+                        "client": "\(ClientAddress.key(context.channel.remoteAddress))", "phase": "\(phase.rawValue)",
+                    ])
             }
             context.close(promise: nil)
         }

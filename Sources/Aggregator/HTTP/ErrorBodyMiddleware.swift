@@ -7,8 +7,10 @@ import Shared
 /// raised it: a body over a route's limit (413), a path no route answers (404), a method not allowed, or an
 /// unexpected failure (500, logged). A client then never has to guess from an empty body.
 struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {

@@ -8,7 +8,8 @@ import NIOSSL
 /// HTTP/1.1, inside TLS when certificate and key are given. Every connection first meets the caps of
 /// `connections` (`ConnectionAdmissionHandler`, before TLS), then the deadlines of `settings.deadlines`
 /// (`RequestDeadlineHandler`, after HTTP decoding).
-func server(_ settings: AggregatorSettings, connections: ConnectionLimiter, logger: Logger) throws -> HTTPServerBuilder {
+func server(_ settings: AggregatorSettings, connections: ConnectionLimiter, logger: Logger) throws -> HTTPServerBuilder
+{
     let deadlines = settings.deadlines
     // Hummingbird's own idle timeout is left off: one byte now and then would reset it.
     let http = HTTP1Channel.Configuration(
@@ -29,11 +30,13 @@ func server(_ settings: AggregatorSettings, connections: ConnectionLimiter, logg
         _ = try NIOSSLContext(configuration: tlsConfiguration)
         configuration = tlsConfiguration
     } catch {
-        throw AggregatorError("cannot use the TLS certificate \(tls.certificateChain) and key \(tls.privateKey): \(error)")
+        throw AggregatorError(
+            "cannot use the TLS certificate \(tls.certificateChain) and key \(tls.privateKey): \(error)")
     }
     return HTTPServerBuilder { responder in
         GuardedChildChannel(
-            base: try TLSChannel(HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: configuration),
+            base: try TLSChannel(
+                HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: configuration),
             limiter: connections)
     }
 }

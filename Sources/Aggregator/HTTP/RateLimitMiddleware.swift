@@ -75,15 +75,20 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
         self.trustedProxies = trustedProxies
     }
 
-    public func handle(_ request: Request, context: Context,
-                       next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
-        let client = trustedProxies.client(peer: context.remoteAddress,
-                                           forwardedFor: request.headers[values: .xForwardedFor])
+        let client = trustedProxies.client(
+            peer: context.remoteAddress,
+            forwardedFor: request.headers[values: .xForwardedFor])
         if let wait = buckets.take(client, limit: limit) {
-            var response = try APIError(.tooManyRequests, .rateLimited,
-                                        "too many requests from \(client); retry after \(Int(wait.rounded(.up))) s")
-                .response(from: request, context: context)
+            var response = try APIError(
+                .tooManyRequests, .rateLimited,
+                "too many requests from \(client); retry after \(Int(wait.rounded(.up))) s"
+            )
+            .response(from: request, context: context)
             response.headers[.retryAfter] = "\(max(1, Int(wait.rounded(.up))))"
             return response
         }

@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The aggregator's watchdog check: does the server still take connections? It passes only while the
@@ -21,8 +21,10 @@ public final class SelfCheck: Sendable {
     private let lastFailure = Mutex<String?>(nil)
 
     /// `host` is the listening host; a wildcard (`0.0.0.0`, `::`) is checked on loopback.
-    public init(host: String, tls: Bool, connections: ConnectionLimiter, logger: Logger,
-                timeout: Duration = .seconds(2)) {
+    public init(
+        host: String, tls: Bool, connections: ConnectionLimiter, logger: Logger,
+        timeout: Duration = .seconds(2)
+    ) {
         switch host {
         case "0.0.0.0", "": self.host = "127.0.0.1"
         case "::", "[::]": self.host = "::1"
@@ -58,8 +60,11 @@ public final class SelfCheck: Sendable {
             return "\(connections.open) connections open, the cap is \(connections.limits.total)"
         }
         guard let port = port.withLock({ $0 }) else { return "the server is not listening yet" }
-        let (host, tls, seconds) = (host, tls, Double(timeout.components.seconds)
-            + Double(timeout.components.attoseconds) / 1e18)
+        let (host, tls, seconds) = (
+            host, tls,
+            Double(timeout.components.seconds)
+                + Double(timeout.components.attoseconds) / 1e18
+        )
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(returning: Self.probe(host: host, port: port, request: !tls, timeout: seconds))
@@ -112,8 +117,9 @@ public final class SelfCheck: Sendable {
             guard count > 0 else { return "the connection to \(host):\(port) was closed without an answer" }
             answer += buffer.prefix(count)
         }
-        let status = String(decoding: answer.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") },
-                            as: UTF8.self)
+        let status = String(
+            decoding: answer.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") },
+            as: UTF8.self)
         return status.hasPrefix("HTTP/1.1 200") ? nil : "GET /healthz answered \"\(status)\""
     }
 }

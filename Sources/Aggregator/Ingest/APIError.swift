@@ -7,8 +7,10 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var body: APIErrorBody
 
-    public init(_ status: HTTPResponse.Status, _ code: APIErrorCode, _ message: String, resumeFrom: Int64? = nil,
-                seq: Int64? = nil, field: String? = nil) {
+    public init(
+        _ status: HTTPResponse.Status, _ code: APIErrorCode, _ message: String, resumeFrom: Int64? = nil,
+        seq: Int64? = nil, field: String? = nil
+    ) {
         self.status = status
         self.body = APIErrorBody(code: code, message: message, resumeFrom: resumeFrom, seq: seq, field: field)
     }

@@ -17,8 +17,9 @@ struct SignedEvidence: Encodable {
     var body: String
 
     init(_ verified: VerifiedBatch) {
-        self.init(contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
-                  signature: verified.signature, body: verified.body)
+        self.init(
+            contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
+            signature: verified.signature, body: verified.body)
     }
 
     init(contentDigest: String, signatureInput: String, signature: String, body: Data) {
@@ -60,8 +61,10 @@ extension AggregatorDatabase {
         }
     }
 
-    private static func merge(_ verified: VerifiedBatch, event: EventDefinition, cache: LedgerCache,
-                              db: Database) throws -> Result<MergeResult, APIError> {
+    private static func merge(
+        _ verified: VerifiedBatch, event: EventDefinition, cache: LedgerCache,
+        db: Database
+    ) throws -> Result<MergeResult, APIError> {
         let batch = verified.batch
         let nodeID = verified.node.id
         let venue = verified.node.venue
@@ -72,28 +75,35 @@ extension AggregatorDatabase {
         if try Int64.fetchOne(db, sql: "SELECT 1 FROM revocation WHERE nodeID = ?", arguments: [nodeID]) != nil {
             throw APIError(.forbidden, .revokedNode, "node \(nodeID) was revoked")
         }
-        let currentEpoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
+        let currentEpoch =
+            try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
         if verified.node.epoch < currentEpoch {
-            throw APIError(.forbidden, .staleEpoch, "node \(nodeID) holds epoch \(verified.node.epoch) of venue \(venue), "
-                + "but epoch \(currentEpoch) has been enrolled since: this key is retired")
+            throw APIError(
+                .forbidden, .staleEpoch,
+                "node \(nodeID) holds epoch \(verified.node.epoch) of venue \(venue), "
+                    + "but epoch \(currentEpoch) has been enrolled since: this key is retired")
         }
         let head = try head(db, venue: venue)
         if first.seq > head.seq + 1 {
-            throw APIError(.conflict, .sequenceGap,
-                           "the batch starts at record \(first.seq) but the aggregator holds records up to \(head.seq); "
-                               + "send from \(head.seq + 1)", resumeFrom: head.seq + 1)
+            throw APIError(
+                .conflict, .sequenceGap,
+                "the batch starts at record \(first.seq) but the aggregator holds records up to \(head.seq); "
+                    + "send from \(head.seq + 1)", resumeFrom: head.seq + 1)
         }
         // Records already held must be the very same records.
         for record in batch.records where record.seq <= head.seq {
-            let held = try String.fetchOne(db, sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?",
-                                           arguments: [venue, record.seq])
+            let held = try String.fetchOne(
+                db, sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?",
+                arguments: [venue, record.seq])
             if held != record.hash {
-                return .failure(try conflict(db, node: verified.node, offered: record, heldHash: held, verified: verified))
+                return .failure(
+                    try conflict(db, node: verified.node, offered: record, heldHash: held, verified: verified))
             }
         }
         let fresh = batch.records.filter { $0.seq > head.seq }
         if let firstFresh = fresh.first, firstFresh.prev != head.hash {
-            return .failure(try conflict(db, node: verified.node, offered: firstFresh, heldHash: head.hash, verified: verified))
+            return .failure(
+                try conflict(db, node: verified.node, offered: firstFresh, heldHash: head.hash, verified: verified))
         }
         var kinds: [String: Int] = [:]
         if !fresh.isEmpty {
@@ -105,45 +115,62 @@ extension AggregatorDatabase {
             // of the venue) at its first change.
             var ledger = loaded.ledger
             loaded.ledger = Ledger()
-            var accepted: [(record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
-                            heldOut: RecordRejection?)] = []
+            var accepted:
+                [(
+                    record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
+                    heldOut: RecordRejection?
+                )] = []
             var delta: [Counter: Int] = [:]
             for record in fresh {
                 switch try judge(record, ledger: &ledger, event: event, stored: (venue, head.seq, db)) {
                 case .failure(let refusal):
-                    return .failure(try refuse(db, node: verified.node, record: record, refusal: refusal,
-                                               verified: verified))
+                    return .failure(
+                        try refuse(
+                            db, node: verified.node, record: record, refusal: refusal,
+                            verified: verified))
                 case .success(let outcome):
                     for (counter, value) in outcome.delta { delta[counter, default: 0] += value }
                     accepted.append((record, outcome.kind, outcome.supersedes, outcome.heldOut))
                     ledger.headHash = record.hash
                 }
             }
-            let stored = StoredBatch(id: nil, venue: venue, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
-                                     contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
-                                     signature: verified.signature, body: verified.body, receivedAt: timestamp())
+            let stored = StoredBatch(
+                id: nil, venue: venue, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
+                contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
+                signature: verified.signature, body: verified.body, receivedAt: timestamp())
             try stored.insert(db)
             let batchID = db.lastInsertedRowID
             // One prepared statement for every record (GRDB's record persistence was a visible cost in the profile).
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for entry in accepted {
-                try insert.execute(arguments: [venue, entry.record.seq, entry.record.prev, entry.record.hash,
-                                               entry.kind.rawValue, entry.record.payload, nodeID, batchID])
+                try insert.execute(arguments: [
+                    venue, entry.record.seq, entry.record.prev, entry.record.hash,
+                    entry.kind.rawValue, entry.record.payload, nodeID, batchID,
+                ])
                 if let target = entry.supersedes {
-                    try db.execute(sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)",
-                                   arguments: [venue, target, entry.record.seq])
+                    try db.execute(
+                        sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)",
+                        arguments: [venue, target, entry.record.seq])
                 }
                 if let rejection = entry.heldOut {
-                    let message = "record \(entry.record.seq) of venue \(venue), written by an older release, breaks the rule "
+                    let message =
+                        "record \(entry.record.seq) of venue \(venue), written by an older release, breaks the rule "
                         + "\(rejection.rule?.rawValue ?? "?"): \(rejection.message). It is kept in the chain but left out of "
                         + "the totals until an admin decides (aggregator held-out decide)"
-                    try db.execute(sql: """
-                        INSERT INTO heldOut (venue, seq, rule, message, heldAt) VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [venue, entry.record.seq, rejection.rule?.rawValue ?? "", rejection.message, timestamp()])
-                    try Alarm(id: nil, kind: "held_out", venue: venue, nodeID: nodeID, seq: entry.record.seq,
-                              message: message, evidence: nil, raisedAt: timestamp()).insert(db)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO heldOut (venue, seq, rule, message, heldAt) VALUES (?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            venue, entry.record.seq, rejection.rule?.rawValue ?? "", rejection.message, timestamp(),
+                        ])
+                    try Alarm(
+                        id: nil, kind: "held_out", venue: venue, nodeID: nodeID, seq: entry.record.seq,
+                        message: message, evidence: nil, raisedAt: timestamp()
+                    ).insert(db)
                 }
                 kinds[entry.kind == .correction ? "correction" : entry.kind.rawValue, default: 0] += 1
             }
@@ -152,25 +179,35 @@ extension AggregatorDatabase {
             }
             // Contact noted in the same transaction, only for a batch that brought something new: a replayed old
             // batch (valid for days) must not make a silent node look alive. A caught-up node reports by heartbeat.
-            try db.cachedStatement(sql: """
-                INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
-                ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
-                """).execute(arguments: [nodeID, timestamp()])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
+                    ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
+                    """
+            ).execute(arguments: [nodeID, timestamp()])
             ledger.dropRecordContents()
             cache.put(CachedLedger(ledger: ledger, decisions: loaded.decisions), venue: venue)
         }
-        return .success(MergeResult(ack: BatchAck(node: nodeID, firstSeq: first.seq, lastSeq: last.seq,
-                                                  lastHash: last.hash), newRecords: kinds))
+        return .success(
+            MergeResult(
+                ack: BatchAck(
+                    node: nodeID, firstSeq: first.seq, lastSeq: last.seq,
+                    lastHash: last.hash), newRecords: kinds))
     }
 
     /// Keeps the whole signed batch as evidence next to the held records and raises an alarm.
-    private static func conflict(_ db: Database, node: EnrolledNode, offered: ChainedRecord, heldHash: String?,
-                                 verified: VerifiedBatch) throws -> APIError {
+    private static func conflict(
+        _ db: Database, node: EnrolledNode, offered: ChainedRecord, heldHash: String?,
+        verified: VerifiedBatch
+    ) throws -> APIError {
         let evidence = SignedEvidence(verified).json
-        let message = "node \(node.id) of venue \(node.venue) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
+        let message =
+            "node \(node.id) of venue \(node.venue) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
             + "holds \(heldHash.map { "hash \($0.prefix(16))…" } ?? "no such record") there: the chain has forked"
-        try Alarm(id: nil, kind: "chain_conflict", venue: node.venue, nodeID: node.id, seq: offered.seq, message: message,
-                  evidence: evidence, raisedAt: timestamp()).insert(db)
+        try Alarm(
+            id: nil, kind: "chain_conflict", venue: node.venue, nodeID: node.id, seq: offered.seq, message: message,
+            evidence: evidence, raisedAt: timestamp()
+        ).insert(db)
         return APIError(.conflict, .chainConflict, message, seq: offered.seq)
     }
 
@@ -190,10 +227,14 @@ extension AggregatorDatabase {
     /// Judges one new record against the event and the venue's ledger, and takes it in. A record of the
     /// current payload version that breaks a rule is refused; one of version 1 (written by release 1,
     /// whose node did not keep every rule) is taken in but held out of the totals.
-    private static func judge(_ record: ChainedRecord, ledger: inout Ledger, event: EventDefinition,
-                              stored: (venue: String, head: Int64, db: Database)) throws -> Result<Judged, Refusal> {
+    private static func judge(
+        _ record: ChainedRecord, ledger: inout Ledger, event: EventDefinition,
+        stored: (venue: String, head: Int64, db: Database)
+    ) throws -> Result<Judged, Refusal> {
         func refusal(_ code: APIErrorCode, _ rule: String, _ message: String) -> Refusal {
-            Refusal(error: APIError(.unprocessableContent, code, "record \(record.seq): \(message)", seq: record.seq), rule: rule)
+            Refusal(
+                error: APIError(.unprocessableContent, code, "record \(record.seq): \(message)", seq: record.seq),
+                rule: rule)
         }
         let payload: RecordPayload
         let version: Int
@@ -206,13 +247,16 @@ extension AggregatorDatabase {
         // The cached ledger holds no record's content (`dropRecordContents`): a correction's target, if stored
         // before this batch, is read from the records.
         if let target, target >= 1, target <= stored.head, !ledger.holdsRecord(target),
-           let (kind, content) = try storedRecord(target, venue: stored.venue, db: stored.db) {
+            let (kind, content) = try storedRecord(target, venue: stored.venue, db: stored.db)
+        {
             ledger.loadStoredRecord(seq: target, rootKind: kind, content: content)
         }
         let supersededBefore = target.flatMap { ledger.supersededBy[$0] }
         do {
             let delta = try ledger.admit(payload, event: event, mode: .judge)
-            let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
+            let supersedes = target.flatMap {
+                ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil
+            }
             return .success(Judged(kind: payload.kind, delta: delta, supersedes: supersedes, heldOut: nil))
         } catch {
             guard let rule = error.rule else { return .failure(refusal(.invalidRecord, "event", error.message)) }
@@ -223,7 +267,9 @@ extension AggregatorDatabase {
                 return .failure(refusal(.ruleBreach, rule.rawValue, error.message))
             }
             ledger.holdOut(payload)
-            let supersedes = target.flatMap { ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil }
+            let supersedes = target.flatMap {
+                ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil
+            }
             return .success(Judged(kind: payload.kind, delta: [], supersedes: supersedes, heldOut: error))
         }
     }
@@ -231,45 +277,63 @@ extension AggregatorDatabase {
     /// A stored record as the ledger took it in: the kind of the original it stands for (a correction's is its
     /// target's, or `correction` when its target did not exist), and its content (a correction's replacement,
     /// counted only if its target existed). Nil when no such record is stored.
-    static func storedRecord(_ seq: Int64, venue: String, db: Database) throws -> (RecordPayload.Kind, RecordPayload?)? {
-        guard let json = try String.fetchOne(db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
-                                             arguments: [venue, seq]) else { return nil }
+    static func storedRecord(_ seq: Int64, venue: String, db: Database) throws -> (RecordPayload.Kind, RecordPayload?)?
+    {
+        guard
+            let json = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
+                arguments: [venue, seq])
+        else { return nil }
         let payload = try RecordPayload.decode(json: json)
         guard case .correction(let correction) = payload else { return (payload.kind, payload) }
         guard correction.target >= 1, correction.target < seq,
-              let (targetKind, _) = try storedRecord(correction.target, venue: venue, db: db) else { return (.correction, nil) }
+            let (targetKind, _) = try storedRecord(correction.target, venue: venue, db: db)
+        else { return (.correction, nil) }
         return (targetKind, correction.replacement)
     }
 
     /// Refuses an authentic batch holding a record that breaks a rule: keeps the whole signed batch as
     /// evidence (once) and raises an alarm naming the rule.
-    private static func refuse(_ db: Database, node: EnrolledNode, record: ChainedRecord, refusal: Refusal,
-                               verified: VerifiedBatch) throws -> APIError {
+    private static func refuse(
+        _ db: Database, node: EnrolledNode, record: ChainedRecord, refusal: Refusal,
+        verified: VerifiedBatch
+    ) throws -> APIError {
         let evidence = SignedEvidence(verified).json
-        let message = "node \(node.id) of venue \(node.venue) sent record \(record.seq) that breaks the rule \(refusal.rule): "
+        let message =
+            "node \(node.id) of venue \(node.venue) sent record \(record.seq) that breaks the rule \(refusal.rule): "
             + refusal.error.body.error.message + "; the batch was refused whole"
-        if try Int64.fetchOne(db, sql: "SELECT 1 FROM alarm WHERE kind = 'rule_breach' AND nodeID = ? AND seq = ? AND message = ?",
-                              arguments: [node.id, record.seq, message]) == nil {
-            try Alarm(id: nil, kind: "rule_breach", venue: node.venue, nodeID: node.id, seq: record.seq, message: message,
-                      evidence: evidence, raisedAt: timestamp()).insert(db)
+        if try Int64.fetchOne(
+            db, sql: "SELECT 1 FROM alarm WHERE kind = 'rule_breach' AND nodeID = ? AND seq = ? AND message = ?",
+            arguments: [node.id, record.seq, message]) == nil
+        {
+            try Alarm(
+                id: nil, kind: "rule_breach", venue: node.venue, nodeID: node.id, seq: record.seq, message: message,
+                evidence: evidence, raisedAt: timestamp()
+            ).insert(db)
         }
         return refusal.error
     }
 
     /// The venue's ledger at `head`, with the number of admin decisions it reflects: the cached one when it
     /// is still current, else rebuilt from the records.
-    static func ledger(_ db: Database, venue: String, head: (seq: Int64, hash: String),
-                       cache: LedgerCache) throws -> CachedLedger {
-        let decisions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
-                                         arguments: [venue]) ?? 0
+    static func ledger(
+        _ db: Database, venue: String, head: (seq: Int64, hash: String),
+        cache: LedgerCache
+    ) throws -> CachedLedger {
+        let decisions =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
+                arguments: [venue]) ?? 0
         if let cached = cache.take(venue),
-           cached.ledger.headSeq == head.seq, cached.ledger.headHash == head.hash, cached.decisions == decisions {
+            cached.ledger.headSeq == head.seq, cached.ledger.headHash == head.hash, cached.decisions == decisions
+        {
             return cached
         }
         var ledger = Ledger()
         let heldOut = Set(try Int64.fetchAll(db, sql: "SELECT seq FROM heldOutNow WHERE venue = ?", arguments: [venue]))
-        let rows = try Row.fetchCursor(db, sql: "SELECT seq, hash, payload FROM record WHERE venue = ? ORDER BY seq",
-                                       arguments: [venue])
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT seq, hash, payload FROM record WHERE venue = ? ORDER BY seq",
+            arguments: [venue])
         while let row = try rows.next() {
             let payload = try RecordPayload.decode(json: row["payload"])
             if heldOut.contains(row["seq"]) {
@@ -286,20 +350,26 @@ extension AggregatorDatabase {
     static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
         switch counter {
         case .attendance(let session, let category):
-            try db.cachedStatement(sql: """
-                INSERT INTO attendance (venue, session, category, checkedIn) VALUES (?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET checkedIn = checkedIn + excluded.checkedIn
-                """).execute(arguments: [venue, session, category, value])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO attendance (venue, session, category, checkedIn) VALUES (?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET checkedIn = checkedIn + excluded.checkedIn
+                    """
+            ).execute(arguments: [venue, session, category, value])
         case .mark(let session, let department, let mark):
-            try db.cachedStatement(sql: """
-                INSERT INTO tally (venue, session, department, mark, count) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET count = count + excluded.count
-                """).execute(arguments: [venue, session, department, mark, value])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO tally (venue, session, department, mark, count) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET count = count + excluded.count
+                    """
+            ).execute(arguments: [venue, session, department, mark, value])
         case .boxMark(let session, let box, let department, let mark):
-            try db.cachedStatement(sql: """
-                INSERT INTO boxTally (venue, session, box, department, mark, count) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET count = count + excluded.count
-                """).execute(arguments: [venue, session, box, department, mark, value])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO boxTally (venue, session, box, department, mark, count) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET count = count + excluded.count
+                    """
+            ).execute(arguments: [venue, session, box, department, mark, value])
         case .boxOpened(let session, let box):
             try addToBox("opened", value, venue: venue, session: session, box: box, db: db)
         case .boxClosed(let session, let box):
@@ -313,12 +383,16 @@ extension AggregatorDatabase {
         }
     }
 
-    private static func addToBox(_ column: String, _ value: Int, venue: String, session: String, box: String,
-                                 db: Database) throws {
+    private static func addToBox(
+        _ column: String, _ value: Int, venue: String, session: String, box: String,
+        db: Database
+    ) throws {
         // `column` is one of the fixed column names above, never input.
-        try db.cachedStatement(sql: """
-            INSERT INTO boxTotal (venue, session, box, \(column)) VALUES (?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
-            """).execute(arguments: [venue, session, box, value])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO boxTotal (venue, session, box, \(column)) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
+                """
+        ).execute(arguments: [venue, session, box, value])
     }
 }

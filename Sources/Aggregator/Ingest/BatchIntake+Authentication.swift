@@ -9,18 +9,23 @@ extension BatchIntake {
         try Self.requireJSON(request)
         let keyID = try Self.keyID(request)
         guard let node = try database.node(id: keyID),
-              let publicKey = NodeIdentity.publicKey(base64: node.publicKey) else {
-            throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled; enrol its public key with "
-                + "`aggregator nodes add`")
+            let publicKey = NodeIdentity.publicKey(base64: node.publicKey)
+        else {
+            throw APIError(
+                .forbidden, .unknownNode,
+                "node \(keyID) is not enrolled; enrol its public key with "
+                    + "`aggregator nodes add`")
         }
         try verifySignature(request, method: "POST", key: publicKey)
         // An authentic request from a retired key: refused and kept as evidence.
         if let fenced = try database.fence(node) {
-            let evidence = SignedEvidence(contentDigest: request.contentDigest ?? "",
-                                          signatureInput: request.signatureInput ?? "",
-                                          signature: request.signature ?? "", body: request.body)
-            try database.raiseAlarm(kind: fenced.body.error.code.rawValue, node: node, message: fenced.body.error.message,
-                                    evidence: evidence.json, oncePerNode: true)
+            let evidence = SignedEvidence(
+                contentDigest: request.contentDigest ?? "",
+                signatureInput: request.signatureInput ?? "",
+                signature: request.signature ?? "", body: request.body)
+            try database.raiseAlarm(
+                kind: fenced.body.error.code.rawValue, node: node, message: fenced.body.error.message,
+                evidence: evidence.json, oncePerNode: true)
             throw fenced
         }
         return node
@@ -29,11 +34,14 @@ extension BatchIntake {
     /// Authenticates a signed request without a body (reads a node may make about its own venue):
     /// a valid signature over the method, path and (when given) query, made within `maxSignatureAge`
     /// seconds, by a venue's current node.
-    public func authenticate(_ request: SignedRequest, method: String, query: String? = nil,
-                             now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> EnrolledNode {
+    public func authenticate(
+        _ request: SignedRequest, method: String, query: String? = nil,
+        now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) throws -> EnrolledNode {
         let keyID = try Self.keyID(request)
         guard let node = try database.node(id: keyID),
-              let publicKey = NodeIdentity.publicKey(base64: node.publicKey) else {
+            let publicKey = NodeIdentity.publicKey(base64: node.publicKey)
+        else {
             throw APIError(.forbidden, .unknownNode, "node \(keyID) is not enrolled")
         }
         try verifySignature(request, method: method, query: query, key: publicKey, now: now)
@@ -47,24 +55,30 @@ extension BatchIntake {
                 var signatureInput: String
                 var signature: String
             }
-            let evidence = try? JSONCoding.string(ReadEvidence(method: method, path: request.path, query: query,
-                                                               signatureInput: request.signatureInput ?? "",
-                                                               signature: request.signature ?? ""))
-            try database.raiseAlarm(kind: fenced.body.error.code.rawValue, node: node,
-                                    message: "signed read \(method) \(request.path): " + fenced.body.error.message,
-                                    evidence: evidence, oncePerNode: true)
+            let evidence = try? JSONCoding.string(
+                ReadEvidence(
+                    method: method, path: request.path, query: query,
+                    signatureInput: request.signatureInput ?? "",
+                    signature: request.signature ?? ""))
+            try database.raiseAlarm(
+                kind: fenced.body.error.code.rawValue, node: node,
+                message: "signed read \(method) \(request.path): " + fenced.body.error.message,
+                evidence: evidence, oncePerNode: true)
             throw fenced
         }
         return node
     }
 
     /// Verifies the digest and the signature with `key`, then the signature's age.
-    func verifySignature(_ request: SignedRequest, method: String, query: String? = nil,
-                         key: Curve25519.Signing.PublicKey, now: Int64 = Int64(Date().timeIntervalSince1970)) throws {
+    func verifySignature(
+        _ request: SignedRequest, method: String, query: String? = nil,
+        key: Curve25519.Signing.PublicKey, now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) throws {
         do {
-            try MessageSignature.verify(method: method, path: request.path, query: query, body: request.body,
-                                        contentDigest: request.contentDigest, signatureInput: request.signatureInput,
-                                        signature: request.signature, publicKey: key)
+            try MessageSignature.verify(
+                method: method, path: request.path, query: query, body: request.body,
+                contentDigest: request.contentDigest, signatureInput: request.signatureInput,
+                signature: request.signature, publicKey: key)
         } catch {
             throw Self.apiError(error)
         }
@@ -81,8 +95,10 @@ extension BatchIntake {
         }
         let (skew, overflow) = now.subtractingReportingOverflow(created)
         guard !overflow, skew.magnitude <= UInt64(maxSignatureAge) else {
-            throw APIError(.unauthorized, .staleSignature, "the request was signed at \(created), more than "
-                + "\(maxSignatureAge) s from the aggregator's clock (\(now))")
+            throw APIError(
+                .unauthorized, .staleSignature,
+                "the request was signed at \(created), more than "
+                    + "\(maxSignatureAge) s from the aggregator's clock (\(now))")
         }
     }
 
@@ -97,8 +113,9 @@ extension BatchIntake {
 
     static func requireJSON(_ request: SignedRequest) throws {
         guard let contentType = request.contentType,
-              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-                == "application/json" else {
+            contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+                == "application/json"
+        else {
             throw APIError(.unsupportedMediaType, .unsupportedMediaType, "a request body must be application/json")
         }
     }

@@ -27,8 +27,9 @@ extension BatchIntake {
         try verifySignature(request, method: "POST", key: key)
         do {
             let node = try database.redeemEnrolmentToken(enrolment.token, venue: enrolment.venue, key: key)
-            return EnrolmentResponse(node: node.id, venue: node.venue, epoch: node.epoch,
-                                     aggregatorKey: signingKey?.publicKey.rawRepresentation.base64EncodedString())
+            return EnrolmentResponse(
+                node: node.id, venue: node.venue, epoch: node.epoch,
+                aggregatorKey: signingKey?.publicKey.rawRepresentation.base64EncodedString())
         } catch let refusal as EnrolmentRefusal {
             switch refusal {
             case .unknownToken: throw APIError(.unauthorized, .enrolmentTokenInvalid, refusal.description)

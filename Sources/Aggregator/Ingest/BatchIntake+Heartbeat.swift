@@ -14,26 +14,33 @@ extension BatchIntake {
             throw APIError(.badRequest, .invalidBody, "the body is not a heartbeat: \(error)")
         }
         guard heartbeat.node == node.id, heartbeat.venue == node.venue else {
-            throw APIError(.forbidden, .nodeMismatch, "the heartbeat names node \(heartbeat.node) of venue "
-                + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
+            throw APIError(
+                .forbidden, .nodeMismatch,
+                "the heartbeat names node \(heartbeat.node) of venue "
+                    + "\(heartbeat.venue) but is signed by node \(node.id) of venue \(node.venue)")
         }
         if let problem = Self.implausible(heartbeat) {
-            throw APIError(.unprocessableContent, .invalidHeartbeat, "\(problem.field): \(problem.message)",
-                           field: problem.field)
+            throw APIError(
+                .unprocessableContent, .invalidHeartbeat, "\(problem.field): \(problem.message)",
+                field: problem.field)
         }
         do {
             let signedAt = (try? MessageSignature.created(signatureInput: request.signatureInput)) ?? 0
-            try database.noteContact(node: node, heartbeat: heartbeat,
-                                     replayCheck: (MessageSignature.contentDigest(of: request.body), signedAt, maxSignatureAge))
+            try database.noteContact(
+                node: node, heartbeat: heartbeat,
+                replayCheck: (MessageSignature.contentDigest(of: request.body), signedAt, maxSignatureAge))
         } catch is HeartbeatReplay {
-            throw APIError(.conflict, .replayedRequest, "node \(node.id) sent this very heartbeat before: a replay is not "
-                + "counted as contact")
+            throw APIError(
+                .conflict, .replayedRequest,
+                "node \(node.id) sent this very heartbeat before: a replay is not "
+                    + "counted as contact")
         }
         if let problem = heartbeat.problem {
             // What stopped the node's own sync (its chain forked from the aggregator's, …): an operator must act.
-            try database.raiseAlarm(kind: "node_problem", node: node,
-                                    message: "node \(node.id) of venue \(node.venue) reports: \(problem.prefix(500))",
-                                    evidence: nil, oncePerNode: true)
+            try database.raiseAlarm(
+                kind: "node_problem", node: node,
+                message: "node \(node.id) of venue \(node.venue) reports: \(problem.prefix(500))",
+                evidence: nil, oncePerNode: true)
         }
         return (node, heartbeat)
     }
@@ -49,8 +56,11 @@ extension BatchIntake {
             return ("head_hash", "must be 64 lowercase hex digits")
         }
         if !(0...heartbeat.headSeq).contains(heartbeat.pending) {
-            return ("pending", "\(heartbeat.pending) records pending, with \(heartbeat.headSeq) records in all: must be 0 "
-                + "to head_seq")
+            return (
+                "pending",
+                "\(heartbeat.pending) records pending, with \(heartbeat.headSeq) records in all: must be 0 "
+                    + "to head_seq"
+            )
         }
         if let free = heartbeat.freeDiskBytes, !(0...(Int64(1) << 60)).contains(free) {
             return ("free_disk_bytes", "\(free) is not a plausible number of free bytes (0 to 2^60)")

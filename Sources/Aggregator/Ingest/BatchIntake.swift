@@ -16,8 +16,10 @@ public struct BatchIntake: Sendable {
     /// a replayed batch is harmless anyway (it merges as a duplicate), this bounds how old one may be.
     public var maxSignatureAge: Int64
 
-    public init(database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000,
-                signingKey: Curve25519.Signing.PrivateKey? = nil, maxSignatureAge: Int64 = 7 * 86_400) {
+    public init(
+        database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000,
+        signingKey: Curve25519.Signing.PrivateKey? = nil, maxSignatureAge: Int64 = 7 * 86_400
+    ) {
         self.database = database
         self.event = event
         self.maxRecords = maxRecords
@@ -28,8 +30,9 @@ public struct BatchIntake: Sendable {
     /// The receipt for an accepted batch, signed with the aggregator's key.
     public func receipt(for ack: BatchAck, venue: String) throws -> Receipt? {
         try signingKey.map {
-            try Receipt.sign(venue: venue, node: ack.node, firstSeq: ack.firstSeq, lastSeq: ack.lastSeq,
-                             lastHash: ack.lastHash, key: $0)
+            try Receipt.sign(
+                venue: venue, node: ack.node, firstSeq: ack.firstSeq, lastSeq: ack.lastSeq,
+                lastHash: ack.lastHash, key: $0)
         }
     }
 
@@ -49,8 +52,10 @@ public struct BatchIntake: Sendable {
         public var signature: String?
         public var body: Data
 
-        public init(path: String = "/v1/batches", contentType: String?, contentDigest: String?, signatureInput: String?,
-                    signature: String?, body: Data) {
+        public init(
+            path: String = "/v1/batches", contentType: String?, contentDigest: String?, signatureInput: String?,
+            signature: String?, body: Data
+        ) {
             self.path = path
             self.contentType = contentType
             self.contentDigest = contentDigest
@@ -84,41 +89,49 @@ public struct BatchIntake: Sendable {
             throw APIError(.badRequest, .malformedBatch, "batch version \(batch.version) is not supported")
         }
         guard batch.node == node.id else {
-            throw APIError(.forbidden, .nodeMismatch, "the batch names node \(batch.node) but is signed by node \(node.id)")
+            throw APIError(
+                .forbidden, .nodeMismatch, "the batch names node \(batch.node) but is signed by node \(node.id)")
         }
         guard batch.venue == node.venue else {
-            throw APIError(.forbidden, .venueMismatch,
-                           "node \(node.id) is enrolled for venue \(node.venue), not \(batch.venue)")
+            throw APIError(
+                .forbidden, .venueMismatch,
+                "node \(node.id) is enrolled for venue \(node.venue), not \(batch.venue)")
         }
         guard batch.event == event.id else {
-            throw APIError(.unprocessableContent, .eventMismatch,
-                           "the batch is for event \(batch.event); this aggregator serves \(event.id)")
+            throw APIError(
+                .unprocessableContent, .eventMismatch,
+                "the batch is for event \(batch.event); this aggregator serves \(event.id)")
         }
         if let digest = batch.eventDigest, let installed = try database.acceptedEventDigests(),
-           !installed.accepted.contains(digest) {
-            throw APIError(.unprocessableContent, .eventMismatch,
-                           "the node checked its records against another version of event \(event.id) (its event's "
-                               + "SHA-256 is \(digest.prefix(16))…, the aggregator's \(installed.current.prefix(16))…): "
-                               + "give both the same event file")
+            !installed.accepted.contains(digest)
+        {
+            throw APIError(
+                .unprocessableContent, .eventMismatch,
+                "the node checked its records against another version of event \(event.id) (its event's "
+                    + "SHA-256 is \(digest.prefix(16))…, the aggregator's \(installed.current.prefix(16))…): "
+                    + "give both the same event file")
         }
         // Sequence numbers stay far from overflow (2^53: beyond any event's records).
         guard batch.records.allSatisfy({ $0.seq <= 1 << 53 }) else {
             throw APIError(.badRequest, .malformedBatch, "a sequence number is out of range")
         }
         guard let first = batch.records.first, batch.records.count <= maxRecords, first.seq >= 1 else {
-            throw APIError(.badRequest, .malformedBatch,
-                           "a batch holds 1 to \(maxRecords) records, numbered from 1; this one holds \(batch.records.count)")
+            throw APIError(
+                .badRequest, .malformedBatch,
+                "a batch holds 1 to \(maxRecords) records, numbered from 1; this one holds \(batch.records.count)")
         }
         do {
             try RecordChain.verify(batch.records, afterSeq: first.seq - 1, afterHash: first.prev)
         } catch {
-            let seq: Int64? = switch error {
-            case .sequenceBreak(let position, _, _): batch.records[position].seq
-            case .brokenLink(let seq, _, _), .hashMismatch(let seq, _, _): seq
-            }
+            let seq: Int64? =
+                switch error {
+                case .sequenceBreak(let position, _, _): batch.records[position].seq
+                case .brokenLink(let seq, _, _), .hashMismatch(let seq, _, _): seq
+                }
             throw APIError(.badRequest, .brokenChain, "the batch's chain is broken: \(error)", seq: seq)
         }
-        return VerifiedBatch(node: node, batch: batch, body: request.body, contentDigest: request.contentDigest ?? "",
-                             signatureInput: request.signatureInput ?? "", signature: request.signature ?? "")
+        return VerifiedBatch(
+            node: node, batch: batch, body: request.body, contentDigest: request.contentDigest ?? "",
+            signatureInput: request.signatureInput ?? "", signature: request.signature ?? "")
     }
 }

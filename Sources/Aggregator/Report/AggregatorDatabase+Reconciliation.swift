@@ -13,20 +13,23 @@ extension AggregatorDatabase {
                 content = replacement
             }
             guard case .checkin(let checkin) = content else { return nil }
-            return CheckinFact(venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
-                               category: checkin.category, person: checkin.person, walkin: checkin.walkin ?? false)
+            return CheckinFact(
+                venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
+                category: checkin.category, person: checkin.person, walkin: checkin.walkin ?? false)
         }
     }
 
     /// Every correction record, with who, when and why.
     public func correctionFacts() throws -> [CorrectionFact] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT venue, seq, payload FROM record WHERE kind = 'correction' ORDER BY venue, seq")
+            try Row.fetchAll(
+                db, sql: "SELECT venue, seq, payload FROM record WHERE kind = 'correction' ORDER BY venue, seq")
         }.compactMap { row in
             guard case .correction(let correction) = try RecordPayload.decode(json: row["payload"]) else { return nil }
-            return CorrectionFact(venue: row["venue"], seq: row["seq"], target: correction.target, reason: correction.reason,
-                                  operatorName: correction.operator, at: correction.at,
-                                  replaced: correction.replacement != nil)
+            return CorrectionFact(
+                venue: row["venue"], seq: row["seq"], target: correction.target, reason: correction.reason,
+                operatorName: correction.operator, at: correction.at,
+                replaced: correction.replacement != nil)
         }
     }
 
@@ -36,9 +39,10 @@ extension AggregatorDatabase {
         return try nodes().map { node in
             let cursor = try cursor(node: node)
             let contact = contacts[node.id]
-            return NodeFact(venue: node.venue, node: node.id, current: try fence(node) == nil, heldSeq: cursor.seq,
-                            heldHash: cursor.hash, declaredSeq: contact?.declaredSeq, declaredHash: contact?.declaredHash,
-                            lastContact: contact.flatMap { try? Date($0.lastContactAt, strategy: .iso8601) })
+            return NodeFact(
+                venue: node.venue, node: node.id, current: try fence(node) == nil, heldSeq: cursor.seq,
+                heldHash: cursor.hash, declaredSeq: contact?.declaredSeq, declaredHash: contact?.declaredHash,
+                lastContact: contact.flatMap { try? Date($0.lastContactAt, strategy: .iso8601) })
         }
     }
 
@@ -56,13 +60,17 @@ extension AggregatorDatabase {
     public func boxTallies(boxes: [String]) throws -> [Totals.Tally] {
         guard !boxes.isEmpty else { return [] }
         return try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT venue, session, department, mark, SUM(count) AS count FROM boxTally
-                WHERE box IN (\(boxes.map { _ in "?" }.joined(separator: ","))) AND count != 0
-                GROUP BY venue, session, department, mark ORDER BY venue, session, department, mark
-                """, arguments: StatementArguments(boxes)).map {
-                Totals.Tally(venue: $0["venue"], session: $0["session"], department: $0["department"], mark: $0["mark"],
-                             count: $0["count"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT venue, session, department, mark, SUM(count) AS count FROM boxTally
+                    WHERE box IN (\(boxes.map { _ in "?" }.joined(separator: ","))) AND count != 0
+                    GROUP BY venue, session, department, mark ORDER BY venue, session, department, mark
+                    """, arguments: StatementArguments(boxes)
+            ).map {
+                Totals.Tally(
+                    venue: $0["venue"], session: $0["session"], department: $0["department"], mark: $0["mark"],
+                    count: $0["count"])
             }
         }
     }
@@ -84,12 +92,16 @@ extension AggregatorDatabase {
     /// is written into the SQL, not bound, so SQLite can use it): no scan of the ballots.
     private func effectivePayloads(kinds: [RecordPayload.Kind]) throws -> [(String, Int64, RecordPayload)] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: kinds.map { kind in """
-                SELECT venue, seq, payload FROM record r
-                WHERE kind = '\(kind.rawValue)'
-                  AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
-                  AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
-                """ }.joined(separator: " UNION ALL ") + " ORDER BY venue, seq")
+            try Row.fetchAll(
+                db,
+                sql: kinds.map { kind in
+                    """
+                    SELECT venue, seq, payload FROM record r
+                    WHERE kind = '\(kind.rawValue)'
+                      AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                      AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
+                    """
+                }.joined(separator: " UNION ALL ") + " ORDER BY venue, seq")
         }.map { row in (row["venue"], row["seq"], try RecordPayload.decode(json: row["payload"])) }
     }
 }

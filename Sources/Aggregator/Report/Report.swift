@@ -17,7 +17,11 @@ public struct Report: Codable, Sendable {
     public var results: [ResultsTable]
 
     enum CodingKeys: String, CodingKey {
-        case event, title, generatedAt = "generated_at", inputs, inputDigest = "input_digest", attendance, findings
+        case event, title
+        case generatedAt = "generated_at"
+        case inputs
+        case inputDigest = "input_digest"
+        case attendance, findings
         case results
     }
 
@@ -29,8 +33,10 @@ public struct Report: Codable, Sendable {
     }
 
     /// The report and the check-ins it was computed from (the dashboard counts attendance per category from them).
-    static func buildWithCheckins(database: AggregatorDatabase, event: LoadedEvent,
-                                  now: Date = Date()) throws -> (report: Report, checkins: [CheckinFact]) {
+    static func buildWithCheckins(
+        database: AggregatorDatabase, event: LoadedEvent,
+        now: Date = Date()
+    ) throws -> (report: Report, checkins: [CheckinFact]) {
         var attempt = 0
         while true {
             let before = try database.chainHeads()
@@ -40,8 +46,10 @@ public struct Report: Codable, Sendable {
         }
     }
 
-    private static func buildOnce(database: AggregatorDatabase, event: LoadedEvent,
-                                  now: Date) throws -> (report: Report, checkins: [CheckinFact]) {
+    private static func buildOnce(
+        database: AggregatorDatabase, event: LoadedEvent,
+        now: Date
+    ) throws -> (report: Report, checkins: [CheckinFact]) {
         let definition = event.definition
         let totals = try database.totals(eventID: definition.id)
         let checkins = try database.checkinFacts()
@@ -56,24 +64,32 @@ public struct Report: Codable, Sendable {
         var results = [Scoring.results(event: definition, tallies: totals.tallies, scope: "overall")]
         let kind = Dictionary(uniqueKeysWithValues: definition.venues.map { ($0.id, $0.kind) })
         if definition.venues.contains(where: { $0.kind == .main }) {
-            results.append(Scoring.results(event: definition, tallies: totals.tallies, scope: "main") { kind[$0.venue] == .main })
-            results.append(Scoring.results(event: definition, tallies: totals.tallies, scope: "branch") { kind[$0.venue] == .branch })
+            results.append(
+                Scoring.results(event: definition, tallies: totals.tallies, scope: "main") { kind[$0.venue] == .main })
+            results.append(
+                Scoring.results(event: definition, tallies: totals.tallies, scope: "branch") {
+                    kind[$0.venue] == .branch
+                })
         }
         for venue in definition.venues {
-            results.append(Scoring.results(event: definition, tallies: totals.tallies, scope: "venue:\(venue.id)") {
-                $0.venue == venue.id
-            })
+            results.append(
+                Scoring.results(event: definition, tallies: totals.tallies, scope: "venue:\(venue.id)") {
+                    $0.venue == venue.id
+                })
         }
         // Per category, from the boxes that serve one category (ballots are anonymous: nothing finer).
         for category in definition.categories {
             let boxes = (definition.boxes ?? []).filter { $0.category == category.id }.map(\.id)
             guard !boxes.isEmpty else { continue }
-            results.append(Scoring.results(event: definition, tallies: try database.boxTallies(boxes: boxes),
-                                           scope: "category:\(category.id)"))
+            results.append(
+                Scoring.results(
+                    event: definition, tallies: try database.boxTallies(boxes: boxes),
+                    scope: "category:\(category.id)"))
         }
-        let report = Report(event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
-                            inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
-                            findings: Reconciliation.findings(input), results: results)
+        let report = Report(
+            event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
+            inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
+            findings: Reconciliation.findings(input), results: results)
         return (report, checkins)
     }
 }

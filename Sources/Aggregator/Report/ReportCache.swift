@@ -78,8 +78,10 @@ extension AggregatorDatabase {
         let started = ContinuousClock.now
         let (report, facts) = try Report.buildWithCheckins(database: self, event: event)
         let checkins = CheckinCounts.count(facts)
-        reports.store(.init(key: key, report: report, checkins: checkins, builtAt: started,
-                            buildTime: started.duration(to: .now)))
+        reports.store(
+            .init(
+                key: key, report: report, checkins: checkins, builtAt: started,
+                buildTime: started.duration(to: .now)))
         return (report, checkins)
     }
 
@@ -87,13 +89,15 @@ extension AggregatorDatabase {
     func reportKey(event: LoadedEvent) throws -> String {
         try writer.read { db in
             let heads = try Self.chainHeads(db).map { "\($0.venue) \($0.seq) \($0.hash)" }
-            let tables = try Row.fetchOne(db, sql: """
-                SELECT (SELECT MAX(id) FROM alarm), (SELECT MAX(id) FROM heldOutDecision), (SELECT COUNT(*) FROM node),
-                       (SELECT COUNT(*) FROM revocation), (SELECT MAX(id) FROM rosterImport), (SELECT MAX(id) FROM eventVersion),
-                       (SELECT MAX(id) FROM resultsRelease),
-                       (SELECT group_concat(nodeID || ' ' || lastContactAt || ' ' || ifnull(declaredSeq, '') || ' '
-                                            || ifnull(declaredHash, ''), ';') FROM nodeContact)
-                """)
+            let tables = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT MAX(id) FROM alarm), (SELECT MAX(id) FROM heldOutDecision), (SELECT COUNT(*) FROM node),
+                           (SELECT COUNT(*) FROM revocation), (SELECT MAX(id) FROM rosterImport), (SELECT MAX(id) FROM eventVersion),
+                           (SELECT MAX(id) FROM resultsRelease),
+                           (SELECT group_concat(nodeID || ' ' || lastContactAt || ' ' || ifnull(declaredSeq, '') || ' '
+                                                || ifnull(declaredHash, ''), ';') FROM nodeContact)
+                    """)
             let values = (0..<8).map { index in tables.map { "\($0[index] as DatabaseValue)" } ?? "" }
             return ([event.digest] + heads + values).joined(separator: "\n")
         }

@@ -19,7 +19,8 @@ public enum EnrolmentRefusal: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .unknownToken: "this enrolment token was not issued by this aggregator"
-        case .expired(let at): "this enrolment token expired at \(Date(timeIntervalSince1970: TimeInterval(at)).formatted(.iso8601))"
+        case .expired(let at):
+            "this enrolment token expired at \(Date(timeIntervalSince1970: TimeInterval(at)).formatted(.iso8601))"
         case .used(let node): "this enrolment token was already used, by node \(node); ask for a new one"
         case .otherVenue(let venue): "this enrolment token is for venue \(venue)"
         case .revoked(let at): "this enrolment token was revoked at \(at); ask the central office for a new one"
@@ -32,17 +33,21 @@ extension AggregatorDatabase {
     /// once: only its SHA-256 is stored).
     public func issueEnrolmentToken(venue: String, validFor: Int64, now: Date = Date()) throws -> String {
         if let event = try installedEvent(), event.definition.venue(venue) == nil {
-            throw AggregatorError("venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                + event.definition.venues.map(\.id).joined(separator: ", "))
+            throw AggregatorError(
+                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
+                    + event.definition.venues.map(\.id).joined(separator: ", "))
         }
         guard validFor > 0, validFor <= 30 * 86_400 else {
             throw AggregatorError("a token may be valid for 1 second to 30 days")
         }
         let token = "sme_" + Self.randomToken()
         try writer.write { db in
-            try db.execute(sql: "INSERT INTO enrolmentToken (tokenHash, venue, createdAt, expiresAt) VALUES (?, ?, ?, ?)",
-                           arguments: [Self.tokenHash(token), venue, now.formatted(.iso8601),
-                                       Int64(now.timeIntervalSince1970) + validFor])
+            try db.execute(
+                sql: "INSERT INTO enrolmentToken (tokenHash, venue, createdAt, expiresAt) VALUES (?, ?, ?, ?)",
+                arguments: [
+                    Self.tokenHash(token), venue, now.formatted(.iso8601),
+                    Int64(now.timeIntervalSince1970) + validFor,
+                ])
         }
         return token
     }
@@ -50,23 +55,32 @@ extension AggregatorDatabase {
     /// Uses an enrolment token: enrols `key` for the token's venue as its next epoch, in one transaction
     /// that also marks the token used. The same key presenting the same token again gets the same node
     /// (an answer lost on the way can be asked for again); any other use is refused.
-    public func redeemEnrolmentToken(_ token: String, venue: String, key: Curve25519.Signing.PublicKey,
-                                     now: Date = Date()) throws -> EnrolledNode {
+    public func redeemEnrolmentToken(
+        _ token: String, venue: String, key: Curve25519.Signing.PublicKey,
+        now: Date = Date()
+    ) throws -> EnrolledNode {
         let hash = Self.tokenHash(token)
         return try writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT venue, expiresAt FROM enrolmentToken WHERE tokenHash = ?",
-                                             arguments: [hash]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT venue, expiresAt FROM enrolmentToken WHERE tokenHash = ?",
+                    arguments: [hash])
+            else {
                 throw EnrolmentRefusal.unknownToken
             }
-            if let used = try String.fetchOne(db, sql: "SELECT nodeID FROM enrolmentUse WHERE tokenHash = ?",
-                                              arguments: [hash]) {
+            if let used = try String.fetchOne(
+                db, sql: "SELECT nodeID FROM enrolmentUse WHERE tokenHash = ?",
+                arguments: [hash])
+            {
                 guard used == NodeIdentity.nodeID(for: key), let node = try EnrolledNode.fetchOne(db, key: used) else {
                     throw EnrolmentRefusal.used(byNode: used)
                 }
                 return node
             }
-            if let at = try String.fetchOne(db, sql: "SELECT revokedAt FROM enrolmentTokenRevocation WHERE tokenHash = ?",
-                                            arguments: [hash]) {
+            if let at = try String.fetchOne(
+                db, sql: "SELECT revokedAt FROM enrolmentTokenRevocation WHERE tokenHash = ?",
+                arguments: [hash])
+            {
                 throw EnrolmentRefusal.revoked(at: at)
             }
             let tokenVenue: String = row["venue"]
@@ -74,8 +88,9 @@ extension AggregatorDatabase {
             let expiresAt: Int64 = row["expiresAt"]
             guard Int64(now.timeIntervalSince1970) < expiresAt else { throw EnrolmentRefusal.expired(at: expiresAt) }
             let node = try Self.insertNode(db, venue: venue, key: key)
-            try db.execute(sql: "INSERT INTO enrolmentUse (tokenHash, nodeID, usedAt) VALUES (?, ?, ?)",
-                           arguments: [hash, node.id, now.formatted(.iso8601)])
+            try db.execute(
+                sql: "INSERT INTO enrolmentUse (tokenHash, nodeID, usedAt) VALUES (?, ?, ?)",
+                arguments: [hash, node.id, now.formatted(.iso8601)])
             return node
         }
     }
@@ -105,16 +120,20 @@ extension AggregatorDatabase {
     /// Every enrolment token issued, oldest first.
     public func enrolmentTokens() throws -> [EnrolmentTokenListing] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT t.tokenHash, t.venue, t.createdAt, t.expiresAt, u.nodeID, u.usedAt, r.revokedAt
-                FROM enrolmentToken t
-                LEFT JOIN enrolmentUse u ON u.tokenHash = t.tokenHash
-                LEFT JOIN enrolmentTokenRevocation r ON r.tokenHash = t.tokenHash
-                ORDER BY t.createdAt, t.tokenHash
-                """).map {
-                EnrolmentTokenListing(id: String(($0["tokenHash"] as String).prefix(Self.enrolmentTokenIDLength)),
-                                      venue: $0["venue"], createdAt: $0["createdAt"], expiresAt: $0["expiresAt"],
-                                      usedBy: $0["nodeID"], usedAt: $0["usedAt"], revokedAt: $0["revokedAt"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.tokenHash, t.venue, t.createdAt, t.expiresAt, u.nodeID, u.usedAt, r.revokedAt
+                    FROM enrolmentToken t
+                    LEFT JOIN enrolmentUse u ON u.tokenHash = t.tokenHash
+                    LEFT JOIN enrolmentTokenRevocation r ON r.tokenHash = t.tokenHash
+                    ORDER BY t.createdAt, t.tokenHash
+                    """
+            ).map {
+                EnrolmentTokenListing(
+                    id: String(($0["tokenHash"] as String).prefix(Self.enrolmentTokenIDLength)),
+                    venue: $0["venue"], createdAt: $0["createdAt"], expiresAt: $0["expiresAt"],
+                    usedBy: $0["nodeID"], usedAt: $0["usedAt"], revokedAt: $0["revokedAt"])
             }
         }
     }
@@ -132,32 +151,44 @@ extension AggregatorDatabase {
         let reason = try Self.checkedReason(reason)
         let prefix = id.lowercased()
         guard prefix.count == Self.enrolmentTokenIDLength, prefix.allSatisfy(\.isHexDigit) else {
-            throw AggregatorError("\"\(id)\" is not an enrolment token id: give the \(Self.enrolmentTokenIDLength) hex "
-                + "digits `aggregator nodes tokens` shows")
+            throw AggregatorError(
+                "\"\(id)\" is not an enrolment token id: give the \(Self.enrolmentTokenIDLength) hex "
+                    + "digits `aggregator nodes tokens` shows")
         }
         return try writer.write { db in
-            let hashes = try String.fetchAll(db, sql: "SELECT tokenHash FROM enrolmentToken WHERE substr(tokenHash, 1, ?) = ?",
-                                             arguments: [Self.enrolmentTokenIDLength, prefix])
+            let hashes = try String.fetchAll(
+                db, sql: "SELECT tokenHash FROM enrolmentToken WHERE substr(tokenHash, 1, ?) = ?",
+                arguments: [Self.enrolmentTokenIDLength, prefix])
             guard hashes.count == 1, let hash = hashes.first else {
-                throw AggregatorError(hashes.isEmpty
-                    ? "no enrolment token has id \(id) (see `aggregator nodes tokens`)"
-                    : "several enrolment tokens have id \(id): give the token itself to `aggregator nodes tokens revoke`")
+                throw AggregatorError(
+                    hashes.isEmpty
+                        ? "no enrolment token has id \(id) (see `aggregator nodes tokens`)"
+                        : "several enrolment tokens have id \(id): give the token itself to `aggregator nodes tokens revoke`"
+                )
             }
-            if let row = try Row.fetchOne(db, sql: "SELECT nodeID, usedAt FROM enrolmentUse WHERE tokenHash = ?",
-                                          arguments: [hash]) {
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT nodeID, usedAt FROM enrolmentUse WHERE tokenHash = ?",
+                arguments: [hash])
+            {
                 let node: String = row["nodeID"]
                 let at: String = row["usedAt"]
-                throw AggregatorError("enrolment token \(id) was already used, by node \(node) at \(at): revoking it "
-                    + "changes nothing; revoke the node instead (aggregator nodes revoke --node \(node) --reason …)")
+                throw AggregatorError(
+                    "enrolment token \(id) was already used, by node \(node) at \(at): revoking it "
+                        + "changes nothing; revoke the node instead (aggregator nodes revoke --node \(node) --reason …)"
+                )
             }
-            if let at = try String.fetchOne(db, sql: "SELECT revokedAt FROM enrolmentTokenRevocation WHERE tokenHash = ?",
-                                            arguments: [hash]) {
+            if let at = try String.fetchOne(
+                db, sql: "SELECT revokedAt FROM enrolmentTokenRevocation WHERE tokenHash = ?",
+                arguments: [hash])
+            {
                 throw AggregatorError("enrolment token \(id) was already revoked at \(at)")
             }
-            try db.execute(sql: "INSERT INTO enrolmentTokenRevocation (tokenHash, reason, revokedAt) VALUES (?, ?, ?)",
-                           arguments: [hash, reason, Self.timestamp()])
-            return try String.fetchOne(db, sql: "SELECT venue FROM enrolmentToken WHERE tokenHash = ?",
-                                       arguments: [hash]) ?? ""
+            try db.execute(
+                sql: "INSERT INTO enrolmentTokenRevocation (tokenHash, reason, revokedAt) VALUES (?, ?, ?)",
+                arguments: [hash, reason, Self.timestamp()])
+            return try String.fetchOne(
+                db, sql: "SELECT venue FROM enrolmentToken WHERE tokenHash = ?",
+                arguments: [hash]) ?? ""
         }
     }
 }

@@ -23,12 +23,15 @@ extension AggregatorDatabase {
         try writer.write { db in
             let latest = try EventVersion.order(Column("id").desc).fetchOne(db)
             if let latest, latest.eventID != event.definition.id {
-                throw AggregatorError("this data directory holds event \"\(latest.eventID)\"; "
-                    + "it cannot serve event \"\(event.definition.id)\" (use another --data-dir)")
+                throw AggregatorError(
+                    "this data directory holds event \"\(latest.eventID)\"; "
+                        + "it cannot serve event \"\(event.definition.id)\" (use another --data-dir)")
             }
             if latest?.identity != event.digest {
-                try EventVersion(id: nil, eventID: event.definition.id, digest: event.digest,
-                                 json: String(decoding: json, as: UTF8.self), loadedAt: Self.timestamp()).insert(db)
+                try EventVersion(
+                    id: nil, eventID: event.definition.id, digest: event.digest,
+                    json: String(decoding: json, as: UTF8.self), loadedAt: Self.timestamp()
+                ).insert(db)
             }
         }
     }
@@ -68,12 +71,14 @@ extension AggregatorDatabase {
     @discardableResult
     public func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode {
         guard let key = NodeIdentity.publicKey(base64: publicKeyBase64) else {
-            throw AggregatorError("\"\(publicKeyBase64)\" is not an Ed25519 public key (base64 of 32 bytes, "
-                + "as printed by venue-node init)")
+            throw AggregatorError(
+                "\"\(publicKeyBase64)\" is not an Ed25519 public key (base64 of 32 bytes, "
+                    + "as printed by venue-node init)")
         }
         if let event = try installedEvent(), event.definition.venue(venue) == nil {
-            throw AggregatorError("venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                + event.definition.venues.map(\.id).joined(separator: ", "))
+            throw AggregatorError(
+                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
+                    + event.definition.venues.map(\.id).joined(separator: ", "))
         }
         return try writer.write { db in try Self.insertNode(db, venue: venue, key: key) }
     }
@@ -85,8 +90,9 @@ extension AggregatorDatabase {
             throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
         }
         let epoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
-        let node = EnrolledNode(id: id, venue: venue, epoch: epoch + 1,
-                                publicKey: key.rawRepresentation.base64EncodedString(), enrolledAt: timestamp())
+        let node = EnrolledNode(
+            id: id, venue: venue, epoch: epoch + 1,
+            publicKey: key.rawRepresentation.base64EncodedString(), enrolledAt: timestamp())
         try node.insert(db)
         return node
     }
@@ -109,14 +115,19 @@ extension AggregatorDatabase {
     public func fence(_ node: EnrolledNode) throws -> APIError? {
         try writer.read { db in
             if let revocation = try Revocation.fetchOne(db, key: node.id) {
-                return APIError(.forbidden, .revokedNode,
-                                "node \(node.id) was revoked at \(revocation.revokedAt): \(revocation.reason)")
+                return APIError(
+                    .forbidden, .revokedNode,
+                    "node \(node.id) was revoked at \(revocation.revokedAt): \(revocation.reason)")
             }
-            let current = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?",
-                                             arguments: [node.venue]) ?? 0
+            let current =
+                try Int64.fetchOne(
+                    db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?",
+                    arguments: [node.venue]) ?? 0
             if node.epoch < current {
-                return APIError(.forbidden, .staleEpoch, "node \(node.id) holds epoch \(node.epoch) of venue "
-                    + "\(node.venue), but epoch \(current) has been enrolled since: this key is retired")
+                return APIError(
+                    .forbidden, .staleEpoch,
+                    "node \(node.id) holds epoch \(node.epoch) of venue "
+                        + "\(node.venue), but epoch \(current) has been enrolled since: this key is retired")
             }
             return nil
         }
@@ -127,21 +138,32 @@ extension AggregatorDatabase {
     /// does not fill the disk).
     /// With `oncePerNode`, only the first alarm of this kind and message prefix (up to the first colon) from
     /// this node is kept.
-    public func raiseAlarm(kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool = false,
-                           oncePerNode: Bool = false) throws {
+    public func raiseAlarm(
+        kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool = false,
+        oncePerNode: Bool = false
+    ) throws {
         try writer.write { db in
-            if once, try Int64.fetchOne(db, sql: "SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND evidence IS ?",
-                                        arguments: [kind, node.id, evidence]) != nil {
+            if once,
+                try Int64.fetchOne(
+                    db, sql: "SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND evidence IS ?",
+                    arguments: [kind, node.id, evidence]) != nil
+            {
                 return
             }
             let prefix = message.prefix { $0 != ":" }
-            if oncePerNode, try Int64.fetchOne(db, sql: """
-                SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND substr(message, 1, ?) = ?
-                """, arguments: [kind, node.id, prefix.utf8.count, String(prefix)]) != nil {
+            if oncePerNode,
+                try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND substr(message, 1, ?) = ?
+                        """, arguments: [kind, node.id, prefix.utf8.count, String(prefix)]) != nil
+            {
                 return
             }
-            try Alarm(id: nil, kind: kind, venue: node.venue, nodeID: node.id, seq: nil, message: message,
-                      evidence: evidence, raisedAt: Self.timestamp()).insert(db)
+            try Alarm(
+                id: nil, kind: kind, venue: node.venue, nodeID: node.id, seq: nil, message: message,
+                evidence: evidence, raisedAt: Self.timestamp()
+            ).insert(db)
         }
     }
 
@@ -151,32 +173,40 @@ extension AggregatorDatabase {
     /// (`HeartbeatReplay`), so an old heartbeat cannot make a silent node look alive. (Judged by content,
     /// not by the node's clock, which may be wrong or set back.)
     /// `replayCheck`: the body's digest, its signature time and the signature window (seconds).
-    public func noteContact(node: EnrolledNode, heartbeat: Heartbeat? = nil,
-                            replayCheck: (digest: String, signedAt: Int64, window: Int64)? = nil) throws {
+    public func noteContact(
+        node: EnrolledNode, heartbeat: Heartbeat? = nil,
+        replayCheck: (digest: String, signedAt: Int64, window: Int64)? = nil
+    ) throws {
         try writer.write { db in
             if let heartbeat {
                 if let check = replayCheck {
                     let now = Int64(Date().timeIntervalSince1970)
                     try db.execute(sql: "DELETE FROM heartbeatSeen WHERE signedAt < ?", arguments: [now - check.window])
-                    try db.execute(sql: "INSERT OR IGNORE INTO heartbeatSeen (nodeID, digest, signedAt) VALUES (?, ?, ?)",
-                                   arguments: [node.id, check.digest, check.signedAt])
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO heartbeatSeen (nodeID, digest, signedAt) VALUES (?, ?, ?)",
+                        arguments: [node.id, check.digest, check.signedAt])
                     guard db.changesCount == 1 else { throw HeartbeatReplay() }
                 }
-                try db.execute(sql: """
-                    INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
-                                             version, nodeClock)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
-                        declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
-                        pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
-                        nodeClock = excluded.nodeClock
-                    """, arguments: [node.id, Self.timestamp(), heartbeat.headSeq, heartbeat.headHash, heartbeat.pending,
-                                     heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock])
+                try db.execute(
+                    sql: """
+                        INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
+                                                 version, nodeClock)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
+                            declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
+                            pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
+                            nodeClock = excluded.nodeClock
+                        """,
+                    arguments: [
+                        node.id, Self.timestamp(), heartbeat.headSeq, heartbeat.headHash, heartbeat.pending,
+                        heartbeat.freeDiskBytes, heartbeat.version, heartbeat.clock,
+                    ])
             } else {
-                try db.execute(sql: """
-                    INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
-                    ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
-                    """, arguments: [node.id, Self.timestamp()])
+                try db.execute(
+                    sql: """
+                        INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
+                        ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
+                        """, arguments: [node.id, Self.timestamp()])
             }
         }
     }
@@ -208,8 +238,9 @@ extension AggregatorDatabase {
     }
 
     static func head(_ db: Database, venue: String) throws -> (seq: Int64, hash: String) {
-        let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record WHERE venue = ? ORDER BY seq DESC LIMIT 1",
-                                   arguments: [venue])
+        let row = try Row.fetchOne(
+            db, sql: "SELECT seq, hash FROM record WHERE venue = ? ORDER BY seq DESC LIMIT 1",
+            arguments: [venue])
         return (row?["seq"] ?? 0, row?["hash"] ?? RecordChain.genesis)
     }
 
@@ -230,8 +261,9 @@ extension AggregatorDatabase {
     /// Releases the results of a confidential event: from now on the dashboard and the API show them.
     public func releaseResults(by name: String) throws {
         try writer.write { db in
-            try db.execute(sql: "INSERT INTO resultsRelease (releasedAt, releasedBy) VALUES (?, ?)",
-                           arguments: [Self.timestamp(), name])
+            try db.execute(
+                sql: "INSERT INTO resultsRelease (releasedAt, releasedBy) VALUES (?, ?)",
+                arguments: [Self.timestamp(), name])
         }
     }
 

@@ -18,8 +18,9 @@ extension AggregatorDatabase {
     public func addToken(name: String, role: Role) throws -> String {
         let token = "smt_" + Self.randomToken()
         try writer.write { db in
-            try db.execute(sql: "INSERT INTO apiToken (name, role, tokenHash, createdAt) VALUES (?, ?, ?, ?)",
-                           arguments: [name, role.rawValue, Self.tokenHash(token), Self.timestamp()])
+            try db.execute(
+                sql: "INSERT INTO apiToken (name, role, tokenHash, createdAt) VALUES (?, ?, ?, ?)",
+                arguments: [name, role.rawValue, Self.tokenHash(token), Self.timestamp()])
         }
         return token
     }
@@ -27,9 +28,11 @@ extension AggregatorDatabase {
     /// Whether any bearer token that is not revoked exists (without one, nobody can read).
     public func hasTokens() throws -> Bool {
         try writer.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM apiToken WHERE id NOT IN (SELECT tokenID FROM apiTokenRevocation)
-                """) ?? 0
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM apiToken WHERE id NOT IN (SELECT tokenID FROM apiTokenRevocation)
+                    """) ?? 0
         } > 0
     }
 
@@ -47,10 +50,12 @@ extension AggregatorDatabase {
     public func check(bearerToken token: String) throws -> BearerCheck {
         let presented = Array(Self.tokenHash(token).utf8)
         let rows = try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT t.role, t.tokenHash, r.revokedAt FROM apiToken t
-                LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.role, t.tokenHash, r.revokedAt FROM apiToken t
+                    LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id
+                    """)
         }
         var found = BearerCheck.unknown
         for row in rows {
@@ -84,12 +89,16 @@ extension AggregatorDatabase {
     /// Every bearer token issued, revoked ones included.
     public func tokens() throws -> [TokenListing] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT t.id, t.name, t.role, t.createdAt, r.revokedAt, r.reason FROM apiToken t
-                LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id ORDER BY t.id
-                """).map {
-                TokenListing(id: $0["id"], name: $0["name"], role: $0["role"], createdAt: $0["createdAt"],
-                             revokedAt: $0["revokedAt"], reason: $0["reason"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.id, t.name, t.role, t.createdAt, r.revokedAt, r.reason FROM apiToken t
+                    LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id ORDER BY t.id
+                    """
+            ).map {
+                TokenListing(
+                    id: $0["id"], name: $0["name"], role: $0["role"], createdAt: $0["createdAt"],
+                    revokedAt: $0["revokedAt"], reason: $0["reason"])
             }
         }
     }
@@ -97,7 +106,8 @@ extension AggregatorDatabase {
     /// The id of the bearer token `token` (shown by `tokens list`), if it was issued here.
     public func tokenID(of token: String) throws -> Int64? {
         try writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM apiToken WHERE tokenHash = ?", arguments: [Self.tokenHash(token)])
+            try Int64.fetchOne(
+                db, sql: "SELECT id FROM apiToken WHERE tokenHash = ?", arguments: [Self.tokenHash(token)])
         }
     }
 
@@ -108,12 +118,15 @@ extension AggregatorDatabase {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apiToken WHERE id = ?", arguments: [id]) == 1 else {
                 throw AggregatorError("no bearer token has id \(id) (see `aggregator tokens list`)")
             }
-            if let at = try String.fetchOne(db, sql: "SELECT revokedAt FROM apiTokenRevocation WHERE tokenID = ?",
-                                            arguments: [id]) {
+            if let at = try String.fetchOne(
+                db, sql: "SELECT revokedAt FROM apiTokenRevocation WHERE tokenID = ?",
+                arguments: [id])
+            {
                 throw AggregatorError("bearer token \(id) was already revoked at \(at)")
             }
-            try db.execute(sql: "INSERT INTO apiTokenRevocation (tokenID, reason, revokedAt) VALUES (?, ?, ?)",
-                           arguments: [id, reason, Self.timestamp()])
+            try db.execute(
+                sql: "INSERT INTO apiTokenRevocation (tokenID, reason, revokedAt) VALUES (?, ?, ?)",
+                arguments: [id, reason, Self.timestamp()])
         }
     }
 
@@ -121,8 +134,9 @@ extension AggregatorDatabase {
     static func checkedReason(_ reason: String) throws -> String {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else {
-            throw AggregatorError("--reason is empty: a revocation cannot be undone, so say why (e.g. --reason \"laptop "
-                + "stolen\")")
+            throw AggregatorError(
+                "--reason is empty: a revocation cannot be undone, so say why (e.g. --reason \"laptop "
+                    + "stolen\")")
         }
         return trimmed
     }

@@ -9,7 +9,9 @@ import GRDB
 /// No migration calls application code: what a migration does must not change when the code does.
 extension AggregatorDatabase {
     static let migrations: [(name: String, sql: String)] = [
-        ("v1: nodes, batches, records, totals, alarms", """
+        (
+            "v1: nodes, batches, records, totals, alarms",
+            """
             CREATE TABLE eventVersion (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 eventID TEXT NOT NULL,
@@ -114,10 +116,13 @@ extension AggregatorDatabase {
             BEGIN SELECT RAISE(ABORT, 'alarm is append-only'); END;
             CREATE TRIGGER alarm_is_append_only_delete BEFORE DELETE ON alarm
             BEGIN SELECT RAISE(ABORT, 'alarm is append-only'); END;
-            """),
+            """
+        ),
         // The roster tables (the same in the node's database), and what each node last said about itself (a
         // status, replaced at each contact; not a record).
-        ("v2: roster and node contact", """
+        (
+            "v2: roster and node contact",
+            """
             CREATE TABLE rosterImport (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 importedAt TEXT NOT NULL,
@@ -156,11 +161,14 @@ extension AggregatorDatabase {
                 version TEXT,
                 nodeClock TEXT
             );
-            """),
+            """
+        ),
         // Records merged before this migration get their marks per box from the records in effect: every ballot
         // not superseded, and the replacement ballot of every correction not superseded; one row per venue,
         // session, box, department and mark (the marks of a ballot are the object `marks`, department → mark).
-        ("v3: marks per box", """
+        (
+            "v3: marks per box",
+            """
             CREATE TABLE boxTally (
                 venue TEXT NOT NULL, session TEXT NOT NULL, box TEXT NOT NULL, department TEXT NOT NULL,
                 mark TEXT NOT NULL, count INTEGER NOT NULL,
@@ -179,8 +187,11 @@ extension AggregatorDatabase {
                    COUNT(*)
             FROM effective e, json_each(e.ballot, '$.marks') m
             GROUP BY 1, 2, 3, 4, 5;
-            """),
-        ("v4: results release", """
+            """
+        ),
+        (
+            "v4: results release",
+            """
             CREATE TABLE resultsRelease (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 releasedAt TEXT NOT NULL,
@@ -190,8 +201,11 @@ extension AggregatorDatabase {
             BEGIN SELECT RAISE(ABORT, 'resultsRelease is append-only'); END;
             CREATE TRIGGER resultsRelease_is_append_only_delete BEFORE DELETE ON resultsRelease
             BEGIN SELECT RAISE(ABORT, 'resultsRelease is append-only'); END;
-            """),
-        ("v5: API tokens", """
+            """
+        ),
+        (
+            "v5: API tokens",
+            """
             CREATE TABLE apiToken (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 name TEXT NOT NULL,
@@ -199,9 +213,12 @@ extension AggregatorDatabase {
                 tokenHash TEXT NOT NULL UNIQUE,
                 createdAt TEXT NOT NULL
             );
-            """),
+            """
+        ),
         // A token is used once: its use is a row keyed by the token, so a second use cannot be inserted.
-        ("v6: enrolment tokens", """
+        (
+            "v6: enrolment tokens",
+            """
             CREATE TABLE enrolmentToken (
                 tokenHash TEXT PRIMARY KEY,
                 venue TEXT NOT NULL,
@@ -221,11 +238,14 @@ extension AggregatorDatabase {
             BEGIN SELECT RAISE(ABORT, 'enrolmentUse is append-only'); END;
             CREATE TRIGGER enrolmentUse_is_append_only_delete BEFORE DELETE ON enrolmentUse
             BEGIN SELECT RAISE(ABORT, 'enrolmentUse is append-only'); END;
-            """),
+            """
+        ),
         // A replay cache, not a record: the digest of each heartbeat accepted from a node while its signature is
         // still valid. The same heartbeat again is a replay; rows older than the signature window are dropped
         // (such a heartbeat is refused as stale anyway).
-        ("v7: heartbeats seen", """
+        (
+            "v7: heartbeats seen",
+            """
             CREATE TABLE heartbeatSeen (
                 nodeID TEXT NOT NULL REFERENCES node(id),
                 digest TEXT NOT NULL,
@@ -233,9 +253,12 @@ extension AggregatorDatabase {
                 PRIMARY KEY (nodeID, digest)
             ) WITHOUT ROWID;
             CREATE INDEX heartbeatSeen_signedAt ON heartbeatSeen (signedAt);
-            """),
+            """
+        ),
         // A bearer token or an unused enrolment token taken back: a row per revocation, never changed.
-        ("v8: token revocations", """
+        (
+            "v8: token revocations",
+            """
             CREATE TABLE apiTokenRevocation (
                 tokenID INTEGER PRIMARY KEY REFERENCES apiToken(id),
                 reason TEXT NOT NULL,
@@ -254,10 +277,13 @@ extension AggregatorDatabase {
             BEGIN SELECT RAISE(ABORT, 'enrolmentTokenRevocation is append-only'); END;
             CREATE TRIGGER enrolmentTokenRevocation_is_append_only_delete BEFORE DELETE ON enrolmentTokenRevocation
             BEGIN SELECT RAISE(ABORT, 'enrolmentTokenRevocation is append-only'); END;
-            """),
+            """
+        ),
         // A record an older release wrote that breaks a rule the aggregator now enforces: kept in the chain (its
         // hash holds the chain together) but left out of the totals until an admin decides.
-        ("v9: records held out of the totals", """
+        (
+            "v9: records held out of the totals",
+            """
             CREATE TABLE heldOut (
                 venue TEXT NOT NULL,
                 seq INTEGER NOT NULL,
@@ -290,13 +316,17 @@ extension AggregatorDatabase {
             BEGIN SELECT RAISE(ABORT, 'heldOutDecision is append-only'); END;
             CREATE TRIGGER heldOutDecision_is_append_only_delete BEFORE DELETE ON heldOutDecision
             BEGIN SELECT RAISE(ABORT, 'heldOutDecision is append-only'); END;
-            """),
+            """
+        ),
         // Partial indexes: the reconciliation reads check-ins and corrections, a small part of the records, and
         // ballots (most of them) pay nothing for these at insert.
-        ("v10: check-ins and corrections found without a scan", """
+        (
+            "v10: check-ins and corrections found without a scan",
+            """
             CREATE INDEX record_checkin ON record (venue, seq) WHERE kind = 'checkin';
             CREATE INDEX record_correction ON record (venue, seq) WHERE kind = 'correction';
-            """),
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/aggregator.txt.
     ]
 

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive lock on a data directory (`flock` on `DIR/.lock`), held by a daemon (`aggregator serve`,
@@ -31,8 +31,9 @@ public final class DataDirectoryLock: Sendable {
         path = URL(filePath: directory).appending(path: ".lock").path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw DurableDatabase.Failure(description: "cannot open the lock file \(path): "
-                + String(cString: strerror(errno)))
+            throw DurableDatabase.Failure(
+                description: "cannot open the lock file \(path): "
+                    + String(cString: strerror(errno)))
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let failure = errno
@@ -56,7 +57,8 @@ public final class DataDirectoryLock: Sendable {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return nil }
-        return Int32(String(decoding: buffer.prefix(count), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines))
+        return Int32(
+            String(decoding: buffer.prefix(count), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

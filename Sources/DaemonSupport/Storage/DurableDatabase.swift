@@ -20,8 +20,9 @@ public enum DurableDatabase {
     /// a store whose records vanished must never be silently recreated.
     public static func openPool(path: String, mustExist: Bool = false) throws -> DatabasePool {
         if mustExist && !FileManager.default.fileExists(atPath: path) {
-            throw Failure(description: "\(path) is missing: the records it held are not here. Restore it from a "
-                + "backup; do not create a new store in its place")
+            throw Failure(
+                description: "\(path) is missing: the records it held are not here. Restore it from a "
+                    + "backup; do not create a new store in its place")
         }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
@@ -48,8 +49,10 @@ public enum DurableDatabase {
     /// Says what a storage error means for the operator, or nil when it is not one of those.
     public static func explain(_ error: any Error, path: String) -> String? {
         guard let error = error as? DatabaseError else { return nil }
-        let diskFull = error.resultCode == .SQLITE_FULL
-            || ([.SQLITE_IOERR, .SQLITE_CANTOPEN].contains(error.resultCode) && freeBytes(near: path).map { $0 < 64 << 10 } == true)
+        let diskFull =
+            error.resultCode == .SQLITE_FULL
+            || ([.SQLITE_IOERR, .SQLITE_CANTOPEN].contains(error.resultCode)
+                && freeBytes(near: path).map { $0 < 64 << 10 } == true)
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return "another process holds \(path) (this command waited \(Int(busyTimeout)) s for it): nothing of this "

@@ -104,15 +104,17 @@ public struct CSVTable: Sendable {
         self.header = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
         self.rows = Array(rows.dropFirst())
         for row in self.rows where row.fields.count != self.header.count {
-            throw ParseError(line: row.line,
-                             message: "\(row.fields.count) field(s), but the header has \(self.header.count)")
+            throw ParseError(
+                line: row.line,
+                message: "\(row.fields.count) field(s), but the header has \(self.header.count)")
         }
     }
 
     /// Index of a header column, or an error naming the columns that are required.
     public func column(_ name: String) throws(ParseError) -> Int {
         guard let index = header.firstIndex(of: name) else {
-            throw ParseError(line: 1, message: "the header has no column \"\(name)\" (found: \(header.joined(separator: ",")))")
+            throw ParseError(
+                line: 1, message: "the header has no column \"\(name)\" (found: \(header.joined(separator: ",")))")
         }
         return index
     }

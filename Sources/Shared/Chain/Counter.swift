@@ -36,7 +36,9 @@ extension RecordPayload {
             ]
         case .ballot(let value):
             // Departments are the keys of `marks`: each counter below appears once.
-            var result: [(counter: Counter, value: Int)] = [(.ballots(session: value.session, box: value.box, status: value.status), 1)]
+            var result: [(counter: Counter, value: Int)] = [
+                (.ballots(session: value.session, box: value.box, status: value.status), 1)
+            ]
             result.reserveCapacity(1 + 2 * value.marks.count)
             for (department, mark) in value.marks {
                 result.append((.mark(session: value.session, department: department, mark: mark), 1))
@@ -58,9 +60,12 @@ extension Totals {
         var attendance: [Totals.Attendance] = []
         var boxes: [String: Totals.Box] = [:]
         func box(_ session: String, _ id: String, _ update: (inout Totals.Box) -> Void) {
-            var value = boxes["\(session)/\(id)"] ?? Totals.Box(venue: venue, session: session, box: id, opened: 0,
-                                                               closed: 0, issued: 0, returned: 0, valid: 0, blank: 0,
-                                                               spoiled: 0)
+            var value =
+                boxes["\(session)/\(id)"]
+                ?? Totals.Box(
+                    venue: venue, session: session, box: id, opened: 0,
+                    closed: 0, issued: 0, returned: 0, valid: 0, blank: 0,
+                    spoiled: 0)
             update(&value)
             boxes["\(session)/\(id)"] = value
         }
@@ -86,9 +91,10 @@ extension Totals {
                 }
             }
         }
-        self.init(event: event,
-                  tallies: tallies.sorted { ($0.session, $0.department, $0.mark) < ($1.session, $1.department, $1.mark) },
-                  attendance: attendance.sorted { ($0.session, $0.category) < ($1.session, $1.category) },
-                  boxes: boxes.values.sorted { ($0.session, $0.box) < ($1.session, $1.box) })
+        self.init(
+            event: event,
+            tallies: tallies.sorted { ($0.session, $0.department, $0.mark) < ($1.session, $1.department, $1.mark) },
+            attendance: attendance.sorted { ($0.session, $0.category) < ($1.session, $1.category) },
+            boxes: boxes.values.sorted { ($0.session, $0.box) < ($1.session, $1.box) })
     }
 }

@@ -50,8 +50,10 @@ public struct Ledger: Sendable {
     /// Checks `payload` as the next record against the event (when given) and the rules, and takes it in.
     /// Returns what it changes in the totals. In `.judge` mode a refusal changes nothing.
     @discardableResult
-    public mutating func admit(_ payload: RecordPayload, event: EventDefinition?,
-                               mode: Mode = .judge) throws(RecordRejection) -> [(counter: Counter, value: Int)] {
+    public mutating func admit(
+        _ payload: RecordPayload, event: EventDefinition?,
+        mode: Mode = .judge
+    ) throws(RecordRejection) -> [(counter: Counter, value: Int)] {
         if let event, mode == .judge { try payload.check(against: event) }
         let seq = headSeq + 1
         // What the record takes out of effect and what it puts in.
@@ -61,8 +63,9 @@ public struct Ledger: Sendable {
         if case .correction(let correction) = payload {
             guard correction.target >= 1, correction.target < seq, let targetKind = rootKind[correction.target] else {
                 if mode == .judge {
-                    throw RecordRejection("record \(correction.target) does not exist; a correction must refer to an earlier record",
-                                          rule: .badCorrection)
+                    throw RecordRejection(
+                        "record \(correction.target) does not exist; a correction must refer to an earlier record",
+                        rule: .badCorrection)
                 }
                 rootKind[seq] = .correction
                 headSeq = seq
@@ -70,16 +73,19 @@ public struct Ledger: Sendable {
             }
             if mode == .judge {
                 if let by = supersededMap[correction.target] {
-                    throw RecordRejection("record \(correction.target) was already corrected by record \(by); correct record \(by) instead",
-                                          rule: .badCorrection)
+                    throw RecordRejection(
+                        "record \(correction.target) was already corrected by record \(by); correct record \(by) instead",
+                        rule: .badCorrection)
                 }
                 if targetKind == .imported {
-                    throw RecordRejection("record \(correction.target) marks an import; correct the records it brought instead",
-                                          rule: .badCorrection)
+                    throw RecordRejection(
+                        "record \(correction.target) marks an import; correct the records it brought instead",
+                        rule: .badCorrection)
                 }
                 if let replacement = correction.replacement, replacement.kind != targetKind {
-                    throw RecordRejection("record \(correction.target) is a \(targetKind.rawValue); its replacement must be one too, "
-                        + "not a \(replacement.kind.rawValue)", rule: .badCorrection)
+                    throw RecordRejection(
+                        "record \(correction.target) is a \(targetKind.rawValue); its replacement must be one too, "
+                            + "not a \(replacement.kind.rawValue)", rule: .badCorrection)
                 }
             }
             removed = contentMap[correction.target].map { (correction.target, $0) }
@@ -135,10 +141,13 @@ public struct Ledger: Sendable {
     /// An admin decided that held-out record `seq` counts after all: it takes effect now, as it is (a
     /// correction takes its target out of effect, if nothing else corrected it since). Returns the change
     /// to the totals and the record it supersedes, if any.
-    public mutating func release(_ seq: Int64, payload: RecordPayload) throws(ReleaseRefusal) -> (delta: [Counter: Int], supersedes: Int64?) {
+    public mutating func release(_ seq: Int64, payload: RecordPayload) throws(ReleaseRefusal) -> (
+        delta: [Counter: Int], supersedes: Int64?
+    ) {
         guard heldOut.contains(seq) else { throw ReleaseRefusal(description: "record \(seq) is not held out") }
         if let by = supersededMap[seq] {
-            throw ReleaseRefusal(description: "record \(seq) was corrected by record \(by) meanwhile: nothing is left to count")
+            throw ReleaseRefusal(
+                description: "record \(seq) was corrected by record \(by) meanwhile: nothing is left to count")
         }
         var delta: [Counter: Int] = [:]
         var supersedes: Int64?
@@ -146,8 +155,9 @@ public struct Ledger: Sendable {
         // Judged by the rules against the venue's records as they stand, as a new record would be.
         do {
             if case .correction(let correction) = payload {
-                try checkRules(adding: correction.replacement,
-                               removing: contentMap[correction.target].map { (correction.target, $0) }, seq: seq)
+                try checkRules(
+                    adding: correction.replacement,
+                    removing: contentMap[correction.target].map { (correction.target, $0) }, seq: seq)
             } else {
                 try checkRules(adding: payload, removing: nil, seq: seq)
             }
@@ -156,13 +166,15 @@ public struct Ledger: Sendable {
         }
         if case .correction(let correction) = payload {
             if let by = supersededMap[correction.target] {
-                throw ReleaseRefusal(description: "its target, record \(correction.target), was corrected by record \(by) meanwhile")
+                throw ReleaseRefusal(
+                    description: "its target, record \(correction.target), was corrected by record \(by) meanwhile")
             }
             guard correction.target < seq, rootKind[correction.target] != nil else {
                 throw ReleaseRefusal(description: "its target, record \(correction.target), does not exist")
             }
             if heldOut.contains(correction.target) {
-                throw ReleaseRefusal(description: "its target, record \(correction.target), is held out too: decide that one first")
+                throw ReleaseRefusal(
+                    description: "its target, record \(correction.target), is held out too: decide that one first")
             }
             supersededMap[correction.target] = seq
             supersedes = correction.target
@@ -213,8 +225,10 @@ public struct Ledger: Sendable {
         return (ballotsInBox[key] ?? 0, closedBoxes[key]?.returned)
     }
 
-    private func checkRules(adding added: RecordPayload?, removing removed: (seq: Int64, payload: RecordPayload)?,
-                            seq: Int64) throws(RecordRejection) {
+    private func checkRules(
+        adding added: RecordPayload?, removing removed: (seq: Int64, payload: RecordPayload)?,
+        seq: Int64
+    ) throws(RecordRejection) {
         let removedSeq = removed?.seq
         // A box whose closing is taken away or changed must still hold no more ballots than it returned.
         if case .boxClosed(let old)? = removed?.payload {
@@ -223,53 +237,64 @@ public struct Ledger: Sendable {
             var stillReturned: Int?
             if case .boxClosed(let new)? = added, Self.key(new.session, new.box) == key { stillReturned = new.returned }
             if held > 0, held > (stillReturned ?? -1) {
-                throw RecordRejection(stillReturned.map {
-                    "box \(old.box) of session \(old.session) already holds \(held) ballot(s): it cannot be said to have returned \($0); "
-                        + "correct its ballots first"
-                } ?? "box \(old.box) of session \(old.session) already holds \(held) ballot(s): its closing cannot be taken away; "
-                    + "correct its counts with a replacement instead", rule: .ballotsOverReturned)
+                throw RecordRejection(
+                    stillReturned.map {
+                        "box \(old.box) of session \(old.session) already holds \(held) ballot(s): it cannot be said to have returned \($0); "
+                            + "correct its ballots first"
+                    }
+                        ?? "box \(old.box) of session \(old.session) already holds \(held) ballot(s): its closing cannot be taken away; "
+                        + "correct its counts with a replacement instead", rule: .ballotsOverReturned)
             }
         }
         switch added {
         case .checkin(let checkin)?:
             if let earlier = checkins[Self.key(checkin.session, checkin.rep)], earlier != removedSeq {
-                throw RecordRejection("representative \(checkin.rep) already checked in for session \(checkin.session) (record \(earlier))",
-                                      rule: .duplicateCheckin)
+                throw RecordRejection(
+                    "representative \(checkin.rep) already checked in for session \(checkin.session) (record \(earlier))",
+                    rule: .duplicateCheckin)
             }
-            if let person = checkin.person, let earlier = persons[Self.key(checkin.session, person)], earlier != removedSeq {
-                throw RecordRejection("this person already checked in for session \(checkin.session) (record \(earlier))",
-                                      rule: .duplicateCheckin)
+            if let person = checkin.person, let earlier = persons[Self.key(checkin.session, person)],
+                earlier != removedSeq
+            {
+                throw RecordRejection(
+                    "this person already checked in for session \(checkin.session) (record \(earlier))",
+                    rule: .duplicateCheckin)
             }
         case .boxOpened(let box)?:
             if let earlier = openedBoxes[Self.key(box.session, box.box)], earlier != removedSeq {
-                throw RecordRejection("box \(box.box) of session \(box.session) is already open (record \(earlier))",
-                                      rule: .boxOpenedTwice)
+                throw RecordRejection(
+                    "box \(box.box) of session \(box.session) is already open (record \(earlier))",
+                    rule: .boxOpenedTwice)
             }
         case .boxClosed(let box)?:
             let key = Self.key(box.session, box.box)
             if let earlier = closedBoxes[key], earlier.seq != removedSeq {
-                throw RecordRejection("box \(box.box) of session \(box.session) is already closed (record \(earlier.seq)); "
-                    + "correct that record to change its counts", rule: .boxClosedTwice)
+                throw RecordRejection(
+                    "box \(box.box) of session \(box.session) is already closed (record \(earlier.seq)); "
+                        + "correct that record to change its counts", rule: .boxClosedTwice)
             }
             let held = ballotsInBox[key] ?? 0
             if held > box.returned {
-                throw RecordRejection("box \(box.box) of session \(box.session) already holds \(held) ballot(s), more than the "
-                    + "\(box.returned) returned", rule: .ballotsOverReturned)
+                throw RecordRejection(
+                    "box \(box.box) of session \(box.session) already holds \(held) ballot(s), more than the "
+                        + "\(box.returned) returned", rule: .ballotsOverReturned)
             }
         case .ballot(let ballot)?:
             let key = Self.key(ballot.session, ballot.box)
             guard let closed = closedBoxes[key] else {
                 let opened = openedBoxes[key].map { " (opened by record \($0))" } ?? ""
-                throw RecordRejection("box \(ballot.box) of session \(ballot.session) is not closed\(opened): ballots are entered "
-                    + "after `venue-node box close --session \(ballot.session) --box \(ballot.box) --issued N --returned N` "
-                    + "records its counts", rule: .ballotBoxNotClosed)
+                throw RecordRejection(
+                    "box \(ballot.box) of session \(ballot.session) is not closed\(opened): ballots are entered "
+                        + "after `venue-node box close --session \(ballot.session) --box \(ballot.box) --issued N --returned N` "
+                        + "records its counts", rule: .ballotBoxNotClosed)
             }
             var held = ballotsInBox[key] ?? 0
             if case .ballot(let old)? = removed?.payload, Self.key(old.session, old.box) == key { held -= 1 }
             if held + 1 > closed.returned {
-                throw RecordRejection("box \(ballot.box) of session \(ballot.session) returned \(closed.returned) form(s) "
-                    + "(record \(closed.seq)) and already holds \(held) ballot(s): one more would make \(held + 1)",
-                                      rule: .ballotsOverReturned)
+                throw RecordRejection(
+                    "box \(ballot.box) of session \(ballot.session) returned \(closed.returned) form(s) "
+                        + "(record \(closed.seq)) and already holds \(held) ballot(s): one more would make \(held + 1)",
+                    rule: .ballotsOverReturned)
             }
         case .correction?, .imported?, nil:
             break
@@ -416,8 +441,14 @@ extension Ledger {
         for entry in entries {
             guard let value = entry.value else { continue }
             switch entry.map {
-            case "t": if let seq = Int64(entry.key), let payload = try? RecordPayload.decode(json: value) { contentMap.load(seq, payload) }
-            case "k": if let seq = Int64(entry.key), let kind = RecordPayload.Kind(rawValue: value) { rootKind.load(seq, kind) }
+            case "t":
+                if let seq = Int64(entry.key), let payload = try? RecordPayload.decode(json: value) {
+                    contentMap.load(seq, payload)
+                }
+            case "k":
+                if let seq = Int64(entry.key), let kind = RecordPayload.Kind(rawValue: value) {
+                    rootKind.load(seq, kind)
+                }
             case "s": if let seq = Int64(entry.key), let by = Int64(value) { supersededMap.load(seq, by) }
             case "c": if let seq = Int64(value) { checkins.load(entry.key, seq) }
             case "p": if let seq = Int64(value) { persons.load(entry.key, seq) }

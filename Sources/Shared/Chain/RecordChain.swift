@@ -21,7 +21,8 @@ public struct ChainedRecord: Codable, Sendable, Equatable {
 
     /// Builds the record that follows `prev` (sequence `seq`), computing its hash.
     public init(seq: Int64, prev: String, payload: String) {
-        self.init(seq: seq, prev: prev, hash: RecordChain.hash(seq: seq, prev: prev, payload: payload), payload: payload)
+        self.init(
+            seq: seq, prev: prev, hash: RecordChain.hash(seq: seq, prev: prev, payload: payload), payload: payload)
     }
 }
 
@@ -61,7 +62,9 @@ public enum RecordChain {
 
     /// Verifies that `records` continue the chain whose last record is (`afterSeq`, `afterHash`):
     /// consecutive sequence numbers, each linked to its predecessor, each hash matching its content.
-    public static func verify(_ records: [ChainedRecord], afterSeq: Int64 = 0, afterHash: String = genesis) throws(ChainError) {
+    public static func verify(_ records: [ChainedRecord], afterSeq: Int64 = 0, afterHash: String = genesis)
+        throws(ChainError)
+    {
         var expectedSeq = afterSeq + 1
         var expectedPrev = afterHash
         for (position, record) in records.enumerated() {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// Writes a payload's canonical JSON as UTF-8: keys sorted by their UTF-8 bytes (each kind's keys are
@@ -145,11 +145,13 @@ struct CanonicalWriter {
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         // Nothing to escape, the usual case: the bytes as they are.
-        let plain = text.utf8.withContiguousStorageIfAvailable { utf8 in
-            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
-            bytes.append(contentsOf: utf8)
-            return true
-        } ?? false
+        let plain =
+            text.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+                else { return false }
+                bytes.append(contentsOf: utf8)
+                return true
+            } ?? false
         if plain {
             bytes.append(UInt8(ascii: "\""))
             return
@@ -165,8 +167,10 @@ struct CanonicalWriter {
             case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
             case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
             case 0x00..<0x20:
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 0x0F)]])
+                bytes.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                    Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 0x0F)],
+                ])
             default: bytes.append(byte)
             }
         }
@@ -179,15 +183,18 @@ extension RecordPayload {
     /// form (as this release writes it) is byte for byte the JSON.
     static func fastStrict(json: String) -> (payload: RecordPayload, version: Int)? {
         guard case .object(let members)? = JSONParser.parse(json, rejectDuplicateKeys: false),
-              let (payload, version) = payload(members: members, top: true),
-              (1...currentVersion).contains(version), payload.kind.since <= version else { return nil }
+            let (payload, version) = payload(members: members, top: true),
+            (1...currentVersion).contains(version), payload.kind.since <= version
+        else { return nil }
         var writer = CanonicalWriter()
         writer.write(payload, version: version)
-        let same = json.utf8.withContiguousStorageIfAvailable { text in
-            writer.bytes.withUnsafeBufferPointer { written in
-                text.count == written.count && (text.isEmpty || memcmp(text.baseAddress!, written.baseAddress!, text.count) == 0)
-            }
-        } ?? json.utf8.elementsEqual(writer.bytes)
+        let same =
+            json.utf8.withContiguousStorageIfAvailable { text in
+                writer.bytes.withUnsafeBufferPointer { written in
+                    text.count == written.count
+                        && (text.isEmpty || memcmp(text.baseAddress!, written.baseAddress!, text.count) == 0)
+                }
+            } ?? json.utf8.elementsEqual(writer.bytes)
         guard same else { return nil }
         return (payload, version)
     }
@@ -198,9 +205,20 @@ extension RecordPayload {
     private static func payload(members: [JSONMember], top: Bool) -> (RecordPayload, Int)? {
         var kind: Kind?
         var version = 1
-        var session: String?, rep: String?, category: String?, at: String?, person: String?, box: String?
-        var status: String?, reason: String?, who: String?, file: String?, form: String?
-        var issued: Int64?, returned: Int64?, target: Int64?
+        var session: String?
+        var rep: String?
+        var category: String?
+        var at: String?
+        var person: String?
+        var box: String?
+        var status: String?
+        var reason: String?
+        var who: String?
+        var file: String?
+        var form: String?
+        var issued: Int64?
+        var returned: Int64?
+        var target: Int64?
         var walkin: Bool?
         var marks: [String: String]?
         var replacement: RecordPayload?
@@ -243,7 +261,10 @@ extension RecordPayload {
                 var result: [Imported.Group] = []
                 for item in items {
                     guard case .object(let fields) = item else { return nil }
-                    var session: String?, box: String?, digest: String?, rows: Int?
+                    var session: String?
+                    var box: String?
+                    var digest: String?
+                    var rows: Int?
                     for field in fields {
                         switch (field.key, field.value) {
                         case ("session", .string(let text)): session = text
@@ -266,20 +287,25 @@ extension RecordPayload {
         case nil: return nil
         case .checkin:
             guard let session, let rep, let category else { return nil }
-            payload = .checkin(.init(session: session, rep: rep, category: category, at: at, person: person, walkin: walkin))
+            payload = .checkin(
+                .init(session: session, rep: rep, category: category, at: at, person: person, walkin: walkin))
         case .boxOpened:
             guard let session, let box else { return nil }
             payload = .boxOpened(.init(session: session, box: box, at: at))
         case .boxClosed:
             guard let session, let box, let issued = issued.flatMap({ Int(exactly: $0) }),
-                  let returned = returned.flatMap({ Int(exactly: $0) }) else { return nil }
+                let returned = returned.flatMap({ Int(exactly: $0) })
+            else { return nil }
             payload = .boxClosed(.init(session: session, box: box, issued: issued, returned: returned, at: at))
         case .ballot:
-            guard let session, let box, let status = status.flatMap(BallotStatus.init(rawValue:)), let marks else { return nil }
+            guard let session, let box, let status = status.flatMap(BallotStatus.init(rawValue:)), let marks else {
+                return nil
+            }
             payload = .ballot(.init(session: session, box: box, status: status, marks: marks))
         case .correction:
             guard let target, let reason, let who else { return nil }
-            payload = .correction(.init(target: target, reason: reason, operator: who, replacement: replacement, at: at))
+            payload = .correction(
+                .init(target: target, reason: reason, operator: who, replacement: replacement, at: at))
         case .imported:
             guard let file, let form, let groups else { return nil }
             payload = .imported(.init(file: file, form: form, groups: groups, at: at))

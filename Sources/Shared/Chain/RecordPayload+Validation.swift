@@ -42,8 +42,9 @@ extension RecordPayload {
     public func check(against event: EventDefinition) throws(RecordRejection) {
         func requireSession(_ id: String) throws(RecordRejection) {
             guard event.session(id) != nil else {
-                throw RecordRejection("unknown session \"\(id)\"; the event's sessions are: "
-                    + event.sessions.map(\.id).joined(separator: ", "))
+                throw RecordRejection(
+                    "unknown session \"\(id)\"; the event's sessions are: "
+                        + event.sessions.map(\.id).joined(separator: ", "))
             }
         }
         func requireBox(_ id: String) throws(RecordRejection) {
@@ -55,18 +56,24 @@ extension RecordPayload {
         case .checkin(let checkin):
             try requireSession(checkin.session)
             if IDNumberShape.appears(in: checkin.rep) {
-                throw RecordRejection("representative id \"\(IDNumberShape.masked(checkin.rep))\" looks like an ID-card number: "
-                    + "ID-card numbers are never stored; check in with --id-number (the roster keys it)", rule: .idNumberInClear)
+                throw RecordRejection(
+                    "representative id \"\(IDNumberShape.masked(checkin.rep))\" looks like an ID-card number: "
+                        + "ID-card numbers are never stored; check in with --id-number (the roster keys it)",
+                    rule: .idNumberInClear)
             }
             guard Identifier.isValid(checkin.rep) else {
                 throw RecordRejection("representative id \"\(checkin.rep)\" must match \(Identifier.pattern)")
             }
-            if let person = checkin.person, person.utf8.count != 64 || !person.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+            if let person = checkin.person,
+                person.utf8.count != 64
+                    || !person.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            {
                 throw RecordRejection("person key \"\(person)\" must be 64 lower-case hexadecimal characters")
             }
             guard event.category(checkin.category) != nil else {
-                throw RecordRejection("unknown category \"\(checkin.category)\"; the event's categories are: "
-                    + event.categories.map(\.id).joined(separator: ", "))
+                throw RecordRejection(
+                    "unknown category \"\(checkin.category)\"; the event's categories are: "
+                        + event.categories.map(\.id).joined(separator: ", "))
             }
         case .boxOpened(let box):
             try requireSession(box.session)
@@ -91,7 +98,8 @@ extension RecordPayload {
                 try requireSession(group.session)
                 if imported.form == "ballots" { try requireBox(group.box) }
                 guard group.rows >= 0, group.rows <= Self.maximumBoxCount else {
-                    throw RecordRejection("an import group of \(group.rows) rows is out of range 0…\(Self.maximumBoxCount)")
+                    throw RecordRejection(
+                        "an import group of \(group.rows) rows is out of range 0…\(Self.maximumBoxCount)")
                 }
             }
         case .correction(let correction):
@@ -126,9 +134,11 @@ extension RecordPayload.Ballot {
         }
         let onBallot = event.ballotDepartments(session: session) ?? []
         // The usual ballot: every department on it marked with a known mark, and nothing else.
-        if marks.count == onBallot.count, onBallot.allSatisfy({ department in
-            marks[department.id].map { mark in event.marks.contains { $0.id == mark } } ?? false
-        }) {
+        if marks.count == onBallot.count,
+            onBallot.allSatisfy({ department in
+                marks[department.id].map { mark in event.marks.contains { $0.id == mark } } ?? false
+            })
+        {
             return
         }
         let onBallotIDs = Set(onBallot.map(\.id))
@@ -140,14 +150,16 @@ extension RecordPayload.Ballot {
                 throw RecordRejection("unknown department \(department)")
             }
             guard event.mark(mark) != nil else {
-                throw RecordRejection("unknown mark \"\(mark)\" for department \(department); the marks are: "
-                    + event.marks.map(\.id).joined(separator: ", "))
+                throw RecordRejection(
+                    "unknown mark \"\(mark)\" for department \(department); the marks are: "
+                        + event.marks.map(\.id).joined(separator: ", "))
             }
         }
         let missing = onBallot.map(\.id).filter { marks[$0] == nil }
         if !missing.isEmpty {
-            throw RecordRejection("the ballot of session \(session) has no mark for department(s) "
-                + missing.joined(separator: ", "))
+            throw RecordRejection(
+                "the ballot of session \(session) has no mark for department(s) "
+                    + missing.joined(separator: ", "))
         }
     }
 }

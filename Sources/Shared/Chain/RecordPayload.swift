@@ -40,8 +40,10 @@ public indirect enum RecordPayload: Sendable, Equatable {
         /// Checked in without being on this venue's roster for this session (only where the event allows it).
         public var walkin: Bool?
 
-        public init(session: String, rep: String, category: String, at: String? = nil, person: String? = nil,
-                    walkin: Bool? = nil) {
+        public init(
+            session: String, rep: String, category: String, at: String? = nil, person: String? = nil,
+            walkin: Bool? = nil
+        ) {
             self.session = session
             self.rep = rep
             self.category = category
@@ -236,7 +238,8 @@ extension RecordPayload {
     /// Parses payload JSON and checks it strictly, as the aggregator must of what a node sends: a version
     /// this release knows, a kind that version has, and no field the version does not define (the JSON
     /// must be byte for byte the canonical form of what it decodes to).
-    public static func decodeStrict(json: String) throws(StrictDecodingError) -> (payload: RecordPayload, version: Int) {
+    public static func decodeStrict(json: String) throws(StrictDecodingError) -> (payload: RecordPayload, version: Int)
+    {
         // The fast path: read by `JSONParser`, written again by this release's encoder, byte for byte the same.
         // Anything else takes `JSONDecoder`'s path, which gives the answer (and the message) it always gave.
         if let fast = fastStrict(json: json) { return fast }
@@ -244,7 +247,9 @@ extension RecordPayload {
     }
 
     /// `decodeStrict` by `JSONDecoder` alone (the fast path's reference in `CanonicalJSONTests`).
-    static func decodeStrictWithFoundation(json: String) throws(StrictDecodingError) -> (payload: RecordPayload, version: Int) {
+    static func decodeStrictWithFoundation(json: String) throws(StrictDecodingError) -> (
+        payload: RecordPayload, version: Int
+    ) {
         /// The payload and its version, in one pass over the JSON.
         struct Versioned: Decodable {
             var payload: RecordPayload
@@ -259,21 +264,31 @@ extension RecordPayload {
         let version: Int
         let payload: RecordPayload
         do {
-            (payload, version) = try { let decoded = try JSONDecoder().decode(Versioned.self, from: Data(json.utf8)); return (decoded.payload, decoded.version) }()
+            (payload, version) = try {
+                let decoded = try JSONDecoder().decode(Versioned.self, from: Data(json.utf8))
+                return (decoded.payload, decoded.version)
+            }()
         } catch {
             throw StrictDecodingError(description: "the payload is not a record: \(error)")
         }
         guard (1...currentVersion).contains(version) else {
-            throw StrictDecodingError(description: "payload version \(version) is not known to this release (it knows 1…\(currentVersion)): "
-                + "upgrade the aggregator before the nodes")
+            throw StrictDecodingError(
+                description: "payload version \(version) is not known to this release (it knows 1…\(currentVersion)): "
+                    + "upgrade the aggregator before the nodes")
         }
         guard payload.kind.since <= version else {
-            throw StrictDecodingError(description: "record kind \"\(payload.kind.rawValue)\" needs payload version \(payload.kind.since), not \(version)")
+            throw StrictDecodingError(
+                description:
+                    "record kind \"\(payload.kind.rawValue)\" needs payload version \(payload.kind.since), not \(version)"
+            )
         }
         // Written by this release's encoder or, as release 1 wrote it, by Foundation's: either canonical form.
-        guard payload.canonicalJSON(version: version) == json || payload.foundationCanonicalJSON(version: version) == json else {
-            throw StrictDecodingError(description: "the payload has fields that a version \(version) record of kind "
-                + "\"\(payload.kind.rawValue)\" does not define, or is not in canonical form")
+        guard
+            payload.canonicalJSON(version: version) == json || payload.foundationCanonicalJSON(version: version) == json
+        else {
+            throw StrictDecodingError(
+                description: "the payload has fields that a version \(version) record of kind "
+                    + "\"\(payload.kind.rawValue)\" does not define, or is not in canonical form")
         }
         return (payload, version)
     }
@@ -294,4 +309,3 @@ private struct Versioned: Encodable {
         }
     }
 }
-

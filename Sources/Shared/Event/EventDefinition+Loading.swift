@@ -9,9 +9,11 @@ extension EventDefinition {
         do {
             data = try InputFile.read(url.path)
         } catch {
-            throw EventLoadError(file: url.path, issues: [
-                EventIssue(severity: .error, code: .invalidJSON, location: "$", message: "\(error)"),
-            ])
+            throw EventLoadError(
+                file: url.path,
+                issues: [
+                    EventIssue(severity: .error, code: .invalidJSON, location: "$", message: "\(error)")
+                ])
         }
         return try load(data: data, file: url.path)
     }
@@ -25,17 +27,20 @@ extension EventDefinition {
         } catch let error as DecodingError {
             throw EventLoadError(file: file, issues: [Self.issue(for: error)])
         } catch {
-            throw EventLoadError(file: file, issues: [
-                EventIssue(severity: .error, code: .invalidJSON, location: "$", message: "\(error)"),
-            ])
+            throw EventLoadError(
+                file: file,
+                issues: [
+                    EventIssue(severity: .error, code: .invalidJSON, location: "$", message: "\(error)")
+                ])
         }
         let issues = definition.validate()
         if issues.contains(where: { $0.severity == .error }) {
             throw EventLoadError(file: file, issues: issues)
         }
         let fileDigest = SHA256.hash(data: data).hexString
-        return LoadedEvent(definition: definition, warnings: issues,
-                           digest: canonicalDigest(of: data) ?? fileDigest, fileDigest: fileDigest)
+        return LoadedEvent(
+            definition: definition, warnings: issues,
+            digest: canonicalDigest(of: data) ?? fileDigest, fileDigest: fileDigest)
     }
 
     /// The event's identity: SHA-256 (hex) of its canonical JSON — parsed and encoded again with sorted
@@ -43,8 +48,8 @@ extension EventDefinition {
     /// ends, key order) are the same event. Nil when `data` is not JSON.
     public static func canonicalDigest(of data: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-              let canonical = try? JSONSerialization.data(
-                  withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+            let canonical = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
         else { return nil }
         return SHA256.hash(data: canonical).hexString
     }
@@ -58,17 +63,21 @@ extension EventDefinition {
         }
         switch error {
         case .keyNotFound(let key, let context):
-            return EventIssue(severity: .error, code: .invalidJSON, location: path(context.codingPath),
-                              message: "required field \"\(key.stringValue)\" is missing")
+            return EventIssue(
+                severity: .error, code: .invalidJSON, location: path(context.codingPath),
+                message: "required field \"\(key.stringValue)\" is missing")
         case .typeMismatch(let type, let context):
-            return EventIssue(severity: .error, code: .invalidJSON, location: path(context.codingPath),
-                              message: "expected a value of type \(type): \(context.debugDescription)")
+            return EventIssue(
+                severity: .error, code: .invalidJSON, location: path(context.codingPath),
+                message: "expected a value of type \(type): \(context.debugDescription)")
         case .valueNotFound(let type, let context):
-            return EventIssue(severity: .error, code: .invalidJSON, location: path(context.codingPath),
-                              message: "expected a value of type \(type), found null")
+            return EventIssue(
+                severity: .error, code: .invalidJSON, location: path(context.codingPath),
+                message: "expected a value of type \(type), found null")
         case .dataCorrupted(let context):
-            return EventIssue(severity: .error, code: .invalidJSON, location: path(context.codingPath),
-                              message: context.debugDescription)
+            return EventIssue(
+                severity: .error, code: .invalidJSON, location: path(context.codingPath),
+                message: context.debugDescription)
         @unknown default:
             return EventIssue(severity: .error, code: .invalidJSON, location: "$", message: "\(error)")
         }

@@ -12,13 +12,17 @@ extension EventDefinition {
         }
 
         if format != Self.supportedFormat {
-            error(.unsupportedFormat, "format", "format \(format) is not supported; this build reads format \(Self.supportedFormat)")
+            error(
+                .unsupportedFormat, "format",
+                "format \(format) is not supported; this build reads format \(Self.supportedFormat)")
         }
         if !Identifier.isValid(id) {
             error(.invalidID, "id", "event id \"\(id)\" must match \(Identifier.pattern)")
         }
-        for (section, count) in [("marks", marks.count), ("sessions", sessions.count), ("venues", venues.count),
-                                 ("departments", departments.count)] where count == 0 {
+        for (section, count) in [
+            ("marks", marks.count), ("sessions", sessions.count), ("venues", venues.count),
+            ("departments", departments.count),
+        ] where count == 0 {
             error(.missingSection, section, "the event needs at least one entry in \"\(section)\"")
         }
 
@@ -31,8 +35,9 @@ extension EventDefinition {
 
         for (index, department) in departments.enumerated() {
             if let group = department.group, !groupIDs.contains(group) {
-                error(.unknownReference, "departments[\(index)].group",
-                      "department \"\(department.id)\" names group \"\(group)\", which is not in \"groups\"")
+                error(
+                    .unknownReference, "departments[\(index)].group",
+                    "department \"\(department.id)\" names group \"\(group)\", which is not in \"groups\"")
             }
         }
         for (index, session) in sessions.enumerated() {
@@ -40,27 +45,33 @@ extension EventDefinition {
             if case .some(let ids) = session.ballot {
                 for id in ids where !groupIDs.contains(id) {
                     unknownGroup = true
-                    error(.unknownReference, "sessions[\(index)].ballot",
-                          "session \"\(session.id)\" names group \"\(id)\", which is not in \"groups\"")
+                    error(
+                        .unknownReference, "sessions[\(index)].ballot",
+                        "session \"\(session.id)\" names group \"\(id)\", which is not in \"groups\"")
                 }
             }
             if !unknownGroup, ballotDepartments(session: session.id)?.isEmpty ?? true {
-                error(.emptyBallot, "sessions[\(index)].ballot", "the ballot of session \"\(session.id)\" lists no department")
+                error(
+                    .emptyBallot, "sessions[\(index)].ballot",
+                    "the ballot of session \"\(session.id)\" lists no department")
             }
         }
 
         _ = checkIDs((boxes ?? []).map(\.id), section: "boxes", into: &issues)
         for (index, box) in (boxes ?? []).enumerated() {
             if let category = box.category, !categoryIDs.contains(category) {
-                error(.unknownReference, "boxes[\(index)].category",
-                      "box \"\(box.id)\" names category \"\(category)\", which is not in \"categories\"")
+                error(
+                    .unknownReference, "boxes[\(index)].category",
+                    "box \"\(box.id)\" names category \"\(category)\", which is not in \"categories\"")
             }
         }
 
         let weighted = venues.filter { $0.weight != nil }
         if !weighted.isEmpty && weighted.count != venues.count {
-            error(.missingSection, "venues", "\(weighted.count) of \(venues.count) venues have a weight: give every venue a "
-                + "weight, or none")
+            error(
+                .missingSection, "venues",
+                "\(weighted.count) of \(venues.count) venues have a weight: give every venue a "
+                    + "weight, or none")
         }
         for (index, venue) in venues.enumerated() {
             if let weight = venue.weight, !(weight.isFinite && weight > 0) {
@@ -72,7 +83,9 @@ extension EventDefinition {
         for (index, quota) in quotas.enumerated() {
             let location = "quotas[\(index)]"
             if !venueIDs.contains(quota.venue) {
-                error(.unknownReference, "\(location).venue", "quota names venue \"\(quota.venue)\", which is not in \"venues\"")
+                error(
+                    .unknownReference, "\(location).venue",
+                    "quota names venue \"\(quota.venue)\", which is not in \"venues\"")
             }
             let covered: [String]
             switch quota.sessions {
@@ -80,7 +93,9 @@ extension EventDefinition {
                 covered = sessions.map(\.id)
             case .some(let ids):
                 for id in ids where !sessionIDs.contains(id) {
-                    error(.unknownReference, "\(location).sessions", "quota names session \"\(id)\", which is not in \"sessions\"")
+                    error(
+                        .unknownReference, "\(location).sessions",
+                        "quota names session \"\(id)\", which is not in \"sessions\"")
                 }
                 covered = ids
             }
@@ -95,13 +110,16 @@ extension EventDefinition {
             }
             if !repeated.isEmpty {
                 let owners = Set(repeated.map(\.owner)).sorted().map { "quotas[\($0)]" }.joined(separator: ", ")
-                error(.duplicateQuota, location, "venue \"\(quota.venue)\" session(s) "
-                    + repeated.map(\.session).joined(separator: ", ") + " already have a quota in \(owners)")
+                error(
+                    .duplicateQuota, location,
+                    "venue \"\(quota.venue)\" session(s) "
+                        + repeated.map(\.session).joined(separator: ", ") + " already have a quota in \(owners)")
             }
             for (category, count) in quota.counts.sorted(by: { $0.key < $1.key }) {
                 if !categoryIDs.contains(category) {
-                    error(.unknownReference, "\(location).counts.\(category)",
-                          "quota names category \"\(category)\", which is not in \"categories\"")
+                    error(
+                        .unknownReference, "\(location).counts.\(category)",
+                        "quota names category \"\(category)\", which is not in \"categories\"")
                 }
                 if count < 0 {
                     error(.negativeCount, "\(location).counts.\(category)", "a quota cannot be negative (\(count))")
@@ -110,10 +128,12 @@ extension EventDefinition {
             if let stated = quota.statedTotal {
                 let sum = quota.counts.values.reduce(0, +)
                 if sum != stated {
-                    issues.append(EventIssue(
-                        severity: .warning, code: .quotaTotalMismatch, location: location,
-                        message: "venue \"\(quota.venue)\": the categories add up to \(sum) but the stated total is \(stated)"
-                            + (quota.source.map { " (source: \($0))" } ?? "")))
+                    issues.append(
+                        EventIssue(
+                            severity: .warning, code: .quotaTotalMismatch, location: location,
+                            message:
+                                "venue \"\(quota.venue)\": the categories add up to \(sum) but the stated total is \(stated)"
+                                + (quota.source.map { " (source: \($0))" } ?? "")))
                 }
             }
         }
@@ -125,12 +145,16 @@ extension EventDefinition {
         var firstIndex: [String: Int] = [:]
         for (index, id) in ids.enumerated() {
             if !Identifier.isValid(id) {
-                issues.append(EventIssue(severity: .error, code: .invalidID, location: "\(section)[\(index)].id",
-                                         message: "id \"\(id)\" must match \(Identifier.pattern)"))
+                issues.append(
+                    EventIssue(
+                        severity: .error, code: .invalidID, location: "\(section)[\(index)].id",
+                        message: "id \"\(id)\" must match \(Identifier.pattern)"))
             }
             if let first = firstIndex[id] {
-                issues.append(EventIssue(severity: .error, code: .duplicateID, location: "\(section)[\(index)].id",
-                                         message: "id \"\(id)\" is already used by \(section)[\(first)]"))
+                issues.append(
+                    EventIssue(
+                        severity: .error, code: .duplicateID, location: "\(section)[\(index)].id",
+                        message: "id \"\(id)\" is already used by \(section)[\(first)]"))
             } else {
                 firstIndex[id] = index
             }
@@ -148,10 +172,13 @@ public enum Identifier {
         let bytes = value.utf8
         guard let first = bytes.first, bytes.count <= 64 else { return false }
         func alphanumeric(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                 || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
         }
         guard alphanumeric(first) else { return false }
-        return bytes.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        return bytes.allSatisfy {
+            alphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
     }
 }

@@ -25,8 +25,13 @@ public struct EventDefinition: Codable, Sendable, Equatable {
     public var notes: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case format, id, title, titleEn = "title_en", marks, groups, departments, sessions, venues, categories, quotas
-        case boxes, walkInsAllowed = "walk_ins_allowed", resultsConfidential = "results_confidential", reconciliation
+        case format, id, title
+        case titleEn = "title_en"
+        case marks, groups, departments, sessions, venues, categories, quotas
+        case boxes
+        case walkInsAllowed = "walk_ins_allowed"
+        case resultsConfidential = "results_confidential"
+        case reconciliation
         case notes
     }
 
@@ -57,12 +62,17 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var excludedFromDenominator: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case id, labelZh = "label_zh", labelEn = "label_en", weight, positive
+            case id
+            case labelZh = "label_zh"
+            case labelEn = "label_en"
+            case weight, positive
             case excludedFromDenominator = "excluded_from_denominator"
         }
 
-        public init(id: String, labelZh: String, labelEn: String, weight: Double, positive: Bool? = nil,
-                    excludedFromDenominator: Bool? = nil) {
+        public init(
+            id: String, labelZh: String, labelEn: String, weight: Double, positive: Bool? = nil,
+            excludedFromDenominator: Bool? = nil
+        ) {
             self.id = id
             self.labelZh = labelZh
             self.labelEn = labelEn
@@ -162,7 +172,9 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var source: String?
 
         enum CodingKeys: String, CodingKey {
-            case venue, sessions, statedTotal = "stated_total", counts, source
+            case venue, sessions
+            case statedTotal = "stated_total"
+            case counts, source
         }
     }
 }

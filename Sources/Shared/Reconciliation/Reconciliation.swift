@@ -53,7 +53,9 @@ public struct CheckinFact: Sendable, Equatable {
     public var person: String?
     public var walkin: Bool
 
-    public init(venue: String, seq: Int64, session: String, rep: String, category: String, person: String?, walkin: Bool) {
+    public init(
+        venue: String, seq: Int64, session: String, rep: String, category: String, person: String?, walkin: Bool
+    ) {
         self.venue = venue
         self.seq = seq
         self.session = session
@@ -74,8 +76,10 @@ public struct CorrectionFact: Sendable, Equatable {
     public var at: String?
     public var replaced: Bool
 
-    public init(venue: String, seq: Int64, target: Int64, reason: String, operatorName: String, at: String?,
-                replaced: Bool) {
+    public init(
+        venue: String, seq: Int64, target: Int64, reason: String, operatorName: String, at: String?,
+        replaced: Bool
+    ) {
         self.venue = venue
         self.seq = seq
         self.target = target
@@ -99,8 +103,10 @@ public struct NodeFact: Sendable, Equatable {
     public var declaredHash: String?
     public var lastContact: Date?
 
-    public init(venue: String, node: String, current: Bool, heldSeq: Int64, heldHash: String, declaredSeq: Int64?,
-                declaredHash: String?, lastContact: Date?) {
+    public init(
+        venue: String, node: String, current: Bool, heldSeq: Int64, heldHash: String, declaredSeq: Int64?,
+        declaredHash: String?, lastContact: Date?
+    ) {
         self.venue = venue
         self.node = node
         self.current = current
@@ -133,7 +139,10 @@ public struct AttendanceRow: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case venue, session, quota, checkedIn = "checked_in", walkIns = "walk_ins", rate
+        case venue, session, quota
+        case checkedIn = "checked_in"
+        case walkIns = "walk_ins"
+        case rate
     }
 }
 
@@ -151,10 +160,12 @@ public struct ReconciliationInput: Sendable {
     /// Only these venues (a node's own report); nil for all.
     public var venues: Set<String>?
 
-    public init(event: LoadedEvent, totals: Totals, roster: [RosterEntry], checkins: [CheckinFact],
-                corrections: [CorrectionFact], nodes: [NodeFact],
-                alarms: [(kind: String, venue: String?, seq: Int64?, message: String)], now: Date,
-                venues: Set<String>? = nil) {
+    public init(
+        event: LoadedEvent, totals: Totals, roster: [RosterEntry], checkins: [CheckinFact],
+        corrections: [CorrectionFact], nodes: [NodeFact],
+        alarms: [(kind: String, venue: String?, seq: Int64?, message: String)], now: Date,
+        venues: Set<String>? = nil
+    ) {
         self.event = event
         self.totals = totals
         self.roster = roster
@@ -200,9 +211,11 @@ public enum Reconciliation {
                 let here = counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0
                 let walkIns = counts.walkIns[CheckinCounts.key(venue.id, session.id)] ?? 0
                 let regular = here - walkIns
-                rows.append(AttendanceRow(venue: venue.id, session: session.id, quota: quota, checkedIn: here,
-                                          walkIns: walkIns,
-                                          rate: quota > 0 ? Double(regular) * 100 / Double(quota) : nil))
+                rows.append(
+                    AttendanceRow(
+                        venue: venue.id, session: session.id, quota: quota, checkedIn: here,
+                        walkIns: walkIns,
+                        rate: quota > 0 ? Double(regular) * 100 / Double(quota) : nil))
             }
         }
         return rows
@@ -210,21 +223,28 @@ public enum Reconciliation {
 
     public static func findings(_ input: ReconciliationInput) -> [Finding] {
         let event = input.event.definition
-        func inScope(_ venue: String?) -> Bool { venue.map { input.venues?.contains($0) ?? true } ?? (input.venues == nil) }
+        func inScope(_ venue: String?) -> Bool {
+            venue.map { input.venues?.contains($0) ?? true } ?? (input.venues == nil)
+        }
         var findings: [Finding] = []
-        func add(_ kind: Finding.Kind, _ severity: Finding.Severity, venue: String? = nil, session: String? = nil,
-                 box: String? = nil, category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil,
-                 actual: Int? = nil, _ message: String) {
+        func add(
+            _ kind: Finding.Kind, _ severity: Finding.Severity, venue: String? = nil, session: String? = nil,
+            box: String? = nil, category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil,
+            actual: Int? = nil, _ message: String
+        ) {
             guard inScope(venue) else { return }
-            findings.append(Finding(kind: kind, severity: severity, venue: venue, session: session, box: box,
-                                    category: category, seqs: seqs, expected: expected, actual: actual, message: message))
+            findings.append(
+                Finding(
+                    kind: kind, severity: severity, venue: venue, session: session, box: box,
+                    category: category, seqs: seqs, expected: expected, actual: actual, message: message))
         }
 
         // The event file's own contradictions.
         for warning in input.event.warnings where warning.code == .quotaTotalMismatch {
             let index = Int(warning.location.dropFirst("quotas[".count).prefix { $0.isNumber }) ?? -1
             let quota = event.quotas.indices.contains(index) ? event.quotas[index] : nil
-            add(.quotaContradiction, .warning, venue: quota?.venue, expected: quota?.statedTotal,
+            add(
+                .quotaContradiction, .warning, venue: quota?.venue, expected: quota?.statedTotal,
                 actual: quota?.counts.values.reduce(0, +), "event file \(warning.location): \(warning.message)")
         }
 
@@ -232,7 +252,9 @@ public enum Reconciliation {
         let counts = CheckinCounts(input.checkins)
         var listedCount: [String: Int] = [:]
         for entry in input.roster {
-            for session in Set(entry.sessions) { listedCount[CheckinCounts.key(entry.venue, session, entry.category), default: 0] += 1 }
+            for session in Set(entry.sessions) {
+                listedCount[CheckinCounts.key(entry.venue, session, entry.category), default: 0] += 1
+            }
         }
         for venue in event.venues where inScope(venue.id) {
             for session in event.sessions {
@@ -243,15 +265,18 @@ public enum Reconciliation {
                     let expected = quota.counts[category.id] ?? 0
                     let checkedIn = counts.regular[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
                     if started && checkedIn != expected {
-                        add(.attendanceVsQuota, checkedIn > expected ? .warning : .info, venue: venue.id,
+                        add(
+                            .attendanceVsQuota, checkedIn > expected ? .warning : .info, venue: venue.id,
                             session: session.id, category: category.id, expected: expected, actual: checkedIn,
                             "\(checkedIn) checked in against a quota of \(expected)")
                     }
                     guard !input.roster.isEmpty else { continue }
                     let listed = listedCount[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
                     if listed != expected {
-                        add(.rosterVsQuota, .warning, venue: venue.id, session: session.id, category: category.id,
-                            expected: expected, actual: listed, "the roster lists \(listed) against a quota of \(expected)")
+                        add(
+                            .rosterVsQuota, .warning, venue: venue.id, session: session.id, category: category.id,
+                            expected: expected, actual: listed,
+                            "the roster lists \(listed) against a quota of \(expected)")
                     }
                 }
             }
@@ -266,33 +291,39 @@ public enum Reconciliation {
                 let issued = closed.map(\.issued).reduce(0, +)
                 let attendance = counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0
                 if issued != attendance {
-                    add(.issuedVsAttendance, .error, venue: venue.id, session: session.id, expected: attendance,
-                        actual: issued, "\(issued) ballots issued for \(attendance) representatives checked in "
+                    add(
+                        .issuedVsAttendance, .error, venue: venue.id, session: session.id, expected: attendance,
+                        actual: issued,
+                        "\(issued) ballots issued for \(attendance) representatives checked in "
                             + "(测评票数与参与人数不一致)")
                 }
             }
         }
         for box in boxes where inScope(box.venue) {
             if box.closed == 0 {
-                add(.boxNotClosed, .warning, venue: box.venue, session: box.session, box: box.box,
+                add(
+                    .boxNotClosed, .warning, venue: box.venue, session: box.session, box: box.box,
                     actual: box.valid + box.blank + box.spoiled,
                     "box \(box.box) has no closing record (issued and returned unknown); "
                         + "\(box.valid + box.blank + box.spoiled) ballots entered from it")
                 continue
             }
             if box.returned != box.issued {
-                add(.returnedVsIssued, .error, venue: box.venue, session: box.session, box: box.box,
+                add(
+                    .returnedVsIssued, .error, venue: box.venue, session: box.session, box: box.box,
                     expected: box.issued, actual: box.returned,
                     "\(box.returned) returned of \(box.issued) issued (回收与发放测评票数量不一致)")
             }
             let entered = box.valid + box.blank + box.spoiled
             if entered == 0 && box.returned > 0 {
                 // Closed, its ballots not entered yet: counting comes after closing.
-                add(.enteredVsReturned, .warning, venue: box.venue, session: box.session, box: box.box,
+                add(
+                    .enteredVsReturned, .warning, venue: box.venue, session: box.session, box: box.box,
                     expected: box.returned, actual: 0,
                     "box \(box.box) is closed with \(box.returned) returned and not counted yet (no ballot entered)")
             } else if entered != box.returned {
-                add(.enteredVsReturned, .error, venue: box.venue, session: box.session, box: box.box,
+                add(
+                    .enteredVsReturned, .error, venue: box.venue, session: box.session, box: box.box,
                     expected: box.returned, actual: entered,
                     "\(entered) ballots entered (\(box.valid) valid, \(box.blank) blank, \(box.spoiled) spoiled) "
                         + "of \(box.returned) returned")
@@ -310,7 +341,9 @@ public enum Reconciliation {
         for (_, group) in bySessionPerson.filter({ $0.value.count > 1 }).sorted(by: { $0.key < $1.key }) {
             let places = group.map { "\($0.venue) record \($0.seq) (\($0.rep))" }.joined(separator: ", ")
             for checkin in group {
-                add(.duplicatePerson, .error, venue: checkin.venue, session: checkin.session, category: checkin.category,
+                add(
+                    .duplicatePerson, .error, venue: checkin.venue, session: checkin.session,
+                    category: checkin.category,
                     seqs: [checkin.seq], expected: 1, actual: group.count,
                     "the same person checked in \(group.count) times for session \(checkin.session): \(places)")
             }
@@ -318,15 +351,19 @@ public enum Reconciliation {
         if !input.roster.isEmpty {
             let listed = Set(input.roster.map(\.repID))
             for checkin in effective where !checkin.walkin && !listed.contains(checkin.rep) {
-                add(.notOnRoster, .warning, venue: checkin.venue, session: checkin.session, category: checkin.category,
+                add(
+                    .notOnRoster, .warning, venue: checkin.venue, session: checkin.session, category: checkin.category,
                     seqs: [checkin.seq], "\(checkin.rep) checked in but is not on the roster")
             }
         }
         var walkIns: [String: [Int64]] = [:]
-        for checkin in effective where checkin.walkin { walkIns["\(checkin.venue)/\(checkin.session)", default: []].append(checkin.seq) }
+        for checkin in effective where checkin.walkin {
+            walkIns["\(checkin.venue)/\(checkin.session)", default: []].append(checkin.seq)
+        }
         for (key, seqs) in walkIns.sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: "/").map(String.init)
-            add(.walkIn, .info, venue: parts[0], session: parts[1], seqs: seqs, actual: seqs.count,
+            add(
+                .walkIn, .info, venue: parts[0], session: parts[1], seqs: seqs, actual: seqs.count,
                 "\(seqs.count) walk-in(s), counted apart from the roster")
         }
 
@@ -335,21 +372,28 @@ public enum Reconciliation {
         for node in input.nodes where node.current && inScope(node.venue) {
             if let declared = node.declaredSeq {
                 if declared > node.heldSeq {
-                    add(.nodeBehind, .warning, venue: node.venue, seqs: [node.heldSeq + 1, declared],
+                    add(
+                        .nodeBehind, .warning, venue: node.venue, seqs: [node.heldSeq + 1, declared],
                         expected: Int(declared), actual: Int(node.heldSeq),
                         "node \(node.node.prefix(8)) holds records up to \(declared); the aggregator has up to "
                             + "\(node.heldSeq): records \(node.heldSeq + 1)…\(declared) are missing")
                 } else if declared < node.heldSeq || (declared == node.heldSeq && node.declaredHash != node.heldHash) {
-                    add(.nodeDiverged, .error, venue: node.venue, seqs: [declared], expected: Int(node.heldSeq),
-                        actual: Int(declared), "node \(node.node.prefix(8)) declares head \(declared) "
+                    add(
+                        .nodeDiverged, .error, venue: node.venue, seqs: [declared], expected: Int(node.heldSeq),
+                        actual: Int(declared),
+                        "node \(node.node.prefix(8)) declares head \(declared) "
                             + "(\(node.declaredHash?.prefix(12) ?? "")…) but the aggregator holds \(node.heldSeq) "
                             + "(\(node.heldHash.prefix(12))…): the node's store is not the one that sent the records")
                 }
             }
             let silence = node.lastContact.map { input.now.timeIntervalSince($0) }
             if silence.map({ $0 > silentAfter }) ?? true {
-                add(.nodeSilent, .warning, venue: node.venue, expected: Int(silentAfter), actual: silence.map { Int($0) },
-                    silence.map { "node \(node.node.prefix(8)) silent for \(Int($0)) s (more than \(Int(silentAfter)) s)" }
+                add(
+                    .nodeSilent, .warning, venue: node.venue, expected: Int(silentAfter),
+                    actual: silence.map { Int($0) },
+                    silence.map {
+                        "node \(node.node.prefix(8)) silent for \(Int($0)) s (more than \(Int(silentAfter)) s)"
+                    }
                         ?? "node \(node.node.prefix(8)) has never been heard from")
             }
         }
@@ -357,12 +401,15 @@ public enum Reconciliation {
             add(.alarm, .error, venue: alarm.venue, seqs: alarm.seq.map { [$0] }, "\(alarm.kind): \(alarm.message)")
         }
         for correction in input.corrections {
-            add(.correction, .info, venue: correction.venue, seqs: [correction.seq, correction.target],
+            add(
+                .correction, .info, venue: correction.venue, seqs: [correction.seq, correction.target],
                 "record \(correction.seq) by \(correction.operatorName)\(correction.at.map { " at \($0)" } ?? "") "
                     + "\(correction.replaced ? "replaces" : "voids") record \(correction.target): \(correction.reason)")
         }
         return findings.sorted { a, b in
-            (a.severity, a.venue ?? "", a.session ?? "", a.kind.rawValue) < (b.severity, b.venue ?? "", b.session ?? "", b.kind.rawValue)
+            (a.severity, a.venue ?? "", a.session ?? "", a.kind.rawValue) < (
+                b.severity, b.venue ?? "", b.session ?? "", b.kind.rawValue
+            )
         }
     }
 }

@@ -66,14 +66,20 @@ public enum ReportText {
     public static func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0) } ?? "-" }
 
     public static func attendance(_ rows: [AttendanceRow], event: EventDefinition, language: ReportLanguage) -> String {
-        language.text("到位情况", "Attendance") + "\n" + table(
-            header: [language.text("会场", "venue"), language.text("场次", "session"), language.text("名额", "quota"),
-                     language.text("签到", "checked in"), language.text("名单外", "walk-ins"),
-                     language.text("到位率", "rate")],
-            rows: rows.map {
-                [event.venue($0.venue)?.name ?? $0.venue, $0.session, "\($0.quota)", "\($0.checkedIn)", "\($0.walkIns)",
-                 percent($0.rate)]
-            })
+        language.text("到位情况", "Attendance") + "\n"
+            + table(
+                header: [
+                    language.text("会场", "venue"), language.text("场次", "session"), language.text("名额", "quota"),
+                    language.text("签到", "checked in"), language.text("名单外", "walk-ins"),
+                    language.text("到位率", "rate"),
+                ],
+                rows: rows.map {
+                    [
+                        event.venue($0.venue)?.name ?? $0.venue, $0.session, "\($0.quota)", "\($0.checkedIn)",
+                        "\($0.walkIns)",
+                        percent($0.rate),
+                    ]
+                })
     }
 
     /// The findings table. Unless `all`, attendance shortfalls per category (info) are left out of the
@@ -82,19 +88,33 @@ public enum ReportText {
         let counts = Dictionary(grouping: allFindings, by: \.severity).mapValues(\.count)
         let summary = [Finding.Severity.error, .warning, .info]
             .map { "\(language.label($0)) \(counts[$0] ?? 0)" }.joined(separator: ", ")
-        let findings = all ? allFindings
+        let findings =
+            all
+            ? allFindings
             : allFindings.filter { !($0.kind == .attendanceVsQuota && $0.severity == .info) }
         let omitted = allFindings.count - findings.count
-        let note = omitted == 0 ? "" : "\n" + language.text(
-            "（另有 \(omitted) 条按代表类别的到位不足提示未列出，用 --all-findings 查看）",
-            "(\(omitted) info rows on attendance below quota per category not shown: --all-findings shows them)")
-        return language.text("核对发现", "Findings") + " (" + summary + ")\n" + table(
-            header: [language.text("级别", "severity"), language.text("类别", "kind"), language.text("会场", "venue"),
-                     language.text("场次", "session"), language.text("票箱", "box"), language.text("代表类别", "category"),
-                     language.text("应为", "expected"), language.text("实为", "actual"), language.text("说明", "detail")],
-            rows: findings.map {
-                [language.label($0.severity), language.label($0.kind), $0.venue ?? "", $0.session ?? "", $0.box ?? "",
-                 $0.category ?? "", $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message]
-            }) + note
+        let note =
+            omitted == 0
+            ? ""
+            : "\n"
+                + language.text(
+                    "（另有 \(omitted) 条按代表类别的到位不足提示未列出，用 --all-findings 查看）",
+                    "(\(omitted) info rows on attendance below quota per category not shown: --all-findings shows them)"
+                )
+        return language.text("核对发现", "Findings") + " (" + summary + ")\n"
+            + table(
+                header: [
+                    language.text("级别", "severity"), language.text("类别", "kind"), language.text("会场", "venue"),
+                    language.text("场次", "session"), language.text("票箱", "box"), language.text("代表类别", "category"),
+                    language.text("应为", "expected"), language.text("实为", "actual"), language.text("说明", "detail"),
+                ],
+                rows: findings.map {
+                    [
+                        language.label($0.severity), language.label($0.kind), $0.venue ?? "", $0.session ?? "",
+                        $0.box ?? "",
+                        $0.category ?? "", $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "",
+                        $0.message,
+                    ]
+                }) + note
     }
 }

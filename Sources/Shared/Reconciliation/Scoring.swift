@@ -17,8 +17,10 @@ public struct DepartmentResult: Codable, Sendable, Equatable {
     /// 1 for the best score; equal scores share a rank and the next rank skips (1, 2, 2, 4).
     public var rank: Int?
 
-    public init(department: String, name: String, counts: [String: Int], valid: Int, denominator: Int,
-                satisfactionRate: Double?, score: Double?, rank: Int?) {
+    public init(
+        department: String, name: String, counts: [String: Int], valid: Int, denominator: Int,
+        satisfactionRate: Double?, score: Double?, rank: Int?
+    ) {
         self.department = department
         self.name = name
         self.counts = counts
@@ -30,7 +32,9 @@ public struct DepartmentResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case department, name, counts, valid, denominator, satisfactionRate = "satisfaction_rate", score, rank
+        case department, name, counts, valid, denominator
+        case satisfactionRate = "satisfaction_rate"
+        case score, rank
     }
 }
 
@@ -45,8 +49,10 @@ public struct ResultsTable: Codable, Sendable, Equatable {
 public enum Scoring {
     /// Results over the tallies `include` keeps. With venue weights in the event, a department's score
     /// and rate are the weighted mean of its per-venue values; otherwise counts are pooled.
-    public static func results(event: EventDefinition, tallies: [Totals.Tally], scope: String,
-                               include: (Totals.Tally) -> Bool = { _ in true }) -> ResultsTable {
+    public static func results(
+        event: EventDefinition, tallies: [Totals.Tally], scope: String,
+        include: (Totals.Tally) -> Bool = { _ in true }
+    ) -> ResultsTable {
         let kept = tallies.filter(include)
         let weighted = event.venues.contains { $0.weight != nil }
         var rows: [DepartmentResult] = []
@@ -56,10 +62,14 @@ public enum Scoring {
             for tally in mine { counts[tally.mark, default: 0] += tally.count }
             var row = pooled(event: event, department: department, counts: counts)
             if weighted {
-                var scoreSum = 0.0, rateSum = 0.0, weightSum = 0.0
+                var scoreSum = 0.0
+                var rateSum = 0.0
+                var weightSum = 0.0
                 for venue in event.venues {
                     var venueCounts: [String: Int] = [:]
-                    for tally in mine where tally.venue == venue.id { venueCounts[tally.mark, default: 0] += tally.count }
+                    for tally in mine where tally.venue == venue.id {
+                        venueCounts[tally.mark, default: 0] += tally.count
+                    }
                     let venueRow = pooled(event: event, department: department, counts: venueCounts)
                     guard let score = venueRow.score, let rate = venueRow.satisfactionRate else { continue }
                     let weight = venue.weight ?? 0
@@ -75,8 +85,10 @@ public enum Scoring {
         return ResultsTable(scope: scope, rows: rank(rows))
     }
 
-    static func pooled(event: EventDefinition, department: EventDefinition.Department,
-                       counts: [String: Int]) -> DepartmentResult {
+    static func pooled(
+        event: EventDefinition, department: EventDefinition.Department,
+        counts: [String: Int]
+    ) -> DepartmentResult {
         let valid = counts.values.reduce(0, +)
         var denominator = 0
         var positive = 0

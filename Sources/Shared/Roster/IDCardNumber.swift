@@ -32,7 +32,8 @@ public struct IDCardNumber: Sendable, Equatable {
         let characters = Array(value)
         guard characters.count == 18 else { throw .length(characters.count) }
         guard characters[0..<17].allSatisfy({ $0.isASCII && $0.isNumber }),
-              characters[17].isASCII && (characters[17].isNumber || characters[17] == "X") else {
+            characters[17].isASCII && (characters[17].isNumber || characters[17] == "X")
+        else {
             throw .characters
         }
         let expected = Self.checkCharacter(forFirst17: String(characters[0..<17]))
@@ -50,11 +51,13 @@ public struct IDCardNumber: Sendable, Equatable {
 
     private static func plausibleBirthDate(_ text: String, today: Date) -> Bool {
         guard let year = Int(text.prefix(4)), let month = Int(text.dropFirst(4).prefix(2)),
-              let day = Int(text.suffix(2)) else { return false }
+            let day = Int(text.suffix(2))
+        else { return false }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
         guard year >= 1900, let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
-              calendar.component(.month, from: date) == month, calendar.component(.day, from: date) == day else {
+            calendar.component(.month, from: date) == month, calendar.component(.day, from: date) == day
+        else {
             return false
         }
         return date <= today

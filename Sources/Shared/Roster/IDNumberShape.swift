@@ -47,8 +47,9 @@ public enum IDNumberShape {
     /// Throws when `text` holds something shaped like an ID-card number.
     public static func refuse(_ text: String, field: String) throws(RecordRejection) {
         guard appears(in: text) else { return }
-        throw RecordRejection("the \(field) \"\(masked(text))\" holds something shaped like an ID-card number; "
-            + "ID-card numbers are never stored in clear: leave it out", rule: .idNumberInClear)
+        throw RecordRejection(
+            "the \(field) \"\(masked(text))\" holds something shaped like an ID-card number; "
+                + "ID-card numbers are never stored in clear: leave it out", rule: .idNumberInClear)
     }
 
     private static func digitValue(_ scalar: Unicode.Scalar) -> Int? {

@@ -14,8 +14,10 @@ public struct RosterEntry: Codable, Sendable, Equatable {
     /// The code printed on the representative's card (代表证), if any.
     public var cardCode: String?
 
-    public init(repID: String, name: String, personKey: String, category: String, venue: String, sessions: [String],
-                cardCode: String?) {
+    public init(
+        repID: String, name: String, personKey: String, category: String, venue: String, sessions: [String],
+        cardCode: String?
+    ) {
         self.repID = repID
         self.name = name
         self.personKey = personKey
@@ -35,21 +37,25 @@ public struct PersonKeyer: Sendable {
     /// The secret must be at least 16 bytes.
     public init(secret: Data) throws {
         guard secret.count >= 16 else {
-            throw RosterError("the roster secret must hold at least 16 bytes (found \(secret.count)); make one with: "
-                + "head -c 32 /dev/urandom | base64")
+            throw RosterError(
+                "the roster secret must hold at least 16 bytes (found \(secret.count)); make one with: "
+                    + "head -c 32 /dev/urandom | base64")
         }
         self.secret = SymmetricKey(data: secret)
     }
 
     /// Reads the secret (base64) from `$SANMIN_ROSTER_SECRET`, or from the file `$SANMIN_ROSTER_SECRET_FILE` names.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PersonKeyer {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> PersonKeyer
+    {
         var text = environment["SANMIN_ROSTER_SECRET"]
         if text == nil, let path = environment["SANMIN_ROSTER_SECRET_FILE"] {
             text = try String(contentsOfFile: path, encoding: .utf8)
         }
         guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
-            throw RosterError("the roster secret is not set: put it (base64) in SANMIN_ROSTER_SECRET, or its file in "
-                + "SANMIN_ROSTER_SECRET_FILE (see docs/roster.md)")
+            throw RosterError(
+                "the roster secret is not set: put it (base64) in SANMIN_ROSTER_SECRET, or its file in "
+                    + "SANMIN_ROSTER_SECRET_FILE (see docs/roster.md)")
         }
         guard let data = Data(base64Encoded: text) else {
             throw RosterError("the roster secret must be base64 (e.g. head -c 32 /dev/urandom | base64)")
@@ -71,8 +77,10 @@ public enum RosterCSV {
 
     /// Parses and checks a whole file; throws `RosterError` listing every bad row (by line) if any.
     /// With a `keyer`, the file has `id_number`; without, it has `person_key` (a venue's roster).
-    public static func parse(_ data: Data, event: EventDefinition, keyer: PersonKeyer?, file: String,
-                             today: Date = Date()) throws -> [RosterEntry] {
+    public static func parse(
+        _ data: Data, event: EventDefinition, keyer: PersonKeyer?, file: String,
+        today: Date = Date()
+    ) throws -> [RosterEntry] {
         let table: CSVTable
         do {
             table = try CSVTable(data: data)
@@ -101,15 +109,19 @@ public enum RosterCSV {
             let repID = field(repColumn)
             let before = problems.count
             if IDNumberShape.appears(in: repID) {
-                problem("rep_id \"\(IDNumberShape.masked(repID))\" looks like an ID-card number: it goes in id_number, "
-                    + "never in a field kept in clear")
-            } else if !Identifier.isValid(repID) { problem("rep_id \"\(repID)\" must match \(Identifier.pattern)") }
+                problem(
+                    "rep_id \"\(IDNumberShape.masked(repID))\" looks like an ID-card number: it goes in id_number, "
+                        + "never in a field kept in clear")
+            } else if !Identifier.isValid(repID) {
+                problem("rep_id \"\(repID)\" must match \(Identifier.pattern)")
+            }
             if let line = repLines[repID] { problem("rep_id \(repID) is already on line \(line)") }
             let name = field(nameColumn)
             if name.isEmpty { problem("the name is empty") }
             if IDNumberShape.appears(in: name) {
-                problem("the name \"\(IDNumberShape.masked(name))\" holds something shaped like an ID-card number: "
-                    + "it goes in id_number, never in a field kept in clear")
+                problem(
+                    "the name \"\(IDNumberShape.masked(name))\" holds something shaped like an ID-card number: "
+                        + "it goes in id_number, never in a field kept in clear")
             }
             var personKey = ""
             var masked = ""
@@ -123,7 +135,9 @@ public enum RosterCSV {
                 }
             } else {
                 personKey = field(idColumn).lowercased()
-                if personKey.utf8.count != 64 || !personKey.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+                if personKey.utf8.count != 64
+                    || !personKey.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+                {
                     problem("person_key must be 64 hexadecimal characters")
                 }
                 masked = "person \(personKey.prefix(8))…"
@@ -136,26 +150,36 @@ public enum RosterCSV {
             let venue = field(venueColumn)
             if event.venue(venue) == nil { problem("unknown venue \"\(venue)\"") }
             let sessionsText = field(sessionsColumn)
-            let sessions = sessionsText == "all" ? event.sessions.map(\.id)
-                : sessionsText.split(whereSeparator: { $0 == ";" || $0 == "|" }).map { $0.trimmingCharacters(in: .whitespaces) }
+            let sessions =
+                sessionsText == "all"
+                ? event.sessions.map(\.id)
+                : sessionsText.split(whereSeparator: { $0 == ";" || $0 == "|" }).map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }
             if sessions.isEmpty { problem("sessions is empty (give session ids separated by ; or \"all\")") }
             for session in sessions where event.session(session) == nil { problem("unknown session \"\(session)\"") }
             let card = cardColumn.map(field).flatMap { $0.isEmpty ? nil : $0 }
             if let card, IDNumberShape.appears(in: card) {
-                problem("card_code \"\(IDNumberShape.masked(card))\" looks like an ID-card number: check in by ID card "
-                    + "(--id-number) instead; a card code is kept in clear")
-            } else if let card, let line = cardLines[card] { problem("card_code \(card) is already on line \(line)") }
+                problem(
+                    "card_code \"\(IDNumberShape.masked(card))\" looks like an ID-card number: check in by ID card "
+                        + "(--id-number) instead; a card code is kept in clear")
+            } else if let card, let line = cardLines[card] {
+                problem("card_code \(card) is already on line \(line)")
+            }
             guard problems.count == before else { continue }
             repLines[repID] = row.line
             personLines[personKey] = row.line
             if let card { cardLines[card] = row.line }
-            entries.append(RosterEntry(repID: repID, name: name, personKey: personKey, category: category, venue: venue,
-                                       sessions: sessions, cardCode: card))
+            entries.append(
+                RosterEntry(
+                    repID: repID, name: name, personKey: personKey, category: category, venue: venue,
+                    sessions: sessions, cardCode: card))
         }
         if !problems.isEmpty {
             let shown = problems.prefix(50).joined(separator: "\n")
-            throw RosterError("\(problems.count) bad row(s); nothing was imported:\n\(shown)"
-                + (problems.count > 50 ? "\n… and \(problems.count - 50) more" : ""))
+            throw RosterError(
+                "\(problems.count) bad row(s); nothing was imported:\n\(shown)"
+                    + (problems.count > 50 ? "\n… and \(problems.count - 50) more" : ""))
         }
         return entries
     }

@@ -44,7 +44,9 @@ public struct JSONParser {
     }
 
     public static func parse(_ text: String, rejectDuplicateKeys: Bool = true) -> JSONValue? {
-        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse($0, rejectDuplicateKeys: rejectDuplicateKeys) }) {
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({
+            parse($0, rejectDuplicateKeys: rejectDuplicateKeys)
+        }) {
             return parsed
         }
         return Array(text.utf8).withUnsafeBufferPointer { parse($0, rejectDuplicateKeys: rejectDuplicateKeys) }
@@ -100,9 +102,13 @@ public struct JSONParser {
         }
         let digits = index - start
         // No digits, a leading zero, or "-0": left to JSONDecoder.
-        guard digits > 0, !(digits > 1 && bytes[start] == UInt8(ascii: "0")), !(negative && magnitude == 0) else { return nil }
+        guard digits > 0, !(digits > 1 && bytes[start] == UInt8(ascii: "0")), !(negative && magnitude == 0) else {
+            return nil
+        }
         // A fraction or an exponent: left to JSONDecoder.
-        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
+        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+            return nil
+        }
         if negative {
             guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
             return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
@@ -153,7 +159,9 @@ public struct JSONParser {
                     var scalarValue = UInt32(unit)
                     if (0xD800...0xDBFF).contains(unit) {
                         // A high surrogate must be followed by an escaped low one.
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else { return nil }
                         index += 2
                         guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
                         scalarValue = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)

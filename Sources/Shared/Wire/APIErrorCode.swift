@@ -86,14 +86,18 @@ public struct APIErrorBody: Codable, Sendable, Equatable {
         public var field: String?
 
         enum CodingKeys: String, CodingKey {
-            case code, message, resumeFrom = "resume_from", seq, field
+            case code, message
+            case resumeFrom = "resume_from"
+            case seq, field
         }
     }
 
     public var error: Detail
 
-    public init(code: APIErrorCode, message: String, resumeFrom: Int64? = nil, seq: Int64? = nil,
-                field: String? = nil) {
+    public init(
+        code: APIErrorCode, message: String, resumeFrom: Int64? = nil, seq: Int64? = nil,
+        field: String? = nil
+    ) {
         self.error = Detail(code: code, message: message, resumeFrom: resumeFrom, seq: seq, field: field)
     }
 }

@@ -25,7 +25,8 @@ public struct Batch: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, event, venue, node, records, eventDigest = "event_digest"
+        case version, event, venue, node, records
+        case eventDigest = "event_digest"
     }
 }
 
@@ -39,7 +40,11 @@ extension Batch {
 
     static func fastDecode(_ bytes: UnsafeBufferPointer<UInt8>) -> Batch? {
         guard case .object(let members)? = JSONParser.parse(bytes) else { return nil }
-        var version: Int?, event: String?, venue: String?, node: String?, records: [ChainedRecord]?
+        var version: Int?
+        var event: String?
+        var venue: String?
+        var node: String?
+        var records: [ChainedRecord]?
         var eventDigest: String?
         for member in members {
             switch (member.key, member.value) {
@@ -53,7 +58,10 @@ extension Batch {
                 result.reserveCapacity(items.count)
                 for item in items {
                     guard case .object(let fields) = item else { return nil }
-                    var seq: Int64?, prev: String?, hash: String?, payload: String?
+                    var seq: Int64?
+                    var prev: String?
+                    var hash: String?
+                    var payload: String?
                     for field in fields {
                         switch (field.key, field.value) {
                         case ("seq", .int(let number)): seq = number
@@ -99,6 +107,9 @@ public struct BatchAck: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, node, firstSeq = "first_seq", lastSeq = "last_seq", lastHash = "last_hash"
+        case status, node
+        case firstSeq = "first_seq"
+        case lastSeq = "last_seq"
+        case lastHash = "last_hash"
     }
 }

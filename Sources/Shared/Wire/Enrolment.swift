@@ -15,7 +15,8 @@ public struct EnrolmentRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case token, venue, publicKey = "public_key"
+        case token, venue
+        case publicKey = "public_key"
     }
 }
 
@@ -35,7 +36,8 @@ public struct EnrolmentResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, venue, epoch, aggregatorKey = "aggregator_key"
+        case node, venue, epoch
+        case aggregatorKey = "aggregator_key"
     }
 }
 
@@ -51,6 +53,7 @@ public struct AggregatorIdentity: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case event, aggregatorKey = "aggregator_key"
+        case event
+        case aggregatorKey = "aggregator_key"
     }
 }

@@ -17,8 +17,10 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     /// What stops the node's sync and needs an operator (its chain forked from the aggregator's, …).
     public var problem: String?
 
-    public init(node: String, venue: String, headSeq: Int64, headHash: String, pending: Int64, freeDiskBytes: Int64?,
-                version: String, clock: String, problem: String? = nil) {
+    public init(
+        node: String, venue: String, headSeq: Int64, headHash: String, pending: Int64, freeDiskBytes: Int64?,
+        version: String, clock: String, problem: String? = nil
+    ) {
         self.problem = problem
         self.node = node
         self.venue = venue
@@ -31,7 +33,11 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, venue, headSeq = "head_seq", headHash = "head_hash", pending, freeDiskBytes = "free_disk_bytes"
+        case node, venue
+        case headSeq = "head_seq"
+        case headHash = "head_hash"
+        case pending
+        case freeDiskBytes = "free_disk_bytes"
         case version, clock, problem
     }
 }

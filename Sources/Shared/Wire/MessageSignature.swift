@@ -38,15 +38,21 @@ public enum MessageSignature {
     }
 
     /// Signs a request whose body is `body`; `query` (without the "?") is covered when given.
-    public static func sign(method: String, path: String, query: String? = nil, body: some DataProtocol,
-                            keyID: String, key: Curve25519.Signing.PrivateKey, created: Int64) throws -> Headers {
+    public static func sign(
+        method: String, path: String, query: String? = nil, body: some DataProtocol,
+        keyID: String, key: Curve25519.Signing.PrivateKey, created: Int64
+    ) throws -> Headers {
         let digest = contentDigest(of: body)
-        let parameters = "(" + (query == nil ? components : componentsWithQuery).map { "\"\($0)\"" }
+        let parameters =
+            "("
+            + (query == nil ? components : componentsWithQuery).map { "\"\($0)\"" }
             .joined(separator: " ") + ")" + ";created=\(created);keyid=\"\(keyID)\";alg=\"ed25519\""
-        let base = signatureBase(method: method, path: path, query: query, contentDigest: digest, parameters: parameters)
+        let base = signatureBase(
+            method: method, path: path, query: query, contentDigest: digest, parameters: parameters)
         let signature = try key.signature(for: Data(base.utf8))
-        return Headers(contentDigest: digest, signatureInput: "\(label)=\(parameters)",
-                       signature: "\(label)=:\(signature.base64EncodedString()):")
+        return Headers(
+            contentDigest: digest, signatureInput: "\(label)=\(parameters)",
+            signature: "\(label)=:\(signature.base64EncodedString()):")
     }
 
     /// The key id a request claims, parsed from its `Signature-Input` (to look up the key).
@@ -61,12 +67,15 @@ public enum MessageSignature {
 
     /// Verifies the digest against the raw body and the signature against `publicKey`.
     /// A request with a non-empty `query` verifies only if its signature covers it (`@query`).
-    public static func verify(method: String, path: String, query: String? = nil, body: some DataProtocol,
-                              contentDigest: String?, signatureInput: String?, signature: String?,
-                              publicKey: Curve25519.Signing.PublicKey) throws(Failure) {
+    public static func verify(
+        method: String, path: String, query: String? = nil, body: some DataProtocol,
+        contentDigest: String?, signatureInput: String?, signature: String?,
+        publicKey: Curve25519.Signing.PublicKey
+    ) throws(Failure) {
         let input = try parseInput(signatureInput)
         if let query, !query.isEmpty, !input.coversQuery {
-            throw Failure(reason: .malformed, message: "the request has a query, which its signature must cover (@query)")
+            throw Failure(
+                reason: .malformed, message: "the request has a query, which its signature must cover (@query)")
         }
         guard let contentDigest else {
             throw Failure(reason: .missing, message: "the request has no Content-Digest header")
@@ -79,18 +88,23 @@ public enum MessageSignature {
         }
         let prefix = "\(label)=:"
         guard signature.hasPrefix(prefix), signature.hasSuffix(":"), signature.count > prefix.count + 1,
-              let bytes = Data(base64Encoded: String(signature.dropFirst(prefix.count).dropLast())) else {
+            let bytes = Data(base64Encoded: String(signature.dropFirst(prefix.count).dropLast()))
+        else {
             throw Failure(reason: .malformed, message: "Signature must be \(label)=:<base64>:")
         }
-        let base = signatureBase(method: method, path: path, query: input.coversQuery ? (query ?? "") : nil,
-                                 contentDigest: contentDigest, parameters: input.parameters)
+        let base = signatureBase(
+            method: method, path: path, query: input.coversQuery ? (query ?? "") : nil,
+            contentDigest: contentDigest, parameters: input.parameters)
         guard publicKey.isValidSignature(bytes, for: Data(base.utf8)) else {
-            throw Failure(reason: .badSignature, message: "the signature does not verify with the key of node \(input.keyID)")
+            throw Failure(
+                reason: .badSignature, message: "the signature does not verify with the key of node \(input.keyID)")
         }
     }
 
-    static func signatureBase(method: String, path: String, query: String?, contentDigest: String,
-                              parameters: String) -> String {
+    static func signatureBase(
+        method: String, path: String, query: String?, contentDigest: String,
+        parameters: String
+    ) -> String {
         ([
             "\"@method\": \(method.uppercased())",
             "\"@path\": \(path)",
@@ -101,7 +115,8 @@ public enum MessageSignature {
     }
 
     private static func parseInput(_ header: String?) throws(Failure)
-        -> (parameters: String, keyID: String, created: Int64, coversQuery: Bool) {
+        -> (parameters: String, keyID: String, created: Int64, coversQuery: Bool)
+    {
         guard let header else {
             throw Failure(reason: .missing, message: "the request has no Signature-Input header")
         }
@@ -111,8 +126,9 @@ public enum MessageSignature {
         let coversQuery = header.dropFirst(prefix.count).hasPrefix(queryList)
         let expectedList = coversQuery ? queryList : plainList
         guard header.hasPrefix(prefix), header.dropFirst(prefix.count).hasPrefix(expectedList) else {
-            throw Failure(reason: .malformed,
-                          message: "Signature-Input must be \(label)=(\(plainList) with parameters created, keyid, alg")
+            throw Failure(
+                reason: .malformed,
+                message: "Signature-Input must be \(label)=(\(plainList) with parameters created, keyid, alg")
         }
         let parameters = String(header.dropFirst(label.count + 1))
         var keyID: String?
@@ -130,7 +146,8 @@ public enum MessageSignature {
             let value = item[item.index(after: equals)...]
             func quoted() throws(Failure) -> String {
                 guard value.count >= 2, value.first == "\"", value.last == "\"" else {
-                    throw Failure(reason: .malformed, message: "Signature-Input parameter \(name) must be a quoted string")
+                    throw Failure(
+                        reason: .malformed, message: "Signature-Input parameter \(name) must be a quoted string")
                 }
                 return String(value.dropFirst().dropLast())
             }
@@ -139,7 +156,8 @@ public enum MessageSignature {
             case "alg" where algorithm == nil: algorithm = try quoted()
             case "created" where created == nil: created = Int64(value)
             default:
-                throw Failure(reason: .malformed, message: "Signature-Input parameter \"\(name)\" is unknown or repeated")
+                throw Failure(
+                    reason: .malformed, message: "Signature-Input parameter \"\(name)\" is unknown or repeated")
             }
         }
         guard let keyID, !keyID.isEmpty, algorithm == "ed25519", let created else {

@@ -34,6 +34,7 @@ public struct RecordPage: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case venue, records, headSeq = "head_seq"
+        case venue, records
+        case headSeq = "head_seq"
     }
 }

@@ -23,22 +23,32 @@ public struct Receipt: Codable, Sendable, Equatable {
     }
 
     /// What is signed: a fixed text form, so nothing depends on JSON encoding.
-    public static func signedBytes(venue: String, node: String, firstSeq: Int64, lastSeq: Int64, lastHash: String) -> Data {
+    public static func signedBytes(venue: String, node: String, firstSeq: Int64, lastSeq: Int64, lastHash: String)
+        -> Data
+    {
         Data("sanmin-receipt-v1\n\(venue)\n\(node)\n\(firstSeq)\n\(lastSeq)\n\(lastHash)".utf8)
     }
 
-    public static func sign(venue: String, node: String, firstSeq: Int64, lastSeq: Int64, lastHash: String,
-                            key: Curve25519.Signing.PrivateKey) throws -> Receipt {
-        let signature = try key.signature(for: signedBytes(venue: venue, node: node, firstSeq: firstSeq,
-                                                           lastSeq: lastSeq, lastHash: lastHash))
-        return Receipt(venue: venue, node: node, firstSeq: firstSeq, lastSeq: lastSeq, lastHash: lastHash,
-                       signature: signature.base64EncodedString())
+    public static func sign(
+        venue: String, node: String, firstSeq: Int64, lastSeq: Int64, lastHash: String,
+        key: Curve25519.Signing.PrivateKey
+    ) throws -> Receipt {
+        let signature = try key.signature(
+            for: signedBytes(
+                venue: venue, node: node, firstSeq: firstSeq,
+                lastSeq: lastSeq, lastHash: lastHash))
+        return Receipt(
+            venue: venue, node: node, firstSeq: firstSeq, lastSeq: lastSeq, lastHash: lastHash,
+            signature: signature.base64EncodedString())
     }
 
     public func isValid(for key: Curve25519.Signing.PublicKey) -> Bool {
         guard let bytes = Data(base64Encoded: signature) else { return false }
-        return key.isValidSignature(bytes, for: Self.signedBytes(venue: venue, node: node, firstSeq: firstSeq,
-                                                                  lastSeq: lastSeq, lastHash: lastHash))
+        return key.isValidSignature(
+            bytes,
+            for: Self.signedBytes(
+                venue: venue, node: node, firstSeq: firstSeq,
+                lastSeq: lastSeq, lastHash: lastHash))
     }
 }
 
@@ -62,15 +72,22 @@ public struct SignedHeads: Codable, Sendable, Equatable {
     public var heads: [Head]
     public var signature: String
 
-    enum CodingKeys: String, CodingKey { case event, signedAt = "signed_at", heads, signature }
-
-    static func signedBytes(event: String, signedAt: String, heads: [Head]) -> Data {
-        Data((["sanmin-heads-v1", event, signedAt] + heads.map { "\($0.venue) \($0.seq) \($0.hash)" })
-            .joined(separator: "\n").utf8)
+    enum CodingKeys: String, CodingKey {
+        case event
+        case signedAt = "signed_at"
+        case heads, signature
     }
 
-    public static func sign(event: String, signedAt: String, heads: [Head],
-                            key: Curve25519.Signing.PrivateKey) throws -> SignedHeads {
+    static func signedBytes(event: String, signedAt: String, heads: [Head]) -> Data {
+        Data(
+            (["sanmin-heads-v1", event, signedAt] + heads.map { "\($0.venue) \($0.seq) \($0.hash)" })
+                .joined(separator: "\n").utf8)
+    }
+
+    public static func sign(
+        event: String, signedAt: String, heads: [Head],
+        key: Curve25519.Signing.PrivateKey
+    ) throws -> SignedHeads {
         let signature = try key.signature(for: signedBytes(event: event, signedAt: signedAt, heads: heads))
         return SignedHeads(event: event, signedAt: signedAt, heads: heads, signature: signature.base64EncodedString())
     }

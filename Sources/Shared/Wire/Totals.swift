@@ -32,7 +32,8 @@ public struct Totals: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case venue, session, category, checkedIn = "checked_in"
+            case venue, session, category
+            case checkedIn = "checked_in"
         }
     }
 
@@ -49,8 +50,10 @@ public struct Totals: Codable, Sendable, Equatable {
         public var blank: Int
         public var spoiled: Int
 
-        public init(venue: String, session: String, box: String, opened: Int = 1, closed: Int = 1, issued: Int,
-                    returned: Int, valid: Int, blank: Int, spoiled: Int) {
+        public init(
+            venue: String, session: String, box: String, opened: Int = 1, closed: Int = 1, issued: Int,
+            returned: Int, valid: Int, blank: Int, spoiled: Int
+        ) {
             self.venue = venue
             self.session = session
             self.box = box

@@ -24,7 +24,8 @@ extension VenueNodeCommand {
         struct Close: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record that a box was closed, with the forms issued for it and returned into it.",
-                discussion: "Example: venue-node box close --data-dir DIR --session S1 --box B1 --issued 400 --returned 398")
+                discussion:
+                    "Example: venue-node box close --data-dir DIR --session S1 --box B1 --issued 400 --returned 398")
             @OptionGroup var data: DataDirectoryOption
             @Option(help: "Session id.") var session: String
             @Option(help: "Box id.") var box: String
@@ -32,8 +33,13 @@ extension VenueNodeCommand {
             @Option(help: "Forms returned into the box.") var returned: Int
 
             func run() throws {
-                try save([.boxClosed(.init(session: session, box: box, issued: issued, returned: returned,
-                                           at: Date().formatted(.iso8601)))], data: data)
+                try save(
+                    [
+                        .boxClosed(
+                            .init(
+                                session: session, box: box, issued: issued, returned: returned,
+                                at: Date().formatted(.iso8601)))
+                    ], data: data)
             }
         }
     }

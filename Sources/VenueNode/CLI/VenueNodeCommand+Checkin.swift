@@ -37,8 +37,9 @@ extension VenueNodeCommand {
                 try database.append([.checkin(payload)], event: directory.event.definition)
             }
             for record in saved {
-                print("saved record \(record.seq) (\(record.hash.prefix(16))…): \(payload.rep), \(payload.category)"
-                    + (payload.walkin == true ? ", walk-in" : ""))
+                print(
+                    "saved record \(record.seq) (\(record.hash.prefix(16))…): \(payload.rep), \(payload.category)"
+                        + (payload.walkin == true ? ", walk-in" : ""))
             }
         }
     }

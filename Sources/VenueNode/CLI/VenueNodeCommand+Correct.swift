@@ -21,7 +21,9 @@ extension VenueNodeCommand {
         @Option(help: "The record that counts instead, as payload JSON.") var replacement: String?
 
         func validate() throws {
-            guard void != (replacement != nil) else { throw ValidationError("give exactly one of --void, --replacement") }
+            guard void != (replacement != nil) else {
+                throw ValidationError("give exactly one of --void, --replacement")
+            }
         }
 
         func run() throws {
@@ -30,8 +32,13 @@ extension VenueNodeCommand {
                     throw ValidationError("--replacement is not a record payload: \(error)")
                 }
             }
-            try save([.correction(.init(target: target, reason: reason, operator: `operator`, replacement: payload,
-                                        at: Date().formatted(.iso8601)))], data: data)
+            try save(
+                [
+                    .correction(
+                        .init(
+                            target: target, reason: reason, operator: `operator`, replacement: payload,
+                            at: Date().formatted(.iso8601)))
+                ], data: data)
         }
     }
 }

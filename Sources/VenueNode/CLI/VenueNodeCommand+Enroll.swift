@@ -20,15 +20,19 @@ extension VenueNodeCommand {
 
         func run() async throws {
             let (directory, database) = try data.open()
-            try await Self.enrol(directory: directory, database: database, token: token,
-                                 logger: logging.logger("venue-node.enroll"))
+            try await Self.enrol(
+                directory: directory, database: database, token: token,
+                logger: logging.logger("venue-node.enroll"))
         }
 
-        static func enrol(directory: NodeDirectory, database: NodeDatabase, token: String, logger: Logger) async throws {
+        static func enrol(directory: NodeDirectory, database: NodeDatabase, token: String, logger: Logger) async throws
+        {
             if let configured = directory.configuration.aggregatorKey {
                 // Before the token is used: a wrong key must leave it unused and the venue's node in place.
-                _ = try await IdentityCheck(baseURL: directory.configuration.aggregatorURL, client: directory.httpClient())
-                    .verify(expected: configured)
+                _ = try await IdentityCheck(
+                    baseURL: directory.configuration.aggregatorURL, client: directory.httpClient()
+                )
+                .verify(expected: configured)
             }
             let syncer = Syncer(directory: directory, database: database, logger: logger)
             let response = try await syncer.enrol(token: token)
@@ -36,8 +40,9 @@ extension VenueNodeCommand {
             if let key = response.aggregatorKey {
                 if let configured = directory.configuration.aggregatorKey {
                     guard configured == key else {
-                        throw SyncError(message: "the aggregator's key (\(key)) is not the --aggregator-key this node was "
-                            + "given (\(configured)): something else may be answering", retryable: false)
+                        throw SyncError(
+                            message: "the aggregator's key (\(key)) is not the --aggregator-key this node was "
+                                + "given (\(configured)): something else may be answering", retryable: false)
                     }
                 } else {
                     _ = try directory.recordingAggregatorKey(key)

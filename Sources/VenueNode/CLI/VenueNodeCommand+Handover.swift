@@ -20,7 +20,8 @@ extension VenueNodeCommand {
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "Records after this one are handed over (default: this node's last acknowledged record).")
         var afterSeq: Int64?
-        @Option(help: "Directory to write handover.sh and its CSV files into (created; must be empty).") var out: String?
+        @Option(help: "Directory to write handover.sh and its CSV files into (created; must be empty).") var out:
+            String?
         @Option(help: "On the current node (handover.sh does this first): refuse if it holds a record of records.txt.")
         var check: String?
 
@@ -31,15 +32,17 @@ extension VenueNodeCommand {
         func run() throws {
             let (directory, database) = try data.open()
             if let check {
-                let listed = try String(contentsOfFile: check, encoding: .utf8).split(separator: "\n").compactMap { line in
+                let listed = try String(contentsOfFile: check, encoding: .utf8).split(separator: "\n").compactMap {
+                    line in
                     let parts = line.split(separator: " ")
                     return parts.count == 2 ? Int64(parts[0]).map { ($0, String(parts[1])) } : nil
                 }
                 if let held = try database.firstHeld(of: listed) {
-                    throw ValidationError("this node already holds record \(held.seq) of the handover (the aggregator accepted "
-                        + "it, though the retired node never heard so): nothing was recorded. Hand over again from the "
-                        + "retired node with --after-seq N, N being the last record this node holds of that node's chain "
-                        + "(aggregator nodes list, column records)")
+                    throw ValidationError(
+                        "this node already holds record \(held.seq) of the handover (the aggregator accepted "
+                            + "it, though the retired node never heard so): nothing was recorded. Hand over again from the "
+                            + "retired node with --after-seq N, N being the last record this node holds of that node's chain "
+                            + "(aggregator nodes list, column records)")
                 }
                 print("none of the \(listed.count) handed-over record(s) is on this node yet")
                 return
@@ -67,15 +70,18 @@ extension VenueNodeCommand {
                 .write(to: outURL.appending(path: "records.txt"), atomically: true, encoding: .utf8)
             func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             for box in handover.boxesOpened {
-                script.append("venue-node box open --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box))")
+                script.append(
+                    "venue-node box open --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box))")
             }
             for box in handover.boxesClosed {
-                script.append("venue-node box close --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box)) "
-                    + "--issued \(box.issued) --returned \(box.returned)")
+                script.append(
+                    "venue-node box close --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box)) "
+                        + "--issued \(box.issued) --returned \(box.returned)")
             }
             // Corrections of records the current node holds come before new ballots: a voided ballot makes room.
             for correction in handover.corrections {
-                var line = "venue-node correct --data-dir \"$D\" --target \(correction.target) --reason \(quote(correction.reason)) "
+                var line =
+                    "venue-node correct --data-dir \"$D\" --target \(correction.target) --reason \(quote(correction.reason)) "
                     + "--operator \(quote(correction.operator))"
                 line += correction.replacement.map { " --replacement \(quote($0.canonicalJSON()))" } ?? " --void"
                 script.append(line)
@@ -88,28 +94,35 @@ extension VenueNodeCommand {
             }
             if !checkins.isEmpty {
                 let rows = ["session,rep,category"] + checkins.map { "\($0.session),\($0.rep),\($0.category)" }
-                try (rows.joined(separator: "\n") + "\n").write(to: outURL.appending(path: "checkins.csv"), atomically: true,
-                                                                encoding: .utf8)
+                try (rows.joined(separator: "\n") + "\n").write(
+                    to: outURL.appending(path: "checkins.csv"), atomically: true,
+                    encoding: .utf8)
                 script.append("venue-node import --data-dir \"$D\" --checkins checkins.csv")
             }
             if !handover.ballots.isEmpty {
                 let departments = event.departments.map(\.id)
-                let rows = ["session,box,status," + departments.joined(separator: ",")] + handover.ballots.shuffled().map { ballot in
-                    "\(ballot.session),\(ballot.box),\(ballot.status.rawValue),"
-                        + departments.map { ballot.marks[$0] ?? "" }.joined(separator: ",")
-                }
-                try (rows.joined(separator: "\n") + "\n").write(to: outURL.appending(path: "ballots.csv"), atomically: true,
-                                                                encoding: .utf8)
+                let rows =
+                    ["session,box,status," + departments.joined(separator: ",")]
+                    + handover.ballots.shuffled().map { ballot in
+                        "\(ballot.session),\(ballot.box),\(ballot.status.rawValue),"
+                            + departments.map { ballot.marks[$0] ?? "" }.joined(separator: ",")
+                    }
+                try (rows.joined(separator: "\n") + "\n").write(
+                    to: outURL.appending(path: "ballots.csv"), atomically: true,
+                    encoding: .utf8)
                 script.append("venue-node import --data-dir \"$D\" --ballots ballots.csv")
             }
             script.append("echo 'handover done: run venue-node status --data-dir \"$D\" and sync'")
-            try (script.joined(separator: "\n") + "\n").write(to: outURL.appending(path: "handover.sh"), atomically: true,
-                                                              encoding: .utf8)
-            print("records \(after + 1)…\(handover.headSeq) verified; in effect: \(handover.boxesOpened.count) box opening(s), "
-                + "\(handover.boxesClosed.count) box closing(s), \(checkins.count) check-in(s), \(handover.ballots.count) "
-                + "ballot(s), \(handover.corrections.count) correction(s) of earlier records")
+            try (script.joined(separator: "\n") + "\n").write(
+                to: outURL.appending(path: "handover.sh"), atomically: true,
+                encoding: .utf8)
+            print(
+                "records \(after + 1)…\(handover.headSeq) verified; in effect: \(handover.boxesOpened.count) box opening(s), "
+                    + "\(handover.boxesClosed.count) box closing(s), \(checkins.count) check-in(s), \(handover.ballots.count) "
+                    + "ballot(s), \(handover.corrections.count) correction(s) of earlier records")
             if walkins > 0 {
-                print("\(walkins) walk-in(s) are not in checkins.csv: check them in again by ID card on the current node")
+                print(
+                    "\(walkins) walk-in(s) are not in checkins.csv: check them in again by ID card on the current node")
             }
             print("on the current node: sh \(out)/handover.sh DATA_DIR")
         }

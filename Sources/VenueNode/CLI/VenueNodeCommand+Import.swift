@@ -17,7 +17,8 @@ extension VenueNodeCommand {
         @OptionGroup var data: DataDirectoryOption
         @Flag(help: "The file holds check-ins.") var checkins = false
         @Flag(help: "The file holds ballots.") var ballots = false
-        @Flag(help: "Import rows that were imported before for the same box (refused otherwise: they would count twice).")
+        @Flag(
+            help: "Import rows that were imported before for the same box (refused otherwise: they would count twice).")
         var again = false
         @Argument(help: "The CSV file (UTF-8 or GB18030).") var file: String
 
@@ -51,15 +52,18 @@ extension VenueNodeCommand {
             }
             do {
                 let saved = try appending(directory) {
-                    try database.importRows(rows.map(\.payload), form: checkins ? "checkins" : "ballots",
-                                            file: URL(filePath: file).lastPathComponent,
-                                            bytesDigest: SHA256.hash(data: bytes).hexString, again: again,
-                                            event: directory.event.definition)
+                    try database.importRows(
+                        rows.map(\.payload), form: checkins ? "checkins" : "ballots",
+                        file: URL(filePath: file).lastPathComponent,
+                        bytesDigest: SHA256.hash(data: bytes).hexString, again: again,
+                        event: directory.event.definition)
                 }
-                print("imported \(saved.count - 1) record(s) from \(file) (import record \(saved.first?.seq ?? 0)); "
-                    + "last sequence \(saved.last?.seq ?? 0)")
+                print(
+                    "imported \(saved.count - 1) record(s) from \(file) (import record \(saved.first?.seq ?? 0)); "
+                        + "last sequence \(saved.last?.seq ?? 0)")
             } catch let error as AppendError {
-                throw ImportError(file: file, line: error.index >= 0 ? rows[error.index].line : 1, message: error.rejection.message)
+                throw ImportError(
+                    file: file, line: error.index >= 0 ? rows[error.index].line : 1, message: error.rejection.message)
             }
         }
     }

@@ -32,7 +32,8 @@ extension VenueNodeCommand {
 
         func validate() throws {
             if token != nil, aggregatorKey == nil, !aggregator.lowercased().hasPrefix("https://") {
-                throw ValidationError("""
+                throw ValidationError(
+                    """
                     over plain http anyone on the way could answer the enrolment with another key: give \
                     --aggregator-key (from `aggregator identity`) or use an https:// aggregator URL
                     """)
@@ -42,8 +43,10 @@ extension VenueNodeCommand {
         func run() async throws {
             if token != nil, let aggregatorKey {
                 // Before anything is created or enrolled: a wrong key must leave the token unused.
-                let check = IdentityCheck(baseURL: aggregator, client: CurlHTTPClient(
-                    connectTimeout: 5, totalTimeout: 30, caFile: caFile, pinnedPublicKey: pinPublicKey))
+                let check = IdentityCheck(
+                    baseURL: aggregator,
+                    client: CurlHTTPClient(
+                        connectTimeout: 5, totalTimeout: 30, caFile: caFile, pinnedPublicKey: pinPublicKey))
                 do {
                     _ = try await check.verify(expected: aggregatorKey)
                 } catch let error as SyncError {
@@ -63,11 +66,14 @@ extension VenueNodeCommand {
             print("public key: \(directory.publicKeyBase64)")
             if let token {
                 do {
-                    try await Enroll.enrol(directory: directory, database: database, token: token,
-                                           logger: logging.logger("venue-node.enroll"))
+                    try await Enroll.enrol(
+                        directory: directory, database: database, token: token,
+                        logger: logging.logger("venue-node.enroll"))
                 } catch {
-                    FileHandle.standardError.write(Data(("the data directory is created, but enrolment failed: \(error)\n"
-                        + "retry with: venue-node enroll --data-dir \(data.path) --token TOKEN\n").utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            ("the data directory is created, but enrolment failed: \(error)\n"
+                                + "retry with: venue-node enroll --data-dir \(data.path) --token TOKEN\n").utf8))
                     throw ExitCode(2)
                 }
             }

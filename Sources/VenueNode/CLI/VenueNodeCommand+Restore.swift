@@ -22,7 +22,9 @@ extension VenueNodeCommand {
             let (directory, database) = try data.open()
             let syncer = Syncer(directory: directory, database: database, logger: logging.logger("venue-node.restore"))
             let count = try await syncer.restore()
-            print("restored \(count) record(s) of venue \(directory.configuration.venue); the next record is \(count + 1)")
+            print(
+                "restored \(count) record(s) of venue \(directory.configuration.venue); the next record is \(count + 1)"
+            )
         }
     }
 }

@@ -29,13 +29,17 @@ extension VenueNodeCommand {
                 let here = entries.filter { $0.venue == directory.configuration.venue }.count
                 guard here > 0 else {
                     // An empty roster would turn every arrival into a walk-in: surely the wrong file.
-                    throw ValidationError("\(file) lists nobody at venue \(directory.configuration.venue) "
-                        + "(\(entries.count) representative(s) in all): nothing imported; export the venue's roster with "
-                        + "aggregator roster export --venue \(directory.configuration.venue)")
+                    throw ValidationError(
+                        "\(file) lists nobody at venue \(directory.configuration.venue) "
+                            + "(\(entries.count) representative(s) in all): nothing imported; export the venue's roster with "
+                            + "aggregator roster export --venue \(directory.configuration.venue)")
                 }
-                try database.importRoster(entries, file: URL(filePath: file).lastPathComponent,
-                                          digest: SHA256.hash(data: bytes).hexString)
-                print("imported \(entries.count) representative(s), \(here) of them at venue \(directory.configuration.venue)")
+                try database.importRoster(
+                    entries, file: URL(filePath: file).lastPathComponent,
+                    digest: SHA256.hash(data: bytes).hexString)
+                print(
+                    "imported \(entries.count) representative(s), \(here) of them at venue \(directory.configuration.venue)"
+                )
             }
         }
     }

@@ -34,11 +34,13 @@ extension VenueNodeCommand {
             var logger = logging.logger("venue-node")
             logger[metadataKey: "venue.id"] = "\(directory.configuration.venue)"
             logger[metadataKey: "node.id"] = "\(directory.configuration.nodeID)"
-            let service = SyncService(syncer: Syncer(directory: directory, database: database, logger: logger),
-                                      interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
+            let service = SyncService(
+                syncer: Syncer(directory: directory, database: database, logger: logger),
+                interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
-            let group = ServiceGroup(configuration: .init(
-                services: [service, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [service, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             // The store is open: under systemd (Type=notify) the unit is now started.
             watchdog.ready()
             try await group.run()

@@ -27,8 +27,9 @@ extension VenueNodeCommand {
             print("last sync:        \(status.lastSyncAt ?? "never")")
             print("last error:       \(status.lastError ?? "none")")
             for session in directory.event.definition.sessions {
-                print("session \(session.id): check-ins \(status.checkins[session.id] ?? 0), "
-                    + "ballots \(status.ballots[session.id] ?? 0)")
+                print(
+                    "session \(session.id): check-ins \(status.checkins[session.id] ?? 0), "
+                        + "ballots \(status.ballots[session.id] ?? 0)")
             }
         }
     }

@@ -19,18 +19,21 @@ extension VenueNodeCommand {
         func run() async throws {
             let (directory, database) = try data.open()
             let logger = logging.logger("venue-node.sync")
-            let syncer = Syncer(directory: directory, database: database,
-                                client: directory.httpClient(connectTimeout: 5, totalTimeout: timeout),
-                                batchSize: batchSize, logger: logger)
+            let syncer = Syncer(
+                directory: directory, database: database,
+                client: directory.httpClient(connectTimeout: 5, totalTimeout: timeout),
+                batchSize: batchSize, logger: logger)
             let report = try await syncer.sync(fromSeq: fromSeq)
             let head = try database.head()
-            print("sent \(report.recordsSent) record(s) in \(report.batchesSent) batch(es); "
-                + "acknowledged through \(report.acknowledgedSeq) of \(head.seq)")
+            print(
+                "sent \(report.recordsSent) record(s) in \(report.batchesSent) batch(es); "
+                    + "acknowledged through \(report.acknowledgedSeq) of \(head.seq)")
             // Exit 0 only when the aggregator has acknowledged the last record (its acknowledgement is logged),
             // whatever this run sent.
             guard report.acknowledgedSeq >= head.seq, try database.acknowledgedSeq() >= head.seq else {
-                throw SyncError(message: "\(head.seq - report.acknowledgedSeq) record(s) are not acknowledged yet",
-                                retryable: true)
+                throw SyncError(
+                    message: "\(head.seq - report.acknowledgedSeq) record(s) are not acknowledged yet",
+                    retryable: true)
             }
         }
     }

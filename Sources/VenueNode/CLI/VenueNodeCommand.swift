@@ -12,7 +12,8 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         version: sanminVersion,
         subcommands: [
-            Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self, Status.self, Report.self,
+            Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self,
+            Status.self, Report.self,
             Verify.self, Receipts.self,
             Sync.self, Run.self, Restore.self, Handover.self,
         ]

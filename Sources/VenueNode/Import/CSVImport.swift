@@ -13,7 +13,8 @@ public struct ImportError: Error, CustomStringConvertible {
 /// Bulk entry from CSV exports (ballot scanners, phone platforms). See docs/venue-node.md.
 public enum CSVImport {
     /// `session` and one of `rep`, `card_code`, `id_number`, with an optional `category`: one check-in a row.
-    public static func checkins(_ table: CSVTable) throws(CSVTable.ParseError) -> [(line: Int, request: CheckinRequest)] {
+    public static func checkins(_ table: CSVTable) throws(CSVTable.ParseError) -> [(line: Int, request: CheckinRequest)]
+    {
         try requireDistinctColumns(table)
         let session = try table.column("session")
         let rep = table.header.firstIndex(of: "rep")
@@ -27,8 +28,12 @@ public enum CSVImport {
             func field(_ index: Int?) -> String? {
                 index.flatMap { row.fields[$0].trimmed.isEmpty ? nil : row.fields[$0].trimmed }
             }
-            return (row.line, CheckinRequest(session: row.fields[session].trimmed, rep: field(rep), card: field(card),
-                                             idNumber: field(idNumber), category: field(category)))
+            return (
+                row.line,
+                CheckinRequest(
+                    session: row.fields[session].trimmed, rep: field(rep), card: field(card),
+                    idNumber: field(idNumber), category: field(category))
+            )
         }
     }
 
@@ -45,15 +50,22 @@ public enum CSVImport {
         for row in table.rows {
             let statusText = row.fields[status].trimmed
             guard let ballotStatus = RecordPayload.BallotStatus(rawValue: statusText) else {
-                throw CSVTable.ParseError(line: row.line,
-                                          message: "status \"\(statusText)\" must be valid, blank or spoiled")
+                throw CSVTable.ParseError(
+                    line: row.line,
+                    message: "status \"\(statusText)\" must be valid, blank or spoiled")
             }
             var marks: [String: String] = [:]
             for column in departmentColumns where !row.fields[column].trimmed.isEmpty {
                 marks[table.header[column]] = row.fields[column].trimmed
             }
-            result.append((row.line, .ballot(.init(session: row.fields[session].trimmed, box: row.fields[box].trimmed,
-                                                   status: ballotStatus, marks: marks))))
+            result.append(
+                (
+                    row.line,
+                    .ballot(
+                        .init(
+                            session: row.fields[session].trimmed, box: row.fields[box].trimmed,
+                            status: ballotStatus, marks: marks))
+                ))
         }
         return result
     }
@@ -64,8 +76,10 @@ extension CSVImport {
     static func requireDistinctColumns(_ table: CSVTable) throws(CSVTable.ParseError) {
         var seen: Set<String> = []
         for name in table.header.map(\.trimmed) where !seen.insert(name).inserted {
-            throw CSVTable.ParseError(line: 1, message: "column \"\(name)\" appears twice in the header; "
-                + "each column may appear once")
+            throw CSVTable.ParseError(
+                line: 1,
+                message: "column \"\(name)\" appears twice in the header; "
+                    + "each column may appear once")
         }
     }
 }

@@ -12,8 +12,10 @@ public struct CheckinRequest: Sendable {
     /// Required without a roster, and for walk-ins; checked against the roster otherwise.
     public var category: String?
 
-    public init(session: String, rep: String? = nil, card: String? = nil, idNumber: String? = nil,
-                category: String? = nil) {
+    public init(
+        session: String, rep: String? = nil, card: String? = nil, idNumber: String? = nil,
+        category: String? = nil
+    ) {
         self.session = session
         self.rep = rep
         self.card = card
@@ -32,7 +34,8 @@ public struct CheckinDesk {
     /// Needed only to check someone in by ID-card number.
     public var keyer: () throws -> PersonKeyer
 
-    public init(event: EventDefinition, venue: String, roster: [RosterEntry], keyer: @escaping () throws -> PersonKeyer) {
+    public init(event: EventDefinition, venue: String, roster: [RosterEntry], keyer: @escaping () throws -> PersonKeyer)
+    {
         self.event = event
         self.venue = venue
         self.roster = roster
@@ -45,8 +48,9 @@ public struct CheckinDesk {
         // hash, as --id-number is: it is never stored in clear.
         for value in [request.rep, request.card].compactMap({ $0 }) where IDNumberShape.appears(in: value) {
             guard request.idNumber == nil else {
-                throw RecordRejection("give the ID-card number once (--id-number), not also as a roster id or card code",
-                                      rule: .idNumberInClear)
+                throw RecordRejection(
+                    "give the ID-card number once (--id-number), not also as a roster id or card code",
+                    rule: .idNumberInClear)
             }
             request.idNumber = value
             request.rep = nil
@@ -63,11 +67,13 @@ public struct CheckinDesk {
         guard !roster.isEmpty else {
             // No roster imported: the desk records what it is told.
             guard let rep = request.rep ?? request.card ?? personKey.map({ "id-\($0.prefix(12))" }),
-                  let category = request.category else {
+                let category = request.category
+            else {
                 throw RecordRejection("no roster is imported: give --rep (or --id-number) and --category")
             }
-            return RecordPayload.Checkin(session: request.session, rep: rep, category: category, at: at,
-                                         person: personKey)
+            return RecordPayload.Checkin(
+                session: request.session, rep: rep, category: category, at: at,
+                person: personKey)
         }
         let found: RosterEntry?
         let asked: String
@@ -94,11 +100,13 @@ public struct CheckinDesk {
             if entry.venue != venue {
                 refusal = "\(asked) is on the roster of venue \(entry.venue), not \(venue)"
             } else if !entry.sessions.contains(request.session) {
-                refusal = "\(asked) is on the roster for session(s) \(entry.sessions.joined(separator: ", ")), "
+                refusal =
+                    "\(asked) is on the roster for session(s) \(entry.sessions.joined(separator: ", ")), "
                     + "not \(request.session)"
             } else {
-                return RecordPayload.Checkin(session: request.session, rep: entry.repID, category: entry.category,
-                                             at: at, person: entry.personKey)
+                return RecordPayload.Checkin(
+                    session: request.session, rep: entry.repID, category: entry.category,
+                    at: at, person: entry.personKey)
             }
         } else {
             refusal = "\(asked) is not on the roster"
@@ -113,8 +121,9 @@ public struct CheckinDesk {
         guard let category = request.category ?? found?.category else {
             throw RecordRejection((refusal ?? asked) + "; a walk-in needs a category (--category)")
         }
-        return RecordPayload.Checkin(session: request.session, rep: found?.repID ?? "walkin-\(personKey.prefix(12))",
-                                     category: category, at: at, person: personKey, walkin: true)
+        return RecordPayload.Checkin(
+            session: request.session, rep: found?.repID ?? "walkin-\(personKey.prefix(12))",
+            category: category, at: at, person: personKey, walkin: true)
     }
 }
 

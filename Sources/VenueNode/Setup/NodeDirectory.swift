@@ -19,8 +19,14 @@ public struct NodeDirectory: Sendable {
         public var pinnedPublicKey: String?
 
         enum CodingKeys: String, CodingKey {
-            case venue, nodeID = "node_id", aggregatorURL = "aggregator_url", eventID = "event_id", createdAt = "created_at"
-            case aggregatorKey = "aggregator_key", caFile = "ca_file", pinnedPublicKey = "pinned_public_key"
+            case venue
+            case nodeID = "node_id"
+            case aggregatorURL = "aggregator_url"
+            case eventID = "event_id"
+            case createdAt = "created_at"
+            case aggregatorKey = "aggregator_key"
+            case caFile = "ca_file"
+            case pinnedPublicKey = "pinned_public_key"
         }
     }
 
@@ -51,51 +57,66 @@ public struct NodeDirectory: Sendable {
     public var databasePath: String { url.appending(path: "node.sqlite").path }
 
     /// Creates a data directory for `venue`, with a new key pair. Refuses a directory that already holds a node.
-    public static func create(at url: URL, eventFile: URL, venue: String, aggregatorURL: String,
-                              aggregatorKey: String? = nil) throws -> NodeDirectory {
-        try create(at: url, eventFile: eventFile, venue: venue,
-                   aggregator: AggregatorAccess(url: aggregatorURL, key: aggregatorKey))
+    public static func create(
+        at url: URL, eventFile: URL, venue: String, aggregatorURL: String,
+        aggregatorKey: String? = nil
+    ) throws -> NodeDirectory {
+        try create(
+            at: url, eventFile: eventFile, venue: venue,
+            aggregator: AggregatorAccess(url: aggregatorURL, key: aggregatorKey))
     }
 
     /// Creates a data directory for `venue`, with a new key pair. Refuses a directory that already holds a node.
-    public static func create(at url: URL, eventFile: URL, venue: String,
-                              aggregator: AggregatorAccess) throws -> NodeDirectory {
+    public static func create(
+        at url: URL, eventFile: URL, venue: String,
+        aggregator: AggregatorAccess
+    ) throws -> NodeDirectory {
         let aggregatorURL = aggregator.url
         let aggregatorKey = aggregator.key
         if let caFile = aggregator.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw SetupError(description: "--ca-file \(caFile) cannot be read")
         }
         if let pin = aggregator.pinnedPublicKey, !Self.isPin(pin) {
-            throw SetupError(description: "--pin-public-key must be sha256//BASE64 (44 characters of base64); found "
-                + "\"\(pin)\" (docs/security.md shows how to compute it)")
+            throw SetupError(
+                description: "--pin-public-key must be sha256//BASE64 (44 characters of base64); found "
+                    + "\"\(pin)\" (docs/security.md shows how to compute it)")
         }
-        if (aggregator.caFile != nil || aggregator.pinnedPublicKey != nil), !aggregatorURL.lowercased().hasPrefix("https://") {
+        if aggregator.caFile != nil || aggregator.pinnedPublicKey != nil,
+            !aggregatorURL.lowercased().hasPrefix("https://")
+        {
             throw SetupError(description: "--ca-file and --pin-public-key need an https:// aggregator URL")
         }
         if let aggregatorKey, NodeIdentity.publicKey(base64: aggregatorKey) == nil {
-            throw SetupError(description: "--aggregator-key \"\(aggregatorKey)\" is not an Ed25519 public key "
-                + "(print it with: aggregator identity --data-dir DIR)")
+            throw SetupError(
+                description: "--aggregator-key \"\(aggregatorKey)\" is not an Ed25519 public key "
+                    + "(print it with: aggregator identity --data-dir DIR)")
         }
         let event = try EventDefinition.load(contentsOf: eventFile)
         guard let venueDefinition = event.definition.venue(venue) else {
-            throw SetupError(description: "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                + event.definition.venues.map(\.id).joined(separator: ", "))
+            throw SetupError(
+                description: "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
+                    + event.definition.venues.map(\.id).joined(separator: ", "))
         }
         _ = venueDefinition
         guard let parsed = URL(string: aggregatorURL), parsed.scheme == "http" || parsed.scheme == "https",
-              parsed.host != nil else {
+            parsed.host != nil
+        else {
             throw SetupError(description: "aggregator URL \"\(aggregatorURL)\" must look like http://HOST:PORT")
         }
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: url.appending(path: "node.json").path) {
             throw SetupError(description: "\(url.path) already holds a venue node; use another --data-dir")
         }
-        try fileManager.createDirectory(at: url, withIntermediateDirectories: true,
-                                        attributes: [.posixPermissions: 0o700])
+        try fileManager.createDirectory(
+            at: url, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let key = Curve25519.Signing.PrivateKey()
         let keyURL = url.appending(path: "node.key")
-        guard fileManager.createFile(atPath: keyURL.path, contents: Data(key.rawRepresentation.base64EncodedString().utf8),
-                                     attributes: [.posixPermissions: 0o600]) else {
+        guard
+            fileManager.createFile(
+                atPath: keyURL.path, contents: Data(key.rawRepresentation.base64EncodedString().utf8),
+                attributes: [.posixPermissions: 0o600])
+        else {
             throw SetupError(description: "cannot write \(keyURL.path)")
         }
         try Data(contentsOf: eventFile).write(to: url.appending(path: "event.json"), options: .atomic)
@@ -103,7 +124,8 @@ public struct NodeDirectory: Sendable {
             venue: venue, nodeID: NodeIdentity.nodeID(for: key.publicKey),
             aggregatorURL: aggregatorURL.hasSuffix("/") ? String(aggregatorURL.dropLast()) : aggregatorURL,
             eventID: event.definition.id, createdAt: Date().formatted(.iso8601), aggregatorKey: aggregatorKey,
-            caFile: aggregator.caFile.map { URL(filePath: $0).standardizedFileURL.path }, pinnedPublicKey: aggregator.pinnedPublicKey)
+            caFile: aggregator.caFile.map { URL(filePath: $0).standardizedFileURL.path },
+            pinnedPublicKey: aggregator.pinnedPublicKey)
         // node.json last: its presence means the directory is complete.
         try write(configuration, to: url)
         return try open(at: url)
@@ -129,23 +151,28 @@ public struct NodeDirectory: Sendable {
 
     /// An HTTP client that trusts what node.json says about the aggregator's TLS.
     public func httpClient(connectTimeout: Int = 5, totalTimeout: Int = 30) -> CurlHTTPClient {
-        CurlHTTPClient(connectTimeout: connectTimeout, totalTimeout: totalTimeout, caFile: configuration.caFile,
-                       pinnedPublicKey: configuration.pinnedPublicKey)
+        CurlHTTPClient(
+            connectTimeout: connectTimeout, totalTimeout: totalTimeout, caFile: configuration.caFile,
+            pinnedPublicKey: configuration.pinnedPublicKey)
     }
 
     /// Opens an existing data directory.
     public static func open(at url: URL) throws -> NodeDirectory {
         let configURL = url.appending(path: "node.json")
         guard FileManager.default.fileExists(atPath: configURL.path) else {
-            throw SetupError(description: "\(url.path) is not a venue node data directory (no node.json); "
-                + "create one with: venue-node init --data-dir \(url.path) --event FILE --venue VENUE --aggregator URL")
+            throw SetupError(
+                description: "\(url.path) is not a venue node data directory (no node.json); "
+                    + "create one with: venue-node init --data-dir \(url.path) --event FILE --venue VENUE --aggregator URL"
+            )
         }
         let configuration = try JSONDecoder().decode(Configuration.self, from: Data(contentsOf: configURL))
         let event = try EventDefinition.load(contentsOf: url.appending(path: "event.json"))
         let keyText = try String(contentsOf: url.appending(path: "node.key"), encoding: .utf8)
         guard let keyData = Data(base64Encoded: keyText.trimmingCharacters(in: .whitespacesAndNewlines)),
-              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: keyData) else {
-            throw SetupError(description: "\(url.appending(path: "node.key").path) does not hold an Ed25519 private key")
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: keyData)
+        else {
+            throw SetupError(
+                description: "\(url.appending(path: "node.key").path) does not hold an Ed25519 private key")
         }
         return NodeDirectory(url: url, configuration: configuration, event: event, key: key)
     }
@@ -157,7 +184,8 @@ public struct NodeDirectory: Sendable {
 extension NodeDirectory {
     /// The check-in desk of this venue, with the roster in force.
     public func checkinDesk(_ database: NodeDatabase) throws -> CheckinDesk {
-        CheckinDesk(event: event.definition, venue: configuration.venue, roster: try database.roster(),
-                    keyer: { try PersonKeyer.fromEnvironment() })
+        CheckinDesk(
+            event: event.definition, venue: configuration.venue, roster: try database.roster(),
+            keyer: { try PersonKeyer.fromEnvironment() })
     }
 }

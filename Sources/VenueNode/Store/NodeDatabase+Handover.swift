@@ -33,12 +33,16 @@ extension NodeDatabase {
             }
             var handover = UnsentRecords(afterSeq: afterSeq, headSeq: state.headSeq)
             // What each correction after `afterSeq` corrects, to follow a chain of corrections back to its start.
-            let corrections = try StoredRecord.filter(StoredRecord.Columns.seq > afterSeq && Column("kind") == "correction")
-                .order(StoredRecord.Columns.seq).fetchAll(db)
-                .compactMap { row -> (seq: Int64, correction: RecordPayload.Correction)? in
-                    guard case .correction(let correction) = try? RecordPayload.decode(json: row.payload) else { return nil }
-                    return (row.seq, correction)
+            let corrections = try StoredRecord.filter(
+                StoredRecord.Columns.seq > afterSeq && Column("kind") == "correction"
+            )
+            .order(StoredRecord.Columns.seq).fetchAll(db)
+            .compactMap { row -> (seq: Int64, correction: RecordPayload.Correction)? in
+                guard case .correction(let correction) = try? RecordPayload.decode(json: row.payload) else {
+                    return nil
                 }
+                return (row.seq, correction)
+            }
             let targets = Dictionary(uniqueKeysWithValues: corrections.map { ($0.seq, $0.correction.target) })
             /// The record on or before `afterSeq` that a chain of corrections starting at `seq` goes back to, if any:
             /// the one the current node holds in effect.
@@ -53,7 +57,8 @@ extension NodeDatabase {
             for (seq, payload) in state.content.sorted(by: { $0.key < $1.key }) where seq > afterSeq {
                 if let link = acknowledgedLink(seq) {
                     // A correction (perhaps of a correction) of a record the current node already holds.
-                    handover.corrections.append(.init(target: link, reason: "handover", operator: "handover", replacement: payload))
+                    handover.corrections.append(
+                        .init(target: link, reason: "handover", operator: "handover", replacement: payload))
                     continue
                 }
                 switch payload {
@@ -68,7 +73,8 @@ extension NodeDatabase {
             for (seq, _) in targets.sorted(by: { $0.key < $1.key })
             where state.content[seq] == nil && state.supersededBy[seq] == nil {
                 if let link = acknowledgedLink(seq) {
-                    handover.corrections.append(.init(target: link, reason: "handover", operator: "handover", replacement: nil))
+                    handover.corrections.append(
+                        .init(target: link, reason: "handover", operator: "handover", replacement: nil))
                 }
             }
             // Reasons and operators of the original corrections, where one correction stands for the chain.
@@ -81,8 +87,10 @@ extension NodeDatabase {
             }
             // The handed-over records as the retired node holds them, so the current node can tell whether it has
             // any of them already (a batch the aggregator accepted though its answer was lost).
-            handover.records = try StoredRecord.filter(StoredRecord.Columns.seq > afterSeq).order(StoredRecord.Columns.seq)
-                .fetchAll(db).map { ($0.seq, $0.hash) }
+            handover.records = try StoredRecord.filter(StoredRecord.Columns.seq > afterSeq).order(
+                StoredRecord.Columns.seq
+            )
+            .fetchAll(db).map { ($0.seq, $0.hash) }
             return handover
         }
     }
@@ -93,7 +101,9 @@ extension NodeDatabase {
     public func firstHeld(of records: [(seq: Int64, hash: String)]) throws -> (seq: Int64, hash: String)? {
         try writer.read { db in
             for record in records {
-                if try String.fetchOne(db, sql: "SELECT hash FROM record WHERE seq = ?", arguments: [record.seq]) == record.hash {
+                if try String.fetchOne(db, sql: "SELECT hash FROM record WHERE seq = ?", arguments: [record.seq])
+                    == record.hash
+                {
                     return record
                 }
             }

@@ -29,7 +29,9 @@ extension NodeDatabase {
             try db.execute(sql: "DELETE FROM ledgerCount")
             try saveEntries(full.allEntries(), db: db)
             var counts: [String: Int] = [:]
-            for (counter, value) in full.totals { if let name = countName(counter) { counts[name, default: 0] += value } }
+            for (counter, value) in full.totals {
+                if let name = countName(counter) { counts[name, default: 0] += value }
+            }
             for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM record GROUP BY kind") {
                 counts["kind:" + (row["kind"] as String), default: 0] += row["n"] as Int
             }
@@ -68,7 +70,9 @@ extension NodeDatabase {
 
     static func counts(_ db: Database) throws -> [String: Int] {
         var result: [String: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT name, value FROM ledgerCount") { result[row["name"]] = row["value"] }
+        for row in try Row.fetchAll(db, sql: "SELECT name, value FROM ledgerCount") {
+            result[row["name"]] = row["value"]
+        }
         return result
     }
 
@@ -85,7 +89,8 @@ extension NodeDatabase {
     }
 
     private static func saveEntries(_ entries: [LedgerEntry], db: Database) throws {
-        let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO ledgerEntry (map, key, value) VALUES (?, ?, ?)")
+        let upsert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO ledgerEntry (map, key, value) VALUES (?, ?, ?)")
         let delete = try db.cachedStatement(sql: "DELETE FROM ledgerEntry WHERE map = ? AND key = ?")
         for entry in entries {
             if let value = entry.value {
@@ -97,13 +102,15 @@ extension NodeDatabase {
     }
 
     private static func addCounts(_ counts: [String: Int], db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO ledgerCount (name, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO ledgerCount (name, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value
+                """)
         for (name, value) in counts where value != 0 { try statement.execute(arguments: [name, value]) }
     }
 
     private static func saveHead(seq: Int64, hash: String, db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO ledgerHead (id, seq, hash) VALUES (1, ?, ?)", arguments: [seq, hash])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO ledgerHead (id, seq, hash) VALUES (1, ?, ?)", arguments: [seq, hash])
     }
 }

@@ -26,8 +26,13 @@ public struct NodeStatus: Codable, Sendable {
     public var ballots: [String: Int]
 
     enum CodingKeys: String, CodingKey {
-        case lastSeq = "last_seq", lastHash = "last_hash", acknowledgedSeq = "acknowledged_seq", pending
-        case lastSyncAt = "last_sync_at", lastError = "last_error", records, checkins, ballots
+        case lastSeq = "last_seq"
+        case lastHash = "last_hash"
+        case acknowledgedSeq = "acknowledged_seq"
+        case pending
+        case lastSyncAt = "last_sync_at"
+        case lastError = "last_error"
+        case records, checkins, ballots
     }
 }
 
@@ -68,8 +73,10 @@ extension NodeDatabase {
     /// line ends or order — are refused a second time unless `again`; the import record lives on the
     /// chain, so a restored node remembers too. Returns the records saved, the import record first.
     @discardableResult
-    public func importRows(_ rows: [RecordPayload], form: String, file: String, bytesDigest: String, again: Bool,
-                           event: EventDefinition) throws -> [ChainedRecord] {
+    public func importRows(
+        _ rows: [RecordPayload], form: String, file: String, bytesDigest: String, again: Bool,
+        event: EventDefinition
+    ) throws -> [ChainedRecord] {
         let now = Self.timestamp()
         var grouped: [String: (session: String, box: String, lines: [String])] = [:]
         for row in rows {
@@ -85,8 +92,9 @@ extension NodeDatabase {
             grouped["\(session)\u{1F}\(box)", default: (session, box, [])].lines.append(line)
         }
         let groups = grouped.values.sorted { ($0.session, $0.box) < ($1.session, $1.box) }.map { group in
-            RecordPayload.Imported.Group(session: group.session, box: group.box, rows: group.lines.count,
-                                         digest: SHA256.hash(data: Data(group.lines.sorted().joined(separator: "\n").utf8)).hexString)
+            RecordPayload.Imported.Group(
+                session: group.session, box: group.box, rows: group.lines.count,
+                digest: SHA256.hash(data: Data(group.lines.sorted().joined(separator: "\n").utf8)).hexString)
         }
         let marker = RecordPayload.imported(.init(file: file, form: form, groups: groups, at: now))
         return try write { db in
@@ -94,17 +102,22 @@ extension NodeDatabase {
             if !again {
                 for group in groups {
                     if let seq = state.earlierImport(session: group.session, box: group.box, digest: group.digest),
-                       case .imported(let earlier)? = try StoredRecord.fetchOne(db, key: seq)
-                        .flatMap({ try? RecordPayload.decode(json: $0.payload) }) {
-                        throw AlreadyImported(file: earlier.file, session: group.session, box: group.box, rows: group.rows,
-                                              record: seq, importedAt: earlier.at ?? "?")
+                        case .imported(let earlier)? = try StoredRecord.fetchOne(db, key: seq)
+                            .flatMap({ try? RecordPayload.decode(json: $0.payload) })
+                    {
+                        throw AlreadyImported(
+                            file: earlier.file, session: group.session, box: group.box, rows: group.rows,
+                            record: seq, importedAt: earlier.at ?? "?")
                     }
                 }
                 // Files imported by release 1 are remembered by their bytes only.
-                if let row = try Row.fetchOne(db, sql: "SELECT * FROM importedFile WHERE digest = ? LIMIT 1",
-                                              arguments: [bytesDigest]) {
-                    throw AlreadyImported(file: row["file"], session: groups.first?.session ?? "", box: groups.first?.box ?? "",
-                                          rows: rows.count, record: row["firstSeq"], importedAt: row["importedAt"])
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM importedFile WHERE digest = ? LIMIT 1",
+                    arguments: [bytesDigest])
+                {
+                    throw AlreadyImported(
+                        file: row["file"], session: groups.first?.session ?? "", box: groups.first?.box ?? "",
+                        rows: rows.count, record: row["firstSeq"], importedAt: row["importedAt"])
                 }
             }
             do {
@@ -113,7 +126,9 @@ extension NodeDatabase {
                 if error.index == 0 {
                     // The import record itself: blame the first row that does not fit the event, else the file (-1).
                     error.index = rows.firstIndex { (try? $0.check(against: event)) == nil } ?? -1
-                    if error.index >= 0, case .failure(let rejection) = Result(catching: { try rows[error.index].check(against: event) }) {
+                    if error.index >= 0,
+                        case .failure(let rejection) = Result(catching: { try rows[error.index].check(against: event) })
+                    {
                         error.rejection = rejection as? RecordRejection ?? error.rejection
                     }
                 } else {
@@ -124,8 +139,10 @@ extension NodeDatabase {
         }
     }
 
-    private static func append(_ payloads: [RecordPayload], to state: inout Ledger, event: EventDefinition,
-                               db: Database) throws -> [ChainedRecord] {
+    private static func append(
+        _ payloads: [RecordPayload], to state: inout Ledger, event: EventDefinition,
+        db: Database
+    ) throws -> [ChainedRecord] {
         var saved: [ChainedRecord] = []
         let now = Self.timestamp()
         var delta: [Counter: Int] = [:]
@@ -139,9 +156,13 @@ extension NodeDatabase {
             kinds[payload.kind.rawValue, default: 0] += 1
             let record = ChainedRecord(seq: state.headSeq, prev: state.headHash, payload: payload.canonicalJSON())
             // A ballot keeps only the day it was saved: no time finer than its box.
-            try db.cachedStatement(sql: "INSERT INTO record (seq, prev, hash, kind, payload, savedAt) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [record.seq, record.prev, record.hash, payload.kind.rawValue, record.payload,
-                                     payload.kind == .ballot ? String(now.prefix(10)) : now])
+            try db.cachedStatement(
+                sql: "INSERT INTO record (seq, prev, hash, kind, payload, savedAt) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            .execute(arguments: [
+                record.seq, record.prev, record.hash, payload.kind.rawValue, record.payload,
+                payload.kind == .ballot ? String(now.prefix(10)) : now,
+            ])
             state.headHash = record.hash
             saved.append(record)
         }
@@ -164,9 +185,11 @@ extension NodeDatabase {
                 // The venue's history as the aggregator holds it: taken as it is, never re-judged.
                 try state.admit(payload, event: nil, mode: .replay)
                 state.headHash = record.hash
-                try StoredRecord(seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
-                                 payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now)
-                    .insert(db)
+                try StoredRecord(
+                    seq: record.seq, prev: record.prev, hash: record.hash, kind: payload.kind.rawValue,
+                    payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now
+                )
+                .insert(db)
             }
         }
     }
@@ -185,23 +208,30 @@ extension NodeDatabase {
     }
 
     /// What the venue's own reconciliation looks at, computed from its records and roster (offline).
-    public func reconciliationInput(event: LoadedEvent, venue: String, now: Date = Date()) throws -> ReconciliationInput {
+    public func reconciliationInput(event: LoadedEvent, venue: String, now: Date = Date()) throws -> ReconciliationInput
+    {
         try writer.read { db in
             let state = try Self.loadState(db)
             var checkins: [CheckinFact] = []
             var corrections: [CorrectionFact] = []
             for (seq, payload) in state.content.sorted(by: { $0.key < $1.key }) {
                 if case .checkin(let checkin) = payload {
-                    checkins.append(CheckinFact(venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
-                                                category: checkin.category, person: checkin.person,
-                                                walkin: checkin.walkin ?? false))
+                    checkins.append(
+                        CheckinFact(
+                            venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
+                            category: checkin.category, person: checkin.person,
+                            walkin: checkin.walkin ?? false))
                 }
             }
-            for row in try StoredRecord.filter(Column("kind") == "correction").order(StoredRecord.Columns.seq).fetchAll(db) {
+            for row in try StoredRecord.filter(Column("kind") == "correction").order(StoredRecord.Columns.seq).fetchAll(
+                db)
+            {
                 if case .correction(let correction) = try RecordPayload.decode(json: row.payload) {
-                    corrections.append(CorrectionFact(venue: venue, seq: row.seq, target: correction.target,
-                                                      reason: correction.reason, operatorName: correction.operator,
-                                                      at: correction.at, replaced: correction.replacement != nil))
+                    corrections.append(
+                        CorrectionFact(
+                            venue: venue, seq: row.seq, target: correction.target,
+                            reason: correction.reason, operatorName: correction.operator,
+                            at: correction.at, replaced: correction.replacement != nil))
                 }
             }
             return ReconciliationInput(
@@ -248,8 +278,10 @@ extension NodeDatabase {
     /// Notes a sync attempt: what the aggregator acknowledged, or the error.
     public func logSync(ok: Bool, ackedSeq: Int64? = nil, ackedHash: String? = nil, message: String? = nil) throws {
         try write { db in
-            try SyncAttempt(id: nil, at: Self.timestamp(), ok: ok, ackedSeq: ackedSeq, ackedHash: ackedHash,
-                            message: message).insert(db)
+            try SyncAttempt(
+                id: nil, at: Self.timestamp(), ok: ok, ackedSeq: ackedSeq, ackedHash: ackedHash,
+                message: message
+            ).insert(db)
         }
     }
 
@@ -298,29 +330,35 @@ extension NodeDatabase {
                     }
                 }
             }
-            return NodeStatus(lastSeq: head.seq, lastHash: head.hash, acknowledgedSeq: acknowledged,
-                              pending: head.seq - acknowledged, lastSyncAt: last?.at,
-                              lastError: last.flatMap { $0.ok ? nil : $0.message }, records: kinds,
-                              checkins: checkins, ballots: ballots)
+            return NodeStatus(
+                lastSeq: head.seq, lastHash: head.hash, acknowledgedSeq: acknowledged,
+                pending: head.seq - acknowledged, lastSyncAt: last?.at,
+                lastError: last.flatMap { $0.ok ? nil : $0.message }, records: kinds,
+                checkins: checkins, ballots: ballots)
         }
     }
 
     /// Keeps a receipt the aggregator signed.
     public func saveReceipt(_ receipt: Receipt) throws {
         try write { db in
-            try db.execute(sql: """
-                INSERT INTO receipt (venue, node, firstSeq, lastSeq, lastHash, signature, receivedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [receipt.venue, receipt.node, receipt.firstSeq, receipt.lastSeq, receipt.lastHash,
-                                 receipt.signature, Self.timestamp()])
+            try db.execute(
+                sql: """
+                    INSERT INTO receipt (venue, node, firstSeq, lastSeq, lastHash, signature, receivedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    receipt.venue, receipt.node, receipt.firstSeq, receipt.lastSeq, receipt.lastHash,
+                    receipt.signature, Self.timestamp(),
+                ])
         }
     }
 
     public func receipts() throws -> [Receipt] {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM receipt ORDER BY id").map {
-                Receipt(venue: $0["venue"], node: $0["node"], firstSeq: $0["firstSeq"], lastSeq: $0["lastSeq"],
-                        lastHash: $0["lastHash"], signature: $0["signature"])
+                Receipt(
+                    venue: $0["venue"], node: $0["node"], firstSeq: $0["firstSeq"], lastSeq: $0["lastSeq"],
+                    lastHash: $0["lastHash"], signature: $0["signature"])
             }
         }
     }

@@ -15,8 +15,9 @@ public final class NodeDatabase: Sendable {
         if WALWatch.walMissing(databasePath: path) {
             throw DurableDatabase.Failure(description: Self.walDeletedMessage(path))
         }
-        try self.init(writer: DurableDatabase.openPool(path: path, mustExist: !create),
-                      walWatch: WALWatch(databasePath: path))
+        try self.init(
+            writer: DurableDatabase.openPool(path: path, mustExist: !create),
+            walWatch: WALWatch(databasePath: path))
     }
 
     /// Uses an existing writer (tests pass an in-memory `DatabaseQueue`).

@@ -9,7 +9,9 @@ import GRDB
 /// No migration calls application code: what a migration does must not change when the code does.
 extension NodeDatabase {
     static let migrations: [(name: String, sql: String)] = [
-        ("v1: record chain and sync log", """
+        (
+            "v1: record chain and sync log",
+            """
             CREATE TABLE record (
                 seq INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
                 prev TEXT NOT NULL,
@@ -30,9 +32,12 @@ extension NodeDatabase {
                 ackedHash TEXT,
                 message TEXT
             );
-            """),
+            """
+        ),
         // The roster tables (the same in the aggregator's database). Each import is kept; the latest is in force.
-        ("v2: roster", """
+        (
+            "v2: roster",
+            """
             CREATE TABLE rosterImport (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 importedAt TEXT NOT NULL,
@@ -61,8 +66,11 @@ extension NodeDatabase {
             BEGIN SELECT RAISE(ABORT, 'rosterEntry is append-only: import a new roster instead'); END;
             CREATE TRIGGER rosterEntry_is_append_only_delete BEFORE DELETE ON rosterEntry
             BEGIN SELECT RAISE(ABORT, 'rosterEntry is append-only: import a new roster instead'); END;
-            """),
-        ("v3: receipts", """
+            """
+        ),
+        (
+            "v3: receipts",
+            """
             CREATE TABLE receipt (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 venue TEXT NOT NULL,
@@ -77,8 +85,11 @@ extension NodeDatabase {
             BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
             CREATE TRIGGER receipt_is_append_only_delete BEFORE DELETE ON receipt
             BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
-            """),
-        ("v4: imported files", """
+            """
+        ),
+        (
+            "v4: imported files",
+            """
             CREATE TABLE importedFile (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 digest TEXT NOT NULL,
@@ -88,11 +99,14 @@ extension NodeDatabase {
                 importedAt TEXT NOT NULL
             );
             CREATE INDEX importedFile_digest ON importedFile(digest);
-            """),
+            """
+        ),
         // The ledger the rules judge by, kept as it stands after the last record (derived from the records, rebuilt
         // from them whenever `ledgerHead` is not the chain's head), so a write costs the same on a node of 10^5
         // records as on an empty one. Not records: rows here are replaced as the ledger changes.
-        ("v5: ledger tables", """
+        (
+            "v5: ledger tables",
+            """
             CREATE TABLE ledgerEntry (
                 map TEXT NOT NULL,
                 key TEXT NOT NULL,
@@ -108,7 +122,8 @@ extension NodeDatabase {
                 name TEXT PRIMARY KEY NOT NULL,
                 value INTEGER NOT NULL
             ) WITHOUT ROWID;
-            """),
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 

@@ -33,7 +33,8 @@ public struct CurlHTTPClient: Sendable {
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
-    public init(connectTimeout: Int = 5, totalTimeout: Int = 30, caFile: String? = nil, pinnedPublicKey: String? = nil) {
+    public init(connectTimeout: Int = 5, totalTimeout: Int = 30, caFile: String? = nil, pinnedPublicKey: String? = nil)
+    {
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.caFile = caFile
@@ -43,7 +44,8 @@ public struct CurlHTTPClient: Sendable {
     public func send(method: String, url: String, headers: [String] = [], body: Data? = nil) async throws -> HTTPReply {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try self.perform(method: method, url: url, headers: headers, body: body) })
+                continuation.resume(
+                    with: Result { try self.perform(method: method, url: url, headers: headers, body: body) })
             }
         }
     }
@@ -101,7 +103,8 @@ public struct CurlHTTPClient: Sendable {
             if method == "POST" {
                 tally_curl_setopt_long(handle, CURLOPT_POST, 1)
                 tally_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bytes.count)
-                tally_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                tally_curl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
             } else if method != "GET" {
                 tally_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
             }

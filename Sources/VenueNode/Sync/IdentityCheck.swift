@@ -29,14 +29,16 @@ public struct IdentityCheck: Sendable {
         } catch let error as TransportError {
             return .unknown("cannot reach the aggregator at \(baseURL): \(error.message)")
         }
-        guard reply.status == 200, let identity = try? JSONDecoder().decode(AggregatorIdentity.self, from: reply.body) else {
+        guard reply.status == 200, let identity = try? JSONDecoder().decode(AggregatorIdentity.self, from: reply.body)
+        else {
             return .unknown("the aggregator at \(baseURL) does not publish its key (HTTP \(reply.status))")
         }
         guard identity.aggregatorKey == expected else {
-            throw SyncError(message: "the aggregator at \(baseURL) has the key \(identity.aggregatorKey), not the "
-                + "--aggregator-key this node was given (\(expected)): check the key (`aggregator identity --data-dir "
-                + "DIR` at the central office) and the URL. Nothing was enrolled: the token is still unused and the "
-                + "venue's current node stays in place", retryable: false)
+            throw SyncError(
+                message: "the aggregator at \(baseURL) has the key \(identity.aggregatorKey), not the "
+                    + "--aggregator-key this node was given (\(expected)): check the key (`aggregator identity --data-dir "
+                    + "DIR` at the central office) and the URL. Nothing was enrolled: the token is still unused and the "
+                    + "venue's current node stays in place", retryable: false)
         }
         return .matches
     }

@@ -10,8 +10,10 @@ public struct ReceiptCheck: Sendable, Equatable {
     public var provenThrough: Int64
     public var problems: [String]
 
-    public static func run(records: [ChainedRecord], receipts: [Receipt], venue: String,
-                           key: Curve25519.Signing.PublicKey, heads: SignedHeads? = nil) -> ReceiptCheck {
+    public static func run(
+        records: [ChainedRecord], receipts: [Receipt], venue: String,
+        key: Curve25519.Signing.PublicKey, heads: SignedHeads? = nil
+    ) -> ReceiptCheck {
         var problems: [String] = []
         var proven: Int64 = 0
         let hashes = Dictionary(uniqueKeysWithValues: records.map { ($0.seq, $0.hash) })
@@ -22,8 +24,9 @@ public struct ReceiptCheck: Sendable, Equatable {
                 continue
             }
             guard receipt.venue == venue, hashes[receipt.lastSeq] == receipt.lastHash else {
-                problems.append("\(label): names record \(receipt.lastSeq) with hash \(receipt.lastHash.prefix(16))…, "
-                    + "which is not this node's record")
+                problems.append(
+                    "\(label): names record \(receipt.lastSeq) with hash \(receipt.lastHash.prefix(16))…, "
+                        + "which is not this node's record")
                 continue
             }
             proven = max(proven, receipt.lastSeq)
@@ -35,12 +38,14 @@ public struct ReceiptCheck: Sendable, Equatable {
                 let head = heads.heads.first { $0.venue == venue }
                 let seq = head?.seq ?? 0
                 if seq < proven {
-                    problems.append("the aggregator's signed head of venue \(venue) is record \(seq), below record "
-                        + "\(proven) it acknowledged: records \(seq + 1)…\(proven) were dropped")
+                    problems.append(
+                        "the aggregator's signed head of venue \(venue) is record \(seq), below record "
+                            + "\(proven) it acknowledged: records \(seq + 1)…\(proven) were dropped")
                 }
                 if let head, let mine = hashes[head.seq], mine != head.hash {
-                    problems.append("the aggregator's head of venue \(venue) names record \(head.seq) with another "
-                        + "hash than this node's: the chains have forked")
+                    problems.append(
+                        "the aggregator's head of venue \(venue) names record \(head.seq) with another "
+                            + "hash than this node's: the chains have forked")
                 }
             }
         }

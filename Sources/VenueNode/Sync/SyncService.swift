@@ -11,7 +11,8 @@ public struct SyncService: Service {
     public var maxBackoff: Duration
     public var logger: Logger
 
-    public init(syncer: Syncer, interval: Duration = .seconds(5), maxBackoff: Duration = .seconds(300), logger: Logger) {
+    public init(syncer: Syncer, interval: Duration = .seconds(5), maxBackoff: Duration = .seconds(300), logger: Logger)
+    {
         self.syncer = syncer
         self.interval = interval
         self.maxBackoff = maxBackoff
@@ -45,15 +46,20 @@ public struct SyncService: Service {
                 let report = try await syncer.sync(batchSize: batchSize.current)
                 batchSize.succeeded()
                 if report.recordsSent > 0 {
-                    logger.info("synced", metadata: ["records.sent": "\(report.recordsSent)",
-                                                     "acknowledged.seq": "\(report.acknowledgedSeq)"])
+                    logger.info(
+                        "synced",
+                        metadata: [
+                            "records.sent": "\(report.recordsSent)",
+                            "acknowledged.seq": "\(report.acknowledgedSeq)",
+                        ])
                 }
                 failures = 0
                 await waitForNewRecords(upTo: interval)
             } catch {
                 if let error = error as? SyncError, error.timedOut {
                     batchSize.timedOut()
-                    logger.notice("request timed out: smaller batches", metadata: ["batch.size": "\(batchSize.current)"])
+                    logger.notice(
+                        "request timed out: smaller batches", metadata: ["batch.size": "\(batchSize.current)"])
                 }
                 failures += 1
                 let delay = Self.backoff(failures: failures, cap: maxBackoff)

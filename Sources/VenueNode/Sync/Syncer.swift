@@ -35,8 +35,10 @@ public struct Syncer: Sendable {
     public var logger: Logger
 
     /// `client` defaults to one that follows node.json's TLS settings (CA file, public key pin).
-    public init(directory: NodeDirectory, database: NodeDatabase, client: CurlHTTPClient? = nil,
-                batchSize: Int = 500, maxBatchBytes: Int = 512 * 1024, logger: Logger) {
+    public init(
+        directory: NodeDirectory, database: NodeDatabase, client: CurlHTTPClient? = nil,
+        batchSize: Int = 500, maxBatchBytes: Int = 512 * 1024, logger: Logger
+    ) {
         self.directory = directory
         self.database = database
         self.client = client ?? directory.httpClient()
@@ -88,9 +90,10 @@ public struct Syncer: Sendable {
         if let fromSeq {
             guard fromSeq <= max(1, head.seq) else {
                 let pending = try pendingCount(head: head)
-                throw SyncError(message: "--from-seq \(fromSeq) is beyond this node's last record (the head is record "
-                    + "\(head.seq)): nothing would be sent, and \(pending) record(s) are pending. "
-                    + "Give --from-seq 1 to \(head.seq), or leave it out to send what is pending", retryable: false)
+                throw SyncError(
+                    message: "--from-seq \(fromSeq) is beyond this node's last record (the head is record "
+                        + "\(head.seq)): nothing would be sent, and \(pending) record(s) are pending. "
+                        + "Give --from-seq 1 to \(head.seq), or leave it out to send what is pending", retryable: false)
             }
             next = max(1, fromSeq)
         } else {
@@ -114,28 +117,32 @@ public struct Syncer: Sendable {
         while next <= head.seq {
             let records = try database.records(from: next, limit: batchSize, maxBytes: maxBatchBytes)
             guard let last = records.last else { break }
-            let batch = Batch(event: directory.configuration.eventID, venue: directory.configuration.venue,
-                              node: directory.configuration.nodeID, records: records, eventDigest: directory.event.digest)
+            let batch = Batch(
+                event: directory.configuration.eventID, venue: directory.configuration.venue,
+                node: directory.configuration.nodeID, records: records, eventDigest: directory.event.digest)
             let reply = try await post(batch)
             report.batchesSent += 1
             switch reply.status {
             case 200:
                 let ack = try decode(BatchAck.self, reply)
                 guard ack.lastSeq == last.seq, ack.lastHash == last.hash else {
-                    throw SyncError(message: "the aggregator acknowledged \(ack.lastSeq) (\(ack.lastHash.prefix(12))…) "
-                        + "for a batch ending at \(last.seq) (\(last.hash.prefix(12))…)", retryable: false)
+                    throw SyncError(
+                        message: "the aggregator acknowledged \(ack.lastSeq) (\(ack.lastHash.prefix(12))…) "
+                            + "for a batch ending at \(last.seq) (\(last.hash.prefix(12))…)", retryable: false)
                 }
                 try keepReceipt(for: ack, reply: reply)
                 try database.logSync(ok: true, ackedSeq: ack.lastSeq, ackedHash: ack.lastHash)
                 report.recordsSent += records.count
                 report.acknowledgedSeq = ack.lastSeq
-                logger.info("batch acknowledged", metadata: ["batch.first": "\(ack.firstSeq)", "batch.last": "\(ack.lastSeq)"])
+                logger.info(
+                    "batch acknowledged", metadata: ["batch.first": "\(ack.firstSeq)", "batch.last": "\(ack.lastSeq)"])
                 next = ack.lastSeq + 1
             case 409 where (try? decode(APIErrorBody.self, reply))?.error.code.means(.sequenceGap) == true:
                 let body = try decode(APIErrorBody.self, reply)
                 guard let resume = body.error.resumeFrom, resume >= 1, resume < next, gapsFollowed < 3 else {
-                    throw SyncError(message: "the aggregator keeps answering sequence_gap: \(body.error.message)",
-                                    retryable: false, code: .sequenceGap)
+                    throw SyncError(
+                        message: "the aggregator keeps answering sequence_gap: \(body.error.message)",
+                        retryable: false, code: .sequenceGap)
                 }
                 gapsFollowed += 1
                 logger.notice("aggregator asks to resume earlier", metadata: ["resume.from": "\(resume)"])
@@ -155,13 +162,16 @@ public struct Syncer: Sendable {
     /// keeps it; an acknowledgement without a valid receipt is not believed.
     private func keepReceipt(for ack: BatchAck, reply: HTTPReply) throws {
         guard let keyText = directory.configuration.aggregatorKey,
-              let key = NodeIdentity.publicKey(base64: keyText) else { return }
-        let receipt = Receipt(venue: directory.configuration.venue, node: ack.node, firstSeq: ack.firstSeq,
-                              lastSeq: ack.lastSeq, lastHash: ack.lastHash,
-                              signature: reply.headers["receipt-signature"] ?? "")
+            let key = NodeIdentity.publicKey(base64: keyText)
+        else { return }
+        let receipt = Receipt(
+            venue: directory.configuration.venue, node: ack.node, firstSeq: ack.firstSeq,
+            lastSeq: ack.lastSeq, lastHash: ack.lastHash,
+            signature: reply.headers["receipt-signature"] ?? "")
         guard receipt.isValid(for: key) else {
-            throw SyncError(message: "the acknowledgement of records \(ack.firstSeq)…\(ack.lastSeq) carries no valid "
-                + "receipt from the aggregator's key: something else may be answering at \(base)", retryable: true)
+            throw SyncError(
+                message: "the acknowledgement of records \(ack.firstSeq)…\(ack.lastSeq) carries no valid "
+                    + "receipt from the aggregator's key: something else may be answering at \(base)", retryable: true)
         }
         try database.saveReceipt(receipt)
     }
@@ -183,14 +193,16 @@ public struct Syncer: Sendable {
     /// Enrols this node's key at the aggregator with a one-time token (`aggregator nodes enroll`). The
     /// same token may be presented again by the same key (if an answer was lost); never by another.
     public func enrol(token: String) async throws -> EnrolmentResponse {
-        let request = EnrolmentRequest(token: token, venue: directory.configuration.venue,
-                                       publicKey: directory.publicKeyBase64)
+        let request = EnrolmentRequest(
+            token: token, venue: directory.configuration.venue,
+            publicKey: directory.publicKeyBase64)
         let reply = try await postSigned(path: "/v1/enrolments", body: try JSONCoding.data(request, .wire))
         guard reply.status == 200 else { throw apiError(reply) }
         let response = try decode(EnrolmentResponse.self, reply)
         guard response.node == directory.configuration.nodeID, response.venue == directory.configuration.venue else {
-            throw SyncError(message: "the aggregator enrolled node \(response.node) of venue \(response.venue), not this "
-                + "node", retryable: false)
+            throw SyncError(
+                message: "the aggregator enrolled node \(response.node) of venue \(response.venue), not this "
+                    + "node", retryable: false)
         }
         return response
     }
@@ -199,8 +211,9 @@ public struct Syncer: Sendable {
     /// numbering continues without a gap or a duplicate. Returns how many records were restored.
     public func restore(pageSize: Int = 1_000) async throws -> Int {
         guard try database.head().seq == 0 else {
-            throw SyncError(message: "this node already holds records: restore only fills an empty data directory",
-                            retryable: false)
+            throw SyncError(
+                message: "this node already holds records: restore only fills an empty data directory",
+                retryable: false)
         }
         var records: [ChainedRecord] = []
         var head: Int64 = 0
@@ -229,19 +242,23 @@ public struct Syncer: Sendable {
     /// A GET signed with the node's key (method, path and query): the aggregator answers reads only to
     /// its nodes and to holders of a bearer token.
     private func signedGet(path: String, query: String? = nil) async throws -> HTTPReply {
-        let signed = try MessageSignature.sign(method: "GET", path: path, query: query, body: Data(),
-                                               keyID: directory.configuration.nodeID, key: directory.key,
-                                               created: Int64(Date().timeIntervalSince1970))
-        return try await sendPacing(method: "GET", url: "\(base)\(path)" + (query.map { "?\($0)" } ?? ""), headers: [
-            "Content-Digest: \(signed.contentDigest)",
-            "Signature-Input: \(signed.signatureInput)",
-            "Signature: \(signed.signature)",
-        ])
+        let signed = try MessageSignature.sign(
+            method: "GET", path: path, query: query, body: Data(),
+            keyID: directory.configuration.nodeID, key: directory.key,
+            created: Int64(Date().timeIntervalSince1970))
+        return try await sendPacing(
+            method: "GET", url: "\(base)\(path)" + (query.map { "?\($0)" } ?? ""),
+            headers: [
+                "Content-Digest: \(signed.contentDigest)",
+                "Signature-Input: \(signed.signatureInput)",
+                "Signature: \(signed.signature)",
+            ])
     }
 
     /// Sends a request; on `429 rate_limited` waits as `Retry-After` says (1 to 10 s at a time, a minute
     /// in all) and sends it again: the same signed request, which the aggregator has not processed.
-    private func sendPacing(method: String, url: String, headers: [String], body: Data? = nil) async throws -> HTTPReply {
+    private func sendPacing(method: String, url: String, headers: [String], body: Data? = nil) async throws -> HTTPReply
+    {
         var waited = 0
         while true {
             let reply: HTTPReply
@@ -260,13 +277,15 @@ public struct Syncer: Sendable {
 
     private func checkCursor(_ cursor: NodeCursor, head: (seq: Int64, hash: String)) throws {
         guard cursor.seq <= head.seq else {
-            throw SyncError(message: "the aggregator holds \(cursor.seq) records of this node but the node has only "
-                + "\(head.seq): this data directory is not the one that sent them (restore it, or enrol a new node)",
+            throw SyncError(
+                message: "the aggregator holds \(cursor.seq) records of this node but the node has only "
+                    + "\(head.seq): this data directory is not the one that sent them (restore it, or enrol a new node)",
                 retryable: false)
         }
         if cursor.seq > 0, try database.hash(at: cursor.seq) != cursor.hash {
-            throw SyncError(message: "record \(cursor.seq) held by the aggregator differs from this node's: "
-                + "the chains have forked; do not record further and call the central office", retryable: false)
+            throw SyncError(
+                message: "record \(cursor.seq) held by the aggregator differs from this node's: "
+                    + "the chains have forked; do not record further and call the central office", retryable: false)
         }
     }
 
@@ -275,28 +294,33 @@ public struct Syncer: Sendable {
     }
 
     private func postSigned(path: String, body: Data) async throws -> HTTPReply {
-        let signed = try MessageSignature.sign(method: "POST", path: path, body: body,
-                                               keyID: directory.configuration.nodeID, key: directory.key,
-                                               created: Int64(Date().timeIntervalSince1970))
-        return try await sendPacing(method: "POST", url: base + path, headers: [
-            "Content-Type: application/json",
-            "Content-Digest: \(signed.contentDigest)",
-            "Signature-Input: \(signed.signatureInput)",
-            "Signature: \(signed.signature)",
-        ], body: body)
+        let signed = try MessageSignature.sign(
+            method: "POST", path: path, body: body,
+            keyID: directory.configuration.nodeID, key: directory.key,
+            created: Int64(Date().timeIntervalSince1970))
+        return try await sendPacing(
+            method: "POST", url: base + path,
+            headers: [
+                "Content-Type: application/json",
+                "Content-Digest: \(signed.contentDigest)",
+                "Signature-Input: \(signed.signatureInput)",
+                "Signature: \(signed.signature)",
+            ], body: body)
     }
 
     private func unreachable(_ error: TransportError) -> SyncError {
-        SyncError(message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true,
-                  timedOut: error.isTimeout)
+        SyncError(
+            message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true,
+            timedOut: error.isTimeout)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ reply: HTTPReply) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: reply.body)
         } catch {
-            throw SyncError(message: "the aggregator answered \(reply.status) with a body this node cannot read",
-                            retryable: true)
+            throw SyncError(
+                message: "the aggregator answered \(reply.status) with a body this node cannot read",
+                retryable: true)
         }
     }
 
@@ -307,7 +331,8 @@ public struct Syncer: Sendable {
         }
         var message = "the aggregator refused (\(reply.status) \(body.error.code.rawValue)): \(body.error.message)"
         if body.error.code.means(.unknownNode) {
-            message += "; enrol this node with: aggregator nodes add --data-dir DIR --venue "
+            message +=
+                "; enrol this node with: aggregator nodes add --data-dir DIR --venue "
                 + "\(directory.configuration.venue) --public-key \(directory.publicKeyBase64)"
         }
         return SyncError(message: message, retryable: retryable, code: body.error.code)

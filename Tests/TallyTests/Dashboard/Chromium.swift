@@ -23,9 +23,11 @@ final class Chromium {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process = Process()
         process.executableURL = URL(filePath: executable)
-        process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                             "--window-size=1400,1000", "--remote-debugging-port=0",
-                             "--user-data-dir=\(profile.path)", "about:blank"]
+        process.arguments = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+            "--window-size=1400,1000", "--remote-debugging-port=0",
+            "--user-data-dir=\(profile.path)", "about:blank",
+        ]
         let handle = try FileHandle(forWritingTo: log)
         process.standardError = handle
         process.standardOutput = handle
@@ -41,12 +43,14 @@ final class Chromium {
         }
         guard let port else {
             process.terminate()
-            throw Failure(description: "chromium did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            throw Failure(
+                description: "chromium did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
         let list = try await CurlHTTPClient().send(method: "GET", url: "http://127.0.0.1:\(port)/json/list")
         let targets = try JSONSerialization.jsonObject(with: list.body) as? [[String: Any]] ?? []
         guard let page = targets.first(where: { $0["type"] as? String == "page" }),
-              let url = page["webSocketDebuggerUrl"] as? String else {
+            let url = page["webSocketDebuggerUrl"] as? String
+        else {
             throw Failure(description: "no page target in \(String(decoding: list.body, as: UTF8.self))")
         }
         guard let path = URL(string: url)?.path else { throw Failure(description: "bad DevTools URL \(url)") }
@@ -69,7 +73,8 @@ final class Chromium {
         while true {
             let reply = try readMessage()
             guard let object = try JSONSerialization.jsonObject(with: reply) as? [String: Any],
-                  object["id"] as? Int == id else { continue }
+                object["id"] as? Int == id
+            else { continue }
             if let error = object["error"] { throw Failure(description: "\(method): \(error)") }
             return object["result"] as? [String: Any] ?? [:]
         }
@@ -116,7 +121,8 @@ final class Chromium {
         guard connected == 0 else { throw Failure(description: "cannot connect to DevTools on port \(port)") }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        let request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         try write(fd, Data(request.utf8))
         var response = Data()

@@ -12,8 +12,9 @@ import Testing
     func theDashboardUpdatesLiveWithoutAReloadAndSwitchesToEnglish() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let artefacts = URL(filePath: ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"]
-            ?? Fixtures.root.appending(path: ".build/artifacts").path)
+        let artefacts = URL(
+            filePath: ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"]
+                ?? Fixtures.root.appending(path: ".build/artifacts").path)
         try FileManager.default.createDirectory(at: artefacts, withIntermediateDirectories: true)
 
         // Given an aggregator of a confidential event and a venue node that has synced 3 check-ins
@@ -32,8 +33,13 @@ import Testing
         try checkins(1...3)
 
         // When the dashboard is opened with an observer's token
-        let token = try harness.run("aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer",
-                                                   "--name", "大屏"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try harness.run(
+            "aggregator",
+            [
+                "tokens", "add", "--data-dir", "agg", "--role", "observer",
+                "--name", "大屏",
+            ]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let browser = try await Chromium(workDirectory: harness.workDirectory)
         try browser.send("Page.enable")
         try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/dashboard?token=\(token)"])
@@ -52,11 +58,15 @@ import Testing
         let took = try await browser.waitUntil("\(overall).dataset.totalCheckedIn === '10'", timeout: .seconds(30))
         #expect(took != nil, "the page never showed the new total")
         #expect(try browser.evaluate("window.loadedOnce === true") as? Bool == true, "the page was not reloaded")
-        #expect((try browser.evaluate("Number(document.querySelector('#updates').textContent)") as? Int ?? 0) > updatesBefore)
-        #expect(try browser.evaluate("document.querySelector('[data-venue=dalate]').dataset.checkedIn") as? String == "10")
+        #expect(
+            (try browser.evaluate("Number(document.querySelector('#updates').textContent)") as? Int ?? 0)
+                > updatesBefore)
+        #expect(
+            try browser.evaluate("document.querySelector('[data-venue=dalate]').dataset.checkedIn") as? String == "10")
 
         // And the results appear once released
-        #expect(try harness.run("aggregator", ["results", "release", "--data-dir", "agg", "--by", "监督检查组"]).status == 0)
+        #expect(
+            try harness.run("aggregator", ["results", "release", "--data-dir", "agg", "--by", "监督检查组"]).status == 0)
         try checkins(11...11)
         #expect(try await browser.waitUntil("!!document.querySelector('tr[data-department=D01]')") != nil)
 
@@ -66,6 +76,8 @@ import Testing
         #expect(try browser.evaluate("document.querySelector('[data-t=venues]').textContent") as? String == "Venues")
         #expect(try browser.evaluate("document.getElementById('lang').textContent") as? String == "中文")
         try browser.screenshot(to: artefacts.appending(path: "dashboard-en.png"))
-        print("dashboard screenshots: \(artefacts.path)/dashboard-zh.png, dashboard-en.png; update shown after \(String(describing: took))")
+        print(
+            "dashboard screenshots: \(artefacts.path)/dashboard-zh.png, dashboard-en.png; update shown after \(String(describing: took))"
+        )
     }
 }

@@ -16,14 +16,16 @@ import Testing
     let metrics = IngestMetrics()
 
     init() throws {
-        let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#,
-                                                                with: #""results_confidential": true, "quotas": ["#)
+        let json = Fixtures.smallEventJSON.replacingOccurrences(
+            of: #""quotas": ["#,
+            with: #""results_confidential": true, "quotas": ["#)
         (database, intake) = try Fixtures.aggregator(eventJSON: json, enrolling: ["east": signer])
     }
 
     @Test func metricsCountBatchesByOutcomeAndRecordsByKind() async throws {
-        let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"),
-                                   metrics: metrics)
+        let app = try buildApplication(
+            intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"),
+            metrics: metrics)
         let records = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
             .checkin(.init(session: "S1", rep: "R2", category: "resident")),
@@ -34,16 +36,24 @@ import Testing
         let token = try database.addToken(name: "prometheus", role: .observer)
         try await app.test(.router) { client in
             for _ in 0..<2 {
-                try await client.execute(uri: "/v1/batches", method: .post, headers: signer.postHeaders(body),
-                                         body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
+                try await client.execute(
+                    uri: "/v1/batches", method: .post, headers: signer.postHeaders(body),
+                    body: ByteBuffer(bytes: body)
+                ) { #expect($0.status == .ok) }
             }
-            try await client.execute(uri: "/v1/batches", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(string: "{}")) { #expect($0.status == .unauthorized) }
-            let heartbeat = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: "east", headSeq: 6,
-                                                               headHash: records[2].hash, pending: 2, freeDiskBytes: 1,
-                                                               version: "t", clock: "c"))
-            try await client.execute(uri: "/v1/heartbeats", method: .post, headers: signer.postHeaders(heartbeat, path: "/v1/heartbeats"),
-                                     body: ByteBuffer(bytes: heartbeat)) { #expect($0.status == .noContent) }
+            try await client.execute(
+                uri: "/v1/batches", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            ) { #expect($0.status == .unauthorized) }
+            let heartbeat = try JSONEncoder().encode(
+                Heartbeat(
+                    node: signer.nodeID, venue: "east", headSeq: 6,
+                    headHash: records[2].hash, pending: 2, freeDiskBytes: 1,
+                    version: "t", clock: "c"))
+            try await client.execute(
+                uri: "/v1/heartbeats", method: .post, headers: signer.postHeaders(heartbeat, path: "/v1/heartbeats"),
+                body: ByteBuffer(bytes: heartbeat)
+            ) { #expect($0.status == .noContent) }
             try await client.execute(uri: "/metrics", method: .get, headers: bearer(token)) { response in
                 let text = String(buffer: response.body)
                 #expect(text.contains(#"sanmin_batches_total{outcome="accepted"} 2"#), "\(text)")
@@ -60,8 +70,10 @@ import Testing
     }
 
     @Test func confidentialResultsStayHiddenUntilReleased() async throws {
-        let records = Fixtures.chain([.boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
-                                      Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"])])
+        let records = Fixtures.chain([
+            .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
+            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+        ])
         _ = try await signer.send(records, venue: "east", to: intake)
         let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
         let token = try database.addToken(name: "大屏", role: .observer)
@@ -83,7 +95,9 @@ import Testing
                 #expect(state.totals.first?.valid == 1)
             }
             try database.releaseResults(by: "监督检查组")
-            try await client.execute(uri: "/v1/results", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/results", method: .get, headers: bearer(token)) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/v1/dashboard", method: .get, headers: bearer(token)) { response in
                 let state = try JSONDecoder().decode(DashboardState.self, from: Data(buffer: response.body))
                 #expect(state.resultsVisible)
@@ -117,22 +131,32 @@ import Testing
         let records = Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))])
         let body = signer.body(records, venue: "east")
         try await app.test(.router) { client in
-            for uri in ["/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard", "/readyz",
-                        "/v1/heads", "/v1/nodes/\(signer.nodeID)/cursor"] {
+            for uri in [
+                "/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard", "/readyz",
+                "/v1/heads", "/v1/nodes/\(signer.nodeID)/cursor",
+            ] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == .unauthorized, "\(uri)")
                 }
-                try await client.execute(uri: uri, method: .get,
-                                         headers: [.authorization: "Bearer wrong"]) { #expect($0.status == .unauthorized) }
+                try await client.execute(
+                    uri: uri, method: .get,
+                    headers: [.authorization: "Bearer wrong"]
+                ) { #expect($0.status == .unauthorized) }
             }
-            for uri in ["/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard", "/readyz",
-                        "/v1/nodes/\(signer.nodeID)/cursor"] {
-                try await client.execute(uri: uri, method: .get, headers: bearer(token)) { #expect($0.status == .ok, "\(uri)") }
+            for uri in [
+                "/v1/totals", "/v1/dashboard", "/v1/reconciliation", "/metrics", "/dashboard", "/readyz",
+                "/v1/nodes/\(signer.nodeID)/cursor",
+            ] {
+                try await client.execute(uri: uri, method: .get, headers: bearer(token)) {
+                    #expect($0.status == .ok, "\(uri)")
+                }
             }
             try await client.execute(uri: "/dashboard?token=\(token)", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/v1/batches", method: .post, headers: signer.postHeaders(body),
-                                     body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
+            try await client.execute(
+                uri: "/v1/batches", method: .post, headers: signer.postHeaders(body),
+                body: ByteBuffer(bytes: body)
+            ) { #expect($0.status == .ok) }
             let cursor = "/v1/nodes/\(signer.nodeID)/cursor"
             try await client.execute(uri: cursor, method: .get, headers: signer.getHeaders(path: cursor)) {
                 #expect($0.status == .ok)
@@ -143,8 +167,10 @@ import Testing
             }
             // Admin paths need an admin token.
             let issue = ByteBuffer(string: #"{"venue":"east","valid_hours":2}"#)
-            try await client.execute(uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(token),
-                                     body: issue) { response in
+            try await client.execute(
+                uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(token),
+                body: issue
+            ) { response in
                 #expect(response.status == .forbidden)
                 let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(refusal.error.code == .forbidden)
@@ -156,9 +182,13 @@ import Testing
                 }
             }
             // A token in the URL counts only for the dashboard page and its event stream.
-            try await client.execute(uri: "/v1/totals?token=\(token)", method: .get) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(admin),
-                                     body: issue) { response in
+            try await client.execute(uri: "/v1/totals?token=\(token)", method: .get) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(
+                uri: "/v1/admin/enrolment-tokens", method: .post, headers: bearer(admin),
+                body: issue
+            ) { response in
                 #expect(response.status == .created)
                 #expect(String(buffer: response.body).contains(#""token":"sme_"#))
             }
@@ -169,7 +199,9 @@ import Testing
                 #expect($0.status == .ok)
             }
             for uri in ["/v1/admin/roster", "/v1/admin/roster?venue=nowhere"] {
-                try await client.execute(uri: uri, method: .get, headers: bearer(admin)) { #expect($0.status == .notFound) }
+                try await client.execute(uri: uri, method: .get, headers: bearer(admin)) {
+                    #expect($0.status == .notFound)
+                }
             }
             // An admin revokes a node over HTTP; what it signs afterwards is refused.
             let revoke = "/v1/admin/nodes/\(signer.nodeID)/revoke"
@@ -183,18 +215,23 @@ import Testing
             try await client.execute(uri: revoke, method: .post, headers: bearer(admin), body: reason) {
                 #expect($0.status == .conflict)
             }
-            let more = Fixtures.chain([.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
-                                      afterSeq: 1, afterHash: records[0].hash)
+            let more = Fixtures.chain(
+                [.checkin(.init(session: "S1", rep: "R2", category: "resident"))],
+                afterSeq: 1, afterHash: records[0].hash)
             let moreBody = signer.body(more, venue: "east")
-            try await client.execute(uri: "/v1/batches", method: .post, headers: signer.postHeaders(moreBody),
-                                     body: ByteBuffer(bytes: moreBody)) { response in
+            try await client.execute(
+                uri: "/v1/batches", method: .post, headers: signer.postHeaders(moreBody),
+                body: ByteBuffer(bytes: moreBody)
+            ) { response in
                 #expect(response.status == .forbidden)
                 let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(refusal.error.code == .revokedNode)
             }
         }
         // The tokens themselves are stored nowhere: only their hashes.
-        let stored = try await database.writerForTests.read { db in try String.fetchAll(db, sql: "SELECT tokenHash FROM apiToken") }
+        let stored = try await database.writerForTests.read { db in
+            try String.fetchAll(db, sql: "SELECT tokenHash FROM apiToken")
+        }
         #expect(stored.count == 2 && !stored.contains { $0.contains(token) || $0.contains(admin) })
     }
 }

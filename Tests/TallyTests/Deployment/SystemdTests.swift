@@ -47,7 +47,10 @@ import Testing
         }
         #expect(lines.contains("StateDirectory=\(unit)"))
         #expect(lines.contains("EnvironmentFile=-/etc/sanmin/\(unit).env"))
-        #expect(lines.contains { $0.hasPrefix("ExecStart=/usr/local/bin/\(unit) ") && $0.hasSuffix("--config /etc/sanmin/\(unit).conf") })
+        #expect(
+            lines.contains {
+                $0.hasPrefix("ExecStart=/usr/local/bin/\(unit) ") && $0.hasSuffix("--config /etc/sanmin/\(unit).conf")
+            })
         // Every connection holds a file descriptor: the limit is above the aggregator's total connection cap.
         let limit = lines.first { $0.hasPrefix("LimitNOFILE=") }.flatMap { Int($0.dropFirst("LimitNOFILE=".count)) }
         #expect((limit ?? 0) > 2_048 + 256, "\(unit).service needs LimitNOFILE= above --max-connections (2048)")
@@ -65,7 +68,9 @@ import Testing
             address.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
             }
             try #require(bound == 0)
             var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -98,17 +103,26 @@ import Testing
         let socket = try NotifySocket(path: harness.workDirectory.appending(path: "notify.sock").path)
         let config: String
         if unit == "venue-node" {
-            #expect(try harness.run("venue-node", ["init", "--data-dir", "n", "--event", eventURL.path, "--venue",
-                                                   "tumed", "--aggregator", "http://127.0.0.1:9"]).status == 0)
+            #expect(
+                try harness.run(
+                    "venue-node",
+                    [
+                        "init", "--data-dir", "n", "--event", eventURL.path, "--venue",
+                        "tumed", "--aggregator", "http://127.0.0.1:9",
+                    ]
+                ).status == 0)
             config = try harness.write("# test\ndata-dir = n\ninterval = 1\nmax-backoff = 1\n", to: "node.conf")
         } else {
-            config = try harness.write("data-dir = agg\nevent = \(eventURL.path)\nlisten = 127.0.0.1:0\n",
-                                       to: "aggregator.conf")
+            config = try harness.write(
+                "data-dir = agg\nevent = \(eventURL.path)\nlisten = 127.0.0.1:0\n",
+                to: "aggregator.conf")
         }
         let arguments = unit == "venue-node" ? ["run", "--config", config] : ["serve", "--config", config]
-        let process = try harness.start(unit, arguments, log: "daemon.log", environment: [
-            "NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000",
-        ])
+        let process = try harness.start(
+            unit, arguments, log: "daemon.log",
+            environment: [
+                "NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000",
+            ])
         let started = socket.receive(for: .seconds(20)) { $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }
         #expect(started.first == "READY=1", "\(started)")
         #expect(started.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(started)")
@@ -122,16 +136,22 @@ import Testing
     @Test func aConfigurationFileAddsOptionsTheCommandLineDoesNotGive() throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let file = harness.workDirectory.appending(path: try harness.write("""
-            # comment
-            data-dir = /var/lib/venue-node   # trailing comment
-            interval = 5
-            verbose = true
-            quiet = false
-            """, to: "x.conf")).path
-        #expect(try ConfigFile.expand(["run", "--config", file, "--interval", "9"])
-            == ["run", "--interval", "9", "--data-dir", "/var/lib/venue-node", "--verbose"])
-        let missing = try #require(throws: ConfigFile.Failure.self) { try ConfigFile.expand(["run", "--config", "/nope"]) }
+        let file = harness.workDirectory.appending(
+            path: try harness.write(
+                """
+                # comment
+                data-dir = /var/lib/venue-node   # trailing comment
+                interval = 5
+                verbose = true
+                quiet = false
+                """, to: "x.conf")
+        ).path
+        #expect(
+            try ConfigFile.expand(["run", "--config", file, "--interval", "9"])
+                == ["run", "--interval", "9", "--data-dir", "/var/lib/venue-node", "--verbose"])
+        let missing = try #require(throws: ConfigFile.Failure.self) {
+            try ConfigFile.expand(["run", "--config", "/nope"])
+        }
         #expect(missing.description.hasPrefix("cannot read the configuration file /nope"))
         let bad = harness.workDirectory.appending(path: try harness.write("interval 5\n", to: "bad.conf")).path
         let error = try #require(throws: ConfigFile.Failure.self) { try ConfigFile.expand(["run", "--config", bad]) }

@@ -34,28 +34,34 @@ import VenueNode
         var outcomes: [Outcome] = []
         for seed in first..<(first + UInt64(count)) {
             let outcome = try await Self.runSchedule(seed: seed)
-            print("fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
-                + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
-                + "failed_syncs=\(outcome.syncFailures) failed_restarts=\(outcome.failedRestarts.count) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))")
-            #expect(outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
-                    "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
+            print(
+                "fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
+                    + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
+                    + "failed_syncs=\(outcome.syncFailures) failed_restarts=\(outcome.failedRestarts.count) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))"
+            )
+            #expect(
+                outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
+                "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
             for failure in outcome.failedRestarts { print("fault schedule seed=\(seed) restart: \(failure)") }
             outcomes.append(outcome)
         }
         let faults = outcomes.reduce(into: [String: Int]()) { total, outcome in
             for (kind, n) in outcome.faults { total[kind, default: 0] += n }
         }
-        print("fault schedules: \(outcomes.count), records: \(outcomes.map(\.records).reduce(0, +)), "
-            + "lost: \(outcomes.map(\.lost).reduce(0, +)), duplicated: \(outcomes.map(\.duplicated).reduce(0, +)), "
-            + "unexpected: \(outcomes.map(\.unexpected).reduce(0, +)), faults: \(faults.sorted { $0.key < $1.key })")
+        print(
+            "fault schedules: \(outcomes.count), records: \(outcomes.map(\.records).reduce(0, +)), "
+                + "lost: \(outcomes.map(\.lost).reduce(0, +)), duplicated: \(outcomes.map(\.duplicated).reduce(0, +)), "
+                + "unexpected: \(outcomes.map(\.unexpected).reduce(0, +)), faults: \(faults.sorted { $0.key < $1.key })"
+        )
         if let path = environment["FAULT_SUMMARY"] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(outcomes).write(to: URL(filePath: path))
         }
         if let path = environment["FAULT_REPORT"] {
-            try Self.report(outcomes, faults: faults, first: first).write(to: URL(filePath: path), atomically: true,
-                                                                           encoding: .utf8)
+            try Self.report(outcomes, faults: faults, first: first).write(
+                to: URL(filePath: path), atomically: true,
+                encoding: .utf8)
         }
     }
 
@@ -88,7 +94,9 @@ import VenueNode
             "|---|---|",
         ]
         for (kind, count) in faults.sorted(by: { $0.key < $1.key }) { lines.append("| \(kind) | \(count) |") }
-        lines += ["", "Replay one schedule: `FAULT_SEED=SEED FAULT_SCHEDULES=1 swift test --filter FaultInjectionTests`.", ""]
+        lines += [
+            "", "Replay one schedule: `FAULT_SEED=SEED FAULT_SCHEDULES=1 swift test --filter FaultInjectionTests`.", "",
+        ]
         return lines.joined(separator: "\n")
     }
 
@@ -169,12 +177,18 @@ import VenueNode
                 if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) }
             }
         }
-        defer { running.lock.withLock { running.aggregator?.terminate(); running.aggregator?.waitUntilExit() } }
+        defer {
+            running.lock.withLock {
+                running.aggregator?.terminate()
+                running.aggregator?.waitUntilExit()
+            }
+        }
 
         let venues = ["main", "east"]
         var reportedSaved: [String: Int64] = [:]
         for venue in venues {
-            try harness.createNode(venue, event: eventURL, venue: venue, aggregatorURL: "http://127.0.0.1:\(proxy.port)")
+            try harness.createNode(
+                venue, event: eventURL, venue: venue, aggregatorURL: "http://127.0.0.1:\(proxy.port)")
         }
 
         var nextRep = 0
@@ -189,22 +203,33 @@ import VenueNode
                 for _ in 0..<n {
                     nextRep += 1
                     checkins.append("\(session),R\(nextRep),\(random.next(2) == 0 ? "resident" : "expert")")
-                    let marks = departments.map { _ in ["satisfied", "basically_satisfied", "dissatisfied"][Int(random.next(3))] }
+                    let marks = departments.map { _ in
+                        ["satisfied", "basically_satisfied", "dissatisfied"][Int(random.next(3))]
+                    }
                     let status = random.next(20) == 0 ? "blank" : "valid"
-                    ballots.append("\(session),B\(round),\(status)," + (status == "valid" ? marks.joined(separator: ",")
-                        : String(repeating: ",", count: departments.count - 1)))
+                    ballots.append(
+                        "\(session),B\(round),\(status),"
+                            + (status == "valid"
+                                ? marks.joined(separator: ",")
+                                : String(repeating: ",", count: departments.count - 1)))
                 }
                 // The box is closed with its counts before its ballots are entered.
-                let closed = try harness.run("venue-node", ["box", "close", "--data-dir", venue, "--session", session,
-                                                            "--box", "B\(round)", "--issued", "\(n)", "--returned", "\(n)"])
+                let closed = try harness.run(
+                    "venue-node",
+                    [
+                        "box", "close", "--data-dir", venue, "--session", session,
+                        "--box", "B\(round)", "--issued", "\(n)", "--returned", "\(n)",
+                    ])
                 if closed.status != 0 { outcome.problems.append("box close failed: \(closed.stderr)") }
                 for (kind, rows) in [("--checkins", checkins), ("--ballots", ballots)] {
-                    let file = try harness.write(rows.joined(separator: "\n") + "\n", to: "\(venue)-\(round)\(kind).csv")
+                    let file = try harness.write(
+                        rows.joined(separator: "\n") + "\n", to: "\(venue)-\(round)\(kind).csv")
                     if random.next(8) == 0 {
                         // SIGKILL the import a few milliseconds in: all of the file or none of it is saved, and
                         // the node's store is the truth (the kill's timing is the one thing a seed cannot replay).
-                        let process = try harness.start("venue-node", ["import", "--data-dir", venue, kind, file],
-                                                        log: "\(venue)-killed-import.log")
+                        let process = try harness.start(
+                            "venue-node", ["import", "--data-dir", venue, kind, file],
+                            log: "\(venue)-killed-import.log")
                         try await Task.sleep(for: .milliseconds(Int(random.next(40))))
                         kill(process.processIdentifier, SIGKILL)
                         process.waitUntilExit()
@@ -212,23 +237,33 @@ import VenueNode
                         continue
                     }
                     let imported = try harness.run("venue-node", ["import", "--data-dir", venue, kind, file])
-                    guard imported.status == 0, let last = imported.stdout.split(separator: " ").last.flatMap({ Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+                    guard imported.status == 0,
+                        let last = imported.stdout.split(separator: " ").last.flatMap({
+                            Int64($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                        })
+                    else {
                         outcome.problems.append("import failed: \(imported.stderr)")
                         continue
                     }
                     reportedSaved[venue] = last
                 }
                 if random.next(3) == 0, let last = reportedSaved[venue] {
-                    let corrected = try harness.run("venue-node", [
-                        "correct", "--data-dir", venue, "--target", "\(last)", "--reason", "schedule \(seed)",
-                        "--operator", "harness", "--void",
-                    ])
+                    let corrected = try harness.run(
+                        "venue-node",
+                        [
+                            "correct", "--data-dir", venue, "--target", "\(last)", "--reason", "schedule \(seed)",
+                            "--operator", "harness", "--void",
+                        ])
                     if corrected.status == 0 { reportedSaved[venue] = last + 1 }
                 }
                 // Sync through the faulty proxy; it may fail, be killed, or succeed.
-                let sync = try harness.start("venue-node", ["sync", "--data-dir", venue, "--batch-size",
-                                                            "\(1 + random.next(8))", "--timeout", "3"],
-                                             log: "\(venue)-sync.log")
+                let sync = try harness.start(
+                    "venue-node",
+                    [
+                        "sync", "--data-dir", venue, "--batch-size",
+                        "\(1 + random.next(8))", "--timeout", "3",
+                    ],
+                    log: "\(venue)-sync.log")
                 running.lock.withLock { running.sync = sync }
                 sync.waitUntilExit()
                 running.lock.withLock { running.sync = nil }
@@ -251,8 +286,9 @@ import VenueNode
             }
             if !synced {
                 let aggregatorAlive = running.lock.withLock { running.aggregator?.isRunning ?? false }
-                outcome.problems.append("\(venue) could not sync after the network healed (aggregator running: "
-                    + "\(aggregatorAlive)): \(errors.joined(separator: " | "))")
+                outcome.problems.append(
+                    "\(venue) could not sync after the network healed (aggregator running: "
+                        + "\(aggregatorAlive)): \(errors.joined(separator: " | "))")
             }
         }
         outcome.faults.merge(proxy.injected) { $0 + $1 }
@@ -275,12 +311,16 @@ import VenueNode
             outcome.lost += max(0, Int(reported) - nodeRecords.count)
             do { try RecordChain.verify(nodeRecords) } catch { outcome.problems.append("\(venue) chain: \(error)") }
             let held = try aggregatorDB.records(venue: venue)
-            do { try RecordChain.verify(held) } catch { outcome.problems.append("aggregator chain of \(venue): \(error)") }
+            do { try RecordChain.verify(held) } catch {
+                outcome.problems.append("aggregator chain of \(venue): \(error)")
+            }
             let heldSet = Set(held.map { "\($0.seq)/\($0.hash)" })
             let savedSet = Set(nodeRecords.map { "\($0.seq)/\($0.hash)" })
             outcome.lost += savedSet.subtracting(heldSet).count
             outcome.unexpected += heldSet.subtracting(savedSet).count
-            for (key, value) in try Self.effectiveTotals(nodeRecords, venue: venue) { expected[key, default: 0] += value }
+            for (key, value) in try Self.effectiveTotals(nodeRecords, venue: venue) {
+                expected[key, default: 0] += value
+            }
             try Self.integrityCheck(harness.workDirectory.appending(path: "\(venue)/node.sqlite").path, &outcome)
         }
         try Self.integrityCheck(aggregatorPath, &outcome)
@@ -293,7 +333,8 @@ import VenueNode
 
     /// Counts missing from the actual totals (lost), counted more than once (duplicated), and counted
     /// where nothing was recorded (unexpected).
-    static func compare(expected: [String: Int], actual: [String: Int]) -> (lost: Int, duplicated: Int, unexpected: Int) {
+    static func compare(expected: [String: Int], actual: [String: Int]) -> (lost: Int, duplicated: Int, unexpected: Int)
+    {
         var result = (lost: 0, duplicated: 0, unexpected: 0)
         for key in Set(expected.keys).union(actual.keys) {
             let difference = (actual[key] ?? 0) - (expected[key] ?? 0)
@@ -319,12 +360,13 @@ import VenueNode
         var totals: [String: Int] = [:]
         for payload in content.values {
             for (counter, value) in payload.contribution {
-                let key: String? = switch counter {
-                case .attendance(let session, let category): "attendance/\(venue)/\(session)/\(category)"
-                case .mark(let session, let department, let mark): "mark/\(venue)/\(session)/\(department)/\(mark)"
-                case .ballots(let session, let box, let status): "\(status.rawValue)/\(venue)/\(session)/\(box)"
-                case .issued, .returned, .boxOpened, .boxClosed, .boxMark: nil
-                }
+                let key: String? =
+                    switch counter {
+                    case .attendance(let session, let category): "attendance/\(venue)/\(session)/\(category)"
+                    case .mark(let session, let department, let mark): "mark/\(venue)/\(session)/\(department)/\(mark)"
+                    case .ballots(let session, let box, let status): "\(status.rawValue)/\(venue)/\(session)/\(box)"
+                    case .issued, .returned, .boxOpened, .boxClosed, .boxMark: nil
+                    }
                 if let key, value != 0 { totals[key, default: 0] += value }
             }
         }
@@ -333,10 +375,15 @@ import VenueNode
 
     static func keys(_ totals: Totals) -> [String: Int] {
         var result: [String: Int] = [:]
-        for row in totals.attendance { result["attendance/\(row.venue)/\(row.session)/\(row.category)"] = row.checkedIn }
-        for row in totals.tallies { result["mark/\(row.venue)/\(row.session)/\(row.department)/\(row.mark)"] = row.count }
+        for row in totals.attendance {
+            result["attendance/\(row.venue)/\(row.session)/\(row.category)"] = row.checkedIn
+        }
+        for row in totals.tallies {
+            result["mark/\(row.venue)/\(row.session)/\(row.department)/\(row.mark)"] = row.count
+        }
         for row in totals.boxes {
-            for (status, value) in [("valid", row.valid), ("blank", row.blank), ("spoiled", row.spoiled)] where value != 0 {
+            for (status, value) in [("valid", row.valid), ("blank", row.blank), ("spoiled", row.spoiled)]
+            where value != 0 {
                 result["\(status)/\(row.venue)/\(row.session)/\(row.box)"] = value
             }
         }
@@ -359,10 +406,11 @@ import VenueNode
             .correction(.init(target: 3, reason: "x", operator: "y", replacement: nil)),
         ])
         let expected = try FaultInjectionTests.effectiveTotals(records, venue: "east")
-        #expect(expected == [
-            "attendance/east/S1/resident": 1, "mark/east/S1/D01/satisfied": 1, "mark/east/S1/D02/dissatisfied": 1,
-            "valid/east/S1/B1": 1,
-        ])
+        #expect(
+            expected == [
+                "attendance/east/S1/resident": 1, "mark/east/S1/D01/satisfied": 1, "mark/east/S1/D02/dissatisfied": 1,
+                "valid/east/S1/B1": 1,
+            ])
         var actual = expected
         actual["mark/east/S1/D01/satisfied"] = 2
         actual["attendance/east/S1/resident"] = nil

@@ -60,7 +60,9 @@ final class FaultProxy: @unchecked Sendable {
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -78,7 +80,12 @@ final class FaultProxy: @unchecked Sendable {
     }
 
     /// Replaces the plan (e.g. with `{ _ in .pass }` to heal the network).
-    func setPlan(_ plan: @escaping @Sendable (Int) -> Action) { lock.withLock { _plan = plan; partitionLeft = 0 } }
+    func setPlan(_ plan: @escaping @Sendable (Int) -> Action) {
+        lock.withLock {
+            _plan = plan
+            partitionLeft = 0
+        }
+    }
 
     /// Faults injected so far, per kind.
     var injected: [String: Int] { lock.withLock { _injected } }
@@ -128,7 +135,11 @@ final class FaultProxy: @unchecked Sendable {
         case .status(let code):
             guard readRequest(client) != nil else { return }
             let body = "{\"error\":{\"code\":\"internal_error\",\"message\":\"injected \(code)\"}}"
-            writeAll(client, Data("HTTP/1.1 \(code) Injected\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8))
+            writeAll(
+                client,
+                Data(
+                    "HTTP/1.1 \(code) Injected\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+                        .utf8))
             return
         case .delay(let milliseconds):
             Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
@@ -182,7 +193,8 @@ final class FaultProxy: @unchecked Sendable {
         }
         let headerEnd = data.range(of: separator)!.upperBound
         let head = String(decoding: data[..<headerEnd], as: UTF8.self)
-        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        let length =
+            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         while data.count - headerEnd < length {
             let count = recv(socket, &buffer, buffer.count, 0)

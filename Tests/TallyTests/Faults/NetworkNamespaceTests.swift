@@ -24,21 +24,27 @@ import Testing
         guard namespacesAllowed else { return false }
         let name = "sanmin-netem-\(getpid())"
         defer { _ = sh("ip netns del \(name)") }
-        return sh("ip netns add \(name) && ip -n \(name) link set lo up && "
-            + "ip netns exec \(name) tc qdisc add dev lo root netem delay 1ms").status == 0
+        return sh(
+            "ip netns add \(name) && ip -n \(name) link set lo up && "
+                + "ip netns exec \(name) tc qdisc add dev lo root netem delay 1ms"
+        ).status == 0
     }()
 
     static let nftablesAvailable: Bool = {
         guard namespacesAllowed else { return false }
         let name = "sanmin-nft-\(getpid())"
         defer { _ = sh("ip netns del \(name)") }
-        return sh("ip netns add \(name) && ip netns exec \(name) nft add table ip impair && "
-            + "ip netns exec \(name) nft add chain ip impair input '{ type filter hook input priority 0; }' && "
-            + "ip netns exec \(name) nft add rule ip impair input numgen random mod 100 '<' 20 drop").status == 0
+        return sh(
+            "ip netns add \(name) && ip netns exec \(name) nft add table ip impair && "
+                + "ip netns exec \(name) nft add chain ip impair input '{ type filter hook input priority 0; }' && "
+                + "ip netns exec \(name) nft add rule ip impair input numgen random mod 100 '<' 20 drop"
+        ).status == 0
     }()
 
     enum Impairment: String {
-        case cut = "c", netem = "i", nftables = "n"
+        case cut = "c"
+        case netem = "i"
+        case nftables = "n"
     }
 
     @Test(.enabled(if: namespacesAllowed, "needs root and ip netns"))
@@ -66,7 +72,8 @@ import Testing
             _ = Self.sh("ip netns pids \(a) | xargs -r kill -9; ip netns pids \(b) | xargs -r kill -9")
             _ = Self.sh("ip netns del \(a); ip netns del \(b)")
         }
-        let setup = Self.sh("""
+        let setup = Self.sh(
+            """
             set -e
             ip netns add \(a); ip netns add \(b)
             ip link add va\(id) type veth peer name vb\(id)
@@ -81,13 +88,15 @@ import Testing
             break
         case .netem:
             for (ns, dev) in [(a, "va\(id)"), (b, "vb\(id)")] {
-                let netem = Self.sh("ip netns exec \(ns) tc qdisc add dev \(dev) root netem loss 20% delay 300ms 100ms "
-                    + "duplicate 5% reorder 10% 50%")
+                let netem = Self.sh(
+                    "ip netns exec \(ns) tc qdisc add dev \(dev) root netem loss 20% delay 300ms 100ms "
+                        + "duplicate 5% reorder 10% 50%")
                 try #require(netem.status == 0, "\(netem.output)")
             }
         case .nftables:
             for (ns, dev, peer) in [(a, "va\(id)", "\(subnet).2"), (b, "vb\(id)", "\(subnet).1")] {
-                let rules = Self.sh("""
+                let rules = Self.sh(
+                    """
                     set -e
                     ip netns exec \(ns) nft add table ip impair
                     ip netns exec \(ns) nft add chain ip impair input '{ type filter hook input priority 0; }'
@@ -106,14 +115,22 @@ import Testing
         let event = try EventDefinition.load(contentsOf: eventURL).definition
         let bin = harness.binaries.path
         let ip = URL(filePath: "/usr/sbin/ip")
-        let serve = try harness.start(executable: ip, ["netns", "exec", a, "\(bin)/aggregator", "serve", "--data-dir",
-                                                       "agg", "--event", eventURL.path, "--listen", "\(subnet).1:8080"],
-                                      log: "aggregator.log")
+        let serve = try harness.start(
+            executable: ip,
+            [
+                "netns", "exec", a, "\(bin)/aggregator", "serve", "--data-dir",
+                "agg", "--event", eventURL.path, "--listen", "\(subnet).1:8080",
+            ],
+            log: "aggregator.log")
         defer { serve.terminate() }
         _ = try await harness.waitForLine(startingWith: "listening on", in: "aggregator.log")
         try harness.createNode("n", event: eventURL, venue: "tumed", aggregatorURL: "http://\(subnet).1:8080")
-        let daemon = try harness.start(executable: ip, ["netns", "exec", b, "\(bin)/venue-node", "run", "--data-dir",
-                                                        "n", "--interval", "1", "--max-backoff", "2"], log: "node.log")
+        let daemon = try harness.start(
+            executable: ip,
+            [
+                "netns", "exec", b, "\(bin)/venue-node", "run", "--data-dir",
+                "n", "--interval", "1", "--max-backoff", "2",
+            ], log: "node.log")
         defer { daemon.terminate() }
 
         // Record in three parts: before the cut, during it, after it.
@@ -130,8 +147,14 @@ import Testing
                 ballots.append("S1,B\(part),valid," + marks.joined(separator: ","))
             }
             let file = try harness.write(ballots.joined(separator: "\n") + "\n", to: "part\(part).csv")
-            #expect(try harness.run("venue-node", ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "B\(part)",
-                                                   "--issued", "60", "--returned", "60"]).status == 0)
+            #expect(
+                try harness.run(
+                    "venue-node",
+                    [
+                        "box", "close", "--data-dir", "n", "--session", "S1", "--box", "B\(part)",
+                        "--issued", "60", "--returned", "60",
+                    ]
+                ).status == 0)
             #expect(try harness.run("venue-node", ["import", "--data-dir", "n", "--ballots", file]).status == 0)
         }
         try record(1)
@@ -154,20 +177,24 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         let convergence = ContinuousClock.now - healed
-        let description = switch impairment {
-        case .cut: "link cut"
-        case .netem: "link cut, netem loss 20% delay 300±100ms duplicate 5% reorder 10%"
-        case .nftables: "link cut, nftables loss 20% each way and duplicate 5%, tbf 256 kbit/s with a 600 ms queue"
-        }
-        print("network namespaces (\(description)): "
-            + "\(held)/\(lastSeq) records held \(convergence) after the link came back")
+        let description =
+            switch impairment {
+            case .cut: "link cut"
+            case .netem: "link cut, netem loss 20% delay 300±100ms duplicate 5% reorder 10%"
+            case .nftables: "link cut, nftables loss 20% each way and duplicate 5%, tbf 256 kbit/s with a 600 ms queue"
+            }
+        print(
+            "network namespaces (\(description)): "
+                + "\(held)/\(lastSeq) records held \(convergence) after the link came back")
         #expect(held == lastSeq)
         if impairment == .nftables {
             // The impairment did happen: packets were dropped and duplicated on the way.
             let counters = [a, b].map { Self.sh("ip netns exec \($0) nft list table ip impair").output }.joined()
             let packets = { (action: String) in
                 counters.split(separator: "\n").filter { $0.contains(action) }
-                    .compactMap { $0.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) } }
+                    .compactMap {
+                        $0.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) }
+                    }
                     .reduce(0, +)
             }
             print("nftables: \(packets("drop")) packets dropped, \(packets("dup to")) duplicated")
@@ -175,7 +202,8 @@ import Testing
         }
         try aggregatorDB.close()
         let tallies = try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"])
-        #expect(tallies.stdout.split(separator: "\n").dropFirst().map(String.init)
-            == expected.keys.sorted().map { "\($0),\(expected[$0]!)" })
+        #expect(
+            tallies.stdout.split(separator: "\n").dropFirst().map(String.init)
+                == expected.keys.sorted().map { "\($0),\(expected[$0]!)" })
     }
 }

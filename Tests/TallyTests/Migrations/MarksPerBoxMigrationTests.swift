@@ -1,8 +1,9 @@
-@testable import Aggregator
 import Foundation
 import GRDB
 import Shared
 import Testing
+
+@testable import Aggregator
 
 /// Aggregator migration "v3: marks per box" fills `boxTally` from the records merged before it, in SQL (JSON
 /// functions). Before it was frozen it did so with application code (`RecordPayload.decode`, `contribution`):
@@ -17,7 +18,8 @@ import Testing
         let path = directory.appending(path: "aggregator.sqlite")
         try FileManager.default.copyItem(at: Fixtures.release(1).appending(path: "agg/aggregator.sqlite"), to: path)
         let database = try DatabaseQueue(path: path.path)
-        #expect(try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(
+            try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
                 == ["v1: nodes, batches, records, totals, alarms"])
         try AggregatorDatabase.migrator.migrate(database, upTo: Self.beforeV3)
         return (database, directory)
@@ -27,11 +29,13 @@ import Testing
     /// that replaces one in each correction not superseded, counted per venue, session, box, department, mark.
     static func marksPerBoxByApplicationCode(_ db: Database) throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT venue, payload FROM record r
-            WHERE kind IN ('ballot', 'correction')
-              AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
-            """)
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT venue, payload FROM record r
+                WHERE kind IN ('ballot', 'correction')
+                  AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                """)
         for row in rows {
             var payload = try RecordPayload.decode(json: row["payload"])
             if case .correction(let correction) = payload {
@@ -75,18 +79,23 @@ import Testing
         let (database, directory) = try releaseOne()
         defer { try? FileManager.default.removeItem(at: directory) }
         func ballot(_ mark: String, box: String = "B1", departments: Int = 12) -> RecordPayload {
-            .ballot(.init(session: "S1", box: box, status: .valid, marks: Dictionary(uniqueKeysWithValues:
-                (1...departments).map { (String(format: "D%02d", $0), mark) })))
+            .ballot(
+                .init(
+                    session: "S1", box: box, status: .valid,
+                    marks: Dictionary(
+                        uniqueKeysWithValues: (1...departments).map { (String(format: "D%02d", $0), mark) })))
         }
         func correction(_ target: Int64, _ replacement: RecordPayload?) -> RecordPayload {
-            .correction(.init(target: target, reason: "test", operator: "王芳", replacement: replacement,
-                              at: "2026-11-24T08:00:00Z"))
+            .correction(
+                .init(
+                    target: target, reason: "test", operator: "王芳", replacement: replacement,
+                    at: "2026-11-24T08:00:00Z"))
         }
         // Records 1–82 of venue tumed are in the fixture (ballots 42–81); these follow them, as if merged then.
         let more: [(seq: Int64, payload: RecordPayload, supersedes: Int64?)] = [
-            (83, correction(44, ballot("dissatisfied")), 44),      // a ballot replaced
-            (84, correction(83, ballot("satisfied")), 83),         // the correction corrected: only 84 counts
-            (85, correction(45, nil), 45),                         // a ballot voided
+            (83, correction(44, ballot("dissatisfied")), 44),  // a ballot replaced
+            (84, correction(83, ballot("satisfied")), 83),  // the correction corrected: only 84 counts
+            (85, correction(45, nil), 45),  // a ballot voided
             (86, correction(1, .checkin(.init(session: "S1", rep: "R1", category: "npc_deputy"))), 1),
             (87, ballot("basically_satisfied", box: "B2", departments: 3), nil),
             (88, .ballot(.init(session: "S1", box: "B2", status: .spoiled)), nil),
@@ -96,15 +105,20 @@ import Testing
         try database.write { db in
             let row = try #require(try Row.fetchOne(db, sql: "SELECT nodeID, batchID FROM record LIMIT 1"))
             for record in more {
-                let kind = try Row.fetchOne(db, sql: "SELECT json_extract(?, '$.kind') AS kind",
-                                            arguments: [record.payload.canonicalJSON()])?["kind"] as String?
-                try db.execute(sql: """
-                    INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID)
-                    VALUES ('tumed', ?, 'test', 'test', ?, ?, ?, ?)
-                    """, arguments: [record.seq, kind, record.payload.canonicalJSON(), row["nodeID"], row["batchID"]])
+                let kind =
+                    try Row.fetchOne(
+                        db, sql: "SELECT json_extract(?, '$.kind') AS kind",
+                        arguments: [record.payload.canonicalJSON()])?["kind"] as String?
+                try db.execute(
+                    sql: """
+                        INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID)
+                        VALUES ('tumed', ?, 'test', 'test', ?, ?, ?, ?)
+                        """,
+                    arguments: [record.seq, kind, record.payload.canonicalJSON(), row["nodeID"], row["batchID"]])
                 if let target = record.supersedes {
-                    try db.execute(sql: "INSERT INTO supersession (venue, target, bySeq) VALUES ('tumed', ?, ?)",
-                                   arguments: [target, record.seq])
+                    try db.execute(
+                        sql: "INSERT INTO supersession (venue, target, bySeq) VALUES ('tumed', ?, ?)",
+                        arguments: [target, record.seq])
                 }
             }
         }

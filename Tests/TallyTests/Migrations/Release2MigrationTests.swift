@@ -1,7 +1,8 @@
-@testable import Aggregator
 import Foundation
 import GRDB
 import Testing
+
+@testable import Aggregator
 @testable import VenueNode
 
 /// The second release's data directories (Fixtures/release-2, see its README) opened by this build: the same
@@ -19,16 +20,21 @@ import Testing
     func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
     /// `export tallies --csv` as release 2 left it: every department of session S1's ballot 4 / 3 / 4.
-    static let tallies = ["venue,session,department,mark,count"] + (1...12).flatMap { number in
-        let department = String(format: "D%02d", number)
-        return ["tumed,S1,\(department),basically_satisfied,3", "tumed,S1,\(department),dissatisfied,4",
-                "tumed,S1,\(department),satisfied,4"]
-    }
+    static let tallies =
+        ["venue,session,department,mark,count"]
+        + (1...12).flatMap { number in
+            let department = String(format: "D%02d", number)
+            return [
+                "tumed,S1,\(department),basically_satisfied,3", "tumed,S1,\(department),dissatisfied,4",
+                "tumed,S1,\(department),satisfied,4",
+            ]
+        }
 
     /// `GET /v1/totals` with a bearer token: the status and the body.
     func totals(port: Int, token: String) throws -> (status: String, body: [String: Any]) {
-        let answer = runShell("curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer \(token)' "
-            + "http://127.0.0.1:\(port)/v1/totals")
+        let answer = runShell(
+            "curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer \(token)' "
+                + "http://127.0.0.1:\(port)/v1/totals")
         let parts = lines(answer.output)
         let body = try parts.dropLast().joined(separator: "\n").data(using: .utf8)
             .flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] }
@@ -37,7 +43,10 @@ import Testing
 
     @Test func upgradeOpensTheSecondReleasesDataAndSendsThePendingRecordsOnce() async throws {
         let (harness, aggregator, port) = try await setUp()
-        defer { aggregator.terminate(); harness.cleanUp() }
+        defer {
+            aggregator.terminate()
+            harness.cleanUp()
+        }
         let verify = try harness.run("venue-node", ["verify", "--data-dir", "node"])
         #expect(verify.stdout.hasPrefix("chain ok: 34 record(s)"), "\(verify.stdout)\(verify.stderr)")
         let status = try harness.run("venue-node", ["status", "--data-dir", "node"])
@@ -45,16 +54,21 @@ import Testing
         #expect(status.stdout.contains("pending:          3"), "\(status.stdout)")
         let receipts = try harness.run("venue-node", ["receipts", "verify", "--data-dir", "node"])
         #expect(receipts.status == 0)
-        #expect(receipts.stdout.hasPrefix("1 receipt(s); records 1…31 of venue tumed are proven accepted"),
-                "\(receipts.stdout)\(receipts.stderr)")
+        #expect(
+            receipts.stdout.hasPrefix("1 receipt(s); records 1…31 of venue tumed are proven accepted"),
+            "\(receipts.stdout)\(receipts.stderr)")
 
         func exports() throws -> (tallies: [String], attendance: [String], boxes: [String]) {
-            (lines(try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"]).stdout),
-             lines(try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"]).stdout),
-             lines(try harness.run("aggregator", ["export", "boxes", "--data-dir", "agg", "--csv"]).stdout))
+            (
+                lines(try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"]).stdout),
+                lines(try harness.run("aggregator", ["export", "attendance", "--data-dir", "agg", "--csv"]).stdout),
+                lines(try harness.run("aggregator", ["export", "boxes", "--data-dir", "agg", "--csv"]).stdout)
+            )
         }
-        let attendanceS1 = ["venue,session,category,checked_in", "tumed,S1,cppcc_member,4", "tumed,S1,npc_deputy,4",
-                            "tumed,S1,party_deputy,4", "tumed,S1,volunteers,1"]
+        let attendanceS1 = [
+            "venue,session,category,checked_in", "tumed,S1,cppcc_member,4", "tumed,S1,npc_deputy,4",
+            "tumed,S1,party_deputy,4", "tumed,S1,volunteers,1",
+        ]
         let boxesHeader = "venue,session,box,opened,closed,issued,returned,valid,blank,spoiled"
         let before = try exports()
         #expect(before.tallies == Self.tallies)
@@ -72,7 +86,8 @@ import Testing
         // The pending records are sent once: the correction voids the blank ballot, two check-ins of S2.
         let sync = try harness.run("venue-node", ["sync", "--data-dir", "node"])
         #expect(sync.status == 0, "\(sync.stderr)")
-        #expect(sync.stdout.contains("sent 3 record(s) in 1 batch(es); acknowledged through 34 of 34"), "\(sync.stdout)")
+        #expect(
+            sync.stdout.contains("sent 3 record(s) in 1 batch(es); acknowledged through 34 of 34"), "\(sync.stdout)")
         let again = try harness.run("venue-node", ["sync", "--data-dir", "node", "--from-seq", "1"])
         #expect(again.status == 0, "\(again.stderr)")
         let after = try exports()
@@ -84,9 +99,11 @@ import Testing
         #expect(proven.stdout.contains("records 1…34 of venue tumed are proven accepted"), "\(proven.stdout)")
         let stored = try DatabaseQueue(path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path)
         let counts = try await stored.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record"),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM supersession"),
-             try Int.fetchOne(db, sql: "SELECT SUM(count) FROM boxTally"))
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM supersession"),
+                try Int.fetchOne(db, sql: "SELECT SUM(count) FROM boxTally")
+            )
         }
         #expect(counts.0 == 34)
         #expect(counts.1 == 2)
@@ -117,7 +134,8 @@ import Testing
             }
         }
         let written = try DatabaseQueue(path: copy.path)
-        #expect(try written.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(
+            try written.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
                 .sorted() == release2.sorted())
         let writtenSchema = try schema(written)
         #expect(writtenSchema.count > 10)

@@ -10,8 +10,11 @@ import Testing
     /// The small event with a third venue, walk-ins allowed, and main's quota stating 6 for 5 places.
     static let eventJSON = Fixtures.smallEventJSON
         .replacingOccurrences(of: #""stated_total": 5"#, with: #""stated_total": 6"#)
-        .replacingOccurrences(of: #"{"id": "east", "name": "东区分会场", "kind": "branch"}"#,
-                              with: #"{"id": "east", "name": "东区分会场", "kind": "branch"}, {"id": "west", "name": "西区分会场", "kind": "branch"}"#)
+        .replacingOccurrences(
+            of: #"{"id": "east", "name": "东区分会场", "kind": "branch"}"#,
+            with:
+                #"{"id": "east", "name": "东区分会场", "kind": "branch"}, {"id": "west", "name": "西区分会场", "kind": "branch"}"#
+        )
         .replacingOccurrences(of: #""quotas": ["#, with: #""walk_ins_allowed": true, "quotas": ["#)
 
     struct Key: Hashable, CustomStringConvertible {
@@ -24,15 +27,18 @@ import Testing
         var expected: Int?
         var actual: Int?
 
-        init(_ kind: Finding.Kind, _ severity: Finding.Severity, _ venue: String?, session: String? = nil,
-             box: String? = nil, category: String? = nil, _ expected: Int?, _ actual: Int?) {
-            (self.kind, self.severity, self.venue, self.session, self.box, self.category, self.expected, self.actual)
-                = (kind, severity, venue, session, box, category, expected, actual)
+        init(
+            _ kind: Finding.Kind, _ severity: Finding.Severity, _ venue: String?, session: String? = nil,
+            box: String? = nil, category: String? = nil, _ expected: Int?, _ actual: Int?
+        ) {
+            (self.kind, self.severity, self.venue, self.session, self.box, self.category, self.expected, self.actual) =
+                (kind, severity, venue, session, box, category, expected, actual)
         }
 
         init(_ finding: Finding) {
-            self.init(finding.kind, finding.severity, finding.venue, session: finding.session, box: finding.box,
-                      category: finding.category, finding.expected, finding.actual)
+            self.init(
+                finding.kind, finding.severity, finding.venue, session: finding.session, box: finding.box,
+                category: finding.category, finding.expected, finding.actual)
         }
 
         var description: String {
@@ -42,15 +48,19 @@ import Testing
 
     @Test func everyKindOfFindingWithExactFigures() async throws {
         let (main, east, west) = (TestSigner(), TestSigner(), TestSigner())
-        let (database, intake) = try Fixtures.aggregator(eventJSON: Self.eventJSON,
-                                                         enrolling: ["main": main, "east": east, "west": west])
+        let (database, intake) = try Fixtures.aggregator(
+            eventJSON: Self.eventJSON,
+            enrolling: ["main": main, "east": east, "west": west])
 
         // The roster: main lists 3 residents and 1 expert (its quota: 3 and 2), east 4 residents.
-        let roster = try RosterCSV.parse(Data(("rep_id,name,id_number,category,venue,sessions\n"
-            + "M1,甲,\(IDNumbers.make(1)),resident,main,all\nM2,乙,\(IDNumbers.make(2)),resident,main,all\n"
-            + "M3,丙,\(IDNumbers.make(3)),resident,main,all\nM4,丁,\(IDNumbers.make(4)),expert,main,all\n"
-            + (1...4).map { "E\($0),戊\($0),\(IDNumbers.make(10 + $0)),resident,east,S1;S2" }.joined(separator: "\n"))
-            .utf8), event: intake.event, keyer: IDNumbers.keyer, file: "roster.csv")
+        let roster = try RosterCSV.parse(
+            Data(
+                ("rep_id,name,id_number,category,venue,sessions\n"
+                    + "M1,甲,\(IDNumbers.make(1)),resident,main,all\nM2,乙,\(IDNumbers.make(2)),resident,main,all\n"
+                    + "M3,丙,\(IDNumbers.make(3)),resident,main,all\nM4,丁,\(IDNumbers.make(4)),expert,main,all\n"
+                    + (1...4).map { "E\($0),戊\($0),\(IDNumbers.make(10 + $0)),resident,east,S1;S2" }.joined(
+                        separator: "\n"))
+                    .utf8), event: intake.event, keyer: IDNumbers.keyer, file: "roster.csv")
         try database.importRoster(roster, file: "roster.csv", digest: "test")
         let person = Dictionary(uniqueKeysWithValues: roster.map { ($0.repID, $0.personKey) })
 
@@ -58,8 +68,10 @@ import Testing
             _ = try await signer.send(records, venue: venue, to: intake)
         }
         func heartbeat(_ signer: TestSigner, venue: String, seq: Int64, hash: String) throws {
-            let body = try JSONEncoder().encode(Heartbeat(node: signer.nodeID, venue: venue, headSeq: seq, headHash: hash,
-                                                          pending: 0, freeDiskBytes: nil, version: "test", clock: "x"))
+            let body = try JSONEncoder().encode(
+                Heartbeat(
+                    node: signer.nodeID, venue: venue, headSeq: seq, headHash: hash,
+                    pending: 0, freeDiskBytes: nil, version: "test", clock: "x"))
             try intake.receiveHeartbeat(signer.request(body, path: "/v1/heartbeats"))
         }
 
@@ -71,7 +83,8 @@ import Testing
             .checkin(.init(session: "S1", rep: "M4", category: "expert", person: person["M4"])),
             .checkin(.init(session: "S1", rep: "M3", category: "resident", person: person["M3"])),
             .checkin(.init(session: "S1", rep: "X9", category: "expert")),
-            .correction(.init(target: 4, reason: "wrong session", operator: "王芳", replacement: nil, at: "2026-01-05T09:00:00Z")),
+            .correction(
+                .init(target: 4, reason: "wrong session", operator: "王芳", replacement: nil, at: "2026-01-05T09:00:00Z")),
             .boxOpened(.init(session: "S1", box: "B1")),
             .boxClosed(.init(session: "S1", box: "B1", issued: 6, returned: 5)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]),
@@ -92,8 +105,9 @@ import Testing
             .checkin(.init(session: "S1", rep: "walkin-1", category: "resident", person: person["M1"], walkin: true)),
         ])
         try await send(eastRecords, by: east, venue: "east")
-        let fork = Fixtures.chain([.checkin(.init(session: "S1", rep: "E2", category: "resident"))], afterSeq: 1,
-                                  afterHash: eastRecords[0].hash)
+        let fork = Fixtures.chain(
+            [.checkin(.init(session: "S1", rep: "E2", category: "resident"))], afterSeq: 1,
+            afterHash: eastRecords[0].hash)
         await #expect(throws: APIError.self) { try await send(fork, by: east, venue: "east") }
         try heartbeat(east, venue: "east", seq: 5, hash: String(repeating: "e", count: 64))
         // West's node is enrolled and never heard from.
@@ -120,23 +134,28 @@ import Testing
             Key(.alarm, .error, "east", nil, nil),
             Key(.correction, .info, "main", nil, nil),
         ]
-        #expect(Set(found) == Set(expected), "missing: \(Set(expected).subtracting(found)); extra: \(Set(found).subtracting(expected))")
+        #expect(
+            Set(found) == Set(expected),
+            "missing: \(Set(expected).subtracting(found)); extra: \(Set(found).subtracting(expected))")
         #expect(found.count == expected.count)
         #expect(Set(Finding.Kind.allCases).subtracting(found.map(\.kind)).isEmpty, "every kind appears")
 
         // Where to look: record numbers.
         #expect(report.findings.first { $0.kind == .nodeBehind }?.seqs == [3, 5])
         #expect(report.findings.first { $0.kind == .correction }?.seqs == [6, 4])
-        #expect(report.findings.first { $0.kind == .correction }?.message
-            == "record 6 by 王芳 at 2026-01-05T09:00:00Z voids record 4: wrong session")
+        #expect(
+            report.findings.first { $0.kind == .correction }?.message
+                == "record 6 by 王芳 at 2026-01-05T09:00:00Z voids record 4: wrong session")
         #expect(report.findings.first { $0.kind == .alarm }?.seqs == [2])
         #expect(Set(report.findings.filter { $0.kind == .duplicatePerson }.compactMap(\.seqs)) == [[1], [2]])
 
         // Attendance (到位率) and results.
-        #expect(report.attendance.first { $0.venue == "main" && $0.session == "S1" }
-            == AttendanceRow(venue: "main", session: "S1", quota: 5, checkedIn: 4, walkIns: 0, rate: 80))
-        #expect(report.attendance.first { $0.venue == "east" && $0.session == "S1" }
-            == AttendanceRow(venue: "east", session: "S1", quota: 4, checkedIn: 2, walkIns: 1, rate: 25))
+        #expect(
+            report.attendance.first { $0.venue == "main" && $0.session == "S1" }
+                == AttendanceRow(venue: "main", session: "S1", quota: 5, checkedIn: 4, walkIns: 0, rate: 80))
+        #expect(
+            report.attendance.first { $0.venue == "east" && $0.session == "S1" }
+                == AttendanceRow(venue: "east", session: "S1", quota: 4, checkedIn: 2, walkIns: 1, rate: 25))
         let overall = try #require(report.results.first { $0.scope == "overall" })
         #expect(overall.rows.map(\.department) == ["D01", "D02", "D03"])
         #expect(overall.rows.map(\.rank) == [1, 2, nil])
@@ -147,8 +166,10 @@ import Testing
     }
 
     @Test func theOrdosQuotaContradictionIsInTheReport() throws {
-        let (database, _) = try Fixtures.aggregator(eventJSON: String(contentsOf: Fixtures.example("ordos-2021"),
-                                                                      encoding: .utf8))
+        let (database, _) = try Fixtures.aggregator(
+            eventJSON: String(
+                contentsOf: Fixtures.example("ordos-2021"),
+                encoding: .utf8))
         let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
         let contradictions = report.findings.filter { $0.kind == .quotaContradiction }
         #expect(contradictions.count == 1)
@@ -165,8 +186,9 @@ import Testing
     ])
     func ranksShareTiesAndSkip(_ scores: [Double?], _ ranks: [Int?]) {
         let rows = scores.enumerated().map { index, score in
-            DepartmentResult(department: String(format: "D%02d", index + 1), name: "", counts: [:], valid: 0,
-                             denominator: 0, satisfactionRate: nil, score: score, rank: nil)
+            DepartmentResult(
+                department: String(format: "D%02d", index + 1), name: "", counts: [:], valid: 0,
+                denominator: 0, satisfactionRate: nil, score: score, rank: nil)
         }
         let ranked = Scoring.rank(rows)
         #expect(rows.map { row in ranked.first { $0.department == row.department }?.rank } == ranks)
@@ -174,28 +196,36 @@ import Testing
 
     @Test func excludedMarksAndVenueWeightsFollowTheEventFile() throws {
         var event = Fixtures.smallEvent
-        event.marks.append(.init(id: "unknown", labelZh: "不了解", labelEn: "Don't know", weight: 0, positive: false,
-                                 excludedFromDenominator: true))
+        event.marks.append(
+            .init(
+                id: "unknown", labelZh: "不了解", labelEn: "Don't know", weight: 0, positive: false,
+                excludedFromDenominator: true))
         let tallies: [Totals.Tally] = [
             .init(venue: "main", session: "S1", department: "D01", mark: "satisfied", count: 3),
             .init(venue: "main", session: "S1", department: "D01", mark: "unknown", count: 5),
             .init(venue: "east", session: "S1", department: "D01", mark: "dissatisfied", count: 1),
         ]
-        let pooled = Scoring.results(event: event, tallies: tallies, scope: "overall").rows.first { $0.department == "D01" }
+        let pooled = Scoring.results(event: event, tallies: tallies, scope: "overall").rows.first {
+            $0.department == "D01"
+        }
         #expect(pooled?.valid == 9 && pooled?.denominator == 4)
         #expect(pooled?.satisfactionRate == 75 && pooled?.score == 75)
         event.venues[0].weight = 3
         event.venues[1].weight = 1
-        let weighted = Scoring.results(event: event, tallies: tallies, scope: "overall").rows.first { $0.department == "D01" }
+        let weighted = Scoring.results(event: event, tallies: tallies, scope: "overall").rows.first {
+            $0.department == "D01"
+        }
         #expect(weighted?.score == 75)  // (3 × 100 + 1 × 0) / 4
         #expect(weighted?.satisfactionRate == 75)
     }
 
     @Test func resultsPerCategoryComeFromTheBoxesThatServeOneCategory() async throws {
-        let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#, with: #"""
-            "boxes": [{"id": "BR", "category": "resident"}, {"id": "BE", "category": "expert"}, {"id": "BX"}],
-            "quotas": [
-            """#)
+        let json = Fixtures.smallEventJSON.replacingOccurrences(
+            of: #""quotas": ["#,
+            with: #"""
+                "boxes": [{"id": "BR", "category": "resident"}, {"id": "BE", "category": "expert"}, {"id": "BX"}],
+                "quotas": [
+                """#)
         let signer = TestSigner()
         let (database, intake) = try Fixtures.aggregator(eventJSON: json, enrolling: ["east": signer])
         let records = Fixtures.chain([
@@ -206,8 +236,10 @@ import Testing
             Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"], box: "BR"),
             Fixtures.validBallot(["D01": "dissatisfied", "D02": "dissatisfied"], box: "BE"),
             Fixtures.validBallot(["D01": "basically_satisfied", "D02": "satisfied"], box: "BX"),
-            .correction(.init(target: 5, reason: "misread", operator: "王芳",
-                              replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"))),
+            .correction(
+                .init(
+                    target: 5, reason: "misread", operator: "王芳",
+                    replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "BR"))),
         ])
         _ = try await signer.send(records, venue: "east", to: intake)
         let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
@@ -220,8 +252,9 @@ import Testing
     }
 
     @Test func aBoxForAnUnknownCategoryIsAnEventError() {
-        let json = Fixtures.smallEventJSON.replacingOccurrences(of: #""quotas": ["#,
-                                                                with: #""boxes": [{"id": "B1", "category": "vip"}], "quotas": ["#)
+        let json = Fixtures.smallEventJSON.replacingOccurrences(
+            of: #""quotas": ["#,
+            with: #""boxes": [{"id": "B1", "category": "vip"}], "quotas": ["#)
         let error = #expect(throws: EventLoadError.self) { try EventDefinition.load(data: Data(json.utf8)) }
         #expect(error?.issues.map(\.location) == ["boxes[0].category"])
     }
@@ -236,12 +269,16 @@ import Testing
             Totals.Box(venue: "main", session: "S1", box: "B1", issued: 3, returned: 3, valid: 0, blank: 0, spoiled: 0),
             Totals.Box(venue: "main", session: "S1", box: "B2", issued: 2, returned: 2, valid: 1, blank: 0, spoiled: 0),
         ]
-        let input = ReconciliationInput(event: event, totals: Totals(event: "test-2026", tallies: [], attendance: [],
-                                                                      boxes: boxes),
-                                        roster: [], checkins: [], corrections: [], nodes: [], alarms: [], now: Date())
+        let input = ReconciliationInput(
+            event: event,
+            totals: Totals(
+                event: "test-2026", tallies: [], attendance: [],
+                boxes: boxes),
+            roster: [], checkins: [], corrections: [], nodes: [], alarms: [], now: Date())
         let entered = Reconciliation.findings(input).filter { $0.kind == .enteredVsReturned }
-            .map { "\($0.box ?? "") \($0.severity) \($0.expected.map(String.init) ?? "-") \($0.actual.map(String.init) ?? "-")" }
+            .map {
+                "\($0.box ?? "") \($0.severity) \($0.expected.map(String.init) ?? "-") \($0.actual.map(String.init) ?? "-")"
+            }
         #expect(entered.sorted() == ["B1 warning 3 0", "B2 error 2 1"])
     }
 }
-

@@ -40,8 +40,9 @@ import Testing
 
         let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
         defer { aggregator.terminate() }
-        let imported = try harness.runWith(environment: ["SANMIN_ROSTER_SECRET": secret], "aggregator",
-                                           ["roster", "import", "--data-dir", "agg", rosterFile])
+        let imported = try harness.runWith(
+            environment: ["SANMIN_ROSTER_SECRET": secret], "aggregator",
+            ["roster", "import", "--data-dir", "agg", rosterFile])
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.hasPrefix("imported 4770 representative(s)"))
 
@@ -50,10 +51,12 @@ import Testing
         var attendance: [String: Int] = [:]
         var random = SplitMix64(seed: 4_500)
         for venue in event.venues {
-            try harness.createNode(venue.id, event: eventURL, venue: venue.id, aggregatorURL: "http://127.0.0.1:\(port)")
+            try harness.createNode(
+                venue.id, event: eventURL, venue: venue.id, aggregatorURL: "http://127.0.0.1:\(port)")
             let export = try harness.run("aggregator", ["roster", "export", "--data-dir", "agg", "--venue", venue.id])
             let venueRoster = try harness.write(export.stdout, to: "roster-\(venue.id).csv")
-            #expect(try harness.run("venue-node", ["roster", "import", "--data-dir", venue.id, venueRoster]).status == 0)
+            #expect(
+                try harness.run("venue-node", ["roster", "import", "--data-dir", venue.id, venueRoster]).status == 0)
             for session in event.sessions {
                 let departments = event.ballotDepartments(session: session.id)!.map(\.id)
                 var checkins = ["session,rep"]
@@ -77,13 +80,19 @@ import Testing
                 }
                 let name = "\(venue.id)-\(session.id)"
                 for step in [
-                    ["import", "--data-dir", venue.id, "--checkins",
-                     try harness.write(checkins.joined(separator: "\n") + "\n", to: "\(name)-c.csv")],
+                    [
+                        "import", "--data-dir", venue.id, "--checkins",
+                        try harness.write(checkins.joined(separator: "\n") + "\n", to: "\(name)-c.csv"),
+                    ],
                     ["box", "open", "--data-dir", venue.id, "--session", session.id, "--box", "B1"],
-                    ["box", "close", "--data-dir", venue.id, "--session", session.id, "--box", "B1", "--issued",
-                     "\(attendees)", "--returned", "\(attendees)"],
-                    ["import", "--data-dir", venue.id, "--ballots",
-                     try harness.write(ballots.joined(separator: "\n") + "\n", to: "\(name)-b.csv")],
+                    [
+                        "box", "close", "--data-dir", venue.id, "--session", session.id, "--box", "B1", "--issued",
+                        "\(attendees)", "--returned", "\(attendees)",
+                    ],
+                    [
+                        "import", "--data-dir", venue.id, "--ballots",
+                        try harness.write(ballots.joined(separator: "\n") + "\n", to: "\(name)-b.csv"),
+                    ],
                 ] {
                     let result = try harness.run("venue-node", step)
                     #expect(result.status == 0, "\(step): \(result.stderr)")
@@ -101,8 +110,11 @@ import Testing
             let counts = ballotsByDepartment[department.id] ?? [:]
             let (s, b, d) = (counts["satisfied"] ?? 0, counts["basically_satisfied"] ?? 0, counts["dissatisfied"] ?? 0)
             let valid = s + b + d
-            expected.append((department.id, valid, Double(s + b) * 100 / Double(valid),
-                             (100 * Double(s) + 60 * Double(b)) / Double(valid)))
+            expected.append(
+                (
+                    department.id, valid, Double(s + b) * 100 / Double(valid),
+                    (100 * Double(s) + 60 * Double(b)) / Double(valid)
+                ))
         }
         for row in overall.rows {
             let truth = try #require(expected.first { $0.department == row.department })
@@ -117,13 +129,16 @@ import Testing
         for row in report.attendance {
             #expect(row.checked_in == attendance["\(row.venue)/\(row.session)"], "\(row.venue) \(row.session)")
         }
-        #expect(report.findings.filter { $0.severity == "error" }.isEmpty, "\(report.findings.filter { $0.severity == "error" })")
+        #expect(
+            report.findings.filter { $0.severity == "error" }.isEmpty,
+            "\(report.findings.filter { $0.severity == "error" })")
         #expect(report.findings.filter { $0.kind == "quota_contradiction" }.count == 1)
 
         // No ID-card number anywhere: databases, exports, reports (the imported roster file aside).
         let exports: [[String]] = [
             ["report", "--data-dir", "agg", "--json"], ["report", "--data-dir", "agg", "--csv", "results"],
-            ["report", "--data-dir", "agg", "--csv", "findings"], ["report", "--data-dir", "agg", "--html", "report.html"],
+            ["report", "--data-dir", "agg", "--csv", "findings"],
+            ["report", "--data-dir", "agg", "--html", "report.html"],
             ["roster", "export", "--data-dir", "agg"], ["export", "tallies", "--data-dir", "agg", "--csv"],
             ["export", "attendance", "--data-dir", "agg", "--csv"], ["export", "boxes", "--data-dir", "agg", "--json"],
             ["alarms", "--data-dir", "agg"], ["nodes", "list", "--data-dir", "agg"],
@@ -143,8 +158,10 @@ import Testing
             scanned += 1
             // Any run of 17 digits and a digit or X standing alone (hashes are longer runs of hex).
             let tokens = text.split { !($0.isASCII && ($0.isLetter || $0.isNumber)) }
-            let idLike = tokens.first { $0.count == 18 && $0.prefix(17).allSatisfy(\.isNumber)
-                && ($0.last!.isNumber || $0.last == "X" || $0.last == "x") }
+            let idLike = tokens.first {
+                $0.count == 18 && $0.prefix(17).allSatisfy(\.isNumber)
+                    && ($0.last!.isNumber || $0.last == "X" || $0.last == "x")
+            }
             #expect(idLike == nil, "an ID-card number pattern in \(url.lastPathComponent)")
             let digits = text.split { !$0.isNumber && $0 != "X" }.map(String.init)
             #expect(digits.first { known.contains($0) } == nil, "an ID-card number in \(url.lastPathComponent)")

@@ -8,8 +8,10 @@ import Testing
 /// Two daemons on one data directory, and an event file edited only in its formatting.
 @Suite struct DataDirectoryTests {
     /// Starts `binary arguments` and waits (bounded) for it to exit: a second daemon must stop at once.
-    static func runExpectingExit(_ harness: ProcessHarness, _ binary: String, _ arguments: [String],
-                                 log: String) async throws -> (status: Int32?, output: String) {
+    static func runExpectingExit(
+        _ harness: ProcessHarness, _ binary: String, _ arguments: [String],
+        log: String
+    ) async throws -> (status: Int32?, output: String) {
         let process = try harness.start(binary, arguments, log: log)
         let deadline = ContinuousClock.now + .seconds(30)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
@@ -27,15 +29,21 @@ import Testing
         defer { harness.cleanUp() }
         let event = Fixtures.example("tumed-2021")
         var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: event)
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
 
         // A second serve on the same directory stops, naming the directory and the first one's PID
-        let second = try await Self.runExpectingExit(harness, "aggregator", [
-            "serve", "--data-dir", "agg", "--event", event.path, "--listen", "127.0.0.1:0",
-        ], log: "second-serve.log")
+        let second = try await Self.runExpectingExit(
+            harness, "aggregator",
+            [
+                "serve", "--data-dir", "agg", "--event", event.path, "--listen", "127.0.0.1:0",
+            ], log: "second-serve.log")
         #expect(second.status != nil && second.status != 0, "a second serve kept running: \(second.output)")
-        #expect(second.output.contains("the data directory agg is in use by process \(aggregator.processIdentifier)"),
-                "\(second.output)")
+        #expect(
+            second.output.contains("the data directory agg is in use by process \(aggregator.processIdentifier)"),
+            "\(second.output)")
         #expect(!second.output.contains("listening on"))
 
         // Short commands keep working beside the daemon
@@ -44,18 +52,24 @@ import Testing
 
         // The same for the node's daemon
         let daemon = try harness.start("venue-node", ["run", "--data-dir", "n", "--interval", "1"], log: "run.log")
-        defer { daemon.terminate(); daemon.waitUntilExit() }
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
         let lockFile = harness.workDirectory.appending(path: "n/.lock").path
         let locked = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < locked,
-              (try? String(contentsOfFile: lockFile, encoding: .utf8))?.contains("\(daemon.processIdentifier)") != true {
+            (try? String(contentsOfFile: lockFile, encoding: .utf8))?.contains("\(daemon.processIdentifier)") != true
+        {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let secondRun = try await Self.runExpectingExit(harness, "venue-node", ["run", "--data-dir", "n"],
-                                                        log: "second-run.log")
+        let secondRun = try await Self.runExpectingExit(
+            harness, "venue-node", ["run", "--data-dir", "n"],
+            log: "second-run.log")
         #expect(secondRun.status != nil && secondRun.status != 0, "a second run kept running: \(secondRun.output)")
-        #expect(secondRun.output.contains("the data directory n is in use by process \(daemon.processIdentifier)"),
-                "\(secondRun.output)")
+        #expect(
+            secondRun.output.contains("the data directory n is in use by process \(daemon.processIdentifier)"),
+            "\(secondRun.output)")
         #expect(try harness.run("venue-node", ["status", "--data-dir", "n"]).status == 0)
 
         // Once the first serve has stopped, a new one starts on the directory
@@ -69,8 +83,9 @@ import Testing
     static func reformatted(_ url: URL) throws -> Data {
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
         let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        return Data(("\n\n" + String(decoding: pretty, as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n")
-            + "\n   \n").utf8)
+        return Data(
+            ("\n\n" + String(decoding: pretty, as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n")
+                + "\n   \n").utf8)
     }
 
     @Test func aWhitespaceEditedEventFileIsTheSameEventAndTheRunningAggregatorKeepsAcceptingBatches() async throws {
@@ -81,12 +96,19 @@ import Testing
         try Self.reformatted(original).write(to: edited)
         #expect(try Data(contentsOf: edited) != Data(contentsOf: original))
         let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: original)
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
         try harness.createNode("n", event: original, venue: "dongsheng", aggregatorURL: "http://127.0.0.1:\(port)")
         try harness.createNode("m", event: edited, venue: "dalate", aggregatorURL: "http://127.0.0.1:\(port)")
         func checkInAndSync(_ node: String, rep: String) throws {
-            let checkin = try harness.run("venue-node", ["checkin", "--data-dir", node, "--session", "S1", "--rep", rep,
-                                                         "--category", "party_npc_cppcc"])
+            let checkin = try harness.run(
+                "venue-node",
+                [
+                    "checkin", "--data-dir", node, "--session", "S1", "--rep", rep,
+                    "--category", "party_npc_cppcc",
+                ])
             #expect(checkin.status == 0, "\(checkin.stderr)")
             let sync = try harness.run("venue-node", ["sync", "--data-dir", node])
             #expect(sync.status == 0, "\(sync.stdout) \(sync.stderr)")
@@ -102,7 +124,9 @@ import Testing
         try database.install(event: loadedEdited, json: Data(contentsOf: edited))
 
         // Then it is the same event: no new version, and the running aggregator keeps accepting batches
-        let versions = try await database.writerForTests.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eventVersion") }
+        let versions = try await database.writerForTests.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eventVersion")
+        }
         #expect(versions == 1)
         try checkInAndSync("n", rep: "R0002")
         try checkInAndSync("m", rep: "R0003")
@@ -115,25 +139,32 @@ import Testing
         let json = Data(Fixtures.smallEventJSON.utf8)
         let fileDigest = SHA256.hash(data: json).hexString
         try await database.writerForTests.write { db in
-            try db.execute(sql: "INSERT INTO eventVersion (eventID, digest, json, loadedAt) VALUES (?, ?, ?, ?)",
-                           arguments: ["test-2026", fileDigest, Fixtures.smallEventJSON, "2026-01-01T00:00:00Z"])
+            try db.execute(
+                sql: "INSERT INTO eventVersion (eventID, digest, json, loadedAt) VALUES (?, ?, ?, ?)",
+                arguments: ["test-2026", fileDigest, Fixtures.smallEventJSON, "2026-01-01T00:00:00Z"])
         }
         let compact = try JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: json))
         let event = try EventDefinition.load(data: compact)
         try database.install(event: event, json: compact)
-        #expect(try await database.writerForTests.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eventVersion") } == 1)
+        #expect(
+            try await database.writerForTests.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eventVersion")
+            } == 1)
         let intake = BatchIntake(database: database, event: event.definition)
         let node = TestSigner()
         try database.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
 
         var head = (seq: Int64(0), hash: RecordChain.genesis)
         func send(eventDigest: String) async throws {
-            let records = Fixtures.chain([.checkin(.init(session: "S1", rep: "R\(head.seq + 1)", category: "resident"))],
-                                         afterSeq: head.seq, afterHash: head.hash)
+            let records = Fixtures.chain(
+                [.checkin(.init(session: "S1", rep: "R\(head.seq + 1)", category: "resident"))],
+                afterSeq: head.seq, afterHash: head.hash)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-            let body = try encoder.encode(Batch(event: "test-2026", venue: "east", node: node.nodeID, records: records,
-                                                eventDigest: eventDigest))
+            let body = try encoder.encode(
+                Batch(
+                    event: "test-2026", venue: "east", node: node.nodeID, records: records,
+                    eventDigest: eventDigest))
             _ = try await intake.receive(node.request(body))
             head = (records[0].seq, records[0].hash)
         }
@@ -144,7 +175,8 @@ import Testing
         #expect(head.seq == 2)
 
         // And another event's digest is refused, as is the old digest once the event's content has changed
-        let other = try #require(await #expect(throws: APIError.self) { try await send(eventDigest: String(repeating: "0", count: 64)) })
+        let other = try #require(
+            await #expect(throws: APIError.self) { try await send(eventDigest: String(repeating: "0", count: 64)) })
         #expect(other.body.error.code == .eventMismatch)
         let changedJSON = Data(Fixtures.smallEventJSON.replacingOccurrences(of: "测试活动", with: "测试活动（修订）").utf8)
         let changed = try EventDefinition.load(data: changedJSON)

@@ -18,7 +18,8 @@ import Testing
     let node = TestSigner()
 
     init() throws {
-        (database, intake) = try Fixtures.aggregator(signingKey: Curve25519.Signing.PrivateKey(), enrolling: ["east": node])
+        (database, intake) = try Fixtures.aggregator(
+            signingKey: Curve25519.Signing.PrivateKey(), enrolling: ["east": node])
     }
 
     /// Every command but `serve`, with a data directory that holds no aggregator database.
@@ -61,24 +62,40 @@ import Testing
         try stored.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
 
         for reason in ["", "   "] {
-            let empty = try harness.run("aggregator", ["nodes", "revoke", "--data-dir", "agg", "--node", node.nodeID,
-                                                       "--reason", reason, "--yes"])
+            let empty = try harness.run(
+                "aggregator",
+                [
+                    "nodes", "revoke", "--data-dir", "agg", "--node", node.nodeID,
+                    "--reason", reason, "--yes",
+                ])
             #expect(empty.status != 0)
             #expect(empty.stderr.contains("--reason is empty"), "\(empty.stderr)")
         }
         // No terminal (a script) and no --yes: refused, nothing revoked.
-        let unconfirmed = try harness.run("aggregator", ["nodes", "revoke", "--data-dir", "agg", "--node", node.nodeID,
-                                                         "--reason", "laptop stolen"])
+        let unconfirmed = try harness.run(
+            "aggregator",
+            [
+                "nodes", "revoke", "--data-dir", "agg", "--node", node.nodeID,
+                "--reason", "laptop stolen",
+            ])
         #expect(unconfirmed.status != 0)
         #expect(unconfirmed.stderr.contains("add --yes"), "\(unconfirmed.stderr)")
         #expect(try stored.revokedNodeIDs().isEmpty)
         // A node that is not enrolled is named before anything is asked.
-        let unknown = try harness.run("aggregator", ["nodes", "revoke", "--data-dir", "agg", "--node", "feedfacefeedface",
-                                                     "--reason", "typo", "--yes"])
+        let unknown = try harness.run(
+            "aggregator",
+            [
+                "nodes", "revoke", "--data-dir", "agg", "--node", "feedfacefeedface",
+                "--reason", "typo", "--yes",
+            ])
         #expect(unknown.status != 0 && unknown.stderr.contains("no node feedfacefeedface is enrolled"))
 
-        let confirmed = try harness.run("aggregator", ["nodes", "revoke", "--data-dir", "agg", "--node", node.nodeID,
-                                                       "--reason", "laptop stolen", "--yes"])
+        let confirmed = try harness.run(
+            "aggregator",
+            [
+                "nodes", "revoke", "--data-dir", "agg", "--node", node.nodeID,
+                "--reason", "laptop stolen", "--yes",
+            ])
         #expect(confirmed.status == 0, "\(confirmed.stderr)")
         #expect(try stored.revokedNodeIDs() == [node.nodeID])
         // Over HTTP too, an empty reason is refused.
@@ -93,8 +110,12 @@ import Testing
         let (stored, _) = try Fixtures.aggregator(path: directory.appending(path: "aggregator.sqlite").path)
 
         // Bearer tokens.
-        let screen = try harness.run("aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer",
-                                                    "--name", "大屏"])
+        let screen = try harness.run(
+            "aggregator",
+            [
+                "tokens", "add", "--data-dir", "agg", "--role", "observer",
+                "--name", "大屏",
+            ])
         let screenToken = screen.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(screen.status == 0 && screenToken.hasPrefix("smt_"))
         #expect(screen.stderr.contains("aggregator tokens revoke --data-dir agg 1 --reason"), "\(screen.stderr)")
@@ -102,15 +123,21 @@ import Testing
         let listed = try harness.run("aggregator", ["tokens", "list", "--data-dir", "agg"])
         #expect(listed.stdout.contains("大屏") && listed.stdout.contains("王芳") && !listed.stdout.contains("smt_"))
         #expect(listed.stdout.components(separatedBy: "active").count == 3, "\(listed.stdout)")
-        let unconfirmed = try harness.run("aggregator", ["tokens", "revoke", "--data-dir", "agg", "1", "--reason", "lost"])
+        let unconfirmed = try harness.run(
+            "aggregator", ["tokens", "revoke", "--data-dir", "agg", "1", "--reason", "lost"])
         #expect(unconfirmed.status != 0 && unconfirmed.stderr.contains("add --yes"))
         #expect(try stored.role(ofToken: screenToken) == .observer)
-        let revoked = try harness.run("aggregator", ["tokens", "revoke", "--data-dir", "agg", "1", "--reason",
-                                                     "screen replaced", "--yes"])
+        let revoked = try harness.run(
+            "aggregator",
+            [
+                "tokens", "revoke", "--data-dir", "agg", "1", "--reason",
+                "screen replaced", "--yes",
+            ])
         #expect(revoked.status == 0, "\(revoked.stderr)")
         #expect(try stored.check(bearerToken: screenToken) != .unknown)
         #expect(try stored.role(ofToken: screenToken) == nil)
-        let again = try harness.run("aggregator", ["tokens", "revoke", "--data-dir", "agg", "1", "--reason", "x", "--yes"])
+        let again = try harness.run(
+            "aggregator", ["tokens", "revoke", "--data-dir", "agg", "1", "--reason", "x", "--yes"])
         #expect(again.status != 0 && again.stderr.contains("already revoked"), "\(again.stderr)")
         let relisted = try harness.run("aggregator", ["tokens", "list", "--data-dir", "agg"]).stdout
         #expect(relisted.contains("revoked") && relisted.contains("screen replaced"), "\(relisted)")
@@ -127,11 +154,19 @@ import Testing
         #expect(row.contains("east") && row.contains(" unused "), "\(row)")
         #expect(tokens.contains(" used ") && tokens.contains("node \(node.nodeID)"), "\(tokens)")
         let usedID = AggregatorDatabase.enrolmentTokenID(of: used)
-        let refused = try harness.run("aggregator", ["nodes", "tokens", "revoke", "--data-dir", "agg", usedID, "--reason",
-                                                     "too late", "--yes"])
+        let refused = try harness.run(
+            "aggregator",
+            [
+                "nodes", "tokens", "revoke", "--data-dir", "agg", usedID, "--reason",
+                "too late", "--yes",
+            ])
         #expect(refused.status != 0 && refused.stderr.contains("revoke the node instead"), "\(refused.stderr)")
-        let revokedEnrolment = try harness.run("aggregator", ["nodes", "tokens", "revoke", "--data-dir", "agg", id,
-                                                              "--reason", "sent to the wrong venue", "--yes"])
+        let revokedEnrolment = try harness.run(
+            "aggregator",
+            [
+                "nodes", "tokens", "revoke", "--data-dir", "agg", id,
+                "--reason", "sent to the wrong venue", "--yes",
+            ])
         #expect(revokedEnrolment.status == 0, "\(revokedEnrolment.stderr)")
         let after = try harness.run("aggregator", ["nodes", "tokens", "--data-dir", "agg"]).stdout
         #expect(after.split(separator: "\n").first { $0.hasPrefix(id) }?.contains(" revoked ") == true, "\(after)")
@@ -165,13 +200,18 @@ import Testing
             try await client.execute(uri: "/dashboard?token=\(observer)", method: .get) { response in
                 #expect(response.status == .unauthorized)
             }
-            try await client.execute(uri: "/v1/totals", method: .get, headers: bearer(admin)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/totals", method: .get, headers: bearer(admin)) {
+                #expect($0.status == .ok)
+            }
             // The revoked enrolment token enrols nobody.
             let signer = TestSigner()
-            let body = try JSONEncoder().encode(EnrolmentRequest(token: unused, venue: "east", publicKey: signer.publicKeyBase64))
-            try await client.execute(uri: "/v1/enrolments", method: .post,
-                                     headers: signer.postHeaders(body, path: "/v1/enrolments"),
-                                     body: ByteBuffer(bytes: body)) { response in
+            let body = try JSONEncoder().encode(
+                EnrolmentRequest(token: unused, venue: "east", publicKey: signer.publicKeyBase64))
+            try await client.execute(
+                uri: "/v1/enrolments", method: .post,
+                headers: signer.postHeaders(body, path: "/v1/enrolments"),
+                body: ByteBuffer(bytes: body)
+            ) { response in
                 #expect(response.status == .unauthorized)
                 let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(refusal.error.code == .enrolmentTokenRevoked)
@@ -204,8 +244,9 @@ import Testing
     }
 
     var plausible: Heartbeat {
-        Heartbeat(node: node.nodeID, venue: "east", headSeq: 10, headHash: String(repeating: "ab", count: 32), pending: 3,
-                  freeDiskBytes: 1 << 30, version: sanminVersion, clock: Date().formatted(.iso8601))
+        Heartbeat(
+            node: node.nodeID, venue: "east", headSeq: 10, headHash: String(repeating: "ab", count: 32), pending: 3,
+            freeDiskBytes: 1 << 30, version: sanminVersion, clock: Date().formatted(.iso8601))
     }
 
     @Test("A heartbeat no node can have sent is refused with 422 naming the field", arguments: badHeartbeats)
@@ -247,7 +288,8 @@ import Testing
                 try await client.execute(uri: uri, method: method, headers: bearer(admin)) { response in
                     #expect(response.status == .notFound || response.status == .methodNotAllowed, "\(uri)")
                     let refusal = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
-                    #expect(refusal.error.code == (response.status == .notFound ? .notFound : .methodNotAllowed), "\(uri)")
+                    #expect(
+                        refusal.error.code == (response.status == .notFound ? .notFound : .methodNotAllowed), "\(uri)")
                 }
             }
             // The aggregator's key is public: a node reads it before it enrols.

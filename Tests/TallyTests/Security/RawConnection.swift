@@ -16,7 +16,9 @@ final class RawConnection {
         local.sin_port = 0
         inet_pton(AF_INET, source, &local.sin_addr)
         let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(bound == 0, "cannot bind to \(source): \(String(cString: strerror(errno)))")
         var remote = sockaddr_in()
@@ -24,7 +26,9 @@ final class RawConnection {
         remote.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
         let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(connected == 0, "cannot connect from \(source): \(String(cString: strerror(errno)))")
     }
@@ -57,8 +61,13 @@ final class RawConnection {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let milliseconds = Int32(min(200, max(1, left.components.seconds * 1000
-                + left.components.attoseconds / 1_000_000_000_000_000)))
+            let milliseconds = Int32(
+                min(
+                    200,
+                    max(
+                        1,
+                        left.components.seconds * 1000
+                            + left.components.attoseconds / 1_000_000_000_000_000)))
             guard poll(&poller, 1, milliseconds) == 1 else { continue }
             let count = recv(fd, &buffer, buffer.count, 0)
             if count > 0 {
@@ -74,8 +83,10 @@ final class RawConnection {
 
 /// `GET path` from `source` on a new connection, `Connection: close`: the status, or nil when the server
 /// closed the connection without an answer or did not answer within `limit`.
-func rawGet(port: Int, path: String, from source: String = "127.0.0.1", headers: [String: String] = [:],
-            limit: Duration = .seconds(10)) -> Int? {
+func rawGet(
+    port: Int, path: String, from source: String = "127.0.0.1", headers: [String: String] = [:],
+    limit: Duration = .seconds(10)
+) -> Int? {
     guard let connection = try? RawConnection(port: port, from: source) else { return nil }
     let fields = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
     connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(fields)Connection: close\r\n\r\n")

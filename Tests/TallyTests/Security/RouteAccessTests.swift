@@ -38,9 +38,11 @@ import Testing
     func routes() throws -> (router: Router<TallyRequestContext>, declared: [DeclaredRoute]) {
         let (database, intake) = try Fixtures.aggregator()
         var declared: [DeclaredRoute] = []
-        let router = buildRouter(intake: intake, settings: AggregatorSettings(),
-                                 hub: DashboardHub(database: database, logger: Logger(label: "test")),
-                                 metrics: IngestMetrics()) { declared = $0 }
+        let router = buildRouter(
+            intake: intake, settings: AggregatorSettings(),
+            hub: DashboardHub(database: database, logger: Logger(label: "test")),
+            metrics: IngestMetrics()
+        ) { declared = $0 }
         return (router, declared)
     }
 
@@ -48,20 +50,23 @@ import Testing
         let (router, declared) = try routes()
         let answered = Set(router.routes.map { "\($0.method) \($0.path)" })
         let declaredRoutes = Set(declared.map { "\($0.method) \($0.path)" })
-        #expect(answered.subtracting(declaredRoutes).isEmpty,
-                "routes added without an access group: \(answered.subtracting(declaredRoutes).sorted())")
+        #expect(
+            answered.subtracting(declaredRoutes).isEmpty,
+            "routes added without an access group: \(answered.subtracting(declaredRoutes).sorted())")
         #expect(declaredRoutes == answered)
         #expect(declared.count == declaredRoutes.count, "a route declared twice")
-        #expect(Set(declared.map(\.description)) == Self.expected,
-                "changed: \(Set(declared.map(\.description)).symmetricDifference(Self.expected).sorted())")
+        #expect(
+            Set(declared.map(\.description)) == Self.expected,
+            "changed: \(Set(declared.map(\.description)).symmetricDifference(Self.expected).sorted())")
     }
 
     @Test func tokensAreCheckedByTheRouteThatAnswers() async throws {
         let (database, intake) = try Fixtures.aggregator()
         let observer = try database.addToken(name: "wall", role: .observer)
         let admin = try database.addToken(name: "office", role: .admin)
-        let app = try buildApplication(intake: intake, settings: AggregatorSettings(rateLimit: nil),
-                                       logger: Logger(label: "test"))
+        let app = try buildApplication(
+            intake: intake, settings: AggregatorSettings(rateLimit: nil),
+            logger: Logger(label: "test"))
         struct Case {
             var method: HTTPRequest.Method
             var uri: String
@@ -78,32 +83,42 @@ import Testing
             Case(method: .get, uri: "/v1/dashboard?token=\(observer)", expected: "401 unauthorized"),
             Case(method: .get, uri: "/dashboard?token=\(observer)", expected: "200"),
             // The same route however the path is spelled.
-            Case(method: .get, uri: "/v1//admin/roster?venue=east", headers: bearer(observer), expected: "403 forbidden"),
+            Case(
+                method: .get, uri: "/v1//admin/roster?venue=east", headers: bearer(observer), expected: "403 forbidden"),
             Case(method: .get, uri: "//v1/admin/roster?venue=east", expected: "401 unauthorized"),
             Case(method: .get, uri: "/v1/admin/roster?venue=east", headers: bearer(admin), expected: "200"),
             // A path no route answers.
             Case(method: .get, uri: "/v1/nothing-here", headers: bearer(observer), expected: "404 not_found"),
             // Admin bodies: what was wrong, not a "malformed batch".
-            Case(method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin), body: "{",
-                 expected: "400 invalid_body"),
-            Case(method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin),
-                 body: #"{"venue": "east", "valid_hours": 0}"#, expected: "400 invalid_body"),
-            Case(method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin),
-                 body: #"{"venue": "nowhere"}"#, expected: "422 unknown_venue"),
-            Case(method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(observer),
-                 body: #"{"venue": "east"}"#, expected: "403 forbidden"),
-            Case(method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin),
-                 body: #"{"venue": "east"}"#, expected: "201"),
-            Case(method: .post, uri: "/v1/admin/nodes/n1/revoke", headers: bearer(admin), body: #"{"reason": " "}"#,
-                 expected: "400 invalid_body"),
-            Case(method: .post, uri: "/v1/admin/nodes/n1/revoke", headers: bearer(admin), body: #"{"reason": "lost"}"#,
-                 expected: "404 unknown_node"),
+            Case(
+                method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin), body: "{",
+                expected: "400 invalid_body"),
+            Case(
+                method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin),
+                body: #"{"venue": "east", "valid_hours": 0}"#, expected: "400 invalid_body"),
+            Case(
+                method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin),
+                body: #"{"venue": "nowhere"}"#, expected: "422 unknown_venue"),
+            Case(
+                method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(observer),
+                body: #"{"venue": "east"}"#, expected: "403 forbidden"),
+            Case(
+                method: .post, uri: "/v1/admin/enrolment-tokens", headers: bearer(admin),
+                body: #"{"venue": "east"}"#, expected: "201"),
+            Case(
+                method: .post, uri: "/v1/admin/nodes/n1/revoke", headers: bearer(admin), body: #"{"reason": " "}"#,
+                expected: "400 invalid_body"),
+            Case(
+                method: .post, uri: "/v1/admin/nodes/n1/revoke", headers: bearer(admin), body: #"{"reason": "lost"}"#,
+                expected: "404 unknown_node"),
         ]
         let answers: [String] = try await app.test(.router) { client in
             var answers: [String] = []
             for item in cases {
-                let answer = try await client.execute(uri: item.uri, method: item.method, headers: item.headers,
-                                                      body: item.body.map { ByteBuffer(string: $0) }) { response in
+                let answer = try await client.execute(
+                    uri: item.uri, method: item.method, headers: item.headers,
+                    body: item.body.map { ByteBuffer(string: $0) }
+                ) { response in
                     let body = try? JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                     return "\(response.status.code)" + (body.map { " \($0.error.code.rawValue)" } ?? "")
                 }
@@ -118,13 +133,16 @@ import Testing
     }
 
     @Test func aCodeThisReleaseDoesNotKnowIsKeptWithItsMessage() throws {
-        let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(
-            #"{"error": {"code": "some_future_code", "message": "why"}}"#.utf8))
+        let body = try JSONDecoder().decode(
+            APIErrorBody.self,
+            from: Data(
+                #"{"error": {"code": "some_future_code", "message": "why"}}"#.utf8))
         #expect(body.error.code.rawValue == "some_future_code")
         #expect(body.error.message == "why")
         #expect(!body.error.code.means(.sequenceGap))
         #expect(APIErrorCode.invalidBody.means(.malformedBatch))
         #expect(APIErrorCode.unknownVenue.means(.venueMismatch))
-        #expect(try String(decoding: JSONEncoder().encode(APIErrorCode.sequenceGap), as: UTF8.self) == #""sequence_gap""#)
+        #expect(
+            try String(decoding: JSONEncoder().encode(APIErrorCode.sequenceGap), as: UTF8.self) == #""sequence_gap""#)
     }
 }

@@ -12,10 +12,15 @@ import Testing
     @Test func connectionsOverThePerClientCapAreClosedAtOnceWhileOtherClientsAreServed() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: Self.event, options: [
-            "--max-connections-per-client", "8", "--max-connections", "100", "--header-timeout", "120",
-        ])
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        let (aggregator, port) = try await harness.startAggregator(
+            dataDir: "agg", event: Self.event,
+            options: [
+                "--max-connections-per-client", "8", "--max-connections", "100", "--header-timeout", "120",
+            ])
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
 
         // Given one client opens 20 connections, each with half a request
         var attack: [RawConnection] = []
@@ -53,10 +58,15 @@ import Testing
     @Test func aHeadOrABodyNotCompleteInTimeIsClosedEvenWhenItTrickles() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: Self.event, options: [
-            "--header-timeout", "1", "--body-timeout", "2", "--idle-timeout", "60",
-        ])
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        let (aggregator, port) = try await harness.startAggregator(
+            dataDir: "agg", event: Self.event,
+            options: [
+                "--header-timeout", "1", "--body-timeout", "2", "--idle-timeout", "60",
+            ])
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
 
         // Given a half-sent head, a head sent one byte every 200 ms, and a body that never ends
         let half = try RawConnection(port: port, from: "127.0.0.2")
@@ -64,8 +74,9 @@ import Testing
         let trickle = try RawConnection(port: port, from: "127.0.0.2")
         trickle.send("GET /healthz HTTP/1.1\r\n")
         let body = try RawConnection(port: port, from: "127.0.0.2")
-        body.send("POST /v1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            + "Content-Length: 1000\r\n\r\n{\"version\":")
+        body.send(
+            "POST /v1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000\r\n\r\n{\"version\":")
         let start = ContinuousClock.now
 
         // When 30 s pass, with the trickle going on
@@ -96,13 +107,22 @@ import Testing
     @Test func theDashboardsEventStreamOutlivesEveryDeadlineAndAnIdleConnectionDoesNot() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: Self.event, options: [
-            "--header-timeout", "1", "--body-timeout", "1", "--idle-timeout", "1",
-        ])
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        let (aggregator, port) = try await harness.startAggregator(
+            dataDir: "agg", event: Self.event,
+            options: [
+                "--header-timeout", "1", "--body-timeout", "1", "--idle-timeout", "1",
+            ])
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
         // A short command beside the running daemon (it does not take the data directory's lock).
-        let token = try harness.run("aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer",
-                                                   "--name", "screen"])
+        let token = try harness.run(
+            "aggregator",
+            [
+                "tokens", "add", "--data-dir", "agg", "--role", "observer",
+                "--name", "screen",
+            ])
         try #require(token.status == 0, "\(token.stderr)")
         let bearer = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
@@ -130,7 +150,10 @@ import Testing
             dataDir: "agg", event: Self.event,
             options: ["--max-connections-per-client", "4", "--max-connections", "12", "--header-timeout", "300"],
             environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000"])
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
 
         // Given a healthy aggregator pings the watchdog
         let healthy = socket.receive(for: .seconds(20)) { $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }

@@ -13,7 +13,8 @@ import Testing
 
     /// A private CA and a certificate for 127.0.0.1 in `directory`: ca.pem, server.pem, server.key.
     static func makeCertificates(in directory: URL) throws {
-        _ = try Self.shell("""
+        _ = try Self.shell(
+            """
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
               -days 2 -subj /CN=sanmin-test-ca && \
             openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
@@ -25,22 +26,31 @@ import Testing
     }
 
     @Test func nodesSyncOverHTTPSOnlyWithTheRightCAOrPin() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
-                     "openssl is needed to make test certificates (scripts/setup.sh installs it)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
+            "openssl is needed to make test certificates (scripts/setup.sh installs it)")
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let directory = harness.workDirectory
         try Self.makeCertificates(in: directory)
-        let pin = "sha256//" + (try Self.shell(
-            "openssl pkey -in server.key -pubout -outform der | openssl dgst -sha256 -binary | base64", in: directory))
+        let pin =
+            "sha256//"
+            + (try Self.shell(
+                "openssl pkey -in server.key -pubout -outform der | openssl dgst -sha256 -binary | base64",
+                in: directory))
         let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
         let eventURL = directory.appending(path: eventFile)
         let log = "aggregator-tls.log"
-        let aggregator = try harness.start("aggregator", [
-            "serve", "--data-dir", "agg", "--event", eventURL.path, "--listen", "127.0.0.1:0",
-            "--tls-cert", "server.pem", "--tls-key", "server.key",
-        ], log: log)
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+        let aggregator = try harness.start(
+            "aggregator",
+            [
+                "serve", "--data-dir", "agg", "--event", eventURL.path, "--listen", "127.0.0.1:0",
+                "--tls-cert", "server.pem", "--tls-key", "server.key",
+            ], log: log)
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
         let line = try await harness.waitForLine(startingWith: "listening on", in: log)
         #expect(line.hasSuffix("(https)"))
         let port = try #require(Int(line.split(separator: ":").last?.prefix(while: \.isNumber) ?? ""))
@@ -49,8 +59,12 @@ import Testing
         func node(_ name: String, venue: String, _ tls: [String]) throws -> ProcessHarness.Output {
             let token = try harness.run("aggregator", ["nodes", "enroll", "--data-dir", "agg", "--venue", venue])
                 .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            return try harness.run("venue-node", ["init", "--data-dir", name, "--event", eventURL.path, "--venue", venue,
-                                                  "--aggregator", url, "--token", token] + tls)
+            return try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", name, "--event", eventURL.path, "--venue", venue,
+                    "--aggregator", url, "--token", token,
+                ] + tls)
         }
         // The CA given: enrolled, and records sync.
         let trusted = try node("east", venue: "east", ["--ca-file", "ca.pem"])
@@ -60,8 +74,14 @@ import Testing
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let config = try String(contentsOf: directory.appending(path: "east/node.json"), encoding: .utf8)
         #expect(config.contains(identity) && trusted.stdout.contains("aggregator key: \(identity)"))
-        #expect(try harness.run("venue-node", ["checkin", "--data-dir", "east", "--session", "S1", "--rep", "R1",
-                                               "--category", "resident"]).status == 0)
+        #expect(
+            try harness.run(
+                "venue-node",
+                [
+                    "checkin", "--data-dir", "east", "--session", "S1", "--rep", "R1",
+                    "--category", "resident",
+                ]
+            ).status == 0)
         let synced = try harness.run("venue-node", ["sync", "--data-dir", "east"])
         #expect(synced.status == 0 && synced.stdout.contains("acknowledged through 1 of 1"), "\(synced.stderr)")
         // No CA: the self-made certificate is not trusted.
@@ -69,35 +89,53 @@ import Testing
         #expect(untrusted.status == 2)
         #expect(untrusted.stderr.lowercased().contains("certificate"), "\(untrusted.stderr)")
         // The right CA but another pinned key: refused.
-        let wrongPin = try node("main2", venue: "main", ["--ca-file", "ca.pem", "--pin-public-key",
-                                                         "sha256//" + Data(repeating: 7, count: 32).base64EncodedString()])
+        let wrongPin = try node(
+            "main2", venue: "main",
+            [
+                "--ca-file", "ca.pem", "--pin-public-key",
+                "sha256//" + Data(repeating: 7, count: 32).base64EncodedString(),
+            ])
         #expect(wrongPin.status == 2)
         #expect(wrongPin.stderr.lowercased().contains("pinned"), "\(wrongPin.stderr)")
         // The right pin: accepted.
         let pinned = try node("main3", venue: "main", ["--ca-file", "ca.pem", "--pin-public-key", pin])
         #expect(pinned.status == 0, "\(pinned.stderr)")
         // A pin that is not a pin, or a pin on plain http: refused before anything is made.
-        let badPin = try harness.run("venue-node", ["init", "--data-dir", "bad", "--event", eventURL.path, "--venue", "main",
-                                                    "--aggregator", url, "--pin-public-key", "abc"])
+        let badPin = try harness.run(
+            "venue-node",
+            [
+                "init", "--data-dir", "bad", "--event", eventURL.path, "--venue", "main",
+                "--aggregator", url, "--pin-public-key", "abc",
+            ])
         #expect(badPin.status != 0 && badPin.stderr.contains("sha256//"))
         #expect(!FileManager.default.fileExists(atPath: directory.appending(path: "bad/node.json").path))
-        let plain = try harness.run("venue-node", ["init", "--data-dir", "plain", "--event", eventURL.path, "--venue",
-                                                   "main", "--aggregator", "http://127.0.0.1:\(port)", "--pin-public-key", pin])
+        let plain = try harness.run(
+            "venue-node",
+            [
+                "init", "--data-dir", "plain", "--event", eventURL.path, "--venue",
+                "main", "--aggregator", "http://127.0.0.1:\(port)", "--pin-public-key", pin,
+            ])
         #expect(plain.status != 0 && plain.stderr.contains("https://"))
     }
 
     @Test func overHTTPSTheConnectionCapsAndTheHeaderDeadlineApplyToo() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
-                     "openssl is needed to make test certificates (scripts/setup.sh installs it)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
+            "openssl is needed to make test certificates (scripts/setup.sh installs it)")
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let directory = harness.workDirectory
         try Self.makeCertificates(in: directory)
         let (aggregator, port) = try await harness.startAggregator(
             dataDir: "agg", event: Fixtures.example("tumed-2021"),
-            options: ["--tls-cert", "server.pem", "--tls-key", "server.key", "--header-timeout", "3",
-                      "--max-connections-per-client", "2"])
-        defer { aggregator.terminate(); aggregator.waitUntilExit() }
+            options: [
+                "--tls-cert", "server.pem", "--tls-key", "server.key", "--header-timeout", "3",
+                "--max-connections-per-client", "2",
+            ])
+        defer {
+            aggregator.terminate()
+            aggregator.waitUntilExit()
+        }
 
         /// `openssl s_client` with `text` on its input, which stays open: it ends when the server closes.
         func tlsClient(_ text: String) throws -> (Process, Pipe, Pipe) {
