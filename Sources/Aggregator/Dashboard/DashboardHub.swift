@@ -11,14 +11,23 @@ import Shared
 public actor DashboardHub: Service {
     private let database: AggregatorDatabase
     private let logger: Logger
-    private var subscribers: [UUID: AsyncStream<ByteBuffer>.Continuation] = [:]
+    private var subscribers: [UUID: Subscriber] = [:]
     private var eventID = 0
+    /// A broadcast is scheduled (coalescing the changes of the next 100 ms).
     private var pending = false
+    /// A broadcast's state is being built; `dirty`: something changed meanwhile, so another follows it.
+    private var building = false
+    private var dirty = false
     private var shuttingDown = false
-    /// Frame builds started, and the newest of them broadcast: builds run off the actor and may finish out of
-    /// order, and an older state is never broadcast after a newer one.
+    /// Frame builds started. Builds run off the actor and a new subscriber's first frame may finish before or
+    /// after a broadcast: each subscriber is sent a frame only if it was started after the last one it got, so
+    /// nobody is shown an older state after a newer one.
     private var buildsStarted = 0
-    private var newestBroadcast = 0
+
+    private struct Subscriber {
+        var continuation: AsyncStream<ByteBuffer>.Continuation
+        var newestBuild = 0
+    }
 
     public init(database: AggregatorDatabase, logger: Logger) {
         self.database = database
@@ -31,7 +40,12 @@ public actor DashboardHub: Service {
     }
 
     private func schedule() {
-        guard !pending, !subscribers.isEmpty else { return }
+        guard !subscribers.isEmpty else { return }
+        if building {
+            dirty = true
+            return
+        }
+        guard !pending else { return }
         pending = true
         Task {
             try? await Task.sleep(for: .milliseconds(100))
@@ -39,13 +53,27 @@ public actor DashboardHub: Service {
         }
     }
 
+    /// Builds the state once (one build at a time) and sends it to every subscriber.
     private func broadcast() async {
         pending = false
+        building = true
         buildsStarted += 1
         let build = buildsStarted
-        guard let frame = await makeFrame(), build > newestBroadcast else { return }
-        newestBroadcast = build
-        for continuation in subscribers.values { continuation.yield(frame) }
+        let frame = await makeFrame()
+        building = false
+        if let frame {
+            for id in subscribers.keys { deliver(frame, build: build, to: id) }
+        }
+        if dirty {
+            dirty = false
+            schedule()
+        }
+    }
+
+    private func deliver(_ frame: ByteBuffer, build: Int, to id: UUID) {
+        guard let subscriber = subscribers[id], build > subscriber.newestBuild else { return }
+        subscribers[id]?.newestBuild = build
+        subscriber.continuation.yield(frame)
     }
 
     /// The state as an SSE frame, built off the actor's thread (a build reads the database).
@@ -74,13 +102,12 @@ public actor DashboardHub: Service {
             return stream
         }
         let id = UUID()
-        subscribers[id] = continuation
+        subscribers[id] = Subscriber(continuation: continuation)
         continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
         continuation.yield(ByteBuffer(string: "retry: 2000\n\n"))
         buildsStarted += 1
         let build = buildsStarted
-        // Unless a broadcast built after this one has reached the new subscriber already.
-        if let frame = await makeFrame(), build > newestBroadcast { continuation.yield(frame) }
+        if let frame = await makeFrame() { deliver(frame, build: build, to: id) }
         return stream
     }
 
@@ -97,11 +124,13 @@ public actor DashboardHub: Service {
         }
         // Graceful shutdown: end every stream so the server can close its connections.
         shuttingDown = true
-        for continuation in subscribers.values { continuation.finish() }
+        for subscriber in subscribers.values { subscriber.continuation.finish() }
         subscribers = [:]
     }
 
     private func keepAlive() {
-        for continuation in subscribers.values { continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) }
+        for subscriber in subscribers.values {
+            subscriber.continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
+        }
     }
 }

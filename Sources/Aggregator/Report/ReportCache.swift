@@ -26,6 +26,8 @@ final class ReportCache: Sendable {
     static let maximumAge: Duration = .seconds(5)
 
     private let last = Mutex<Entry?>(nil)
+    /// Held while a report is built: one build at a time, and callers that waited take its result.
+    let building = Mutex<Void>(())
 
     func entry(key: String, now: ContinuousClock.Instant = .now) -> Entry? {
         last.withLock { entry in
@@ -73,16 +75,21 @@ extension AggregatorDatabase {
     /// The report and the check-ins it was computed from: the cached ones while the inputs are unchanged
     /// (`ReportCache`), else built again from the records.
     public func cachedReport(event: LoadedEvent) throws -> (report: Report, checkins: [String: CheckinCounts]) {
-        let key = try reportKey(event: event)
-        if let entry = reports.entry(key: key) { return (entry.report, entry.checkins) }
-        let started = ContinuousClock.now
-        let (report, facts) = try Report.buildWithCheckins(database: self, event: event)
-        let checkins = CheckinCounts.count(facts)
-        reports.store(
-            .init(
-                key: key, report: report, checkins: checkins, builtAt: started,
-                buildTime: started.duration(to: .now)))
-        return (report, checkins)
+        if let entry = reports.entry(key: try reportKey(event: event)) { return (entry.report, entry.checkins) }
+        // One build at a time (readers await this off the serving threads, so many may arrive together).
+        return try reports.building.withLock { _ in
+            // Built by the caller this one waited for, if the inputs have not changed since.
+            let key = try reportKey(event: event)
+            if let entry = reports.entry(key: key) { return (entry.report, entry.checkins) }
+            let started = ContinuousClock.now
+            let (report, facts) = try Report.buildWithCheckins(database: self, event: event)
+            let checkins = CheckinCounts.count(facts)
+            reports.store(
+                .init(
+                    key: key, report: report, checkins: checkins, builtAt: started,
+                    buildTime: started.duration(to: .now)))
+            return (report, checkins)
+        }
     }
 
     /// What the report is computed from, in one string: equal strings, equal inputs (but for the clock).

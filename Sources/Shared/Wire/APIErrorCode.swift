@@ -49,8 +49,8 @@ public struct APIErrorCode: RawRepresentable, Codable, Hashable, Sendable, Custo
     public static let rateLimited = Self("rate_limited")
     public static let replayedRequest = Self("replayed_request")
     public static let internalError = Self("internal_error")
-    /// A JSON request body (an admin request) that is not what the endpoint takes. Release 1 answered
-    /// `malformed_batch` here.
+    /// A JSON request body (a heartbeat, an enrolment, an admin request) that is not what the endpoint takes.
+    /// Release 1 answered `malformed_batch` here.
     public static let invalidBody = Self("invalid_body")
     /// A venue that is not in the installed event. Release 1 answered `venue_mismatch` for an enrolment token
     /// asked for such a venue.

@@ -10,7 +10,7 @@ import VenueNode
 /// aggregator and of a node in the middle of a sync. After each schedule the aggregator must hold
 /// exactly what the nodes saved: 0 lost, 0 duplicated, 0 unexpected.
 ///
-/// `FAULT_SCHEDULES` (default 50) sets how many schedules run, from seed `FAULT_SEED` (default 1000)
+/// `FAULT_SCHEDULES` (default 50) sets how many schedules run (`FAULT_PARALLEL`, default 2, at a time), from seed `FAULT_SEED` (default 1000)
 /// on; `FAULT_SEED` alone with `FAULT_SCHEDULES=1` replays one. `FAULT_SUMMARY=FILE` writes a JSON summary.
 @Suite(.serialized) struct FaultInjectionTests {
     struct Outcome: Codable {
@@ -31,20 +31,35 @@ import VenueNode
         let environment = ProcessInfo.processInfo.environment
         let count = Int(environment["FAULT_SCHEDULES"] ?? "") ?? 50
         let first = UInt64(environment["FAULT_SEED"] ?? "") ?? 1000
+        // Schedules run two at a time (`FAULT_PARALLEL`): most of a schedule's time is spent waiting (delays,
+        // timeouts, restarts), and each has its own directory, ports and processes.
+        let lanes = max(1, Int(environment["FAULT_PARALLEL"] ?? "") ?? 2)
         var outcomes: [Outcome] = []
-        for seed in first..<(first + UInt64(count)) {
-            let outcome = try await Self.runSchedule(seed: seed)
-            print(
-                "fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
-                    + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
-                    + "failed_syncs=\(outcome.syncFailures) failed_restarts=\(outcome.failedRestarts.count) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))"
-            )
-            #expect(
-                outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
-                "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
-            for failure in outcome.failedRestarts { print("fault schedule seed=\(seed) restart: \(failure)") }
-            outcomes.append(outcome)
+        try await withThrowingTaskGroup(of: Outcome.self) { group in
+            var next = first
+            func startNext() {
+                guard next < first + UInt64(count) else { return }
+                let seed = next
+                next += 1
+                group.addTask { try await Self.runSchedule(seed: seed) }
+            }
+            for _ in 0..<lanes { startNext() }
+            while let outcome = try await group.next() {
+                let seed = outcome.seed
+                print(
+                    "fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
+                        + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
+                        + "failed_syncs=\(outcome.syncFailures) failed_restarts=\(outcome.failedRestarts.count) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))"
+                )
+                #expect(
+                    outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
+                    "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
+                for failure in outcome.failedRestarts { print("fault schedule seed=\(seed) restart: \(failure)") }
+                outcomes.append(outcome)
+                startNext()
+            }
         }
+        outcomes.sort { $0.seed < $1.seed }
         let faults = outcomes.reduce(into: [String: Int]()) { total, outcome in
             for (kind, n) in outcome.faults { total[kind, default: 0] += n }
         }
