@@ -124,6 +124,61 @@ extension NodeDatabase {
             ) WITHOUT ROWID;
             """
         ),
+        // The desk's clerks (issue #14): who they are and their one-time sign-in codes are facts, append-only; a code
+        // is used once (its use is a row keyed by the code's hash, so a second use cannot be inserted). Only hashes of
+        // codes and session tokens are stored. Sessions are state, not records: rows go on sign-out, revocation and
+        // expiry. expiresAt: Unix seconds.
+        (
+            "v6: clerks",
+            """
+            CREATE TABLE clerk (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('desk', 'count', 'lead')),
+                createdAt TEXT NOT NULL
+            );
+            CREATE TABLE clerkRevocation (
+                clerkID INTEGER PRIMARY KEY REFERENCES clerk(id),
+                reason TEXT NOT NULL,
+                revokedAt TEXT NOT NULL
+            );
+            CREATE TABLE signInCode (
+                codeHash TEXT PRIMARY KEY NOT NULL,
+                clerkID INTEGER NOT NULL REFERENCES clerk(id),
+                createdAt TEXT NOT NULL,
+                expiresAt INTEGER NOT NULL
+            );
+            CREATE INDEX signInCode_clerk ON signInCode(clerkID);
+            CREATE TABLE signInCodeUse (
+                codeHash TEXT PRIMARY KEY NOT NULL REFERENCES signInCode(codeHash),
+                usedAt TEXT NOT NULL
+            );
+            CREATE TABLE deskSession (
+                tokenHash TEXT PRIMARY KEY NOT NULL,
+                clerkID INTEGER NOT NULL REFERENCES clerk(id),
+                csrfToken TEXT NOT NULL,
+                createdAt TEXT NOT NULL,
+                expiresAt INTEGER NOT NULL
+            );
+            CREATE INDEX deskSession_clerk ON deskSession(clerkID);
+            CREATE TRIGGER clerk_is_append_only_update BEFORE UPDATE ON clerk
+            BEGIN SELECT RAISE(ABORT, 'clerk is append-only: revoke the clerk and add a new one'); END;
+            CREATE TRIGGER clerk_is_append_only_delete BEFORE DELETE ON clerk
+            BEGIN SELECT RAISE(ABORT, 'clerk is append-only: revoke the clerk and add a new one'); END;
+            CREATE TRIGGER clerkRevocation_is_append_only_update BEFORE UPDATE ON clerkRevocation
+            BEGIN SELECT RAISE(ABORT, 'clerkRevocation is append-only'); END;
+            CREATE TRIGGER clerkRevocation_is_append_only_delete BEFORE DELETE ON clerkRevocation
+            BEGIN SELECT RAISE(ABORT, 'clerkRevocation is append-only'); END;
+            CREATE TRIGGER signInCode_is_append_only_update BEFORE UPDATE ON signInCode
+            BEGIN SELECT RAISE(ABORT, 'signInCode is append-only'); END;
+            CREATE TRIGGER signInCode_is_append_only_delete BEFORE DELETE ON signInCode
+            BEGIN SELECT RAISE(ABORT, 'signInCode is append-only'); END;
+            CREATE TRIGGER signInCodeUse_is_append_only_update BEFORE UPDATE ON signInCodeUse
+            BEGIN SELECT RAISE(ABORT, 'signInCodeUse is append-only'); END;
+            CREATE TRIGGER signInCodeUse_is_append_only_delete BEFORE DELETE ON signInCodeUse
+            BEGIN SELECT RAISE(ABORT, 'signInCodeUse is append-only'); END;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 
