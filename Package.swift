@@ -58,6 +58,7 @@ let package = Package(
             name: "VenueNode",
             dependencies: [
                 "Shared", "DaemonSupport", "CCurl",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

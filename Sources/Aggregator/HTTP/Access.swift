@@ -1,3 +1,4 @@
+import DaemonSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -134,13 +135,5 @@ struct AccessGroup {
         routes.declare(.post, prefix, path, access)
         group.post(RouterPath(path), use: handler)
         return self
-    }
-}
-
-/// Runs blocking work (a database read or write through GRDB's synchronous API) on a thread of its own, so
-/// a handler awaits it instead of holding one of the few threads that serve every connection.
-func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import DaemonSupport
 import Foundation
 import Shared
 

@@ -14,13 +14,23 @@ extension VenueNodeCommand {
                 WatchdogSec and says STOPPING=1 on shutdown. It locks the data directory (DIR/.lock) while it runs:
                 a second `run` on the same directory stops at once, naming the process that holds it. Options can come from a file: --config FILE, with
                 lines such as "data-dir = /var/lib/venue-node" (see deploy/venue-node.conf).
-                Example: venue-node run --data-dir /var/lib/venue-node
+                With --desk-listen HOST:PORT it also serves the clerks' desk (http://HOST:PORT/desk, plain HTTP for
+                the venue's LAN) and prints "desk listening on HOST:PORT" once bound (port 0 picks a free port).
+                Example: venue-node run --data-dir /var/lib/venue-node --desk-listen 0.0.0.0:8081
                 """)
 
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "Seconds between syncs when all is well.") var interval = 5
         @Option(help: "Longest wait between retries, in seconds.") var maxBackoff = 300
+        @Option(help: "Serve the clerks' desk (a browser page, plain HTTP) on HOST:PORT; off unless given.")
+        var deskListen: String?
         @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            if let deskListen, DeskServer.parseListen(deskListen) == nil {
+                throw ValidationError("--desk-listen must be HOST:PORT, e.g. 0.0.0.0:8081 (found \"\(deskListen)\")")
+            }
+        }
 
         func run() async throws {
             // One daemon per data directory, for the life of this process (a second one stops here).
@@ -38,9 +48,19 @@ extension VenueNodeCommand {
                 syncer: Syncer(directory: directory, database: database, logger: logger),
                 interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
+            var services: [any Service] = [service, watchdog]
+            if let deskListen, let (host, port) = DeskServer.parseListen(deskListen) {
+                services.append(
+                    DeskServer.application(
+                        database: database, host: host, port: port, logger: logger,
+                        onServerRunning: { port in
+                            print("desk listening on \(host):\(port)")
+                            fflush(nil)
+                        }))
+            }
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [service, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             // The store is open: under systemd (Type=notify) the unit is now started.
             watchdog.ready()
             try await group.run()

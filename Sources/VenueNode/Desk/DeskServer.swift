@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The desk's request context: the basic one, the peer's address (the sign-in throttle counts by it), and the
+/// clerk signed in by the request's session cookie, which `DeskSessionMiddleware` fills in before any route runs.
+public struct DeskRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// The session cookie's token and its clerk, when the cookie names a session still in force.
+    public var session: (token: String, clerk: SignedInClerk)?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Who the sign-in throttle counts this request against: the peer's IP address.
+    var clientKey: String { remoteAddress?.ipAddress ?? "unknown" }
+}
+
+/// `venue-node run --desk-listen HOST:PORT`: the clerks' desk in a browser (issue #14), plain HTTP on the venue's
+/// LAN. One more service of `run`'s group: it stops with the daemon.
+public enum DeskServer {
+    /// Parses `HOST:PORT` (port 0 picks a free port).
+    public static func parseListen(_ value: String) -> (host: String, port: Int)? {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+            (0...65535).contains(port), colon > value.startIndex
+        else { return nil }
+        return (String(value[..<colon]), port)
+    }
+
+    /// The desk's routes over `database` (see `DeskController`).
+    public static func router(database: NodeDatabase, throttle: SignInThrottle = SignInThrottle())
+        -> Router<DeskRequestContext>
+    {
+        let router = Router(context: DeskRequestContext.self)
+        router.add(middleware: DeskErrorMiddleware())
+        router.add(middleware: DeskSessionMiddleware(database: database))
+        DeskController(database: database, throttle: throttle).addRoutes(to: router)
+        return router
+    }
+
+    /// The desk's HTTP application on `host`:`port`; `onServerRunning` is told the port actually bound.
+    public static func application(
+        database: NodeDatabase, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(database: database),
+            configuration: .init(address: .hostname(host, port: port), serverName: "sanmin-venue-desk"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+}
