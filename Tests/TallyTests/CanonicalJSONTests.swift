@@ -18,6 +18,9 @@ import Testing
         return String(result)
     }
 
+    /// A clerk's name on half the payloads (version 3).
+    func clerk(_ random: inout SplitMix64) -> String? { random.next(2) == 0 ? nil : text(&random) }
+
     func payload(_ random: inout SplitMix64, depth: Int = 0) -> RecordPayload {
         switch random.next(depth == 0 ? 6 : 5) {
         case 0:
@@ -25,19 +28,27 @@ import Testing
                 .init(
                     session: text(&random), rep: text(&random), category: text(&random),
                     at: random.next(2) == 0 ? nil : text(&random), person: random.next(2) == 0 ? nil : text(&random),
-                    walkin: [nil, true, false][Int(random.next(3))]))
+                    walkin: [nil, true, false][Int(random.next(3))], clerk: clerk(&random)))
         case 1:
             return .boxOpened(
-                .init(session: text(&random), box: text(&random), at: random.next(2) == 0 ? nil : text(&random)))
+                .init(
+                    session: text(&random), box: text(&random), at: random.next(2) == 0 ? nil : text(&random),
+                    clerk: clerk(&random)))
         case 2:
             return .boxClosed(
                 .init(
                     session: text(&random), box: text(&random), issued: Int(random.next(200_000)) - 100_000,
-                    returned: Int(random.next(1_000)), at: nil))
+                    returned: Int(random.next(1_000)), at: nil, clerk: clerk(&random)))
         case 3:
             var marks: [String: String] = [:]
             for _ in 0..<random.next(5) { marks[text(&random, length: 4)] = text(&random) }
-            return .ballot(.init(session: text(&random), box: text(&random), status: .valid, marks: marks))
+            let keyed = random.next(2) == 0
+            return .ballot(
+                .init(
+                    session: text(&random), box: text(&random), status: .valid, marks: marks,
+                    paper: keyed ? Int(random.next(1_000)) + 1 : nil,
+                    keyers: keyed ? [text(&random), text(&random)] : nil,
+                    lead: keyed && random.next(2) == 0 ? text(&random) : nil))
         case 4:
             return .imported(
                 .init(
@@ -46,7 +57,7 @@ import Testing
                         .init(
                             session: text(&random), box: text(&random), rows: Int(random.next(500)),
                             digest: text(&random))
-                    }, at: text(&random)))
+                    }, at: text(&random), clerk: clerk(&random)))
         default:
             return .correction(
                 .init(
@@ -60,10 +71,16 @@ import Testing
         var random = SplitMix64(seed: 11)
         for _ in 0..<3_000 {
             let value = payload(&random)
-            for version in [1, 2] {
+            for version in [1, 2, 3] {
                 let own = value.canonicalJSON(version: version)
                 #expect(own == value.foundationCanonicalJSON(version: version), "\(value)")
-                if value.kind.since <= version { #expect(try RecordPayload.decodeStrict(json: own).payload == value) }
+                if value.minimumVersion <= version {
+                    #expect(try RecordPayload.decodeStrict(json: own).payload == value)
+                } else {
+                    #expect(throws: RecordPayload.StrictDecodingError.self) {
+                        try RecordPayload.decodeStrict(json: own)
+                    }
+                }
             }
         }
     }
@@ -71,8 +88,9 @@ import Testing
     /// Ways a node (or an attacker) could write a payload other than canonically.
     func mutations(of json: String, _ random: inout SplitMix64) -> [String] {
         let replacements: [(String, String)] = [
-            (",", ", "), (":", " : "), ("/", "\\/"), ("}", ",\"extra\":1}"), ("\"v\":2", "\"v\":3"),
-            ("\"v\":2", "\"v\":2.0"), ("\"v\":2", "\"v\":02"), ("\"v\":2", "\"v\":2,\"v\":2"),
+            (",", ", "), (":", " : "), ("/", "\\/"), ("}", ",\"extra\":1}"), ("\"v\":3", "\"v\":4"),
+            ("\"v\":3", "\"v\":3.0"), ("\"v\":3", "\"v\":03"), ("\"v\":3", "\"v\":3,\"v\":3"),
+            ("\"v\":3", "\"v\":2"),
             ("\"kind\"", "\"kind\":\"ballot\",\"kind\""), ("\"at\":", "\"at\":null,\"at2\":"), ("a", "\\u0061"),
             ("\\n", "\\u000a"), ("\\u001f", "\\u001F"), ("true", "1"), ("\"issued\":", "\"issued\":-0"),
         ]

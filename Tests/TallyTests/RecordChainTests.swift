@@ -83,8 +83,17 @@ import Testing
         #expect(a.canonicalJSON() == b.canonicalJSON())
         #expect(
             a.canonicalJSON()
-                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":2}"#
+                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":3}"#
         )
+        // A ballot keyed at the desk names its paper, its two keyers and the lead who decided it.
+        let keyed = RecordPayload.ballot(
+            .init(
+                session: "S1", box: "B1", status: .blank, paper: 7, keyers: ["王芳#2", "李强#3"], lead: "张伟#1"))
+        #expect(
+            keyed.canonicalJSON()
+                == #"{"box":"B1","keyers":["王芳#2","李强#3"],"kind":"ballot","lead":"张伟#1","marks":{},"paper":7,"session":"S1","status":"blank","v":3}"#
+        )
+        #expect(try RecordPayload.decodeStrict(json: keyed.canonicalJSON()).payload == keyed)
         // Release 1 wrote no version; such a payload still reads, and strictly.
         let old =
             #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid"}"#
@@ -98,11 +107,16 @@ import Testing
         let cases: [(String, String)] = [
             (
                 checkin.replacingOccurrences(of: #""kind""#, with: #""extra":1,"kind""#),
-                "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"
+                "the payload has fields that a version 3 record of kind \"checkin\" does not define, or is not in canonical form"
             ),
             (
-                checkin.replacingOccurrences(of: #""v":2"#, with: #""v":3"#),
-                "payload version 3 is not known to this release (it knows 1…2): upgrade the aggregator before the nodes"
+                checkin.replacingOccurrences(of: #""v":3"#, with: #""v":4"#),
+                "payload version 4 is not known to this release (it knows 1…3): upgrade the aggregator before the nodes"
+            ),
+            (
+                RecordPayload.checkin(.init(session: "S1", rep: "R1", category: "resident", clerk: "王芳#1"))
+                    .canonicalJSON(version: 2),
+                "a record naming a clerk needs payload version 3, not 2"
             ),
             (
                 #"{"file":"a.csv","form":"ballots","groups":[],"kind":"import"}"#,
@@ -110,7 +124,7 @@ import Testing
             ),
             (
                 checkin.replacingOccurrences(of: ",", with: ", "),
-                "the payload has fields that a version 2 record of kind \"checkin\" does not define, or is not in canonical form"
+                "the payload has fields that a version 3 record of kind \"checkin\" does not define, or is not in canonical form"
             ),
         ]
         for (json, message) in cases {

@@ -22,6 +22,7 @@ struct CanonicalWriter {
             open()
             field("at", value.at)
             field("category", value.category)
+            field("clerk", value.clerk)
             field("kind", "checkin")
             field("person", value.person)
             field("rep", value.rep)
@@ -36,6 +37,7 @@ struct CanonicalWriter {
             open()
             field("at", value.at)
             field("box", value.box)
+            field("clerk", value.clerk)
             field("kind", "box_opened")
             field("session", value.session)
             field("v", v)
@@ -44,6 +46,7 @@ struct CanonicalWriter {
             open()
             field("at", value.at)
             field("box", value.box)
+            field("clerk", value.clerk)
             field("issued", value.issued)
             field("kind", "box_closed")
             field("returned", value.returned)
@@ -53,7 +56,17 @@ struct CanonicalWriter {
         case .ballot(let value):
             open()
             field("box", value.box)
+            if let keyers = value.keyers {
+                key("keyers")
+                bytes.append(UInt8(ascii: "["))
+                for (index, keyer) in keyers.enumerated() {
+                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                    string(keyer)
+                }
+                bytes.append(UInt8(ascii: "]"))
+            }
             field("kind", "ballot")
+            field("lead", value.lead)
             key("marks")
             bytes.append(UInt8(ascii: "{"))
             let departments = value.marks.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -64,6 +77,7 @@ struct CanonicalWriter {
                 string(value.marks[department]!)
             }
             bytes.append(UInt8(ascii: "}"))
+            field("paper", value.paper)
             field("session", value.session)
             field("status", value.status.rawValue)
             field("v", v)
@@ -84,6 +98,7 @@ struct CanonicalWriter {
         case .imported(let value):
             open()
             field("at", value.at)
+            field("clerk", value.clerk)
             field("file", value.file)
             field("form", value.form)
             key("groups")
@@ -184,7 +199,7 @@ extension RecordPayload {
     static func fastStrict(json: String) -> (payload: RecordPayload, version: Int)? {
         guard case .object(let members)? = JSONParser.parse(json, rejectDuplicateKeys: false),
             let (payload, version) = payload(members: members, top: true),
-            (1...currentVersion).contains(version), payload.kind.since <= version
+            (1...currentVersion).contains(version), payload.minimumVersion <= version
         else { return nil }
         var writer = CanonicalWriter()
         writer.write(payload, version: version)
@@ -220,6 +235,10 @@ extension RecordPayload {
         var returned: Int64?
         var target: Int64?
         var walkin: Bool?
+        var clerk: String?
+        var lead: String?
+        var paper: Int64?
+        var keyers: [String]?
         var marks: [String: String]?
         var replacement: RecordPayload?
         var groups: [Imported.Group]?
@@ -246,6 +265,16 @@ extension RecordPayload {
             case ("returned", .int(let number)): returned = number
             case ("target", .int(let number)): target = number
             case ("walkin", .bool(let flag)): walkin = flag
+            case ("clerk", .string(let text)): clerk = text
+            case ("lead", .string(let text)): lead = text
+            case ("paper", .int(let number)): paper = number
+            case ("keyers", .array(let items)):
+                var result: [String] = []
+                for item in items {
+                    guard case .string(let text) = item else { return nil }
+                    result.append(text)
+                }
+                keyers = result
             case ("marks", .object(let entries)):
                 var result: [String: String] = [:]
                 result.reserveCapacity(entries.count)
@@ -288,27 +317,40 @@ extension RecordPayload {
         case .checkin:
             guard let session, let rep, let category else { return nil }
             payload = .checkin(
-                .init(session: session, rep: rep, category: category, at: at, person: person, walkin: walkin))
+                .init(
+                    session: session, rep: rep, category: category, at: at, person: person, walkin: walkin,
+                    clerk: clerk))
         case .boxOpened:
             guard let session, let box else { return nil }
-            payload = .boxOpened(.init(session: session, box: box, at: at))
+            payload = .boxOpened(.init(session: session, box: box, at: at, clerk: clerk))
         case .boxClosed:
             guard let session, let box, let issued = issued.flatMap({ Int(exactly: $0) }),
                 let returned = returned.flatMap({ Int(exactly: $0) })
             else { return nil }
-            payload = .boxClosed(.init(session: session, box: box, issued: issued, returned: returned, at: at))
+            payload = .boxClosed(
+                .init(session: session, box: box, issued: issued, returned: returned, at: at, clerk: clerk))
         case .ballot:
             guard let session, let box, let status = status.flatMap(BallotStatus.init(rawValue:)), let marks else {
                 return nil
             }
-            payload = .ballot(.init(session: session, box: box, status: status, marks: marks))
+            let number: Int?
+            if let paper {
+                guard let exact = Int(exactly: paper) else { return nil }
+                number = exact
+            } else {
+                number = nil
+            }
+            payload = .ballot(
+                .init(
+                    session: session, box: box, status: status, marks: marks, paper: number, keyers: keyers,
+                    lead: lead))
         case .correction:
             guard let target, let reason, let who else { return nil }
             payload = .correction(
                 .init(target: target, reason: reason, operator: who, replacement: replacement, at: at))
         case .imported:
             guard let file, let form, let groups else { return nil }
-            payload = .imported(.init(file: file, form: form, groups: groups, at: at))
+            payload = .imported(.init(file: file, form: form, groups: groups, at: at, clerk: clerk))
         }
         return (payload, version)
     }

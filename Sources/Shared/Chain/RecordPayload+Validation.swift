@@ -54,6 +54,7 @@ extension RecordPayload {
         }
         switch self {
         case .checkin(let checkin):
+            try Self.checkClerk(checkin.clerk, field: "clerk")
             try requireSession(checkin.session)
             if IDNumberShape.appears(in: checkin.rep) {
                 throw RecordRejection(
@@ -76,9 +77,11 @@ extension RecordPayload {
                         + event.categories.map(\.id).joined(separator: ", "))
             }
         case .boxOpened(let box):
+            try Self.checkClerk(box.clerk, field: "clerk")
             try requireSession(box.session)
             try requireBox(box.box)
         case .boxClosed(let box):
+            try Self.checkClerk(box.clerk, field: "clerk")
             try requireSession(box.session)
             try requireBox(box.box)
             for (name, value) in [("issued", box.issued), ("returned", box.returned)]
@@ -88,8 +91,10 @@ extension RecordPayload {
         case .ballot(let ballot):
             try requireSession(ballot.session)
             try requireBox(ballot.box)
+            try ballot.checkKeying()
             try ballot.checkMarks(against: event)
         case .imported(let imported):
+            try Self.checkClerk(imported.clerk, field: "clerk")
             try IDNumberShape.refuse(imported.file, field: "file name")
             guard ["ballots", "checkins"].contains(imported.form) else {
                 throw RecordRejection("an import holds ballots or checkins, not \"\(imported.form)\"")
@@ -124,7 +129,39 @@ extension RecordPayload {
     }
 }
 
+extension RecordPayload {
+    /// The longest clerk a record may name (`name#id`: a name of at most 64 characters and an id).
+    public static let maximumClerkLength = 96
+
+    /// A clerk named on a record: not empty, on one line, not too long, nothing shaped like an ID-card number.
+    static func checkClerk(_ clerk: String?, field: String) throws(RecordRejection) {
+        guard let clerk else { return }
+        try IDNumberShape.refuse(clerk, field: field)
+        guard !clerk.trimmingCharacters(in: .whitespaces).isEmpty, clerk.count <= maximumClerkLength,
+            !clerk.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw RecordRejection(
+                "\(field) \"\(clerk)\" must be a clerk's name on one line of 1…\(maximumClerkLength) characters")
+        }
+    }
+}
+
 extension RecordPayload.Ballot {
+    /// A ballot keyed at the desk names its paper and two different keyers; only such a ballot names a lead.
+    func checkKeying() throws(RecordRejection) {
+        guard paper != nil || keyers != nil || lead != nil else { return }
+        guard let paper, paper >= 1, paper <= RecordPayload.maximumBoxCount else {
+            throw RecordRejection(
+                "a keyed ballot names its paper, 1…\(RecordPayload.maximumBoxCount), found \(paper.map(String.init) ?? "none")"
+            )
+        }
+        guard let keyers, keyers.count == 2, keyers[0] != keyers[1] else {
+            throw RecordRejection("a keyed ballot names the two different clerks who keyed paper \(paper)")
+        }
+        for keyer in keyers { try RecordPayload.checkClerk(keyer, field: "keyer") }
+        try RecordPayload.checkClerk(lead, field: "lead")
+    }
+
     func checkMarks(against event: EventDefinition) throws(RecordRejection) {
         guard status == .valid else {
             guard marks.isEmpty else {

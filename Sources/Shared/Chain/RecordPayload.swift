@@ -25,8 +25,28 @@ public indirect enum RecordPayload: Sendable, Equatable {
     }
 
     /// The payload version this release writes. Version 1 (release 1) carried no `v`; version 2 adds `v`
-    /// and the `import` kind. An aggregator accepts the versions it knows and is upgraded before the nodes.
-    public static let currentVersion = 2
+    /// and the `import` kind; version 3 adds who wrote a record at the venue's desk (`clerk` on check-ins,
+    /// boxes and imports; `paper`, `keyers` and `lead` on a ballot keyed from paper). An aggregator accepts
+    /// the versions it knows and is upgraded before the nodes.
+    public static let currentVersion = 3
+
+    /// The first payload version that can carry this payload: its kind's, or 3 when it names a clerk.
+    public var minimumVersion: Int {
+        var version = kind.since
+        switch self {
+        case .checkin(let value): if value.clerk != nil { version = max(version, 3) }
+        case .boxOpened(let value): if value.clerk != nil { version = max(version, 3) }
+        case .boxClosed(let value): if value.clerk != nil { version = max(version, 3) }
+        case .ballot(let value):
+            if value.paper != nil || value.keyers != nil || value.lead != nil { version = max(version, 3) }
+        case .imported(let value): if value.clerk != nil { version = max(version, 3) }
+        case .correction(let value):
+            if let replacement = value.replacement {
+                version = max(version, replacement.minimumVersion)
+            }
+        }
+        return version
+    }
 
     /// A representative checked in at the venue entrance (签到).
     public struct Checkin: Codable, Sendable, Equatable {
@@ -39,10 +59,12 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var person: String?
         /// Checked in without being on this venue's roster for this session (only where the event allows it).
         public var walkin: Bool?
+        /// The desk clerk who checked them in (`name#id`, version 3); nil from the command line or an import.
+        public var clerk: String?
 
         public init(
             session: String, rep: String, category: String, at: String? = nil, person: String? = nil,
-            walkin: Bool? = nil
+            walkin: Bool? = nil, clerk: String? = nil
         ) {
             self.session = session
             self.rep = rep
@@ -50,6 +72,7 @@ public indirect enum RecordPayload: Sendable, Equatable {
             self.at = at
             self.person = person
             self.walkin = walkin
+            self.clerk = clerk
         }
     }
 
@@ -58,11 +81,14 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var session: String
         public var box: String
         public var at: String?
+        /// The clerk who opened it at the desk (`name#id`, version 3).
+        public var clerk: String?
 
-        public init(session: String, box: String, at: String? = nil) {
+        public init(session: String, box: String, at: String? = nil, clerk: String? = nil) {
             self.session = session
             self.box = box
             self.at = at
+            self.clerk = clerk
         }
     }
 
@@ -73,13 +99,18 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var issued: Int
         public var returned: Int
         public var at: String?
+        /// The clerk who closed it at the desk (`name#id`, version 3).
+        public var clerk: String?
 
-        public init(session: String, box: String, issued: Int, returned: Int, at: String? = nil) {
+        public init(
+            session: String, box: String, issued: Int, returned: Int, at: String? = nil, clerk: String? = nil
+        ) {
             self.session = session
             self.box = box
             self.issued = issued
             self.returned = returned
             self.at = at
+            self.clerk = clerk
         }
     }
 
@@ -99,12 +130,24 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var status: BallotStatus
         /// Department id → mark id; empty unless `status` is `valid`.
         public var marks: [String: String]
+        /// Keyed at the desk (version 3): the number the counting table gave the paper in its box (1…returned),
+        public var paper: Int?
+        /// the two clerks whose passes agreed or differed (`name#id`),
+        public var keyers: [String]?
+        /// and the lead who decided the paper where the passes differed.
+        public var lead: String?
 
-        public init(session: String, box: String, status: BallotStatus, marks: [String: String] = [:]) {
+        public init(
+            session: String, box: String, status: BallotStatus, marks: [String: String] = [:], paper: Int? = nil,
+            keyers: [String]? = nil, lead: String? = nil
+        ) {
             self.session = session
             self.box = box
             self.status = status
             self.marks = marks
+            self.paper = paper
+            self.keyers = keyers
+            self.lead = lead
         }
     }
 
@@ -151,12 +194,15 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var form: String
         public var groups: [Group]
         public var at: String?
+        /// The clerk who uploaded the file at the desk (`name#id`, version 3).
+        public var clerk: String?
 
-        public init(file: String, form: String, groups: [Group], at: String? = nil) {
+        public init(file: String, form: String, groups: [Group], at: String? = nil, clerk: String? = nil) {
             self.file = file
             self.form = form
             self.groups = groups
             self.at = at
+            self.clerk = clerk
         }
     }
 
@@ -281,6 +327,10 @@ extension RecordPayload {
                 description:
                     "record kind \"\(payload.kind.rawValue)\" needs payload version \(payload.kind.since), not \(version)"
             )
+        }
+        guard payload.minimumVersion <= version else {
+            throw StrictDecodingError(
+                description: "a record naming a clerk needs payload version \(payload.minimumVersion), not \(version)")
         }
         // Written by this release's encoder or, as release 1 wrote it, by Foundation's: either canonical form.
         guard

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Shared
 
@@ -28,43 +27,15 @@ extension VenueNodeCommand {
 
         func run() throws {
             let (directory, database) = try data.open()
-            var rows: [(line: Int, payload: RecordPayload)] = []
             let bytes = try InputFile.read(file)
-            do {
-                let table = try CSVTable(data: bytes)
-                if checkins {
-                    let desk = try directory.checkinDesk(database)
-                    let now = Date().formatted(.iso8601)
-                    for (line, request) in try CSVImport.checkins(table) {
-                        do {
-                            rows.append((line, .checkin(try desk.checkin(request, at: now))))
-                        } catch let rejection as RecordRejection {
-                            throw ImportError(file: file, line: line, message: rejection.message)
-                        }
-                    }
-                } else {
-                    // Saved in a random order: nothing of the order in which ballots were typed (which might
-                    // follow the check-in desk) is kept. Each row keeps its line number for error messages.
-                    rows = try CSVImport.ballots(table).shuffled()
-                }
-            } catch let error as CSVTable.ParseError {
-                throw ImportError(file: file, line: error.line, message: error.message)
+            let saved = try appending(directory) {
+                try CSVImport.importFile(
+                    bytes, file: file, checkins: checkins, again: again, desk: { try directory.checkinDesk(database) },
+                    database: database, event: directory.event.definition)
             }
-            do {
-                let saved = try appending(directory) {
-                    try database.importRows(
-                        rows.map(\.payload), form: checkins ? "checkins" : "ballots",
-                        file: URL(filePath: file).lastPathComponent,
-                        bytesDigest: SHA256.hash(data: bytes).hexString, again: again,
-                        event: directory.event.definition)
-                }
-                print(
-                    "imported \(saved.count - 1) record(s) from \(file) (import record \(saved.first?.seq ?? 0)); "
-                        + "last sequence \(saved.last?.seq ?? 0)")
-            } catch let error as AppendError {
-                throw ImportError(
-                    file: file, line: error.index >= 0 ? rows[error.index].line : 1, message: error.rejection.message)
-            }
+            print(
+                "imported \(saved.count - 1) record(s) from \(file) (import record \(saved.first?.seq ?? 0)); "
+                    + "last sequence \(saved.last?.seq ?? 0)")
         }
     }
 }

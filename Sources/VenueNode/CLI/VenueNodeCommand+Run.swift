@@ -44,15 +44,21 @@ extension VenueNodeCommand {
             var logger = logging.logger("venue-node")
             logger[metadataKey: "venue.id"] = "\(directory.configuration.venue)"
             logger[metadataKey: "node.id"] = "\(directory.configuration.nodeID)"
+            let health = SyncHealth()
             let service = SyncService(
                 syncer: Syncer(directory: directory, database: database, logger: logger),
-                interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger)
+                interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger, health: health)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
             var services: [any Service] = [service, watchdog]
             if let deskListen, let (host, port) = DeskServer.parseListen(deskListen) {
+                // The desk reads counts from the ledger tables: bring them to the head once, now.
+                try database.prepareLedger()
+                let venue = DeskVenue(
+                    event: directory.event, venue: directory.configuration.venue, syncInterval: interval,
+                    health: health)
                 services.append(
                     DeskServer.application(
-                        database: database, host: host, port: port, logger: logger,
+                        database: database, venue: venue, host: host, port: port, logger: logger,
                         onServerRunning: { port in
                             print("desk listening on \(host):\(port)")
                             fflush(nil)

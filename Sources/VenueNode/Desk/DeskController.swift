@@ -4,11 +4,14 @@ import HTTPTypes
 import Hummingbird
 import Shared
 
-/// The desk's routes (issue #14): the page, and sign-in, who-am-I and sign-out for its script. Every POST but
-/// sign-in passes `DeskSessionMiddleware`'s CSRF rule.
+/// The desk's routes (issue #14): the page and its script, sign-in, who-am-I and sign-out, and the venue's work
+/// (`+Checkin`, `+Counting`, `+Venue`). Every POST but sign-in passes `DeskSessionMiddleware`'s CSRF rule; every
+/// route but the page, its script and sign-in needs a signed-in clerk, and each says which roles may use it.
 struct DeskController {
     let database: NodeDatabase
     let throttle: SignInThrottle
+    let venue: DeskVenue
+    let rosters: DeskRosterCache
 
     /// The only paths that change something without a session and its CSRF token.
     static let csrfExempt: Set<String> = ["/desk/api/sign-in"]
@@ -17,10 +20,47 @@ struct DeskController {
 
     func addRoutes(to router: Router<DeskRequestContext>) {
         router.get("/desk", use: page)
+        router.get("/desk/app.js", use: script)
+        router.get("/desk/box-record", use: boxRecord)
         let api = router.group("/desk/api")
         api.post("sign-in", use: signIn)
         api.get("me", use: me)
         api.post("sign-out", use: signOut)
+        api.get("event", use: eventInfo)
+        api.get("overview", use: overview)
+        api.post("checkin", use: checkin)
+        api.post("boxes/open", use: openBox)
+        api.post("boxes/close", use: closeBox)
+        api.get("keying", use: keyingProgress)
+        api.post("keying", use: keyPaper)
+        api.post("keying/resolve", use: resolvePaper)
+        api.post("import", use: importCSV)
+        api.get("records", use: records)
+        api.post("corrections", use: correct)
+        api.get("reconciliation", use: reconciliation)
+    }
+
+    /// The clerk signed in, with one of `roles` (else 401 `signed_out` or 403 `role`).
+    func clerk(_ context: DeskRequestContext, _ roles: Set<ClerkRole> = Set(ClerkRole.allCases)) throws -> Clerk {
+        guard let session = context.session else { throw DeskError.signedOut }
+        guard roles.contains(session.clerk.clerk.role) else {
+            let allowed = ClerkRole.allCases.filter(roles.contains).map(\.rawValue).joined(separator: ", ")
+            throw DeskError(
+                .forbidden, "role",
+                "a clerk of role \(session.clerk.clerk.role.rawValue) may not do this (\(allowed) may)")
+        }
+        return session.clerk.clerk
+    }
+
+    /// A JSON body of at most `limit` bytes (400 `bad_request` naming what was expected otherwise).
+    func body<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int = 65_536, example: String) async throws -> T
+    {
+        let buffer = try await request.body.collect(upTo: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw DeskError(.badRequest, "bad_request", "the body must be JSON like \(example)")
+        }
     }
 
     /// The clerk and session as the page's script reads them.
@@ -50,14 +90,29 @@ struct DeskController {
         var code: String
     }
 
+    /// Headers of every page the desk serves: never framed, no referrer, nothing but the desk's own script.
+    static let pageHeaders: HTTPFields = [
+        .cacheControl: "no-store",
+        HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    ]
+
+    static func html(_ text: String) -> Response {
+        var headers = pageHeaders
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
     @Sendable func page(_ request: Request, context: DeskRequestContext) async throws -> Response {
-        Response(
-            status: .ok,
-            headers: [
-                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            ],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: DeskPage.html)))
+        Self.html(DeskPage.html)
+    }
+
+    @Sendable func script(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        var headers = Self.pageHeaders
+        headers[.contentType] = "text/javascript; charset=utf-8"
+        return Response(
+            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: DeskScript.source)))
     }
 
     @Sendable func signIn(_ request: Request, context: DeskRequestContext) async throws -> Response {

@@ -1,6 +1,6 @@
-/// The desk page: plain HTML, CSS and a small script inside the binary (no CDN, no build step). It asks
-/// `/desk/api/me` who is signed in, shows the sign-in form (one field for the code, Enter signs in) or the clerk
-/// signed in with a sign-out button. Chinese by default; `?lang=en` or the button switches to English.
+/// The desk page: plain HTML and CSS inside the binary (no CDN, no build step), with its script at `/desk/app.js`
+/// (`DeskScript`). Sign-in, then six screens a clerk moves between with Alt+1…Alt+6: check-in, boxes, keying,
+/// upload, records and corrections, reconciliation. Chinese by default; `?lang=en` or the button switches to English.
 enum DeskPage {
     static let html = #"""
         <!DOCTYPE html>
@@ -10,31 +10,79 @@ enum DeskPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>三民活动 · 会场服务台</title>
         <style>
-        :root { --fg:#10202a; --muted:#5b6b75; --bg:#f4f6f8; --card:#fff; --bad:#c62828; --accent:#0d3b66; }
+        :root { --fg:#10202a; --muted:#5b6b75; --bg:#f4f6f8; --card:#fff; --bad:#b71c1c; --good:#1b5e20; --accent:#0d3b66;
+                --warn:#8d5a00; }
         * { box-sizing: border-box; }
         body { margin:0; font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",system-ui,sans-serif;
-               background:var(--bg); color:var(--fg); font-size:clamp(20px, 2vw, 32px); }
-        header { display:flex; align-items:center; gap:1em; padding:.6em 1em; background:var(--accent); color:#fff; }
-        header h1 { font-size:1.3em; margin:0; flex:1; }
-        main { max-width:40em; margin:1.5em auto; padding:0 1em; }
-        .card { background:var(--card); border-radius:.6em; padding:1em 1.2em; box-shadow:0 1px 3px rgba(0,0,0,.12); }
-        label { display:block; margin-bottom:.4em; }
-        input { font:inherit; font-size:1.2em; width:100%; padding:.35em .5em; letter-spacing:.08em;
-                border:2px solid #9aa8b2; border-radius:.4em; text-transform:uppercase; }
-        button { font:inherit; padding:.35em 1.1em; border-radius:.4em; border:2px solid var(--accent);
-                 background:var(--accent); color:#fff; cursor:pointer; margin-top:.6em; }
-        header button { margin:0; font-size:.7em; border-color:#fff; background:transparent; }
+               background:var(--bg); color:var(--fg); font-size:clamp(16px, 1.45vw, 26px); }
+        header { display:flex; flex-wrap:wrap; align-items:center; gap:.3em .8em; padding:.4em .8em; background:var(--accent);
+                 color:#fff; }
+        header h1 { font-size:1.15em; margin:0; flex:1 1 12em; }
+        header select, header button { font:inherit; font-size:.8em; }
+        header button { margin:0; border-color:#fff; background:transparent; padding:.2em .7em; }
+        #sync { font-size:.8em; padding:.15em .6em; border-radius:1em; background:#2e7d32; white-space:nowrap; }
+        #sync[data-online="false"] { background:#c62828; }
+        nav { display:flex; flex-wrap:wrap; gap:.3em; padding:.4em .8em; background:#dde4ea; }
+        nav button { margin:0; background:#fff; color:var(--accent); font-size:.85em; padding:.25em .8em; }
+        nav button[aria-selected="true"] { background:var(--accent); color:#fff; }
+        nav kbd { font-size:.7em; opacity:.7; margin-left:.3em; }
+        main { max-width:64em; margin:1em auto; padding:0 .8em; }
+        .card { background:var(--card); border-radius:.6em; padding:.8em 1em; box-shadow:0 1px 3px rgba(0,0,0,.12);
+                margin-bottom:1em; }
+        label { display:block; margin:.3em 0 .2em; }
+        input, select { font:inherit; padding:.3em .45em; border:2px solid #9aa8b2; border-radius:.4em; max-width:100%; }
+        input.big { font-size:1.5em; width:100%; letter-spacing:.05em; }
+        #code { text-transform:uppercase; font-size:1.2em; width:100%; }
+        button { font:inherit; padding:.3em 1em; border-radius:.4em; border:2px solid var(--accent);
+                 background:var(--accent); color:#fff; cursor:pointer; margin-top:.5em; }
         :focus-visible { outline:4px solid #f9a825; outline-offset:2px; }
-        #error { color:var(--bad); font-weight:600; min-height:1.4em; }
+        .error, #error { color:var(--bad); font-weight:600; min-height:1.3em; }
         .muted { color:var(--muted); font-size:.8em; }
+        .row { display:flex; flex-wrap:wrap; gap:.6em; align-items:flex-end; }
+        .row > div { flex:1 1 8em; }
+        table { border-collapse:collapse; width:100%; font-size:.85em; }
+        th, td { text-align:left; padding:.25em .4em; border-bottom:1px solid #e0e6ea; }
+        td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+        tr.short td { color:var(--warn); }
+        #answer { min-height:4.2em; border-radius:.6em; padding:.5em .8em; font-size:1.4em; font-weight:700; margin:.6em 0; }
+        #answer[data-state="ok"] { background:#c8e6c9; color:var(--good); border:4px solid var(--good); }
+        #answer[data-state="bad"] { background:#ffcdd2; color:var(--bad); border:4px solid var(--bad); }
+        #answer small { display:block; font-size:.6em; font-weight:400; }
+        #keying-pad { outline:none; }
+        #keying-pad:focus { box-shadow:0 0 0 4px #f9a825; border-radius:.6em; }
+        #paper-no { font-size:2em; }
+        #keying-rows { columns:2 16em; padding-left:2.2em; margin:.4em 0; }
+        #keying-rows li { padding:.1em .3em; break-inside:avoid; }
+        #keying-rows li.current { background:#fff59d; font-weight:700; }
+        #keying-rows li .mark { float:right; font-weight:700; }
+        #keying-rows li .diff { color:var(--bad); font-size:.8em; }
+        .legend kbd, .keys kbd { border:1px solid #9aa8b2; border-radius:.3em; padding:0 .35em; background:#fff; }
+        #keying-status[data-outcome="mismatch"], #keying-status[data-outcome="refused"] { color:var(--bad); font-weight:700; }
+        #keying-status[data-outcome="agreed"], #keying-status[data-outcome="resolved"] { color:var(--good); font-weight:700; }
+        .warnings { color:var(--warn); font-weight:600; }
+        .ok { color:var(--good); font-weight:600; }
         [hidden] { display:none !important; }
+        @media print { header, nav { display:none; } }
         </style>
         </head>
         <body>
         <header>
           <h1 data-t="title">三民活动 · 会场服务台</h1>
+          <span id="venue-name"></span>
+          <select id="session" aria-label="session" hidden></select>
+          <span id="sync" hidden></span>
+          <span id="who"></span>
           <button id="lang" type="button">English</button>
+          <button id="signout" type="button" data-t="signOut" hidden>退出登录</button>
         </header>
+        <nav id="tabs" hidden>
+          <button type="button" data-tab="checkin"><span data-t="tabCheckin">签到</span><kbd>Alt+1</kbd></button>
+          <button type="button" data-tab="boxes"><span data-t="tabBoxes">票箱</span><kbd>Alt+2</kbd></button>
+          <button type="button" data-tab="keying"><span data-t="tabKeying">计票录入</span><kbd>Alt+3</kbd></button>
+          <button type="button" data-tab="upload"><span data-t="tabUpload">上传文件</span><kbd>Alt+4</kbd></button>
+          <button type="button" data-tab="records"><span data-t="tabRecords">记录与更正</span><kbd>Alt+5</kbd></button>
+          <button type="button" data-tab="reconcile"><span data-t="tabReconcile">核对</span><kbd>Alt+6</kbd></button>
+        </nav>
         <main>
           <p id="loading" class="muted" data-t="loading">正在加载…</p>
           <form id="signin" class="card" hidden>
@@ -44,101 +92,94 @@ enum DeskPage {
             <p id="error" role="alert"></p>
             <button type="submit" data-t="signIn">登录</button>
           </form>
-          <section id="desk" class="card" hidden>
-            <p><span data-t="signedInAs">已登录：</span><strong id="who"></strong></p>
-            <p class="muted" data-t="next">签到台即将上线：此处将用于代表签到。</p>
-            <button id="signout" type="button" data-t="signOut">退出登录</button>
+
+          <section id="tab-checkin" class="tab" hidden>
+            <form id="checkin-form" class="card" autocomplete="off">
+              <label for="scan" data-t="scanLabel">扫描代表证，或输入代表编号、身份证号，按回车</label>
+              <input id="scan" class="big" spellcheck="false" autocomplete="off">
+              <div id="walkin" class="row" hidden>
+                <div><label for="walkin-category" data-t="walkinCategory">名单外人员的代表类别</label>
+                <select id="walkin-category"></select></div>
+              </div>
+              <div id="answer" role="status" aria-live="assertive" data-state="none"></div>
+            </form>
+            <div class="card">
+              <h2 data-t="attendanceTitle">到会情况（按代表类别）</h2>
+              <table id="attendance"></table>
+            </div>
+          </section>
+
+          <section id="tab-boxes" class="tab" hidden>
+            <form id="open-form" class="card row" autocomplete="off">
+              <div><label for="open-box" data-t="boxId">票箱编号</label><input id="open-box" spellcheck="false"></div>
+              <div><button type="submit" data-t="openBox">开箱</button></div>
+            </form>
+            <form id="close-form" class="card" autocomplete="off">
+              <div class="row">
+                <div><label for="close-box" data-t="boxId">票箱编号</label><input id="close-box" spellcheck="false"></div>
+                <div><label for="close-issued" data-t="issued">发放票数</label><input id="close-issued" inputmode="numeric"></div>
+                <div><label for="close-returned" data-t="returned">回收票数</label><input id="close-returned" inputmode="numeric"></div>
+                <div><button type="submit" data-t="closeBox">封箱</button></div>
+              </div>
+              <p id="close-proposal" class="muted"></p>
+              <div id="close-warnings" class="warnings" role="alert"></div>
+            </form>
+            <div id="boxes-result" class="card" role="status" hidden></div>
+            <div class="card"><table id="boxes"></table></div>
+          </section>
+
+          <section id="tab-keying" class="tab" hidden>
+            <form id="keying-box-form" class="card row" autocomplete="off">
+              <div><label for="keying-box" data-t="keyingBox">录入哪个票箱（须已封箱）</label><input id="keying-box" spellcheck="false"></div>
+              <div><button type="submit" data-t="startKeying">开始录入</button></div>
+            </form>
+            <div id="keying-pad" class="card" tabindex="0" hidden>
+              <div class="row">
+                <div><span data-t="paper">选票</span> <strong id="paper-no">-</strong>
+                  <span id="resolve-label" class="warnings" hidden data-t="resolving">（负责人裁定）</span></div>
+                <div id="keying-progress" class="muted"></div>
+              </div>
+              <div id="paper-jump-row" hidden><label for="paper-jump" data-t="paperJump">跳到第几张（回车确定）</label>
+                <input id="paper-jump" inputmode="numeric"></div>
+              <p id="keying-legend" class="legend muted"></p>
+              <ol id="keying-rows"></ol>
+              <p id="keying-status" role="status" aria-live="polite"></p>
+              <div id="disputes"></div>
+            </div>
+          </section>
+
+          <section id="tab-upload" class="tab" hidden>
+            <form id="upload-form" class="card" autocomplete="off">
+              <label for="upload-kind" data-t="uploadKind">文件内容</label>
+              <select id="upload-kind"><option value="checkins" data-t="kindCheckins">签到</option>
+                <option value="ballots" data-t="kindBallots">选票</option></select>
+              <label for="upload-file" data-t="uploadFile">扫描仪导出的 CSV 文件</label>
+              <input id="upload-file" type="file" accept=".csv,text/csv">
+              <div><button type="submit" data-t="upload">上传</button></div>
+              <p id="upload-result" role="status"></p>
+            </form>
+          </section>
+
+          <section id="tab-records" class="tab" hidden>
+            <form id="correct-form" class="card" autocomplete="off" hidden>
+              <h2 data-t="correctTitle">更正一条记录（仅负责人）</h2>
+              <div class="row">
+                <div><label for="correct-target" data-t="correctTarget">记录号</label><input id="correct-target" inputmode="numeric"></div>
+                <div><label for="correct-reason" data-t="correctReason">更正原因（必填）</label><input id="correct-reason"></div>
+                <div><label for="correct-issued" data-t="correctIssued">新的发放数（封箱记录）</label><input id="correct-issued" inputmode="numeric"></div>
+                <div><label for="correct-returned" data-t="correctReturned">新的回收数（封箱记录）</label><input id="correct-returned" inputmode="numeric"></div>
+              </div>
+              <button type="submit" data-t="correctSave">保存更正</button>
+              <p id="correct-result" role="status"></p>
+            </form>
+            <div class="card"><h2 data-t="recordsTitle">最近的记录</h2><table id="records"></table></div>
+          </section>
+
+          <section id="tab-reconcile" class="tab" hidden>
+            <div class="card"><h2 data-t="reconcileTitle">本会场核对</h2><div id="findings"></div></div>
           </section>
         </main>
-        <script>
-        "use strict";
-        const T = {
-          zh: { title:"三民活动 · 会场服务台", loading:"正在加载…", codeLabel:"请输入负责人给您的登录码", signIn:"登录",
-                signedInAs:"已登录：", next:"签到台即将上线：此处将用于代表签到。", signOut:"退出登录", other:"English",
-                roles:{ desk:"签到", count:"计票", lead:"负责人" },
-                errors:{ code_malformed:"这不是登录码：登录码为16位字母和数字，如 ABCD-EFGH-JKMN-PQRS",
-                         code_unknown:"没有这个登录码，请核对，或向负责人索取新码",
-                         code_used:"此登录码已使用过（每个码只能登录一次），请向负责人索取新码",
-                         code_expired:"此登录码已过期，请向负责人索取新码",
-                         code_replaced:"已为您发放了更新的登录码，请使用新码",
-                         clerk_revoked:"此工作人员已被撤销，无法登录",
-                         rate_limited:"错误次数过多，请 {s} 秒后再试",
-                         signed_out:"登录已失效，请重新登录", csrf:"请刷新页面后重试",
-                         network:"无法连接会场节点，请检查网络后重试" } },
-          en: { title:"Sanmin · venue desk", loading:"Loading…", codeLabel:"Enter the sign-in code the lead gave you", signIn:"Sign in",
-                signedInAs:"Signed in as ", next:"The check-in desk comes next: representatives will be checked in here.",
-                signOut:"Sign out", other:"中文",
-                roles:{ desk:"desk", count:"count", lead:"lead" },
-                errors:{ code_malformed:"This is not a sign-in code: a code is 16 letters and digits, like ABCD-EFGH-JKMN-PQRS",
-                         code_unknown:"No such sign-in code: check it, or ask the lead for a new one",
-                         code_used:"This code was used already (a code signs in once): ask the lead for a new one",
-                         code_expired:"This code has expired: ask the lead for a new one",
-                         code_replaced:"A newer code was issued for you: sign in with that one",
-                         clerk_revoked:"This clerk was revoked and cannot sign in",
-                         rate_limited:"Too many wrong codes: try again in {s} seconds",
-                         signed_out:"Your session ended: sign in again", csrf:"Reload the page and try again",
-                         network:"Cannot reach the venue node: check the network and try again" } } };
-        let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh";
-        let me = null;
-        let lastError = null;
-        const $ = (id) => document.getElementById(id);
-
-        function render() {
-          const t = T[lang];
-          document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-          document.title = t.title;
-          for (const el of document.querySelectorAll("[data-t]")) el.textContent = t[el.dataset.t];
-          $("lang").textContent = t.other;
-          if (me) $("who").textContent = me.clerk.name + " (" + (t.roles[me.clerk.role] || me.clerk.role) + ")";
-          $("error").textContent = lastError ? (t.errors[lastError.code] || lastError.message).replace("{s}", lastError.wait || "") : "";
-        }
-
-        function show(session) {
-          me = session;
-          $("loading").hidden = true;
-          $("signin").hidden = !!me;
-          $("desk").hidden = !me;
-          render();
-          if (!me) $("code").focus(); else $("signout").focus();
-        }
-
-        async function errorOf(response) {
-          try { const body = await response.json(); return { code: body.error.code, message: body.error.message,
-                                                             wait: response.headers.get("Retry-After") }; }
-          catch (e) { return { code: "network", message: "HTTP " + response.status }; }
-        }
-
-        $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; render(); });
-
-        $("signin").addEventListener("submit", async (event) => {
-          event.preventDefault();
-          lastError = null;
-          try {
-            const response = await fetch("/desk/api/sign-in", { method:"POST", credentials:"same-origin",
-              headers:{ "Content-Type":"application/json" }, body: JSON.stringify({ code: $("code").value }) });
-            if (response.ok) { $("code").value = ""; show(await response.json()); return; }
-            lastError = await errorOf(response);
-          } catch (e) { lastError = { code: "network", message: String(e) }; }
-          render();
-          $("code").select();
-        });
-
-        $("signout").addEventListener("click", async () => {
-          try {
-            await fetch("/desk/api/sign-out", { method:"POST", credentials:"same-origin",
-              headers:{ "X-CSRF-Token": me ? me.csrf_token : "" } });
-          } catch (e) {}
-          lastError = null;
-          show(null);
-        });
-
-        (async () => {
-          try {
-            const response = await fetch("/desk/api/me", { credentials:"same-origin" });
-            show(response.ok ? await response.json() : null);
-          } catch (e) { lastError = { code: "network", message: String(e) }; show(null); }
-        })();
-        </script>
+        <script src="/desk/app.js"></script>
         </body>
         </html>
         """#

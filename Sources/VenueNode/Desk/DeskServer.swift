@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Shared
+import Synchronization
 
 /// The desk's request context: the basic one, the peer's address (the sign-in throttle counts by it), and the
 /// clerk signed in by the request's session cookie, which `DeskSessionMiddleware` fills in before any route runs.
@@ -20,6 +22,44 @@ public struct DeskRequestContext: RequestContext, RemoteAddressRequestContext {
     var clientKey: String { remoteAddress?.ipAddress ?? "unknown" }
 }
 
+/// What the desk knows of its venue besides the database: the event, the venue, how often the node syncs (to say
+/// when it is offline), and where the secret for ID-card numbers comes from.
+public struct DeskVenue: Sendable {
+    public var event: LoadedEvent
+    public var venue: String
+    /// Seconds between sync rounds (the node is shown offline when none succeeded for three of them).
+    public var syncInterval: Int
+    /// The daemon's sync rounds (nil: no daemon syncs, the node is shown offline).
+    public var health: SyncHealth?
+    public var keyer: @Sendable () throws -> PersonKeyer
+
+    public init(
+        event: LoadedEvent, venue: String, syncInterval: Int = 10, health: SyncHealth? = nil,
+        keyer: @escaping @Sendable () throws -> PersonKeyer = { try PersonKeyer.fromEnvironment() }
+    ) {
+        self.event = event
+        self.venue = venue
+        self.syncInterval = syncInterval
+        self.health = health
+        self.keyer = keyer
+    }
+}
+
+/// The check-in desk over the roster in force, indexed once per roster import (a new import is picked up at the
+/// next check-in).
+final class DeskRosterCache: Sendable {
+    private let cached = Mutex<(importID: Int64, desk: CheckinDesk)?>(nil)
+
+    func desk(_ database: NodeDatabase, venue: DeskVenue) throws -> CheckinDesk {
+        let importID = try database.rosterImportID()
+        if let hit = cached.withLock({ $0 }), hit.importID == importID { return hit.desk }
+        let desk = CheckinDesk(
+            event: venue.event.definition, venue: venue.venue, roster: try database.roster(), keyer: venue.keyer)
+        cached.withLock { $0 = (importID, desk) }
+        return desk
+    }
+}
+
 /// `venue-node run --desk-listen HOST:PORT`: the clerks' desk in a browser (issue #14), plain HTTP on the venue's
 /// LAN. One more service of `run`'s group: it stops with the daemon.
 public enum DeskServer {
@@ -32,23 +72,24 @@ public enum DeskServer {
     }
 
     /// The desk's routes over `database` (see `DeskController`).
-    public static func router(database: NodeDatabase, throttle: SignInThrottle = SignInThrottle())
+    public static func router(database: NodeDatabase, venue: DeskVenue, throttle: SignInThrottle = SignInThrottle())
         -> Router<DeskRequestContext>
     {
         let router = Router(context: DeskRequestContext.self)
         router.add(middleware: DeskErrorMiddleware())
         router.add(middleware: DeskSessionMiddleware(database: database))
-        DeskController(database: database, throttle: throttle).addRoutes(to: router)
+        DeskController(database: database, throttle: throttle, venue: venue, rosters: DeskRosterCache())
+            .addRoutes(to: router)
         return router
     }
 
     /// The desk's HTTP application on `host`:`port`; `onServerRunning` is told the port actually bound.
     public static func application(
-        database: NodeDatabase, host: String, port: Int, logger: Logger,
+        database: NodeDatabase, venue: DeskVenue, host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(database: database),
+            router: router(database: database, venue: venue),
             configuration: .init(address: .hostname(host, port: port), serverName: "sanmin-venue-desk"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)

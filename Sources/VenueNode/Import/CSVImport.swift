@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Shared
 
@@ -72,6 +73,44 @@ public enum CSVImport {
 }
 
 extension CSVImport {
+    /// Imports a CSV file of check-ins or ballots, all rows or none, after an import record (`importRows`): the
+    /// command line's `import` and the desk's upload both come here. Check-ins are judged against the roster by
+    /// `desk`; ballots are saved in a random order (nothing of the order in which they were typed, which might follow
+    /// the check-in desk, is kept). Throws `ImportError` naming the line, or `NodeDatabase.AlreadyImported`.
+    public static func importFile(
+        _ bytes: Data, file: String, checkins: Bool, again: Bool, clerk: String? = nil,
+        desk: () throws -> CheckinDesk, database: NodeDatabase, event: EventDefinition
+    ) throws -> [ChainedRecord] {
+        var rows: [(line: Int, payload: RecordPayload)] = []
+        let name = URL(filePath: file).lastPathComponent
+        do {
+            let table = try CSVTable(data: bytes)
+            if checkins {
+                let desk = try desk()
+                let now = Date().formatted(.iso8601)
+                for (line, request) in try CSVImport.checkins(table) {
+                    do {
+                        rows.append((line, .checkin(try desk.judge(request, at: now))))
+                    } catch {
+                        throw ImportError(file: file, line: line, message: error.message)
+                    }
+                }
+            } else {
+                rows = try CSVImport.ballots(table).shuffled()
+            }
+        } catch let error as CSVTable.ParseError {
+            throw ImportError(file: file, line: error.line, message: error.message)
+        }
+        do {
+            return try database.importRows(
+                rows.map(\.payload), form: checkins ? "checkins" : "ballots", file: name,
+                bytesDigest: SHA256.hash(data: bytes).hexString, again: again, event: event, clerk: clerk)
+        } catch let error as AppendError {
+            throw ImportError(
+                file: file, line: error.index >= 0 ? rows[error.index].line : 1, message: error.rejection.message)
+        }
+    }
+
     /// A column named twice is refused: which of the two would count is a guess.
     static func requireDistinctColumns(_ table: CSVTable) throws(CSVTable.ParseError) {
         var seen: Set<String> = []

@@ -24,32 +24,113 @@ public struct CheckinRequest: Sendable {
     }
 }
 
+/// Why the desk refused a check-in, for a page to show: the message says it in words (English), the reason lets
+/// the page say it in the clerk's language and colour.
+public struct CheckinRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Codable {
+        /// Nothing on the roster has this id, card code or ID-card number.
+        case notOnRoster = "not_on_roster"
+        /// On the roster of another venue.
+        case otherVenue = "other_venue"
+        /// On this venue's roster, for other sessions.
+        case otherSession = "other_session"
+        /// The category given is not the roster's.
+        case otherCategory = "other_category"
+        /// The ID card is not that of the representative named.
+        case otherPerson = "other_person"
+        /// Not an ID-card number, or given twice, or no secret to key it with.
+        case badIDNumber = "bad_id_number"
+        /// A walk-in where the event allows them, but without what it needs (ID card, category).
+        case walkinIncomplete = "walkin_incomplete"
+        /// No roster is imported and the request lacks a category.
+        case noRoster = "no_roster"
+        /// Checked in already for this session (found by the chain's rule, not by the desk).
+        case alreadyCheckedIn = "already_checked_in"
+        /// The record does not fit the event (unknown session, malformed id).
+        case invalid
+    }
+
+    public var reason: Reason
+    public var message: String
+    public var rule: RecordRule?
+
+    public init(_ reason: Reason, _ message: String, rule: RecordRule? = nil) {
+        self.reason = reason
+        self.message = message
+        self.rule = rule
+    }
+
+    public var description: String { message }
+}
+
 /// Turns check-in requests into check-in records: finds the representative on the roster in force,
 /// refuses whoever is not on this venue's roster for the session (unless the event allows walk-ins,
 /// which are recorded as such), and carries the person key so duplicates can be found across venues.
-public struct CheckinDesk {
+/// The roster is indexed once, so a check-in costs the same whatever its size.
+public struct CheckinDesk: Sendable {
     public var event: EventDefinition
     public var venue: String
-    public var roster: [RosterEntry]
+    public let roster: [RosterEntry]
     /// Needed only to check someone in by ID-card number.
-    public var keyer: () throws -> PersonKeyer
+    public var keyer: @Sendable () throws -> PersonKeyer
+    private let byRep: [String: RosterEntry]
+    private let byCard: [String: RosterEntry]
+    private let byPerson: [String: RosterEntry]
 
-    public init(event: EventDefinition, venue: String, roster: [RosterEntry], keyer: @escaping () throws -> PersonKeyer)
-    {
+    public init(
+        event: EventDefinition, venue: String, roster: [RosterEntry],
+        keyer: @escaping @Sendable () throws -> PersonKeyer
+    ) {
         self.event = event
         self.venue = venue
         self.roster = roster
         self.keyer = keyer
+        // The first entry of each id wins, as a search from the top would find it.
+        byRep = Dictionary(roster.map { ($0.repID, $0) }, uniquingKeysWith: { first, _ in first })
+        byCard = Dictionary(
+            roster.compactMap { entry in entry.cardCode.map { ($0, entry) } }, uniquingKeysWith: { first, _ in first })
+        byPerson = Dictionary(roster.map { ($0.personKey, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// What a scanner or a clerk typed into the desk's one field: a card code when the roster has it, an ID-card
+    /// number when it is shaped like one, else a roster id.
+    public func request(session: String, scanned: String, category: String? = nil) -> CheckinRequest {
+        let value = scanned.trimmingCharacters(in: .whitespacesAndNewlines)
+        if byCard[value] != nil { return CheckinRequest(session: session, card: value, category: category) }
+        if IDNumberShape.appears(in: value) {
+            return CheckinRequest(session: session, idNumber: value, category: category)
+        }
+        return CheckinRequest(session: session, rep: value, category: category)
+    }
+
+    /// The roster entry of a representative, by roster id.
+    public func entry(rep: String) -> RosterEntry? { byRep[rep] }
+
     public func checkin(_ request: CheckinRequest, at: String? = nil) throws -> RecordPayload.Checkin {
+        do {
+            return try judge(request, at: at)
+        } catch {
+            throw RecordRejection(error.message, rule: error.rule)
+        }
+    }
+
+    /// `checkin`, with the refusal's reason.
+    public func judge(_ request: CheckinRequest, at: String? = nil, clerk: String? = nil) throws(CheckinRefusal)
+        -> RecordPayload.Checkin
+    {
+        var checkin = try judgeRequest(request, at: at)
+        checkin.clerk = clerk
+        return checkin
+    }
+
+    private func judgeRequest(_ request: CheckinRequest, at: String?) throws(CheckinRefusal) -> RecordPayload.Checkin {
         var request = request
         // An ID-card number typed where a roster id or card code goes is looked up through its keyed
         // hash, as --id-number is: it is never stored in clear.
         for value in [request.rep, request.card].compactMap({ $0 }) where IDNumberShape.appears(in: value) {
             guard request.idNumber == nil else {
-                throw RecordRejection(
-                    "give the ID-card number once (--id-number), not also as a roster id or card code",
+                throw CheckinRefusal(
+                    .badIDNumber, "give the ID-card number once (--id-number), not also as a roster id or card code",
                     rule: .idNumberInClear)
             }
             request.idNumber = value
@@ -60,8 +141,12 @@ public struct CheckinDesk {
         var masked: String?
         if let idNumber = request.idNumber {
             let number: IDCardNumber
-            do { number = try IDCardNumber(idNumber) } catch { throw RecordRejection("id number: \(error)") }
-            personKey = try keyer().key(for: number)
+            do { number = try IDCardNumber(idNumber) } catch {
+                throw CheckinRefusal(.badIDNumber, "id number: \(error)")
+            }
+            do { personKey = try keyer().key(for: number) } catch {
+                throw CheckinRefusal(.badIDNumber, "\(error)")
+            }
             masked = number.masked
         }
         guard !roster.isEmpty else {
@@ -69,7 +154,7 @@ public struct CheckinDesk {
             guard let rep = request.rep ?? request.card ?? personKey.map({ "id-\($0.prefix(12))" }),
                 let category = request.category
             else {
-                throw RecordRejection("no roster is imported: give --rep (or --id-number) and --category")
+                throw CheckinRefusal(.noRoster, "no roster is imported: give --rep (or --id-number) and --category")
             }
             return RecordPayload.Checkin(
                 session: request.session, rep: rep, category: category, at: at,
@@ -78,48 +163,52 @@ public struct CheckinDesk {
         let found: RosterEntry?
         let asked: String
         if let rep = request.rep {
-            found = roster.first { $0.repID == rep }
+            found = byRep[rep]
             asked = "representative \(rep)"
         } else if let card = request.card {
-            found = roster.first { $0.cardCode == card }
+            found = byCard[card]
             asked = "card \(card)"
         } else if let personKey {
-            found = roster.first { $0.personKey == personKey }
+            found = byPerson[personKey]
             asked = "ID \(masked ?? "")"
         } else {
-            throw RecordRejection("give a roster id, a card code or an ID-card number")
+            throw CheckinRefusal(.invalid, "give a roster id, a card code or an ID-card number")
         }
         if let entry = found, let personKey, entry.personKey != personKey {
-            throw RecordRejection("the ID card \(masked ?? "") is not that of \(asked) on the roster")
+            throw CheckinRefusal(.otherPerson, "the ID card \(masked ?? "") is not that of \(asked) on the roster")
         }
-        let refusal: String?
+        let refusal: (reason: CheckinRefusal.Reason, message: String)
         if let entry = found {
             if let category = request.category, category != entry.category {
-                throw RecordRejection("\(asked) is in category \(entry.category) on the roster, not \(category)")
+                throw CheckinRefusal(
+                    .otherCategory, "\(asked) is in category \(entry.category) on the roster, not \(category)")
             }
             if entry.venue != venue {
-                refusal = "\(asked) is on the roster of venue \(entry.venue), not \(venue)"
+                refusal = (.otherVenue, "\(asked) is on the roster of venue \(entry.venue), not \(venue)")
             } else if !entry.sessions.contains(request.session) {
-                refusal =
+                refusal = (
+                    .otherSession,
                     "\(asked) is on the roster for session(s) \(entry.sessions.joined(separator: ", ")), "
-                    + "not \(request.session)"
+                        + "not \(request.session)"
+                )
             } else {
                 return RecordPayload.Checkin(
                     session: request.session, rep: entry.repID, category: entry.category,
                     at: at, person: entry.personKey)
             }
         } else {
-            refusal = "\(asked) is not on the roster"
+            refusal = (.notOnRoster, "\(asked) is not on the roster")
         }
         guard event.walkInsAllowed == true else {
-            throw RecordRejection((refusal ?? asked) + "; this event allows no walk-ins")
+            throw CheckinRefusal(refusal.reason, refusal.message + "; this event allows no walk-ins")
         }
         // A walk-in: identified by ID card, so the same person is still found twice.
         guard let personKey = found?.personKey ?? personKey else {
-            throw RecordRejection((refusal ?? asked) + "; a walk-in checks in with an ID-card number (--id-number)")
+            throw CheckinRefusal(
+                .walkinIncomplete, refusal.message + "; a walk-in checks in with an ID-card number (--id-number)")
         }
         guard let category = request.category ?? found?.category else {
-            throw RecordRejection((refusal ?? asked) + "; a walk-in needs a category (--category)")
+            throw CheckinRefusal(.walkinIncomplete, refusal.message + "; a walk-in needs a category (--category)")
         }
         return RecordPayload.Checkin(
             session: request.session, rep: found?.repID ?? "walkin-\(personKey.prefix(12))",
@@ -136,5 +225,10 @@ extension NodeDatabase {
 
     public func roster() throws -> [RosterEntry] {
         try writer.read { db in try RosterTables.current(db) }
+    }
+
+    /// Which roster import is in force (0: none), so that a desk can keep the roster it indexed until a new one.
+    public func rosterImportID() throws -> Int64 {
+        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM rosterImport") ?? 0 }
     }
 }

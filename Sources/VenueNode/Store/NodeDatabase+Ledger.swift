@@ -30,7 +30,7 @@ extension NodeDatabase {
             try saveEntries(full.allEntries(), db: db)
             var counts: [String: Int] = [:]
             for (counter, value) in full.totals {
-                if let name = countName(counter) { counts[name, default: 0] += value }
+                for name in countNames(counter) { counts[name, default: 0] += value }
             }
             for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM record GROUP BY kind") {
                 counts["kind:" + (row["kind"] as String), default: 0] += row["n"] as Int
@@ -53,18 +53,19 @@ extension NodeDatabase {
     static func saveLedger(_ ledger: Ledger, delta: [Counter: Int], kinds: [String: Int], db: Database) throws {
         try saveEntries(ledger.changedEntries(), db: db)
         var counts: [String: Int] = [:]
-        for (counter, value) in delta { if let name = countName(counter) { counts[name, default: 0] += value } }
+        for (counter, value) in delta { for name in countNames(counter) { counts[name, default: 0] += value } }
         for (kind, value) in kinds { counts["kind:" + kind, default: 0] += value }
         try addCounts(counts, db: db)
         try saveHead(seq: ledger.headSeq, hash: ledger.headHash, db: db)
     }
 
-    /// Check-ins and ballots per session, and records per kind, as `status` shows them.
-    static func countName(_ counter: Counter) -> String? {
+    /// Check-ins and ballots per session, and records per kind, as `status` shows them; check-ins per session and
+    /// category, as the desk shows them against the quotas (from migration v7 on).
+    static func countNames(_ counter: Counter) -> [String] {
         switch counter {
-        case .attendance(let session, _): "checkins:" + session
-        case .ballots(let session, _, _): "ballots:" + session
-        default: nil
+        case .attendance(let session, let category): ["checkins:" + session, "attendance:\(session)\u{1F}\(category)"]
+        case .ballots(let session, _, _): ["ballots:" + session]
+        default: []
         }
     }
 

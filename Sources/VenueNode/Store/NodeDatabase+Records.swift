@@ -75,7 +75,7 @@ extension NodeDatabase {
     @discardableResult
     public func importRows(
         _ rows: [RecordPayload], form: String, file: String, bytesDigest: String, again: Bool,
-        event: EventDefinition
+        event: EventDefinition, clerk: String? = nil
     ) throws -> [ChainedRecord] {
         let now = Self.timestamp()
         var grouped: [String: (session: String, box: String, lines: [String])] = [:]
@@ -96,7 +96,7 @@ extension NodeDatabase {
                 session: group.session, box: group.box, rows: group.lines.count,
                 digest: SHA256.hash(data: Data(group.lines.sorted().joined(separator: "\n").utf8)).hexString)
         }
-        let marker = RecordPayload.imported(.init(file: file, form: form, groups: groups, at: now))
+        let marker = RecordPayload.imported(.init(file: file, form: form, groups: groups, at: now, clerk: clerk))
         return try write { db in
             var state = try Self.ledger(for: [marker] + rows, db: db)
             if !again {
@@ -139,7 +139,7 @@ extension NodeDatabase {
         }
     }
 
-    private static func append(
+    static func append(
         _ payloads: [RecordPayload], to state: inout Ledger, event: EventDefinition,
         db: Database
     ) throws -> [ChainedRecord] {

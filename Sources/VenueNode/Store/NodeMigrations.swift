@@ -179,6 +179,43 @@ extension NodeDatabase {
             BEGIN SELECT RAISE(ABORT, 'signInCodeUse is append-only'); END;
             """
         ),
+        (
+            // The desk's double keying of paper ballots (issue #14): every pass a clerk keyed, and each paper that
+            // became a ballot record. Kept durably, never synced, never changed. The ledger tables are rebuilt at
+            // the next write, to count check-ins per category as well.
+            "v7: keyed passes",
+            """
+            CREATE TABLE keyedPass (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                session TEXT NOT NULL,
+                box TEXT NOT NULL,
+                paper INTEGER NOT NULL,
+                clerkID INTEGER NOT NULL REFERENCES clerk(id),
+                status TEXT NOT NULL,
+                marks TEXT NOT NULL,
+                keyedAt TEXT NOT NULL,
+                UNIQUE (session, box, paper, clerkID)
+            );
+            CREATE TABLE keyedPaper (
+                session TEXT NOT NULL,
+                box TEXT NOT NULL,
+                paper INTEGER NOT NULL,
+                ballotSeq INTEGER NOT NULL,
+                leadID INTEGER REFERENCES clerk(id),
+                decidedAt TEXT NOT NULL,
+                PRIMARY KEY (session, box, paper)
+            );
+            CREATE TRIGGER keyedPass_is_append_only_update BEFORE UPDATE ON keyedPass
+            BEGIN SELECT RAISE(ABORT, 'keyedPass is append-only'); END;
+            CREATE TRIGGER keyedPass_is_append_only_delete BEFORE DELETE ON keyedPass
+            BEGIN SELECT RAISE(ABORT, 'keyedPass is append-only'); END;
+            CREATE TRIGGER keyedPaper_is_append_only_update BEFORE UPDATE ON keyedPaper
+            BEGIN SELECT RAISE(ABORT, 'keyedPaper is append-only'); END;
+            CREATE TRIGGER keyedPaper_is_append_only_delete BEFORE DELETE ON keyedPaper
+            BEGIN SELECT RAISE(ABORT, 'keyedPaper is append-only'); END;
+            DELETE FROM ledgerHead;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 

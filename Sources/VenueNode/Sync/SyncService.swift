@@ -2,6 +2,40 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Shared
+import Synchronization
+
+/// How the daemon's syncs are going, for the desk to show (in memory: the process's own rounds).
+public final class SyncHealth: Sendable {
+    public struct Snapshot: Sendable {
+        /// When a round last reached the aggregator and sent all that was pending.
+        public var lastSuccess: Date?
+        /// When a round last failed, and why.
+        public var lastFailure: Date?
+        public var lastFailureMessage: String?
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    func succeeded(at date: Date = Date()) { state.withLock { $0.lastSuccess = date } }
+
+    func failed(_ message: String, at date: Date = Date()) {
+        state.withLock {
+            $0.lastFailure = date
+            $0.lastFailureMessage = message
+        }
+    }
+
+    /// Online: the last round succeeded, within `within` seconds.
+    public func isOnline(within: TimeInterval, now: Date = Date()) -> Bool {
+        let snapshot = self.snapshot
+        guard let success = snapshot.lastSuccess, now.timeIntervalSince(success) < within else { return false }
+        return snapshot.lastFailure.map { $0 < success } ?? true
+    }
+}
 
 /// The daemon's loop: sync, wait, sync again; after a failure wait longer (exponential backoff
 /// with jitter, capped), never give up, stop on graceful shutdown, or when the store's -wal file was deleted.
@@ -10,13 +44,17 @@ public struct SyncService: Service {
     public var interval: Duration
     public var maxBackoff: Duration
     public var logger: Logger
+    public var health: SyncHealth
 
-    public init(syncer: Syncer, interval: Duration = .seconds(5), maxBackoff: Duration = .seconds(300), logger: Logger)
-    {
+    public init(
+        syncer: Syncer, interval: Duration = .seconds(5), maxBackoff: Duration = .seconds(300), logger: Logger,
+        health: SyncHealth = SyncHealth()
+    ) {
         self.syncer = syncer
         self.interval = interval
         self.maxBackoff = maxBackoff
         self.logger = logger
+        self.health = health
     }
 
     /// Delay after `failures` consecutive failures: 1 s doubling up to `maxBackoff`, with ±50 % jitter.
@@ -45,6 +83,7 @@ public struct SyncService: Service {
             do {
                 let report = try await syncer.sync(batchSize: batchSize.current)
                 batchSize.succeeded()
+                health.succeeded()
                 if report.recordsSent > 0 {
                     logger.info(
                         "synced",
@@ -62,6 +101,7 @@ public struct SyncService: Service {
                         "request timed out: smaller batches", metadata: ["batch.size": "\(batchSize.current)"])
                 }
                 failures += 1
+                health.failed("\(error)")
                 let delay = Self.backoff(failures: failures, cap: maxBackoff)
                 logger.warning("sync failed", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
                 try? await Task.sleep(for: delay)

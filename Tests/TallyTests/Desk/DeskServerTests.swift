@@ -19,7 +19,13 @@ import Testing
     }
 
     func app() -> some ApplicationProtocol {
-        Application(router: DeskServer.router(database: database, throttle: throttle))
+        Application(
+            router: DeskServer.router(
+                database: database,
+                venue: DeskVenue(
+                    event: try! EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8)),
+                    venue: "east"),
+                throttle: throttle))
     }
 
     func codeFor(_ name: String, role: ClerkRole = .desk) throws -> String {
@@ -215,8 +221,14 @@ import Testing
             #expect(contentType.hasPrefix("text/html"))
             let html = String(buffer: response.body)
             #expect(html.contains(#"<html lang="zh-CN">"#))
-            #expect(html.contains("/desk/api/sign-in"))
-            #expect(!html.contains("http://") && !html.contains("https://"))
+            #expect(html.contains(#"<script src="/desk/app.js"></script>"#))
+            #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("script-src 'self'") == true)
+            // Everything the page needs is served by the node itself: no CDN, nothing from the internet.
+            let script = try await client.execute(uri: "/desk/app.js", method: .get)
+            #expect(script.headers[.contentType]?.hasPrefix("text/javascript") == true)
+            let source = String(buffer: script.body)
+            #expect(source.contains("/desk/api/sign-in"))
+            for text in [html, source] { #expect(!text.contains("http://") && !text.contains("https://")) }
             let missing = try await client.execute(uri: "/desk/nothing", method: .get)
             #expect(missing.status == .notFound)
             #expect(Self.errorCode(missing) == "not_found")

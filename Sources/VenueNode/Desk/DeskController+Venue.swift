@@ -1,0 +1,328 @@
+import DaemonSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Shared
+
+/// The rest of the venue's work at the desk: what the event is, where the venue stands (attendance, boxes, sync),
+/// CSV uploads, corrections, the venue's own reconciliation and the printable box record.
+extension DeskController {
+    /// The event as the page needs it, once: sessions with their ballots, marks, categories, this venue's quotas.
+    struct EventAnswer: Encodable {
+        struct Named: Encodable {
+            var id: String
+            var name: String
+        }
+        struct Mark: Encodable {
+            var id: String
+            var labelZh: String
+            var labelEn: String
+            enum CodingKeys: String, CodingKey {
+                case id
+                case labelZh = "label_zh"
+                case labelEn = "label_en"
+            }
+        }
+        struct Session: Encodable {
+            var id: String
+            var name: String
+            var date: String?
+            var departments: [Named]
+            /// Category → quota of this venue for the session.
+            var quotas: [String: Int]
+        }
+        var title: String
+        var titleEn: String?
+        var venue: Named
+        var sessions: [Session]
+        var marks: [Mark]
+        var categories: [Named]
+        var walkInsAllowed: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case title, venue, sessions, marks, categories
+            case titleEn = "title_en"
+            case walkInsAllowed = "walk_ins_allowed"
+        }
+    }
+
+    @Sendable func eventInfo(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        _ = try clerk(context)
+        let event = venue.event.definition
+        let answer = EventAnswer(
+            title: event.title, titleEn: event.titleEn,
+            venue: .init(id: venue.venue, name: event.venue(venue.venue)?.name ?? venue.venue),
+            sessions: event.sessions.map { session in
+                EventAnswer.Session(
+                    id: session.id, name: session.name ?? session.id, date: session.date,
+                    departments: (event.ballotDepartments(session: session.id) ?? []).map {
+                        .init(id: $0.id, name: $0.name)
+                    },
+                    quotas: event.quota(venue: venue.venue, session: session.id)?.counts ?? [:])
+            },
+            marks: event.marks.map { .init(id: $0.id, labelZh: $0.labelZh, labelEn: $0.labelEn) },
+            categories: event.categories.map { .init(id: $0.id, name: $0.name) },
+            walkInsAllowed: event.walkInsAllowed == true)
+        return try DeskJSON.response(answer)
+    }
+
+    /// Where the venue stands now; the page asks every few seconds.
+    struct OverviewAnswer: Encodable {
+        struct Sync: Encodable {
+            /// The last sync attempt succeeded, recently.
+            var online: Bool
+            var lastSeq: Int64
+            var acknowledgedSeq: Int64
+            var pending: Int64
+            var lastSyncAt: String?
+            var lastError: String?
+            var lastReceiptSeq: Int64?
+            var lastReceiptAt: String?
+
+            enum CodingKeys: String, CodingKey {
+                case online, pending
+                case lastSeq = "last_seq"
+                case acknowledgedSeq = "acknowledged_seq"
+                case lastSyncAt = "last_sync_at"
+                case lastError = "last_error"
+                case lastReceiptSeq = "last_receipt_seq"
+                case lastReceiptAt = "last_receipt_at"
+            }
+        }
+        /// Session → category → checked in.
+        var attendance: [String: [String: Int]]
+        var boxes: [DeskBox]
+        var sync: Sync
+    }
+
+    @Sendable func overview(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        _ = try clerk(context)
+        let database = self.database
+        let within = Double(max(3 * venue.syncInterval, 15))
+        let health = venue.health
+        let answer = try await offload {
+            let status = try database.status()
+            let receipt = try database.latestReceipt()
+            let online = health?.isOnline(within: within) ?? false
+            return OverviewAnswer(
+                attendance: try database.attendance(), boxes: try database.boxes(),
+                sync: .init(
+                    online: online, lastSeq: status.lastSeq, acknowledgedSeq: status.acknowledgedSeq,
+                    pending: status.pending,
+                    lastSyncAt: health?.snapshot.lastSuccess?.formatted(.iso8601) ?? status.lastSyncAt,
+                    lastError: online ? nil : health?.snapshot.lastFailureMessage ?? status.lastError,
+                    lastReceiptSeq: receipt?.lastSeq, lastReceiptAt: receipt?.receivedAt))
+        }
+        return try DeskJSON.response(answer)
+    }
+
+    /// The largest CSV file the desk takes.
+    static let maxCSVBytes = 20 << 20
+
+    @Sendable func importCSV(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        guard let form = query["form"].map(String.init), ["ballots", "checkins"].contains(form) else {
+            throw DeskError(
+                .badRequest, "bad_request", "give ?form=ballots or ?form=checkins, and the file as the body")
+        }
+        let clerk = try clerk(context, form == "ballots" ? [.count, .lead] : Set(ClerkRole.allCases))
+        let file = query["file"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "desk-upload.csv"
+        let again = query["again"] == "1"
+        let buffer = try await request.body.collect(upTo: Self.maxCSVBytes)
+        let bytes = Data(buffer.readableBytesView)
+        let database = self.database
+        let venue = self.venue
+        let rosters = self.rosters
+        struct ImportAnswer: Encodable {
+            var records: Int
+            var importSeq: Int64
+            var lastSeq: Int64
+            enum CodingKeys: String, CodingKey {
+                case records
+                case importSeq = "import_seq"
+                case lastSeq = "last_seq"
+            }
+        }
+        do {
+            let saved = try await offload {
+                try CSVImport.importFile(
+                    bytes, file: file, checkins: form == "checkins", again: again, clerk: clerk.attribution,
+                    desk: { try rosters.desk(database, venue: venue) }, database: database,
+                    event: venue.event.definition)
+            }
+            context.logger.info(
+                "CSV imported at the desk", metadata: ["clerk.id": "\(clerk.id)", "records": "\(saved.count - 1)"])
+            return try DeskJSON.response(
+                ImportAnswer(records: saved.count - 1, importSeq: saved[0].seq, lastSeq: saved.last?.seq ?? 0))
+        } catch let error as ImportError {
+            throw DeskError(.badRequest, "bad_file", "line \(error.line): \(error.message); nothing was imported")
+        } catch let error as NodeDatabase.AlreadyImported {
+            throw DeskError(.conflict, "already_imported", error.description)
+        }
+    }
+
+    struct RecordRow: Encodable {
+        var seq: Int64
+        var kind: String
+        var summary: String
+        var savedAt: String
+        var correctedBy: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case seq, kind, summary
+            case savedAt = "saved_at"
+            case correctedBy = "corrected_by"
+        }
+    }
+
+    static func summary(_ payload: RecordPayload) -> String {
+        switch payload {
+        case .checkin(let value):
+            "\(value.session) \(value.rep) \(value.category)" + (value.walkin == true ? " walk-in" : "")
+                + (value.clerk.map { " · \($0)" } ?? "")
+        case .boxOpened(let value): "\(value.session) \(value.box) opened" + (value.clerk.map { " · \($0)" } ?? "")
+        case .boxClosed(let value):
+            "\(value.session) \(value.box) closed: issued \(value.issued), returned \(value.returned)"
+                + (value.clerk.map { " · \($0)" } ?? "")
+        case .ballot(let value):
+            "\(value.session) \(value.box) \(value.status.rawValue)" + (value.paper.map { " paper \($0)" } ?? "")
+                + (value.keyers.map { " · " + $0.joined(separator: ", ") } ?? "")
+                + (value.lead.map { " · lead \($0)" } ?? "")
+        case .correction(let value):
+            "corrects \(value.target): \(value.reason) · \(value.operator)"
+                + (value.replacement.map { " → " + summary($0) } ?? " (void)")
+        case .imported(let value):
+            "\(value.file): \(value.groups.reduce(0) { $0 + $1.rows }) \(value.form)"
+                + (value.clerk.map { " · \($0)" } ?? "")
+        }
+    }
+
+    @Sendable func records(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        _ = try clerk(context)
+        let limit = min(max(request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 30, 1), 200)
+        let database = self.database
+        let rows = try await offload {
+            let recent = try database.recentRecords(limit: limit)
+            let corrected = try database.corrections(of: recent.map(\.seq))
+            return recent.map {
+                RecordRow(
+                    seq: $0.seq, kind: $0.kind, summary: Self.summary($0.payload), savedAt: $0.savedAt,
+                    correctedBy: corrected[$0.seq])
+            }
+        }
+        return try DeskJSON.response(rows)
+    }
+
+    struct CorrectionBody: Decodable {
+        var target: Int64
+        var reason: String
+        /// New counts for a box's closing record; without them the record is voided.
+        var issued: Int?
+        var returned: Int?
+    }
+
+    @Sendable func correct(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        guard let session = context.session else { throw DeskError.signedOut }
+        let lead = session.clerk.clerk
+        guard lead.role.mayCorrect else {
+            throw DeskError(.forbidden, "not_lead", "only the lead corrects records")
+        }
+        let body = try await body(
+            CorrectionBody.self, request, example: #"{"target": 12, "reason": "checked in twice by mistake"}"#)
+        let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else {
+            throw DeskError(.badRequest, "reason_required", "a correction needs a reason: say why")
+        }
+        let database = self.database
+        var replacement: RecordPayload?
+        if body.issued != nil || body.returned != nil {
+            let target = body.target
+            let original = try await offload { try database.recentRecord(seq: target) }
+            guard case .boxClosed(var closed)? = original, let issued = body.issued, let returned = body.returned else {
+                throw DeskError(
+                    .badRequest, "bad_request",
+                    "new counts (issued and returned, both) replace only a box's closing record")
+            }
+            (closed.issued, closed.returned, closed.at, closed.clerk) = (
+                issued, returned, Date().formatted(.iso8601), lead.attribution
+            )
+            replacement = .boxClosed(closed)
+        }
+        let answer = try await save(
+            .correction(
+                .init(
+                    target: body.target, reason: reason, operator: lead.attribution, replacement: replacement,
+                    at: Date().formatted(.iso8601))))
+        context.logger.info(
+            "record corrected at the desk",
+            metadata: ["clerk.id": "\(lead.id)", "target": "\(body.target)", "seq": "\(answer.seq)"])
+        return try DeskJSON.response(answer)
+    }
+
+    struct ReconciliationAnswer: Encodable {
+        struct Row: Encodable {
+            var severity: String
+            var kind: String
+            var labelZh: String
+            var labelEn: String
+            var session: String?
+            var box: String?
+            var category: String?
+            var expected: Int?
+            var actual: Int?
+            var message: String
+
+            enum CodingKeys: String, CodingKey {
+                case severity, kind, session, box, category, expected, actual, message
+                case labelZh = "label_zh"
+                case labelEn = "label_en"
+            }
+        }
+        var attendance: [AttendanceRow]
+        var findings: [Row]
+    }
+
+    @Sendable func reconciliation(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        _ = try clerk(context)
+        let database = self.database
+        let venue = self.venue
+        let answer = try await offload {
+            let input = try database.reconciliationInput(event: venue.event, venue: venue.venue)
+            return ReconciliationAnswer(
+                attendance: Reconciliation.attendance(input),
+                findings: Reconciliation.findings(input).map {
+                    .init(
+                        severity: $0.severity.rawValue, kind: $0.kind.rawValue,
+                        labelZh: ReportLanguage.zh.label($0.kind), labelEn: ReportLanguage.en.label($0.kind),
+                        session: $0.session, box: $0.box, category: $0.category, expected: $0.expected,
+                        actual: $0.actual, message: $0.message)
+                })
+        }
+        return try DeskJSON.response(answer)
+    }
+
+    /// 开箱/封箱记录: one page to print and sign, for a box of a session.
+    @Sendable func boxRecord(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        _ = try clerk(context)
+        let query = request.uri.queryParameters
+        guard let session = query["session"].map(String.init), let box = query["box"].map(String.init) else {
+            throw DeskError(.badRequest, "bad_request", "give ?session=S1&box=B1")
+        }
+        let language: ReportLanguage = query["lang"] == "en" ? .en : .zh
+        let database = self.database
+        let (boxes, attendance, keyers) = try await offload {
+            (
+                try database.boxes(session: session), try database.attendance(),
+                try database.keyers(session: session, box: box)
+            )
+        }
+        guard let found = boxes.first(where: { $0.box == box }) else {
+            throw DeskError(
+                .notFound, "unknown_box", "box \(box) of session \(session) was never opened or closed here")
+        }
+        return Self.html(
+            DeskBoxRecord.html(
+                box: found, checkedIn: attendance[session]?.values.reduce(0, +) ?? 0, keyers: keyers,
+                event: venue.event.definition, venue: venue.venue, language: language, printedAt: Date()))
+    }
+}

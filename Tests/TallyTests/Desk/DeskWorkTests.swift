@@ -1,0 +1,325 @@
+import Crypto
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Shared
+import Testing
+
+@testable import VenueNode
+
+/// The venue's work through the desk's API (issue #14): check-in with its reasons, boxes with their warnings, paper
+/// ballots keyed twice and decided by the lead, uploads and corrections, each record naming its clerk; every refusal
+/// with its code, changing nothing.
+@Suite struct DeskWorkTests {
+    let database: NodeDatabase
+    let event = try! EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+
+    init() throws {
+        database = try NodeDatabase(writer: DatabaseQueue())
+        let roster =
+            (1...5).map { number in
+                RosterEntry(
+                    repID: "R\(number)", name: "代表\(number)", personKey: Self.personKey("R\(number)"),
+                    category: "resident",
+                    venue: "east", sessions: ["S1", "S2"], cardCode: "C00\(number)")
+            } + [
+                RosterEntry(
+                    repID: "R9", name: "主会场代表", personKey: Self.personKey("R9"), category: "expert", venue: "main",
+                    sessions: ["S1"], cardCode: "C009")
+            ]
+        try database.importRoster(roster, file: "roster.csv", digest: "test")
+    }
+
+    static func personKey(_ seed: String) -> String { SHA256.hash(data: Data(seed.utf8)).hexString }
+
+    func app() -> some ApplicationProtocol {
+        Application(router: DeskServer.router(database: database, venue: DeskVenue(event: event, venue: "east")))
+    }
+
+    /// A signed-in clerk's cookie and CSRF token, as the page holds them.
+    struct Desk {
+        var cookie: String
+        var csrf: String
+        var headers: HTTPFields {
+            [.cookie: cookie, HTTPField.Name("X-CSRF-Token")!: csrf, .contentType: "application/json"]
+        }
+    }
+
+    func signIn(_ client: some TestClientProtocol, _ name: String, _ role: ClerkRole) async throws -> Desk {
+        let code = try database.addClerk(name: name, role: role).code.code
+        let response = try await client.execute(
+            uri: "/desk/api/sign-in", method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(string: #"{"code": "\#(code)"}"#))
+        let cookie = try #require(response.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+        let csrf = try #require(
+            (try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])?[
+                "csrf_token"] as? String)
+        return Desk(cookie: cookie, csrf: csrf)
+    }
+
+    func post(
+        _ client: some TestClientProtocol, _ desk: Desk, _ uri: String, _ json: String
+    ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        let response = try await client.execute(
+            uri: uri, method: .post, headers: desk.headers, body: ByteBuffer(string: json))
+        return (
+            response.status,
+            (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]) ?? [:]
+        )
+    }
+
+    static func code(_ body: [String: Any]) -> String? { (body["error"] as? [String: Any])?["code"] as? String }
+
+    func payloads() throws -> [RecordPayload] {
+        try database.allRecords().map { try RecordPayload.decode(json: $0.payload) }
+    }
+
+    @Test func aCheckInIsAdmittedOnceWithItsClerkAndEveryRefusalSaysWhy() async throws {
+        try await app().test(.router) { client in
+            let desk = try await signIn(client, "王芳", .desk)
+            let admitted = try await post(client, desk, "/desk/api/checkin", #"{"session": "S1", "scanned": "C001"}"#)
+            #expect(admitted.status == .ok)
+            #expect(admitted.body["admitted"] as? Bool == true)
+            #expect(admitted.body["rep"] as? String == "R1")
+            #expect(admitted.body["name"] as? String == "代表1")
+            #expect(admitted.body["checked_in"] as? Int == 1)
+            #expect(admitted.body["quota"] as? Int == 4)
+
+            let refusals: [(String, String)] = [
+                (#"{"session": "S1", "scanned": "C001"}"#, "already_checked_in"),
+                (#"{"session": "S1", "scanned": "R1"}"#, "already_checked_in"),
+                (#"{"session": "S1", "scanned": "NOBODY"}"#, "not_on_roster"),
+                (#"{"session": "S1", "scanned": "C009"}"#, "other_venue"),
+            ]
+            for (json, code) in refusals {
+                let refused = try await post(client, desk, "/desk/api/checkin", json)
+                #expect(refused.status == .conflict, "\(json)")
+                #expect(refused.body["admitted"] as? Bool == false)
+                #expect(Self.code(refused.body) == code, "\(json)")
+                #expect(refused.body["checked_in"] as? Int == 1)
+            }
+            // Already checked in: when and by whom.
+            let again = try await post(client, desk, "/desk/api/checkin", #"{"session": "S1", "scanned": "R1"}"#)
+            let earlier = try #require(again.body["earlier"] as? [String: Any])
+            #expect(earlier["clerk"] as? String == "王芳#1")
+            #expect(earlier["seq"] as? Int == 1)
+            let unknown = try await post(client, desk, "/desk/api/checkin", #"{"session": "S9", "scanned": "R2"}"#)
+            #expect(unknown.status == .badRequest)
+            #expect(Self.code(unknown.body) == "unknown_session")
+        }
+        // One record, naming its clerk.
+        let records = try payloads()
+        #expect(records.count == 1)
+        guard case .checkin(let checkin)? = records.first else { return }
+        #expect(checkin.rep == "R1" && checkin.person == Self.personKey("R1") && checkin.clerk == "王芳#1")
+        #expect(try database.attendance() == ["S1": ["resident": 1]])
+    }
+
+    @Test func twoDesksCheckingInTheSamePersonAtOnceAdmitThemOnce() async throws {
+        try await app().test(.router) { client in
+            let first = try await signIn(client, "王芳", .desk)
+            let second = try await signIn(client, "李强", .desk)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for round in 0..<10 {
+                    let desk = round.isMultiple(of: 2) ? first : second
+                    let scanned = round.isMultiple(of: 2) ? "C002" : "R2"
+                    group.addTask {
+                        try await post(
+                            client, desk, "/desk/api/checkin", #"{"session": "S2", "scanned": "\#(scanned)"}"#
+                        )
+                        .status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .ok }.count == 1)
+            #expect(statuses.filter { $0 == .conflict }.count == 9)
+        }
+        #expect(try database.attendance() == ["S2": ["resident": 1]])
+        #expect(try database.allRecords().count == 1)
+    }
+
+    @Test func aBoxIsClosedWithWarningsConfirmedAndOnlyByCountingClerks() async throws {
+        try await app().test(.router) { client in
+            let desk = try await signIn(client, "王芳", .desk)
+            let count = try await signIn(client, "李强", .count)
+            for scanned in ["R1", "R2", "R3"] {
+                _ = try await post(client, desk, "/desk/api/checkin", #"{"session": "S1", "scanned": "\#(scanned)"}"#)
+            }
+            let byDesk = try await post(client, desk, "/desk/api/boxes/open", #"{"session": "S1", "box": "B1"}"#)
+            #expect(byDesk.status == .forbidden)
+            #expect(Self.code(byDesk.body) == "role")
+            let opened = try await post(client, count, "/desk/api/boxes/open", #"{"session": "S1", "box": "B1"}"#)
+            #expect(opened.status == .ok)
+            let twice = try await post(client, count, "/desk/api/boxes/open", #"{"session": "S1", "box": "B1"}"#)
+            #expect(twice.status == .conflict)
+            #expect(Self.code(twice.body) == "box_opened_twice")
+
+            // 3 checked in, 3 issued, 2 returned: the clerk is warned, and nothing is saved until confirmed.
+            let close = #"{"session": "S1", "box": "B1", "issued": 3, "returned": 2}"#
+            let warned = try await post(client, count, "/desk/api/boxes/close", close)
+            #expect(warned.status == .conflict)
+            #expect(Self.code(warned.body) == "needs_confirmation")
+            #expect(
+                warned.body["warnings"] as? [String] == [
+                    "issued_vs_returned:3 issued, 2 returned",
+                    "returned_vs_checked_in:2 returned into the session's boxes, 3 checked in",
+                ])
+            #expect(try database.allRecords().count == 4)
+            let confirmed = try await post(
+                client, count, "/desk/api/boxes/close",
+                #"{"session": "S1", "box": "B1", "issued": 3, "returned": 2, "confirm": true}"#)
+            #expect(confirmed.status == .ok)
+            // Counts that agree need no confirmation.
+            _ = try await post(client, count, "/desk/api/boxes/open", #"{"session": "S2", "box": "B1"}"#)
+            let clean = try await post(
+                client, count, "/desk/api/boxes/close", #"{"session": "S2", "box": "B1", "issued": 0, "returned": 0}"#)
+            #expect(clean.status == .ok)
+        }
+        let boxes = try database.boxes(session: "S1")
+        #expect(boxes.count == 1)
+        #expect(boxes[0].openedBy == "李强#2")
+        #expect(boxes[0].closedBy == "李强#2")
+        #expect(boxes[0].issued == 3 && boxes[0].returned == 2)
+        #expect(boxes[0].closedHash == (try database.allRecords()[4].hash))
+    }
+
+    /// Keys `paper` as `marks` (D01, D02 for session S1) by `desk`.
+    func key(
+        _ client: some TestClientProtocol, _ desk: Desk, paper: Int, _ marks: [String], resolve: Bool = false,
+        status: String = "valid"
+    ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        let markJSON = zip(["D01", "D02"], marks).map { #""\#($0)": "\#($1)""# }.joined(separator: ", ")
+        return try await post(
+            client, desk, resolve ? "/desk/api/keying/resolve" : "/desk/api/keying",
+            #"{"session": "S1", "box": "B1", "paper": \#(paper), "status": "\#(status)", "marks": {\#(markJSON)}}"#)
+    }
+
+    @Test func papersKeyedTwiceBecomeBallotsAndTheLeadDecidesDifferences() async throws {
+        try await app().test(.router) { client in
+            let lead = try await signIn(client, "张伟", .lead)
+            let first = try await signIn(client, "王芳", .count)
+            let second = try await signIn(client, "李强", .count)
+            let notClosed = try await key(client, first, paper: 1, ["satisfied", "satisfied"])
+            #expect(notClosed.status == .conflict)
+            #expect(Self.code(notClosed.body) == "box_not_closed")
+            _ = try await post(client, lead, "/desk/api/boxes/open", #"{"session": "S1", "box": "B1"}"#)
+            _ = try await post(
+                client, lead, "/desk/api/boxes/close",
+                #"{"session": "S1", "box": "B1", "issued": 3, "returned": 3, "confirm": true}"#)
+
+            #expect(
+                try await key(client, first, paper: 1, ["satisfied", "dissatisfied"]).body["outcome"] as? String
+                    == "first_pass")
+            let agreed = try await key(client, second, paper: 1, ["satisfied", "dissatisfied"])
+            #expect(agreed.body["outcome"] as? String == "agreed")
+            #expect(agreed.body["ballot_seq"] as? Int == 3)
+            #expect(
+                try await key(client, first, paper: 2, ["satisfied", "satisfied"]).body["outcome"] as? String
+                    == "first_pass")
+            let mine = try await key(client, first, paper: 2, ["satisfied", "satisfied"])
+            #expect(mine.status == .conflict)
+            #expect(Self.code(mine.body) == "already_keyed")
+            let differs = try await key(client, second, paper: 2, ["satisfied", "basically_satisfied"])
+            #expect(differs.body["outcome"] as? String == "mismatch")
+
+            // Refusals that change nothing.
+            let missing = try await post(
+                client, first, "/desk/api/keying",
+                #"{"session": "S1", "box": "B1", "paper": 3, "status": "valid", "marks": {"D01": "satisfied"}}"#)
+            #expect(missing.status == .badRequest)
+            #expect(Self.code(missing.body) == "bad_paper")
+            let beyond = try await key(client, first, paper: 4, ["satisfied", "satisfied"])
+            #expect(Self.code(beyond.body) == "paper_out_of_range")
+            let done = try await key(client, lead, paper: 1, ["satisfied", "satisfied"])
+            #expect(Self.code(done.body) == "paper_done")
+            let byCounter = try await key(client, first, paper: 2, ["satisfied", "satisfied"], resolve: true)
+            #expect(byCounter.status == .forbidden)
+            #expect(Self.code(byCounter.body) == "not_lead")
+            let third = try await key(client, lead, paper: 2, ["satisfied", "satisfied"])
+            #expect(Self.code(third.body) == "paper_disputed")
+            let stale = try await client.execute(
+                uri: "/desk/api/keying/resolve", method: .post,
+                headers: [
+                    .cookie: lead.cookie, HTTPField.Name("X-CSRF-Token")!: "stale", .contentType: "application/json",
+                ],
+                body: ByteBuffer(string: #"{"session": "S1", "box": "B1", "paper": 2, "status": "blank"}"#))
+            #expect(stale.status == .forbidden)
+            #expect(try database.allRecords().count == 3)
+
+            let resolved = try await key(client, lead, paper: 2, ["satisfied", "satisfied"], resolve: true)
+            #expect(resolved.body["outcome"] as? String == "resolved")
+            let nothingToDecide = try await key(client, lead, paper: 3, [], resolve: true, status: "blank")
+            #expect(Self.code(nothingToDecide.body) == "not_disputed")
+        }
+        let ballots = try payloads().compactMap { payload -> RecordPayload.Ballot? in
+            if case .ballot(let ballot) = payload { return ballot } else { return nil }
+        }
+        #expect(
+            ballots == [
+                .init(
+                    session: "S1", box: "B1", status: .valid, marks: ["D01": "satisfied", "D02": "dissatisfied"],
+                    paper: 1, keyers: ["王芳#2", "李强#3"]),
+                .init(
+                    session: "S1", box: "B1", status: .valid, marks: ["D01": "satisfied", "D02": "satisfied"],
+                    paper: 2, keyers: ["王芳#2", "李强#3"], lead: "张伟#1"),
+            ])
+        let progress = try database.keyingProgress(session: "S1", box: "B1", clerkID: 2)
+        #expect(progress.returned == 3 && progress.agreed == 2 && progress.keyed == 2 && progress.disputes.isEmpty)
+        #expect(progress.nextPaper == 3)
+    }
+
+    @Test func onlyTheLeadCorrectsWithAReasonAndUploadsNameTheirClerk() async throws {
+        try await app().test(.router) { client in
+            let lead = try await signIn(client, "张伟", .lead)
+            let desk = try await signIn(client, "王芳", .desk)
+            _ = try await post(client, desk, "/desk/api/checkin", #"{"session": "S1", "scanned": "R1"}"#)
+            let byDesk = try await post(client, desk, "/desk/api/corrections", #"{"target": 1, "reason": "twice"}"#)
+            #expect(byDesk.status == .forbidden)
+            #expect(Self.code(byDesk.body) == "not_lead")
+            let noReason = try await post(client, lead, "/desk/api/corrections", #"{"target": 1, "reason": "  "}"#)
+            #expect(noReason.status == .badRequest)
+            #expect(Self.code(noReason.body) == "reason_required")
+            let noTarget = try await post(client, lead, "/desk/api/corrections", #"{"target": 9, "reason": "x"}"#)
+            #expect(noTarget.status == .conflict)
+            #expect(Self.code(noTarget.body) == "bad_correction")
+            let voided = try await post(
+                client, lead, "/desk/api/corrections", #"{"target": 1, "reason": "wrong person"}"#)
+            #expect(voided.status == .ok)
+
+            let csv = "session,rep\nS1,R3\nS1,R4\n"
+            let uploaded = try await client.execute(
+                uri: "/desk/api/import?form=checkins&file=door.csv", method: .post,
+                headers: [.cookie: desk.cookie, HTTPField.Name("X-CSRF-Token")!: desk.csrf],
+                body: ByteBuffer(string: csv))
+            #expect(uploaded.status == .ok)
+            let again = try await client.execute(
+                uri: "/desk/api/import?form=checkins&file=door.csv", method: .post,
+                headers: [.cookie: desk.cookie, HTTPField.Name("X-CSRF-Token")!: desk.csrf],
+                body: ByteBuffer(string: csv))
+            #expect(again.status == .conflict)
+            let ballotsByDesk = try await client.execute(
+                uri: "/desk/api/import?form=ballots&file=b.csv", method: .post,
+                headers: [.cookie: desk.cookie, HTTPField.Name("X-CSRF-Token")!: desk.csrf],
+                body: ByteBuffer(string: "session,box,status\n"))
+            #expect(ballotsByDesk.status == .forbidden)
+            let badFile = try await client.execute(
+                uri: "/desk/api/import?form=checkins&file=bad.csv", method: .post,
+                headers: [.cookie: lead.cookie, HTTPField.Name("X-CSRF-Token")!: lead.csrf],
+                body: ByteBuffer(string: "session,rep\nS1,NOBODY\n"))
+            #expect(badFile.status == .badRequest)
+        }
+        let records = try payloads()
+        #expect(records.count == 5)
+        if case .correction(let correction) = records[1] {
+            #expect(
+                correction.operator == "张伟#1" && correction.reason == "wrong person" && correction.replacement == nil)
+        } else {
+            Issue.record("record 2 is not the correction")
+        }
+        if case .imported(let imported) = records[2] { #expect(imported.clerk == "王芳#2") }
+        #expect(try database.attendance() == ["S1": ["resident": 2]])
+    }
+}
