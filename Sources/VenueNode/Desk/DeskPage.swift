@@ -73,7 +73,7 @@ enum DeskPage {
           <span id="sync" hidden></span>
           <span id="who"></span>
           <button id="lang" type="button">English</button>
-          <button id="signout" type="button" data-t="signOut" hidden>退出登录</button>
+          <button id="signout" type="button" hidden><span data-t="signOut">退出登录</span> <kbd>Alt+0</kbd></button>
         </header>
         <nav id="tabs" hidden>
           <button type="button" data-tab="checkin"><span data-t="tabCheckin">签到</span><kbd>Alt+1</kbd></button>

@@ -222,6 +222,11 @@ enum DeskScript {
           $("tabs").hidden = !me;
           $("signout").hidden = !me;
           $("session").hidden = !me;
+          // A new clerk starts afresh: nothing of the last one's screens stays.
+          keying = null; keyingStatus = null; answer = null; tab = "checkin";
+          for (const form of document.querySelectorAll("main form:not(#signin)")) form.reset();
+          for (const id of ["close-warnings", "close-proposal", "upload-result", "correct-result"]) $(id).textContent = "";
+          $("boxes-result").hidden = true;
           if (!me) { $("sync").hidden = true; event = null; overview = null; }
           render();
           if (!me) { $("code").focus(); return; }
@@ -283,6 +288,7 @@ enum DeskScript {
         for (const button of document.querySelectorAll("nav button")) button.addEventListener("click", () => selectTab(button.dataset.tab));
         document.addEventListener("keydown", (e) => {
           if (me && e.altKey && !e.ctrlKey && e.key >= "1" && e.key <= "6") { e.preventDefault(); selectTab(tabs[Number(e.key) - 1]); }
+          if (me && e.altKey && !e.ctrlKey && e.key === "0") { e.preventDefault(); $("signout").click(); }
         });
 
         // ---- Check-in --------------------------------------------------------------------------------
@@ -406,7 +412,7 @@ enum DeskScript {
           keying.progress = result.body;
           if (!keying.resolve && (keying.paper === null || keying.order.length === 0 && keying.status === null)) {
             resetPaper(result.body.next_paper);
-            if (keying.paper === null) keyingStatus = { outcome:"done", text: () => t("noPaper") };
+            if (keying.paper === null && !keyingStatus) keyingStatus = { outcome:"done", text: () => t("noPaper") };
           }
           renderKeying();
         }
@@ -416,6 +422,8 @@ enum DeskScript {
           if (!box) return;
           keying = { box, progress:null, paper:null, marks:{}, order:[], status:null, resolve:false };
           keyingStatus = null;
+          renderKeying();
+          $("keying-pad").focus();
           await loadProgress();
           if (keying.progress && keying.progress.returned === null) {
             keyingStatus = { outcome:"refused", text: () => T[lang].errors.box_not_closed };

@@ -97,6 +97,65 @@ final class Chromium {
         return nil
     }
 
+    // MARK: Keys, as a person (or a USB barcode scanner) types them
+
+    /// Keys that are not characters: their DOM `key`, `code` and Windows virtual key code.
+    static let namedKeys: [String: (code: String, keyCode: Int, text: String?)] = [
+        "Enter": ("Enter", 13, "\r"), "Tab": ("Tab", 9, nil), "Backspace": ("Backspace", 8, nil),
+        "Escape": ("Escape", 27, nil),
+    ]
+
+    /// Presses and releases one key: a named key (`Enter`, `Tab`, `Backspace`, `Escape`) or one character, with
+    /// `alt` held if asked (Alt+digit moves between the desk's screens). Counted in `keystrokes`.
+    func press(_ key: String, alt: Bool = false) throws {
+        keystrokes += 1
+        var down: [String: Any] = ["type": "keyDown", "key": key, "modifiers": alt ? 1 : 0]
+        if let named = Self.namedKeys[key] {
+            down["code"] = named.code
+            down["windowsVirtualKeyCode"] = named.keyCode
+            if let text = named.text {
+                down["text"] = text
+            } else {
+                down["type"] = "rawKeyDown"
+            }
+        } else {
+            let scalar = key.unicodeScalars.first!
+            if scalar.properties.numericType != nil, key.count == 1, scalar.isASCII {
+                down["code"] = "Digit\(key)"
+                down["windowsVirtualKeyCode"] = Int(scalar.value)
+            } else if scalar.isASCII, scalar.properties.isAlphabetic {
+                down["code"] = "Key\(key.uppercased())"
+                down["windowsVirtualKeyCode"] = Int(key.uppercased().unicodeScalars.first!.value)
+            }
+            if alt {
+                down["type"] = "rawKeyDown"
+            } else {
+                down["text"] = key
+            }
+        }
+        try send("Input.dispatchKeyEvent", down)
+        var up = down
+        up["type"] = "keyUp"
+        up.removeValue(forKey: "text")
+        try send("Input.dispatchKeyEvent", up)
+    }
+
+    /// Types `text` one key at a time (as a barcode scanner does), then Enter if asked.
+    func type(_ text: String, enter: Bool = false) throws {
+        for character in text { try press(String(character)) }
+        if enter { try press("Enter") }
+    }
+
+    /// Keys pressed so far.
+    private(set) var keystrokes = 0
+
+    /// Lays the page out at `width`×`height` CSS pixels (a 1366×768 laptop, a tablet, a phone).
+    func resize(width: Int, height: Int, mobile: Bool = false) throws {
+        try send(
+            "Emulation.setDeviceMetricsOverride",
+            ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile])
+    }
+
     func screenshot(to url: URL) throws {
         let result = try send("Page.captureScreenshot", ["format": "png"])
         guard let data = (result["data"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
@@ -164,6 +223,10 @@ final class Chromium {
                 length = Int(bytes[0]) << 8 | Int(bytes[1])
             } else if length == 127 {
                 length = try Self.read(socket, count: 8).reduce(0) { $0 << 8 | Int($1) }
+            }
+            // A DevTools message is at most a screenshot: anything larger means the stream was misread.
+            guard length <= 64 << 20 else {
+                throw Failure(description: "a DevTools frame of \(length) bytes (header \(Array(header))): the stream was misread")
             }
             let payload = length > 0 ? try Self.read(socket, count: length) : Data()
             if opcode == 0x8 { throw Failure(description: "DevTools closed the connection") }
