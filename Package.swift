@@ -106,6 +106,8 @@ let package = Package(
             name: "tally-bench",
             dependencies: [
                 "Shared", "DaemonSupport", "Aggregator", "VenueNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

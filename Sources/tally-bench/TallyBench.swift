@@ -3,6 +3,8 @@ import ArgumentParser
 import Crypto
 import Foundation
 import GRDB
+import Hummingbird
+import Logging
 import Shared
 import VenueNode
 
@@ -69,8 +71,8 @@ struct TallyBench: AsyncParsableCommand {
                 directory: work.appending(path: "growth"))
         }
         if wanted("node") {
-            report.growth = try NodeGrowth.run(
-                event: loaded.definition,
+            report.growth = try await NodeGrowth.run(
+                event: loaded,
                 sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
                 directory: work.appending(path: "node"))
             for row in report.growth { say(row.line) }
@@ -229,25 +231,34 @@ struct Ingest {
     }
 }
 
-/// (e, node part) One check-in saved on a node holding N records, and `status`, against the empty node.
+/// (e, node part) One check-in saved on a node holding N records, and `status`, against the empty node; and the
+/// desk's check-in answer (issue #14): `POST /desk/api/checkin` over loopback to the desk served in process, from
+/// the scan to the answer, with a roster of 2,000.
 struct NodeGrowth {
     var records: Int
     var write: Double
     var status: Double
+    /// Median and slowest of 20 desk check-in answers.
+    var deskAnswer: Double
+    var deskWorst: Double
 
     var line: String {
-        String(format: "node holding %d records: one check-in %.4f s, status %.4f s", records, write, status)
+        String(
+            format:
+                "node holding %d records: one check-in %.4f s, status %.4f s, desk check-in answer %.4f s (slowest %.4f s)",
+            records, write, status, deskAnswer, deskWorst)
     }
 
-    static func run(event: EventDefinition, sizes: [Int], directory: URL) throws -> [NodeGrowth] {
+    static func run(event: LoadedEvent, sizes: [Int], directory: URL) async throws -> [NodeGrowth] {
+        let definition = event.definition
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var rows: [NodeGrowth] = []
         for size in sizes {
             let path = directory.appending(path: "node-\(size).sqlite").path
             let database = try NodeDatabase(path: path, create: true)
-            let payloads = Workload.payloads(event: event, count: size)
+            let payloads = Workload.payloads(event: definition, count: size)
             for start in stride(from: 0, to: payloads.count, by: 5_000) {
-                try database.append(Array(payloads[start..<min(start + 5_000, payloads.count)]), event: event)
+                try database.append(Array(payloads[start..<min(start + 5_000, payloads.count)]), event: definition)
             }
             var writes: [Double] = []
             var statuses: [Double] = []
@@ -257,18 +268,73 @@ struct NodeGrowth {
                     [
                         .checkin(
                             .init(
-                                session: event.sessions[0].id, rep: "W\(attempt)",
-                                category: event.categories[0].id))
-                    ], event: event)
+                                session: definition.sessions[0].id, rep: "W\(attempt)",
+                                category: definition.categories[0].id))
+                    ], event: definition)
                 writes.append(elapsed(since: start))
                 let statusStart = ContinuousClock.now
                 _ = try database.status()
                 statuses.append(elapsed(since: statusStart))
             }
-            rows.append(NodeGrowth(records: size, write: writes.sorted()[2], status: statuses.sorted()[2]))
+            let answers = try await deskAnswers(database: database, event: event).sorted()
+            rows.append(
+                NodeGrowth(
+                    records: size, write: writes.sorted()[2], status: statuses.sorted()[2],
+                    deskAnswer: answers[answers.count / 2], deskWorst: answers.last ?? 0))
         }
         return rows
     }
+
+    /// Serves the desk on a free loopback port, signs a clerk in, and times 20 check-ins by card code.
+    static func deskAnswers(database: NodeDatabase, event: LoadedEvent) async throws -> [Double] {
+        let definition = event.definition
+        let venue = definition.venues.last?.id ?? "main"
+        let session = definition.sessions[0].id
+        var generator = SystemRandomNumberGenerator()
+        let roster = (0..<2_000).map { number in
+            RosterEntry(
+                repID: "DESK\(number)", name: "代表\(number)",
+                personKey: (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+                    .joined(),
+                category: definition.categories[0].id, venue: venue, sessions: definition.sessions.map(\.id),
+                cardCode: "CARD\(number)")
+        }
+        try database.importRoster(roster, file: "bench-roster.csv", digest: "bench")
+        let code = try database.addClerk(name: "bench", role: .desk).code.code
+        let session0 = try database.signIn(code: code)
+        let (ports, portSink) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "tally-bench.desk")
+        logger.logLevel = .critical  // the server's own lines (and its shutdown by cancellation) are not results
+        let app = DeskServer.application(
+            database: database, venue: DeskVenue(event: event, venue: venue), host: "127.0.0.1", port: 0,
+            logger: logger, onServerRunning: { portSink.yield($0) })
+        let server = Task { try await app.runService() }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw BenchFailure("the desk did not start") }
+        let client = CurlHTTPClient()
+        var times: [Double] = []
+        for number in 0..<20 {
+            let start = ContinuousClock.now
+            let reply = try await client.send(
+                method: "POST", url: "http://127.0.0.1:\(port)/desk/api/checkin",
+                headers: [
+                    "Cookie: sanmin_desk=\(session0.token)", "X-CSRF-Token: \(session0.csrfToken)",
+                    "Content-Type: application/json",
+                ], body: Data(#"{"session": "\#(session)", "scanned": "CARD\#(number * 97)"}"#.utf8))
+            times.append(elapsed(since: start))
+            guard reply.status == 200 else {
+                throw BenchFailure(
+                    "desk check-in answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+            }
+        }
+        return times
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 struct BenchReport {
@@ -378,16 +444,20 @@ struct BenchReport {
             "",
             "One `checkin` appended through `NodeDatabase.append` (what `venue-node checkin` does after opening the store)",
             "and `status`, median of 5, on a node already holding N records. Goal: within 2× of the empty node at 10^5.",
+            "The desk's check-in answer (issue #14): `POST /desk/api/checkin` by card code over loopback to the desk",
+            "served in process (roster of 2,000), from request to answer, median and slowest of 20. Goal: under 300 ms",
+            "at 10^5 records.",
             "",
-            "| records held | one check-in (s) | × empty | status (s) | × empty |",
-            "|---|---|---|---|---|",
+            "| records held | one check-in (s) | × empty | status (s) | × empty | desk answer (s) | slowest (s) |",
+            "|---|---|---|---|---|---|---|",
         ]
         let base = growth.first
         for row in growth {
             lines.append(
                 String(
-                    format: "| %d | %.4f | %.1f | %.4f | %.1f |", row.records, row.write,
-                    row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9)))
+                    format: "| %d | %.4f | %.1f | %.4f | %.1f | %.4f | %.4f |", row.records, row.write,
+                    row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9),
+                    row.deskAnswer, row.deskWorst))
         }
         lines += [
             "",

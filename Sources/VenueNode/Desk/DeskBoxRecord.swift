@@ -23,9 +23,9 @@ enum DeskBoxRecord {
             row(t("会场", "Venue"), event.venue(venue)?.name ?? venue),
             row(t("场次", "Session"), "\(sessionName) (\(box.session))"),
             row(t("票箱", "Box"), box.box),
-            row(t("开箱时间", "Opened at"), box.openedAt ?? "-"),
+            row(t("开箱时间", "Opened at"), local(box.openedAt) ?? "-"),
             row(t("开箱人", "Opened by"), box.openedBy ?? "-"),
-            row(t("封箱时间", "Closed at"), box.closedAt ?? t("未封箱", "not closed")),
+            row(t("封箱时间", "Closed at"), local(box.closedAt) ?? t("未封箱", "not closed")),
             row(t("封箱人", "Closed by"), box.closedBy ?? "-"),
             row(t("本场签到人数", "Checked in for the session"), "\(checkedIn)"),
             row(t("发放票数", "Forms issued"), box.issued.map(String.init) ?? "-"),
@@ -35,7 +35,7 @@ enum DeskBoxRecord {
             row(
                 t("封箱时链头（记录号、哈希）", "Chain head at closing (record, hash)"),
                 box.closedSeq.map { "\($0) · \(box.closedHash ?? "")" } ?? "-"),
-            row(t("打印时间", "Printed at"), printedAt.formatted(.iso8601)),
+            row(t("打印时间", "Printed at"), local(printedAt.formatted(.iso8601)) ?? "-"),
         ].joined(separator: "\n")
         let signatures = [t("监票人", "Scrutineer"), t("计票人", "Counter"), t("现场监督人", "On-site supervisor")]
             .map { "<div class=\"sign\">\(escape($0))：<span></span></div>" }.joined()
@@ -63,6 +63,17 @@ enum DeskBoxRecord {
             <div>\(signatures)</div>
             </body></html>
             """
+    }
+
+    /// A record's time (ISO 8601, UTC) in the node's own time zone, as the supervisors read clocks:
+    /// `2026-01-05 09:12:30 +08:00`.
+    static func local(_ iso: String?) -> String? {
+        guard let iso else { return nil }
+        guard let date = try? Date(iso, strategy: .iso8601) else { return iso }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss xxx"
+        return formatter.string(from: date)
     }
 
     static func escape(_ text: String) -> String {

@@ -226,7 +226,9 @@ final class Chromium {
             }
             // A DevTools message is at most a screenshot: anything larger means the stream was misread.
             guard length <= 64 << 20 else {
-                throw Failure(description: "a DevTools frame of \(length) bytes (header \(Array(header))): the stream was misread")
+                throw Failure(
+                    description: "a DevTools frame of \(length) bytes (header \(Array(header))): the stream was misread"
+                )
             }
             let payload = length > 0 ? try Self.read(socket, count: length) : Data()
             if opcode == 0x8 { throw Failure(description: "DevTools closed the connection") }

@@ -51,7 +51,8 @@ import Testing
         let shoot = !aggregatorDownDuringTheSession
 
         // Given an aggregator, and a node for venue east with a roster of 21 (R21 is on the main venue's roster)
-        let eventURL = harness.workDirectory.appending(path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
+        let eventURL = harness.workDirectory.appending(
+            path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
         var (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
         defer { if aggregator.isRunning { aggregator.terminate() } }
         try harness.createNode("n", event: eventURL, venue: "east", aggregatorURL: "http://127.0.0.1:\(port)")
@@ -59,12 +60,14 @@ import Testing
             ["rep_id,name,person_key,category,venue,sessions,card_code"]
             + (1...21).map { number in
                 let key = String(repeating: String(format: "%02x", number), count: 32)
-                return "R\(number),代表\(number),\(key),resident,\(number == 21 ? "main" : "east"),S1,CARD\(1000 + number)"
+                return
+                    "R\(number),代表\(number),\(key),resident,\(number == 21 ? "main" : "east"),S1,CARD\(1000 + number)"
             }
         let rosterFile = try harness.write(roster.joined(separator: "\n") + "\n", to: "roster.csv")
         #expect(try harness.run("venue-node", ["roster", "import", "--data-dir", "n", rosterFile]).status == 0)
         func clerk(_ name: String, _ role: String) throws -> String {
-            let added = try harness.run("venue-node", ["clerks", "add", "--data-dir", "n", "--name", name, "--role", role])
+            let added = try harness.run(
+                "venue-node", ["clerks", "add", "--data-dir", "n", "--name", name, "--role", role])
             #expect(added.status == 0, "\(added.stderr)")
             return added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -106,7 +109,8 @@ import Testing
         func until(_ expression: String, _ what: String = "", timeout: Duration = .seconds(10)) async throws {
             guard try await browser.waitUntil(expression, timeout: timeout) == nil else { return }
             let shown = try value(
-                "document.querySelector('main').innerText.slice(0, 600) + ' | state: ' + JSON.stringify({ session, keying, boxes: overview && overview.boxes })")
+                "document.querySelector('main').innerText.slice(0, 600) + ' | state: ' + JSON.stringify({ session, keying, boxes: overview && overview.boxes })"
+            )
 
             try #require(Bool(false), "\(what) never happened: \(expression); the page shows: \(shown)")
         }
@@ -123,7 +127,9 @@ import Testing
             try await until(
                 "document.getElementById('answer').dataset.state === 'ok' && document.getElementById('answer').textContent.includes('R\(number) ')",
                 "admitting CARD\(1000 + number)")
-            if number == 20 && shoot { try browser.screenshot(to: artefacts.appending(path: "desk-checkin-admitted.png")) }
+            if number == 20 && shoot {
+                try browser.screenshot(to: artefacts.appending(path: "desk-checkin-admitted.png"))
+            }
         }
         for (scanned, reason) in [("CARD1021", "other_venue"), ("CARD1003", "already_checked_in")] {
             try browser.type(scanned, enter: true)
@@ -171,10 +177,14 @@ import Testing
             try await until("document.getElementById('paper-no').textContent === '1'")
             for paper in 1...20 {
                 var reading = Self.intended(paper)
-                if differentAt.contains(paper) { reading.marks[1] = Self.marks[(Self.marks.firstIndex(of: reading.marks[1])! + 1) % 3] }
+                if differentAt.contains(paper) {
+                    reading.marks[1] = Self.marks[(Self.marks.firstIndex(of: reading.marks[1])! + 1) % 3]
+                }
                 let before = browser.keystrokes
                 try browser.type(Self.keys(reading).joined(), enter: true)
-                #expect(browser.keystrokes - before <= departments + 1, "paper \(paper) took \(browser.keystrokes - before) keys")
+                #expect(
+                    browser.keystrokes - before <= departments + 1,
+                    "paper \(paper) took \(browser.keystrokes - before) keys")
                 try await until(
                     "document.getElementById('paper-no').textContent === '\(paper == 20 ? "-" : String(paper + 1))'",
                     "saving paper \(paper)")
@@ -194,7 +204,8 @@ import Testing
         try browser.press("3", alt: true)
         try browser.type("B1", enter: true)
         try await until(
-            "document.querySelectorAll('#disputes [data-dispute]').length === 2 && document.activeElement.id === 'keying-pad'")
+            "document.querySelectorAll('#disputes [data-dispute]').length === 2 && document.activeElement.id === 'keying-pad'"
+        )
         for paper in [7, 13] {
             try browser.press("r")
             try await until(
@@ -230,6 +241,13 @@ import Testing
         try await until(
             "document.getElementById('sync').dataset.online === 'true' && document.getElementById('sync').dataset.pending === '0'",
             "syncing", timeout: .seconds(60))
+
+        // And the printable box record shows the counts, the clerks and the chain's head at closing
+        try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(deskPort)/desk/box-record?session=S1&box=B1"])
+        try await until("document.body && document.body.innerText.includes('开箱/封箱记录')", "the box record")
+        let record = try value("document.body.innerText")
+        #expect(record.contains("李强#2") && record.contains("赵敏#3") && record.contains("22 · "), "\(record)")
+        if shoot { try browser.screenshot(to: artefacts.appending(path: "desk-box-record.png")) }
 
         // And the aggregator's totals are exactly the intended ballots
         var expected: [String: Int] = [:]
