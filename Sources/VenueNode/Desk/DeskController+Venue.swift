@@ -125,9 +125,10 @@ extension DeskController {
             throw DeskError(
                 .badRequest, "bad_request", "give ?form=ballots or ?form=checkins, and the file as the body")
         }
-        let clerk = try clerk(context, form == "ballots" ? [.count, .lead] : Set(ClerkRole.allCases))
+        // Uploaded ballots are not keyed twice: only the lead uploads them. (The same rows twice are always refused
+        // at the desk: importing them again is `venue-node import --again`, on the node itself.)
+        let clerk = try clerk(context, form == "ballots" ? [.lead] : Set(ClerkRole.allCases))
         let file = query["file"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "desk-upload.csv"
-        let again = query["again"] == "1"
         let buffer = try await request.body.collect(upTo: Self.maxCSVBytes)
         let bytes = Data(buffer.readableBytesView)
         let database = self.database
@@ -146,7 +147,7 @@ extension DeskController {
         do {
             let saved = try await offload {
                 try CSVImport.importFile(
-                    bytes, file: file, checkins: form == "checkins", again: again, clerk: clerk.attribution,
+                    bytes, file: file, checkins: form == "checkins", again: false, clerk: clerk.attribution,
                     desk: { try rosters.desk(database, venue: venue) }, database: database,
                     event: venue.event.definition)
             }
@@ -157,7 +158,12 @@ extension DeskController {
         } catch let error as ImportError {
             throw DeskError(.badRequest, "bad_file", "line \(error.line): \(error.message); nothing was imported")
         } catch let error as NodeDatabase.AlreadyImported {
-            throw DeskError(.conflict, "already_imported", error.description)
+            throw DeskError(
+                .conflict, "already_imported",
+                error.description.replacingOccurrences(
+                    of: "give --again only if", with: "import them with `venue-node import --again` only if"))
+        } catch let error as NodeDatabase.BoxIsKeyed {
+            throw DeskError(.conflict, "box_is_keyed", error.description)
         }
     }
 

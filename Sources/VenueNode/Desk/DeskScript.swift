@@ -17,7 +17,7 @@ enum DeskScript {
                 keyingBox:"录入哪个票箱（须已封箱）", startKeying:"开始录入", paper:"选票", resolving:"（负责人裁定）",
                 paperJump:"跳到第几张（回车确定）",
                 legend:"按键：{marks} · <kbd>0</kbd> 空白票 · <kbd>.</kbd> 废票 · <kbd>⌫</kbd> 撤销 · <kbd>Enter</kbd> 保存 · <kbd>/</kbd> 换张 · <kbd>R</kbd> 裁定（负责人）",
-                progress:"一致 {a} / 已录 {k} / 回收 {r} · 本人已录 {y}",
+                progress:"一致 {a} / 已录 {k} / 回收 {r} · 本人已录 {y}{v}", voidedNote:" · 已作废 {n} 张（{list}）",
                 firstPass:"第 {p} 张已保存，等待另一位工作人员复录", agreed:"第 {p} 张两次录入一致，已计入（记录 {seq}）",
                 mismatch:"第 {p} 张两次录入不一致，请负责人核对原票裁定", resolvedMsg:"第 {p} 张已由负责人裁定（记录 {seq}）",
                 incomplete:"还有部门未录入：{d}", noPaper:"本票箱已全部录入", blank:"空白票", spoiled:"废票",
@@ -52,6 +52,8 @@ enum DeskScript {
                          ballots_over_returned:"录入票数已达回收数", paper_out_of_range:"没有这一张（超出回收数）",
                          paper_done:"这一张已计入", already_keyed:"这一张您已录过，复录须由另一位工作人员进行",
                          paper_disputed:"这一张两次录入不一致，等待负责人裁定", not_disputed:"这一张没有待裁定的差异",
+                         paper_voided:"这一张的选票记录已被更正作废，不再录入", box_has_imported_ballots:"该票箱已有导入的选票：同一票箱只能录入或导入，不能两者兼有",
+                         box_is_keyed:"该票箱正在服务台录入：同一票箱只能录入或导入，不能两者兼有",
                          bad_paper:"选票内容不完整或无效", bad_file:"文件有误，未导入任何记录",
                          already_imported:"这些行已导入过，未重复导入", bad_correction:"无法更正该记录",
                          unknown_box:"没有这个票箱", invalid:"输入无效", bad_request:"输入无效",
@@ -68,7 +70,7 @@ enum DeskScript {
                 keyingBox:"Box to key (must be closed)", startKeying:"Start keying", paper:"Paper", resolving:"(lead decides)",
                 paperJump:"Go to paper number (Enter)",
                 legend:"Keys: {marks} · <kbd>0</kbd> blank · <kbd>.</kbd> spoiled · <kbd>⌫</kbd> undo · <kbd>Enter</kbd> save · <kbd>/</kbd> other paper · <kbd>R</kbd> decide (lead)",
-                progress:"agreed {a} / keyed {k} / returned {r} · keyed by you {y}",
+                progress:"agreed {a} / keyed {k} / returned {r} · keyed by you {y}{v}", voidedNote:" · voided {n} ({list})",
                 firstPass:"Paper {p} saved; another clerk keys it again", agreed:"Paper {p}: both passes agree, counted (record {seq})",
                 mismatch:"Paper {p}: the passes differ; the lead looks at the paper and decides", resolvedMsg:"Paper {p} decided by the lead (record {seq})",
                 incomplete:"Departments not keyed yet: {d}", noPaper:"Every paper of this box is keyed", blank:"blank", spoiled:"spoiled",
@@ -103,6 +105,8 @@ enum DeskScript {
                          ballots_over_returned:"The box holds as many ballots as it returned", paper_out_of_range:"No such paper (beyond the number returned)",
                          paper_done:"This paper is counted already", already_keyed:"You keyed this paper already: the second pass is another clerk's",
                          paper_disputed:"This paper's passes differ: the lead decides", not_disputed:"This paper has no difference to decide",
+                         paper_voided:"This paper's ballot was voided by a correction: it is not keyed again", box_has_imported_ballots:"This box holds imported ballots: a box is either keyed or imported, never both",
+                         box_is_keyed:"This box is keyed at the desk: a box is either keyed or imported, never both",
                          bad_paper:"The paper is incomplete or not valid", bad_file:"The file has an error: nothing was imported",
                          already_imported:"These rows were imported before: nothing was imported again", bad_correction:"This record cannot be corrected",
                          unknown_box:"No such box", invalid:"Not valid", bad_request:"Not valid",
@@ -341,6 +345,8 @@ enum DeskScript {
         });
         $("close-box").addEventListener("input", () => { closeEdited = false; pendingConfirm = null; $("close-warnings").textContent = ""; renderProposal(); });
         $("close-issued").addEventListener("input", () => { closeEdited = true; pendingConfirm = null; $("close-warnings").textContent = ""; });
+        // Once the clerk has been in the field, the number is theirs: a refresh never rewrites it under them.
+        $("close-issued").addEventListener("focus", () => { closeEdited = true; });
         $("close-returned").addEventListener("input", () => { pendingConfirm = null; $("close-warnings").textContent = ""; });
         $("close-form").addEventListener("submit", async (e) => {
           e.preventDefault();
@@ -383,7 +389,8 @@ enum DeskScript {
           $("paper-no").textContent = keying.paper ?? "-";
           $("resolve-label").hidden = !keying.resolve;
           const progress = $("keying-progress");
-          progress.textContent = p ? fill(L.progress, { a: p.agreed, k: p.keyed, r: p.returned ?? "-", y: p.keyed_by_you }) : "";
+          const voided = p && p.voided && p.voided.length ? fill(L.voidedNote, { n: p.voided.length, list: p.voided.join(", ") }) : "";
+          progress.textContent = p ? fill(L.progress, { a: p.agreed, k: p.keyed, r: p.returned ?? "-", y: p.keyed_by_you, v: voided }) : "";
           if (p) { progress.dataset.agreed = p.agreed; progress.dataset.keyed = p.keyed; progress.dataset.returned = p.returned ?? ""; }
           $("keying-legend").innerHTML = fill(L.legend, { marks: event.marks.map((m, i) => `<kbd>${i + 1}</kbd> ${esc(lang === "zh" ? m.label_zh : m.label_en)}`).join(" · ") });
           const dispute = keying.resolve && p ? p.disputes.find((d) => d.paper === keying.paper) : null;
@@ -432,6 +439,9 @@ enum DeskScript {
           renderKeying();
           $("keying-pad").focus();
         });
+        // Keys pressed while a paper is being saved wait, in order, for the next paper: nothing a clerk types is lost.
+        let saving = false;
+        const queuedKeys = [];
         async function savePaper() {
           if (keying.paper === null) return;
           const depts = departments();
@@ -442,7 +452,10 @@ enum DeskScript {
           const status = keying.status || "valid";
           const body = { session, box: keying.box, paper: keying.paper, status, marks: status === "valid" ? keying.marks : {} };
           const paper = keying.paper;
-          const result = await api("POST", keying.resolve ? "/desk/api/keying/resolve" : "/desk/api/keying", body);
+          saving = true;
+          let result;
+          try { result = await api("POST", keying.resolve ? "/desk/api/keying/resolve" : "/desk/api/keying", body); }
+          finally { saving = false; }
           if (result.ok) {
             const a = result.body;
             const key = { first_pass:"firstPass", agreed:"agreed", mismatch:"mismatch", resolved:"resolvedMsg" }[a.outcome];
@@ -456,37 +469,48 @@ enum DeskScript {
             renderKeying();
           }
           void paper;
+          const waiting = queuedKeys.splice(0);
+          for (const key of waiting) await handleKey(key);
         }
-        $("keying-pad").addEventListener("keydown", (e) => {
-          if (!keying || e.altKey || e.ctrlKey || e.metaKey) return;
+        /// One key of the keying pad; true when it was the pad's.
+        async function handleKey(key) {
+          if (!keying) return false;
+          if (saving) { queuedKeys.push(key); return true; }
           const marks = event.marks;
           const depts = departments();
-          if (e.key === "/" ) { e.preventDefault(); $("paper-jump-row").hidden = false; $("paper-jump").value = ""; $("paper-jump").focus(); return; }
-          if (e.key === "r" || e.key === "R") {
+          const untouched = keying.order.length === 0 && keying.status === null;
+          if (key === "/") { $("paper-jump-row").hidden = false; $("paper-jump").value = ""; $("paper-jump").focus(); return true; }
+          if (key === "r" || key === "R") {
+            // Only on a paper not begun: R never throws away what was keyed.
             const p = keying.progress;
-            if (me.clerk.role === "lead" && p && p.disputes.length) {
-              e.preventDefault();
+            if (me.clerk.role === "lead" && p && p.disputes.length && untouched) {
               keying.resolve = true; resetPaper(p.disputes[0].paper); keyingStatus = null; renderKeying();
             }
-            return;
+            return true;
           }
-          if (keying.paper === null) return;
-          if (e.key === "Enter") { e.preventDefault(); savePaper(); return; }
-          if (e.key === "Backspace") {
-            e.preventDefault();
+          if (keying.paper === null) return false;
+          if (key === "Enter") { await savePaper(); return true; }
+          if (key === "Backspace") {
             if (keying.status === "blank" || keying.status === "spoiled") keying.status = null;
             else if (keying.order.length) { delete keying.marks[keying.order.pop()]; if (!keying.order.length) keying.status = null; }
-            keyingStatus = null; renderKeying(); return;
+            keyingStatus = null; renderKeying(); return true;
           }
-          if (e.key === "0" && keying.order.length === 0) { e.preventDefault(); keying.status = "blank"; keyingStatus = null; renderKeying(); return; }
-          if ((e.key === "." || e.key === "x" || e.key === "X") && keying.order.length === 0) { e.preventDefault(); keying.status = "spoiled"; keyingStatus = null; renderKeying(); return; }
-          const index = Number(e.key) - 1;
-          if (/^[1-9]$/.test(e.key) && index < marks.length && (keying.status === null || keying.status === "valid") && keying.order.length < depts.length) {
-            e.preventDefault();
+          if (key === "0" && keying.order.length === 0) { keying.status = "blank"; keyingStatus = null; renderKeying(); return true; }
+          if ((key === "." || key === "x" || key === "X") && keying.order.length === 0) { keying.status = "spoiled"; keyingStatus = null; renderKeying(); return true; }
+          const index = Number(key) - 1;
+          if (/^[1-9]$/.test(key) && index < marks.length && (keying.status === null || keying.status === "valid") && keying.order.length < depts.length) {
             const dept = depts[keying.order.length].id;
             keying.marks[dept] = marks[index].id; keying.order.push(dept); keying.status = "valid";
             keyingStatus = null; renderKeying();
+            return true;
           }
+          return false;
+        }
+        const padKeys = new Set(["/", "r", "R", "Enter", "Backspace", "0", ".", "x", "X", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        $("keying-pad").addEventListener("keydown", (e) => {
+          if (!keying || e.altKey || e.ctrlKey || e.metaKey || !padKeys.has(e.key)) return;
+          e.preventDefault();
+          handleKey(e.key);
         });
         $("paper-jump").addEventListener("keydown", (e) => {
           if (e.key === "Enter") {

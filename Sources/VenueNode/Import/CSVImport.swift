@@ -82,7 +82,7 @@ extension CSVImport {
         desk: () throws -> CheckinDesk, database: NodeDatabase, event: EventDefinition
     ) throws -> [ChainedRecord] {
         var rows: [(line: Int, payload: RecordPayload)] = []
-        let name = URL(filePath: file).lastPathComponent
+        let name = Self.recordedName(file)
         do {
             let table = try CSVTable(data: bytes)
             if checkins {
@@ -109,6 +109,19 @@ extension CSVImport {
             throw ImportError(
                 file: file, line: error.index >= 0 ? rows[error.index].line : 1, message: error.rejection.message)
         }
+    }
+
+    /// The file's name as the import record keeps it: no directory, one line of at most 120 characters, no control
+    /// or formatting characters (a line break, a right-to-left override); `import.csv` when nothing is left.
+    static func recordedName(_ file: String) -> String {
+        let base = URL(filePath: file).lastPathComponent
+        var scalars = String.UnicodeScalarView()
+        for scalar in base.unicodeScalars where scalars.count < 120 {
+            let category = scalar.properties.generalCategory
+            if ![.control, .format, .lineSeparator, .paragraphSeparator].contains(category) { scalars.append(scalar) }
+        }
+        let kept = String(scalars).trimmingCharacters(in: .whitespaces)
+        return kept.isEmpty ? "import.csv" : kept
     }
 
     /// A column named twice is refused: which of the two would count is a guess.

@@ -62,8 +62,10 @@ public struct KeyingProgress: Codable, Sendable, Equatable {
     public var box: String
     /// Papers the box returned (nil while it is not closed).
     public var returned: Int?
-    /// Papers that are ballot records.
+    /// Papers that are ballot records in effect (agreed, or decided by the lead).
     public var agreed: Int
+    /// Papers whose ballot record was voided by a correction: they no longer count, and are not keyed again at the desk.
+    public var voided: [Int]
     /// Papers with at least one pass.
     public var keyed: Int
     public var disputes: [PaperDispute]
@@ -73,7 +75,7 @@ public struct KeyingProgress: Codable, Sendable, Equatable {
     public var keyedByYou: Int
 
     enum CodingKeys: String, CodingKey {
-        case session, box, returned, agreed, keyed, disputes
+        case session, box, returned, agreed, voided, keyed, disputes
         case nextPaper = "next_paper"
         case keyedByYou = "keyed_by_you"
     }
@@ -153,10 +155,10 @@ extension NodeDatabase {
             try Self.ledgerValue(db, map: "x", key: "\(session)\u{1F}\(box)")
                 .flatMap { $0.split(separator: ",").last.flatMap { Int($0) } }
         }
-        return try writer.read { db in
-            let decided = Set(
-                try Int.fetchAll(
-                    db, sql: "SELECT paper FROM keyedPaper WHERE session = ? AND box = ?", arguments: [session, box]))
+        return try ledgerRead { db in
+            let counted = try Self.countedPapers(db, session: session, box: box)
+            let decided = Set(counted.keys)
+            let voided = counted.filter { !$0.value }.keys.sorted()
             var byPaper: [Int: [StoredPass]] = [:]
             for pass in try Self.passes(db, session: session, box: box, paper: nil) {
                 byPaper[pass.paper, default: []].append(pass)
@@ -175,7 +177,8 @@ extension NodeDatabase {
                     : nil
             }
             return KeyingProgress(
-                session: session, box: box, returned: returned, agreed: decided.count, keyed: byPaper.count,
+                session: session, box: box, returned: returned, agreed: decided.count - voided.count, voided: voided,
+                keyed: byPaper.count,
                 disputes: disputes, nextPaper: next, keyedByYou: mine.count)
         }
     }
@@ -239,7 +242,32 @@ extension NodeDatabase {
         }
     }
 
-    /// The box is closed, the paper is one of its 1…returned, and no ballot was made of it yet.
+    /// Each paper of the box that became a ballot record, and whether that ballot still counts (itself, or through
+    /// the replacement of a correction) or was voided.
+    static func countedPapers(_ db: Database, session: String, box: String) throws -> [Int: Bool] {
+        var result: [Int: Bool] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT paper, ballotSeq FROM keyedPaper WHERE session = ? AND box = ?", arguments: [session, box])
+        {
+            result[row["paper"]] = try inEffect(db, seq: row["ballotSeq"])
+        }
+        return result
+    }
+
+    /// Whether record `seq` still counts: its content is in effect, or the correction that superseded it replaced
+    /// it with something that is (following corrections of corrections).
+    static func inEffect(_ db: Database, seq: Int64) throws -> Bool {
+        var current = seq
+        for _ in 0..<1_000 {
+            if try ledgerValue(db, map: "t", key: "\(current)") != nil { return true }
+            guard let by = try ledgerValue(db, map: "s", key: "\(current)").flatMap({ Int64($0) }) else { return false }
+            current = by
+        }
+        return false
+    }
+
+    /// The box is closed, the paper is one of its 1…returned, no ballot was made of it yet, and the box's ballots are
+    /// keyed, not imported (a box's ballots are either keyed twice or imported, never both).
     static func checkPaper(_ db: Database, session: String, box: String, paper: Int) throws {
         if try !ledgerIsCurrent(db) { _ = try ledger(for: [], db: db) }
         guard
@@ -259,7 +287,22 @@ extension NodeDatabase {
             db, sql: "SELECT ballotSeq FROM keyedPaper WHERE session = ? AND box = ? AND paper = ?",
             arguments: [session, box, paper])
         {
+            guard try inEffect(db, seq: seq) else {
+                throw DeskRefusal(
+                    .conflict, "paper_voided",
+                    "paper \(paper)'s ballot (record \(seq)) was voided by a correction: it is not keyed again; if the "
+                        + "paper counts after all, the lead corrects that correction with the ballot as its replacement "
+                        + "(venue-node correct --replacement)")
+            }
             throw DeskRefusal(.conflict, "paper_done", "paper \(paper) is a ballot already (record \(seq))")
+        }
+        let ballots = try ledgerValue(db, map: "b", key: "\(session)\u{1F}\(box)").flatMap { Int($0) } ?? 0
+        let keyed = try countedPapers(db, session: session, box: box).values.filter { $0 }.count
+        if ballots > keyed {
+            throw DeskRefusal(
+                .conflict, "box_has_imported_ballots",
+                "box \(box) of session \(session) holds \(ballots - keyed) ballot(s) imported or entered otherwise: a box's "
+                    + "ballots are either keyed twice at the desk or imported, never both")
         }
     }
 
@@ -273,15 +316,17 @@ extension NodeDatabase {
                 session: session, box: box, status: reading.status, marks: reading.marks, paper: paper,
                 keyers: keyers, lead: lead?.attribution))
         var state = try ledger(for: [ballot], db: db)
+        // The paper is noted first, with the lead who decided it (`append` notes every paper ballot, and finds it
+        // noted); both or neither are saved.
+        try db.execute(
+            sql: "INSERT INTO keyedPaper (session, box, paper, ballotSeq, leadID, decidedAt) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [session, box, paper, state.headSeq + 1, lead?.id, timestamp(now)])
         let saved: [ChainedRecord]
         do {
             saved = try append([ballot], to: &state, event: event, db: db)
         } catch let error as AppendError {
             throw DeskRefusal(.conflict, error.rejection.rule?.rawValue ?? "refused", error.rejection.message)
         }
-        try db.execute(
-            sql: "INSERT INTO keyedPaper (session, box, paper, ballotSeq, leadID, decidedAt) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [session, box, paper, saved[0].seq, lead?.id, timestamp(now)])
         return saved[0].seq
     }
 }

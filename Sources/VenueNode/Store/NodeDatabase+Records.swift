@@ -58,6 +58,19 @@ extension NodeDatabase {
         }
     }
 
+    /// Ballots are imported into a box whose papers are keyed at the desk: refused, since a box's ballots are either
+    /// keyed twice or imported, never both (the same papers would count twice).
+    public struct BoxIsKeyed: Error, CustomStringConvertible {
+        public var session: String
+        public var box: String
+        public var passes: Int
+
+        public var description: String {
+            "box \(box) of session \(session) is keyed at the desk (\(passes) pass(es)): a box's ballots are either "
+                + "keyed twice or imported, never both; nothing was imported"
+        }
+    }
+
     /// Appends `payloads` as the next records of the chain, all or none, after checking each
     /// against the event and the records before it. Returns the records as saved.
     @discardableResult
@@ -98,6 +111,15 @@ extension NodeDatabase {
         }
         let marker = RecordPayload.imported(.init(file: file, form: form, groups: groups, at: now, clerk: clerk))
         return try write { db in
+            if form == "ballots" {
+                for group in groups {
+                    let passes =
+                        try Int.fetchOne(
+                            db, sql: "SELECT COUNT(*) FROM keyedPass WHERE session = ? AND box = ?",
+                            arguments: [group.session, group.box]) ?? 0
+                    if passes > 0 { throw BoxIsKeyed(session: group.session, box: group.box, passes: passes) }
+                }
+            }
             var state = try Self.ledger(for: [marker] + rows, db: db)
             if !again {
                 for group in groups {
@@ -149,8 +171,9 @@ extension NodeDatabase {
         var kinds: [String: Int] = [:]
         for (index, payload) in payloads.enumerated() {
             do {
+                try checkPapers(payload, db: db)
                 for (counter, value) in try state.admit(payload, event: event) { delta[counter, default: 0] += value }
-            } catch {
+            } catch let error as RecordRejection {
                 throw AppendError(index: index, rejection: error)
             }
             kinds[payload.kind.rawValue, default: 0] += 1
@@ -165,6 +188,7 @@ extension NodeDatabase {
             ])
             state.headHash = record.hash
             saved.append(record)
+            try notePaper(payload, seq: record.seq, db: db)
         }
         try saveLedger(state, delta: delta, kinds: kinds, db: db)
         return saved
@@ -190,8 +214,40 @@ extension NodeDatabase {
                     payload: record.payload, savedAt: payload.kind == .ballot ? String(now.prefix(10)) : now
                 )
                 .insert(db)
+                try Self.notePaper(payload, seq: record.seq, db: db)
             }
         }
+    }
+
+    /// A box's papers are numbered 1…returned at the desk: a correction of its closing record may not make it return
+    /// fewer papers than the highest number already keyed (those papers would count, and later ones never could).
+    static func checkPapers(_ payload: RecordPayload, db: Database) throws {
+        guard case .correction(let correction) = payload, case .boxClosed(let closed)? = correction.replacement else {
+            return
+        }
+        let highest = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT MAX(paper) FROM (SELECT paper FROM keyedPass WHERE session = ? AND box = ?
+                UNION ALL SELECT paper FROM keyedPaper WHERE session = ? AND box = ?)
+                """, arguments: [closed.session, closed.box, closed.session, closed.box])
+        if let highest, highest > closed.returned {
+            throw RecordRejection(
+                "box \(closed.box) of session \(closed.session) has papers keyed up to number \(highest): it cannot have "
+                    + "returned \(closed.returned)")
+        }
+    }
+
+    /// A ballot keyed from paper marks its paper as counted (`keyedPaper`), whatever path saves it — the desk, a
+    /// restore from the aggregator, a handover — so the desk never makes a second ballot of the same paper.
+    static func notePaper(_ payload: RecordPayload, seq: Int64, db: Database) throws {
+        guard case .ballot(let ballot) = payload, let paper = ballot.paper else { return }
+        try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO keyedPaper (session, box, paper, ballotSeq, leadID, decidedAt)
+                VALUES (?, ?, ?, ?, NULL, ?)
+                """
+        ).execute(arguments: [ballot.session, ballot.box, paper, seq, timestamp()])
     }
 
     /// Rebuilds the ledger state from every record, verifying the chain on the way.

@@ -209,6 +209,13 @@ import Testing
             _ = try await post(
                 client, lead, "/desk/api/boxes/close",
                 #"{"session": "S1", "box": "B1", "issued": 3, "returned": 3, "confirm": true}"#)
+            let progress = try await client.execute(
+                uri: "/desk/api/keying?session=S1&box=B1", method: .get, headers: [.cookie: first.cookie])
+            let progressBody = String(buffer: progress.body)
+            #expect(
+                progressBody
+                    == #"{"agreed":0,"box":"B1","disputes":[],"keyed":0,"keyed_by_you":0,"next_paper":1,"returned":3,"session":"S1","voided":[]}"#
+            )
 
             #expect(
                 try await key(client, first, paper: 1, ["satisfied", "dissatisfied"]).body["outcome"] as? String
@@ -269,6 +276,100 @@ import Testing
         let progress = try database.keyingProgress(session: "S1", box: "B1", clerkID: 2)
         #expect(progress.returned == 3 && progress.agreed == 2 && progress.keyed == 2 && progress.disputes.isEmpty)
         #expect(progress.nextPaper == 3)
+    }
+
+    /// Uploads `csv` as `form` with `desk`'s session.
+    func upload(
+        _ client: some TestClientProtocol, _ desk: Desk, _ csv: String, form: String, query: String = ""
+    ) async throws -> (status: HTTPResponse.Status, code: String?) {
+        let response = try await client.execute(
+            uri: "/desk/api/import?form=\(form)&file=f.csv\(query)", method: .post,
+            headers: [.cookie: desk.cookie, HTTPField.Name("X-CSRF-Token")!: desk.csrf], body: ByteBuffer(string: csv))
+        let body =
+            (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]) ?? [:]
+        return (response.status, Self.code(body))
+    }
+
+    @Test func papersStayWithinTheBoxAndABoxIsKeyedOrImportedNeverBoth() async throws {
+        try await app().test(.router) { client in
+            let lead = try await signIn(client, "张伟", .lead)
+            let first = try await signIn(client, "王芳", .count)
+            let second = try await signIn(client, "李强", .count)
+            for box in ["B1", "B2"] {
+                _ = try await post(client, lead, "/desk/api/boxes/open", #"{"session": "S1", "box": "\#(box)"}"#)
+                _ = try await post(
+                    client, lead, "/desk/api/boxes/close",
+                    #"{"session": "S1", "box": "\#(box)", "issued": 3, "returned": 3, "confirm": true}"#)
+            }
+            // B1 is keyed: papers 1 and 3 agreed (records 5 and 6).
+            for paper in [1, 3] {
+                for clerk in [first, second] {
+                    _ = try await key(client, clerk, paper: paper, ["satisfied", "satisfied"])
+                }
+            }
+            // Its closing record (2) cannot be corrected to fewer papers than the highest keyed.
+            let lower = try await post(
+                client, lead, "/desk/api/corrections",
+                #"{"target": 2, "reason": "miscounted", "issued": 2, "returned": 2}"#)
+            #expect(lower.status == .badRequest)
+            let message = (lower.body["error"] as? [String: Any])?["message"] as? String
+            #expect(message == "box B1 of session S1 has papers keyed up to number 3: it cannot have returned 2")
+            // Ballots are not uploaded into a keyed box, nor by a counting clerk, nor twice with ?again=1.
+            let rows = "session,box,status\nS1,B1,blank\n"
+            let byCounter = try await upload(client, first, rows, form: "ballots")
+            #expect(byCounter.status == .forbidden && byCounter.code == "role")
+            let intoKeyed = try await upload(client, lead, rows, form: "ballots")
+            #expect(intoKeyed.status == .conflict && intoKeyed.code == "box_is_keyed")
+            let b2 = "session,box,status\nS1,B2,blank\n"
+            #expect(try await upload(client, lead, b2, form: "ballots").status == .ok)
+            let twice = try await upload(client, lead, b2, form: "ballots", query: "&again=1")
+            #expect(twice.status == .conflict && twice.code == "already_imported")
+            // B2 holds an imported ballot: it is not keyed.
+            let mixed = try await post(
+                client, first, "/desk/api/keying",
+                #"{"session": "S1", "box": "B2", "paper": 1, "status": "blank", "marks": {}}"#)
+            #expect(mixed.status == .conflict)
+            #expect(Self.code(mixed.body) == "box_has_imported_ballots")
+
+            // A keyed ballot voided by the lead no longer counts as agreed, and its paper is not keyed again.
+            let voided = try await post(
+                client, lead, "/desk/api/corrections", #"{"target": 5, "reason": "torn paper"}"#)
+            #expect(voided.status == .ok)
+            let again = try await key(client, lead, paper: 1, ["satisfied", "satisfied"])
+            #expect(Self.code(again.body) == "paper_voided")
+        }
+        let progress = try database.keyingProgress(session: "S1", box: "B1", clerkID: 1)
+        #expect(progress.agreed == 1 && progress.voided == [1] && progress.nextPaper == 2)
+        #expect(try database.boxes(session: "S1").map(\.ballots) == [1, 1])
+        #expect(CSVImport.recordedName("/tmp/a\nb\u{202E}c.csv") == "abc.csv")
+        #expect(CSVImport.recordedName(String(repeating: "名", count: 300)).count == 120)
+        #expect(CSVImport.recordedName("\u{202E}") == "import.csv")
+    }
+
+    @Test func aRestoredNodeNeverMakesASecondBallotOfAPaperAlreadyCounted() throws {
+        let first = try database.addClerk(name: "王芳", role: .count).clerk
+        let second = try database.addClerk(name: "李强", role: .count).clerk
+        try database.append(
+            [
+                .boxOpened(.init(session: "S1", box: "B1")),
+                .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3)),
+            ], event: event.definition)
+        let reading = PaperReading(status: .valid, marks: ["D01": "satisfied", "D02": "satisfied"])
+        for clerk in [first, second] {
+            _ = try database.keyPaper(
+                clerk: clerk, session: "S1", box: "B1", paper: 1, reading: reading, event: event.definition)
+        }
+        // The node is lost and restored from the aggregator's copy of its chain: the paper stays counted.
+        let restored = try NodeDatabase(writer: DatabaseQueue())
+        try restored.restore(try database.allRecords())
+        let clerks = try ["赵敏", "孙丽"].map { try restored.addClerk(name: $0, role: .count).clerk }
+        for clerk in clerks {
+            #expect(throws: DeskRefusal(.conflict, "paper_done", "paper 1 is a ballot already (record 3)")) {
+                try restored.keyPaper(
+                    clerk: clerk, session: "S1", box: "B1", paper: 1, reading: reading, event: event.definition)
+            }
+        }
+        #expect(try restored.keyingProgress(session: "S1", box: "B1", clerkID: clerks[0].id).nextPaper == 2)
     }
 
     @Test func onlyTheLeadCorrectsWithAReasonAndUploadsNameTheirClerk() async throws {
