@@ -244,7 +244,9 @@ enum DeskScript {
           event = answer.body;
           if (!event.sessions.some((s) => s.id === session)) session = event.sessions[0] ? event.sessions[0].id : null;
           await refresh();
-          selectTab(tab);
+          // The clerk may have moved to another screen meanwhile: show it, and take focus only if nothing has it.
+          render();
+          if (!document.activeElement || document.activeElement === document.body) focusTab();
         }
 
         async function refresh() {

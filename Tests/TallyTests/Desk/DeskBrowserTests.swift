@@ -102,7 +102,8 @@ import Testing
         func signIn(_ code: String) async throws {
             try browser.type(code, enter: true)
             try await until(
-                "!document.getElementById('tabs').hidden && !!document.querySelector('#session option')", "sign-in")
+                "!document.getElementById('tabs').hidden && !!document.querySelector('#session option')"
+                    + " && !!document.getElementById('attendance-total')", "sign-in")
         }
         func value(_ expression: String) throws -> String { (try browser.evaluate(expression) as? String) ?? "" }
         /// Waits until `expression` holds; else the test stops here, saying what was on the screen.
@@ -150,13 +151,17 @@ import Testing
         try browser.press("2", alt: true)
         try await until("document.activeElement.id === 'open-box'")
         try browser.type("B1", enter: true)
-        try await until("!!document.querySelector('#boxes tr[data-box=B1][data-state=open]')")
+        try await until(
+            "!!document.querySelector('#boxes tr[data-box=B1][data-state=open]') && document.activeElement.id === 'open-box'"
+                + " && !document.getElementById('boxes-result').hidden", "opening B1")
         try browser.press("Tab")
         try browser.press("Tab")
+        try await until("document.activeElement.id === 'close-box'", "Tab to the closing form")
         try browser.type("B1")
-        try await until("document.getElementById('close-issued').value === '20'")
+        try await until("document.getElementById('close-issued').value === '20'", "the proposed number issued")
         try browser.press("Tab")
         try browser.press("Tab")
+        try await until("document.activeElement.id === 'close-returned'", "Tab to the number returned")
         try browser.type("19", enter: true)
         // 19 returned of 20: warned first, nothing saved; then corrected to 20 and saved
         try await until("!!document.querySelector('[data-warning=issued_vs_returned]')")
