@@ -31,6 +31,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // libqrencode from the system (apt: libqrencode-dev), for the QR codes on the venue's sheets of voting codes.
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         // The domain core, shared by node and aggregator: event model, record chain and ledger, wire format
         // and signatures, reconciliation and scoring, CSV. No database, no service library.
         .target(
@@ -57,7 +63,7 @@ let package = Package(
         .target(
             name: "VenueNode",
             dependencies: [
-                "Shared", "DaemonSupport", "CCurl",
+                "Shared", "DaemonSupport", "CCurl", "CQRencode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

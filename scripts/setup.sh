@@ -4,7 +4,7 @@
 # (systemd-analyze, ip netns and nft, headless Chromium and CJK fonts for the dashboard test, openssl for
 # the HTTPS test certificates).
 set -euo pipefail
-packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config curl)
+packages=(libcurl4-openssl-dev libsqlite3-dev libqrencode-dev pkg-config curl)
 if [ "${1:-}" != "--build-only" ]; then
     packages+=(systemd iproute2 nftables chromium fonts-noto-cjk openssl)
 fi

@@ -77,6 +77,7 @@ struct CanonicalWriter {
                 string(value.marks[department]!)
             }
             bytes.append(UInt8(ascii: "}"))
+            field("nonce", value.nonce)
             field("paper", value.paper)
             field("session", value.session)
             field("status", value.status.rawValue)
@@ -237,6 +238,7 @@ extension RecordPayload {
         var walkin: Bool?
         var clerk: String?
         var lead: String?
+        var nonce: String?
         var paper: Int64?
         var keyers: [String]?
         var marks: [String: String]?
@@ -267,6 +269,7 @@ extension RecordPayload {
             case ("walkin", .bool(let flag)): walkin = flag
             case ("clerk", .string(let text)): clerk = text
             case ("lead", .string(let text)): lead = text
+            case ("nonce", .string(let text)): nonce = text
             case ("paper", .int(let number)): paper = number
             case ("keyers", .array(let items)):
                 var result: [String] = []
@@ -343,7 +346,7 @@ extension RecordPayload {
             payload = .ballot(
                 .init(
                     session: session, box: box, status: status, marks: marks, paper: number, keyers: keyers,
-                    lead: lead))
+                    lead: lead, nonce: nonce))
         case .correction:
             guard let target, let reason, let who else { return nil }
             payload = .correction(

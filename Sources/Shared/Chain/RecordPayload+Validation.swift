@@ -92,6 +92,7 @@ extension RecordPayload {
             try requireSession(ballot.session)
             try requireBox(ballot.box)
             try ballot.checkKeying()
+            try ballot.checkPhone()
             try ballot.checkMarks(against: event)
         case .imported(let imported):
             try Self.checkClerk(imported.clerk, field: "clerk")

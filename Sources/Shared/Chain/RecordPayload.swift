@@ -26,11 +26,13 @@ public indirect enum RecordPayload: Sendable, Equatable {
 
     /// The payload version this release writes. Version 1 (release 1) carried no `v`; version 2 adds `v`
     /// and the `import` kind; version 3 adds who wrote a record at the venue's desk (`clerk` on check-ins,
-    /// boxes and imports; `paper`, `keyers` and `lead` on a ballot keyed from paper). An aggregator accepts
-    /// the versions it knows and is upgraded before the nodes.
-    public static let currentVersion = 3
+    /// boxes and imports; `paper`, `keyers` and `lead` on a ballot keyed from paper); version 4 adds the `nonce` of a
+    /// ballot cast on a phone (issue #16), from which its receipt is computed. An aggregator accepts the versions it
+    /// knows and is upgraded before the nodes.
+    public static let currentVersion = 4
 
-    /// The first payload version that can carry this payload: its kind's, or 3 when it names a clerk.
+    /// The first payload version that can carry this payload: its kind's, 3 when it names a clerk, 4 when it is a
+    /// ballot cast on a phone.
     public var minimumVersion: Int {
         var version = kind.since
         switch self {
@@ -39,6 +41,7 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case .boxClosed(let value): if value.clerk != nil { version = max(version, 3) }
         case .ballot(let value):
             if value.paper != nil || value.keyers != nil || value.lead != nil { version = max(version, 3) }
+            if value.nonce != nil { version = max(version, 4) }
         case .imported(let value): if value.clerk != nil { version = max(version, 3) }
         case .correction(let value):
             if let replacement = value.replacement {
@@ -136,10 +139,13 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var keyers: [String]?
         /// and the lead who decided the paper where the passes differed.
         public var lead: String?
+        /// Cast on a phone (version 4): 32 random hexadecimal digits drawn by the node when the ballot was sealed,
+        /// so that two equal ballots have different receipts (`receipt`). Says nothing about who cast it or when.
+        public var nonce: String?
 
         public init(
             session: String, box: String, status: BallotStatus, marks: [String: String] = [:], paper: Int? = nil,
-            keyers: [String]? = nil, lead: String? = nil
+            keyers: [String]? = nil, lead: String? = nil, nonce: String? = nil
         ) {
             self.session = session
             self.box = box
@@ -148,6 +154,7 @@ public indirect enum RecordPayload: Sendable, Equatable {
             self.paper = paper
             self.keyers = keyers
             self.lead = lead
+            self.nonce = nonce
         }
     }
 
@@ -330,7 +337,9 @@ extension RecordPayload {
         }
         guard payload.minimumVersion <= version else {
             throw StrictDecodingError(
-                description: "a record naming a clerk needs payload version \(payload.minimumVersion), not \(version)")
+                description: payload.minimumVersion == 4
+                    ? "a ballot cast on a phone (with a nonce) needs payload version 4, not \(version)"
+                    : "a record naming a clerk needs payload version \(payload.minimumVersion), not \(version)")
         }
         // Written by this release's encoder or, as release 1 wrote it, by Foundation's: either canonical form.
         guard

@@ -16,6 +16,9 @@ extension VenueNodeCommand {
                 lines such as "data-dir = /var/lib/venue-node" (see deploy/venue-node.conf).
                 With --desk-listen HOST:PORT it also serves the clerks' desk (http://HOST:PORT/desk, plain HTTP for
                 the venue's LAN) and prints "desk listening on HOST:PORT" once bound (port 0 picks a free port).
+                The same listener serves the phone ballot box (/vote, docs/voting.md); with --vote-listen HOST:PORT
+                the ballot box has a listener of its own instead (say, on the representatives' Wi-Fi only) and
+                prints "vote listening on HOST:PORT".
                 Example: venue-node run --data-dir /var/lib/venue-node --desk-listen 0.0.0.0:8081
                 """)
 
@@ -24,11 +27,16 @@ extension VenueNodeCommand {
         @Option(help: "Longest wait between retries, in seconds.") var maxBackoff = 300
         @Option(help: "Serve the clerks' desk (a browser page, plain HTTP) on HOST:PORT; off unless given.")
         var deskListen: String?
+        @Option(help: "Serve the phone ballot box (/vote) on HOST:PORT of its own, and not on the desk's listener.")
+        var voteListen: String?
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
             if let deskListen, DeskServer.parseListen(deskListen) == nil {
                 throw ValidationError("--desk-listen must be HOST:PORT, e.g. 0.0.0.0:8081 (found \"\(deskListen)\")")
+            }
+            if let voteListen, DeskServer.parseListen(voteListen) == nil {
+                throw ValidationError("--vote-listen must be HOST:PORT, e.g. 0.0.0.0:8082 (found \"\(voteListen)\")")
             }
         }
 
@@ -50,17 +58,28 @@ extension VenueNodeCommand {
                 interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger, health: health)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
             var services: [any Service] = [service, watchdog]
-            if let deskListen, let (host, port) = DeskServer.parseListen(deskListen) {
-                // The desk reads counts from the ledger tables: bring them to the head once, now.
+            let venue = DeskVenue(
+                event: directory.event, venue: directory.configuration.venue, syncInterval: interval, health: health)
+            if deskListen != nil || voteListen != nil {
+                // The desk and the ballot box read from the ledger tables: bring them to the head once, now.
                 try database.prepareLedger()
-                let venue = DeskVenue(
-                    event: directory.event, venue: directory.configuration.venue, syncInterval: interval,
-                    health: health)
+            }
+            if let deskListen, let (host, port) = DeskServer.parseListen(deskListen) {
                 services.append(
                     DeskServer.application(
                         database: database, venue: venue, host: host, port: port, logger: logger,
+                        voting: voteListen == nil,
                         onServerRunning: { port in
                             print("desk listening on \(host):\(port)")
+                            fflush(nil)
+                        }))
+            }
+            if let voteListen, let (host, port) = DeskServer.parseListen(voteListen) {
+                services.append(
+                    DeskServer.voteApplication(
+                        database: database, venue: venue, host: host, port: port, logger: logger,
+                        onServerRunning: { port in
+                            print("vote listening on \(host):\(port)")
                             fflush(nil)
                         }))
             }

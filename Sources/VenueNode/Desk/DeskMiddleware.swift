@@ -10,6 +10,8 @@ public struct DeskError: Error, HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var body: APIErrorBody
     public var headers: HTTPFields
+    /// A phone's `code_used` for a ballot it sent again: the receipt of the ballot it cast (in the body as `receipt`).
+    public var receipt: String?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
@@ -20,7 +22,12 @@ public struct DeskError: Error, HTTPResponseError, CustomStringConvertible {
     public var description: String { "\(status.code) \(body.error.code.rawValue): \(body.error.message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = try DeskJSON.response(body, status: status)
+        var response: Response
+        if let receipt {
+            response = try DeskJSON.response(WithReceipt(error: body.error, receipt: receipt), status: status)
+        } else {
+            response = try DeskJSON.response(body, status: status)
+        }
         response.headers.append(contentsOf: headers)
         return response
     }
@@ -40,6 +47,12 @@ public struct DeskError: Error, HTTPResponseError, CustomStringConvertible {
     static let signedOut = DeskError(.unauthorized, "signed_out", "not signed in: sign in with a code from the lead")
     static let csrf = DeskError(
         .forbidden, "csrf", "this request lacks the desk's X-CSRF-Token header for its session: reload the desk page")
+}
+
+/// An error body with the receipt of a ballot sent again (`DeskError.receipt`).
+private struct WithReceipt: Encodable {
+    var error: APIErrorBody.Detail
+    var receipt: String
 }
 
 /// JSON answers, in `JSONCoding`'s compact style, never cached.
@@ -95,7 +108,8 @@ struct DeskErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Finds the clerk behind the request's session cookie (`context.session`), and is the desk's CSRF rule: every
 /// request that may change something (any method but GET and HEAD) must come from a signed-in clerk (else 401
 /// `signed_out`) and carry their session's token in `X-CSRF-Token` (else 403 `csrf`) — except the sign-in itself,
-/// which has no session yet (`DeskController.csrfExempt`). A route added later gets the rule by being a route.
+/// which has no session yet (`DeskController.csrfExempt`). A route added later under `/desk` gets the rule by being a
+/// route; `/vote` (the phone ballot box, `VoteController`) has no sessions and answers to a voting code.
 struct DeskSessionMiddleware: RouterMiddleware {
     typealias Context = DeskRequestContext
     let database: NodeDatabase
@@ -115,7 +129,9 @@ struct DeskSessionMiddleware: RouterMiddleware {
             }
         }
         let safe = request.method == .get || request.method == .head
-        if !safe && !DeskController.csrfExempt.contains(request.uri.path) {
+        // The phone ballot box (`/vote`) has no sessions: its calls carry a voting code instead.
+        let desk = request.uri.path == "/desk" || request.uri.path.hasPrefix("/desk/")
+        if !safe && desk && !DeskController.csrfExempt.contains(request.uri.path) {
             guard let session = context.session else { throw DeskError.signedOut }
             guard session.clerk.acceptsCSRF(request.headers[Self.csrfHeader]) else { throw DeskError.csrf }
         }

@@ -71,26 +71,56 @@ public enum DeskServer {
         return (String(value[..<colon]), port)
     }
 
-    /// The desk's routes over `database` (see `DeskController`).
-    public static func router(database: NodeDatabase, venue: DeskVenue, throttle: SignInThrottle = SignInThrottle())
-        -> Router<DeskRequestContext>
-    {
+    /// The desk's routes over `database` (see `DeskController`) and, with `voting`, the phone ballot box's
+    /// (`VoteController`, issue #16).
+    public static func router(
+        database: NodeDatabase, venue: DeskVenue, throttle: SignInThrottle = SignInThrottle(), voting: Bool = true,
+        voteThrottle: SignInThrottle = voteThrottle()
+    ) -> Router<DeskRequestContext> {
         let router = Router(context: DeskRequestContext.self)
         router.add(middleware: DeskErrorMiddleware())
         router.add(middleware: DeskSessionMiddleware(database: database))
         DeskController(database: database, throttle: throttle, venue: venue, rosters: DeskRosterCache())
             .addRoutes(to: router)
+        if voting { VoteController(database: database, venue: venue, throttle: voteThrottle).addRoutes(to: router) }
         return router
     }
 
-    /// The desk's HTTP application on `host`:`port`; `onServerRunning` is told the port actually bound.
+    /// The phone ballot box's routes alone, for its own listener (`--vote-listen`).
+    public static func voteRouter(
+        database: NodeDatabase, venue: DeskVenue, throttle: SignInThrottle = voteThrottle()
+    ) -> Router<DeskRequestContext> {
+        let router = Router(context: DeskRequestContext.self)
+        router.add(middleware: DeskErrorMiddleware())
+        VoteController(database: database, venue: venue, throttle: throttle).addRoutes(to: router)
+        return router
+    }
+
+    /// Wrong voting codes a phone may send: 10 within 5 minutes, then it waits (a mistyped code or two is usual; a
+    /// guesser is slowed to a crawl against 80-bit codes).
+    public static func voteThrottle() -> SignInThrottle { SignInThrottle(maxFailures: 10, window: 300) }
+
+    /// The desk's HTTP application on `host`:`port` (with the phone ballot box unless `voting` is false);
+    /// `onServerRunning` is told the port actually bound.
     public static func application(
+        database: NodeDatabase, venue: DeskVenue, host: String, port: Int, logger: Logger, voting: Bool = true,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(database: database, venue: venue, voting: voting),
+            configuration: .init(address: .hostname(host, port: port), serverName: "sanmin-venue-desk"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    /// The phone ballot box alone on `host`:`port` (`--vote-listen`).
+    public static func voteApplication(
         database: NodeDatabase, venue: DeskVenue, host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(database: database, venue: venue),
-            configuration: .init(address: .hostname(host, port: port), serverName: "sanmin-venue-desk"),
+            router: voteRouter(database: database, venue: venue),
+            configuration: .init(address: .hostname(host, port: port), serverName: "sanmin-venue-vote"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

@@ -237,8 +237,8 @@ extension NodeDatabase {
         do {
             try RecordPayload.ballot(.init(session: session, box: box, status: reading.status, marks: reading.marks))
                 .check(against: event)
-        } catch let rejection as RecordRejection {
-            throw DeskRefusal(.invalid, "bad_paper", rejection.message)
+        } catch {
+            throw DeskRefusal(.invalid, "bad_paper", error.message)
         }
     }
 

@@ -169,7 +169,8 @@ extension NodeDatabase {
         let now = Self.timestamp()
         var delta: [Counter: Int] = [:]
         var kinds: [String: Int] = [:]
-        for (index, payload) in payloads.enumerated() {
+        // Closing a phone box brings its sealed ballots onto the chain, shuffled, in the same transaction.
+        for (index, payload) in try withSealedBallots(payloads, db: db) {
             do {
                 try checkPapers(payload, db: db)
                 for (counter, value) in try state.admit(payload, event: event) { delta[counter, default: 0] += value }

@@ -216,6 +216,52 @@ extension NodeDatabase {
             DELETE FROM ledgerHead;
             """
         ),
+        (
+            // Phone voting (issue #16): the sheets of one-time voting codes printed for a box (only each code's
+            // hash is kept), and the ballots cast with them, sealed until the box closes. A sealed ballot's key is
+            // its code's hash, so a code casts one ballot, in the same transaction that keeps it; the tables hold
+            // no time and no row order (WITHOUT ROWID, keyed by random values), and nothing that names a person.
+            // Never synced, never changed.
+            "v8: phone voting",
+            """
+            CREATE TABLE votingSheet (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                session TEXT NOT NULL,
+                box TEXT NOT NULL,
+                codes INTEGER NOT NULL CHECK (codes > 0),
+                url TEXT NOT NULL,
+                printedAt TEXT NOT NULL
+            );
+            CREATE INDEX votingSheet_box ON votingSheet (session, box);
+            CREATE TABLE votingCode (
+                hash TEXT PRIMARY KEY,
+                sheet INTEGER NOT NULL REFERENCES votingSheet(id),
+                session TEXT NOT NULL,
+                box TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE sealedBallot (
+                codeHash TEXT PRIMARY KEY REFERENCES votingCode(hash),
+                session TEXT NOT NULL,
+                box TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                receipt TEXT NOT NULL,
+                submission TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX sealedBallot_box ON sealedBallot (session, box);
+            CREATE TRIGGER votingSheet_is_append_only_update BEFORE UPDATE ON votingSheet
+            BEGIN SELECT RAISE(ABORT, 'votingSheet is append-only'); END;
+            CREATE TRIGGER votingSheet_is_append_only_delete BEFORE DELETE ON votingSheet
+            BEGIN SELECT RAISE(ABORT, 'votingSheet is append-only'); END;
+            CREATE TRIGGER votingCode_is_append_only_update BEFORE UPDATE ON votingCode
+            BEGIN SELECT RAISE(ABORT, 'votingCode is append-only'); END;
+            CREATE TRIGGER votingCode_is_append_only_delete BEFORE DELETE ON votingCode
+            BEGIN SELECT RAISE(ABORT, 'votingCode is append-only'); END;
+            CREATE TRIGGER sealedBallot_is_append_only_update BEFORE UPDATE ON sealedBallot
+            BEGIN SELECT RAISE(ABORT, 'sealedBallot is append-only'); END;
+            CREATE TRIGGER sealedBallot_is_append_only_delete BEFORE DELETE ON sealedBallot
+            BEGIN SELECT RAISE(ABORT, 'sealedBallot is append-only'); END;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 

@@ -1,0 +1,172 @@
+/// The phone ballot box's script (`/vote/app.js`): reads the code, shows the ballot, a summary, and the receipt. It
+/// remembers the marks and the submission's id in the tab (`sessionStorage`), so that a reload keeps the choices and a
+/// resend is recognised; and each code's receipt on the phone (`localStorage`), so that reopening the slip shows it.
+enum VoteScript {
+    static let source = #"""
+        "use strict";
+        (() => {
+        const T = {
+          zh: { title:"手机评议", other:"English", loading:"正在加载…", codeLabel:"请输入纸条上的投票码", codeGo:"打开选票",
+                howTo:"请为每个部门选择一项评价，全部选完后点击页面底部的“检查并提交”。", review:"检查并提交",
+                summaryTitle:"请核对您的评议", summaryNote:"提交后不能修改。一个投票码只能提交一次。", submit:"确认提交",
+                back:"返回修改", doneTitle:"您的评议已记录", receiptLabel:"回执码（可在结果公布后到公布页面核对您的选票已被计入）：",
+                doneNote:"回执码不透露您的评议内容。请记下或截图保存。", progress:"已评 {n} / {total} 个部门",
+                missing:"还有 {n} 个部门未评价，已用红框标出", sending:"正在提交…", again:"这张选票此前已经提交并记录，只计一次。",
+                head:"{session} · 票箱 {box}",
+                errors:{ code_malformed:"这不是投票码：投票码是 16 位字母和数字，如 ABCD-EFGH-JKMN-PQRS",
+                         code_unknown:"本会场没有这个投票码，请核对纸条上的投票码", code_used:"这个投票码已经投过票：一码一票",
+                         other_box:"这个投票码不属于本场次或票箱，请用纸条上的二维码重新打开", box_not_open:"投票箱尚未开启，请等待主持人宣布开始投票",
+                         box_closed:"投票箱已关闭：本次评议未被计入", marks_missing:"还有部门未评价", unknown_mark:"选票内容无效，请刷新页面后重试",
+                         rate_limited:"输错投票码次数过多，请稍后再试", bad_request:"请求无效，请刷新页面后重试",
+                         network:"网络连接失败，请稍后再点一次（您的选择已保留，不会重复计票）", internal_error:"投票服务出错，请联系工作人员" } },
+          en: { title:"Evaluate on your phone", other:"中文", loading:"Loading…", codeLabel:"Type the voting code on your slip", codeGo:"Open the ballot",
+                howTo:"Choose one rating for every department, then tap “Review and submit” at the bottom of the page.", review:"Review and submit",
+                summaryTitle:"Check your ballot", summaryNote:"It cannot be changed once submitted. A code submits once.", submit:"Submit",
+                back:"Back to the ballot", doneTitle:"Your ballot was recorded", receiptLabel:"Receipt (once results are published, check on the published list that your ballot was counted):",
+                doneNote:"The receipt does not reveal your ratings. Write it down or take a screenshot.", progress:"{n} of {total} departments rated",
+                missing:"{n} department(s) not rated yet: marked in red", sending:"Submitting…", again:"This ballot was submitted and recorded before: it counts once.",
+                head:"{session} · box {box}",
+                errors:{ code_malformed:"This is not a voting code: a code is 16 letters and digits, like ABCD-EFGH-JKMN-PQRS",
+                         code_unknown:"No such voting code at this venue: check the code on your slip", code_used:"This code has voted already: one code, one ballot",
+                         other_box:"This code is for another session or box: open the page again from your slip's QR code", box_not_open:"The ballot box is not open yet: wait for the call to vote",
+                         box_closed:"The ballot box was closed: this ballot was not counted", marks_missing:"Some departments are not rated yet", unknown_mark:"The ballot is not valid: reload the page and try again",
+                         rate_limited:"Too many wrong codes: try again later", bad_request:"Not a valid request: reload the page and try again",
+                         network:"No connection: tap again in a moment (your choices are kept; it will not count twice)", internal_error:"The ballot box failed: ask a clerk" } },
+        };
+        const $ = (id) => document.getElementById(id);
+        const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&":"&amp;", "<":"&lt;", ">":"&gt;", '"':"&quot;", "'":"&#39;" })[c]);
+        const fill = (s, v) => s.replace(/\{(\w+)\}/g, (_, k) => esc(v[k] ?? ""));
+        const store = (area) => { try { return window[area]; } catch (e) { return null; } };
+        const tab = store("sessionStorage"), phone = store("localStorage");
+        const get = (area, key) => { try { return area ? area.getItem(key) : null; } catch (e) { return null; } };
+        const put = (area, key, value) => { try { if (area) area.setItem(key, value); } catch (e) { /* private mode */ } };
+        let lang = get(phone, "vote-lang") === "en" ? "en" : "zh";
+        let code = null, ballot = null, marks = {}, sending = false;
+        const t = (key) => T[lang][key];
+        const canon = (c) => c.toUpperCase().replace(/[^0-9A-Z]/g, "");
+
+        function translate() {
+          document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+          for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+          $("lang").textContent = t("other");
+          if (ballot) { renderBallot(); if (!$("summary").hidden) renderSummary(); }
+          const shown = $("message").dataset.code;
+          if (shown && !$("message").hidden) say(shown, $("message").dataset.kind);
+        }
+        function only(id) { for (const s of ["loading", "code-form", "ballot", "summary", "done"]) $(s).hidden = s !== id; }
+        function say(codeOrKey, kind) {
+          const el = $("message");
+          if (!codeOrKey) { el.hidden = true; el.dataset.code = ""; return; }
+          el.hidden = false; el.dataset.code = codeOrKey; el.dataset.kind = kind || "bad";
+          el.textContent = T[lang].errors[codeOrKey] || t(codeOrKey) || codeOrKey;
+        }
+        async function call(path, body) {
+          try {
+            const response = await fetch(path, { method:"POST", headers:{ "Content-Type":"application/json" }, body: JSON.stringify(body), cache:"no-store" });
+            let data = {};
+            try { data = await response.json(); } catch (e) { data = { error:{ code:"internal_error" } }; }
+            return { ok: response.ok, body: data };
+          } catch (e) {
+            return { ok:false, body:{ error:{ code:"network" } } };
+          }
+        }
+        function showDone(receipt, again) {
+          only("done");
+          $("receipt").textContent = receipt;
+          $("done-note").textContent = again ? t("again") : "";
+        }
+        async function open(typed) {
+          only("loading");
+          const answer = await call("/vote/api/open", { code: typed });
+          if (!answer.ok) {
+            const error = answer.body.error ? answer.body.error.code : "internal_error";
+            const kept = get(phone, "receipt:" + canon(typed));
+            if (error === "code_used" && kept) { code = typed; say(null); showDone(kept, true); return; }
+            say(error); only("code-form"); $("code").value = typed; return;
+          }
+          code = typed; ballot = answer.body; say(null);
+          put(tab, "code", code);
+          try { marks = JSON.parse(get(tab, "marks:" + canon(code)) || "{}"); } catch (e) { marks = {}; }
+          renderBallot(); only("ballot");
+        }
+        function label(mark) { return lang === "zh" ? mark.zh : mark.en; }
+        function renderProgress() {
+          const n = ballot.departments.filter((d) => marks[d.id]).length;
+          $("progress").textContent = fill(t("progress"), { n, total: ballot.departments.length });
+        }
+        function renderBallot() {
+          $("ballot-head").innerHTML = `<strong>${esc(ballot.venue)}</strong><br>` + fill(t("head"), { session: ballot.session_name, box: ballot.box });
+          $("rows").innerHTML = ballot.departments.map((d) =>
+            `<fieldset class="dept" data-dept="${esc(d.id)}"><legend>${esc(d.name)}</legend><div class="marks">`
+            + ballot.marks.map((m) => `<button type="button" data-mark="${esc(m.id)}" aria-pressed="${marks[d.id] === m.id}">${esc(label(m))}</button>`).join("")
+            + `</div></fieldset>`).join("");
+          renderProgress();
+        }
+        $("rows").addEventListener("click", (e) => {
+          const button = e.target.closest("button[data-mark]");
+          if (!button) return;
+          const row = button.closest("fieldset");
+          marks[row.dataset.dept] = button.dataset.mark;
+          row.dataset.missing = "false";
+          for (const b of row.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === button));
+          put(tab, "marks:" + canon(code), JSON.stringify(marks));
+          renderProgress();
+        });
+        function renderSummary() {
+          const byId = Object.fromEntries(ballot.marks.map((m) => [m.id, m]));
+          $("summary-table").innerHTML = ballot.departments.map((d) =>
+            `<tr data-dept="${esc(d.id)}"><td>${esc(d.name)}</td><th>${esc(label(byId[marks[d.id]]))}</th></tr>`).join("");
+        }
+        $("review").addEventListener("click", () => {
+          const missing = ballot.departments.filter((d) => !marks[d.id]);
+          for (const row of document.querySelectorAll("fieldset.dept")) row.dataset.missing = String(!marks[row.dataset.dept]);
+          if (missing.length) {
+            const el = $("message"); el.hidden = false; el.dataset.kind = "bad"; el.dataset.code = "";
+            el.textContent = fill(t("missing"), { n: missing.length });
+            document.querySelector(`fieldset[data-dept="${CSS.escape(missing[0].id)}"]`).scrollIntoView({ block:"center" });
+            return;
+          }
+          say(null); renderSummary(); only("summary"); window.scrollTo(0, 0);
+        });
+        $("back").addEventListener("click", () => { only("ballot"); });
+        $("submit").addEventListener("click", async () => {
+          if (sending) return;
+          sending = true; $("submit").disabled = true; $("back").disabled = true;
+          $("submit").textContent = t("sending");
+          // One id per ballot on this tab: a resend (double tap, lost answer, reload) is the same submission.
+          let submission = get(tab, "submission:" + canon(code));
+          if (!submission) {
+            const bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
+            submission = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+            put(tab, "submission:" + canon(code), submission);
+          }
+          const answer = await call("/vote/api/cast", { code, session: ballot.session, box: ballot.box, marks, submission });
+          sending = false; $("submit").disabled = false; $("back").disabled = false; $("submit").textContent = t("submit");
+          const error = answer.body.error ? answer.body.error.code : null;
+          const receipt = answer.ok ? answer.body.receipt : (error === "code_used" ? answer.body.receipt : null);
+          if (receipt) {
+            put(phone, "receipt:" + canon(code), receipt);
+            say(null); showDone(receipt, !answer.ok); return;
+          }
+          say(error || "internal_error");
+          if (error === "box_closed" || error === "code_used" || error === "other_box") { only("code-form"); }
+        });
+        $("code-form").addEventListener("submit", (e) => {
+          e.preventDefault();
+          const typed = $("code").value.trim();
+          if (typed) open(typed);
+        });
+        $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; put(phone, "vote-lang", lang); translate(); });
+
+        // The code from the slip's QR code (#c=…), taken out of the address bar; else the one this tab had; else typed.
+        const fromHash = /[#&]c=([^&]+)/.exec(location.hash);
+        if (fromHash) {
+          put(tab, "code", decodeURIComponent(fromHash[1]));
+          history.replaceState(null, "", location.pathname);
+        }
+        translate();
+        const start = get(tab, "code");
+        if (start) open(start); else { only("code-form"); $("code").focus(); }
+        })();
+        """#
+}
