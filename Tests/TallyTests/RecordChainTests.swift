@@ -83,7 +83,7 @@ import Testing
         #expect(a.canonicalJSON() == b.canonicalJSON())
         #expect(
             a.canonicalJSON()
-                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":3}"#
+                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":4}"#
         )
         // A ballot keyed at the desk names its paper, its two keyers and the lead who decided it.
         let keyed = RecordPayload.ballot(
@@ -91,7 +91,7 @@ import Testing
                 session: "S1", box: "B1", status: .blank, paper: 7, keyers: ["王芳#2", "李强#3"], lead: "张伟#1"))
         #expect(
             keyed.canonicalJSON()
-                == #"{"box":"B1","keyers":["王芳#2","李强#3"],"kind":"ballot","lead":"张伟#1","marks":{},"paper":7,"session":"S1","status":"blank","v":3}"#
+                == #"{"box":"B1","keyers":["王芳#2","李强#3"],"kind":"ballot","lead":"张伟#1","marks":{},"paper":7,"session":"S1","status":"blank","v":4}"#
         )
         #expect(try RecordPayload.decodeStrict(json: keyed.canonicalJSON()).payload == keyed)
         // Release 1 wrote no version; such a payload still reads, and strictly.
@@ -107,11 +107,11 @@ import Testing
         let cases: [(String, String)] = [
             (
                 checkin.replacingOccurrences(of: #""kind""#, with: #""extra":1,"kind""#),
-                "the payload has fields that a version 3 record of kind \"checkin\" does not define, or is not in canonical form"
+                "the payload has fields that a version 4 record of kind \"checkin\" does not define, or is not in canonical form"
             ),
             (
-                checkin.replacingOccurrences(of: #""v":3"#, with: #""v":4"#),
-                "payload version 4 is not known to this release (it knows 1…3): upgrade the aggregator before the nodes"
+                checkin.replacingOccurrences(of: #""v":4"#, with: #""v":5"#),
+                "payload version 5 is not known to this release (it knows 1…4): upgrade the aggregator before the nodes"
             ),
             (
                 RecordPayload.checkin(.init(session: "S1", rep: "R1", category: "resident", clerk: "王芳#1"))
@@ -119,12 +119,20 @@ import Testing
                 "a record naming a clerk needs payload version 3, not 2"
             ),
             (
+                RecordPayload.ballot(
+                    .init(
+                        session: "S1", box: "E1", status: .valid, marks: ["D01": "satisfied"],
+                        nonce: "0123456789abcdef0123456789abcdef")
+                ).canonicalJSON(version: 3),
+                "a ballot cast on a phone (with a nonce) needs payload version 4, not 3"
+            ),
+            (
                 #"{"file":"a.csv","form":"ballots","groups":[],"kind":"import"}"#,
                 "record kind \"import\" needs payload version 2, not 1"
             ),
             (
                 checkin.replacingOccurrences(of: ",", with: ", "),
-                "the payload has fields that a version 3 record of kind \"checkin\" does not define, or is not in canonical form"
+                "the payload has fields that a version 4 record of kind \"checkin\" does not define, or is not in canonical form"
             ),
         ]
         for (json, message) in cases {

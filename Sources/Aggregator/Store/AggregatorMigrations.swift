@@ -327,6 +327,13 @@ extension AggregatorDatabase {
             CREATE INDEX record_correction ON record (venue, seq) WHERE kind = 'correction';
             """
         ),
+        // Phone ballots (issue #16) are found without a scan, for the published list of their receipts.
+        (
+            "v11: phone ballots found without a scan",
+            """
+            CREATE INDEX record_phone_ballot ON record (venue, seq) WHERE kind = 'ballot' AND payload LIKE '%"nonce":"%';
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/aggregator.txt.
     ]
 

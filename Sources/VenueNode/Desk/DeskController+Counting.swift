@@ -11,6 +11,8 @@ extension DeskController {
         var box: String
         var issued: Int?
         var returned: Int?
+        /// A phone box: the slips not handed out, counted back (issued = printed - unused; returned = cast).
+        var unused: Int?
         /// The clerk saw the warnings and saves anyway.
         var confirm: Bool?
     }
@@ -18,6 +20,8 @@ extension DeskController {
     struct RecordAnswer: Encodable {
         var seq: Int64
         var hash: String
+        /// Closing a phone box: the ballots cast on phones, appended after the closing record.
+        var ballots: Int?
     }
 
     func checkSession(_ session: String) throws {
@@ -37,7 +41,8 @@ extension DeskController {
         let event = venue.event.definition
         do {
             let saved = try await offload { try database.append([payload], event: event) }
-            return RecordAnswer(seq: saved[0].seq, hash: saved[0].hash)
+            return RecordAnswer(
+                seq: saved[0].seq, hash: saved[0].hash, ballots: saved.count > 1 ? saved.count - 1 : nil)
         } catch let error as AppendError {
             if let rule = error.rejection.rule { throw DeskError(.conflict, rule.rawValue, error.rejection.message) }
             throw DeskError(.badRequest, "invalid", error.rejection.message)
@@ -80,8 +85,38 @@ extension DeskController {
         let body = try await body(
             BoxBody.self, request, example: #"{"session": "S1", "box": "B1", "issued": 120, "returned": 120}"#)
         try checkSession(body.session)
-        guard let issued = body.issued, let returned = body.returned else {
-            throw DeskError(.badRequest, "bad_request", "closing a box needs the numbers issued and returned")
+        let database = self.database
+        let (session, boxID) = (body.session, body.box)
+        let phone = try await offload { try database.phoneBox(session: session, box: boxID) }
+        let issued: Int
+        let returned: Int
+        if let phone {
+            // A phone box returns the ballots cast with its codes; its issued are the slips handed out.
+            if let unused = body.unused {
+                guard (0...phone.printed).contains(unused) else {
+                    throw DeskError(
+                        .badRequest, "bad_request",
+                        "unused slips must be 0 to the \(phone.printed) codes printed, not \(unused)")
+                }
+                issued = phone.printed - unused
+            } else if let given = body.issued {
+                issued = given
+            } else {
+                throw DeskError(
+                    .badRequest, "bad_request",
+                    "closing a phone box needs the unused slips counted back (\(phone.printed) codes printed)")
+            }
+            returned = body.returned ?? phone.cast
+        } else {
+            guard body.unused == nil else {
+                throw DeskError(
+                    .badRequest, "bad_request",
+                    "box \(body.box) has no voting codes: give the numbers issued and returned")
+            }
+            guard let given = body.issued, let givenReturned = body.returned else {
+                throw DeskError(.badRequest, "bad_request", "closing a box needs the numbers issued and returned")
+            }
+            (issued, returned) = (given, givenReturned)
         }
         let warnings = try await closingWarnings(
             session: body.session, box: body.box, issued: issued, returned: returned)

@@ -11,7 +11,10 @@ enum DeskScript {
                 scanLabel:"扫描代表证，或输入代表编号、身份证号，按回车", walkinCategory:"名单外人员的代表类别",
                 attendanceTitle:"到会情况（按代表类别）", category:"代表类别", quota:"名额", checkedIn:"已签到",
                 total:"合计", boxId:"票箱编号", openBox:"开箱", issued:"发放票数", returned:"回收票数", closeBox:"封箱",
-                ballots:"已录入", state:"状态", opened:"已开箱", closed:"已封箱", print:"打印开箱/封箱记录",
+                ballots:"已录入", state:"状态", opened:"已开箱", closed:"已封箱", notOpened:"未开箱", print:"打印开箱/封箱记录",
+                phoneCol:"手机票箱：投票码 / 已投", unusedLabel:"退回未发放的码",
+                phoneProposal:"手机票箱：已印投票码 {p} 个，已投 {c} 票（即回收数）。清点退回的未发放纸条，填入张数：发放数 = {p} − 退回数。封箱时，已投的选票打乱顺序后记入。",
+                savedPhone:"已保存（记录 {seq}），{ballots} 张手机选票已打乱顺序记入",
                 proposal:"建议发放数 {n}：本场签到 {c} 人，减去本场其他票箱已发放 {o}",
                 confirmAgain:"数字不一致。核对无误后再按一次回车保存。", saved:"已保存（记录 {seq}）",
                 keyingBox:"录入哪个票箱（须已封箱）", startKeying:"开始录入", paper:"选票", resolving:"（负责人裁定）",
@@ -64,7 +67,10 @@ enum DeskScript {
                 scanLabel:"Scan the card, or type a roster id or an ID-card number, then Enter", walkinCategory:"Category of the walk-in",
                 attendanceTitle:"Attendance by category", category:"Category", quota:"Quota", checkedIn:"Checked in",
                 total:"Total", boxId:"Box", openBox:"Open box", issued:"Issued", returned:"Returned", closeBox:"Close box",
-                ballots:"Entered", state:"State", opened:"open", closed:"closed", print:"Print box record",
+                ballots:"Entered", state:"State", opened:"open", closed:"closed", notOpened:"not opened", print:"Print box record",
+                phoneCol:"Phone box: codes / cast", unusedLabel:"Unused slips counted back",
+                phoneProposal:"Phone box: {p} voting codes printed, {c} ballots cast (its returned). Count the slips not handed out and type how many: issued = {p} − unused. Closing appends the cast ballots in a shuffled order.",
+                savedPhone:"Saved (record {seq}); {ballots} phone ballots appended, shuffled",
                 proposal:"Proposed issued {n}: {c} checked in for the session, less {o} issued by its other boxes",
                 confirmAgain:"The numbers disagree. Check them, then press Enter again to save.", saved:"Saved (record {seq})",
                 keyingBox:"Box to key (must be closed)", startKeying:"Start keying", paper:"Paper", resolving:"(lead decides)",
@@ -195,9 +201,10 @@ enum DeskScript {
           $("attendance").innerHTML = `<tr><th>${L.category}</th><th class="num">${L.quota}</th><th class="num">${L.checkedIn}</th></tr>`
             + rows.join("") + `<tr id="attendance-total" data-checked-in="${totalIn}" data-quota="${totalQuota}"><th>${L.total}</th><th class="num">${totalQuota}</th><th class="num">${totalIn}</th></tr>`;
           const boxes = overview.boxes.filter((b) => b.session === session);
-          $("boxes").innerHTML = `<tr><th>${L.boxId}</th><th>${L.state}</th><th class="num">${L.issued}</th><th class="num">${L.returned}</th><th class="num">${L.ballots}</th><th></th></tr>`
-            + boxes.map((b) => `<tr data-box="${esc(b.box)}" data-state="${b.closed_seq ? "closed" : "open"}"><td>${esc(b.box)}</td><td>${b.closed_seq ? L.closed : L.opened}</td>`
+          $("boxes").innerHTML = `<tr><th>${L.boxId}</th><th>${L.state}</th><th class="num">${L.issued}</th><th class="num">${L.returned}</th><th class="num">${L.ballots}</th><th class="num">${L.phoneCol}</th><th></th></tr>`
+            + boxes.map((b) => `<tr data-box="${esc(b.box)}" data-state="${b.closed_seq ? "closed" : (b.opened_seq ? "open" : "new")}"><td>${esc(b.box)}</td><td>${b.closed_seq ? L.closed : (b.opened_seq ? L.opened : L.notOpened)}</td>`
               + `<td class="num">${b.issued ?? ""}</td><td class="num">${b.returned ?? ""}</td><td class="num">${b.ballots}</td>`
+              + `<td class="num" data-phone="${b.printed ?? ""}">${b.printed != null ? b.printed + " / " + b.cast : ""}</td>`
               + `<td><a href="/desk/box-record?session=${encodeURIComponent(b.session)}&box=${encodeURIComponent(b.box)}&lang=${lang}" target="_blank">${L.print}</a></td></tr>`).join("");
           renderProposal();
         }
@@ -210,8 +217,22 @@ enum DeskScript {
           return { n: Math.max(0, checkedIn - others), c: checkedIn, o: others };
         }
 
+        // A phone box (voting codes printed for it): the clerk types the unused slips; returned is the ballots cast.
+        function phoneBox(boxId) {
+          return (overview ? overview.boxes : []).find((b) => b.session === session && b.box === boxId && b.printed != null);
+        }
         function renderProposal() {
           const box = $("close-box").value.trim();
+          const phone = box ? phoneBox(box) : null;
+          const issuedLabel = document.querySelector('label[for="close-issued"]');
+          issuedLabel.dataset.t = phone ? "unusedLabel" : "issued";
+          issuedLabel.textContent = t(issuedLabel.dataset.t);
+          $("close-returned").readOnly = !!phone;
+          if (phone) {
+            $("close-returned").value = String(phone.cast);
+            $("close-proposal").textContent = fill(t("phoneProposal"), { p: phone.printed, c: phone.cast });
+            return;
+          }
           if (!box) { $("close-proposal").textContent = ""; return; }
           const p = proposal(box);
           $("close-proposal").textContent = fill(t("proposal"), p);
@@ -358,9 +379,11 @@ enum DeskScript {
             $("close-warnings").textContent = T[lang].errors.bad_request; return;
           }
           const key = box + "/" + issued + "/" + returned;
-          const result = await api("POST", "/desk/api/boxes/close", { session, box, issued, returned, confirm: pendingConfirm === key });
+          const request = phoneBox(box) ? { session, box, unused: issued, returned } : { session, box, issued, returned };
+          request.confirm = pendingConfirm === key;
+          const result = await api("POST", "/desk/api/boxes/close", request);
           if (result.ok) {
-            boxMessage(esc(fill(t("saved"), result.body)));
+            boxMessage(esc(fill(t(result.body.ballots ? "savedPhone" : "saved"), result.body)));
             $("close-box").value = ""; $("close-issued").value = ""; $("close-returned").value = "";
             closeEdited = false; pendingConfirm = null; $("close-warnings").textContent = ""; $("close-proposal").textContent = "";
             await refresh();

@@ -51,11 +51,14 @@ public struct DeskBox: Codable, Sendable, Equatable {
     public var closedHash: String?
     public var issued: Int?
     public var returned: Int?
-    /// Ballots of the box in effect (keyed, imported or entered).
+    /// Ballots of the box in effect (keyed, imported, entered, or cast on phones once it closed).
     public var ballots: Int
+    /// A phone box (issue #16): voting codes printed for it, and ballots cast with them (sealed until it closes).
+    public var printed: Int?
+    public var cast: Int?
 
     enum CodingKeys: String, CodingKey {
-        case session, box, issued, returned, ballots
+        case session, box, issued, returned, ballots, printed, cast
         case openedSeq = "opened_seq"
         case openedAt = "opened_at"
         case openedBy = "opened_by"
@@ -160,7 +163,20 @@ extension NodeDatabase {
                 }
                 boxes[key] = box
             }
-            return boxes.values.filter { $0.openedSeq != nil || $0.closedSeq != nil }
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.session, s.box, s.printed,
+                        (SELECT COUNT(*) FROM sealedBallot b WHERE b.session = s.session AND b.box = s.box) AS cast
+                    FROM (SELECT session, box, SUM(codes) AS printed FROM votingSheet GROUP BY session, box) s
+                    """)
+            where session == nil || row["session"] == session {
+                let key = "\(row["session"] as String)\u{1F}\(row["box"] as String)"
+                var box = boxes[key] ?? DeskBox(session: row["session"], box: row["box"], ballots: 0)
+                (box.printed, box.cast) = (row["printed"], row["cast"])
+                boxes[key] = box
+            }
+            return boxes.values.filter { $0.openedSeq != nil || $0.closedSeq != nil || $0.printed != nil }
                 .sorted { ($0.session, $0.box) < ($1.session, $1.box) }
         }
     }

@@ -111,10 +111,6 @@ extension NodeDatabase {
         return try write { db in
             let key = "\(session)\u{1F}\(box)"
             try Self.ensureLedger(db)
-            if try Self.ledgerValue(db, map: "x", key: key) != nil {
-                throw DeskRefusal(
-                    .conflict, "box_closed", "box \(box) of session \(session) is closed: no more codes for it")
-            }
             if let ballots = try Self.ledgerValue(db, map: "b", key: key).flatMap({ Int($0) }), ballots > 0 {
                 throw DeskRefusal(
                     .conflict, "box_has_paper",
@@ -130,6 +126,10 @@ extension NodeDatabase {
                     .conflict, "box_has_paper",
                     "box \(box) of session \(session) has papers keyed at the desk: phone ballots go into a box of "
                         + "their own")
+            }
+            if try Self.ledgerValue(db, map: "x", key: key) != nil {
+                throw DeskRefusal(
+                    .conflict, "box_closed", "box \(box) of session \(session) is closed: no more codes for it")
             }
             try db.execute(
                 sql: "INSERT INTO votingSheet (session, box, codes, url, printedAt) VALUES (?, ?, ?, ?, ?)",

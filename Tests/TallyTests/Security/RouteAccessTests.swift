@@ -14,6 +14,8 @@ import Testing
     /// Every route and its rule. A new route fails this test until it is added here, with its rule.
     static let expected: Set<String> = [
         "GET /healthz (open)",
+        "GET /receipts (open)",
+        "GET /v1/receipts (open)",
         "GET /readyz (observer token)",
         "GET /metrics (observer token)",
         "POST /v1/batches (node signature)",
