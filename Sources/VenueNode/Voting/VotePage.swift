@@ -42,7 +42,7 @@ enum VotePage {
         table { border-collapse:collapse; width:100%; }
         td, th { text-align:left; padding:.35em .2em; border-bottom:1px solid #dde4ea; }
         #message { font-weight:600; }
-        #message[data-kind="bad"] { color:var(--bad); }
+        #message[data-kind="bad"], #review-note { color:var(--bad); font-weight:600; }
         #receipt { font:bold 1.8em monospace; letter-spacing:.08em; text-align:center; margin:.4em 0; }
         #done h2 { color:var(--good); }
         </style>
@@ -62,6 +62,7 @@ enum VotePage {
             <div class="card"><div id="ballot-head"></div><p class="muted" data-t="howTo">请为每个部门选择一项评价，全部选完后点击页面底部的“检查并提交”。</p></div>
             <p id="progress"></p>
             <div id="rows"></div>
+            <p id="review-note" role="alert"></p>
             <button id="review" class="wide" type="button" data-t="review">检查并提交</button>
           </section>
           <section id="summary" class="card" hidden>

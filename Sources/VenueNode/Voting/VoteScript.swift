@@ -121,12 +121,11 @@ enum VoteScript {
           const missing = ballot.departments.filter((d) => !marks[d.id]);
           for (const row of document.querySelectorAll("fieldset.dept")) row.dataset.missing = String(!marks[row.dataset.dept]);
           if (missing.length) {
-            const el = $("message"); el.hidden = false; el.dataset.kind = "bad"; el.dataset.code = "";
-            el.textContent = fill(t("missing"), { n: missing.length });
+            $("review-note").textContent = fill(t("missing"), { n: missing.length });
             document.querySelector(`fieldset[data-dept="${CSS.escape(missing[0].id)}"]`).scrollIntoView({ block:"center" });
             return;
           }
-          say(null); renderSummary(); only("summary"); window.scrollTo(0, 0);
+          $("review-note").textContent = ""; say(null); renderSummary(); only("summary"); window.scrollTo(0, 0);
         });
         $("back").addEventListener("click", () => { only("ballot"); });
         $("submit").addEventListener("click", async () => {
@@ -149,7 +148,9 @@ enum VoteScript {
             say(null); showDone(receipt, !answer.ok); return;
           }
           say(error || "internal_error");
-          if (error === "box_closed" || error === "code_used" || error === "other_box") { only("code-form"); }
+          // The box closed under this phone: nothing more to do here, and the message says so.
+          if (error === "box_closed") only("");
+          else if (error === "code_used" || error === "other_box") only("code-form");
         });
         $("code-form").addEventListener("submit", (e) => {
           e.preventDefault();
@@ -159,14 +160,22 @@ enum VoteScript {
         $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; put(phone, "vote-lang", lang); translate(); });
 
         // The code from the slip's QR code (#c=…), taken out of the address bar; else the one this tab had; else typed.
-        const fromHash = /[#&]c=([^&]+)/.exec(location.hash);
-        if (fromHash) {
-          put(tab, "code", decodeURIComponent(fromHash[1]));
+        function codeFromAddress() {
+          const found = /[#&]c=([^&]+)/.exec(location.hash);
+          if (!found) return false;
+          put(tab, "code", decodeURIComponent(found[1]));
           history.replaceState(null, "", location.pathname);
+          return true;
         }
+        codeFromAddress();
         translate();
         const start = get(tab, "code");
         if (start) open(start); else { only("code-form"); $("code").focus(); }
+        // Another slip scanned into the same tab changes only the fragment: start again with its code.
+        window.addEventListener("hashchange", () => {
+          if (!codeFromAddress() || sending) return;
+          ballot = null; marks = {}; say(null); $("code").value = ""; open(get(tab, "code"));
+        });
         })();
         """#
 }

@@ -156,6 +156,59 @@ final class Chromium {
             ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile])
     }
 
+    /// A phone: `width`×`height` CSS pixels at twice the density, a touch screen, a phone's browser name.
+    func emulatePhone(width: Int = 390, height: Int = 844) throws {
+        try send(
+            "Emulation.setDeviceMetricsOverride",
+            ["width": width, "height": height, "deviceScaleFactor": 2, "mobile": true])
+        try send("Emulation.setTouchEmulationEnabled", ["enabled": true, "maxTouchPoints": 5])
+        try send(
+            "Emulation.setUserAgentOverride",
+            [
+                "userAgent":
+                    "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"
+            ])
+    }
+
+    /// Taps the element `selector` finds with a finger, as a person does: scrolled into view, then a touch at its
+    /// centre (nothing happens if it is hidden or covered). Counted in `taps`.
+    func tap(_ selector: String) throws {
+        let literal = String(decoding: try JSONSerialization.data(withJSONObject: [selector]), as: UTF8.self)
+        let rect = try evaluate(
+            """
+            (() => { const el = document.querySelector(\(literal)[0]); if (!el) return null;
+              el.scrollIntoView({ block: "center" }); const r = el.getBoundingClientRect();
+              return [r.left + r.width / 2, r.top + r.height / 2]; })()
+            """) as? [Double]
+        guard let rect, rect.count == 2 else { throw Failure(description: "nothing to tap at \(selector)") }
+        taps += 1
+        let point: [String: Any] = ["x": rect[0], "y": rect[1]]
+        try send("Input.dispatchTouchEvent", ["type": "touchStart", "touchPoints": [point]])
+        try send("Input.dispatchTouchEvent", ["type": "touchEnd", "touchPoints": [[String: Any]]()])
+    }
+
+    /// Taps so far.
+    private(set) var taps = 0
+
+    /// A screenshot of the whole page, not only what the screen shows (a phone's long ballot).
+    func fullPageScreenshot(to url: URL) throws {
+        let metrics = try send("Page.getLayoutMetrics")
+        let size = metrics["cssContentSize"] as? [String: Any] ?? metrics["contentSize"] as? [String: Any] ?? [:]
+        let result = try send(
+            "Page.captureScreenshot",
+            [
+                "format": "png", "captureBeyondViewport": true,
+                "clip": [
+                    "x": 0, "y": 0, "width": size["width"] as? Double ?? 390, "height": size["height"] as? Double ?? 844,
+                    "scale": 1,
+                ],
+            ])
+        guard let data = (result["data"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
+            throw Failure(description: "no screenshot data")
+        }
+        try data.write(to: url)
+    }
+
     func screenshot(to url: URL) throws {
         let result = try send("Page.captureScreenshot", ["format": "png"])
         guard let data = (result["data"] as? String).flatMap({ Data(base64Encoded: $0) }) else {

@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+import Shared
+import Testing
+import VenueNode
+
+/// The phone ballot box in headless Chromium emulating a phone, driving the real `venue-node run` with taps (issue
+/// #16): the printed sheet's QR code read back by a decoder (`zbarimg`) and opened; a ballot with a department left
+/// out refused until marked; the summary, the receipt; a reload shows the same receipt and casts nothing; a second
+/// phone types its code and votes in English; a third is told plainly that the box closed under it. Screenshots go
+/// to `VOTE_SCREENSHOTS` (default .build/artifacts/vote).
+@Suite(.serialized) struct VoteBrowserTests {
+    static let hasChromium = Chromium.executable != nil
+    static let zbarimg = ["/usr/bin/zbarimg"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: hasChromium, "needs Debian's chromium package (scripts/setup.sh installs it)"))
+    func phonesVoteByTapsAndEachGetsItsReceipt() async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let artefacts = URL(
+            filePath: ProcessInfo.processInfo.environment["VOTE_SCREENSHOTS"]
+                ?? Fixtures.root.appending(path: ".build/artifacts/vote").path)
+        try FileManager.default.createDirectory(at: artefacts, withIntermediateDirectories: true)
+        let eventURL = Fixtures.example("ordos-2021")
+        let event = try EventDefinition.load(contentsOf: eventURL).definition
+        let departments = try #require(event.ballotDepartments(session: "S1")).map(\.id)
+
+        // A node for the main venue, offline (nothing listens on port 9): phones vote all the same.
+        let created = try harness.run(
+            "venue-node",
+            ["init", "--data-dir", "n", "--event", eventURL.path, "--venue", "main", "--aggregator", "http://127.0.0.1:9"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let daemon = try harness.start(
+            "venue-node", ["run", "--data-dir", "n", "--desk-listen", "127.0.0.1:0", "--interval", "60"], log: "node.log")
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        let line = try await harness.waitForLine(startingWith: "desk listening on ", in: "node.log")
+        let base = "http://127.0.0.1:\(line.split(separator: ":").last!)"
+        let printed = try harness.run(
+            "venue-node",
+            [
+                "codes", "print", "--data-dir", "n", "--session", "S1", "--box", "E1", "--count", "3", "--url", base,
+                "--out", "sheet.html", "--list", "codes.txt",
+            ])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        let codes = try String(contentsOf: harness.workDirectory.appending(path: "codes.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(try harness.run("venue-node", ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "E1"]).status == 0)
+
+        let browser = try await Chromium(workDirectory: harness.workDirectory)
+        func settle(_ expression: String, _ what: String) async throws {
+            let waited = try await browser.waitUntil(expression, timeout: .seconds(20))
+            let page = try? browser.evaluate("location.href + ' ' + (document.body ? document.body.innerText.slice(0, 300) : '')")
+            #expect(waited != nil, "\(what): \(expression) — \(page.map { "\($0)" } ?? "")")
+            if waited == nil { throw CancellationError() }
+        }
+
+        // The printed sheet: its QR codes, read by a decoder from a screenshot, are the voting URLs with the codes.
+        try browser.resize(width: 800, height: 1130)
+        try browser.send("Page.navigate", ["url": harness.workDirectory.appending(path: "sheet.html").absoluteString])
+        try await settle("document.querySelectorAll('.slip svg').length === 3", "the sheet")
+        let sheetShot = artefacts.appending(path: "vote-sheet.png")
+        try browser.screenshot(to: sheetShot)
+        var urls = codes.map { VotingCode.url(base: base, code: $0) }
+        if let zbarimg = Self.zbarimg {
+            let process = Process()
+            process.executableURL = URL(filePath: zbarimg)
+            process.arguments = ["-q", "--raw", sheetShot.path]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let read = text.split(separator: "\n").map(String.init)
+            #expect(Set(read) == Set(urls), "zbarimg read \(read)")
+            urls = codes.compactMap { code in read.first { $0.hasSuffix("#c=\(code)") } }
+        }
+
+        // Phone 1 opens the first slip's QR code.
+        try browser.emulatePhone()
+        try browser.send("Page.navigate", ["url": urls[0]])
+        try await settle("document.querySelectorAll('fieldset.dept').length === \(departments.count)", "the ballot")
+        // The code left the address bar.
+        #expect(try browser.evaluate("location.hash") as? String == "")
+        try browser.screenshot(to: artefacts.appending(path: "vote-ballot.png"))
+        // Every department but the last, then "review": refused, the missing one outlined.
+        for (index, department) in departments.dropLast().enumerated() {
+            try browser.tap(#"fieldset[data-dept="\#(department)"] button:nth-child(\#(index % 3 + 1))"#)
+        }
+        try browser.tap("#review")
+        try await settle(
+            #"document.querySelector('fieldset[data-dept="\#(departments.last!)"]').dataset.missing === "true" && document.getElementById("review-note").textContent.includes("1")"#,
+            "the missing department")
+        try browser.screenshot(to: artefacts.appending(path: "vote-missing.png"))
+        try browser.tap(#"fieldset[data-dept="\#(departments.last!)"] button:nth-child(1)"#)
+        try browser.tap("#review")
+        try await settle("!document.getElementById('summary').hidden", "the summary")
+        #expect(
+            try browser.evaluate("document.querySelectorAll('#summary-table tr').length") as? Int == departments.count)
+        try browser.screenshot(to: artefacts.appending(path: "vote-summary.png"))
+        try browser.tap("#submit")
+        try await settle("!document.getElementById('done').hidden", "the receipt")
+        let receipt = try #require(try browser.evaluate("document.getElementById('receipt').textContent") as? String)
+        #expect(PhoneReceipt.canonical(receipt) == receipt)
+        try browser.screenshot(to: artefacts.appending(path: "vote-receipt.png"))
+        // A reload (or the back button) casts nothing: the page is told the code voted, and shows the same receipt.
+        try browser.send("Page.reload")
+        try await settle(
+            "!document.getElementById('done').hidden && document.getElementById('done-note').textContent.length > 0",
+            "the receipt again")
+        #expect(try browser.evaluate("document.getElementById('receipt').textContent") as? String == receipt)
+
+        // Phone 2 (a fresh tab's storage) opens the page without a code, types it, and votes in English.
+        try browser.send("Runtime.evaluate", ["expression": "sessionStorage.clear(); localStorage.clear()"])
+        try browser.send("Page.navigate", ["url": base + "/vote"])
+        try await settle("!document.getElementById('code-form').hidden", "the code form")
+        try browser.tap("#lang")
+        try await settle(#"document.getElementById('lang').textContent === "中文""#, "English")
+        try browser.tap("#code")
+        try browser.type(codes[1].lowercased().replacingOccurrences(of: "-", with: " "))
+        try browser.tap("#code-form button")
+        try await settle("document.querySelectorAll('fieldset.dept').length === \(departments.count)", "the ballot")
+        #expect((try browser.evaluate("document.querySelector('.marks button').textContent") as? String) == "Satisfied")
+        for department in departments { try browser.tap(#"fieldset[data-dept="\#(department)"] button:nth-child(2)"#) }
+        try browser.screenshot(to: artefacts.appending(path: "vote-ballot-en.png"))
+        try browser.tap("#review")
+        try await settle("!document.getElementById('summary').hidden", "the summary")
+        try browser.tap("#submit")
+        try await settle("!document.getElementById('done').hidden", "the second receipt")
+        let second = try #require(try browser.evaluate("document.getElementById('receipt').textContent") as? String)
+
+        // Phone 3 fills in its ballot while the box is closed under it: told plainly that it did not count.
+        try browser.send("Runtime.evaluate", ["expression": "sessionStorage.clear(); localStorage.clear()"])
+        try browser.send("Page.navigate", ["url": urls[2]])
+        try await settle("document.querySelectorAll('fieldset.dept').length === \(departments.count)", "the ballot")
+        for department in departments { try browser.tap(#"fieldset[data-dept="\#(department)"] button:nth-child(3)"#) }
+        try browser.tap("#review")
+        try await settle("!document.getElementById('summary').hidden", "the summary")
+        let closed = try harness.run(
+            "venue-node", ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "E1", "--unused", "0"])
+        #expect(closed.status == 0, "\(closed.stderr)")
+        try browser.tap("#submit")
+        try await settle(#"document.getElementById("message").dataset.code === "box_closed""#, "the box closed")
+        #expect(
+            (try browser.evaluate("document.getElementById('message').textContent") as? String)?
+                .contains("not counted") == true)
+        try browser.screenshot(to: artefacts.appending(path: "vote-box-closed.png"))
+        #expect(browser.keystrokes == 19)
+
+        // The chain holds the two ballots cast, with the receipts the phones showed.
+        let ballots = try await DatabaseQueue(path: harness.workDirectory.appending(path: "n/node.sqlite").path).read { db in
+            try String.fetchAll(db, sql: "SELECT payload FROM record WHERE kind = 'ballot'")
+        }
+        let receipts = try ballots.map { json -> String? in
+            guard case .ballot(let ballot) = try RecordPayload.decode(json: json) else { return nil }
+            return ballot.receipt
+        }
+        #expect(Set(receipts.compactMap { $0 }) == [receipt, second])
+    }
+}
