@@ -39,40 +39,10 @@ struct Live {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
     static func run(event: LoadedEvent, eventFile: URL, scale: Int, samples: Int, directory: URL) async throws -> Live {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let binaries = URL(filePath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .deletingLastPathComponent()
-        func run(_ binary: String, _ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = binaries.appending(path: binary)
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            let problem = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw Failure(
-                    description: "\(binary) \(arguments.joined(separator: " ")): "
-                        + String(decoding: problem, as: UTF8.self))
-            }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let tools = try BenchProcesses(directory: directory)
+        func run(_ binary: String, _ arguments: [String]) throws -> String { try tools.run(binary, arguments) }
         func start(_ binary: String, _ arguments: [String], log: String) throws -> Process {
-            let process = Process()
-            process.executableURL = binaries.appending(path: binary)
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
-            _ = FileManager.default.createFile(atPath: directory.appending(path: log).path, contents: nil)
-            let handle = try FileHandle(forWritingTo: directory.appending(path: log))
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            return process
+            try tools.start(binary, arguments, log: log)
         }
         var processes: [Process] = []
         defer { stopAll(processes) }

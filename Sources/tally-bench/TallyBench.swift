@@ -26,11 +26,14 @@ struct TallyBench: AsyncParsableCommand {
     @Option(help: "Write the results as Markdown to this file.") var out: String?
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
     @Option(help: "Live latency: how many records are timed from a node to the dashboard.") var samples: Int?
-    @Option(help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node), e.g. to profile one.")
+    @Option(
+        help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node, vote), e.g. to profile one.")
     var only: String?
     @Option(help: "Catch-up and live runs with N times the Ordos representatives per venue.") var scale = 1
     @Option(help: "Sizes of the aggregator's growth benchmark (comma-separated, each at least 10000).") var growthSizes:
         String?
+    @Option(help: "Also write the phone ballot box's figures into this file, between its vote-load markers.")
+    var votingDoc: String?
 
     func run() async throws {
         let eventFile = URL(filePath: event).standardizedFileURL
@@ -76,6 +79,19 @@ struct TallyBench: AsyncParsableCommand {
                 sizes: quick ? [0, 1_000] : [0, 10_000, 100_000, 1_000_000] + (huge ? [10_000_000] : []),
                 directory: work.appending(path: "node"))
             for row in report.growth { say(row.line) }
+        }
+        if wanted("vote") {
+            for ballots in quick ? [40] : [400, 4_000] {
+                let load = try await VoteLoad.run(
+                    event: loaded, eventFile: eventFile, ballots: ballots, burst: quick ? 20 : 100,
+                    directory: work.appending(path: "vote-\(ballots)"))
+                report.vote.append(load)
+                say(load.line)
+            }
+            if let votingDoc, !report.vote.isEmpty {
+                try report.writeVoteLoad(into: votingDoc)
+                print("written to \(votingDoc)")
+            }
         }
         report.huge = huge
         if let out {
@@ -345,6 +361,42 @@ struct BenchReport {
     var live: Live?
     var aggregatorGrowth: [AggregatorGrowth] = []
     var growth: [NodeGrowth] = []
+    var vote: [VoteLoad] = []
+
+    /// The phone ballot box's figures (issue #16), for docs/benchmarks.md and docs/voting.md.
+    func voteLoadLines() -> [String] {
+        [
+            "A `venue-node run` serving `/vote` on loopback, and `tally-bench` as the phones (a second process): every",
+            "code of a printed sheet casts one ballot of the Ordos main venue's first session, in parallel bursts; the",
+            "box is then closed and its ballots read back from the chain. Latency is from request to receipt. Printed,",
+            "not asserted (`scripts/bench.sh --only vote`).",
+            "",
+            "| ballots | burst | sealed on the chain | lost | counted twice | refused | p50 (ms) | p99 (ms) | slowest (ms) | ballots/s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+            + vote.map {
+                String(
+                    format: "| %d | %d | %d | %d | %d | %d | %.1f | %.1f | %.1f | %.0f |", $0.ballots, $0.burst,
+                    $0.sealed, $0.lost, $0.twice, $0.refused, $0.p50 * 1000, $0.p99 * 1000, $0.slowest * 1000,
+                    Double($0.ballots) / $0.seconds)
+            }
+    }
+
+    /// Replaces what lies between `<!-- vote-load:start -->` and `<!-- vote-load:end -->` in `path`.
+    func writeVoteLoad(into path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let start = text.range(of: "<!-- vote-load:start -->"), let end = text.range(of: "<!-- vote-load:end -->"),
+            start.upperBound <= end.lowerBound
+        else {
+            throw BenchProcesses.Failure(description: "\(path) has no <!-- vote-load:start --> … <!-- vote-load:end -->")
+        }
+        let block =
+            "\n" + (["Measured \(Date().formatted(.iso8601)) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+                + (quick ? " (**quick mode: too small to mean anything**)" : "") + ":", ""] + voteLoadLines())
+            .joined(separator: "\n") + "\n"
+        try (text[..<start.upperBound] + block + text[end.lowerBound...]).write(
+            toFile: path, atomically: true, encoding: .utf8)
+    }
 
     func markdown() -> String {
         let cpu =
@@ -458,6 +510,9 @@ struct BenchReport {
                     format: "| %d | %.4f | %.1f | %.4f | %.1f | %.4f | %.4f |", row.records, row.write,
                     row.write / max(base?.write ?? 1, 1e-9), row.status, row.status / max(base?.status ?? 1, 1e-9),
                     row.deskAnswer, row.deskWorst))
+        }
+        if !vote.isEmpty {
+            lines += ["", "## (g) The phone ballot box under the call to vote", ""] + voteLoadLines()
         }
         lines += [
             "",
