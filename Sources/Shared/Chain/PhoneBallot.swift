@@ -34,8 +34,7 @@ extension RecordPayload.Ballot {
 
 /// Receipts of phone ballots as people read and type them.
 public enum PhoneReceipt {
-    /// Crockford's base32 digits: no I, L, O or U.
-    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    static let alphabet = CrockfordBase32.alphabet
     public static let length = 10
 
     /// The first 50 bits of `digest` as `ABCDE-FGHJK`.
@@ -58,12 +57,30 @@ public enum PhoneReceipt {
     /// A receipt as typed (any case, with or without the hyphen or spaces; I and L read as 1, O as 0) in its printed
     /// form `ABCDE-FGHJK`, or nil when it is not a receipt.
     public static func canonical(_ input: String) -> String? {
+        guard let characters = CrockfordBase32.digits(typed: input), characters.count == length else { return nil }
+        return String(characters[0..<5]) + "-" + String(characters[5...])
+    }
+}
+
+/// Codes people type in Crockford's base32 (sign-in codes, voting codes, receipts).
+public enum CrockfordBase32 {
+    /// Crockford's base32 digits: no I, L, O or U.
+    public static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+    /// The digits of `input` as a person typed it: case, spaces, hyphens (and their look-alikes) and full-width
+    /// characters (as a Chinese IME types them) do not matter, and I, L and O are read as 1, 1 and 0. Nil when a
+    /// character is none of these.
+    public static func digits(typed input: String) -> [Character]? {
         var characters: [Character] = []
         for scalar in input.unicodeScalars {
             var value = scalar.value
-            if (0xFF01...0xFF5E).contains(value) { value -= 0xFEE0 }  // full-width forms
+            if (0xFF01...0xFF5E).contains(value) { value -= 0xFEE0 }
             guard let ascii = Unicode.Scalar(value) else { return nil }
-            if ascii.properties.isWhitespace || ascii == "-" { continue }
+            if ascii.properties.isWhitespace
+                || "-\u{2010}\u{2011}\u{2012}\u{2013}\u{2014}\u{2212}".unicodeScalars.contains(ascii)
+            {
+                continue
+            }
             var character = Character(String(ascii)).uppercased()
             switch character {
             case "I", "L": character = "1"
@@ -73,7 +90,6 @@ public enum PhoneReceipt {
             guard character.count == 1, let single = character.first, alphabet.contains(single) else { return nil }
             characters.append(single)
         }
-        guard characters.count == length else { return nil }
-        return String(characters[0..<5]) + "-" + String(characters[5...])
+        return characters
     }
 }

@@ -109,10 +109,14 @@ struct DeskController {
     }
 
     @Sendable func script(_ request: Request, context: DeskRequestContext) async throws -> Response {
-        var headers = Self.pageHeaders
+        Self.javascript(DeskScript.source)
+    }
+
+    /// A page's script, with the pages' headers.
+    static func javascript(_ source: String) -> Response {
+        var headers = pageHeaders
         headers[.contentType] = "text/javascript; charset=utf-8"
-        return Response(
-            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: DeskScript.source)))
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: source)))
     }
 
     @Sendable func signIn(_ request: Request, context: DeskRequestContext) async throws -> Response {

@@ -80,8 +80,7 @@ public enum SignInError: Error, Sendable, Equatable, CustomStringConvertible {
 /// four, `ABCD-EFGH-JKMN-PQRS`. Typed by a person: case, hyphens, spaces and full-width characters do not matter, and
 /// I, L and O are read as 1, 1 and 0. Only the SHA-256 of the code's 16 characters (upper case, no hyphens) is stored.
 public enum SignInCode {
-    /// Crockford's base32 digits: no I, L, O or U.
-    public static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    public static let alphabet = CrockfordBase32.alphabet
     public static let length = 16
 
     /// A new random code, grouped for reading out.
@@ -101,27 +100,8 @@ public enum SignInCode {
 
     /// The code's 16 characters as stored (hashed), or nil when `input` is not a code.
     public static func canonical(_ input: String) -> String? {
-        var characters: [Character] = []
-        for scalar in input.unicodeScalars {
-            var value = scalar.value
-            if (0xFF01...0xFF5E).contains(value) { value -= 0xFEE0 }  // full-width forms, as a Chinese IME types them
-            guard let ascii = Unicode.Scalar(value) else { return nil }
-            if ascii.properties.isWhitespace
-                || "-\u{2010}\u{2011}\u{2012}\u{2013}\u{2014}\u{2212}".unicodeScalars
-                    .contains(ascii)
-            {
-                continue
-            }
-            var character = Character(String(ascii)).uppercased()
-            switch character {
-            case "I", "L": character = "1"
-            case "O": character = "0"
-            default: break
-            }
-            guard character.count == 1, let single = character.first, alphabet.contains(single) else { return nil }
-            characters.append(single)
-        }
-        return characters.count == length ? String(characters) : nil
+        guard let characters = CrockfordBase32.digits(typed: input), characters.count == length else { return nil }
+        return String(characters)
     }
 
     /// What is stored for a code: SHA-256 (hex) of its canonical form.

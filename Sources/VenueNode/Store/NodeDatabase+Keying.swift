@@ -270,6 +270,14 @@ extension NodeDatabase {
     /// keyed, not imported (a box's ballots are either keyed twice or imported, never both).
     static func checkPaper(_ db: Database, session: String, box: String, paper: Int) throws {
         if try !ledgerIsCurrent(db) { _ = try ledger(for: [], db: db) }
+        if try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM votingSheet WHERE session = ? AND box = ?", arguments: [session, box]) ?? 0
+            > 0
+        {
+            throw DeskRefusal(
+                .conflict, "box_is_phone",
+                "box \(box) of session \(session) is a phone box: its ballots were cast on phones, it has no papers")
+        }
         guard
             let returned = try ledgerValue(db, map: "x", key: "\(session)\u{1F}\(box)")
                 .flatMap({ $0.split(separator: ",").last.flatMap { Int($0) } })

@@ -27,10 +27,7 @@ struct VoteController {
     }
 
     @Sendable func script(_ request: Request, context: DeskRequestContext) async throws -> Response {
-        var headers = DeskController.pageHeaders
-        headers[.contentType] = "text/javascript; charset=utf-8"
-        return Response(
-            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: VoteScript.source)))
+        DeskController.javascript(VoteScript.source)
     }
 
     struct OpenBody: Decodable {

@@ -21,8 +21,9 @@ enum VotingSheet {
                 """
                 <div class="slip"><div class="head">\(escape(event.title))<br>\(escape(venueName)) · \
                 \(escape(sessionName)) · \(escape(sheet.box))</div>\(qr)<div class="code">\(escape(code))</div>\
-                <div class="how">手机扫码投票，或打开 \(escape(sheet.url))/vote 输入投票码。一码一票，请勿转交他人。<br>\
-                Scan to vote, or open \(escape(sheet.url))/vote and type the code. One code, one ballot.</div></div>
+                <div class="how">请用手机相机扫码（不要用微信等应用的扫一扫），或用浏览器打开 \(escape(sheet.url))/vote \
+                输入投票码。一码一票。<br>Scan with the phone's camera (not a messaging app), or open \
+                \(escape(sheet.url))/vote in the browser and type the code. One code, one ballot.</div></div>
                 """)
         }
         return """

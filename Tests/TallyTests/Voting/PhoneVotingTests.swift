@@ -174,6 +174,18 @@ import Testing
                             replacement: .boxClosed(.init(session: "S1", box: "E1", issued: 26, returned: 23))))
                 ], event: event)
         }
+        // A phone box has no papers to key at the desk.
+        let clerk = try database.addClerk(name: "李强", role: .count).clerk
+        do {
+            _ = try database.keyPaper(
+                clerk: clerk, session: "S1", box: "E1", paper: 1, reading: PaperReading(status: .valid, marks: Self.full),
+                event: event)
+            Issue.record("a phone box's paper was keyed")
+        } catch {
+            #expect((error as? DeskRefusal)?.code == "box_is_phone")
+        }
+        let box = try #require(try database.boxes(session: "S1").first { $0.box == "E1" })
+        #expect((box.printed, box.cast, box.issued, box.returned, box.ballots) == (30, 24, 26, 24, 24))
         // Issued may be corrected (slips miscounted); the ballots are not appended a second time.
         let corrected = try database.append(
             [
