@@ -30,7 +30,8 @@ struct BenchProcesses {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw Failure(
-                description: "\(binary) \(arguments.joined(separator: " ")): " + String(decoding: problem, as: UTF8.self))
+                description: "\(binary) \(arguments.joined(separator: " ")): "
+                    + String(decoding: problem, as: UTF8.self))
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

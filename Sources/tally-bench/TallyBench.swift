@@ -27,7 +27,8 @@ struct TallyBench: AsyncParsableCommand {
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
     @Option(help: "Live latency: how many records are timed from a node to the dashboard.") var samples: Int?
     @Option(
-        help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node, vote), e.g. to profile one.")
+        help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node, vote), e.g. to profile one."
+    )
     var only: String?
     @Option(help: "Catch-up and live runs with N times the Ordos representatives per venue.") var scale = 1
     @Option(help: "Sizes of the aggregator's growth benchmark (comma-separated, each at least 10000).") var growthSizes:
@@ -385,14 +386,19 @@ struct BenchReport {
     /// Replaces what lies between `<!-- vote-load:start -->` and `<!-- vote-load:end -->` in `path`.
     func writeVoteLoad(into path: String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        guard let start = text.range(of: "<!-- vote-load:start -->"), let end = text.range(of: "<!-- vote-load:end -->"),
+        guard let start = text.range(of: "<!-- vote-load:start -->"),
+            let end = text.range(of: "<!-- vote-load:end -->"),
             start.upperBound <= end.lowerBound
         else {
-            throw BenchProcesses.Failure(description: "\(path) has no <!-- vote-load:start --> … <!-- vote-load:end -->")
+            throw BenchProcesses.Failure(
+                description: "\(path) has no <!-- vote-load:start --> … <!-- vote-load:end -->")
         }
         let block =
-            "\n" + (["Measured \(Date().formatted(.iso8601)) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
-                + (quick ? " (**quick mode: too small to mean anything**)" : "") + ":", ""] + voteLoadLines())
+            "\n"
+            + ([
+                "Measured \(Date().formatted(.iso8601)) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+                    + (quick ? " (**quick mode: too small to mean anything**)" : "") + ":", "",
+            ] + voteLoadLines())
             .joined(separator: "\n") + "\n"
         try (text[..<start.upperBound] + block + text[end.lowerBound...]).write(
             toFile: path, atomically: true, encoding: .utf8)

@@ -40,9 +40,13 @@ struct VoteLoad {
         let marks = definition.marks.map(\.id)
         _ = try tools.run(
             "venue-node",
-            ["init", "--data-dir", "n", "--event", eventFile.path, "--venue", venue, "--aggregator", "http://127.0.0.1:9"])
+            [
+                "init", "--data-dir", "n", "--event", eventFile.path, "--venue", venue, "--aggregator",
+                "http://127.0.0.1:9",
+            ])
         let node = try tools.start(
-            "venue-node", ["run", "--data-dir", "n", "--desk-listen", "127.0.0.1:0", "--interval", "3600"], log: "node.log")
+            "venue-node", ["run", "--data-dir", "n", "--desk-listen", "127.0.0.1:0", "--interval", "3600"],
+            log: "node.log")
         defer { Live.stopAll([node]) }
         let address = try await tools.waitForLine(startingWith: "desk listening on ", in: "node.log", process: node)
         let base = "http://\(address)"

@@ -36,7 +36,8 @@ struct ReceiptsController {
         let intake = self.intake
         let query = request.uri.queryParameters
         let language: ReportLanguage = query["lang"] == "en" ? .en : .zh
-        let typed = query["r"].map(String.init)
+        // A form sends spaces as "+" (no receipt holds one).
+        let typed = query["r"].map { $0.replacingOccurrences(of: "+", with: " ") }
         let venue = query["venue"].map(String.init)
         let receipts = try await offload { () throws -> [PublishedReceipt]? in
             guard try intake.database.resultsVisible(event: intake.event) else { return nil }
@@ -71,6 +72,7 @@ enum ReceiptsPage {
         let lang = language == .en ? "en" : "zh"
         let title = language == .en ? (event.titleEn ?? event.title) : event.title
         func venueName(_ id: String) -> String { event.venue(id)?.name ?? id }
+        func sessionName(_ id: String) -> String { event.session(id)?.name ?? id }
         func link(_ params: String) -> String { "/receipts?lang=\(lang)" + params }
         var body = ""
         if let receipts {
@@ -84,7 +86,8 @@ enum ReceiptsPage {
                 if let canonical = PhoneReceipt.canonical(typed) {
                     let found = receipts.filter { $0.receipt == canonical }
                     if found.isEmpty {
-                        body += "<p id=\"answer\" data-found=\"false\" class=\"bad\">"
+                        body +=
+                            "<p id=\"answer\" data-found=\"false\" class=\"bad\">"
                             + escape(
                                 t(
                                     "没有找到回执码 \(canonical)。请核对；若确认无误，请联系主办方。",
@@ -96,31 +99,39 @@ enum ReceiptsPage {
                             receipt.counted
                             ? t("已计入结果", "counted in the results")
                             : t("已被更正或暂不计入（见核对报告）", "corrected or held out (see the reconciliation report)")
-                        body += "<p id=\"answer\" data-found=\"true\" data-counted=\"\(receipt.counted)\" class=\"good\">"
+                        body +=
+                            "<p id=\"answer\" data-found=\"true\" data-counted=\"\(receipt.counted)\" class=\"good\">"
                             + escape(
                                 t(
-                                    "回执码 \(canonical)：\(venueName(receipt.venue))，场次 \(receipt.session)，票箱 \(receipt.box)，\(state)。",
-                                    "Receipt \(canonical): \(venueName(receipt.venue)), session \(receipt.session), box \(receipt.box), \(state)."
+                                    "回执码 \(canonical)：\(venueName(receipt.venue))，\(sessionName(receipt.session))，票箱 \(receipt.box)，\(state)。",
+                                    "Receipt \(canonical): \(venueName(receipt.venue)), session \(sessionName(receipt.session)), box \(receipt.box), \(state)."
                                 )) + "</p>"
                     }
                 } else {
-                    body += "<p id=\"answer\" data-found=\"false\" class=\"bad\">"
-                        + escape(t("这不是回执码：回执码是 10 位字母和数字，如 ABCDE-FGHJK。", "This is not a receipt: a receipt is 10 letters and digits, like ABCDE-FGHJK."))
+                    body +=
+                        "<p id=\"answer\" data-found=\"false\" class=\"bad\">"
+                        + escape(
+                            t(
+                                "这不是回执码：回执码是 10 位字母和数字，如 ABCDE-FGHJK。",
+                                "This is not a receipt: a receipt is 10 letters and digits, like ABCDE-FGHJK."))
                         + "</p>"
                 }
             }
             var perVenue: [String: Int] = [:]
             for receipt in receipts { perVenue[receipt.venue, default: 0] += 1 }
-            body += "<h2>\(t("各会场手机选票回执", "Phone ballot receipts by venue"))</h2><table><tr><th>"
+            body +=
+                "<h2>\(t("各会场手机选票回执", "Phone ballot receipts by venue"))</h2><table><tr><th>"
                 + t("会场", "Venue") + "</th><th>" + t("回执数", "Receipts") + "</th></tr>"
             for (id, count) in perVenue.sorted(by: { $0.key < $1.key }) {
-                body += "<tr><td><a href=\"\(link("&venue=" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)))\">"
+                body +=
+                    "<tr><td><a href=\"\(link("&venue=" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)))\">"
                     + escape(venueName(id)) + "</a></td><td>\(count)</td></tr>"
             }
             body += "</table>"
             if let venue {
                 let list = receipts.filter { $0.venue == venue }
-                body += "<h2>\(escape(venueName(venue)))</h2><table id=\"list\"><tr><th>" + t("场次", "Session")
+                body +=
+                    "<h2>\(escape(venueName(venue)))</h2><table id=\"list\"><tr><th>" + t("场次", "Session")
                     + "</th><th>" + t("票箱", "Box") + "</th><th>" + t("回执码", "Receipt") + "</th><th>"
                     + t("状态", "State") + "</th></tr>"
                     + list.map {
@@ -129,8 +140,11 @@ enum ReceiptsPage {
                     }.joined() + "</table>"
             }
         } else {
-            body += "<p id=\"answer\" class=\"bad\">"
-                + t("结果尚未公布：手机选票的回执码与结果一同公布。", "The results are not released yet: the receipts of phone ballots are published with them.")
+            body +=
+                "<p id=\"answer\" class=\"bad\">"
+                + t(
+                    "结果尚未公布：手机选票的回执码与结果一同公布。",
+                    "The results are not released yet: the receipts of phone ballots are published with them.")
                 + "</p>"
         }
         return """

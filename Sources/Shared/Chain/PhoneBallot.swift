@@ -14,7 +14,8 @@ extension RecordPayload.Ballot {
             throw RecordRejection("a ballot cast on a phone names no paper, keyer or lead")
         }
         guard status == .valid else {
-            throw RecordRejection("a ballot cast on a phone is valid (a mark for every department), not \(status.rawValue)")
+            throw RecordRejection(
+                "a ballot cast on a phone is valid (a mark for every department), not \(status.rawValue)")
         }
     }
 

@@ -54,7 +54,9 @@ extension VenueNodeCommand {
 
             /// Written readable by the owner only: the codes are in clear.
             func write(_ text: String, to path: String) throws {
-                guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
                 else { throw CommandFailure("could not write \(path)") }
             }
         }

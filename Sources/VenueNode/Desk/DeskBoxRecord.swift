@@ -18,27 +18,28 @@ enum DeskBoxRecord {
             keyers.isEmpty
             ? t("（无）", "(none)")
             : keyers.map { "\($0.clerk)：\($0.papers) " + t("张", "paper(s)") }.joined(separator: "；")
-        let rows = ([
-            row(t("活动", "Event"), language == .en ? (event.titleEn ?? event.title) : event.title),
-            row(t("会场", "Venue"), event.venue(venue)?.name ?? venue),
-            row(t("场次", "Session"), "\(sessionName) (\(box.session))"),
-            row(t("票箱", "Box"), box.box),
-            row(t("开箱时间", "Opened at"), local(box.openedAt) ?? "-"),
-            row(t("开箱人", "Opened by"), box.openedBy ?? "-"),
-            row(t("封箱时间", "Closed at"), local(box.closedAt) ?? t("未封箱", "not closed")),
-            row(t("封箱人", "Closed by"), box.closedBy ?? "-"),
-            row(t("本场签到人数", "Checked in for the session"), "\(checkedIn)"),
-            row(t("发放票数", "Forms issued"), box.issued.map(String.init) ?? "-"),
-            row(t("回收票数", "Forms returned"), box.returned.map(String.init) ?? "-"),
-            row(t("已录入选票", "Ballots entered"), "\(box.ballots)"),
-            box.printed.map { row(t("手机票箱：印制投票码", "Phone box: voting codes printed"), "\($0)") },
-            box.cast.map { row(t("手机票箱：手机投票数", "Phone box: ballots cast on phones"), "\($0)") },
-            row(t("录入人员", "Keyed by"), keyerText),
-            row(
-                t("封箱时链头（记录号、哈希）", "Chain head at closing (record, hash)"),
-                box.closedSeq.map { "\($0) · \(box.closedHash ?? "")" } ?? "-"),
-            row(t("打印时间", "Printed at"), local(printedAt.formatted(.iso8601)) ?? "-"),
-        ] as [String?]).compactMap { $0 }.joined(separator: "\n")
+        let rows =
+            ([
+                row(t("活动", "Event"), language == .en ? (event.titleEn ?? event.title) : event.title),
+                row(t("会场", "Venue"), event.venue(venue)?.name ?? venue),
+                row(t("场次", "Session"), "\(sessionName) (\(box.session))"),
+                row(t("票箱", "Box"), box.box),
+                row(t("开箱时间", "Opened at"), local(box.openedAt) ?? "-"),
+                row(t("开箱人", "Opened by"), box.openedBy ?? "-"),
+                row(t("封箱时间", "Closed at"), local(box.closedAt) ?? t("未封箱", "not closed")),
+                row(t("封箱人", "Closed by"), box.closedBy ?? "-"),
+                row(t("本场签到人数", "Checked in for the session"), "\(checkedIn)"),
+                row(t("发放票数", "Forms issued"), box.issued.map(String.init) ?? "-"),
+                row(t("回收票数", "Forms returned"), box.returned.map(String.init) ?? "-"),
+                row(t("已录入选票", "Ballots entered"), "\(box.ballots)"),
+                box.printed.map { row(t("手机票箱：印制投票码", "Phone box: voting codes printed"), "\($0)") },
+                box.cast.map { row(t("手机票箱：手机投票数", "Phone box: ballots cast on phones"), "\($0)") },
+                row(t("录入人员", "Keyed by"), keyerText),
+                row(
+                    t("封箱时链头（记录号、哈希）", "Chain head at closing (record, hash)"),
+                    box.closedSeq.map { "\($0) · \(box.closedHash ?? "")" } ?? "-"),
+                row(t("打印时间", "Printed at"), local(printedAt.formatted(.iso8601)) ?? "-"),
+            ] as [String?]).compactMap { $0 }.joined(separator: "\n")
         let signatures = [t("监票人", "Scrutineer"), t("计票人", "Counter"), t("现场监督人", "On-site supervisor")]
             .map { "<div class=\"sign\">\(escape($0))：<span></span></div>" }.joined()
         return """

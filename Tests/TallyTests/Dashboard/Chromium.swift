@@ -174,12 +174,13 @@ final class Chromium {
     /// centre (nothing happens if it is hidden or covered). Counted in `taps`.
     func tap(_ selector: String) throws {
         let literal = String(decoding: try JSONSerialization.data(withJSONObject: [selector]), as: UTF8.self)
-        let rect = try evaluate(
-            """
-            (() => { const el = document.querySelector(\(literal)[0]); if (!el) return null;
-              el.scrollIntoView({ block: "center" }); const r = el.getBoundingClientRect();
-              return [r.left + r.width / 2, r.top + r.height / 2]; })()
-            """) as? [Double]
+        let rect =
+            try evaluate(
+                """
+                (() => { const el = document.querySelector(\(literal)[0]); if (!el) return null;
+                  el.scrollIntoView({ block: "center" }); const r = el.getBoundingClientRect();
+                  return [r.left + r.width / 2, r.top + r.height / 2]; })()
+                """) as? [Double]
         guard let rect, rect.count == 2 else { throw Failure(description: "nothing to tap at \(selector)") }
         taps += 1
         let point: [String: Any] = ["x": rect[0], "y": rect[1]]
@@ -199,7 +200,8 @@ final class Chromium {
             [
                 "format": "png", "captureBeyondViewport": true,
                 "clip": [
-                    "x": 0, "y": 0, "width": size["width"] as? Double ?? 390, "height": size["height"] as? Double ?? 844,
+                    "x": 0, "y": 0, "width": size["width"] as? Double ?? 390,
+                    "height": size["height"] as? Double ?? 844,
                     "scale": 1,
                 ],
             ])

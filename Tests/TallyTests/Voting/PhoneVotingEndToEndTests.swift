@@ -14,7 +14,8 @@ import Testing
         process.executableURL = URL(filePath: "/usr/bin/curl")
         let data = try! JSONSerialization.data(withJSONObject: body)
         process.arguments = [
-            "-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}", "-H", "Content-Type: application/json", "--data-binary",
+            "-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
+            "--data-binary",
             String(decoding: data, as: UTF8.self), url,
         ]
         let pipe = Pipe()
@@ -30,28 +31,32 @@ import Testing
         return (status, object)
     }
 
-    static func get(_ url: String) -> (status: Int, body: [String: Any]) {
+    /// A GET through curl: the HTTP status and the body as text.
+    static func fetch(_ url: String) -> (status: Int, text: String) {
         let process = Process()
         process.executableURL = URL(filePath: "/usr/bin/curl")
         process.arguments = ["-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}", url]
         let pipe = Pipe()
         process.standardOutput = pipe
-        guard (try? process.run()) != nil else { return (0, [:]) }
+        guard (try? process.run()) != nil else { return (0, "") }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
-        let object =
-            (try? JSONSerialization.jsonObject(with: Data(lines.dropLast().joined(separator: "\n").utf8))
-                as? [String: Any]) ?? [:]
-        return (Int(lines.last ?? "") ?? 0, object)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    static func get(_ url: String) -> (status: Int, body: [String: Any]) {
+        let (status, text) = fetch(url)
+        return (status, (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:])
     }
 
     @Test func aBoxCastThroughACrashCountsEveryBallotOnceAndPublishesEveryReceipt() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         // The Ordos event with its results confidential: receipts are published only once they are released.
-        var eventJSON = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Fixtures.example("ordos-2021"))) as! [String: Any]
+        var eventJSON =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Fixtures.example("ordos-2021"))) as! [String: Any]
         eventJSON["results_confidential"] = true
         let eventURL = harness.workDirectory.appending(path: "event.json")
         try JSONSerialization.data(withJSONObject: eventJSON).write(to: eventURL)
@@ -61,14 +66,17 @@ import Testing
 
         var (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
         defer { aggregator.terminate() }
-        try harness.createNode("main", event: eventURL, venue: "main", aggregatorURL: "http://127.0.0.1:\(aggregatorPort)")
+        try harness.createNode(
+            "main", event: eventURL, venue: "main", aggregatorURL: "http://127.0.0.1:\(aggregatorPort)")
         let checkin = try harness.run(
-            "venue-node", ["checkin", "--data-dir", "main", "--session", "S1", "--rep", "R1", "--category", event.categories[0].id])
+            "venue-node",
+            ["checkin", "--data-dir", "main", "--session", "S1", "--rep", "R1", "--category", event.categories[0].id])
         #expect(checkin.status == 0, "\(checkin.stderr)")
 
         func startNode(_ log: String) async throws -> (Process, String) {
             let node = try harness.start(
-                "venue-node", ["run", "--data-dir", "main", "--desk-listen", "127.0.0.1:0", "--interval", "1"], log: log)
+                "venue-node", ["run", "--data-dir", "main", "--desk-listen", "127.0.0.1:0", "--interval", "1"], log: log
+            )
             let line = try await harness.waitForLine(startingWith: "desk listening on ", in: log)
             return (node, "http://127.0.0.1:\(line.split(separator: ":").last!)")
         }
@@ -76,21 +84,28 @@ import Testing
         let printed = try harness.run(
             "venue-node",
             [
-                "codes", "print", "--data-dir", "main", "--session", "S1", "--box", "E1", "--count", "40", "--url", base,
+                "codes", "print", "--data-dir", "main", "--session", "S1", "--box", "E1", "--count", "40", "--url",
+                base,
                 "--out", "sheet.html", "--list", "codes.txt",
             ])
         #expect(printed.status == 0, "\(printed.stderr)")
         let codes = try String(contentsOf: harness.workDirectory.appending(path: "codes.txt"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
         #expect(codes.count == 40)
-        #expect(try harness.run("venue-node", ["box", "open", "--data-dir", "main", "--session", "S1", "--box", "E1"]).status == 0)
+        #expect(
+            try harness.run("venue-node", ["box", "open", "--data-dir", "main", "--session", "S1", "--box", "E1"])
+                .status == 0)
 
         // Each phone's ballot, its page's submission id, and what the node answered.
         func ballot(_ index: Int) -> [String: String] {
-            Dictionary(uniqueKeysWithValues: departments.enumerated().map { ($1, markIDs[(index + $0) % markIDs.count]) })
+            Dictionary(
+                uniqueKeysWithValues: departments.enumerated().map { ($1, markIDs[(index + $0) % markIDs.count]) })
         }
         func body(_ index: Int) -> [String: Any] {
-            ["code": codes[index], "session": "S1", "box": "E1", "marks": ballot(index), "submission": "phone-\(index)-page"]
+            [
+                "code": codes[index], "session": "S1", "box": "E1", "marks": ballot(index),
+                "submission": "phone-\(index)-page",
+            ]
         }
         // 30 phones vote one after another; the node is killed with SIGKILL after the 12th answer.
         let pid = node.processIdentifier
@@ -144,7 +159,8 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let status = try harness.run("venue-node", ["status", "--data-dir", "main", "--json"])
-            let pending = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["pending"]
+            let pending = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?[
+                "pending"]
             if pending as? Int == 0 { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -171,6 +187,14 @@ import Testing
         #expect(Set(list.compactMap { $0["receipt"] as? String }) == Set(receipts))
         #expect(list.allSatisfy { $0["counted"] as? Bool == true && $0["box"] as? String == "E1" })
         #expect(list.allSatisfy { $0["marks"] == nil })
+        // The page: a receipt typed as a person would (lower case, a space) is found; one changed digit is not.
+        func page(_ query: String) -> String { Self.fetch(aggregatorBase + "/receipts?" + query).text }
+        let typed = receipts[0].lowercased().replacingOccurrences(of: "-", with: "%20")
+        #expect(page("r=" + typed).contains(#"data-found="true" data-counted="true""#))
+        let changed = String(receipts[0].dropLast()) + (receipts[0].hasSuffix("0") ? "1" : "0")
+        #expect(receipts.contains(changed) || (page("r=" + changed).contains(#"data-found="false""#)))
+        #expect(page("r=hello").contains(#"data-found="false""#))
+        #expect(page("venue=main").components(separatedBy: "<code>").count == 37)
 
         // The node: no code in clear in any table, and ballots that name nothing but their box.
         let nodeDB = try DatabaseQueue(
@@ -185,7 +209,9 @@ import Testing
                 try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\($0)" }
             }.joined(separator: "\n")
         }
-        for code in codes { #expect(!everything.contains(code) && !everything.contains(code.replacingOccurrences(of: "-", with: ""))) }
+        for code in codes {
+            #expect(!everything.contains(code) && !everything.contains(code.replacingOccurrences(of: "-", with: "")))
+        }
         let ballots = try nodeDB.read { db in
             try Row.fetchAll(db, sql: "SELECT payload, savedAt FROM record WHERE kind = 'ballot'")
         }

@@ -47,10 +47,18 @@ import Testing
                 return (error as? DeskRefusal)?.code
             }
         }
-        #expect(code { _ = try database.printCodes(session: "S9", box: "E1", count: 3, url: Self.url, event: event) } == "unknown_session")
-        #expect(code { _ = try database.printCodes(session: "S1", box: "E 1", count: 3, url: Self.url, event: event) } == "invalid")
-        #expect(code { _ = try database.printCodes(session: "S1", box: "E1", count: 0, url: Self.url, event: event) } == "invalid")
-        #expect(code { _ = try database.printCodes(session: "S1", box: "E1", count: 3, url: "192.168.1.10", event: event) } == "invalid")
+        #expect(
+            code { _ = try database.printCodes(session: "S9", box: "E1", count: 3, url: Self.url, event: event) }
+                == "unknown_session")
+        #expect(
+            code { _ = try database.printCodes(session: "S1", box: "E 1", count: 3, url: Self.url, event: event) }
+                == "invalid")
+        #expect(
+            code { _ = try database.printCodes(session: "S1", box: "E1", count: 0, url: Self.url, event: event) }
+                == "invalid")
+        #expect(
+            code { _ = try database.printCodes(session: "S1", box: "E1", count: 3, url: "192.168.1.10", event: event) }
+                == "invalid")
         #expect(try database.phoneBoxes().isEmpty)
 
         let sheet = try database.printCodes(session: "S1", box: "E1", count: 40, url: Self.url, event: event)
@@ -79,7 +87,9 @@ import Testing
                 .boxClosed(.init(session: "S1", box: "B1", issued: 1, returned: 1)),
                 Fixtures.validBallot(Self.full),
             ], event: event)
-        #expect(code { _ = try database.printCodes(session: "S1", box: "B1", count: 3, url: Self.url, event: event) } == "box_has_paper")
+        #expect(
+            code { _ = try database.printCodes(session: "S1", box: "B1", count: 3, url: Self.url, event: event) }
+                == "box_has_paper")
     }
 
     @Test func everyRefusalHasItsCodeAndChangesNothing() throws {
@@ -103,7 +113,8 @@ import Testing
         #expect(refusal { _ = try cast(code, session: "S2") }?.code == .otherBox)
         #expect(refusal { _ = try cast(code, marks: ["D01": "satisfied"]) }?.code == .marksMissing)
         #expect(refusal { _ = try cast(code, marks: ["D01": "satisfied", "D02": "excellent"]) }?.code == .unknownMark)
-        #expect(refusal { _ = try cast(code, marks: Self.full.merging(["D03": "satisfied"]) { $1 }) }?.code == .unknownMark)
+        #expect(
+            refusal { _ = try cast(code, marks: Self.full.merging(["D03": "satisfied"]) { $1 }) }?.code == .unknownMark)
         #expect(try sealedCount() == 0)
 
         #expect(try database.ballotOf(code: code) == ("S1", "E1"))
@@ -161,7 +172,12 @@ import Testing
         #expect(try database.status().ballots["S1"] == 24)
 
         // After closing: no more votes, no more codes; a correction cannot change what it returned.
-        #expect(refusal { _ = try database.cast(code: sheet.codes[25], session: "S1", box: "E1", marks: Self.full, submission: "late-page-1", event: event) }?.code == .boxClosed)
+        #expect(
+            refusal {
+                _ = try database.cast(
+                    code: sheet.codes[25], session: "S1", box: "E1", marks: Self.full, submission: "late-page-1",
+                    event: event)
+            }?.code == .boxClosed)
         #expect(throws: DeskRefusal.self) {
             _ = try database.printCodes(session: "S1", box: "E1", count: 1, url: Self.url, event: event)
         }
@@ -178,7 +194,8 @@ import Testing
         let clerk = try database.addClerk(name: "李强", role: .count).clerk
         do {
             _ = try database.keyPaper(
-                clerk: clerk, session: "S1", box: "E1", paper: 1, reading: PaperReading(status: .valid, marks: Self.full),
+                clerk: clerk, session: "S1", box: "E1", paper: 1,
+                reading: PaperReading(status: .valid, marks: Self.full),
                 event: event)
             Issue.record("a phone box's paper was keyed")
         } catch {

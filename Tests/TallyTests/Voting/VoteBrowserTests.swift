@@ -8,7 +8,7 @@ import VenueNode
 /// #16): the printed sheet's QR code read back by a decoder (`zbarimg`) and opened; a ballot with a department left
 /// out refused until marked; the summary, the receipt; a reload shows the same receipt and casts nothing; a second
 /// phone types its code and votes in English; a third is told plainly that the box closed under it. Screenshots go
-/// to `VOTE_SCREENSHOTS` (default .build/artifacts/vote).
+/// to `VOTE_SCREENSHOTS` (default .build/artifacts/vote). Then, synced, the receipt is typed at the aggregator's page and found.
 @Suite(.serialized) struct VoteBrowserTests {
     static let hasChromium = Chromium.executable != nil
     static let zbarimg = ["/usr/bin/zbarimg"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -25,13 +25,13 @@ import VenueNode
         let event = try EventDefinition.load(contentsOf: eventURL).definition
         let departments = try #require(event.ballotDepartments(session: "S1")).map(\.id)
 
-        // A node for the main venue, offline (nothing listens on port 9): phones vote all the same.
-        let created = try harness.run(
-            "venue-node",
-            ["init", "--data-dir", "n", "--event", eventURL.path, "--venue", "main", "--aggregator", "http://127.0.0.1:9"])
-        #expect(created.status == 0, "\(created.stderr)")
+        // An aggregator, and a node for the main venue.
+        let (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
+        defer { aggregator.terminate() }
+        try harness.createNode("n", event: eventURL, venue: "main", aggregatorURL: "http://127.0.0.1:\(aggregatorPort)")
         let daemon = try harness.start(
-            "venue-node", ["run", "--data-dir", "n", "--desk-listen", "127.0.0.1:0", "--interval", "60"], log: "node.log")
+            "venue-node", ["run", "--data-dir", "n", "--desk-listen", "127.0.0.1:0", "--interval", "1"], log: "node.log"
+        )
         defer {
             daemon.terminate()
             daemon.waitUntilExit()
@@ -47,12 +47,15 @@ import VenueNode
         #expect(printed.status == 0, "\(printed.stderr)")
         let codes = try String(contentsOf: harness.workDirectory.appending(path: "codes.txt"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
-        #expect(try harness.run("venue-node", ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "E1"]).status == 0)
+        #expect(
+            try harness.run("venue-node", ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "E1"]).status
+                == 0)
 
         let browser = try await Chromium(workDirectory: harness.workDirectory)
         func settle(_ expression: String, _ what: String) async throws {
             let waited = try await browser.waitUntil(expression, timeout: .seconds(20))
-            let page = try? browser.evaluate("location.href + ' ' + (document.body ? document.body.innerText.slice(0, 300) : '')")
+            let page = try? browser.evaluate(
+                "location.href + ' ' + (document.body ? document.body.innerText.slice(0, 300) : '')")
             #expect(waited != nil, "\(what): \(expression) — \(page.map { "\($0)" } ?? "")")
             if waited == nil { throw CancellationError() }
         }
@@ -150,7 +153,8 @@ import VenueNode
         #expect(browser.keystrokes == 19)
 
         // The chain holds the two ballots cast, with the receipts the phones showed.
-        let ballots = try await DatabaseQueue(path: harness.workDirectory.appending(path: "n/node.sqlite").path).read { db in
+        let ballots = try await DatabaseQueue(path: harness.workDirectory.appending(path: "n/node.sqlite").path).read {
+            db in
             try String.fetchAll(db, sql: "SELECT payload FROM record WHERE kind = 'ballot'")
         }
         let receipts = try ballots.map { json -> String? in
@@ -158,5 +162,32 @@ import VenueNode
             return ballot.receipt
         }
         #expect(Set(receipts.compactMap { $0 }) == [receipt, second])
+
+        // Once synced, a representative types the receipt at the aggregator's page (the Ordos results are public).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let status = try harness.run("venue-node", ["status", "--data-dir", "n", "--json"])
+            let pending = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?[
+                "pending"]
+            if pending as? Int == 0 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(aggregatorPort)/receipts"])
+        try await settle("document.getElementById('r') !== null", "the receipts page")
+        try browser.tap("#r")
+        try browser.type(receipt.lowercased().replacingOccurrences(of: "-", with: " "), enter: true)
+        try await settle(
+            #"document.getElementById('answer') && document.getElementById('answer').dataset.found === "true""#,
+            "the receipt found")
+        #expect(
+            (try browser.evaluate("document.getElementById('answer').textContent") as? String)?.contains(receipt)
+                == true)
+        try browser.screenshot(to: artefacts.appending(path: "vote-receipt-found.png"))
+        try browser.tap("#r")
+        try browser.send("Runtime.evaluate", ["expression": "document.getElementById('r').select()"])
+        try browser.type("ABCDE-FGHJK", enter: true)
+        try await settle(
+            #"document.getElementById('answer') && document.getElementById('answer').dataset.found === "false""#,
+            "a receipt not found")
     }
 }

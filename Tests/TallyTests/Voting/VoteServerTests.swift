@@ -34,7 +34,9 @@ import Testing
         (object(response)["error"] as? [String: Any])?["code"] as? String
     }
 
-    static func castBody(_ code: String, marks: [String: String], submission: String = "sub-0000001", box: String = "E1")
+    static func castBody(
+        _ code: String, marks: [String: String], submission: String = "sub-0000001", box: String = "E1"
+    )
         -> ByteBuffer
     {
         let body: [String: Any] = ["code": code, "session": "S1", "box": box, "marks": marks, "submission": submission]
@@ -65,30 +67,56 @@ import Testing
 
             let marks = ["D01": "satisfied", "D02": "basically_satisfied"]
             let cast = try await client.execute(
-                uri: "/vote/api/cast", method: .post, headers: Self.json, body: Self.castBody(sheet.codes[0], marks: marks))
+                uri: "/vote/api/cast", method: .post, headers: Self.json,
+                body: Self.castBody(sheet.codes[0], marks: marks))
             #expect(cast.status == .ok)
             let receipt = try #require(Self.object(cast)["receipt"] as? String)
             // Sent again by the same page: refused, with its receipt; nothing more is sealed.
             let again = try await client.execute(
-                uri: "/vote/api/cast", method: .post, headers: Self.json, body: Self.castBody(sheet.codes[0], marks: marks))
+                uri: "/vote/api/cast", method: .post, headers: Self.json,
+                body: Self.castBody(sheet.codes[0], marks: marks))
             #expect(again.status == .conflict)
             #expect(Self.errorCode(again) == "code_used")
             #expect(Self.object(again)["receipt"] as? String == receipt)
 
             for (body, status, code) in [
-                (Self.castBody(sheet.codes[1], marks: ["D01": "satisfied"]), HTTPResponse.Status.badRequest, "marks_missing"),
-                (Self.castBody(sheet.codes[1], marks: ["D01": "satisfied", "D02": "great"]), .badRequest, "unknown_mark"),
+                (
+                    Self.castBody(sheet.codes[1], marks: ["D01": "satisfied"]), HTTPResponse.Status.badRequest,
+                    "marks_missing"
+                ),
+                (
+                    Self.castBody(sheet.codes[1], marks: ["D01": "satisfied", "D02": "great"]), .badRequest,
+                    "unknown_mark"
+                ),
                 (Self.castBody(sheet.codes[1], marks: marks, box: "E2"), .conflict, "other_box"),
                 (Self.castBody("ABCD-EFGH-JKMN-PQRS", marks: marks), .notFound, "code_unknown"),
                 (Self.castBody("12345", marks: marks), .badRequest, "code_malformed"),
                 (ByteBuffer(string: "not json"), .badRequest, "bad_request"),
                 (Self.castBody(sheet.codes[1], marks: marks, submission: "x"), .badRequest, "bad_request"),
             ] {
-                let refused = try await client.execute(uri: "/vote/api/cast", method: .post, headers: Self.json, body: body)
+                let refused = try await client.execute(
+                    uri: "/vote/api/cast", method: .post, headers: Self.json, body: body)
                 #expect(refused.status == status)
                 #expect(Self.errorCode(refused) == code)
             }
             #expect(try database.phoneBox(session: "S1", box: "E1")?.cast == 1)
+        }
+    }
+
+    @Test func theBallotBoxOnAListenerOfItsOwnServesNoDesk() async throws {
+        let app = Application(
+            router: DeskServer.voteRouter(database: database, venue: DeskVenue(event: event, venue: "east")))
+        try await app.test(.router) { client in
+            #expect(try await client.execute(uri: "/vote", method: .get).status == .ok)
+            let wrong = try await client.execute(
+                uri: "/vote/api/open", method: .post, headers: Self.json,
+                body: ByteBuffer(string: #"{"code": "ABCD-EFGH-JKMN-PQRS"}"#))
+            #expect(Self.errorCode(wrong) == "code_unknown")
+            for path in ["/desk", "/desk/app.js", "/desk/api/me"] {
+                let desk = try await client.execute(uri: path, method: .get)
+                #expect(desk.status == .notFound)
+                #expect(Self.errorCode(desk) == "not_found")
+            }
         }
     }
 
