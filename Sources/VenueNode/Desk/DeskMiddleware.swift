@@ -109,7 +109,7 @@ struct DeskErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// request that may change something (any method but GET and HEAD) must come from a signed-in clerk (else 401
 /// `signed_out`) and carry their session's token in `X-CSRF-Token` (else 403 `csrf`) — except the sign-in itself,
 /// which has no session yet (`DeskController.csrfExempt`). A route added later under `/desk` gets the rule by being a
-/// route; `/vote` (the phone ballot box, `VoteController`) has no sessions and answers to a voting code.
+/// route; the phone ballot box's two calls (`VoteController.paths`) have no sessions and answer to a voting code.
 struct DeskSessionMiddleware: RouterMiddleware {
     typealias Context = DeskRequestContext
     let database: NodeDatabase
@@ -129,9 +129,11 @@ struct DeskSessionMiddleware: RouterMiddleware {
             }
         }
         let safe = request.method == .get || request.method == .head
-        // The phone ballot box (`/vote`) has no sessions: its calls carry a voting code instead.
-        let desk = request.uri.path == "/desk" || request.uri.path.hasPrefix("/desk/")
-        if !safe && desk && !DeskController.csrfExempt.contains(request.uri.path) {
+        // The phone ballot box's calls have no sessions: they carry a voting code instead. Exempt by their exact
+        // paths, so that no other spelling of a path escapes the rule.
+        let exempt =
+            DeskController.csrfExempt.contains(request.uri.path) || VoteController.paths.contains(request.uri.path)
+        if !safe && !exempt {
             guard let session = context.session else { throw DeskError.signedOut }
             guard session.clerk.acceptsCSRF(request.headers[Self.csrfHeader]) else { throw DeskError.csrf }
         }

@@ -15,6 +15,9 @@ struct VoteController {
     /// The largest body read.
     static let maxBodyBytes = 32_768
 
+    /// The calls that change something without a desk session (`DeskSessionMiddleware` exempts exactly these).
+    static let paths: Set<String> = ["/vote/api/open", "/vote/api/cast"]
+
     func addRoutes(to router: Router<DeskRequestContext>) {
         router.get("/vote", use: page)
         router.get("/vote/app.js", use: script)
