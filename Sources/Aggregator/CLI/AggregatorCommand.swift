@@ -13,7 +13,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         version: sanminVersion,
         subcommands: [
             Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
-            Export.self, Alarms.self, HeldOut.self, Event.self,
+            Export.self, Alarms.self, HeldOut.self, Event.self, Import.self,
         ]
     )
 

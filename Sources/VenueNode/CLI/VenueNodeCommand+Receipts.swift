@@ -8,7 +8,42 @@ extension VenueNodeCommand {
     struct Receipts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prove which records the aggregator accepted, from the receipts it signed.",
-            subcommands: [Check.self])
+            subcommands: [Check.self, Import.self])
+
+        struct Import: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Keep the receipts carried back from the aggregator (`aggregator import --receipts-out`).",
+                discussion: """
+                    Each receipt must be signed by the aggregator's key this node knows and cover this node's own
+                    records; then those records count as acknowledged, and sync does not send them again.
+                    Example: venue-node receipts import --data-dir DIR /media/usb/dongsheng-receipts.json
+                    """)
+            @OptionGroup var data: DataDirectoryOption
+            @Argument(help: "The receipts file.") var file: String
+
+            func run() throws {
+                let (directory, database) = try data.open()
+                let bytes: Data
+                do {
+                    bytes = try Data(contentsOf: URL(filePath: file))
+                } catch {
+                    throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
+                }
+                do {
+                    let carried = try CarriedReceipts.read(bytes)
+                    let kept = try appending(directory) {
+                        try CarriedRecords.importReceipts(carried, directory: directory, database: database)
+                    }
+                    print(
+                        "kept \(kept.receipts) receipt(s): records 1…\(kept.acknowledgedSeq) acknowledged, "
+                            + "\(kept.pending) pending")
+                } catch let error as CarriedFileError {
+                    throw CommandFailure("\(error.description): nothing was kept")
+                } catch let refusal as CarriedRecords.Refusal {
+                    throw CommandFailure(refusal.description)
+                }
+            }
+        }
 
         struct Check: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

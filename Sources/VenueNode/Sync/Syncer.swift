@@ -117,10 +117,7 @@ public struct Syncer: Sendable {
         while next <= head.seq {
             let records = try database.records(from: next, limit: batchSize, maxBytes: maxBatchBytes)
             guard let last = records.last else { break }
-            let batch = Batch(
-                event: directory.configuration.eventID, venue: directory.configuration.venue,
-                node: directory.configuration.nodeID, records: records, eventDigest: directory.event.digest)
-            let reply = try await post(batch)
+            let reply = try await post(Self.batch(records, directory: directory))
             report.batchesSent += 1
             switch reply.status {
             case 200:
@@ -289,15 +286,26 @@ public struct Syncer: Sendable {
         }
     }
 
+    /// The batch of `records` as this node sends it (over HTTP, or carried in a file).
+    static func batch(_ records: [ChainedRecord], directory: NodeDirectory) -> Batch {
+        Batch(
+            event: directory.configuration.eventID, venue: directory.configuration.venue,
+            node: directory.configuration.nodeID, records: records, eventDigest: directory.event.digest)
+    }
+
+    /// `body` signed as this node's POST to `path`, now.
+    static func sign(path: String, body: Data, directory: NodeDirectory) throws -> MessageSignature.Headers {
+        try MessageSignature.sign(
+            method: "POST", path: path, body: body, keyID: directory.configuration.nodeID, key: directory.key,
+            created: Int64(Date().timeIntervalSince1970))
+    }
+
     private func post(_ batch: Batch) async throws -> HTTPReply {
         return try await postSigned(path: "/v1/batches", body: try JSONCoding.data(batch, .wire))
     }
 
     private func postSigned(path: String, body: Data) async throws -> HTTPReply {
-        let signed = try MessageSignature.sign(
-            method: "POST", path: path, body: body,
-            keyID: directory.configuration.nodeID, key: directory.key,
-            created: Int64(Date().timeIntervalSince1970))
+        let signed = try Self.sign(path: path, body: body, directory: directory)
         return try await sendPacing(
             method: "POST", url: base + path,
             headers: [
