@@ -18,6 +18,14 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
 
     /// libcurl gave up waiting (CURLE_OPERATION_TIMEDOUT).
     public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+
+    /// The request may have reached the server before this failure: the connection was up and broke while sending or
+    /// waiting for the answer, or the time ran out (which may happen after the request was sent). Not so when the
+    /// server could not be found or connected to.
+    public var mayHaveBeenReceived: Bool {
+        [CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE, CURLE_OPERATION_TIMEDOUT]
+            .contains { Int($0.rawValue) == code }
+    }
 }
 
 /// A small HTTP client on libcurl, with connect and total timeouts. Each request uses its own easy

@@ -262,7 +262,7 @@ public struct Syncer: Sendable {
             do {
                 reply = try await client.send(method: method, url: url, headers: headers, body: body)
             } catch let error as TransportError {
-                throw unreachable(error)
+                throw unreachable(error, sent: method == "POST" && error.mayHaveBeenReceived)
             }
             guard reply.status == 429, waited < 60 else { return reply }
             let wait = min(10, max(1, Int(reply.headers["retry-after"] ?? "") ?? 1))
@@ -316,10 +316,18 @@ public struct Syncer: Sendable {
             ], body: body)
     }
 
-    private func unreachable(_ error: TransportError) -> SyncError {
-        SyncError(
-            message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true,
-            timedOut: error.isTimeout)
+    /// `sent`: the request may have reached the aggregator before the connection failed (its answer never came).
+    private func unreachable(_ error: TransportError, sent: Bool = false) -> SyncError {
+        guard sent else {
+            return SyncError(
+                message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true,
+                timedOut: error.isTimeout)
+        }
+        return SyncError(
+            message: "the connection to the aggregator at \(base) was cut off before it answered (\(error.message)): "
+                + "the batch may or may not have been committed. Running sync again is safe: the aggregator counts "
+                + "nothing twice, and this node sends again only what it has not seen acknowledged",
+            retryable: true, timedOut: error.isTimeout)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ reply: HTTPReply) throws -> T {
