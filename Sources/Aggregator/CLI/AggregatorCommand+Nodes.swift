@@ -25,7 +25,8 @@ extension AggregatorCommand {
                 guard (1...720).contains(validHours) else {
                     throw ValidationError("--valid-hours must be 1 to 720")
                 }
-                let token = try data.open().issueEnrolmentToken(venue: venue, validFor: Int64(validHours) * 3600)
+                let token = try data.openForVenue(venue).issueEnrolmentToken(
+                    venue: venue, validFor: Int64(validHours) * 3600)
                 print(token)
                 FileHandle.standardError.write(
                     Data(
@@ -45,7 +46,7 @@ extension AggregatorCommand {
             @Option(help: "The node's public key, as printed by `venue-node init`.") var publicKey: String
 
             func run() throws {
-                let node = try data.open().enroll(venue: venue, publicKeyBase64: publicKey)
+                let node = try data.openForVenue(venue).enroll(venue: venue, publicKeyBase64: publicKey)
                 print("enrolled node \(node.id) for venue \(node.venue), epoch \(node.epoch)")
                 if node.epoch > 1 {
                     print("the venue's earlier keys (epochs 1…\(node.epoch - 1)) can no longer send records")

@@ -12,7 +12,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         discussion: "See docs/aggregator.md.",
         version: sanminVersion,
         subcommands: [
-            Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
+            Init.self, Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
             Export.self, Alarms.self, HeldOut.self, Event.self, Import.self,
         ]
     )

@@ -29,7 +29,7 @@ struct AggregatorDataOption: ParsableArguments {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw AggregatorError(
                 "\(path) holds no aggregator database (no \(file.path)): check --data-dir; nothing "
-                    + "was done. `aggregator serve --data-dir \(path) --event FILE` creates one")
+                    + "was done. `aggregator init --data-dir \(path) --event FILE` creates one")
         }
     }
 
@@ -37,7 +37,8 @@ struct AggregatorDataOption: ParsableArguments {
     func openWithEvent() throws -> (AggregatorDatabase, LoadedEvent) {
         let database = try open()
         guard let event = try database.installedEvent() else {
-            throw AggregatorError("no event installed in \(path) yet; run `aggregator serve --event FILE` first")
+            throw AggregatorError(
+                "no event installed in \(path) yet; run `aggregator init --data-dir \(path) --event FILE` first")
         }
         return (database, event)
     }

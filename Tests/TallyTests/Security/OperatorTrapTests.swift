@@ -22,7 +22,7 @@ import Testing
             signingKey: Curve25519.Signing.PrivateKey(), enrolling: ["east": node])
     }
 
-    /// Every command but `serve`, with a data directory that holds no aggregator database.
+    /// Every command but `init` and `serve`, with a data directory that holds no aggregator database.
     static let commandsOnAMistypedDirectory: [[String]] = [
         ["nodes", "enroll", "--venue", "east"],
         ["nodes", "add", "--venue", "east", "--public-key", TestSigner().publicKeyBase64],
@@ -39,7 +39,54 @@ import Testing
         ["alarms"],
         ["report"],
         ["roster", "export"],
+        ["import", "usb.json"],
     ]
+
+    @Test func initMakesAnAggregatorReadyForItsFirstHourAndVenuesAreChecked() throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let event = try harness.write(Fixtures.smallEventJSON, to: "event.json")
+        // Before init: refused, naming the step that is missing.
+        let early = try harness.run("aggregator", ["nodes", "enroll", "--data-dir", "agg", "--venue", "east"])
+        #expect(early.status != 0)
+        #expect(early.stderr.contains("`aggregator init --data-dir agg --event FILE` creates one"), "\(early.stderr)")
+        let made = try harness.run("aggregator", ["init", "--data-dir", "agg", "--event", event])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(
+            made.stdout.contains("aggregator ready in agg for event test-2026 (2 venues: main, east)"), "\(made.stdout)"
+        )
+        let key = try #require(made.stdout.split(separator: "\n").first { $0.hasPrefix("public key: ") })
+        // The same key as `identity` prints, and init again is harmless.
+        let identity = try harness.run("aggregator", ["identity", "--data-dir", "agg"])
+        #expect(identity.stdout.contains(key.dropFirst("public key: ".count)))
+        #expect(try harness.run("aggregator", ["init", "--data-dir", "agg", "--event", event]).status == 0)
+        // Then the first hour's commands work, and a venue the event does not have is refused.
+        let token = try harness.run("aggregator", ["nodes", "enroll", "--data-dir", "agg", "--venue", "east"])
+        #expect(token.status == 0, "\(token.stderr)")
+        #expect(token.stdout.hasPrefix("sme_"))
+        for command in [
+            ["nodes", "enroll", "--data-dir", "agg", "--venue", "west"],
+            ["nodes", "add", "--data-dir", "agg", "--venue", "west", "--public-key", TestSigner().publicKeyBase64],
+        ] {
+            let refused = try harness.run("aggregator", command)
+            #expect(refused.status != 0)
+            #expect(
+                refused.stderr.contains("venue \"west\" is not in event test-2026; its venues are: main, east"),
+                "\(refused.stderr)")
+            #expect(!refused.stdout.contains("sme_"))
+        }
+        #expect(
+            try harness.run(
+                "aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer", "--name", "screen"]
+            )
+            .status == 0)
+        // Another event in the same directory: refused.
+        var other = try JSONSerialization.jsonObject(with: Data(Fixtures.smallEventJSON.utf8)) as! [String: Any]
+        other["id"] = "other-2026"
+        try JSONSerialization.data(withJSONObject: other).write(to: harness.workDirectory.appending(path: "other.json"))
+        let otherEvent = try harness.run("aggregator", ["init", "--data-dir", "agg", "--event", "other.json"])
+        #expect(otherEvent.status != 0, "\(otherEvent.stdout)")
+    }
 
     @Test("A mistyped --data-dir is refused, named, and nothing is created", arguments: commandsOnAMistypedDirectory)
     func aMistypedDataDirectoryIsRefused(_ command: [String]) throws {
