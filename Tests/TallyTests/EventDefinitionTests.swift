@@ -102,6 +102,14 @@ import Testing
             name: "missing field", find: #""title": "测试活动","#, replace: "", severity: .error,
             code: .invalidJSON, location: "$", mentions: ["title"]),
         Case(
+            name: "a session time that is not a time", find: #""date": "2026-01-06","#,
+            replace: #""date": "2026-01-06", "start": "9点","#, severity: .error, code: .invalidTime,
+            location: "sessions[1].start", mentions: ["\"S2\"", "9点", "09:00"]),
+        Case(
+            name: "a session that ends before it starts", find: #""date": "2026-01-06","#,
+            replace: #""date": "2026-01-06", "start": "14:00", "end": "12:00","#, severity: .error, code: .invalidTime,
+            location: "sessions[1].end", mentions: ["ends at 12:00, not after it starts (14:00)"]),
+        Case(
             name: "mark weight is text", find: #""weight": 100"#, replace: #""weight": "high""#, severity: .error,
             code: .invalidJSON, location: "$.marks[0].weight", mentions: ["Double"]),
     ]
@@ -125,6 +133,42 @@ import Testing
         for text in testCase.mentions {
             #expect(issue.message.contains(text), "\(issue.message) should mention \(text)")
         }
+    }
+
+    @Test func halfDaySessionsAreOrderedByDateAndTimeAndShownWithThem() throws {
+        // Three sessions written out of order: the afternoon of the 5th, the morning of the 5th, the 6th.
+        let json = Fixtures.smallEventJSON.replacingOccurrences(
+            of: """
+                  "sessions": [
+                    {"id": "S1", "name": "第一场", "date": "2026-01-05", "ballot": ["G1"]},
+                    {"id": "S2", "name": "第二场", "date": "2026-01-06", "ballot": "all"}
+                  ],
+                """,
+            with: """
+                  "sessions": [
+                    {"id": "S1", "name": "下午场", "date": "2026-01-05", "start": "14:30", "end": "17:00", "ballot": ["G1"]},
+                    {"id": "S2", "name": "第二天", "date": "2026-01-06", "ballot": "all"},
+                    {"id": "S0", "name": "上午场", "date": "2026-01-05", "start": "09:00", "end": "12:00", "ballot": ["G2"]}
+                  ],
+                """)
+        #expect(json != Fixtures.smallEventJSON)
+        let loaded = try EventDefinition.load(data: Data(json.utf8))
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+        let event = loaded.definition
+        #expect(event.sessionsInOrder.map(\.id) == ["S0", "S1", "S2"])
+        #expect(
+            event.sessionsInOrder.map(\.schedule) == ["2026-01-05 09:00–12:00", "2026-01-05 14:30–17:00", "2026-01-06"])
+        let text = ReportText.sessions(event: event, language: .en)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Sessions")
+        #expect(
+            lines.dropFirst(2).map { $0.split(separator: " ").first.map(String.init) } == ["S0", "S1", "S2"], "\(text)")
+        #expect(lines.last?.hasSuffix("2026-01-06") == true, "\(text)")
+        #expect(ReportText.sessionRows(event: event).first == ["S0", "上午场", "2026-01-05 09:00–12:00"])
+        // A file without times loads as before.
+        let plain = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        #expect(plain.definition.sessions.allSatisfy { $0.start == nil && $0.end == nil })
+        #expect(plain.definition.sessionsInOrder.map(\.schedule) == ["2026-01-05", "2026-01-06"])
     }
 
     @Test func everyIssueOfAFileIsReportedAtOnce() throws {

@@ -180,6 +180,20 @@ struct ProcessHarness {
         throw CancellationError()
     }
 
+    /// Waits until `venue-node status` of `dataDir` says nothing is pending (its daemon synced everything); false
+    /// when `timeout` passed first.
+    func waitUntilSynced(_ dataDir: String, timeout: Duration = .seconds(60)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let status = try run("venue-node", ["status", "--data-dir", dataDir, "--json"])
+            let pending = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?[
+                "pending"]
+            if pending as? Int == 0 { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
     /// `venue-node init` a data directory, then enrol its key at the aggregator of `aggregatorDir`;
     /// returns what `aggregator nodes add` printed.
     @discardableResult

@@ -153,10 +153,14 @@ public struct DashboardState: Codable, Sendable, Equatable {
         return DashboardState(
             event: definition.id, title: definition.title, titleEn: definition.titleEn, generatedAt: report.generatedAt,
             inputDigest: report.inputDigest,
-            sessions: definition.sessions.map { Label(id: $0.id, zh: $0.name ?? $0.id, en: $0.id) },
+            // In the order they take place, each with its date and time when the event gives them.
+            sessions: definition.sessionsInOrder.map { session in
+                let when = session.schedule.map { " · \($0)" } ?? ""
+                return Label(id: session.id, zh: (session.name ?? session.id) + when, en: session.id + when)
+            },
             marks: definition.marks.map { Label(id: $0.id, zh: $0.labelZh, en: $0.labelEn) },
             categories: definition.categories.map { Label(id: $0.id, zh: $0.name, en: $0.id) },
-            venues: venues, totals: [total(nil)] + definition.sessions.map { total($0.id) },
+            venues: venues, totals: [total(nil)] + definition.sessionsInOrder.map { total($0.id) },
             resultsVisible: visible,
             departments: visible ? report.results.first { $0.scope == "overall" }?.rows ?? [] : [])
     }

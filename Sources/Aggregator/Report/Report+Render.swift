@@ -22,6 +22,8 @@ extension Report {
             language.text("生成时间 ", "generated ") + generatedAt + language.text("  输入摘要 ", "  input digest ")
                 + inputDigest)
         out.append("")
+        out.append(ReportText.sessions(event: event, language: language))
+        out.append("")
         out.append(ReportText.attendance(attendance, event: event, language: language))
         out.append("")
         out.append(ReportText.findings(findings, language: language, all: allFindings))
@@ -103,6 +105,8 @@ extension Report {
                 language.text("会场", "venue"), language.text("末条序号", "last record"),
                 language.text("末条哈希", "hash"),
             ], inputs.map { [$0.venue, "\($0.seq)", $0.hash] })
+        body += "<h2>" + escape(language.text("场次安排", "Sessions")) + "</h2>"
+        body += htmlTable(ReportText.sessionHeader(language), ReportText.sessionRows(event: event))
         body += "<h2>" + escape(language.text("到位情况", "Attendance")) + "</h2>"
         body += htmlTable(
             [

@@ -55,6 +55,21 @@ extension EventDefinition {
                     .emptyBallot, "sessions[\(index)].ballot",
                     "the ballot of session \"\(session.id)\" lists no department")
             }
+            for (field, value) in [("start", session.start), ("end", session.end)] {
+                if let value, !Session.isTime(value) {
+                    error(
+                        .invalidTime, "sessions[\(index)].\(field)",
+                        "session \"\(session.id)\" \(field)s at \"\(value)\": give a time like 09:00 or 14:30 (24-hour)"
+                    )
+                }
+            }
+            if let start = session.start, let end = session.end, Session.isTime(start), Session.isTime(end),
+                end <= start
+            {
+                error(
+                    .invalidTime, "sessions[\(index)].end",
+                    "session \"\(session.id)\" ends at \(end), not after it starts (\(start))")
+            }
         }
 
         _ = checkIDs((boxes ?? []).map(\.id), section: "boxes", into: &issues)

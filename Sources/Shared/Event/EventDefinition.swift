@@ -133,13 +133,61 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         }
     }
 
-    /// A session (场次): a date and the departments on its ballot.
+    /// A session (场次): a date, a time of day (a half-day session: 上午 09:00–12:00), and the departments on its
+    /// ballot. Date and times are for display and ordering; nothing is refused by the clock.
     public struct Session: Codable, Sendable, Equatable {
         public var id: String
         public var name: String?
         public var date: String?
+        /// When it starts and ends, `HH:MM` on a 24-hour clock (optional).
+        public var start: String?
+        public var end: String?
         /// The groups whose departments are on this session's ballot.
         public var ballot: Selection
+
+        public init(
+            id: String, name: String? = nil, date: String? = nil, start: String? = nil, end: String? = nil,
+            ballot: Selection
+        ) {
+            self.id = id
+            self.name = name
+            self.date = date
+            self.start = start
+            self.end = end
+            self.ballot = ballot
+        }
+
+        /// When it takes place, as shown: `2022-01-11 09:00–12:00`, `2022-01-11`, `09:00–12:00`, or nil.
+        public var schedule: String? {
+            let time: String? =
+                switch (start, end) {
+                case (let start?, let end?): "\(start)–\(end)"
+                case (let start?, nil): "\(start)–"
+                case (nil, let end?): "–\(end)"
+                case (nil, nil): nil
+                }
+            let parts = [date, time].compactMap { $0 }
+            return parts.isEmpty ? nil : parts.joined(separator: " ")
+        }
+
+        /// `HH:MM` on a 24-hour clock.
+        public static func isTime(_ text: String) -> Bool {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
+                let hours = Int(parts[0]), let minutes = Int(parts[1])
+            else { return false }
+            return (0...23).contains(hours) && (0...59).contains(minutes)
+        }
+    }
+
+    /// The sessions in the order they take place: by date, then start (sessions without them keep the file's order,
+    /// after those with them on the same footing).
+    public var sessionsInOrder: [Session] {
+        sessions.enumerated().sorted { a, b in
+            let left = (a.element.date ?? "\u{10FFFF}", a.element.start ?? "\u{10FFFF}", a.offset)
+            let right = (b.element.date ?? "\u{10FFFF}", b.element.start ?? "\u{10FFFF}", b.offset)
+            return left < right
+        }.map(\.element)
     }
 
     public enum VenueKind: String, Codable, Sendable, Equatable {

@@ -20,6 +20,7 @@ public struct EventIssue: Sendable, Equatable, CustomStringConvertible {
         case duplicateQuota = "duplicate_quota"
         case negativeCount = "negative_count"
         case quotaTotalMismatch = "quota_total_mismatch"
+        case invalidTime = "invalid_time"
     }
 
     public var severity: Severity

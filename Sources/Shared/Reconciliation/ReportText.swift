@@ -65,6 +65,20 @@ public enum ReportText {
 
     public static func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0) } ?? "-" }
 
+    /// The sessions in the order they take place: id, name, date and time.
+    public static func sessionRows(event: EventDefinition) -> [[String]] {
+        event.sessionsInOrder.map { [$0.id, $0.name ?? "", $0.schedule ?? "-"] }
+    }
+
+    public static func sessionHeader(_ language: ReportLanguage) -> [String] {
+        [language.text("场次", "session"), language.text("名称", "name"), language.text("时间", "when")]
+    }
+
+    public static func sessions(event: EventDefinition, language: ReportLanguage) -> String {
+        language.text("场次安排", "Sessions") + "\n"
+            + table(header: sessionHeader(language), rows: sessionRows(event: event))
+    }
+
     public static func attendance(_ rows: [AttendanceRow], event: EventDefinition, language: ReportLanguage) -> String {
         language.text("到位情况", "Attendance") + "\n"
             + table(

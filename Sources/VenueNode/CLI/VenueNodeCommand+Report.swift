@@ -30,6 +30,8 @@ extension VenueNodeCommand {
                 return
             }
             let language = lang.language
+            print(ReportText.sessions(event: directory.event.definition, language: language))
+            print("")
             print(ReportText.attendance(attendance, event: directory.event.definition, language: language))
             print("")
             print(ReportText.findings(findings, language: language, all: allFindings))

@@ -156,14 +156,8 @@ import Testing
         #expect((late.body["error"] as? [String: Any])?["code"] as? String == "box_closed")
 
         // The daemon syncs within seconds.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let status = try harness.run("venue-node", ["status", "--data-dir", "main", "--json"])
-            let pending = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?[
-                "pending"]
-            if pending as? Int == 0 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let synced = try await harness.waitUntilSynced("main")
+        #expect(synced)
         let tallies = try harness.run("aggregator", ["export", "tallies", "--data-dir", "agg", "--csv"])
         var expected: [String: Int] = [:]
         for index in 0..<36 {

@@ -7,8 +7,9 @@ import VenueNode
 /// The phone ballot box in headless Chromium emulating a phone, driving the real `venue-node run` with taps (issue
 /// #16): the printed sheet's QR code read back by a decoder (`zbarimg`) and opened; a ballot with a department left
 /// out refused until marked; the summary, the receipt; a reload shows the same receipt and casts nothing; a second
-/// phone types its code and votes in English; a third is told plainly that the box closed under it. Screenshots go
-/// to `VOTE_SCREENSHOTS` (default .build/artifacts/vote). Then, synced, the receipt is typed at the aggregator's page and found.
+/// phone types its code and votes in English; a third is told plainly that the box closed under it; once synced, the
+/// receipt is typed at the aggregator's page and found. Screenshots go to `VOTE_SCREENSHOTS` (default
+/// .build/artifacts/vote).
 @Suite(.serialized) struct VoteBrowserTests {
     static let hasChromium = Chromium.executable != nil
     static let zbarimg = ["/usr/bin/zbarimg"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -60,6 +61,26 @@ import VenueNode
             if waited == nil { throw CancellationError() }
         }
 
+        // A person taps again when a button did not light up (a loaded machine may take a tap for a long press).
+        func choose(_ department: String, _ position: Int) async throws {
+            let button = #"fieldset[data-dept="\#(department)"] button:nth-child(\#(position))"#
+            for _ in 0..<3 {
+                try browser.tap(button)
+                let pressed = #"document.querySelector('\#(button)').getAttribute("aria-pressed") === "true""#
+                if try await browser.waitUntil(pressed, timeout: .seconds(5)) != nil { return }
+            }
+            Issue.record("\(button) never lit up")
+            throw CancellationError()
+        }
+        /// Taps `selector` until `expression` holds (three times at most), as a person taps a button again.
+        func tap(_ selector: String, until expression: String, _ what: String) async throws {
+            for _ in 0..<3 {
+                try browser.tap(selector)
+                if try await browser.waitUntil(expression, timeout: .seconds(8)) != nil { return }
+            }
+            try await settle(expression, what)
+        }
+
         // The printed sheet: its QR codes, read by a decoder from a screenshot, are the voting URLs with the codes.
         try browser.resize(width: 800, height: 1130)
         try browser.send("Page.navigate", ["url": harness.workDirectory.appending(path: "sheet.html").absoluteString])
@@ -90,21 +111,20 @@ import VenueNode
         try browser.screenshot(to: artefacts.appending(path: "vote-ballot.png"))
         // Every department but the last, then "review": refused, the missing one outlined.
         for (index, department) in departments.dropLast().enumerated() {
-            try browser.tap(#"fieldset[data-dept="\#(department)"] button:nth-child(\#(index % 3 + 1))"#)
+            try await choose(department, index % 3 + 1)
         }
-        try browser.tap("#review")
-        try await settle(
-            #"document.querySelector('fieldset[data-dept="\#(departments.last!)"]').dataset.missing === "true" && document.getElementById("review-note").textContent.includes("1")"#,
+        try await tap(
+            "#review",
+            until:
+                #"document.querySelector('fieldset[data-dept="\#(departments.last!)"]').dataset.missing === "true" && document.getElementById("review-note").textContent.includes("1")"#,
             "the missing department")
         try browser.screenshot(to: artefacts.appending(path: "vote-missing.png"))
-        try browser.tap(#"fieldset[data-dept="\#(departments.last!)"] button:nth-child(1)"#)
-        try browser.tap("#review")
-        try await settle("!document.getElementById('summary').hidden", "the summary")
+        try await choose(departments.last!, 1)
+        try await tap("#review", until: "!document.getElementById('summary').hidden", "the summary")
         #expect(
             try browser.evaluate("document.querySelectorAll('#summary-table tr').length") as? Int == departments.count)
         try browser.screenshot(to: artefacts.appending(path: "vote-summary.png"))
-        try browser.tap("#submit")
-        try await settle("!document.getElementById('done').hidden", "the receipt")
+        try await tap("#submit", until: "!document.getElementById('done').hidden", "the receipt")
         let receipt = try #require(try browser.evaluate("document.getElementById('receipt').textContent") as? String)
         #expect(PhoneReceipt.canonical(receipt) == receipt)
         try browser.screenshot(to: artefacts.appending(path: "vote-receipt.png"))
@@ -119,33 +139,29 @@ import VenueNode
         try browser.send("Runtime.evaluate", ["expression": "sessionStorage.clear(); localStorage.clear()"])
         try browser.send("Page.navigate", ["url": base + "/vote"])
         try await settle("!document.getElementById('code-form').hidden", "the code form")
-        try browser.tap("#lang")
-        try await settle(#"document.getElementById('lang').textContent === "中文""#, "English")
+        try await tap("#lang", until: #"document.getElementById('lang').textContent === "中文""#, "English")
         try browser.tap("#code")
         try browser.type(codes[1].lowercased().replacingOccurrences(of: "-", with: " "))
         try browser.tap("#code-form button")
         try await settle("document.querySelectorAll('fieldset.dept').length === \(departments.count)", "the ballot")
         #expect((try browser.evaluate("document.querySelector('.marks button').textContent") as? String) == "Satisfied")
-        for department in departments { try browser.tap(#"fieldset[data-dept="\#(department)"] button:nth-child(2)"#) }
+        for department in departments { try await choose(department, 2) }
         try browser.screenshot(to: artefacts.appending(path: "vote-ballot-en.png"))
-        try browser.tap("#review")
-        try await settle("!document.getElementById('summary').hidden", "the summary")
-        try browser.tap("#submit")
-        try await settle("!document.getElementById('done').hidden", "the second receipt")
+        try await tap("#review", until: "!document.getElementById('summary').hidden", "the summary")
+        try await tap("#submit", until: "!document.getElementById('done').hidden", "the second receipt")
         let second = try #require(try browser.evaluate("document.getElementById('receipt').textContent") as? String)
 
         // Phone 3 fills in its ballot while the box is closed under it: told plainly that it did not count.
         try browser.send("Runtime.evaluate", ["expression": "sessionStorage.clear(); localStorage.clear()"])
         try browser.send("Page.navigate", ["url": urls[2]])
         try await settle("document.querySelectorAll('fieldset.dept').length === \(departments.count)", "the ballot")
-        for department in departments { try browser.tap(#"fieldset[data-dept="\#(department)"] button:nth-child(3)"#) }
-        try browser.tap("#review")
-        try await settle("!document.getElementById('summary').hidden", "the summary")
+        for department in departments { try await choose(department, 3) }
+        try await tap("#review", until: "!document.getElementById('summary').hidden", "the summary")
         let closed = try harness.run(
             "venue-node", ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "E1", "--unused", "0"])
         #expect(closed.status == 0, "\(closed.stderr)")
-        try browser.tap("#submit")
-        try await settle(#"document.getElementById("message").dataset.code === "box_closed""#, "the box closed")
+        try await tap(
+            "#submit", until: #"document.getElementById("message").dataset.code === "box_closed""#, "the box closed")
         #expect(
             (try browser.evaluate("document.getElementById('message').textContent") as? String)?
                 .contains("not counted") == true)
@@ -164,14 +180,8 @@ import VenueNode
         #expect(Set(receipts.compactMap { $0 }) == [receipt, second])
 
         // Once synced, a representative types the receipt at the aggregator's page (the Ordos results are public).
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let status = try harness.run("venue-node", ["status", "--data-dir", "n", "--json"])
-            let pending = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?[
-                "pending"]
-            if pending as? Int == 0 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let synced = try await harness.waitUntilSynced("n")
+        #expect(synced)
         try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(aggregatorPort)/receipts"])
         try await settle("document.getElementById('r') !== null", "the receipts page")
         try browser.tap("#r")
