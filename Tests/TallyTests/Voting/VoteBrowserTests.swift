@@ -88,6 +88,10 @@ import VenueNode
         let sheetShot = artefacts.appending(path: "vote-sheet.png")
         try browser.screenshot(to: sheetShot)
         var urls = codes.map { VotingCode.url(base: base, code: $0) }
+        // scripts/setup.sh installs zbar-tools: in CI the QR codes are always read back.
+        if Self.zbarimg == nil && ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("zbarimg is missing (Debian zbar-tools): the printed QR codes were not read back")
+        }
         if let zbarimg = Self.zbarimg {
             let process = Process()
             process.executableURL = URL(filePath: zbarimg)
@@ -166,7 +170,54 @@ import VenueNode
             (try browser.evaluate("document.getElementById('message').textContent") as? String)?
                 .contains("not counted") == true)
         try browser.screenshot(to: artefacts.appending(path: "vote-box-closed.png"))
-        #expect(browser.keystrokes == 19)
+
+        // At the desk, on a laptop, a counting clerk closes a second phone box, E2 (2 codes printed, none cast), by keys:
+        // the form asks for the unused slips and fills in "returned" itself.
+        for step in [
+            [
+                "codes", "print", "--data-dir", "n", "--session", "S1", "--box", "E2", "--count", "2", "--url", base,
+                "--out", "e2.html",
+            ],
+            ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "E2"],
+        ] {
+            let done = try harness.run("venue-node", step)
+            #expect(done.status == 0, "\(done.stderr)")
+        }
+        let clerk = try harness.run(
+            "venue-node", ["clerks", "add", "--data-dir", "n", "--name", "李强", "--role", "count"])
+        #expect(clerk.status == 0, "\(clerk.stderr)")
+        try browser.send("Emulation.setTouchEmulationEnabled", ["enabled": false])
+        try browser.resize(width: 1366, height: 900)
+        try browser.send("Page.navigate", ["url": base + "/desk"])
+        try await settle("document.activeElement && document.activeElement.id === 'code'", "the desk's sign-in")
+        try browser.type(clerk.stdout.trimmingCharacters(in: .whitespacesAndNewlines), enter: true)
+        try await settle(
+            "!document.getElementById('tabs').hidden && !!document.getElementById('attendance-total')", "signed in")
+        try browser.press("2", alt: true)
+        try await settle(
+            "document.activeElement.id === 'open-box' && !!document.querySelector('#boxes tr[data-box=E2] td[data-phone=\"2\"]')",
+            "the boxes screen with E2")
+        try browser.press("Tab")
+        try browser.press("Tab")
+        try await settle("document.activeElement.id === 'close-box'", "Tab to the closing form")
+        try browser.type("E2")
+        try await settle(
+            #"document.querySelector('label[for="close-issued"]').dataset.t === "unusedLabel" && document.getElementById('close-returned').readOnly && document.getElementById('close-returned').value === "0""#,
+            "the phone box's closing form")
+        try browser.press("Tab")
+        try browser.type("2", enter: true)
+        // Two codes printed, both counted back: 0 issued, 0 returned; the session's returned (E1's 2) differ from
+        // the check-ins (none): asked to confirm, nothing saved yet.
+        try await settle("!!document.querySelector('[data-warning=returned_vs_checked_in]')", "the warning")
+        #expect(
+            try browser.evaluate("document.querySelector('#boxes tr[data-box=E2]').dataset.state") as? String == "open")
+        try browser.screenshot(to: artefacts.appending(path: "desk-phone-box.png"))
+        try browser.press("Enter")
+        try await settle("!!document.querySelector('#boxes tr[data-box=E2][data-state=closed]')", "E2 closed")
+        let row = try browser.evaluate("document.querySelector('#boxes tr[data-box=E2]').innerText") as? String
+        #expect(row?.contains("2 / 0") == true, "\(row ?? "")")
+        // Phone 2 typed its code (19 keys); the clerk, a code and Enter (20), Alt+2, Tab Tab, E2, Tab, 2 and Enter, Enter.
+        #expect(browser.keystrokes == 19 + 20 + 1 + 2 + 2 + 1 + 2 + 1)
 
         // The chain holds the two ballots cast, with the receipts the phones showed.
         let ballots = try await DatabaseQueue(path: harness.workDirectory.appending(path: "n/node.sqlite").path).read {
