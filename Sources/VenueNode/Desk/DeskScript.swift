@@ -410,7 +410,13 @@ enum DeskScript {
         function renderKeying() {
           const pad = $("keying-pad");
           pad.hidden = !keying;
-          if (!keying || !event) return;
+          if (!keying || !event || !keying.progress) {
+            // Nothing of another box, or of the last clerk, stays on the screen while this one loads.
+            for (const id of ["disputes", "keying-rows", "keying-progress", "keying-status"]) $(id).textContent = "";
+            for (const key of ["agreed", "keyed", "returned", "outcome"]) { delete $("keying-progress").dataset[key]; delete $("keying-status").dataset[key]; }
+            $("paper-no").textContent = "-";
+            if (!keying || !event) return;
+          }
           const L = T[lang];
           const p = keying.progress;
           $("paper-no").textContent = keying.paper ?? "-";
@@ -440,8 +446,15 @@ enum DeskScript {
             : "";
         }
         function resetPaper(paper) { keying.paper = paper; keying.marks = {}; keying.order = []; keying.status = null; }
+        // Keys pressed while the box's progress loads or a paper is saved wait, in order: nothing a clerk types is lost.
+        let loading = 0;
+        const queuedKeys = [];
         async function loadProgress() {
-          const result = await api("GET", `/desk/api/keying?session=${encodeURIComponent(session)}&box=${encodeURIComponent(keying.box)}`);
+          loading += 1;
+          let result;
+          try { result = await api("GET", `/desk/api/keying?session=${encodeURIComponent(session)}&box=${encodeURIComponent(keying.box)}`); }
+          finally { loading -= 1; }
+          if (!keying) return;
           if (!result.ok) { keyingStatus = { outcome:"refused", text: () => errorText(result.body.error) }; renderKeying(); return; }
           keying.progress = result.body;
           if (!keying.resolve && (keying.paper === null || keying.order.length === 0 && keying.status === null)) {
@@ -449,6 +462,7 @@ enum DeskScript {
             if (keying.paper === null && !keyingStatus) keyingStatus = { outcome:"done", text: () => t("noPaper") };
           }
           renderKeying();
+          if (!saving && !loading) for (const key of queuedKeys.splice(0)) await handleKey(key);
         }
         $("keying-box-form").addEventListener("submit", async (e) => {
           e.preventDefault();
@@ -466,9 +480,7 @@ enum DeskScript {
           renderKeying();
           $("keying-pad").focus();
         });
-        // Keys pressed while a paper is being saved wait, in order, for the next paper: nothing a clerk types is lost.
         let saving = false;
-        const queuedKeys = [];
         async function savePaper() {
           if (keying.paper === null) return;
           const depts = departments();
@@ -502,7 +514,7 @@ enum DeskScript {
         /// One key of the keying pad; true when it was the pad's.
         async function handleKey(key) {
           if (!keying) return false;
-          if (saving) { queuedKeys.push(key); return true; }
+          if (saving || loading) { queuedKeys.push(key); return true; }
           const marks = event.marks;
           const depts = departments();
           const untouched = keying.order.length === 0 && keying.status === null;

@@ -207,6 +207,7 @@ import Testing
         // And the lead looks at papers 7 and 13 and decides them as they are
         try await signIn(leadCode)
         try browser.press("3", alt: true)
+        try await until("document.activeElement.id === 'keying-box'")
         try browser.type("B1", enter: true)
         try await until(
             "document.querySelectorAll('#disputes [data-dispute]').length === 2 && document.activeElement.id === 'keying-pad'"
