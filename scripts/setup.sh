@@ -2,11 +2,11 @@
 # Installs the system packages the build needs (Debian/Ubuntu). Safe to run again.
 # With --build-only, just what building and running needs; without, also what the tests use
 # (systemd-analyze, ip netns and nft, headless Chromium and CJK fonts for the page tests, zbarimg to read back the
-# printed QR codes, openssl for the HTTPS test certificates).
+# printed QR codes, pdfinfo to read the printed report back, openssl for the HTTPS test certificates).
 set -euo pipefail
 packages=(libcurl4-openssl-dev libsqlite3-dev libqrencode-dev pkg-config curl)
 if [ "${1:-}" != "--build-only" ]; then
-    packages+=(systemd iproute2 nftables chromium fonts-noto-cjk openssl zbar-tools)
+    packages+=(systemd iproute2 nftables chromium fonts-noto-cjk openssl zbar-tools poppler-utils)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -36,9 +36,12 @@ enum DashboardPage {
         table { width:100%; border-collapse:collapse; background:var(--card); font-size:.9em; }
         th, td { padding:.3em .5em; border-bottom:1px solid #e3e7ea; text-align:right; white-space:nowrap; }
         th:nth-child(2), td:nth-child(2) { text-align:left; white-space:normal; }
+        .scroll { overflow-x:auto; max-width:100%; }
+        .joint { font-size:.72em; color:var(--muted); }
         .notice { background:#fff8e1; border:1px solid #ffe082; padding:.8em; border-radius:.5em; }
         select { font:inherit; font-size:.8em; }
-        @media (max-width: 40em) { .big { font-size:1.5em; } }
+        @media (max-width: 40em) { .big { font-size:1.5em; } main { padding:.5em; } .cards { grid-template-columns:1fr; }
+          header h1 { flex-basis:100%; } }
         </style>
         </head>
         <body>
@@ -62,14 +65,14 @@ enum DashboardPage {
           zh: { totals:"全场合计", venues:"各会场", results:"各部门评议情况", updates:"更新次数", digest:"输入摘要",
                 session:"场次", all:"全部场次", checkedIn:"签到", quota:"名额", rate:"到位率", valid:"有效票", blank:"空白票",
                 spoiled:"废票", online:"在线", offline:"离线", lastContact:"最近联系", pending:"待传记录", findings:"待核问题",
-                issued:"发放", returned:"回收", entered:"录入", walkIns:"名单外", rank:"名次", department:"部门",
+                issued:"发放", returned:"回收", entered:"录入", walkIns:"名单外", reserves:"其中备选", joint:"联合名额", rank:"名次", department:"部门",
                 satisfaction:"满意率", score:"得分", hidden:"评议结果保密，待管理员发布后显示。", never:"从未联系",
                 live:"实时", disconnected:"连接中断，正在重连", generated:"更新于", other:"English" },
           en: { totals:"Event totals", venues:"Venues", results:"Results by department", updates:"Updates", digest:"Input digest",
                 session:"Session", all:"All sessions", checkedIn:"Checked in", quota:"Quota", rate:"Rate", valid:"Valid",
                 blank:"Blank", spoiled:"Spoiled", online:"online", offline:"offline", lastContact:"Last contact",
                 pending:"Pending records", findings:"Open findings", issued:"Issued", returned:"Returned", entered:"Entered",
-                walkIns:"Walk-ins", rank:"Rank", department:"Department", satisfaction:"Satisfaction", score:"Score",
+                walkIns:"Walk-ins", reserves:"of them reserves", joint:"Joint quota", rank:"Rank", department:"Department", satisfaction:"Satisfaction", score:"Score",
                 hidden:"Results are confidential until an administrator releases them.", never:"never",
                 live:"live", disconnected:"disconnected, reconnecting", generated:"Updated", other:"中文" }
         };
@@ -81,6 +84,8 @@ enum DashboardPage {
         const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"}[c]));
         const pct = (a, b) => b > 0 ? Math.min(100, a * 100 / b) : 0;
         const label = l => lang === "zh" ? l.zh : l.en;
+        // Times in the page's language: 18:54:57 on the Chinese page, 6:54:57 PM on the English one.
+        const time = iso => new Date(iso).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-US");
         function bar(a, b) { return `<div class="bar"><span style="width:${pct(a, b).toFixed(1)}%"></span></div>`; }
 
         function render() {
@@ -93,7 +98,7 @@ enum DashboardPage {
           if (!state) return;
           $("title").textContent = lang === "zh" ? state.title : (state.title_en || state.title);
           document.title = $("title").textContent;
-          $("generated").textContent = `${t.generated} ${new Date(state.generated_at).toLocaleTimeString()}`;
+          $("generated").textContent = `${t.generated} ${time(state.generated_at)}`;
           $("digest").textContent = state.input_digest.slice(0, 16) + "…";
           const select = $("session");
           const sessionName = s => s.id === label(s) ? s.id : `${s.id} ${label(s)}`;
@@ -115,11 +120,12 @@ enum DashboardPage {
             const catName = id => label(state.categories.find(c => c.id === id) || {zh:id,en:id});
             return `<div class="card" data-venue="${esc(v.id)}" data-checked-in="${sum("checked_in")}">
               <div><strong>${esc(v.name)}</strong> <span class="badge ${v.online ? "online" : "offline"}">${v.online ? t.online : t.offline}</span></div>
-              <div class="muted">${t.lastContact}: ${v.last_contact ? new Date(v.last_contact).toLocaleTimeString() : t.never}
+              <div class="muted">${t.lastContact}: ${v.last_contact ? time(v.last_contact) : t.never}
                 · ${t.pending}: ${v.pending ?? "-"}${v.findings ? ` · <span class="findings">${t.findings}: ${v.findings}</span>` : ""}</div>
               <div>${t.checkedIn} <strong>${sum("checked_in")}</strong> / ${sum("quota")} (${pct(sum("checked_in"), sum("quota")).toFixed(1)}%)
-                ${sum("walk_ins") ? ` · ${t.walkIns} ${sum("walk_ins")}` : ""}</div>${bar(sum("checked_in"), sum("quota"))}
+                ${sum("reserves") ? ` · ${t.reserves} ${sum("reserves")}` : ""}${sum("walk_ins") ? ` · ${t.walkIns} ${sum("walk_ins")}` : ""}</div>${bar(sum("checked_in"), sum("quota"))}
               <div class="muted">${t.issued} ${sum("issued")} · ${t.returned} ${sum("returned")} · ${t.entered} ${sum("entered")}</div>
+              ${(chosenSession && sessions[0] ? sessions[0].joint : []).map(j => `<div class="joint" data-joint="${esc(j.id)}">${t.joint} ${esc(j.name || j.id)}: ${j.filled} / ${j.quota} (${Object.keys(j.contributions).sort().map(k => esc((state.venues.find(x => x.id === k) || {name:k}).name) + " " + j.contributions[k]).join(", ")})</div>`).join("")}
               ${cats.map(c => `<div class="cat"><div>${esc(catName(c.category))}${bar(c.checked_in, c.quota)}</div><div>${c.checked_in}/${c.quota}</div></div>`).join("")}
             </div>`;
           }).join("");
@@ -133,7 +139,7 @@ enum DashboardPage {
               <td>${esc(d.department)} ${esc(d.name)}</td>${state.marks.map(m => `<td>${d.counts[m.id] || 0}</td>`).join("")}
               <td>${d.valid}</td><td>${d.satisfaction_rate == null ? "-" : d.satisfaction_rate.toFixed(2) + "%"}</td>
               <td>${d.score == null ? "-" : d.score.toFixed(2)}</td></tr>`).join("");
-            $("results").innerHTML = `<table><thead>${head}</thead><tbody>${rows}</tbody></table>`;
+            $("results").innerHTML = `<div class="scroll"><table><thead>${head}</thead><tbody>${rows}</tbody></table></div>`;
           }
         }
 

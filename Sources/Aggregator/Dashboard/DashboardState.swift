@@ -25,6 +25,10 @@ public struct DashboardState: Codable, Sendable, Equatable {
         public var quota: Int
         public var checkedIn: Int
         public var walkIns: Int
+        /// Of `checkedIn`, reserves who took an absentee's place.
+        public var reserves: Int
+        /// Joint quotas this venue shares in this session, with every venue's contribution.
+        public var joint: [JointAttendance]
         public var categories: [Quota]
         public var issued: Int
         public var returned: Int
@@ -34,6 +38,7 @@ public struct DashboardState: Codable, Sendable, Equatable {
             case session, quota
             case checkedIn = "checked_in"
             case walkIns = "walk_ins"
+            case reserves, joint
             case categories, issued, returned, entered
         }
     }
@@ -121,10 +126,11 @@ public struct DashboardState: Codable, Sendable, Equatable {
                 let quota = definition.quota(venue: venue.id, session: session.id)?.counts ?? [:]
                 let here = checkins[CheckinCounts.key(venue: venue.id, session: session.id)] ?? CheckinCounts()
                 let boxes = totals.boxes.filter { $0.venue == venue.id && $0.session == session.id }
+                let row = report.attendance.first { $0.venue == venue.id && $0.session == session.id }
                 sessions.append(
                     VenueSession(
                         session: session.id, quota: quota.values.reduce(0, +), checkedIn: here.checkedIn,
-                        walkIns: here.walkIns,
+                        walkIns: here.walkIns, reserves: row?.reserves ?? 0, joint: row?.joint ?? [],
                         categories: definition.categories.compactMap { category in
                             let count = here.byCategory[category.id] ?? 0
                             guard let expected = quota[category.id], expected > 0 || count > 0 else { return nil }

@@ -26,7 +26,18 @@ extension Report {
         out.append("")
         out.append(ReportText.attendance(attendance, event: event, language: language))
         out.append("")
+        if let reserves = ReportText.reserves(reserves, event: event, language: language) {
+            out.append(reserves)
+            out.append("")
+        }
         out.append(ReportText.findings(findings, language: language, all: allFindings))
+        if !outside.isEmpty {
+            out.append("")
+            out.append(language.text("场外评议结果（中心录入）", "Tallies entered for departments evaluated outside the sessions"))
+            out.append(
+                ReportText.table(
+                    header: Self.outsideHeader(event: event, language), rows: outsideRows(event: event, language)))
+        }
         for results in self.results where scopes.contains(results.scope) {
             out.append("")
             out.append(language.text("评议结果：", "Results: ") + language.scope(results.scope, event: event))
@@ -83,85 +94,209 @@ extension Report {
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// A printable HTML page: title, generation time, the input digest and chain heads, attendance,
-    /// findings and results.
+    /// A printable HTML page for A4 and PDF, in the order a leader reads it: the ranking with a chart of every
+    /// department's satisfaction rate, attendance per venue as a chart, the errors that need action; then the
+    /// appendices (sessions, every finding, results per scope, the chain heads the numbers come from).
     public func html(event: EventDefinition, language: ReportLanguage) -> String {
         func escape(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
-        func htmlTable(_ header: [String], _ rows: [[String]]) -> String {
-            "<table><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        func htmlTable(_ header: [String], _ rows: [[String]], id: String? = nil) -> String {
+            "<table\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined()
+                + "</tr></thead><tbody>"
                 + rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>" }.joined()
                 + "</tbody></table>"
         }
-        var body = "<h1>\(escape(title))</h1>"
-        body +=
-            "<p class=meta>" + escape(language.text("生成时间：", "Generated: ") + generatedAt) + "<br>"
-            + escape(language.text("输入摘要（各会场数据链末条记录）：", "Input digest (head of every venue chain): "))
-            + "<code>\(inputDigest)</code></p>"
-        body += htmlTable(
-            [
-                language.text("会场", "venue"), language.text("末条序号", "last record"),
-                language.text("末条哈希", "hash"),
-            ], inputs.map { [$0.venue, "\($0.seq)", $0.hash] })
-        body += "<h2>" + escape(language.text("场次安排", "Sessions")) + "</h2>"
-        body += htmlTable(ReportText.sessionHeader(language), ReportText.sessionRows(event: event))
-        body += "<h2>" + escape(language.text("到位情况", "Attendance")) + "</h2>"
-        body += htmlTable(
-            [
-                language.text("会场", "venue"), language.text("场次", "session"), language.text("名额", "quota"),
-                language.text("签到", "checked in"), language.text("名单外", "walk-ins"),
-                language.text("到位率", "rate"),
-            ],
-            attendance.map {
-                [
-                    event.venue($0.venue)?.name ?? $0.venue, $0.session, "\($0.quota)", "\($0.checkedIn)",
-                    "\($0.walkIns)", Self.percent($0.rate),
-                ]
-            })
-        body += "<h2>" + escape(language.text("核对发现", "Findings")) + "</h2>"
-        body += htmlTable(
-            [
-                language.text("级别", "severity"), language.text("类别", "kind"), language.text("会场", "venue"),
-                language.text("场次", "session"), language.text("票箱", "box"),
-                language.text("记录", "records"), language.text("应为", "expected"),
-                language.text("实为", "actual"), language.text("说明", "detail"),
-            ],
-            findings.map {
-                [
-                    language.label($0.severity), language.label($0.kind), $0.venue ?? "", $0.session ?? "",
-                    $0.box ?? "", $0.seqs?.map(String.init).joined(separator: " ") ?? "",
-                    $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message,
-                ]
-            })
-        for results in self.results {
-            body +=
-                "<h2>" + escape(language.text("评议结果：", "Results: ") + language.scope(results.scope, event: event))
-                + "</h2>"
-            body += htmlTable(
-                [language.text("名次", "rank"), language.text("部门", "department")]
-                    + event.marks.map { language == .zh ? $0.labelZh : $0.labelEn }
-                    + [
-                        language.text("有效票", "valid"), language.text("满意率", "satisfaction"),
-                        language.text("得分", "score"),
-                    ],
-                results.rows.map { Self.cells($0, event: event) })
+        /// Horizontal bars, one per row: label, a bar of `value` out of `maximum`, and the figure.
+        func chart(_ id: String, _ bars: [(label: String, value: Double?, text: String)], maximum: Double) -> String {
+            let rowHeight = 22
+            let height = max(1, bars.count) * rowHeight + 4
+            var svg =
+                "<svg id=\"\(id)\" class=\"chart\" viewBox=\"0 0 700 \(height)\" width=\"100%\" role=\"img\" "
+                + "xmlns=\"http://www.w3.org/2000/svg\">"
+            for (index, bar) in bars.enumerated() {
+                let y = index * rowHeight + 2
+                let width = bar.value.map { max(0, min(1, $0 / maximum)) * 400 } ?? 0
+                svg +=
+                    "<text x=\"0\" y=\"\(y + 15)\" font-size=\"12\">\(escape(String(bar.label.prefix(16))))</text>"
+                    + "<rect x=\"210\" y=\"\(y + 3)\" width=\"400\" height=\"14\" fill=\"#e3e7ea\"/>"
+                    + "<rect x=\"210\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", width))\" height=\"14\" "
+                    + "fill=\"#1565c0\"/>"
+                    + "<text x=\"618\" y=\"\(y + 15)\" font-size=\"12\">\(escape(bar.text))</text>"
+            }
+            return svg + "</svg>"
         }
+        let resultsHeader =
+            [language.text("名次", "rank"), language.text("部门", "department")]
+            + event.marks.map { language == .zh ? $0.labelZh : $0.labelEn }
+            + [language.text("有效票", "valid"), language.text("满意率", "satisfaction"), language.text("得分", "score")]
+
+        var body = "<header><h1>\(escape(title))</h1>"
+        body +=
+            "<p class=meta>" + escape(language.text("生成时间：", "Generated: ") + generatedAt) + " · "
+            + escape(language.text("输入摘要：", "Input digest: ")) + "<code>\(inputDigest.prefix(16))…</code> "
+            + escape(language.text("（全文及各会场数据链末条见附录四）", "(in full, with every venue chain's head, in appendix 4)"))
+            + "</p></header>"
+
+        // 1. The ranking, with a chart of every department's satisfaction rate.
+        if let overall = results.first(where: { $0.scope == "overall" }) {
+            body += "<section id=ranking><h2>" + escape(language.text("一、评议结果与排名", "1. Results and ranking")) + "</h2>"
+            body += chart(
+                "rate-chart",
+                overall.rows.map {
+                    (label: $0.name, value: $0.satisfactionRate, text: Self.percent($0.satisfactionRate))
+                }, maximum: 100)
+            body += htmlTable(resultsHeader, overall.rows.map { Self.cells($0, event: event) }, id: "ranking-table")
+            body += "</section>"
+        }
+
+        // 2. Attendance per venue, as a chart (all sessions together) and a table.
+        body += "<section id=attendance><h2>" + escape(language.text("二、到位情况", "2. Attendance")) + "</h2>"
+        body += chart(
+            "attendance-chart",
+            event.venues.map { venue in
+                let rows = attendance.filter { $0.venue == venue.id }
+                let quota = rows.map(\.quota).reduce(0, +)
+                let filled = rows.map { $0.checkedIn - $0.walkIns }.reduce(0, +)
+                let rate = quota > 0 ? Double(filled) * 100 / Double(quota) : nil
+                return (label: venue.name, value: rate, text: "\(filled)/\(quota) " + Self.percent(rate))
+            }, maximum: 100)
+        body += htmlTable(ReportText.attendanceHeader(language), ReportText.attendanceRows(attendance, event: event))
+        for line in ReportText.jointLines(attendance, event: event, language: language) {
+            body += "<p>" + escape(line) + "</p>"
+        }
+        if !reserves.isEmpty {
+            body += "<h3>" + escape(language.text("备选代表替补情况", "Reserves used")) + "</h3>"
+            body += htmlTable(ReportText.reservesHeader(language), ReportText.reservesRows(reserves, event: event))
+        }
+        body += "</section>"
+
+        // 3. The errors that need action.
+        let errors = findings.filter { $0.severity == .error }
+        body +=
+            "<section id=errors><h2>" + escape(language.text("三、需处理的问题", "3. Errors that need action")) + "</h2>"
+        if errors.isEmpty {
+            body += "<p>" + escape(language.text("无。", "None.")) + "</p>"
+        } else {
+            body += htmlTable(
+                [
+                    language.text("类别", "kind"), language.text("会场", "venue"), language.text("场次", "session"),
+                    language.text("票箱", "box"), language.text("应为", "expected"), language.text("实为", "actual"),
+                    language.text("说明", "detail"),
+                ],
+                errors.map {
+                    [
+                        language.label($0.kind), $0.venue.map { event.venue($0)?.name ?? $0 } ?? "", $0.session ?? "",
+                        $0.box ?? "", $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message,
+                    ]
+                })
+        }
+        let warnings = findings.filter { $0.severity == .warning }.count
+        let infos = findings.filter { $0.severity == .info }.count
+        body +=
+            "<p class=meta>"
+            + escape(
+                language.text(
+                    "另有警告 \(warnings) 条、提示 \(infos) 条，见附录二。",
+                    "Also \(warnings) warnings and \(infos) information rows: appendix 2."))
+            + "</p>"
+        if !outside.isEmpty {
+            body += "<h3>" + escape(language.text("场外评议结果（中心录入）", "Tallies entered outside the sessions")) + "</h3>"
+            body += htmlTable(Self.outsideHeader(event: event, language), outsideRows(event: event, language))
+        }
+        body += "</section>"
+
+        // Appendices.
+        body +=
+            "<section class=appendix id=appendix-sessions><h2>"
+            + escape(language.text("附录一　场次安排", "Appendix 1. Sessions")) + "</h2>"
+        body += htmlTable(ReportText.sessionHeader(language), ReportText.sessionRows(event: event)) + "</section>"
+        body +=
+            "<section class=appendix id=appendix-findings><h2>"
+            + escape(language.text("附录二　全部核对发现", "Appendix 2. Every finding")) + "</h2>"
+        body +=
+            htmlTable(
+                [
+                    language.text("级别", "severity"), language.text("类别", "kind"), language.text("会场", "venue"),
+                    language.text("场次", "session"), language.text("票箱", "box"),
+                    language.text("记录", "records"), language.text("应为", "expected"),
+                    language.text("实为", "actual"), language.text("说明", "detail"),
+                ],
+                findings.map {
+                    [
+                        language.label($0.severity), language.label($0.kind), $0.venue ?? "", $0.session ?? "",
+                        $0.box ?? "", $0.seqs?.map(String.init).joined(separator: " ") ?? "",
+                        $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message,
+                    ]
+                }, id: "all-findings") + "</section>"
+        body +=
+            "<section class=appendix id=appendix-results><h2>"
+            + escape(language.text("附录三　各范围评议结果", "Appendix 3. Results per scope")) + "</h2>"
+        for results in self.results where results.scope != "overall" {
+            body += "<h3>" + escape(language.scope(results.scope, event: event)) + "</h3>"
+            body += htmlTable(resultsHeader, results.rows.map { Self.cells($0, event: event) })
+        }
+        body += "</section>"
+        body +=
+            "<section class=appendix id=appendix-inputs><h2>"
+            + escape(language.text("附录四　输入：各会场数据链末条记录", "Appendix 4. Inputs: the head of every venue chain"))
+            + "</h2><p class=meta>" + escape(language.text("输入摘要：", "Input digest: "))
+            + "<code>\(inputDigest)</code></p>"
+        body +=
+            htmlTable(
+                [
+                    language.text("会场", "venue"), language.text("末条序号", "last record"),
+                    language.text("末条哈希", "hash"),
+                ], inputs.map { [$0.venue, "\($0.seq)", $0.hash] }) + "</section>"
         return """
             <!DOCTYPE html>
             <html lang="\(language == .zh ? "zh-CN" : "en")"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title))</title>
             <style>
             body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;margin:2em;color:#111}
-            h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em;page-break-after:avoid}
+            h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em;break-after:avoid;page-break-after:avoid}
+            h3{font-size:1em;break-after:avoid}
             table{border-collapse:collapse;width:100%;font-size:.85em;margin:.5em 0}
             th,td{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top}
-            th{background:#eee}code{font-size:.9em;word-break:break-all}.meta{color:#333}
-            @media print{body{margin:1cm}tr{page-break-inside:avoid}}
+            th{background:#eee}code{font-size:.9em;word-break:break-all}.meta{color:#333;font-size:.9em}
+            .chart{max-width:700px;display:block;margin:.5em 0}
+            thead{display:table-header-group}
+            @page{size:A4;margin:15mm 12mm}
+            @media print{body{margin:0;font-size:10pt}tr,.chart{break-inside:avoid;page-break-inside:avoid}
+              .appendix{break-before:page;page-break-before:always}th{background:#eee !important;
+              -webkit-print-color-adjust:exact;print-color-adjust:exact}.chart rect{-webkit-print-color-adjust:exact;
+              print-color-adjust:exact}}
             </style></head><body>
             \(body)
             </body></html>
             """
+    }
+
+    static func outsideHeader(event: EventDefinition, _ language: ReportLanguage) -> [String] {
+        [language.text("录入号", "entry"), language.text("部门", "department")]
+            + event.marks.map { language == .zh ? $0.labelZh : $0.labelEn }
+            + [
+                language.text("录入人", "entered by"), language.text("时间", "at"), language.text("来源", "source"),
+                language.text("状态", "state"),
+            ]
+    }
+
+    func outsideRows(event: EventDefinition, _ language: ReportLanguage) -> [[String]] {
+        outside.map { entry in
+            let name = event.departments.first { $0.id == entry.entry.department }?.name ?? ""
+            let state =
+                !entry.verified
+                ? language.text("签名不符，未计入", "signature does not verify: not counted")
+                : entry.replacedBy.map { language.text("已由 \($0) 号更正", "replaced by entry \($0)") }
+                    ?? language.text("有效", "in effect")
+            return ["\(entry.id)", "\(entry.entry.department) \(name)"]
+                + event.marks.map { "\(entry.entry.counts[$0.id] ?? 0)" }
+                + [
+                    entry.entry.enteredBy, entry.entry.enteredAt,
+                    entry.entry.source + (entry.entry.reason.map { " (" + $0 + ")" } ?? ""), state,
+                ]
+        }
     }
 }

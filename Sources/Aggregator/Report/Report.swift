@@ -13,16 +13,21 @@ public struct Report: Codable, Sendable {
     /// SHA-256 over the event file's digest and every chain head: equal digests, equal inputs.
     public var inputDigest: String
     public var attendance: [AttendanceRow]
+    /// Reserves who took absentees' places, per venue, session and category.
+    public var reserves: [ReserveRow]
     public var findings: [Finding]
     public var results: [ResultsTable]
+    /// Tallies of departments evaluated outside the sessions, as entered at the central office (every entry, the
+    /// replaced ones too).
+    public var outside: [OutsideTally]
 
     enum CodingKeys: String, CodingKey {
         case event, title
         case generatedAt = "generated_at"
         case inputs
         case inputDigest = "input_digest"
-        case attendance, findings
-        case results
+        case attendance, reserves, findings
+        case results, outside
     }
 
     /// Builds the report from the aggregator's database. Records merged while it is built would make the
@@ -61,7 +66,13 @@ public struct Report: Codable, Sendable {
         var hasher = SHA256()
         hasher.update(data: Data("event \(event.digest)\n".utf8))
         for head in heads { hasher.update(data: Data("\(head.venue) \(head.seq) \(head.hash)\n".utf8)) }
-        var results = [Scoring.results(event: definition, tallies: totals.tallies, scope: "overall")]
+        // Departments evaluated outside the sessions: their entered tallies count in the overall ranking only.
+        let outside = try database.outsideTallies()
+        for entry in outside { hasher.update(data: Data("outside \(entry.id) \(entry.signature)\n".utf8)) }
+        let outsideTallies = AggregatorDatabase.outsideTallyFacts(outside)
+        var results = [
+            Scoring.results(event: definition, tallies: totals.tallies + outsideTallies, scope: "overall")
+        ]
         let kind = Dictionary(uniqueKeysWithValues: definition.venues.map { ($0.id, $0.kind) })
         if definition.venues.contains(where: { $0.kind == .main }) {
             results.append(
@@ -89,7 +100,39 @@ public struct Report: Codable, Sendable {
         let report = Report(
             event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
             inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
-            findings: Reconciliation.findings(input), results: results)
+            reserves: Reconciliation.reservesUsed(input),
+            findings: (Reconciliation.findings(input) + Self.outsideFindings(outside, event: definition)).sorted {
+                a, b in
+                (a.severity, a.venue ?? "", a.session ?? "", a.kind.rawValue) < (
+                    b.severity, b.venue ?? "", b.session ?? "", b.kind.rawValue
+                )
+            }, results: results, outside: outside)
         return (report, checkins)
+    }
+
+    /// A department evaluated outside the sessions without a tally yet (it cannot be ranked), and an entry whose
+    /// signature does not verify (left out of the results).
+    static func outsideFindings(_ entries: [OutsideTally], event: EventDefinition) -> [Finding] {
+        var findings: [Finding] = []
+        for department in event.departments where department.isEvaluatedOutside {
+            guard entries.contains(where: { $0.entry.department == department.id && $0.replacedBy == nil }) else {
+                findings.append(
+                    Finding(
+                        kind: .outsideTally, severity: .warning,
+                        message:
+                            "department \(department.id) is evaluated outside the sessions and has no tally entered "
+                            + "yet: it is not ranked (aggregator tally enter)"))
+                continue
+            }
+        }
+        for entry in entries where !entry.verified {
+            findings.append(
+                Finding(
+                    kind: .outsideTally, severity: .error,
+                    message:
+                        "entry \(entry.id) for department \(entry.entry.department) does not verify with the key that "
+                        + "signed it: changed after it was entered; left out of the results"))
+        }
+        return findings
     }
 }

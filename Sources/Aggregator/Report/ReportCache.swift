@@ -101,11 +101,11 @@ extension AggregatorDatabase {
                 sql: """
                     SELECT (SELECT MAX(id) FROM alarm), (SELECT MAX(id) FROM heldOutDecision), (SELECT COUNT(*) FROM node),
                            (SELECT COUNT(*) FROM revocation), (SELECT MAX(id) FROM rosterImport), (SELECT MAX(id) FROM eventVersion),
-                           (SELECT MAX(id) FROM resultsRelease),
+                           (SELECT MAX(id) FROM resultsRelease), (SELECT MAX(id) FROM outsideTally),
                            (SELECT group_concat(nodeID || ' ' || lastContactAt || ' ' || ifnull(declaredSeq, '') || ' '
                                                 || ifnull(declaredHash, ''), ';') FROM nodeContact)
                     """)
-            let values = (0..<8).map { index in tables.map { "\($0[index] as DatabaseValue)" } ?? "" }
+            let values = (0..<9).map { index in tables.map { "\($0[index] as DatabaseValue)" } ?? "" }
             return ([event.digest] + heads + values).joined(separator: "\n")
         }
     }

@@ -334,6 +334,33 @@ extension AggregatorDatabase {
             CREATE INDEX record_phone_ballot ON record (venue, seq) WHERE kind = 'ballot' AND payload LIKE '%"nonce":"%';
             """
         ),
+        // Reserves on the roster (issue #18): they take an absentee's place, only while one is open.
+        (
+            "v12: roster reserves",
+            """
+            ALTER TABLE rosterEntry ADD COLUMN reserve INTEGER NOT NULL DEFAULT 0;
+            """
+        ),
+        // Tallies of departments evaluated outside the sessions (issue #18), entered at the central office: each entry
+        // attributed and signed with the aggregator's key; a correction is a new entry that replaces one.
+        (
+            "v13: tallies entered for departments evaluated outside the sessions",
+            """
+            CREATE TABLE outsideTally (
+                id INTEGER PRIMARY KEY,
+                department TEXT NOT NULL,
+                entry TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                publicKey TEXT NOT NULL,
+                replaces INTEGER REFERENCES outsideTally(id)
+            );
+            CREATE UNIQUE INDEX outsideTally_replaces ON outsideTally (replaces);
+            CREATE TRIGGER outsideTally_is_append_only_update BEFORE UPDATE ON outsideTally
+            BEGIN SELECT RAISE(ABORT, 'outsideTally is append-only: enter a replacement instead'); END;
+            CREATE TRIGGER outsideTally_is_append_only_delete BEFORE DELETE ON outsideTally
+            BEGIN SELECT RAISE(ABORT, 'outsideTally is append-only: enter a replacement instead'); END;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/aggregator.txt.
     ]
 

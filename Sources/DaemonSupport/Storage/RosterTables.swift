@@ -14,12 +14,12 @@ public enum RosterTables {
         for entry in entries {
             try db.execute(
                 sql: """
-                    INSERT INTO rosterEntry (importID, repID, name, personKey, category, venue, sessions, cardCode)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO rosterEntry (importID, repID, name, personKey, category, venue, sessions, cardCode, reserve)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     importID, entry.repID, entry.name, entry.personKey, entry.category, entry.venue,
-                    entry.sessions.joined(separator: ";"), entry.cardCode,
+                    entry.sessions.joined(separator: ";"), entry.cardCode, entry.reserve,
                 ])
         }
         return importID
@@ -36,7 +36,7 @@ public enum RosterTables {
             RosterEntry(
                 repID: row["repID"], name: row["name"], personKey: row["personKey"], category: row["category"],
                 venue: row["venue"], sessions: (row["sessions"] as String).split(separator: ";").map(String.init),
-                cardCode: row["cardCode"])
+                cardCode: row["cardCode"], reserve: row["reserve"])
         }
     }
 }
@@ -44,12 +44,14 @@ public enum RosterTables {
 extension Array where Element == RosterEntry {
     /// The roster as a venue's check-in desk needs it: no ID-card numbers, person keys instead.
     public func venueCSV() -> String {
-        var lines = [CSVWriter.line(["rep_id", "name", "person_key", "category", "venue", "sessions", "card_code"])]
+        var lines = [
+            CSVWriter.line(["rep_id", "name", "person_key", "category", "venue", "sessions", "card_code", "reserve"])
+        ]
         for entry in self {
             lines.append(
                 CSVWriter.line([
                     entry.repID, entry.name, entry.personKey, entry.category, entry.venue,
-                    entry.sessions.joined(separator: ";"), entry.cardCode ?? "",
+                    entry.sessions.joined(separator: ";"), entry.cardCode ?? "", entry.reserve ? "yes" : "",
                 ]))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -152,6 +152,87 @@ extension EventDefinition {
                 }
             }
         }
+        if let percent = reserves?.percent, !(percent.isFinite && (0...100).contains(percent)) {
+            error(.negativeCount, "reserves.percent", "a reserve percentage is between 0 and 100 (found \(percent))")
+        }
+        for (index, quota) in quotas.enumerated() {
+            for (category, count) in (quota.reserves ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if !categoryIDs.contains(category) {
+                    error(
+                        .unknownReference, "quotas[\(index)].reserves.\(category)",
+                        "reserves name category \"\(category)\", which is not in \"categories\"")
+                }
+                if count < 0 {
+                    error(
+                        .negativeCount, "quotas[\(index)].reserves.\(category)",
+                        "reserves cannot be negative (\(count))")
+                }
+            }
+        }
+
+        _ = checkIDs((jointQuotas ?? []).map(\.id), section: "joint_quotas", into: &issues)
+        var jointOwner: [String: Int] = [:]  // "venue/session/category" → index of the joint quota that covers it
+        for (index, joint) in (jointQuotas ?? []).enumerated() {
+            let location = "joint_quotas[\(index)]"
+            if Set(joint.venues).count < 2 {
+                error(
+                    .missingSection, "\(location).venues",
+                    "joint quota \"\(joint.id)\" lists \(Set(joint.venues).count) venue(s): a joint quota is for two or "
+                        + "more venues (one venue's quota goes in \"quotas\")")
+            }
+            for venue in joint.venues where !venueIDs.contains(venue) {
+                error(
+                    .unknownReference, "\(location).venues",
+                    "joint quota \"\(joint.id)\" names venue \"\(venue)\", which is not in \"venues\"")
+            }
+            let covered: [String]
+            switch joint.sessions {
+            case .all: covered = sessions.map(\.id)
+            case .some(let ids):
+                for id in ids where !sessionIDs.contains(id) {
+                    error(
+                        .unknownReference, "\(location).sessions",
+                        "joint quota \"\(joint.id)\" names session \"\(id)\", which is not in \"sessions\"")
+                }
+                covered = ids
+            }
+            if joint.counts.isEmpty {
+                error(.missingSection, "\(location).counts", "joint quota \"\(joint.id)\" gives no count")
+            }
+            for (field, values) in [("counts", joint.counts), ("reserves", joint.reserves ?? [:])] {
+                for (category, count) in values.sorted(by: { $0.key < $1.key }) {
+                    if !categoryIDs.contains(category) {
+                        error(
+                            .unknownReference, "\(location).\(field).\(category)",
+                            "joint quota \"\(joint.id)\" names category \"\(category)\", which is not in \"categories\""
+                        )
+                    }
+                    if count < 0 {
+                        error(
+                            .negativeCount, "\(location).\(field).\(category)", "a count cannot be negative (\(count))")
+                    }
+                }
+            }
+            var repeated: Set<String> = []
+            for venue in Set(joint.venues).sorted() {
+                for session in covered {
+                    for category in joint.counts.keys.sorted() {
+                        let key = "\(venue)/\(session)/\(category)"
+                        if let previous = jointOwner[key], previous != index {
+                            repeated.insert("joint_quotas[\(previous)]")
+                        } else {
+                            jointOwner[key] = index
+                        }
+                    }
+                }
+            }
+            if !repeated.isEmpty {
+                error(
+                    .duplicateQuota, location,
+                    "joint quota \"\(joint.id)\" covers a venue, session and category that "
+                        + repeated.sorted().joined(separator: ", ") + " already covers")
+            }
+        }
         return issues
     }
 

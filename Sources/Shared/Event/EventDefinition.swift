@@ -14,6 +14,10 @@ public struct EventDefinition: Codable, Sendable, Equatable {
     public var venues: [Venue]
     public var categories: [Category]
     public var quotas: [Quota]
+    /// Quotas stated for several venues together ("600 residents across the district venues"), checked jointly.
+    public var jointQuotas: [JointQuota]?
+    /// Reserve representatives (备选/替补代表), who take the place of absentees.
+    public var reserves: ReserveRule?
     /// Boxes with a role: a box that serves one representative category gives results per category.
     public var boxes: [Box]?
     /// Whether someone not on a venue's roster may check in (recorded as a walk-in, counted apart).
@@ -28,11 +32,55 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         case format, id, title
         case titleEn = "title_en"
         case marks, groups, departments, sessions, venues, categories, quotas
+        case jointQuotas = "joint_quotas"
+        case reserves
         case boxes
         case walkInsAllowed = "walk_ins_allowed"
         case resultsConfidential = "results_confidential"
         case reconciliation
         case notes
+    }
+
+    /// How reserves (备选/替补代表) are allowed: a percentage above each quota unless a quota lists its own reserve
+    /// counts, and whether a reserve may fill an absentee's place in any category (default: only in their own).
+    public struct ReserveRule: Codable, Sendable, Equatable {
+        public var percent: Double?
+        public var anyCategory: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case percent
+            case anyCategory = "any_category"
+        }
+
+        public init(percent: Double? = nil, anyCategory: Bool? = nil) {
+            self.percent = percent
+            self.anyCategory = anyCategory
+        }
+    }
+
+    /// A quota over several venues together, per category; each venue's own quota (its share) stays optional.
+    public struct JointQuota: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        public var venues: [String]
+        public var sessions: Selection
+        public var counts: [String: Int]
+        /// Reserves allowed per category over these venues (else the event's percentage).
+        public var reserves: [String: Int]?
+        public var source: String?
+
+        public init(
+            id: String, name: String? = nil, venues: [String], sessions: Selection, counts: [String: Int],
+            reserves: [String: Int]? = nil, source: String? = nil
+        ) {
+            self.id = id
+            self.name = name
+            self.venues = venues
+            self.sessions = sessions
+            self.counts = counts
+            self.reserves = reserves
+            self.source = source
+        }
     }
 
     /// A ballot box id used at the venues, and the category it serves, if only one.
@@ -96,6 +144,23 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var id: String
         public var name: String
         public var group: String?
+        /// Evaluated outside the public sessions (internally, by city organs): on no session's ballot; the central
+        /// office enters its tallies as attributed, signed entries, and it is ranked with the others.
+        public var evaluatedOutside: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, group
+            case evaluatedOutside = "evaluated_outside"
+        }
+
+        public init(id: String, name: String, group: String? = nil, evaluatedOutside: Bool? = nil) {
+            self.id = id
+            self.name = name
+            self.group = group
+            self.evaluatedOutside = evaluatedOutside
+        }
+
+        public var isEvaluatedOutside: Bool { evaluatedOutside ?? false }
     }
 
     /// Every item, or the listed ids: `"all"` or `["G1", "G2"]` in the file. A session's ballot selects
@@ -217,12 +282,14 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         public var sessions: Selection
         public var statedTotal: Int?
         public var counts: [String: Int]
+        /// Reserves allowed per category at this venue (else the event's percentage of each count).
+        public var reserves: [String: Int]?
         public var source: String?
 
         enum CodingKeys: String, CodingKey {
             case venue, sessions
             case statedTotal = "stated_total"
-            case counts, source
+            case counts, reserves, source
         }
     }
 }
@@ -231,11 +298,12 @@ extension EventDefinition {
     /// The departments on the ballot of `sessionID`, in event order; nil for an unknown session.
     public func ballotDepartments(session sessionID: String) -> [Department]? {
         guard let session = sessions.first(where: { $0.id == sessionID }) else { return nil }
+        let public_ = departments.filter { !$0.isEvaluatedOutside }
         switch session.ballot {
         case .all:
-            return departments
+            return public_
         case .some(let groupIDs):
-            return departments.filter { department in department.group.map(groupIDs.contains) ?? false }
+            return public_.filter { department in department.group.map(groupIDs.contains) ?? false }
         }
     }
 
@@ -247,5 +315,28 @@ extension EventDefinition {
     /// The quota of a venue for a session: category → count (nil when the event sets none).
     public func quota(venue: String, session: String) -> Quota? {
         quotas.first { $0.venue == venue && $0.sessions.contains(session) }
+    }
+}
+
+extension EventDefinition {
+    /// Whether a reserve fills an absentee's place in any category (else only in their own).
+    public var reservesFillAnyCategory: Bool { reserves?.anyCategory ?? false }
+
+    /// The joint quotas that cover `venue` in `session`.
+    public func jointQuotas(venue: String, session: String) -> [JointQuota] {
+        (jointQuotas ?? []).filter { $0.venues.contains(venue) && $0.sessions.contains(session) }
+    }
+
+    /// The joint quota that covers `category` at `venue` in `session`, if any.
+    public func jointQuota(venue: String, session: String, category: String) -> JointQuota? {
+        jointQuotas(venue: venue, session: session).first { $0.counts[category] != nil }
+    }
+
+    /// Reserves allowed for a quota's category: its own figure, else the event's percentage of the count (rounded
+    /// up); nil when the plan says nothing.
+    public func reserveAllowance(counts: [String: Int], reserves: [String: Int]?, category: String) -> Int? {
+        if let stated = reserves?[category] { return stated }
+        guard let percent = self.reserves?.percent, let count = counts[category] else { return nil }
+        return Int((Double(count) * percent / 100).rounded(.up))
     }
 }

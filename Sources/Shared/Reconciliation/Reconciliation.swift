@@ -26,6 +26,8 @@ public struct Finding: Codable, Sendable, Equatable {
         case nodeSilent = "node_silent"
         case alarm
         case correction
+        /// A department evaluated outside the sessions: its tally entered centrally, missing, or not verifying.
+        case outsideTally = "outside_tally"
     }
 
     public var kind: Kind
@@ -41,6 +43,22 @@ public struct Finding: Codable, Sendable, Equatable {
     /// The number found.
     public var actual: Int?
     public var message: String
+
+    public init(
+        kind: Kind, severity: Severity, venue: String? = nil, session: String? = nil, box: String? = nil,
+        category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil, actual: Int? = nil, message: String
+    ) {
+        self.kind = kind
+        self.severity = severity
+        self.venue = venue
+        self.session = session
+        self.box = box
+        self.category = category
+        self.seqs = seqs
+        self.expected = expected
+        self.actual = actual
+        self.message = message
+    }
 }
 
 /// An effective check-in (not corrected away), as reconciliation needs it.
@@ -128,21 +146,70 @@ public struct AttendanceRow: Codable, Sendable, Equatable {
     public var walkIns: Int
     /// checkedIn (without walk-ins) / quota, in percent.
     public var rate: Double?
+    /// Of `checkedIn`, reserves who took an absentee's place.
+    public var reserves: Int
+    /// The joint quotas this venue shares with others in this session (categories its own quota leaves to them).
+    public var joint: [JointAttendance]
 
-    public init(venue: String, session: String, quota: Int, checkedIn: Int, walkIns: Int, rate: Double?) {
+    public init(
+        venue: String, session: String, quota: Int, checkedIn: Int, walkIns: Int, rate: Double?, reserves: Int = 0,
+        joint: [JointAttendance] = []
+    ) {
         self.venue = venue
         self.session = session
         self.quota = quota
         self.checkedIn = checkedIn
         self.walkIns = walkIns
         self.rate = rate
+        self.reserves = reserves
+        self.joint = joint
     }
 
     enum CodingKeys: String, CodingKey {
         case venue, session, quota
         case checkedIn = "checked_in"
         case walkIns = "walk_ins"
-        case rate
+        case rate, reserves, joint
+    }
+}
+
+/// A joint quota in one session: the figure over all its venues, and every venue's contribution.
+public struct JointAttendance: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var quota: Int
+    /// Places filled over all its venues (representatives and reserves, walk-ins left out).
+    public var filled: Int
+    /// venue → places filled there.
+    public var contributions: [String: Int]
+    public var rate: Double?
+
+    public init(id: String, name: String?, quota: Int, filled: Int, contributions: [String: Int]) {
+        self.id = id
+        self.name = name
+        self.quota = quota
+        self.filled = filled
+        self.contributions = contributions
+        self.rate = quota > 0 ? Double(filled) * 100 / Double(quota) : nil
+    }
+}
+
+/// Reserves who attended, per venue, session and category: how many took a place, and in which categories.
+public struct ReserveRow: Codable, Sendable, Equatable {
+    public var venue: String
+    public var session: String
+    /// The reserves' own category.
+    public var category: String
+    public var attended: Int
+    /// Of `attended`, how many filled a place in another category (where the event allows it).
+    public var elsewhere: Int
+
+    public init(venue: String, session: String, category: String, attended: Int, elsewhere: Int) {
+        self.venue = venue
+        self.session = session
+        self.category = category
+        self.attended = attended
+        self.elsewhere = elsewhere
     }
 }
 
@@ -178,44 +245,152 @@ public struct ReconciliationInput: Sendable {
     }
 }
 
-/// Check-ins counted in one pass: per venue and session (all, walk-ins) and per category (walk-ins left out).
-private struct CheckinCounts {
+/// Check-ins counted in one pass: per venue and session (all, walk-ins, reserves) and per category (walk-ins left
+/// out; representatives and reserves apart).
+struct CheckinCounts {
     var all: [String: Int] = [:]
     var walkIns: [String: Int] = [:]
+    /// Representatives on the roster (not reserves), per venue, session and category.
     var regular: [String: Int] = [:]
+    /// Reserves, per venue, session and category (their own).
+    var reserves: [String: Int] = [:]
 
     static func key(_ parts: String...) -> String { parts.joined(separator: "\u{1F}") }
 
-    init(_ checkins: [CheckinFact]) {
+    init(_ checkins: [CheckinFact], reserves reserveReps: Set<String> = []) {
         for fact in checkins {
             let place = Self.key(fact.venue, fact.session)
             all[place, default: 0] += 1
             if fact.walkin {
                 walkIns[place, default: 0] += 1
+            } else if reserveReps.contains(fact.rep) {
+                reserves[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
             } else {
                 regular[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
             }
         }
     }
+
+    /// Places filled per category at a venue in a session: representatives, plus reserves in their own category's
+    /// open places, or with `anyCategory` in any category's (in event order), the rest over quota in their own.
+    /// Returns the places filled and, per reserve category, how many filled another category.
+    func filled(venue: String, session: String, event: EventDefinition) -> (
+        filled: [String: Int], elsewhere: [String: Int]
+    ) {
+        let quota = event.quota(venue: venue, session: session)?.counts ?? [:]
+        var filled: [String: Int] = [:]
+        var left: [String: Int] = [:]
+        for category in event.categories {
+            filled[category.id] = regular[Self.key(venue, session, category.id)] ?? 0
+            let reserves = self.reserves[Self.key(venue, session, category.id)] ?? 0
+            guard reserves > 0 else { continue }
+            guard event.reservesFillAnyCategory, let expected = quota[category.id] else {
+                filled[category.id, default: 0] += reserves
+                continue
+            }
+            let own = min(reserves, max(0, expected - filled[category.id, default: 0]))
+            filled[category.id, default: 0] += own
+            if reserves > own { left[category.id] = reserves - own }
+        }
+        var elsewhere: [String: Int] = [:]
+        for (from, count) in left.sorted(by: { $0.key < $1.key }) {
+            var remaining = count
+            for category in event.categories where remaining > 0 {
+                guard let expected = quota[category.id] else { continue }
+                let gap = max(0, expected - filled[category.id, default: 0])
+                let taken = min(gap, remaining)
+                filled[category.id, default: 0] += taken
+                remaining -= taken
+                elsewhere[from, default: 0] += taken
+            }
+            filled[from, default: 0] += remaining
+        }
+        return (filled, elsewhere)
+    }
 }
 
 /// Reconciles every count across venues, sessions and boxes (docs/reconciliation.md).
 public enum Reconciliation {
+    /// Places open to one more reserve of `category` at `venue` in `session`, given the representatives (`regular`) and
+    /// reserves checked in there per category; nil when the plan gives no figure to check against (no quota for the
+    /// session, or a category left to a joint quota, which one venue cannot see whole).
+    public static func openPlaces(
+        event: EventDefinition, venue: String, session: String, category: String, regular: [String: Int],
+        reserves: [String: Int]
+    ) -> Int? {
+        guard let quota = event.quota(venue: venue, session: session) else { return nil }
+        if event.reservesFillAnyCategory {
+            let gaps = quota.counts.map { max(0, $0.value - (regular[$0.key] ?? 0)) }.reduce(0, +)
+            return gaps - reserves.values.reduce(0, +)
+        }
+        guard let expected = quota.counts[category] else {
+            return event.jointQuota(venue: venue, session: session, category: category) == nil ? 0 : nil
+        }
+        return expected - (regular[category] ?? 0) - (reserves[category] ?? 0)
+    }
+
+    /// The roster's reserves, by roster id.
+    static func reserveReps(_ roster: [RosterEntry]) -> Set<String> { Set(roster.filter(\.reserve).map(\.repID)) }
+
     public static func attendance(_ input: ReconciliationInput) -> [AttendanceRow] {
         let event = input.event.definition
-        let counts = CheckinCounts(input.checkins)
+        let counts = CheckinCounts(input.checkins, reserves: reserveReps(input.roster))
         var rows: [AttendanceRow] = []
         for venue in event.venues where input.venues?.contains(venue.id) ?? true {
             for session in event.sessions {
                 let quota = event.quota(venue: venue.id, session: session.id)?.counts.values.reduce(0, +) ?? 0
                 let here = counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0
                 let walkIns = counts.walkIns[CheckinCounts.key(venue.id, session.id)] ?? 0
+                let reserves = event.categories.map {
+                    counts.reserves[CheckinCounts.key(venue.id, session.id, $0.id)] ?? 0
+                }
+                .reduce(0, +)
                 let regular = here - walkIns
                 rows.append(
                     AttendanceRow(
                         venue: venue.id, session: session.id, quota: quota, checkedIn: here,
                         walkIns: walkIns,
-                        rate: quota > 0 ? Double(regular) * 100 / Double(quota) : nil))
+                        rate: quota > 0 ? Double(regular) * 100 / Double(quota) : nil, reserves: reserves,
+                        joint: event.jointQuotas(venue: venue.id, session: session.id).map {
+                            jointAttendance($0, session: session.id, counts: counts, event: event)
+                        }))
+            }
+        }
+        return rows
+    }
+
+    /// A joint quota's figure in a session, with each venue's contribution (reserves filling their own category).
+    static func jointAttendance(
+        _ joint: EventDefinition.JointQuota, session: String, counts: CheckinCounts, event: EventDefinition
+    ) -> JointAttendance {
+        var contributions: [String: Int] = [:]
+        for venue in joint.venues {
+            contributions[venue] = joint.counts.keys.map { category in
+                (counts.regular[CheckinCounts.key(venue, session, category)] ?? 0)
+                    + (counts.reserves[CheckinCounts.key(venue, session, category)] ?? 0)
+            }.reduce(0, +)
+        }
+        return JointAttendance(
+            id: joint.id, name: joint.name, quota: joint.counts.values.reduce(0, +),
+            filled: contributions.values.reduce(0, +), contributions: contributions)
+    }
+
+    /// Reserves who attended, per venue, session and their own category.
+    public static func reservesUsed(_ input: ReconciliationInput) -> [ReserveRow] {
+        let event = input.event.definition
+        let counts = CheckinCounts(input.checkins, reserves: reserveReps(input.roster))
+        var rows: [ReserveRow] = []
+        for venue in event.venues where input.venues?.contains(venue.id) ?? true {
+            for session in event.sessions {
+                let elsewhere = counts.filled(venue: venue.id, session: session.id, event: event).elsewhere
+                for category in event.categories {
+                    let attended = counts.reserves[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
+                    guard attended > 0 else { continue }
+                    rows.append(
+                        ReserveRow(
+                            venue: venue.id, session: session.id, category: category.id, attended: attended,
+                            elsewhere: elsewhere[category.id] ?? 0))
+                }
             }
         }
         return rows
@@ -249,21 +424,39 @@ public enum Reconciliation {
         }
 
         // Attendance and roster against quota, per category (check-ins and roster counted once, not per category).
-        let counts = CheckinCounts(input.checkins)
+        // Reserves fill absentees' places; on the roster they are checked against their allowance, not the quota.
+        let counts = CheckinCounts(input.checkins, reserves: reserveReps(input.roster))
         var listedCount: [String: Int] = [:]
+        var listedReserves: [String: Int] = [:]
         for entry in input.roster {
             for session in Set(entry.sessions) {
-                listedCount[CheckinCounts.key(entry.venue, session, entry.category), default: 0] += 1
+                let key = CheckinCounts.key(entry.venue, session, entry.category)
+                if entry.reserve { listedReserves[key, default: 0] += 1 } else { listedCount[key, default: 0] += 1 }
             }
+        }
+        func checkReserves(
+            listed: Int, allowance: Int?, venue: String?, session: String, category: String, what: String
+        ) {
+            guard let allowance, listed > allowance else { return }
+            add(
+                .rosterVsQuota, .warning, venue: venue, session: session, category: category, expected: allowance,
+                actual: listed, "the roster lists \(listed) reserves against an allowance of \(allowance)\(what)")
         }
         for venue in event.venues where inScope(venue.id) {
             for session in event.sessions {
-                guard let quota = event.quota(venue: venue.id, session: session.id) else { continue }
+                let quota = event.quota(venue: venue.id, session: session.id)
+                let joint = event.jointQuotas(venue: venue.id, session: session.id)
+                guard quota != nil || !joint.isEmpty else { continue }
                 // Before a session's first check-in there is nothing to compare yet.
                 let started = (counts.all[CheckinCounts.key(venue.id, session.id)] ?? 0) > 0
+                let filled = counts.filled(venue: venue.id, session: session.id, event: event).filled
                 for category in event.categories {
-                    let expected = quota.counts[category.id] ?? 0
-                    let checkedIn = counts.regular[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
+                    // A category the venue's own quota leaves to a joint quota is checked jointly, below.
+                    if quota?.counts[category.id] == nil && joint.contains(where: { $0.counts[category.id] != nil }) {
+                        continue
+                    }
+                    let expected = quota?.counts[category.id] ?? 0
+                    let checkedIn = filled[category.id] ?? 0
                     if started && checkedIn != expected {
                         add(
                             .attendanceVsQuota, checkedIn > expected ? .warning : .info, venue: venue.id,
@@ -271,12 +464,57 @@ public enum Reconciliation {
                             "\(checkedIn) checked in against a quota of \(expected)")
                     }
                     guard !input.roster.isEmpty else { continue }
-                    let listed = listedCount[CheckinCounts.key(venue.id, session.id, category.id)] ?? 0
+                    let key = CheckinCounts.key(venue.id, session.id, category.id)
+                    let listed = listedCount[key] ?? 0
                     if listed != expected {
                         add(
                             .rosterVsQuota, .warning, venue: venue.id, session: session.id, category: category.id,
                             expected: expected, actual: listed,
                             "the roster lists \(listed) against a quota of \(expected)")
+                    }
+                    checkReserves(
+                        listed: listedReserves[key] ?? 0,
+                        allowance: quota.flatMap {
+                            event.reserveAllowance(counts: $0.counts, reserves: $0.reserves, category: category.id)
+                        }, venue: venue.id, session: session.id, category: category.id, what: "")
+                }
+            }
+        }
+        // Joint quotas: checked over all their venues, in the aggregator's report (a venue alone cannot know them).
+        if input.venues == nil {
+            for joint in event.jointQuotas ?? [] {
+                for session in event.sessions where joint.sessions.contains(session.id) {
+                    let started = joint.venues.contains { (counts.all[CheckinCounts.key($0, session.id)] ?? 0) > 0 }
+                    for (category, expected) in joint.counts.sorted(by: { $0.key < $1.key }) {
+                        var byVenue: [String: Int] = [:]
+                        var listed = 0
+                        var reservesListed = 0
+                        for venue in joint.venues {
+                            let key = CheckinCounts.key(venue, session.id, category)
+                            byVenue[venue] = (counts.regular[key] ?? 0) + (counts.reserves[key] ?? 0)
+                            listed += listedCount[key] ?? 0
+                            reservesListed += listedReserves[key] ?? 0
+                        }
+                        let checkedIn = byVenue.values.reduce(0, +)
+                        let parts = joint.venues.map { "\($0) \(byVenue[$0] ?? 0)" }.joined(separator: ", ")
+                        if started && checkedIn != expected {
+                            add(
+                                .attendanceVsQuota, checkedIn > expected ? .warning : .info, session: session.id,
+                                category: category, expected: expected, actual: checkedIn,
+                                "joint quota \(joint.id): \(checkedIn) checked in against \(expected) (\(parts))")
+                        }
+                        guard !input.roster.isEmpty else { continue }
+                        if listed != expected {
+                            add(
+                                .rosterVsQuota, .warning, session: session.id, category: category, expected: expected,
+                                actual: listed,
+                                "joint quota \(joint.id): the roster lists \(listed) against \(expected)")
+                        }
+                        checkReserves(
+                            listed: reservesListed,
+                            allowance: event.reserveAllowance(
+                                counts: joint.counts, reserves: joint.reserves, category: category),
+                            venue: nil, session: session.id, category: category, what: " (joint quota \(joint.id))")
                     }
                 }
             }

@@ -61,7 +61,8 @@ public enum Scoring {
             var counts: [String: Int] = [:]
             for tally in mine { counts[tally.mark, default: 0] += tally.count }
             var row = pooled(event: event, department: department, counts: counts)
-            if weighted {
+            // A department evaluated outside the sessions has no venues to weigh: its tallies count as they are.
+            if weighted && !department.isEvaluatedOutside {
                 var scoreSum = 0.0
                 var rateSum = 0.0
                 var weightSum = 0.0

@@ -13,10 +13,12 @@ public struct RosterEntry: Codable, Sendable, Equatable {
     public var sessions: [String]
     /// The code printed on the representative's card (代表证), if any.
     public var cardCode: String?
+    /// A reserve (备选/替补代表): takes an absentee's place, checked in only while a place is open.
+    public var reserve: Bool
 
     public init(
         repID: String, name: String, personKey: String, category: String, venue: String, sessions: [String],
-        cardCode: String?
+        cardCode: String?, reserve: Bool = false
     ) {
         self.repID = repID
         self.name = name
@@ -25,6 +27,34 @@ public struct RosterEntry: Codable, Sendable, Equatable {
         self.venue = venue
         self.sessions = sessions
         self.cardCode = cardCode
+        self.reserve = reserve
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case repID, name, personKey, category, venue, sessions, cardCode, reserve
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        repID = try container.decode(String.self, forKey: .repID)
+        name = try container.decode(String.self, forKey: .name)
+        personKey = try container.decode(String.self, forKey: .personKey)
+        category = try container.decode(String.self, forKey: .category)
+        venue = try container.decode(String.self, forKey: .venue)
+        sessions = try container.decode([String].self, forKey: .sessions)
+        cardCode = try container.decodeIfPresent(String.self, forKey: .cardCode)
+        reserve = try container.decodeIfPresent(Bool.self, forKey: .reserve) ?? false
+    }
+}
+
+/// The `reserve` column of a roster: empty or no for a representative, yes for a reserve.
+public enum ReserveFlag {
+    public static func parse(_ text: String) -> Bool? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "", "0", "no", "false", "n", "否": false
+        case "1", "yes", "true", "y", "是", "reserve", "备选", "替补": true
+        default: nil
+        }
     }
 }
 
@@ -73,7 +103,9 @@ public struct PersonKeyer: Sendable {
 /// venue's, exported by the aggregator with person keys instead.
 public enum RosterCSV {
     /// Columns of the central roster.
-    public static let columns = ["rep_id", "name", "id_number", "category", "venue", "sessions", "card_code"]
+    public static let columns = [
+        "rep_id", "name", "id_number", "category", "venue", "sessions", "card_code", "reserve",
+    ]
 
     /// Parses and checks a whole file; throws `RosterError` listing every bad row (by line) if any.
     /// With a `keyer`, the file has `id_number`; without, it has `person_key` (a venue's roster).
@@ -97,6 +129,7 @@ public enum RosterCSV {
         let venueColumn = try column("venue")
         let sessionsColumn = try column("sessions")
         let cardColumn = table.header.firstIndex(of: "card_code")
+        let reserveColumn = table.header.firstIndex(of: "reserve")
 
         var problems: [String] = []
         var entries: [RosterEntry] = []
@@ -166,6 +199,11 @@ public enum RosterCSV {
             } else if let card, let line = cardLines[card] {
                 problem("card_code \(card) is already on line \(line)")
             }
+            let reserveText = reserveColumn.map(field) ?? ""
+            let reserve = ReserveFlag.parse(reserveText)
+            if reserve == nil {
+                problem("reserve \"\(reserveText)\" must be empty or no for a representative, yes for a reserve")
+            }
             guard problems.count == before else { continue }
             repLines[repID] = row.line
             personLines[personKey] = row.line
@@ -173,7 +211,7 @@ public enum RosterCSV {
             entries.append(
                 RosterEntry(
                     repID: repID, name: name, personKey: personKey, category: category, venue: venue,
-                    sessions: sessions, cardCode: card))
+                    sessions: sessions, cardCode: card, reserve: reserve ?? false))
         }
         if !problems.isEmpty {
             let shown = problems.prefix(50).joined(separator: "\n")

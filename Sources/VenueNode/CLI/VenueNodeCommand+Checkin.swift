@@ -34,7 +34,7 @@ extension VenueNodeCommand {
             let request = CheckinRequest(session: session, rep: rep, card: card, idNumber: idNumber, category: category)
             let payload = try desk.checkin(request, at: Date().formatted(.iso8601))
             let saved = try appending(directory) {
-                try database.append([.checkin(payload)], event: directory.event.definition)
+                try database.appendCheckin(payload, event: directory.event.definition, desk: desk)
             }
             for record in saved {
                 print(

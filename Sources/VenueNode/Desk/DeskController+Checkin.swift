@@ -32,6 +32,8 @@ extension DeskController {
         var name: String?
         var category: String?
         var walkin: Bool?
+        /// A reserve (备选代表), admitted in an absentee's place.
+        var reserve: Bool?
         var seq: Int64?
         var at: String?
         /// Who was checked in before (already_checked_in).
@@ -41,7 +43,7 @@ extension DeskController {
         var quota: Int?
 
         enum CodingKeys: String, CodingKey {
-            case admitted, error, rep, name, category, walkin, seq, at, earlier, quota
+            case admitted, error, rep, name, category, walkin, reserve, seq, at, earlier, quota
             case checkedIn = "checked_in"
         }
     }
@@ -91,15 +93,19 @@ extension DeskController {
                 return try refused(error.reason.rawValue, error.message)
             }
             do {
-                let saved = try database.append([.checkin(payload)], event: event)
+                let saved = try database.appendCheckin(payload, event: event, desk: desk)
                 let entry = desk.entry(rep: payload.rep)
                 return (
                     .ok,
                     CheckinAnswer(
                         admitted: true, rep: payload.rep, name: entry?.name, category: payload.category,
-                        walkin: payload.walkin ?? false, seq: saved.first?.seq, at: now, checkedIn: try checkedIn(),
+                        walkin: payload.walkin ?? false,
+                        reserve: payload.walkin != true && entry?.reserve == true ? true : nil, seq: saved.first?.seq,
+                        at: now, checkedIn: try checkedIn(),
                         quota: quota)
                 )
+            } catch let refusal as CheckinRefusal {
+                return try refused(refusal.reason.rawValue, refusal.message, rep: payload.rep)
             } catch let error as AppendError {
                 // Another desk may have checked them in a moment ago: the chain's rule decides, in one transaction.
                 if error.rejection.rule == .duplicateCheckin {

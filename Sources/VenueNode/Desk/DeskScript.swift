@@ -37,8 +37,8 @@ enum DeskScript {
                 reasons:{ not_on_roster:"不在名单内", other_venue:"不是本会场的代表", other_session:"不是本场次的代表",
                           other_category:"代表类别不符", other_person:"身份证与代表不符", bad_id_number:"身份证号无效",
                           walkin_incomplete:"名单外人员：需要身份证号和代表类别", no_roster:"尚未导入名单，需选择代表类别",
-                          already_checked_in:"已经签到过", invalid:"输入无效", unknown_session:"场次无效",
-                          welcome:"签到成功", walkin:"名单外人员，已记为现场报名" },
+                          already_checked_in:"已经签到过", no_open_place:"备选代表：名额已满，只能替补缺席代表", invalid:"输入无效", unknown_session:"场次无效",
+                          welcome:"签到成功", reserve:"签到成功（备选代表，替补缺席代表）", walkin:"名单外人员，已记为现场报名" },
                 earlier:"已于 {at} 由 {clerk} 签到（记录 {seq}）", commandLine:"命令行/导入",
                 warn:{ issued_vs_returned:"发放与回收数量不一致", returned_vs_checked_in:"回收票数与签到人数不一致" },
                 errors:{ code_malformed:"这不是登录码：登录码为16位字母和数字，如 ABCD-EFGH-JKMN-PQRS",
@@ -94,8 +94,8 @@ enum DeskScript {
                 reasons:{ not_on_roster:"Not on the roster", other_venue:"On another venue's roster", other_session:"Not on the roster for this session",
                           other_category:"Category does not match the roster", other_person:"ID card is not this representative's", bad_id_number:"Not a valid ID-card number",
                           walkin_incomplete:"Walk-in: needs an ID-card number and a category", no_roster:"No roster imported: choose a category",
-                          already_checked_in:"Already checked in", invalid:"Not valid", unknown_session:"Unknown session",
-                          welcome:"Checked in", walkin:"Not on the roster: recorded as a walk-in" },
+                          already_checked_in:"Already checked in", no_open_place:"Reserve: every place is filled; a reserve only replaces an absentee", invalid:"Not valid", unknown_session:"Unknown session",
+                          welcome:"Checked in", reserve:"Checked in (a reserve, in an absentee's place)", walkin:"Not on the roster: recorded as a walk-in" },
                 earlier:"checked in at {at} by {clerk} (record {seq})", commandLine:"command line / import",
                 warn:{ issued_vs_returned:"Issued and returned differ", returned_vs_checked_in:"Returned differs from the number checked in" },
                 errors:{ code_malformed:"This is not a sign-in code: a code is 16 letters and digits, like ABCD-EFGH-JKMN-PQRS",
@@ -327,7 +327,7 @@ enum DeskScript {
           if (!answer) { box.dataset.state = "none"; box.innerHTML = ""; return; }
           const L = T[lang];
           box.dataset.state = answer.admitted ? "ok" : "bad";
-          box.dataset.reason = answer.admitted ? (answer.walkin ? "walkin" : "welcome") : answer.error.code;
+          box.dataset.reason = answer.admitted ? (answer.walkin ? "walkin" : answer.reserve ? "reserve" : "welcome") : answer.error.code;
           const who = [answer.rep, answer.name, answer.category ? categoryName(answer.category) : null].filter(Boolean).map(esc).join(" · ");
           let line = L.reasons[box.dataset.reason] || errorText(answer.error);
           let small = who;

@@ -46,6 +46,8 @@ public struct CheckinRefusal: Error, Sendable, Equatable, CustomStringConvertibl
         case noRoster = "no_roster"
         /// Checked in already for this session (found by the chain's rule, not by the desk).
         case alreadyCheckedIn = "already_checked_in"
+        /// A reserve, while every place they could fill is taken.
+        case noOpenPlace = "no_open_place"
         /// The record does not fit the event (unknown session, malformed id).
         case invalid
     }
@@ -217,6 +219,54 @@ public struct CheckinDesk: Sendable {
 }
 
 extension NodeDatabase {
+    /// Saves a check-in the desk judged. A reserve (备选代表) is admitted only while a place they may fill is open
+    /// (docs/roster.md), counted in the same transaction as the save, so two desks cannot both take the last place.
+    @discardableResult
+    public func appendCheckin(_ payload: RecordPayload.Checkin, event: EventDefinition, desk: CheckinDesk) throws
+        -> [ChainedRecord]
+    {
+        guard payload.walkin != true, desk.entry(rep: payload.rep)?.reserve == true else {
+            return try append([.checkin(payload)], event: event)
+        }
+        return try write { db in
+            var state = try Self.ledger(for: [.checkin(payload)], db: db)
+            var regular: [String: Int] = [:]
+            var reserves: [String: Int] = [:]
+            let prefix = payload.session + "\u{1F}"
+            let rows = try String.fetchAll(
+                db, sql: "SELECT value FROM ledgerEntry WHERE map = 'c' AND substr(key, 1, ?) = ?",
+                arguments: [prefix.utf8.count, prefix])
+            for value in rows {
+                guard let seq = Int64(value), case .checkin(let earlier)? = try Self.contentInEffect(db, seq: seq),
+                    earlier.walkin != true
+                else { continue }
+                if desk.entry(rep: earlier.rep)?.reserve == true {
+                    reserves[earlier.category, default: 0] += 1
+                } else {
+                    regular[earlier.category, default: 0] += 1
+                }
+            }
+            if let open = Reconciliation.openPlaces(
+                event: event, venue: desk.venue, session: payload.session, category: payload.category,
+                regular: regular, reserves: reserves), open <= 0
+            {
+                let quota = event.quota(venue: desk.venue, session: payload.session)?.counts ?? [:]
+                let filled =
+                    event.reservesFillAnyCategory
+                    ? "every category's places are filled (\(regular.values.reduce(0, +) + reserves.values.reduce(0, +)) of "
+                        + "\(quota.values.reduce(0, +)))"
+                    : "every place of category \(payload.category) is filled ("
+                        + "\((regular[payload.category] ?? 0) + (reserves[payload.category] ?? 0)) of "
+                        + "\(quota[payload.category] ?? 0))"
+                throw CheckinRefusal(
+                    .noOpenPlace,
+                    "\(payload.rep) is a reserve: \(filled); a reserve checks in only in place of an absent representative"
+                )
+            }
+            return try Self.append([.checkin(payload)], to: &state, event: event, db: db)
+        }
+    }
+
     /// Imports a roster (the venue's file from `aggregator roster export`, or a central file with ID-card
     /// numbers when the secret is at hand), whole or not at all.
     public func importRoster(_ entries: [RosterEntry], file: String, digest: String) throws {

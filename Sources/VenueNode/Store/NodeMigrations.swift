@@ -262,6 +262,13 @@ extension NodeDatabase {
             BEGIN SELECT RAISE(ABORT, 'sealedBallot is append-only'); END;
             """
         ),
+        // Reserves on the roster (issue #18): they take an absentee's place, only while one is open.
+        (
+            "v9: roster reserves",
+            """
+            ALTER TABLE rosterEntry ADD COLUMN reserve INTEGER NOT NULL DEFAULT 0;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 

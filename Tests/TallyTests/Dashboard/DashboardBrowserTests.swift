@@ -76,6 +76,27 @@ import Testing
         #expect(try browser.evaluate("document.querySelector('[data-t=venues]').textContent") as? String == "Venues")
         #expect(try browser.evaluate("document.getElementById('lang').textContent") as? String == "中文")
         try browser.screenshot(to: artefacts.appending(path: "dashboard-en.png"))
+        // Times read as the page's language says them: "6:54:57 PM" in English, "18:54:57" in Chinese.
+        let englishTime = try browser.evaluate("document.getElementById('generated').textContent") as? String ?? ""
+        #expect(englishTime.range(of: #"^Updated \d{1,2}:\d{2}:\d{2} (AM|PM)$"#, options: .regularExpression) != nil)
+        try browser.evaluate("document.getElementById('lang').click()")
+        let chineseTime = try browser.evaluate("document.getElementById('generated').textContent") as? String ?? ""
+        #expect(
+            chineseTime.range(of: #"^更新于 \d{1,2}:\d{2}:\d{2}$"#, options: .regularExpression) != nil, "\(chineseTime)")
+        #expect(
+            try browser.evaluate("document.querySelector('[data-venue=dalate] .muted').textContent.includes('M')")
+                as? Bool == false)
+
+        // And on a phone 400 px wide nothing scrolls sideways: the results table scrolls within its own box
+        try browser.resize(width: 400, height: 860, mobile: true)
+        #expect(
+            try await browser.waitUntil(
+                "document.documentElement.scrollWidth <= 400 && document.body.scrollWidth <= 400")
+                != nil, "the page is wider than the phone")
+        #expect(
+            try browser.evaluate("document.querySelector('#venues .card').getBoundingClientRect().right <= 400")
+                as? Bool == true)
+        try browser.screenshot(to: artefacts.appending(path: "dashboard-phone.png"))
         print(
             "dashboard screenshots: \(artefacts.path)/dashboard-zh.png, dashboard-en.png; update shown after \(String(describing: took))"
         )

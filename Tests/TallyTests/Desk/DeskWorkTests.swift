@@ -141,6 +141,55 @@ import Testing
         #expect(try database.allRecords().count == 1)
     }
 
+    @Test func twoDesksGiveTheLastOpenPlaceToOneReserveOnly() async throws {
+        // East's quota: 4 residents. The roster: 3 representatives and 4 reserves (issue #18).
+        let roster =
+            (1...3).map {
+                RosterEntry(
+                    repID: "R\($0)", name: "代表\($0)", personKey: Self.personKey("R\($0)"), category: "resident",
+                    venue: "east", sessions: ["S1"], cardCode: nil)
+            }
+            + (1...4).map {
+                RosterEntry(
+                    repID: "X\($0)", name: "备选\($0)", personKey: Self.personKey("X\($0)"), category: "resident",
+                    venue: "east", sessions: ["S1"], cardCode: nil, reserve: true)
+            }
+        try database.importRoster(roster, file: "roster-with-reserves.csv", digest: "test2")
+        try await app().test(.router) { client in
+            let first = try await signIn(client, "王芳", .desk)
+            let second = try await signIn(client, "李强", .desk)
+            for rep in ["R1", "R2"] {
+                #expect(
+                    try await post(client, first, "/desk/api/checkin", #"{"session": "S1", "scanned": "\#(rep)"}"#)
+                        .status == .ok)
+            }
+            // Two places open (R3 absent so far, and the fourth): the first reserve is admitted, said so.
+            let reserve = try await post(client, first, "/desk/api/checkin", #"{"session": "S1", "scanned": "X1"}"#)
+            #expect(reserve.status == .ok)
+            #expect(reserve.body["reserve"] as? Bool == true)
+            #expect(reserve.body["checked_in"] as? Int == 3)
+            // One place left: three reserves at two desks at once, one admitted.
+            let answers = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
+                for (index, rep) in ["X2", "X3", "X4"].enumerated() {
+                    let desk = index.isMultiple(of: 2) ? first : second
+                    group.addTask {
+                        let answer = try await post(
+                            client, desk, "/desk/api/checkin", #"{"session": "S1", "scanned": "\#(rep)"}"#)
+                        return (answer.status, Self.code(answer.body))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.filter { $0.0 == .ok }.count == 1)
+            #expect(answers.filter { $0.0 == .conflict && $0.1 == "no_open_place" }.count == 2)
+            // A representative is never held back by reserves: R3 arrives late and is admitted above the quota.
+            #expect(
+                try await post(client, second, "/desk/api/checkin", #"{"session": "S1", "scanned": "R3"}"#).status
+                    == .ok)
+        }
+        #expect(try database.attendance() == ["S1": ["resident": 5]])
+    }
+
     @Test func aBoxIsClosedWithWarningsConfirmedAndOnlyByCountingClerks() async throws {
         try await app().test(.router) { client in
             let desk = try await signIn(client, "王芳", .desk)

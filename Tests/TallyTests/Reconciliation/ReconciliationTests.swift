@@ -16,6 +16,12 @@ import Testing
                 #"{"id": "east", "name": "东区分会场", "kind": "branch"}, {"id": "west", "name": "西区分会场", "kind": "branch"}"#
         )
         .replacingOccurrences(of: #""quotas": ["#, with: #""walk_ins_allowed": true, "quotas": ["#)
+        // and a department evaluated outside the sessions whose tally is not entered yet.
+        .replacingOccurrences(
+            of: #"{"id": "D03", "name": "市公安局", "group": "G2"}"#,
+            with:
+                #"{"id": "D03", "name": "市公安局", "group": "G2"}, {"id": "D09", "name": "市机关事务局", "evaluated_outside": true}"#
+        )
 
     struct Key: Hashable, CustomStringConvertible {
         var kind: Finding.Kind
@@ -133,6 +139,7 @@ import Testing
             Key(.nodeSilent, .warning, "west", 600, nil),
             Key(.alarm, .error, "east", nil, nil),
             Key(.correction, .info, "main", nil, nil),
+            Key(.outsideTally, .warning, nil, nil, nil),
         ]
         #expect(
             Set(found) == Set(expected),
@@ -157,8 +164,9 @@ import Testing
             report.attendance.first { $0.venue == "east" && $0.session == "S1" }
                 == AttendanceRow(venue: "east", session: "S1", quota: 4, checkedIn: 2, walkIns: 1, rate: 25))
         let overall = try #require(report.results.first { $0.scope == "overall" })
-        #expect(overall.rows.map(\.department) == ["D01", "D02", "D03"])
-        #expect(overall.rows.map(\.rank) == [1, 2, nil])
+        // D03 has no ballots yet, D09 no tally entered: both unranked.
+        #expect(overall.rows.map(\.department) == ["D01", "D02", "D03", "D09"])
+        #expect(overall.rows.map(\.rank) == [1, 2, nil, nil])
         #expect(overall.rows[0].counts == ["satisfied": 3, "dissatisfied": 1])
         #expect(overall.rows[0].satisfactionRate == 75 && overall.rows[0].score == 75)
         #expect(overall.rows[1].satisfactionRate == 75 && overall.rows[1].score == 65)
