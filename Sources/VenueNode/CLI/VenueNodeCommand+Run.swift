@@ -29,11 +29,18 @@ extension VenueNodeCommand {
         var deskListen: String?
         @Option(help: "Serve the phone ballot box (/vote) on HOST:PORT of its own, and not on the desk's listener.")
         var voteListen: String?
+        @Option(
+            help: "Serve this node's chain to its standbys (venue-node standby allow) on HOST:PORT; off unless given.")
+        var standbyListen: String?
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
             if let deskListen, DeskServer.parseListen(deskListen) == nil {
                 throw ValidationError("--desk-listen must be HOST:PORT, e.g. 0.0.0.0:8081 (found \"\(deskListen)\")")
+            }
+            if let standbyListen, DeskServer.parseListen(standbyListen) == nil {
+                throw ValidationError(
+                    "--standby-listen must be HOST:PORT, e.g. 0.0.0.0:8083 (found \"\(standbyListen)\")")
             }
             if let voteListen, DeskServer.parseListen(voteListen) == nil {
                 throw ValidationError("--vote-listen must be HOST:PORT, e.g. 0.0.0.0:8082 (found \"\(voteListen)\")")
@@ -49,6 +56,11 @@ extension VenueNodeCommand {
             let lock = try DataDirectoryLock(directory: data.path, program: "venue-node run")
             defer { withExtendedLifetime(lock) {} }
             let (directory, database) = try data.open()
+            if let role = try database.standbyRole(), role.following {
+                throw CommandFailure(
+                    "this node is a standby following \(role.primaryURL ?? "a primary"): run `venue-node follow`, or "
+                        + "`venue-node promote` it if the primary is gone")
+            }
             var logger = logging.logger("venue-node")
             logger[metadataKey: "venue.id"] = "\(directory.configuration.venue)"
             logger[metadataKey: "node.id"] = "\(directory.configuration.nodeID)"
@@ -80,6 +92,15 @@ extension VenueNodeCommand {
                         database: database, venue: venue, host: host, port: port, logger: logger,
                         onServerRunning: { port in
                             print("vote listening on \(host):\(port)")
+                            fflush(nil)
+                        }))
+            }
+            if let standbyListen, let (host, port) = DeskServer.parseListen(standbyListen) {
+                services.append(
+                    StandbyServer.application(
+                        database: database, directory: directory, host: host, port: port, logger: logger,
+                        onServerRunning: { port in
+                            print("standby listening on \(host):\(port)")
                             fflush(nil)
                         }))
             }

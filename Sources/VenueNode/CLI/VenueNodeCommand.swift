@@ -15,7 +15,8 @@ public struct VenueNodeCommand: AsyncParsableCommand {
             Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self,
             Status.self, Report.self,
             Verify.self, Receipts.self,
-            Sync.self, Run.self, Restore.self, Handover.self, Clerks.self, Codes.self, Export.self,
+            Sync.self, Run.self, Restore.self, Handover.self, Clerks.self, Codes.self, Export.self, Standby.self,
+            Follow.self, Promote.self,
         ]
     )
 

@@ -93,6 +93,22 @@ extension DeskController {
         var attendance: [String: [String: Int]]
         var boxes: [DeskBox]
         var sync: Sync
+        /// The standbys copying this node's chain (issue #15): how far each holds it, and when it last asked.
+        var standbys: [Standby]
+
+        struct Standby: Encodable {
+            var node: String
+            var heldSeq: Int64?
+            var behind: Int64?
+            var lastAt: String?
+
+            enum CodingKeys: String, CodingKey {
+                case node
+                case heldSeq = "held_seq"
+                case behind
+                case lastAt = "last_at"
+            }
+        }
     }
 
     @Sendable func overview(_ request: Request, context: DeskRequestContext) async throws -> Response {
@@ -111,7 +127,12 @@ extension DeskController {
                     pending: status.pending,
                     lastSyncAt: health?.snapshot.lastSuccess?.formatted(.iso8601) ?? status.lastSyncAt,
                     lastError: online ? nil : health?.snapshot.lastFailureMessage ?? status.lastError,
-                    lastReceiptSeq: receipt?.lastSeq, lastReceiptAt: receipt?.receivedAt))
+                    lastReceiptSeq: receipt?.lastSeq, lastReceiptAt: receipt?.receivedAt),
+                standbys: try database.standbys().map {
+                    .init(
+                        node: String($0.nodeID.prefix(8)), heldSeq: $0.heldSeq,
+                        behind: $0.heldSeq.map { status.lastSeq - $0 }, lastAt: $0.lastAt)
+                })
         }
         return try DeskJSON.response(answer)
     }

@@ -22,6 +22,8 @@ enum DeskPage {
         header button { margin:0; border-color:#fff; background:transparent; padding:.2em .7em; }
         #sync { font-size:.8em; padding:.15em .6em; border-radius:1em; background:#2e7d32; white-space:nowrap; }
         #sync[data-online="false"] { background:#c62828; }
+        #standby { font-size:.8em; padding:.15em .6em; border-radius:1em; background:#2e7d32; white-space:nowrap; }
+        #standby:not([data-behind="0"]) { background:#b26a00; }
         nav { display:flex; flex-wrap:wrap; gap:.3em; padding:.4em .8em; background:#dde4ea; }
         nav button { margin:0; background:#fff; color:var(--accent); font-size:.85em; padding:.25em .8em; }
         nav button[aria-selected="true"] { background:var(--accent); color:#fff; }
@@ -71,6 +73,7 @@ enum DeskPage {
           <span id="venue-name"></span>
           <select id="session" aria-label="session" hidden></select>
           <span id="sync" hidden></span>
+          <span id="standby" hidden></span>
           <span id="who"></span>
           <button id="lang" type="button">English</button>
           <button id="signout" type="button" hidden><span data-t="signOut">退出登录</span> <kbd>Alt+0</kbd></button>

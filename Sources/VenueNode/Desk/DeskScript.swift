@@ -30,6 +30,7 @@ enum DeskScript {
                 correctIssued:"新的发放数（封箱记录）", correctReturned:"新的回收数（封箱记录）", correctSave:"保存更正",
                 recordsTitle:"最近的记录", seq:"记录号", kind:"类型", summary:"内容", savedAt:"时间", correctedBy:"已被更正",
                 reconcileTitle:"本会场核对", severity:"级别", detail:"说明", expected:"应为", actual:"实为", noFindings:"没有发现问题",
+                standby:"备机 {node}：{state}", standbyCaughtUp:"已同步", standbyBehind:"落后 {n} 条", standbyNever:"尚未连接",
                 online:"在线 · 待传 {n}", offline:"离线 · 待传 {n}（数据保存在本机，恢复网络后自动上传）",
                 lastReceipt:"最近回执：至记录 {seq}",
                 roles:{ desk:"签到", count:"计票", lead:"负责人" },
@@ -87,6 +88,7 @@ enum DeskScript {
                 correctIssued:"New issued (box closing)", correctReturned:"New returned (box closing)", correctSave:"Save correction",
                 recordsTitle:"Latest records", seq:"Record", kind:"Kind", summary:"What", savedAt:"Saved", correctedBy:"Corrected by",
                 reconcileTitle:"This venue's reconciliation", severity:"Severity", detail:"Detail", expected:"Expected", actual:"Found", noFindings:"Nothing found",
+                standby:"Standby {node}: {state}", standbyCaughtUp:"caught up", standbyBehind:"{n} behind", standbyNever:"not connected yet",
                 online:"Online · {n} pending", offline:"Offline · {n} pending (kept on this computer, sent when the network returns)",
                 lastReceipt:"Last receipt: up to record {seq}",
                 roles:{ desk:"desk", count:"count", lead:"lead" },
@@ -190,6 +192,12 @@ enum DeskScript {
           sync.dataset.pending = String(overview.sync.pending);
           sync.textContent = fill(overview.sync.online ? L.online : L.offline, { n: overview.sync.pending });
           sync.title = overview.sync.last_receipt_seq ? fill(L.lastReceipt, { seq: overview.sync.last_receipt_seq }) : "";
+          // Whether each standby laptop holds everything (issue #15).
+          const standbys = (overview.standbys || []).map((b) => fill(L.standby, { node: b.node,
+            state: b.held_seq == null ? L.standbyNever : b.behind === 0 ? L.standbyCaughtUp : fill(L.standbyBehind, { n: b.behind }) }));
+          $("standby").hidden = !standbys.length;
+          $("standby").textContent = standbys.join(" · ");
+          $("standby").dataset.behind = String((overview.standbys || []).reduce((a, b) => a + (b.behind ?? 0), 0));
           const info = sessionInfo();
           const counts = (overview.attendance[session] || {});
           const quotas = info ? info.quotas : {};

@@ -165,6 +165,7 @@ extension NodeDatabase {
         _ payloads: [RecordPayload], to state: inout Ledger, event: EventDefinition,
         db: Database
     ) throws -> [ChainedRecord] {
+        try refuseWhileFollowing(db)
         var saved: [ChainedRecord] = []
         let now = Self.timestamp()
         var delta: [Counter: Int] = [:]

@@ -269,6 +269,35 @@ extension NodeDatabase {
             ALTER TABLE rosterEntry ADD COLUMN reserve INTEGER NOT NULL DEFAULT 0;
             """
         ),
+        // A standby on the venue's LAN (issue #15): the primary's allowed standby keys and how far each has copied; the
+        // standby's role (following a primary, then promoted), append-only.
+        (
+            "v10: standby",
+            """
+            CREATE TABLE standbyKey (
+                nodeID TEXT PRIMARY KEY,
+                publicKey TEXT NOT NULL,
+                addedAt TEXT NOT NULL
+            );
+            CREATE TABLE standbyContact (
+                nodeID TEXT PRIMARY KEY,
+                heldSeq INTEGER NOT NULL,
+                heldHash TEXT NOT NULL,
+                lastAt TEXT NOT NULL
+            );
+            CREATE TABLE standbyRole (
+                id INTEGER PRIMARY KEY,
+                role TEXT NOT NULL CHECK (role IN ('following', 'promoted')),
+                primaryURL TEXT,
+                primaryKey TEXT,
+                at TEXT NOT NULL
+            );
+            CREATE TRIGGER standbyRole_is_append_only_update BEFORE UPDATE ON standbyRole
+            BEGIN SELECT RAISE(ABORT, 'standbyRole is append-only'); END;
+            CREATE TRIGGER standbyRole_is_append_only_delete BEFORE DELETE ON standbyRole
+            BEGIN SELECT RAISE(ABORT, 'standbyRole is append-only'); END;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 

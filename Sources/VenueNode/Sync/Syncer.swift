@@ -52,6 +52,21 @@ public struct Syncer: Sendable {
     /// Sends everything pending. With `fromSeq`, resends from that record on whatever the
     /// aggregator holds (it ignores what it has already).
     public func sync(fromSeq: Int64? = nil, batchSize: Int? = nil) async throws -> SyncReport {
+        if let role = try database.standbyRole() {
+            guard !role.following else {
+                throw SyncError(
+                    message: "this node is a standby following \(role.primaryURL ?? "a primary"): the primary syncs; "
+                        + "promote this node first if the primary is gone", retryable: false)
+            }
+            // A promoted standby enrols with the token kept at `follow` before its first batch: the venue's next
+            // epoch, which retires the old primary's key.
+            if let token = EnrolmentToken.kept(in: directory) {
+                let response = try await enrol(token: token)
+                EnrolmentToken.used(in: directory)
+                logger.notice(
+                    "enrolled as the venue's node after promotion", metadata: ["epoch": "\(response.epoch)"])
+            }
+        }
         do {
             let report = try await push(fromSeq: fromSeq, batchSize: max(1, batchSize ?? self.batchSize))
             do {
@@ -234,6 +249,33 @@ public struct Syncer: Sendable {
         try database.restore(records)
         if let last = records.last { try database.logSync(ok: true, ackedSeq: last.seq, ackedHash: last.hash) }
         return records.count
+    }
+
+    /// The venue's records the aggregator holds beyond this node's head (a promoted standby's catch-up: what the old
+    /// primary sent before it died, which the standby never copied), in order, checked to continue this chain.
+    public func recordsBeyondHead(pageSize: Int = 1_000) async throws -> [ChainedRecord] {
+        let head = try database.head()
+        var records: [ChainedRecord] = []
+        while true {
+            let path = "/v1/nodes/\(directory.configuration.nodeID)/records"
+            let from = head.seq + Int64(records.count) + 1
+            let reply = try await signedGet(path: path, query: "from=\(from)&limit=\(pageSize)")
+            guard reply.status == 200 else { throw apiError(reply) }
+            let page = try decode(RecordPage.self, reply)
+            guard page.venue == directory.configuration.venue else {
+                throw SyncError(message: "the aggregator sent records of venue \(page.venue)", retryable: false)
+            }
+            records += page.records
+            if page.records.isEmpty || head.seq + Int64(records.count) >= page.headSeq { break }
+        }
+        do {
+            try RecordChain.verify(records, afterSeq: head.seq, afterHash: head.hash)
+        } catch {
+            throw SyncError(
+                message: "the aggregator's records of the venue do not continue this node's chain (held up to "
+                    + "\(head.seq)): \(error)", retryable: false)
+        }
+        return records
     }
 
     /// A GET signed with the node's key (method, path and query): the aggregator answers reads only to

@@ -190,6 +190,32 @@ import Testing
         #expect(try database.attendance() == ["S1": ["resident": 5]])
     }
 
+    @Test func theDeskShowsHowFarTheStandbyHasCopied() async throws {
+        let standbyKey = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+        let standby = try database.allowStandby(publicKey: standbyKey)
+        try await app().test(.router) { client in
+            let desk = try await signIn(client, "王芳", .desk)
+            for rep in ["R1", "R2", "R3"] {
+                _ = try await post(client, desk, "/desk/api/checkin", #"{"session": "S1", "scanned": "\#(rep)"}"#)
+            }
+            func standbys() async throws -> [[String: Any]] {
+                let response = try await client.execute(uri: "/desk/api/overview", method: .get, headers: desk.headers)
+                let body =
+                    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                return body?["standbys"] as? [[String: Any]] ?? []
+            }
+            // Allowed, not connected yet; then it asks after record 1 of 3: 2 behind.
+            var shown = try await standbys()
+            #expect(shown.count == 1)
+            #expect(shown.first?["node"] as? String == String(standby.prefix(8)))
+            #expect(shown.first?["held_seq"] == nil)
+            try database.noteStandby(standby, heldSeq: 1, heldHash: try #require(try database.hash(at: 1)))
+            shown = try await standbys()
+            #expect(shown.first?["held_seq"] as? Int == 1)
+            #expect(shown.first?["behind"] as? Int == 2)
+        }
+    }
+
     @Test func aBoxIsClosedWithWarningsConfirmedAndOnlyByCountingClerks() async throws {
         try await app().test(.router) { client in
             let desk = try await signIn(client, "王芳", .desk)
