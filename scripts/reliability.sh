@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs many seeded fault schedules (default 2000, from seed 1000) and writes the summary into
-# docs/reliability.md. Usage: scripts/reliability.sh [SCHEDULES] [FIRST_SEED]
+# docs/reliability.md; then standby schedules (default 200). Usage: scripts/reliability.sh [SCHEDULES] [FIRST_SEED] [STANDBY_SCHEDULES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,3 +8,6 @@ swift build
 FAULT_SCHEDULES="${1:-2000}" FAULT_SEED="${2:-1000}" FAULT_REPORT="$PWD/docs/reliability.md" \
     swift test --filter FaultInjectionTests
 echo "summary written to docs/reliability.md"
+# Schedules that kill the primary and promote its standby (issue #15); their summary is the last line printed.
+FAULT_STANDBY_SCHEDULES="${3:-200}" FAULT_STANDBY_SEED="${2:-1000}" swift test --filter StandbyFaultTests 2>&1 |
+    grep -E '^standby schedule' | tail -n 1
