@@ -36,6 +36,7 @@ public struct StandbyFollower: Sendable {
         while true {
             let page = try await fetch(after: try database.head().seq)
             if page.records.isEmpty {
+                try keep(page.receipt)
                 let head = try database.head()
                 guard page.headSeq == head.seq, page.headHash == head.hash else {
                     throw Failure(
@@ -47,6 +48,19 @@ public struct StandbyFollower: Sendable {
             try database.replicate(page.records)
             copied += page.records.count
         }
+    }
+
+    /// Keeps the primary's receipt when it is the aggregator's (the key this node was given), for this venue, and
+    /// over a record this copy holds with the same hash; then those records count as acknowledged here too.
+    func keep(_ receipt: Receipt?) throws {
+        guard let receipt, let configured = directory.configuration.aggregatorKey,
+            let key = NodeIdentity.publicKey(base64: configured), receipt.venue == directory.configuration.venue,
+            receipt.lastSeq > (try database.acknowledgedSeq()),
+            try database.hash(at: receipt.lastSeq) == receipt.lastHash,
+            receipt.isValid(for: key)
+        else { return }
+        try database.saveReceipt(receipt)
+        try database.logSync(ok: true, ackedSeq: receipt.lastSeq, ackedHash: receipt.lastHash)
     }
 
     /// The primary's head, if it answers (promote asks before it goes ahead).

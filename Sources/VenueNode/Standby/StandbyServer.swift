@@ -14,12 +14,15 @@ public struct StandbyPage: Codable, Sendable, Equatable {
     public var headSeq: Int64
     public var headHash: String
     public var records: [ChainedRecord]
+    /// The primary's latest receipt from the aggregator: the standby keeps it (once it verifies), so a promoted
+    /// standby does not send again what the aggregator already acknowledged.
+    public var receipt: Receipt?
 
     enum CodingKeys: String, CodingKey {
         case venue, node
         case headSeq = "head_seq"
         case headHash = "head_hash"
-        case records
+        case records, receipt
     }
 }
 
@@ -86,7 +89,8 @@ public enum StandbyServer {
                     claimed, heldSeq: after, heldHash: try database.hash(at: after) ?? RecordChain.genesis)
                 let records = try database.records(from: after + 1, limit: limit, maxBytes: 4 << 20)
                 let page = StandbyPage(
-                    venue: venue, node: nodeID, headSeq: head.seq, headHash: head.hash, records: records)
+                    venue: venue, node: nodeID, headSeq: head.seq, headHash: head.hash, records: records,
+                    receipt: try database.receipts().max { $0.lastSeq < $1.lastSeq })
                 return (.ok, try JSONCoding.data(page))
             }
             var headers: HTTPFields = [.contentType: "application/json"]

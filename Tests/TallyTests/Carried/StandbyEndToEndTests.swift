@@ -44,7 +44,15 @@ import Testing
         #expect(token.hasPrefix("sme_"))
         #expect(
             try harness.run("venue-node", ["standby", "allow", "--data-dir", "east", "--key", standbyKey]).status == 0)
-        // and the network goes down for the whole session.
+        func checkins(_ dataDir: String, _ reps: ClosedRange<Int>) throws -> Int32 {
+            let rows = ["session,rep,category"] + reps.map { "S1,R\($0),resident" }
+            let file = try harness.write(rows.joined(separator: "\n") + "\n", to: "c\(dataDir)\(reps.lowerBound).csv")
+            return try harness.run("venue-node", ["import", "--data-dir", dataDir, "--checkins", file]).status
+        }
+        // The first 5 check-ins reach the aggregator (an import: its marker record and 5 check-ins, records 1…6),
+        #expect(try checkins("east", 1...5) == 0)
+        #expect(try harness.run("venue-node", ["sync", "--data-dir", "east"]).status == 0)
+        // and then the network goes down for the rest of the session.
         aggregator.terminate()
         await harness.waitForExit(aggregator)
 
@@ -60,15 +68,10 @@ import Testing
                 primaryKey, "--token", token, "--interval", "1",
             ], log: "follower.log")
 
-        // When the primary records 30 check-ins offline (an import: its marker record and 30 check-ins)
-        func checkins(_ dataDir: String, _ reps: ClosedRange<Int>) throws -> Int32 {
-            let rows = ["session,rep,category"] + reps.map { "S1,R\($0),resident" }
-            let file = try harness.write(rows.joined(separator: "\n") + "\n", to: "c\(dataDir)\(reps.lowerBound).csv")
-            return try harness.run("venue-node", ["import", "--data-dir", dataDir, "--checkins", file]).status
-        }
-        #expect(try checkins("east", 1...30) == 0)
+        // When the primary records 25 more check-ins offline (records 7…32)
+        #expect(try checkins("east", 6...30) == 0)
 
-        // Then the standby holds them within moments, and the primary's status says so
+        // Then the standby holds all 32 within moments (and the primary's receipt for 1…6); the primary's status says so
         func copied(_ count: Int) async throws -> Bool {
             for _ in 0..<200 {
                 let status = try harness.run("venue-node", ["status", "--data-dir", "standby"]).stdout
@@ -77,13 +80,13 @@ import Testing
             }
             return false
         }
-        #expect(try await copied(31), "the standby never held the 31 records")
+        #expect(try await copied(32), "the standby never held the 32 records")
         var primaryStatus = ""
-        for _ in 0..<100 where !primaryStatus.contains("holds 31 of 31 (0 behind)") {
+        for _ in 0..<100 where !primaryStatus.contains("holds 32 of 32 (0 behind)") {
             primaryStatus = try harness.run("venue-node", ["status", "--data-dir", "east"]).stdout
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(primaryStatus.contains("holds 31 of 31 (0 behind)"), "\(primaryStatus)")
+        #expect(primaryStatus.contains("holds 32 of 32 (0 behind)"), "\(primaryStatus)")
 
         // And the standby records nothing of its own while it follows, and is not promoted while the primary answers
         let ownRecord = try harness.run(
@@ -93,7 +96,7 @@ import Testing
         #expect(ownRecord.stderr.contains("this node is a standby following"), "\(ownRecord.stderr)")
         let early = try harness.run("venue-node", ["promote", "--data-dir", "standby"])
         #expect(early.status != 0)
-        #expect(early.stderr.contains("still answers (its chain ends at record 31)"), "\(early.stderr)")
+        #expect(early.stderr.contains("still answers (its chain ends at record 32)"), "\(early.stderr)")
 
         // When the primary's laptop dies with its disk
         kill(primary.processIdentifier, SIGKILL)
@@ -102,25 +105,28 @@ import Testing
         follower.terminate()
         await harness.waitForExit(follower)
 
-        // Then the standby is promoted (the aggregator out of reach) and goes on recording from record 32
+        // Then the standby is promoted (the aggregator out of reach) and goes on recording from record 33
         let promoted = try harness.run("venue-node", ["promote", "--data-dir", "standby"])
         #expect(promoted.status == 0, "\(promoted.stderr)")
         #expect(promoted.stdout.contains("the aggregator is out of reach now"), "\(promoted.stdout)")
-        #expect(promoted.stdout.contains("holding records 1…31; the next record is 32"), "\(promoted.stdout)")
+        #expect(promoted.stdout.contains("holding records 1…32; the next record is 33"), "\(promoted.stdout)")
         #expect(try checkins("standby", 31...40) == 0)
         let head = try harness.run("venue-node", ["status", "--data-dir", "standby"]).stdout
-        #expect(head.contains("records:          42 "), "\(head)")
+        #expect(head.contains("records:          43 "), "\(head)")
+        #expect(head.contains("acknowledged:     6\n"), "the primary's receipt was kept: \(head)")
         #expect(head.contains("promoted:"), "\(head)")
 
-        // And when the network returns, one sync enrols it as the venue's next epoch and sends what is missing
+        // And when the network returns, one sync enrols it as the venue's next epoch and sends only what is missing
         (aggregator, port) = try await harness.startAggregator(dataDir: "agg", event: eventURL, port: port)
         let synced = try harness.run("venue-node", ["sync", "--data-dir", "standby"])
         #expect(synced.status == 0, "\(synced.stderr)")
+        #expect(synced.stdout.contains("sent 37 record(s)"), "\(synced.stdout)")
         #expect(try harness.run("venue-node", ["sync", "--data-dir", "standby"]).status == 0)
         aggregator.terminate()
         await harness.waitForExit(aggregator)
 
-        // The aggregator holds every record exactly once (42: two import markers and 40 check-ins), epoch 2 for the venue
+        // The aggregator holds every record exactly once (43: three import markers and 40 check-ins), epoch 2 for the
+        // venue
         let database = try AggregatorDatabase(
             path: harness.workDirectory.appending(path: "agg/aggregator.sqlite").path)
         let counts = try database.writerForTests.read { db in
@@ -132,9 +138,9 @@ import Testing
                     FROM record WHERE venue = 'east'
                     """)
         }
-        #expect(counts?["n"] == 42)
-        #expect(counts?["distinctSeqs"] == 42)
-        #expect(counts?["last"] == 42)
+        #expect(counts?["n"] == 43)
+        #expect(counts?["distinctSeqs"] == 43)
+        #expect(counts?["last"] == 43)
         #expect(counts?["epoch"] == 2)
         let totals = try database.totals(eventID: "test-2026")
         #expect(totals.attendance.map(\.checkedIn).reduce(0, +) == 40)

@@ -145,6 +145,15 @@ import VenueNode
         /// Restarts that did not come up (and were tried again), with the reason.
         var failedRestarts: [String] = []
 
+        /// Stops the aggregator, then the proxy in front of it.
+        func stop(_ proxy: FaultProxy) {
+            lock.withLock {
+                aggregator?.terminate()
+                aggregator?.waitUntilExit()
+            }
+            proxy.stop()
+        }
+
         /// Starts the aggregator unless it runs; call with `lock` held.
         func superviseAggregator(_ harness: ProcessHarness, event: URL, port: Int) {
             for _ in 0..<5 where !(aggregator?.isRunning ?? false) {
@@ -157,6 +166,31 @@ import VenueNode
                 }
             }
         }
+    }
+
+    /// The aggregator behind the fault proxy of `seed`'s plan, supervised: the proxy's kills SIGKILL the aggregator
+    /// (restarted at once, as systemd would) or the sync in flight. `Running.stop` ends both.
+    static func faultyAggregator(_ harness: ProcessHarness, event eventURL: URL, seed: UInt64) async throws
+        -> (Running, FaultProxy, Int)
+    {
+        let running = Running()
+        let (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
+        running.aggregator = aggregator
+        let proxy = try FaultProxy(upstreamPort: aggregatorPort, plan: plan(seed: seed))
+        proxy.onKillAggregator = {
+            running.lock.withLock {
+                guard let process = running.aggregator else { return }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                running.superviseAggregator(harness, event: eventURL, port: aggregatorPort)
+            }
+        }
+        proxy.onKillNode = {
+            running.lock.withLock {
+                if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) }
+            }
+        }
+        return (running, proxy, aggregatorPort)
     }
 
     static func runSchedule(seed: UInt64) async throws -> Outcome {
@@ -174,30 +208,8 @@ import VenueNode
         let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
         let eventURL = harness.workDirectory.appending(path: eventFile)
         let event = Fixtures.smallEvent
-        let running = Running()
-        let (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
-        running.aggregator = aggregator
-        let proxy = try FaultProxy(upstreamPort: aggregatorPort, plan: plan(seed: seed))
-        defer { proxy.stop() }
-        proxy.onKillAggregator = {
-            running.lock.withLock {
-                guard let process = running.aggregator else { return }
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                running.superviseAggregator(harness, event: eventURL, port: aggregatorPort)
-            }
-        }
-        proxy.onKillNode = {
-            running.lock.withLock {
-                if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) }
-            }
-        }
-        defer {
-            running.lock.withLock {
-                running.aggregator?.terminate()
-                running.aggregator?.waitUntilExit()
-            }
-        }
+        let (running, proxy, aggregatorPort) = try await faultyAggregator(harness, event: eventURL, seed: seed)
+        defer { running.stop(proxy) }
 
         let venues = ["main", "east"]
         var reportedSaved: [String: Int64] = [:]

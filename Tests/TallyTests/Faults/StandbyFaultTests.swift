@@ -64,28 +64,9 @@ import VenueNode
         let eventURL = harness.workDirectory.appending(
             path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
         let event = Fixtures.smallEvent
-        let running = FaultInjectionTests.Running()
-        let (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
-        running.aggregator = aggregator
-        let proxy = try FaultProxy(upstreamPort: aggregatorPort, plan: FaultInjectionTests.plan(seed: seed))
-        defer { proxy.stop() }
-        proxy.onKillAggregator = {
-            running.lock.withLock {
-                guard let process = running.aggregator else { return }
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                running.superviseAggregator(harness, event: eventURL, port: aggregatorPort)
-            }
-        }
-        proxy.onKillNode = {
-            running.lock.withLock { if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) } }
-        }
-        defer {
-            running.lock.withLock {
-                running.aggregator?.terminate()
-                running.aggregator?.waitUntilExit()
-            }
-        }
+        let (running, proxy, aggregatorPort) = try await FaultInjectionTests.faultyAggregator(
+            harness, event: eventURL, seed: seed)
+        defer { running.stop(proxy) }
 
         // The primary never reaches the aggregator (the venue is offline; port 9 has no listener); the standby
         // reaches it through the faulty proxy once promoted.
