@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds release binaries and installs the venue node and/or the aggregator as systemd services.
-# Usage: sudo deploy/install.sh node|aggregator|both
+# Usage: sudo deploy/install.sh node|standby|aggregator|both
+# (standby: a venue's second laptop; venue-node-follow.service is enabled, venue-node.service installed for after a
+# promotion.)
 # Creates the sanmin system user, /etc/sanmin (configuration from the examples, kept if present),
 # installs the units and enables them. Start a unit once its configuration is in place (docs/operations.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 role="${1:-}"
-case "$role" in node|aggregator|both) ;; *) echo "usage: $0 node|aggregator|both" >&2; exit 64 ;; esac
+case "$role" in node|standby|aggregator|both) ;; *) echo "usage: $0 node|standby|aggregator|both" >&2; exit 64 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0 $role)" >&2; exit 1; }
 
 scripts/setup.sh --build-only
@@ -19,11 +21,17 @@ install -d -m 0755 /etc/sanmin /usr/local/share/doc/sanmin
 install -m 0644 docs/operations.md /usr/local/share/doc/sanmin/operations.md
 
 units=()
-if [ "$role" = node ] || [ "$role" = both ]; then
+if [ "$role" = node ] || [ "$role" = standby ] || [ "$role" = both ]; then
     install -m 0755 "$bin/venue-node" /usr/local/bin/venue-node
     [ -e /etc/sanmin/venue-node.conf ] || install -m 0644 deploy/venue-node.conf /etc/sanmin/venue-node.conf
     install -m 0644 deploy/venue-node.service /etc/systemd/system/venue-node.service
-    units+=(venue-node.service)
+    [ "$role" = standby ] || units+=(venue-node.service)
+fi
+if [ "$role" = standby ]; then
+    [ -e /etc/sanmin/venue-node-follow.conf ] ||
+        install -m 0640 -g sanmin deploy/venue-node-follow.conf /etc/sanmin/venue-node-follow.conf
+    install -m 0644 deploy/venue-node-follow.service /etc/systemd/system/venue-node-follow.service
+    units+=(venue-node-follow.service)
 fi
 if [ "$role" = aggregator ] || [ "$role" = both ]; then
     install -m 0755 "$bin/aggregator" /usr/local/bin/aggregator

@@ -65,6 +65,7 @@ extension VenueNodeCommand {
                 kept for `venue-node promote`: the promoted standby enrols with it at its first sync, as the venue's
                 next epoch, even if the aggregator is out of reach when it is promoted. Example:
                   venue-node follow --data-dir /var/lib/venue-node --primary http://10.0.0.2:8083 --primary-key BASE64 --token sme_…
+                Under systemd: deploy/venue-node-follow.service reads its options from /etc/sanmin/venue-node-follow.conf.
                 """)
 
         @OptionGroup var data: DataDirectoryOption
@@ -95,10 +96,16 @@ extension VenueNodeCommand {
                 "following \(primary) as the standby of venue \(directory.configuration.venue); node \(directory.configuration.nodeID)"
             )
             fflush(nil)
+            // Under systemd (deploy/venue-node-follow.service, Type=notify): ready once the store is open, and the
+            // watchdog pinged while it runs.
+            let watchdog = WatchdogService(notifier: SystemdNotifier())
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [FollowService(follower: follower, interval: .seconds(interval), logger: logger)],
+                    services: [
+                        FollowService(follower: follower, interval: .seconds(interval), logger: logger), watchdog,
+                    ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            watchdog.ready()
             try await group.run()
         }
     }

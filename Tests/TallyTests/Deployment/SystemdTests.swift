@@ -5,7 +5,11 @@ import Testing
 
 /// The systemd units, the notification protocol and the configuration files of deploy/.
 @Suite(.serialized) struct SystemdTests {
-    static let units = ["venue-node", "aggregator"]
+    static let units = ["venue-node", "aggregator", "venue-node-follow"]
+    /// The data directory each unit runs on: the standby's follow unit shares the node's (it becomes the node's).
+    static let stateDirectory = [
+        "venue-node": "venue-node", "aggregator": "aggregator", "venue-node-follow": "venue-node",
+    ]
     static let hasSystemdAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
 
     @Test(.enabled(if: hasSystemdAnalyze, "needs systemd-analyze (Debian's systemd package)"))
@@ -45,11 +49,12 @@ import Testing
         for directive in Self.requiredDirectives {
             #expect(lines.contains(directive), "\(unit).service lacks \(directive)")
         }
-        #expect(lines.contains("StateDirectory=\(unit)"))
+        #expect(lines.contains("StateDirectory=\(Self.stateDirectory[unit]!)"))
         #expect(lines.contains("EnvironmentFile=-/etc/sanmin/\(unit).env"))
+        let binary = unit == "venue-node-follow" ? "venue-node" : unit
         #expect(
             lines.contains {
-                $0.hasPrefix("ExecStart=/usr/local/bin/\(unit) ") && $0.hasSuffix("--config /etc/sanmin/\(unit).conf")
+                $0.hasPrefix("ExecStart=/usr/local/bin/\(binary) ") && $0.hasSuffix("--config /etc/sanmin/\(unit).conf")
             })
         // Every connection holds a file descriptor: the limit is above the aggregator's total connection cap.
         let limit = lines.first { $0.hasPrefix("LimitNOFILE=") }.flatMap { Int($0.dropFirst("LimitNOFILE=".count)) }
@@ -102,7 +107,25 @@ import Testing
         let eventURL = Fixtures.example("tumed-2021")
         let socket = try NotifySocket(path: harness.workDirectory.appending(path: "notify.sock").path)
         let config: String
-        if unit == "venue-node" {
+        if unit == "venue-node-follow" {
+            // A standby whose primary does not answer: it keeps trying, and says so, while systemd watches it.
+            func initNode(_ dir: String) throws -> String {
+                let created = try harness.run(
+                    "venue-node",
+                    [
+                        "init", "--data-dir", dir, "--event", eventURL.path, "--venue", "tumed", "--aggregator",
+                        "http://127.0.0.1:9",
+                    ])
+                return try #require(
+                    created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?.split(separator: " ")
+                        .last.map(String.init))
+            }
+            let primaryKey = try initNode("p")
+            _ = try initNode("s")
+            config = try harness.write(
+                "data-dir = s\nprimary = http://127.0.0.1:9\nprimary-key = \(primaryKey)\ninterval = 1\n",
+                to: "follow.conf")
+        } else if unit == "venue-node" {
             #expect(
                 try harness.run(
                     "venue-node",
@@ -117,9 +140,12 @@ import Testing
                 "data-dir = agg\nevent = \(eventURL.path)\nlisten = 127.0.0.1:0\n",
                 to: "aggregator.conf")
         }
-        let arguments = unit == "venue-node" ? ["run", "--config", config] : ["serve", "--config", config]
+        let arguments =
+            ["venue-node": ["run"], "venue-node-follow": ["follow"], "aggregator": ["serve"]][unit]! + [
+                "--config", config,
+            ]
         let process = try harness.start(
-            unit, arguments, log: "daemon.log",
+            unit == "venue-node-follow" ? "venue-node" : unit, arguments, log: "daemon.log",
             environment: [
                 "NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000",
             ])
