@@ -101,12 +101,8 @@ public struct Report: Codable, Sendable {
             event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
             inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
             reserves: Reconciliation.reservesUsed(input),
-            findings: (Reconciliation.findings(input) + Self.outsideFindings(outside, event: definition)).sorted {
-                a, b in
-                (a.severity, a.venue ?? "", a.session ?? "", a.kind.rawValue) < (
-                    b.severity, b.venue ?? "", b.session ?? "", b.kind.rawValue
-                )
-            }, results: results, outside: outside)
+            findings: (Reconciliation.findings(input) + Self.outsideFindings(outside, event: definition))
+                .sorted(by: Finding.reportOrder), results: results, outside: outside)
         return (report, checkins)
     }
 

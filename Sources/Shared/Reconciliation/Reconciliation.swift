@@ -44,6 +44,13 @@ public struct Finding: Codable, Sendable, Equatable {
     public var actual: Int?
     public var message: String
 
+    /// The order reports list findings in: by severity, then venue, session and kind.
+    public static func reportOrder(_ a: Finding, _ b: Finding) -> Bool {
+        (a.severity, a.venue ?? "", a.session ?? "", a.kind.rawValue) < (
+            b.severity, b.venue ?? "", b.session ?? "", b.kind.rawValue
+        )
+    }
+
     public init(
         kind: Kind, severity: Severity, venue: String? = nil, session: String? = nil, box: String? = nil,
         category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil, actual: Int? = nil, message: String
@@ -644,10 +651,6 @@ public enum Reconciliation {
                 "record \(correction.seq) by \(correction.operatorName)\(correction.at.map { " at \($0)" } ?? "") "
                     + "\(correction.replaced ? "replaces" : "voids") record \(correction.target): \(correction.reason)")
         }
-        return findings.sorted { a, b in
-            (a.severity, a.venue ?? "", a.session ?? "", a.kind.rawValue) < (
-                b.severity, b.venue ?? "", b.session ?? "", b.kind.rawValue
-            )
-        }
+        return findings.sorted(by: Finding.reportOrder)
     }
 }
