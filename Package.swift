@@ -37,12 +37,15 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"])]
         ),
+        // The version and commit a packaged build was made from (stamped into the binary by scripts/package.sh).
+        .target(name: "CBuildInfo"),
         // The domain core, shared by node and aggregator: event model, record chain and ledger, wire format
         // and signatures, reconciliation and scoring, CSV. No database, no service library.
         .target(
             name: "Shared",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                "CBuildInfo",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

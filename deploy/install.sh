@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds release binaries and installs the venue node and/or the aggregator as systemd services.
+# Builds release binaries and installs the venue node and/or the aggregator as systemd services: the developer's
+# path (operators install the Debian packages, scripts/package.sh; docs/operations.md).
 # Usage: sudo deploy/install.sh node|standby|aggregator|both
 # (standby: a venue's second laptop; venue-node-follow.service is enabled, venue-node.service installed for after a
 # promotion.)
@@ -15,6 +16,17 @@ scripts/setup.sh --build-only
 swift build -c release --product venue-node
 swift build -c release --product aggregator
 bin="$(swift build -c release --show-bin-path)"
+version="$(sed -n 's/^public let sourceVersion = "\(.*\)"$/\1/p' Sources/Shared/Support/Release.swift)"
+if commit="$(git rev-parse HEAD 2>/dev/null)"; then
+    git diff --quiet HEAD -- Sources Package.swift || commit="$commit-modified"
+else
+    commit=unknown # not a git checkout
+fi
+# `--version` then says what was installed: the release and the commit (scripts/stamp-build-info.sh).
+install_binary() {
+    install -m 0755 "$bin/$1" "/usr/local/bin/$1"
+    scripts/stamp-build-info.sh "/usr/local/bin/$1" "$version" "$commit"
+}
 
 id sanmin >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sanmin
 install -d -m 0755 /etc/sanmin /usr/local/share/doc/sanmin
@@ -22,7 +34,7 @@ install -m 0644 docs/operations.md /usr/local/share/doc/sanmin/operations.md
 
 units=()
 if [ "$role" = node ] || [ "$role" = standby ] || [ "$role" = both ]; then
-    install -m 0755 "$bin/venue-node" /usr/local/bin/venue-node
+    install_binary venue-node
     [ -e /etc/sanmin/venue-node.conf ] || install -m 0644 deploy/venue-node.conf /etc/sanmin/venue-node.conf
     install -m 0644 deploy/venue-node.service /etc/systemd/system/venue-node.service
     [ "$role" = standby ] || units+=(venue-node.service)
@@ -34,7 +46,7 @@ if [ "$role" = standby ]; then
     units+=(venue-node-follow.service)
 fi
 if [ "$role" = aggregator ] || [ "$role" = both ]; then
-    install -m 0755 "$bin/aggregator" /usr/local/bin/aggregator
+    install_binary aggregator
     [ -e /etc/sanmin/aggregator.conf ] || install -m 0644 deploy/aggregator.conf /etc/sanmin/aggregator.conf
     install -m 0644 deploy/aggregator.service /etc/systemd/system/aggregator.service
     units+=(aggregator.service)

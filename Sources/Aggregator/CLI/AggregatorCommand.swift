@@ -10,7 +10,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "aggregator",
         abstract: "Receive the venues' signed batches, merge them idempotently and keep the event's totals.",
         discussion: "See docs/aggregator.md.",
-        version: sanminVersion,
+        version: sanminVersionLine,
         subcommands: [
             Init.self, Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
             Export.self, Alarms.self, HeldOut.self, Event.self, Import.self, Tally.self,

@@ -10,7 +10,7 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         commandName: "venue-node",
         abstract: "Record a venue's check-ins and ballot boxes offline; sync signed batches to the aggregator.",
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
-        version: sanminVersion,
+        version: sanminVersionLine,
         subcommands: [
             Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self,
             Status.self, Report.self,

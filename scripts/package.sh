@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Builds the Debian packages an operator installs with apt, once, at the central office:
+#   sanmin-venue-node_VERSION-REVISION_amd64.deb and sanmin-aggregator_VERSION-REVISION_amd64.deb,
+# from a release build with the Swift runtime linked in (--static-swift-stdlib), so the machines they go to need
+# no Swift at all; and SHA256SUMS beside them, signed with gpg (SHA256SUMS.sign) unless --unsigned.
+#
+# Usage: scripts/package.sh [--out DIR] [--revision N] [--sign-key KEYID | --unsigned] [--with-dependencies]
+#                           [--binaries DIR]
+#   --out DIR        where the packages go (default dist/)
+#   --revision N     the Debian revision (default 1): VERSION-N, where VERSION is sourceVersion in
+#                    Sources/Shared/Support/Release.swift. A rebuild of the same release gets the next revision.
+#   --sign-key KEYID the gpg key that signs SHA256SUMS (gpg's default keyring; GNUPGHOME to use another). Its
+#                    public half is written beside the packages as sanmin-archive-key.asc.
+#   --unsigned       no signature (a developer's packages; docs/operations.md says why venues must refuse them)
+#   --with-dependencies
+#                    also DIR/deps/: every Debian package the two need, and what those need (apt-get download, from
+#                    this machine's Debian release), with a Packages index: a venue laptop with no network installs
+#                    from the stick (docs/operations.md). SHA256SUMS covers them too.
+#   --binaries DIR   package the venue-node and aggregator already built in DIR (built with
+#                    --static-swift-stdlib) instead of making a release build: scripts/package-test.sh --quick
+#                    packages the test suite's debug build this way.
+# The Depends lines come from the binaries' own dynamic libraries (dpkg-shlibdeps): libc6, libcurl4, libsqlite3-0,
+# libqrencode4, … — Debian's runtime packages, never the -dev ones. docs/operations.md, "Install from a package".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=dist revision=1 sign_key="" unsigned=no binaries="" with_dependencies=no
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --revision) revision="$2"; shift 2 ;;
+    --sign-key) sign_key="$2"; shift 2 ;;
+    --unsigned) unsigned=yes; shift ;;
+    --binaries) binaries="$2"; shift 2 ;;
+    --with-dependencies) with_dependencies=yes; shift ;;
+    *)
+        echo "usage: $0 [--out DIR] [--revision N] [--sign-key KEYID | --unsigned] [--with-dependencies]" \
+            "[--binaries DIR]" >&2
+        exit 64
+        ;;
+    esac
+done
+[[ "$revision" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --revision must be a positive number, not '$revision'" >&2; exit 64; }
+if [ -z "$sign_key" ] && [ "$unsigned" = no ]; then
+    echo "$0: give --sign-key KEYID (the central office's package key), or --unsigned for a developer's build" >&2
+    exit 64
+fi
+
+upstream="$(sed -n 's/^public let sourceVersion = "\(.*\)"$/\1/p' Sources/Shared/Support/Release.swift)"
+[ -n "$upstream" ] || { echo "$0: no sourceVersion in Sources/Shared/Support/Release.swift" >&2; exit 1; }
+version="$upstream-$revision"
+commit="$(git rev-parse HEAD)"
+git diff --quiet HEAD -- Sources Package.swift || commit="$commit-modified"
+# Reproducible: every date in the packages is the commit's.
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}"
+maintainer="${SANMIN_MAINTAINER:-Sanmin tally maintainers <sanmin-tally@example.org>}"
+homepage="${SANMIN_HOMEPAGE:-https://sanmin-tally.example.org/}"
+# xz, as Debian's own packages; scripts/package-test.sh --quick asks for gzip, several times faster to make.
+compression="${SANMIN_DEB_COMPRESSION:-xz}"
+
+# What packaging needs on the build machine: dpkg-dev (dpkg-shlibdeps), binutils (strip), gnupg.
+scripts/setup.sh --build-only
+missing=()
+for package in dpkg-dev binutils gnupg; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+if [ -z "$binaries" ]; then
+    for product in venue-node aggregator; do
+        swift build -c release --static-swift-stdlib --scratch-path .build-package --product "$product"
+    done
+    binaries="$(swift build -c release --static-swift-stdlib --scratch-path .build-package --show-bin-path)"
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+
+# A binary that still needs the Swift toolchain's libraries would fail on a venue laptop: refuse it here.
+check_static() {
+    local needed
+    needed="$(readelf -d "$1" | grep -E 'NEEDED|RUNPATH|RPATH' || true)"
+    if grep -qE 'libswift|libFoundation|libdispatch|libBlocksRuntime|/opt/swift|swift/linux' <<<"$needed"; then
+        echo "$0: $1 links the Swift runtime dynamically; build it with --static-swift-stdlib:" >&2
+        echo "$needed" >&2
+        exit 1
+    fi
+}
+
+# dpkg-shlibdeps reads a debian/control: a minimal one in a scratch directory.
+depends_of() {
+    local dir="$work/shlibdeps"
+    mkdir -p "$dir/debian"
+    printf 'Source: sanmin-tally\n\nPackage: sanmin\nArchitecture: any\n' >"$dir/debian/control"
+    (cd "$dir" && dpkg-shlibdeps -O "$@" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+}
+
+# build_package NAME BINARY UNITS CONFFILES DOCS
+build_package() {
+    local name="$1" binary="$2" units="$3" conffiles="$4" docs="$5"
+    local root="$work/$name" doc="$work/$name/usr/share/doc/$name"
+    install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/sanmin" "$doc"
+
+    check_static "$binaries/$binary"
+    install -m 0755 "$binaries/$binary" "$root/usr/bin/$binary"
+    strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/$binary"
+    scripts/stamp-build-info.sh "$root/usr/bin/$binary" "$version" "$commit"
+    local printed
+    printed="$("$root/usr/bin/$binary" --version)"
+    [ "$printed" = "$version (commit $commit)" ] ||
+        { echo "$0: $binary --version printed '$printed', not '$version (commit $commit)'" >&2; exit 1; }
+
+    for unit in $units; do
+        sed -e "s|/usr/local/bin/|/usr/bin/|g" \
+            -e "s|file:/usr/local/share/doc/sanmin/|file:/usr/share/doc/$name/|" \
+            -e "s|Installed by deploy/install.sh|Installed by the $name package|" \
+            "deploy/$unit" >"$root/lib/systemd/system/$unit"
+        chmod 0644 "$root/lib/systemd/system/$unit"
+    done
+    : >"$root/DEBIAN/conffiles"
+    for conf in $conffiles; do
+        local mode=0644
+        [ "$conf" = venue-node-follow.conf ] && mode=0640 # will hold a token (postinst gives it to root:sanmin)
+        install -m "$mode" "deploy/$conf" "$root/etc/sanmin/$conf"
+        echo "/etc/sanmin/$conf" >>"$root/DEBIAN/conffiles"
+    done
+    for file in $docs; do install -m 0644 "docs/$file" "$doc/$file"; done
+    install -m 0644 deploy/debian/copyright "$doc/copyright"
+    {
+        printf '%s (%s) unstable; urgency=medium\n\n' "$name" "$version"
+        printf '  * Release %s, built from commit\n    %s.\n\n' "$upstream" "$commit"
+        printf ' -- %s  %s\n' "$maintainer" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+    } | gzip -9n >"$doc/changelog.Debian.gz"
+    chmod 0644 "$doc/changelog.Debian.gz"
+    # What lintian says and is meant: the package is not uploaded to Debian (no bug to close); the standby's
+    # configuration is 0640 because it will hold an enrolment token.
+    install -d -m 0755 "$root/usr/share/lintian/overrides"
+    {
+        echo "$name: initial-upload-closes-no-bugs"
+        if [ "$name" = sanmin-venue-node ]; then
+            echo "$name: non-standard-file-perm 0640 != 0644 [etc/sanmin/venue-node-follow.conf]"
+        fi
+    } >"$root/usr/share/lintian/overrides/$name"
+    chmod 0644 "$root/usr/share/lintian/overrides/$name"
+    for script in postinst prerm postrm; do
+        install -m 0755 "deploy/debian/$name/$script" "$root/DEBIAN/$script"
+    done
+
+    local depends size
+    depends="$(depends_of -e"$root/usr/bin/$binary")"
+    [ -n "$depends" ] || { echo "$0: dpkg-shlibdeps found no dependencies for $binary" >&2; exit 1; }
+    size="$(du -sk --apparent-size --exclude=DEBIAN "$root" | cut -f1)"
+    sed -e "s|@VERSION@|$version|" -e "s|@MAINTAINER@|$maintainer|" -e "s|@INSTALLED_SIZE@|$size|" \
+        -e "s|@DEPENDS@|$depends|" -e "s|@HOMEPAGE@|$homepage|" \
+        "deploy/debian/$name/control" >"$root/DEBIAN/control"
+    (cd "$root" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) \
+        >"$root/DEBIAN/md5sums"
+    chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
+    find "$root" -type d -exec chmod 0755 {} +
+    find "$root" -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
+
+    runtime_packages+=" adduser init-system-helpers $(sed -e 's/([^)]*)//g' -e 's/[,|]/ /g' <<<"$depends")"
+    local deb="$out/${name}_${version}_amd64.deb"
+    dpkg-deb --root-owner-group -Z"$compression" --build "$root" "$deb" >/dev/null
+    echo "built $deb ($(du -h "$deb" | cut -f1)), Depends: adduser, init-system-helpers, $depends"
+}
+
+runtime_packages=""
+build_package sanmin-venue-node venue-node "venue-node.service venue-node-follow.service" \
+    "venue-node.conf venue-node-follow.conf" \
+    "operations.md venue-node.md desk.md voting.md roster.md event-format.md security.md"
+build_package sanmin-aggregator aggregator "aggregator.service" "aggregator.conf" \
+    "operations.md aggregator.md dashboard.md reconciliation.md event-format.md roster.md security.md"
+
+rm -rf "$out/deps"
+if [ "$with_dependencies" = yes ]; then
+    # Everything the packages need, recursively (what a laptop already has is skipped there by apt); then an
+    # index, so that the folder is an archive apt reads with `deb [trusted=yes] file:/…/deps ./`.
+    mkdir -p "$out/deps"
+    # shellcheck disable=SC2086 # the package names are words
+    closure="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+        --no-enhances $runtime_packages | grep '^[a-z0-9]' | LC_ALL=C sort -u)"
+    # shellcheck disable=SC2086
+    (cd "$out/deps" && apt-get download -q $closure >/dev/null 2>&1) ||
+        { echo "$0: apt-get download of the dependencies failed" >&2; exit 1; }
+    (cd "$out/deps" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>/dev/null)
+    echo "dependencies: $(find "$out/deps" -name '*.deb' | wc -l) package(s) in $out/deps ($(du -sh "$out/deps" | cut -f1))"
+fi
+(
+    cd "$out"
+    rm -f SHA256SUMS SHA256SUMS.sign
+    files=("sanmin-venue-node_${version}_amd64.deb" "sanmin-aggregator_${version}_amd64.deb")
+    if [ -d deps ]; then
+        while IFS= read -r file; do files+=("$file"); done < <(find deps -type f | LC_ALL=C sort)
+    fi
+    sha256sum "${files[@]}" >SHA256SUMS
+)
+if [ "$unsigned" = no ]; then
+    # As Debian signs its images' SHA256SUMS: a detached, armoured signature beside the file.
+    gpg --batch --yes --local-user "$sign_key" --armor --detach-sign --output "$out/SHA256SUMS.sign" "$out/SHA256SUMS"
+    gpg --batch --yes --armor --export "$sign_key" >"$out/sanmin-archive-key.asc"
+    echo "signed $out/SHA256SUMS with $(gpg --batch --with-colons --fingerprint "$sign_key" |
+        awk -F: '$1 == "fpr" { print $10; exit }')"
+fi
+echo "packages of $version (commit $commit) in $out"
