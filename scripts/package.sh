@@ -10,7 +10,8 @@
 #   --revision N     the Debian revision (default 1): VERSION-N, where VERSION is sourceVersion in
 #                    Sources/Shared/Support/Release.swift. A rebuild of the same release gets the next revision.
 #   --sign-key KEYID the gpg key that signs SHA256SUMS (gpg's default keyring; GNUPGHOME to use another). Its
-#                    public half is written beside the packages as sanmin-archive-key.asc.
+#                    public half is written beside the packages as sanmin-archive-keyring.gpg; the fingerprint it
+#                    prints is what the central office reads to the venues over the phone.
 #   --unsigned       no signature (a developer's packages; docs/operations.md says why venues must refuse them)
 #   --with-dependencies
 #                    also DIR/deps/: every Debian package the two need, and what those need (apt-get download, from
@@ -22,24 +23,31 @@
 # The Depends lines come from the binaries' own dynamic libraries (dpkg-shlibdeps): libc6, libcurl4, libsqlite3-0,
 # libqrencode4, … — Debian's runtime packages, never the -dev ones. docs/operations.md, "Install from a package".
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-out=dist revision=1 sign_key="" unsigned=no binaries="" with_dependencies=no
+usage() {
+    echo "usage: $0 [--out DIR] [--revision N] [--sign-key KEYID | --unsigned] [--with-dependencies]" \
+        "[--binaries DIR]" >&2
+    exit 64
+}
+# Paths given on the command line are the caller's; the script works from the source tree.
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+revision=1 sign_key="" unsigned=no binaries="" with_dependencies=no
+source_tree="$(cd "$(dirname "$0")/.." && pwd)"
+out="$source_tree/dist"
 while [ $# -gt 0 ]; do
     case "$1" in
-    --out) out="$2"; shift 2 ;;
+    --out | --revision | --sign-key | --binaries) [ $# -ge 2 ] || usage ;;
+    esac
+    case "$1" in
+    --out) out="$(absolute "$2")"; shift 2 ;;
     --revision) revision="$2"; shift 2 ;;
     --sign-key) sign_key="$2"; shift 2 ;;
     --unsigned) unsigned=yes; shift ;;
-    --binaries) binaries="$2"; shift 2 ;;
+    --binaries) binaries="$(absolute "$2")"; shift 2 ;;
     --with-dependencies) with_dependencies=yes; shift ;;
-    *)
-        echo "usage: $0 [--out DIR] [--revision N] [--sign-key KEYID | --unsigned] [--with-dependencies]" \
-            "[--binaries DIR]" >&2
-        exit 64
-        ;;
+    *) usage ;;
     esac
 done
+cd "$source_tree"
 [[ "$revision" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --revision must be a positive number, not '$revision'" >&2; exit 64; }
 if [ -z "$sign_key" ] && [ "$unsigned" = no ]; then
     echo "$0: give --sign-key KEYID (the central office's package key), or --unsigned for a developer's build" >&2
@@ -50,7 +58,8 @@ upstream="$(sed -n 's/^public let sourceVersion = "\(.*\)"$/\1/p' Sources/Shared
 [ -n "$upstream" ] || { echo "$0: no sourceVersion in Sources/Shared/Support/Release.swift" >&2; exit 1; }
 version="$upstream-$revision"
 commit="$(git rev-parse HEAD)"
-git diff --quiet HEAD -- Sources Package.swift || commit="$commit-modified"
+# Built from anything but the commit (a change, or a new file, in what goes into the packages): say so.
+[ -z "$(git status --porcelain -- Sources Package.swift deploy)" ] || commit="$commit-modified"
 # Reproducible: every date in the packages is the commit's.
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}"
 maintainer="${SANMIN_MAINTAINER:-Sanmin tally maintainers <sanmin-tally@example.org>}"
@@ -58,8 +67,9 @@ homepage="${SANMIN_HOMEPAGE:-https://sanmin-tally.example.org/}"
 # xz, as Debian's own packages; scripts/package-test.sh --quick asks for gzip, several times faster to make.
 compression="${SANMIN_DEB_COMPRESSION:-xz}"
 
-# What packaging needs on the build machine: dpkg-dev (dpkg-shlibdeps), binutils (strip), gnupg.
-scripts/setup.sh --build-only
+# What packaging needs on the build machine: dpkg-dev (dpkg-shlibdeps), binutils (strip), gnupg; and what the
+# build needs, unless the binaries are given.
+[ -n "$binaries" ] || scripts/setup.sh --build-only
 missing=()
 for package in dpkg-dev binutils gnupg; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -98,7 +108,7 @@ depends_of() {
     local dir="$work/shlibdeps"
     mkdir -p "$dir/debian"
     printf 'Source: sanmin-tally\n\nPackage: sanmin\nArchitecture: any\n' >"$dir/debian/control"
-    (cd "$dir" && dpkg-shlibdeps -O "$@" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+    (cd "$dir" && dpkg-shlibdeps -O "$@") | sed -n 's/^shlibs:Depends=//p'
 }
 
 # build_package NAME BINARY UNITS CONFFILES DOCS
@@ -119,7 +129,7 @@ build_package() {
     for unit in $units; do
         sed -e "s|/usr/local/bin/|/usr/bin/|g" \
             -e "s|file:/usr/local/share/doc/sanmin/|file:/usr/share/doc/$name/|" \
-            -e "s|Installed by deploy/install.sh|Installed by the $name package|" \
+            -e "s|Installed by deploy/install.sh\( standby\)\?;|Installed by the $name package;|" \
             "deploy/$unit" >"$root/lib/systemd/system/$unit"
         chmod 0644 "$root/lib/systemd/system/$unit"
     done
@@ -152,20 +162,27 @@ build_package() {
         install -m 0755 "deploy/debian/$name/$script" "$root/DEBIAN/$script"
     done
 
-    local depends size
+    local depends size control
     depends="$(depends_of -e"$root/usr/bin/$binary")"
     [ -n "$depends" ] || { echo "$0: dpkg-shlibdeps found no dependencies for $binary" >&2; exit 1; }
-    size="$(du -sk --apparent-size --exclude=DEBIAN "$root" | cut -f1)"
-    sed -e "s|@VERSION@|$version|" -e "s|@MAINTAINER@|$maintainer|" -e "s|@INSTALLED_SIZE@|$size|" \
-        -e "s|@DEPENDS@|$depends|" -e "s|@HOMEPAGE@|$homepage|" \
-        "deploy/debian/$name/control" >"$root/DEBIAN/control"
-    (cd "$root" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) \
-        >"$root/DEBIAN/md5sums"
+    # As dpkg-gencontrol counts it: each file's size in KiB, rounded up, and one for each directory.
+    size="$(cd "$root" && find . ! -path './DEBIAN*' ! -path . -printf '%y %s\n' |
+        awk '$1 == "d" { total += 1; next } { total += int(($2 + 1023) / 1024) } END { print total }')"
+    control="$(<"deploy/debian/$name/control")"
+    control="${control//@VERSION@/"$version"}"
+    control="${control//@MAINTAINER@/"$maintainer"}"
+    control="${control//@INSTALLED_SIZE@/"$size"}"
+    control="${control//@DEPENDS@/"$depends"}"
+    control="${control//@HOMEPAGE@/"$homepage"}"
+    printf '%s\n' "$control" >"$root/DEBIAN/control"
+    # Every file but the conffiles, as dh_md5sums does (debsums would flag a configuration the operator changed).
+    (cd "$root" && find . -type f ! -path './DEBIAN/*' ! -path './etc/*' -printf '%P\0' | LC_ALL=C sort -z |
+        xargs -0 md5sum) >"$root/DEBIAN/md5sums"
     chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
     find "$root" -type d -exec chmod 0755 {} +
     find "$root" -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
 
-    runtime_packages+=" adduser init-system-helpers $(sed -e 's/([^)]*)//g' -e 's/[,|]/ /g' <<<"$depends")"
+    runtime_packages+=" adduser init-system-helpers ca-certificates $(sed -e 's/([^)]*)//g' -e 's/[,|]/ /g' <<<"$depends")"
     local deb="$out/${name}_${version}_amd64.deb"
     dpkg-deb --root-owner-group -Z"$compression" --build "$root" "$deb" >/dev/null
     echo "built $deb ($(du -h "$deb" | cut -f1)), Depends: adduser, init-system-helpers, $depends"
@@ -204,8 +221,9 @@ fi
 if [ "$unsigned" = no ]; then
     # As Debian signs its images' SHA256SUMS: a detached, armoured signature beside the file.
     gpg --batch --yes --local-user "$sign_key" --armor --detach-sign --output "$out/SHA256SUMS.sign" "$out/SHA256SUMS"
-    gpg --batch --yes --armor --export "$sign_key" >"$out/sanmin-archive-key.asc"
-    echo "signed $out/SHA256SUMS with $(gpg --batch --with-colons --fingerprint "$sign_key" |
+    # The public key, as a keyring gpgv reads (gpgv is on every Debian: apt needs it; gpg may not be).
+    gpg --batch --yes --export "$sign_key" >"$out/sanmin-archive-keyring.gpg"
+    echo "signed $out/SHA256SUMS with the key whose fingerprint is $(gpg --batch --with-colons --fingerprint "$sign_key" |
         awk -F: '$1 == "fpr" { print $10; exit }')"
 fi
 echo "packages of $version (commit $commit) in $out"

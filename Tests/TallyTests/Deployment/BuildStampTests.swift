@@ -47,7 +47,7 @@ import Testing
         #expect(try FileManager.default.attributesOfItem(atPath: copy)[.size] as? Int == size)
     }
 
-    @Test func aStampThatIsNotAVersionOrABinaryWithoutTheMarkerIsRefusedAndChangesNothing() throws {
+    @Test func aStampThatIsNotAVersionOrABinaryWithoutItsAreaIsRefusedAndChangesNothing() throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
         let copy = harness.workDirectory.appending(path: "aggregator").path
@@ -67,5 +67,14 @@ import Testing
         let unmarked = try run(stamp, [other, "0.2.0-1", "abc"])
         #expect(unmarked.status == 1)
         #expect(unmarked.output.contains("the marker should be in \(other) once; it is there 0 time(s)"))
+
+        // The marker followed by something that is not a stamp (or nothing's area at all) is never written over.
+        let stray = harness.workDirectory.appending(path: "stray")
+        let strayBytes = Data("SANMIN-BUILD-INFO:not a stamp".utf8) + Data(count: 300)
+        try strayBytes.write(to: stray)
+        let refused = try run(stamp, [stray.path, "0.2.0-1", "abc"])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("are not a stamp area; nothing was written"))
+        #expect(try Data(contentsOf: stray) == strayBytes)
     }
 }
