@@ -29,12 +29,16 @@ install_binary() {
 }
 
 id sanmin >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sanmin
+# A data directory, empty, if there is none (as the packages do): `sudo -u sanmin … init --data-dir /var/lib/…`
+# then works before the service's first start. One that exists is never touched.
+data_directory() { [ -e "$1" ] || install -d -o sanmin -g sanmin -m 0700 "$1"; }
 install -d -m 0755 /etc/sanmin /usr/local/share/doc/sanmin
 install -m 0644 docs/operations.md /usr/local/share/doc/sanmin/operations.md
 
 units=()
 if [ "$role" = node ] || [ "$role" = standby ] || [ "$role" = both ]; then
     install_binary venue-node
+    data_directory /var/lib/venue-node
     [ -e /etc/sanmin/venue-node.conf ] || install -m 0644 deploy/venue-node.conf /etc/sanmin/venue-node.conf
     install -m 0644 deploy/venue-node.service /etc/systemd/system/venue-node.service
     [ "$role" = standby ] || units+=(venue-node.service)
@@ -47,6 +51,7 @@ if [ "$role" = standby ]; then
 fi
 if [ "$role" = aggregator ] || [ "$role" = both ]; then
     install_binary aggregator
+    data_directory /var/lib/aggregator
     [ -e /etc/sanmin/aggregator.conf ] || install -m 0644 deploy/aggregator.conf /etc/sanmin/aggregator.conf
     install -m 0644 deploy/aggregator.service /etc/systemd/system/aggregator.service
     units+=(aggregator.service)
