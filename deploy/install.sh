@@ -16,7 +16,7 @@ scripts/setup.sh --build-only
 swift build -c release --product venue-node
 swift build -c release --product aggregator
 bin="$(swift build -c release --show-bin-path)"
-version="$(sed -n 's/^public let sourceVersion = "\(.*\)"$/\1/p' Sources/Shared/Support/Release.swift)"
+version="$(scripts/source-version.sh)"
 if commit="$(git rev-parse HEAD 2>/dev/null)"; then
     git diff --quiet HEAD -- Sources Package.swift || commit="$commit-modified"
 else

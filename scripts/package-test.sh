@@ -72,7 +72,7 @@ if [ "$quick" = yes ]; then
 fi
 scripts/package.sh --out "$work/r1" --revision 1 --sign-key "$key" --with-dependencies "${binaries[@]}"
 scripts/package.sh --out "$work/r2" --revision 2 --sign-key "$key" "${binaries[@]}"
-version="$(sed -n 's/^public let sourceVersion = "\(.*\)"$/\1/p' Sources/Shared/Support/Release.swift)"
+version="$(scripts/source-version.sh)"
 node1="$work/r1/sanmin-venue-node_${version}-1_amd64.deb" agg1="$work/r1/sanmin-aggregator_${version}-1_amd64.deb"
 node2="$work/r2/sanmin-venue-node_${version}-2_amd64.deb" agg2="$work/r2/sanmin-aggregator_${version}-2_amd64.deb"
 
@@ -114,8 +114,10 @@ for tool in systemctl deb-systemd-invoke; do
     printf '#!/bin/sh\necho "%s $*" >>/var/log/systemd-calls\n' "$tool" >"$root/usr/sbin/$tool"
     chmod 0755 "$root/usr/sbin/$tool"
 done
-in_root() { chroot "$root" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null; }
+# A command inside the root, with a clean environment and no terminal.
+root_env=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+    DEBIAN_FRONTEND=noninteractive)
+in_root() { chroot "$root" "${root_env[@]}" "$@" </dev/null; }
 calls() { cat "$root/var/log/systemd-calls" 2>/dev/null || true; }
 called() { grep -qx "$1" "$root/var/log/systemd-calls" 2>/dev/null; }
 # The documented commands run as the services' user (docs/operations.md: sudo -u sanmin …).
@@ -153,8 +155,7 @@ mv "$root/etc/apt/sources.list" "$work/sources.list"
 find "$root/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -delete
 echo "deb [trusted=yes] file:/media/usb/dist/deps ./" >"$root/etc/apt/sources.list.d/sanmin-stick.list"
 stick=(-o Dir::Etc::sourcelist=sources.list.d/sanmin-stick.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0)
-offline() { unshare --net chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-    DEBIAN_FRONTEND=noninteractive "$@" </dev/null; }
+offline() { unshare --net chroot "$root" "${root_env[@]}" "$@" </dev/null; }
 offline apt-get update -qq "${stick[@]}" >"$work/install1.log" 2>&1 || { cat "$work/install1.log"; fail "apt-get update from the stick"; }
 offline apt-get install -y "${stick[@]}" "/media/usb/dist/$(basename "$node1")" >>"$work/install1.log" 2>&1 ||
     { tail -30 "$work/install1.log"; fail "the offline install of revision 1"; }
@@ -195,7 +196,7 @@ as_sanmin aggregator init --data-dir /var/lib/aggregator --event /etc/sanmin/eve
 token="$(as_sanmin aggregator nodes enroll --data-dir /var/lib/aggregator --venue dalate 2>/dev/null | grep -o 'sme_[A-Za-z0-9_-]*' | head -1)"
 [ -n "$token" ] || fail "no enrolment token"
 start_aggregator() {
-    chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 runuser -u sanmin -- aggregator serve --data-dir /var/lib/aggregator \
+    chroot "$root" "${root_env[@]}" runuser -u sanmin -- aggregator serve --data-dir /var/lib/aggregator \
         --event /etc/sanmin/event.json --listen "127.0.0.1:$port" </dev/null >>"$work/aggregator.log" 2>&1 &
     aggregator_pid=$!
     for _ in $(seq 1 100); do
@@ -224,13 +225,14 @@ as_sanmin venue-node box open --data-dir /var/lib/venue-node --session S1 --box 
 as_sanmin venue-node box close --data-dir /var/lib/venue-node --session S1 --box B1 --issued 5 --returned 5 >/dev/null
 as_sanmin venue-node verify --data-dir /var/lib/venue-node >"$work/verify1.txt" || fail "verify: $(cat "$work/verify1.txt")"
 as_sanmin venue-node report --data-dir /var/lib/venue-node >"$work/report1.txt" || fail "report"
-grep -q . "$work/report1.txt" || fail "an empty report"
+# The attendance line of the venue's first session: 5 checked in against a quota of 220.
+grep -Eq '^达拉特旗分会场 +S1 +220 +5 ' "$work/report1.txt" || fail "the report: $(cat "$work/report1.txt")"
 as_sanmin venue-node status --data-dir /var/lib/venue-node --json >"$work/status1.json"
 grep -q '"last_seq" *: *7' "$work/status1.json" || fail "status before the upgrade: $(cat "$work/status1.json")"
 echo "package-test: offline: 7 records (5 check-ins, a box opened and closed); verify: $(head -1 "$work/verify1.txt")"
-data_sums() { (cd "$root/var/lib" && find venue-node aggregator -type f ! -name .lock -print0 | LC_ALL=C sort -z |
-    xargs -0 sha256sum); }
-data_sums >"$work/data-before.txt"
+# The SHA-256 of every file of the given data directories (under /var/lib in the root), but their locks.
+sums() { (cd "$root/var/lib" && find "$@" -type f ! -name .lock -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); }
+sums venue-node aggregator >"$work/data-before.txt"
 
 step "upgrade to revision 2 over it"
 : >"$root/var/log/systemd-calls"
@@ -248,7 +250,7 @@ called "deb-systemd-invoke try-restart aggregator.service" ||
 [ -L "$root/etc/systemd/system/multi-user.target.wants/venue-node.service" ] || fail "the upgrade disabled the node"
 [ ! -L "$root/etc/systemd/system/multi-user.target.wants/aggregator.service" ] ||
     fail "the upgrade enabled again the aggregator the operator had disabled"
-data_sums >"$work/data-after.txt"
+sums venue-node aggregator >"$work/data-after.txt"
 cmp -s "$work/data-before.txt" "$work/data-after.txt" || fail "the upgrade changed the data directories"
 as_sanmin venue-node verify --data-dir /var/lib/venue-node >/dev/null || fail "verify after the upgrade"
 as_sanmin venue-node status --data-dir /var/lib/venue-node --json >"$work/status2.json"
@@ -264,8 +266,7 @@ as_sanmin aggregator nodes list --data-dir /var/lib/aggregator >"$work/nodes.txt
 echo "package-test: upgraded: configuration kept, data untouched, 8 records synced, services restarted"
 
 step "remove, purge, install again"
-node_sums() { (cd "$root/var/lib" && find venue-node -type f ! -name .lock -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); }
-node_sums >"$work/node-before-remove.txt"
+sums venue-node >"$work/node-before-remove.txt"
 : >"$root/var/log/systemd-calls"
 in_root apt-get remove -y -qq sanmin-venue-node >/dev/null 2>&1 || fail "apt-get remove"
 [ ! -e "$root/usr/bin/venue-node" ] || fail "remove left the binary"
@@ -276,20 +277,19 @@ in_root apt-get purge -y sanmin-venue-node >"$work/purge.log" 2>&1 || { cat "$wo
 grep -q "the data directory /var/lib/venue-node was kept" "$work/purge.log" || fail "purge did not name the data"
 [ ! -e "$root/etc/sanmin/venue-node.conf" ] || fail "purge left venue-node.conf"
 [ ! -L "$root/etc/systemd/system/multi-user.target.wants/venue-node.service" ] || fail "purge left the unit enabled"
-node_sums >"$work/node-after-purge.txt"
+sums venue-node >"$work/node-after-purge.txt"
 cmp -s "$work/node-before-remove.txt" "$work/node-after-purge.txt" || fail "remove or purge changed the node's data"
 in_root apt-get install -y -qq "/tmp/packages/$(basename "$node2")" >/dev/null 2>&1 || fail "install after purge"
 [ -L "$root/etc/systemd/system/multi-user.target.wants/venue-node.service" ] || fail "not enabled after reinstall"
 as_sanmin venue-node verify --data-dir /var/lib/venue-node >/dev/null || fail "verify after purge and reinstall"
 as_sanmin venue-node status --data-dir /var/lib/venue-node --json | grep -q '"last_seq" *: *8' ||
     fail "records after purge and reinstall"
-aggregator_sums() { (cd "$root/var/lib" && find aggregator -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); }
-aggregator_sums >"$work/aggregator-before-purge.txt"
+sums aggregator >"$work/aggregator-before-purge.txt"
 in_root apt-get purge -y sanmin-aggregator >"$work/purge-aggregator.log" 2>&1 ||
     { cat "$work/purge-aggregator.log"; fail "purge of the aggregator"; }
 grep -q "the data directory /var/lib/aggregator was kept" "$work/purge-aggregator.log" ||
     fail "the aggregator's purge did not name the data"
 [ ! -e "$root/usr/bin/aggregator" ] && [ ! -e "$root/etc/sanmin/aggregator.conf" ] || fail "the aggregator's purge left files"
-aggregator_sums >"$work/aggregator-after-purge.txt"
+sums aggregator >"$work/aggregator-after-purge.txt"
 cmp -s "$work/aggregator-before-purge.txt" "$work/aggregator-after-purge.txt" || fail "purge changed the aggregator's data"
 echo "package-test: passed (packages of $(in_root venue-node --version))"

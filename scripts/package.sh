@@ -54,8 +54,7 @@ if [ -z "$sign_key" ] && [ "$unsigned" = no ]; then
     exit 64
 fi
 
-upstream="$(sed -n 's/^public let sourceVersion = "\(.*\)"$/\1/p' Sources/Shared/Support/Release.swift)"
-[ -n "$upstream" ] || { echo "$0: no sourceVersion in Sources/Shared/Support/Release.swift" >&2; exit 1; }
+upstream="$(scripts/source-version.sh)"
 version="$upstream-$revision"
 commit="$(git rev-parse HEAD)"
 # Built from anything but the commit (a change, or a new file, in what goes into the packages): say so.
