@@ -47,6 +47,26 @@ public struct Ledger: Sendable {
         case replay
     }
 
+    /// What taking a record in does to the totals.
+    public enum Effect: Sendable {
+        /// Nothing.
+        case none
+        /// A new record now counts: its `contribution`, each counter once (the usual case; a caller that sums
+        /// many records may add it up its own way).
+        case adds(RecordPayload)
+        /// Counters change by these amounts (a correction: its target's contribution out, its replacement's in).
+        case changes([(counter: Counter, value: Int)])
+
+        /// The change to each counter, none of them zero.
+        public var delta: [(counter: Counter, value: Int)] {
+            switch self {
+            case .none: []
+            case .adds(let payload): payload.contribution.filter { $0.value != 0 }
+            case .changes(let delta): delta
+            }
+        }
+    }
+
     /// Checks `payload` as the next record against the event (when given) and the rules, and takes it in.
     /// Returns what it changes in the totals. In `.judge` mode a refusal changes nothing.
     @discardableResult
@@ -54,6 +74,15 @@ public struct Ledger: Sendable {
         _ payload: RecordPayload, event: EventDefinition?,
         mode: Mode = .judge
     ) throws(RecordRejection) -> [(counter: Counter, value: Int)] {
+        try admitEffect(payload, event: event, mode: mode).delta
+    }
+
+    /// `admit`, saying what the record does to the totals without listing its counters.
+    @discardableResult
+    public mutating func admitEffect(
+        _ payload: RecordPayload, event: EventDefinition?,
+        mode: Mode = .judge
+    ) throws(RecordRejection) -> Effect {
         if let event, mode == .judge { try payload.check(against: event) }
         let seq = headSeq + 1
         // What the record takes out of effect and what it puts in.
@@ -69,7 +98,7 @@ public struct Ledger: Sendable {
                 }
                 rootKind[seq] = .correction
                 headSeq = seq
-                return []
+                return .none
             }
             if mode == .judge {
                 if let by = supersededMap[correction.target] {
@@ -102,10 +131,10 @@ public struct Ledger: Sendable {
         headSeq = seq
         guard let removed else {
             // A new record, the usual case: what it adds, each counter once.
-            guard let added else { return [] }
+            guard let added else { return .none }
             remember(added, seq: seq)
             contentMap[seq] = added
-            return added.contribution.filter { $0.value != 0 }
+            return .adds(added)
         }
         var delta: [Counter: Int] = [:]
         contentMap[removed.seq] = nil
@@ -116,7 +145,7 @@ public struct Ledger: Sendable {
             contentMap[seq] = added
             for (counter, value) in added.contribution { delta[counter, default: 0] += value }
         }
-        return delta.filter { $0.value != 0 }.map { (counter: $0.key, value: $0.value) }
+        return .changes(delta.filter { $0.value != 0 }.map { (counter: $0.key, value: $0.value) })
     }
 
     /// Takes a record into the chain without letting it have any effect: the aggregator holds out a
