@@ -204,9 +204,9 @@ struct Ingest {
 
         // The limit: the same rows into a table of the same shape, prepared statement, a transaction per batch,
         // WAL with synchronous=FULL.
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        let raw = try DatabasePool(path: directory.appending(path: "raw.sqlite").path, configuration: configuration)
+        // Opened as the stores open theirs: synchronous=FULL set on the writer once the pool is in WAL mode.
+        let raw = try DatabasePool(path: directory.appending(path: "raw.sqlite").path)
+        try await raw.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try await raw.write { db in
             try db.execute(
                 sql: """

@@ -38,8 +38,8 @@ struct SignedEvidence: Encodable {
 public struct VerifiedBatch: Sendable {
     public var node: EnrolledNode
     public var batch: Batch
-    /// Each record's payload, read strictly (by position in the batch).
-    var payloads: [DecodedPayload]
+    /// Each record's payload, read strictly and checked against the event (by position in the batch).
+    var reads: [ReadRecord]
     public var body: Data
     public var contentDigest: String
     public var signatureInput: String
@@ -122,22 +122,17 @@ extension AggregatorDatabase {
                     record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
                     heldOut: RecordRejection?
                 )] = []
-            let layout = BallotLayout(event: event)
-            var delta = BatchDelta(layout: layout)
-            var marks: [UInt8] = []
+            var delta = BatchDelta(layout: BallotLayout(event: event))
             for record in fresh {
-                let decoded = verified.payloads[Int(record.seq - first.seq)]
-                switch try judge(
-                    record, decoded: decoded, ledger: &ledger, event: event, layout: layout, marks: &marks,
-                    stored: (venue, head.seq, db))
-                {
+                let read = verified.reads[Int(record.seq - first.seq)]
+                switch try judge(record, read: read, ledger: &ledger, stored: (venue, head.seq, db)) {
                 case .failure(let refusal):
                     return .failure(
                         try refuse(
                             db, node: verified.node, record: record, refusal: refusal,
                             verified: verified))
                 case .success(let outcome):
-                    delta.add(outcome.effect, usualMarks: outcome.usualBallot ? marks : nil)
+                    delta.add(outcome.effect, usualMarks: outcome.usualMarks)
                     accepted.append((record, outcome.kind, outcome.supersedes, outcome.heldOut))
                     ledger.headHash = record.hash
                 }
@@ -228,19 +223,19 @@ extension AggregatorDatabase {
     private struct Judged {
         var kind: RecordPayload.Kind
         var effect: Ledger.Effect
-        /// A usual ballot, whose mark indices `judge` wrote (see `BallotLayout`).
-        var usualBallot = false
+        /// A usual ballot's mark indices (see `BallotLayout`).
+        var usualMarks: [UInt8]? = nil
         var supersedes: Int64?
         var heldOut: RecordRejection?
     }
 
-    /// Judges one new record (`decoded`: its payload as read before the merge) against the event and the venue's
-    /// ledger, and takes it in. A record of the current payload version that breaks a rule is refused; one of
-    /// version 1 (written by release 1, whose node did not keep every rule) is taken in but held out of the
-    /// totals. For a usual ballot, writes its mark indices into `marks`.
+    /// Judges one new record (`read`: its payload as read and checked against the event before the merge) on the
+    /// venue's ledger, and takes it in. A record of the current payload version that breaks a rule is refused;
+    /// one of version 1 (written by release 1, whose node did not keep every rule) is taken in but held out of
+    /// the totals.
     private static func judge(
-        _ record: ChainedRecord, decoded: DecodedPayload, ledger: inout Ledger, event: EventDefinition,
-        layout: BallotLayout, marks: inout [UInt8], stored: (venue: String, head: Int64, db: Database)
+        _ record: ChainedRecord, read: ReadRecord, ledger: inout Ledger,
+        stored: (venue: String, head: Int64, db: Database)
     ) throws -> Result<Judged, Refusal> {
         func refusal(_ code: APIErrorCode, _ rule: String, _ message: String) -> Refusal {
             Refusal(
@@ -249,8 +244,8 @@ extension AggregatorDatabase {
         }
         let payload: RecordPayload
         let version: Int
-        switch decoded {
-        case .success(let read): (payload, version) = read
+        switch read.decoded {
+        case .success(let decoded): (payload, version) = decoded
         case .failure(let error): return .failure(refusal(.invalidRecord, "payload_form", error.description))
         }
         let target: Int64? = if case .correction(let correction) = payload { correction.target } else { nil }
@@ -263,14 +258,15 @@ extension AggregatorDatabase {
         }
         let supersededBefore = target.flatMap { ledger.supersededBy[$0] }
         do {
-            // The event's check first, then the rules: as `admit` with the event would, the usual ballot faster.
-            let usual = try payload.check(against: event, layout: layout, marks: &marks)
+            // The event's check (made before the merge) first, then the rules: as `admit` with the event would.
+            let usualMarks = try read.checked.get()
             let effect = try ledger.admitEffect(payload, event: nil, mode: .judge)
             let supersedes = target.flatMap {
                 ledger.supersededBy[$0] == record.seq && supersededBefore == nil ? $0 : nil
             }
             return .success(
-                Judged(kind: payload.kind, effect: effect, usualBallot: usual, supersedes: supersedes, heldOut: nil))
+                Judged(kind: payload.kind, effect: effect, usualMarks: usualMarks, supersedes: supersedes, heldOut: nil)
+            )
         } catch {
             guard let rule = error.rule else { return .failure(refusal(.invalidRecord, "event", error.message)) }
             // A record of the current version is refused, unless the venue's chain already holds records held out:

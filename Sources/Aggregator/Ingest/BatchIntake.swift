@@ -121,7 +121,7 @@ public struct BatchIntake: Sendable {
                 .badRequest, .malformedBatch,
                 "a batch holds 1 to \(maxRecords) records, numbered from 1; this one holds \(batch.records.count)")
         }
-        let (hashesMatch, payloads) = Self.readRecords(batch.records)
+        let (hashesMatch, reads) = Self.readRecords(batch.records, event: event)
         do {
             try RecordChain.verify(
                 batch.records, afterSeq: first.seq - 1, afterHash: first.prev, hashesMatch: hashesMatch)
@@ -134,38 +134,61 @@ public struct BatchIntake: Sendable {
             throw APIError(.badRequest, .brokenChain, "the batch's chain is broken: \(error)", seq: seq)
         }
         return VerifiedBatch(
-            node: node, batch: batch, payloads: payloads, body: request.body,
+            node: node, batch: batch, reads: reads, body: request.body,
             contentDigest: request.contentDigest ?? "", signatureInput: request.signatureInput ?? "",
             signature: request.signature ?? "")
     }
 
-    /// What each record needs and nothing else does: whether its hash matches its content, and its payload read
-    /// strictly. Done before the merge, on every core, since the merge itself takes the writer one batch at a
-    /// time.
-    static func readRecords(_ records: [ChainedRecord]) -> (hashesMatch: [Bool], payloads: [DecodedPayload]) {
+    /// What each record needs and nothing else does: whether its hash matches its content, its payload read
+    /// strictly and checked against the event. Done before the merge, on every core, since the merge itself
+    /// takes the writer one batch at a time.
+    static func readRecords(_ records: [ChainedRecord], event: EventDefinition) -> (
+        hashesMatch: [Bool], reads: [ReadRecord]
+    ) {
+        let layout = BallotLayout(event: event)
         let count = records.count
         var hashesMatch = [Bool](repeating: false, count: count)
-        var payloads = [DecodedPayload?](repeating: nil, count: count)
+        var reads = [ReadRecord?](repeating: nil, count: count)
         let chunks = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / 64))
         hashesMatch.withUnsafeMutableBufferPointer { hashesBuffer in
-            payloads.withUnsafeMutableBufferPointer { payloadsBuffer in
+            reads.withUnsafeMutableBufferPointer { readsBuffer in
                 // Each chunk writes its own slots only, and both arrays outlive the concurrent loop.
                 nonisolated(unsafe) let hashesMatch = hashesBuffer
-                nonisolated(unsafe) let payloads = payloadsBuffer
+                nonisolated(unsafe) let reads = readsBuffer
                 DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                    var marks: [UInt8] = []
                     for index in (count * chunk / chunks)..<(count * (chunk + 1) / chunks) {
                         hashesMatch[index] = RecordChain.hashMatches(records[index])
-                        payloads[index] = Result { () throws(RecordPayload.StrictDecodingError) in
-                            try RecordPayload.decodeStrict(json: records[index].payload)
-                        }
+                        reads[index] = ReadRecord(records[index], event: event, layout: layout, marks: &marks)
                     }
                 }
             }
         }
         // Every slot was written above.
-        return (hashesMatch, payloads.map { $0! })
+        return (hashesMatch, reads.map { $0! })
     }
 }
 
-/// A record's payload as read strictly (`RecordPayload.decodeStrict`), or why it could not be.
-typealias DecodedPayload = Result<(payload: RecordPayload, version: Int), RecordPayload.StrictDecodingError>
+/// A record's payload as read before the merge: read strictly, and checked against the event.
+struct ReadRecord: Sendable {
+    /// The payload and its version, or why it is not one (`RecordPayload.decodeStrict`).
+    var decoded: Result<(payload: RecordPayload, version: Int), RecordPayload.StrictDecodingError>
+    /// The event's check of the payload (`RecordPayload.check(against:layout:marks:)`): a usual ballot's mark
+    /// indices, nil for any other record that passes; or why it does not fit the event.
+    var checked: Result<[UInt8]?, RecordRejection>
+
+    init(_ record: ChainedRecord, event: EventDefinition, layout: BallotLayout, marks: inout [UInt8]) {
+        decoded = Result { () throws(RecordPayload.StrictDecodingError) in
+            try RecordPayload.decodeStrict(json: record.payload)
+        }
+        guard case .success(let read) = decoded else {
+            checked = .success(nil)
+            return
+        }
+        do {
+            checked = .success(try read.payload.check(against: event, layout: layout, marks: &marks) ? marks : nil)
+        } catch {
+            checked = .failure(error)
+        }
+    }
+}

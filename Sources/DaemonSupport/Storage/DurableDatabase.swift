@@ -16,6 +16,9 @@ public enum DurableDatabase {
     /// two short commands at once (or a command beside the daemon) wait for each other instead of failing.
     public static let busyTimeout: TimeInterval = 10
 
+    /// `PRAGMA synchronous` of a store's writer: FULL (2), the WAL synced at every commit.
+    public static let fullSynchronous = 2
+
     /// Opens `path`. With `mustExist`, a missing file is an error instead of a new empty database:
     /// a store whose records vanished must never be silently recreated.
     public static func openPool(path: String, mustExist: Bool = false) throws -> DatabasePool {
@@ -25,12 +28,20 @@ public enum DurableDatabase {
                     + "backup; do not create a new store in its place")
         }
         var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         configuration.busyMode = .timeout(busyTimeout)
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
+            // Set on the writer once the pool is open: GRDB switches a pool's writer to WAL after its
+            // `prepareDatabase`, and sets `synchronous=NORMAL` as it does, which would lose the last commits
+            // at a power cut. The pool keeps this one writer connection for its whole life.
+            let synchronous = try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            guard synchronous == fullSynchronous else {
+                throw Failure(
+                    description: "\(path): SQLite did not take synchronous=FULL (it reports \(synchronous ?? -1))")
+            }
             let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
             guard check == ["ok"] else {
                 throw Failure(description: damaged(path, check.prefix(3).joined(separator: "; ")))

@@ -330,7 +330,11 @@ public struct Ledger: Sendable {
         }
     }
 
-    private static func key(_ parts: String...) -> String { parts.joined(separator: "\u{1F}") }
+    /// The key of a session's representative, person or box (short enough, for usual ids, to need no allocation).
+    private static func key(_ first: String, _ second: String) -> String { first + "\u{1F}" + second }
+    private static func key(_ first: String, _ second: String, _ third: String) -> String {
+        first + "\u{1F}" + second + "\u{1F}" + third
+    }
 
     private mutating func remember(_ payload: RecordPayload, seq: Int64) {
         switch payload {

@@ -20,6 +20,9 @@ public final class NodeDatabase: Sendable {
             walWatch: WALWatch(databasePath: path))
     }
 
+    /// The database, for tests that inspect how it is opened.
+    public var writerForTests: any DatabaseWriter { writer }
+
     /// Uses an existing writer (tests pass an in-memory `DatabaseQueue`).
     public init(writer: any DatabaseWriter, walWatch: WALWatch? = nil) throws {
         self.writer = writer
