@@ -182,9 +182,16 @@ import Testing
             #expect(JSONParser.parse(unread) == nil, "\(unread)")
         }
         #expect(JSONParser.parse(#"{"a":-9223372036854775808}"#) == .object([JSONMember(key: "a", value: .int(.min))]))
-        // Invalid UTF-8 in a string.
+        // Runs between escapes, raw UTF-8 after an escape, an escape last.
         #expect(
-            [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D].withUnsafeBufferPointer { JSONParser.parse($0) }
-                == nil)
+            JSONParser.parse(#"["ab\"cd\\ef\u00e9gh","\nü","x\t"]"#)
+                == .array([.string("ab\"cd\\efégh"), .string("\nü"), .string("x\t")]))
+        // Invalid UTF-8 in a string, before or after an escape.
+        for bytes: [UInt8] in [
+            [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D],
+            [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0x5C, 0x6E, 0xFF, 0x22, 0x7D],
+        ] {
+            #expect(bytes.withUnsafeBufferPointer { JSONParser.parse($0) } == nil)
+        }
     }
 }

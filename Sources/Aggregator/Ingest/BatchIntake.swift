@@ -77,7 +77,9 @@ public struct BatchIntake: Sendable {
         return try await database.merge(verified, event: event)
     }
 
-    func verify(_ request: SignedRequest) throws -> VerifiedBatch {
+    /// Authenticates a request and reads its batch: signature, node, venue, event, chain, and each record's payload
+    /// read and checked against the event (`receive` runs it off the serving threads, then merges).
+    public func verify(_ request: SignedRequest) throws -> VerifiedBatch {
         let node = try authenticatePost(request)
         // Only now, with the body authenticated, is it parsed.
         let batch: Batch

@@ -135,14 +135,21 @@ public struct JSONParser {
             index += 1
         }
         guard index < bytes.count else { return nil }
-        var decoded = Array(bytes[start..<index])
+        // With escapes (a record's payload inside a batch): runs between escapes are copied whole.
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(256)
+        decoded.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        var run = index
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                decoded.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
                 index += 1
-                return String(validating: decoded, as: UTF8.self)
+                return ascii ? String(decoding: decoded, as: UTF8.self) : String(validating: decoded, as: UTF8.self)
             case UInt8(ascii: "\\"):
+                decoded.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+                defer { run = index }
                 index += 1
                 guard index < bytes.count else { return nil }
                 let escape = bytes[index]
@@ -175,7 +182,7 @@ public struct JSONParser {
                 }
             default:
                 if byte < 0x20 { return nil }
-                decoded.append(byte)
+                if byte >= 0x80 { ascii = false }
                 index += 1
             }
         }
