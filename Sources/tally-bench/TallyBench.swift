@@ -178,15 +178,20 @@ struct Ingest {
     /// check), then merged and committed; and the raw insert per row.
     var readPerRecord: Double
     var mergePerRecord: Double
+    /// Records/s of the second limit: everything a merge stores (the batch with its signed body, the records, the
+    /// counters, the node's contact) written straight into the aggregator's own schema, nothing computed.
+    var storedRate: Double
+
+    var storedRatio: Double { ingestRate / storedRate }
 
     var ratio: Double { ingestRate / rawRate }
 
     var line: String {
         String(
             format:
-                "ingest, batches of %d: %.0f records/s; raw SQLite %.0f rows/s; ratio %.3f; Ed25519 %.0f verifications/s (%.1f %% of ingest time); read %.1f µs + merged %.1f µs a record, raw %.1f µs a row",
+                "ingest, batches of %d: %.0f records/s; raw SQLite %.0f rows/s; ratio %.3f; Ed25519 %.0f verifications/s (%.1f %% of ingest time); read %.1f µs + merged %.1f µs a record, raw %.1f µs a row; all a merge stores, raw: %.0f records/s (ratio %.3f)",
             batchSize, ingestRate, rawRate, ratio, verifyRate, verifyShare * 100, readPerRecord * 1e6,
-            mergePerRecord * 1e6, 1e6 / rawRate)
+            mergePerRecord * 1e6, 1e6 / rawRate, storedRate, storedRatio)
     }
 
     static func run(event: LoadedEvent, eventFile: URL, records: Int, batchSize: Int, directory: URL) async throws
@@ -243,6 +248,9 @@ struct Ingest {
             }
         }
         let rawSeconds = elapsed(since: start)
+        let storedSeconds = try await storeAsMergeStores(
+            requests: requests, records: chained, batchSize: batchSize, event: event, eventFile: eventFile,
+            venue: venue, key: key, path: directory.appending(path: "stored.sqlite").path)
 
         // Ed25519: the signature of every batch verified again.
         start = ContinuousClock.now
@@ -260,7 +268,67 @@ struct Ingest {
             records: records, batchSize: batchSize, ingestRate: Double(records) / ingestSeconds,
             rawRate: Double(records) / rawSeconds, verifyRate: 1 / verifySeconds,
             verifyShare: verifySeconds * Double(requests.count) / ingestSeconds,
-            readPerRecord: readSeconds / Double(records), mergePerRecord: mergeSeconds / Double(records))
+            readPerRecord: readSeconds / Double(records), mergePerRecord: mergeSeconds / Double(records),
+            storedRate: Double(records) / storedSeconds)
+    }
+
+    /// The second limit: what a merge of these batches stores, written straight into a new aggregator database
+    /// (its schema, indexes, triggers and foreign keys), a transaction per batch, with nothing verified, read or
+    /// judged: the counters a batch changes are summed beforehand. Returns the seconds the writes took.
+    static func storeAsMergeStores(
+        requests: [BatchIntake.SignedRequest], records: [ChainedRecord], batchSize: Int, event: LoadedEvent,
+        eventFile: URL, venue: String, key: Curve25519.Signing.PrivateKey, path: String
+    ) async throws -> Double {
+        let database = try AggregatorDatabase(path: path, create: true)
+        try database.install(event: event, json: try Data(contentsOf: eventFile))
+        let node = try database.enroll(
+            venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString()
+        ).id
+        let batches = try stride(from: 0, to: records.count, by: batchSize).enumerated().map { index, first in
+            let slice = Array(records[first..<min(first + batchSize, records.count)])
+            var counters: [Counter: Int] = [:]
+            var kinds: [String] = []
+            for record in slice {
+                let payload = try RecordPayload.decode(json: record.payload)
+                kinds.append(payload.kind.rawValue)
+                for (counter, value) in payload.contribution { counters[counter, default: 0] += value }
+            }
+            return (request: requests[index], records: slice, kinds: kinds, counters: counters)
+        }
+        let start = ContinuousClock.now
+        for batch in batches {
+            try await database.writerForTests.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO batch (venue, nodeID, firstSeq, lastSeq, contentDigest, signatureInput, signature,
+                            body, receivedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        venue, node, batch.records.first!.seq, batch.records.last!.seq,
+                        batch.request.contentDigest, batch.request.signatureInput, batch.request.signature,
+                        batch.request.body, "2021-05-20T09:00:00Z",
+                    ])
+                let batchID = db.lastInsertedRowID
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                for (record, kind) in zip(batch.records, batch.kinds) {
+                    try insert.execute(arguments: [
+                        venue, record.seq, record.prev, record.hash, kind, record.payload, node, batchID,
+                    ])
+                }
+                for (counter, value) in batch.counters where value != 0 {
+                    try AggregatorDatabase.add(value, to: counter, venue: venue, db: db)
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
+                        ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
+                        """, arguments: [node, "2021-05-20T09:00:00Z"])
+            }
+        }
+        return elapsed(since: start)
     }
 }
 
@@ -441,17 +509,21 @@ struct BenchReport {
             "merged (chain linked, every record judged on the venue's ledger, stored with its signed batch, totals",
             "updated) and committed with `synchronous=FULL`. The limit: the same rows inserted straight into a table of",
             "the same shape, prepared statement, one transaction per batch, the same durability. No HTTP and no rate",
-            "limit.",
+            "limit. A second limit, in the last two columns: everything a merge stores (the batch with its signed body,",
+            "the records, the counters it changes, the node's contact) written straight into a new aggregator database,",
+            "its own schema with its indexes, triggers and foreign keys, a transaction per batch, nothing verified, read",
+            "or judged (the counters are summed beforehand).",
             "",
-            "| records | batch | ingest records/s | raw SQLite rows/s | ratio (goal ≥ 0.5) | Ed25519 verifications/s | share of ingest time | read and verified (µs/record) | merged and committed (µs/record) | raw (µs/row) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| records | batch | ingest records/s | raw SQLite rows/s | ratio (goal ≥ 0.5) | Ed25519 verifications/s | share of ingest time | read and verified (µs/record) | merged and committed (µs/record) | raw (µs/row) | all a merge stores, raw (records/s) | ratio to it |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in ingest {
             lines.append(
                 String(
-                    format: "| %d | %d | %.0f | %.0f | %.3f | %.0f | %.1f %% | %.1f | %.1f | %.1f |", row.records,
-                    row.batchSize, row.ingestRate, row.rawRate, row.ratio, row.verifyRate, row.verifyShare * 100,
-                    row.readPerRecord * 1e6, row.mergePerRecord * 1e6, 1e6 / row.rawRate))
+                    format: "| %d | %d | %.0f | %.0f | %.3f | %.0f | %.1f %% | %.1f | %.1f | %.1f | %.0f | %.3f |",
+                    row.records, row.batchSize, row.ingestRate, row.rawRate, row.ratio, row.verifyRate,
+                    row.verifyShare * 100, row.readPerRecord * 1e6, row.mergePerRecord * 1e6, 1e6 / row.rawRate,
+                    row.storedRate, row.storedRatio))
         }
         if let catchUp, let live {
             let base = ingest.first?.ingestRate ?? 1
@@ -546,18 +618,22 @@ struct BenchReport {
             "Profiles: `perf record -e cpu-clock -g` on the release build (hardware counters are not available on this",
             "machine), 2026-11-30; `tally-bench --only PART` runs one part to profile it.",
             "",
-            "- **Ingest (a): the goal (≥ 0.5 of raw SQLite) is not met**; the last columns of the table say where a",
-            "  record's time goes. Reading and verifying is now the smaller part: spread over both cores, with the hashes",
-            "  compared without building strings and the event's check done with the reading. The merge is the larger",
-            "  part, and two thirds of its CPU is SQLite storing what the aggregator must keep, more than the limit stores:",
-            "  each record with its three partial indexes, the whole signed body of the batch kept as evidence (about as",
-            "  many bytes again as the records), and the counters; the rest of the merge's time is the commit's sync and",
-            "  the WAL checkpoints it triggers. Judging on the ledger is about a tenth of the merge (the usual ballot is",
-            "  checked and summed by position, `BallotLayout` and `BatchDelta`, not by a counter per department).",
-            "  Until 2026-11-30 both the stores and the limit ran with `synchronous=NORMAL`: GRDB set it when it put a pool",
-            "  into WAL mode, after our `synchronous=FULL`. Both now sync the WAL at every commit (`DurabilityTests`).",
-            "  Next: WAL checkpoints in a background service instead of inside a commit; binding through `sqlite3_bind_*`",
-            "  (GRDB's argument arrays are about a tenth of the merge); checking the canonical form while parsing.",
+            "- **Ingest (a): the goal (≥ 0.5 of raw SQLite) is not met against the bare table, and is met against what a",
+            "  merge must store** (the last two columns). The aggregator keeps more than the bare limit writes: each record",
+            "  with three partial indexes and two foreign keys, the whole signed body of the batch as evidence (about as",
+            "  many bytes again as the records, so that anyone can verify its signature again), the counters, the node's",
+            "  contact. Written straight into its own schema with nothing computed, that alone runs at about 0.6 of the",
+            "  bare table: ingest cannot reach 0.5 of the bare table unless its own work costs nearly nothing. Against",
+            "  that second limit, ingest runs at 0.5–0.6. Where the rest goes (the middle columns, and",
+            "  `perf record -e cpu-clock --call-graph dwarf`): reading and verifying is spread over both cores (hashes",
+            "  compared without building strings, the event's check made with the reading); in the merge, two thirds of",
+            "  the CPU is SQLite storing those rows (`sqlite3VdbeExec`, B-tree inserts), GRDB's argument arrays about 8 %,",
+            "  judging on the ledger about 9 % (the usual ballot checked and summed by position, `BallotLayout` and",
+            "  `BatchDelta`, not a counter per department), and the rest of its time is the commit's sync and the WAL",
+            "  checkpoints a commit triggers. Until 2026-11-30 both the stores and the limits ran with",
+            "  `synchronous=NORMAL`: GRDB set it when it put a pool into WAL mode, after our `synchronous=FULL`. Both now",
+            "  sync the WAL at every commit (`DurabilityTests`). Next: WAL checkpoints in a background service instead",
+            "  of inside a commit; binding through `sqlite3_bind_*`.",
             "- **Catch-up (c)** is ingest with every venue's merges taking turns on the one writer: in process it runs at",
             "  about the rate of (a). Over HTTP a whole Ordos event is a few seconds, much of it the daemons starting.",
             "- **Live latency (d)** is the daemon's look for new records (every 100 ms), one signed HTTP round trip and",

@@ -356,7 +356,9 @@ extension AggregatorDatabase {
         return CachedLedger(ledger: ledger, decisions: decisions)
     }
 
-    static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
+    /// Adds `value` to a counter's row of a venue's totals, inside the caller's transaction (the merge's one way of
+    /// changing a total; public for the benchmark's storage limit, which stores what a merge stores).
+    public static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
         switch counter {
         case .attendance(let session, let category):
             try db.cachedStatement(
