@@ -28,4 +28,36 @@ import VenueNode
         let node = try NodeDatabase(path: directory.appending(path: "node.sqlite").path, create: true)
         #expect(try Self.synchronous(node.writerForTests) == 2)
     }
+
+    /// The daemons' background checkpoint moves what the WAL holds into the database file, with no checkpoint
+    /// inside a commit (the writer's own is turned off here), and everything committed reads back the same.
+    @Test func theBackgroundCheckpointMovesTheWALIntoTheDatabaseFile() async throws {
+        let directory = try Fixtures.temporaryDirectory("sanmin-checkpoint")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "store.sqlite").path
+        let pool = try DurableDatabase.openPool(path: path)
+        let row = String(repeating: "x", count: 1_000)
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+        try await pool.write { db in
+            try db.execute(sql: "CREATE TABLE t (n INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+            for n in 1...2_000 { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [n, row]) }
+        }
+        func size(_ file: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+        }
+        // Committed into the WAL only.
+        #expect(size(path) < 100_000, "\(size(path))")
+        #expect(size(path + "-wal") > 2_000_000)
+        let service = Task { try await WALCheckpointService(databasePath: path, interval: .milliseconds(20)).run() }
+        let start = ContinuousClock.now
+        while size(path) < 2_000_000, ContinuousClock.now - start < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        service.cancel()
+        #expect(size(path) >= 2_000_000, "\(size(path))")
+        #expect(
+            try await pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t WHERE text = ?", arguments: [row])
+            } == 2_000)
+    }
 }

@@ -126,7 +126,8 @@ extension AggregatorCommand {
             }
             let app = try buildApplication(
                 intake: intake, settings: settings,
-                logger: logger, services: [watchdog], connections: connections,
+                logger: logger, services: [watchdog, WALCheckpointService(databasePath: data.databasePath)],
+                connections: connections,
                 onServerRunning: { [tls = settings.tls != nil] port in
                     selfCheck.serverRunning(port: port)
                     print("listening on \(host):\(port)" + (tls ? " (https)" : ""))

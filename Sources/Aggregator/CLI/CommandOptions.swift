@@ -11,24 +11,24 @@ struct AggregatorDataOption: ParsableArguments {
     /// Opens the database; only `serve` passes `create` (every other command refuses a directory that holds
     /// no aggregator database: a mistyped --data-dir must not become a second, empty aggregator).
     func open(create: Bool = false) throws -> AggregatorDatabase {
-        let url = URL(filePath: path)
-        let file = url.appending(path: "aggregator.sqlite")
         if create {
             try FileManager.default.createDirectory(
-                at: url, withIntermediateDirectories: true,
+                at: URL(filePath: path), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
         } else {
             try requireDatabase()
         }
-        return try AggregatorDatabase(path: file.path, create: create)
+        return try AggregatorDatabase(path: databasePath, create: create)
     }
+
+    /// The database file in the data directory.
+    var databasePath: String { URL(filePath: path).appending(path: "aggregator.sqlite").path }
 
     /// Refuses a data directory that holds no aggregator database, naming it.
     func requireDatabase() throws {
-        let file = URL(filePath: path).appending(path: "aggregator.sqlite")
-        guard FileManager.default.fileExists(atPath: file.path) else {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
             throw AggregatorError(
-                "\(path) holds no aggregator database (no \(file.path)): check --data-dir; nothing "
+                "\(path) holds no aggregator database (no \(databasePath)): check --data-dir; nothing "
                     + "was done. `aggregator init --data-dir \(path) --event FILE` creates one")
         }
     }

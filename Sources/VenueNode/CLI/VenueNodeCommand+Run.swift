@@ -69,7 +69,9 @@ extension VenueNodeCommand {
                 syncer: Syncer(directory: directory, database: database, logger: logger),
                 interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger, health: health)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
-            var services: [any Service] = [service, watchdog]
+            var services: [any Service] = [
+                service, watchdog, WALCheckpointService(databasePath: directory.databasePath),
+            ]
             let venue = DeskVenue(
                 event: directory.event, venue: directory.configuration.venue, syncInterval: interval, health: health)
             if deskListen != nil || voteListen != nil {
