@@ -40,6 +40,8 @@ public struct VerifiedBatch: Sendable {
     public var batch: Batch
     /// Each record's payload, read strictly and checked against the event (by position in the batch).
     var reads: [ReadRecord]
+    /// The event's ballots as positions, which the reads' mark indices refer to.
+    var layout: BallotLayout
     public var body: Data
     public var contentDigest: String
     public var signatureInput: String
@@ -122,7 +124,7 @@ extension AggregatorDatabase {
                     record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
                     heldOut: RecordRejection?
                 )] = []
-            var delta = BatchDelta(layout: BallotLayout(event: event))
+            var delta = BatchDelta(layout: verified.layout)
             for record in fresh {
                 let read = verified.reads[Int(record.seq - first.seq)]
                 switch try judge(record, read: read, ledger: &ledger, stored: (venue, head.seq, db)) {

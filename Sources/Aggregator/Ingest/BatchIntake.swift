@@ -123,7 +123,8 @@ public struct BatchIntake: Sendable {
                 .badRequest, .malformedBatch,
                 "a batch holds 1 to \(maxRecords) records, numbered from 1; this one holds \(batch.records.count)")
         }
-        let (hashesMatch, reads) = Self.readRecords(batch.records, event: event)
+        let layout = BallotLayout(event: event)
+        let (hashesMatch, reads) = Self.readRecords(batch.records, event: event, layout: layout)
         do {
             try RecordChain.verify(
                 batch.records, afterSeq: first.seq - 1, afterHash: first.prev, hashesMatch: hashesMatch)
@@ -136,7 +137,7 @@ public struct BatchIntake: Sendable {
             throw APIError(.badRequest, .brokenChain, "the batch's chain is broken: \(error)", seq: seq)
         }
         return VerifiedBatch(
-            node: node, batch: batch, reads: reads, body: request.body,
+            node: node, batch: batch, reads: reads, layout: layout, body: request.body,
             contentDigest: request.contentDigest ?? "", signatureInput: request.signatureInput ?? "",
             signature: request.signature ?? "")
     }
@@ -144,10 +145,9 @@ public struct BatchIntake: Sendable {
     /// What each record needs and nothing else does: whether its hash matches its content, its payload read
     /// strictly and checked against the event. Done before the merge, on every core, since the merge itself
     /// takes the writer one batch at a time.
-    static func readRecords(_ records: [ChainedRecord], event: EventDefinition) -> (
+    static func readRecords(_ records: [ChainedRecord], event: EventDefinition, layout: BallotLayout) -> (
         hashesMatch: [Bool], reads: [ReadRecord]
     ) {
-        let layout = BallotLayout(event: event)
         let count = records.count
         var hashesMatch = [Bool](repeating: false, count: count)
         var reads = [ReadRecord?](repeating: nil, count: count)

@@ -54,35 +54,25 @@ public enum RecordChain {
 
     /// SHA-256 (hex) of "sanmin-record-v1", the sequence, the previous hash and the payload, newline-separated.
     public static func hash(seq: Int64, prev: String, payload: String) -> String {
+        digest(seq: seq, prev: prev, payload: payload).hexString
+    }
+
+    /// The digest `hash` writes in hex, hashed from the strings' own bytes (nothing joined or copied).
+    private static func digest(seq: Int64, prev: String, payload: String) -> SHA256Digest {
         var hasher = SHA256()
-        hasher.update(data: Data("sanmin-record-v1\n\(seq)\n\(prev)\n".utf8))
-        hasher.update(data: Data(payload.utf8))
-        return hasher.finalize().hexString
+        for part in ["sanmin-record-v1\n", String(seq), "\n", prev, "\n", payload] {
+            let done: Void? = part.utf8.withContiguousStorageIfAvailable {
+                hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
+            }
+            if done == nil { hasher.update(data: Data(part.utf8)) }
+        }
+        return hasher.finalize()
     }
 
     /// Whether `record`'s content hashes to the hash it claims: `hash(seq:prev:payload:) == record.hash`,
-    /// without building the strings on the way (ingest checks every record).
+    /// without building the hex string (ingest checks every record).
     public static func hashMatches(_ record: ChainedRecord) -> Bool {
-        var hasher = SHA256()
-        // "sanmin-record-v1\n", the sequence in decimal, "\n", the previous hash, "\n", then the payload.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { header in
-            var count = 0
-            for byte in "sanmin-record-v1\n".utf8 {
-                header[count] = byte
-                count += 1
-            }
-            var digits = String(record.seq).utf8.makeIterator()
-            while let digit = digits.next() {
-                header[count] = digit
-                count += 1
-            }
-            header[count] = UInt8(ascii: "\n")
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: header[0...count])))
-        }
-        update(&hasher, with: record.prev)
-        withUnsafeBytes(of: UInt8(ascii: "\n")) { hasher.update(bufferPointer: $0) }
-        update(&hasher, with: record.payload)
-        let digest = hasher.finalize()
+        let digest = digest(seq: record.seq, prev: record.prev, payload: record.payload)
         let claimed = record.hash.utf8
         guard claimed.count == 64 else { return false }
         let hexDigits: StaticString = "0123456789abcdef"
@@ -98,13 +88,6 @@ public enum RecordChain {
                 return true
             }
         }
-    }
-
-    private static func update(_ hasher: inout SHA256, with text: String) {
-        let done: Void? = text.utf8.withContiguousStorageIfAvailable {
-            hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
-        }
-        if done == nil { hasher.update(data: Data(text.utf8)) }
     }
 
     /// Verifies that `records` continue the chain whose last record is (`afterSeq`, `afterHash`):
