@@ -126,7 +126,8 @@ extension AggregatorCommand {
             }
             let app = try buildApplication(
                 intake: intake, settings: settings,
-                logger: logger, services: [watchdog, WALCheckpointService(databasePath: data.databasePath)],
+                logger: logger,
+                services: [watchdog, WALCheckpointService(databasePath: data.databasePath, logger: logger)],
                 connections: connections,
                 onServerRunning: { [tls = settings.tls != nil] port in
                     selfCheck.serverRunning(port: port)

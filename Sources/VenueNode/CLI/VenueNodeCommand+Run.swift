@@ -70,7 +70,7 @@ extension VenueNodeCommand {
                 interval: .seconds(interval), maxBackoff: .seconds(maxBackoff), logger: logger, health: health)
             let watchdog = WatchdogService(notifier: SystemdNotifier())
             var services: [any Service] = [
-                service, watchdog, WALCheckpointService(databasePath: directory.databasePath),
+                service, watchdog, WALCheckpointService(databasePath: directory.databasePath, logger: logger),
             ]
             let venue = DeskVenue(
                 event: directory.event, venue: directory.configuration.venue, syncInterval: interval, health: health)
