@@ -116,11 +116,17 @@ struct AggregatorGrowth {
     var totals: Double
     var reconciliation: Double
     var cachedReport: Double
+    /// The first read of the report after a batch, once a new build is due: the previous report when the build
+    /// takes longer than a reader waits (`behind`: how many records it lacks), and when the new one was ready.
+    var afterChange: Double
+    var behind: Int
+    var newReportAfter: Double
 
     var line: String {
         String(
             format: "aggregator holding %d records: ingest %.0f records/s, totals %.4f s, reconciliation built %.3f s, "
-                + "cached report %.4f s", records, ingestRate, totals, reconciliation, cachedReport)
+                + "cached report %.4f s, after a change %.4f s (%d records behind; the new one after %.3f s)", records,
+            ingestRate, totals, reconciliation, cachedReport, afterChange, behind, newReportAfter)
     }
 
     /// One venue's chain, continued batch by batch: boxes of 100,000 ballots, a check-in before each ballot.
@@ -208,9 +214,24 @@ struct AggregatorGrowth {
             let reconciliation = try median(1) { _ = try Report.build(database: database, event: event) }
             _ = try database.cachedReport(event: event)
             let cached = try median(5) { _ = try database.cachedReport(event: event) }
+            // One more batch, then a reader once the next build is due (the last build's time passed twice over; here three times): what a
+            // new dashboard viewer or `/v1/reconciliation` waits after a change.
+            let lastBuild = Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +))
+            _ = try await fill(to: held + 500)
+            try await Task.sleep(for: .seconds(reconciliation * 3 + 0.1))
+            var start = ContinuousClock.now
+            let read = Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +))
+            let afterChange = elapsed(since: start)
+            start = ContinuousClock.now
+            while Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +)) != held {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let newReportAfter = elapsed(since: start) + afterChange
+            precondition(lastBuild == held - 500, "the report before the change holds every record")
             let row = AggregatorGrowth(
                 records: held, ingestRate: 10_000 / seconds, totals: totals,
-                reconciliation: reconciliation, cachedReport: cached)
+                reconciliation: reconciliation, cachedReport: cached, afterChange: afterChange,
+                behind: held - read, newReportAfter: newReportAfter)
             say(row.line)
             rows.append(row)
         }

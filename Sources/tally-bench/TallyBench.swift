@@ -589,17 +589,21 @@ struct BenchReport {
             "One aggregator database filled round-robin from the event's venues (batches of 500; boxes of 100,000",
             "ballots, a check-in before each ballot). At each size: the rate of ingesting the last 10,000 records, reading",
             "`/v1/totals`, building the reconciliation and results report from the records, and reading the report as",
-            "the API and the dashboard do (cached until its inputs change)."
+            "the API and the dashboard do (cached until its inputs change). Then one more batch of 500, and the first",
+            "read of the report once a new build is due: a reader waits for a build at most 0.5 s and is then given",
+            "the previous report, which names its inputs (how many records it lacks: *behind*); the last column is when",
+            "the new report was ready."
                 + (huge ? "" : " The 10^7 point: `scripts/bench.sh --huge`."),
             "",
-            "| records | ingest records/s | totals (s) | reconciliation built (s) | cached report (s) |",
-            "|---|---|---|---|---|",
+            "| records | ingest records/s | totals (s) | reconciliation built (s) | cached report (s) | read after a change (s) | behind (records) | new report ready after (s) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in aggregatorGrowth {
             lines.append(
                 String(
-                    format: "| %d | %.0f | %.4f | %.3f | %.4f |", row.records, row.ingestRate, row.totals,
-                    row.reconciliation, row.cachedReport))
+                    format: "| %d | %.0f | %.4f | %.3f | %.4f | %.4f | %d | %.3f |", row.records, row.ingestRate,
+                    row.totals, row.reconciliation, row.cachedReport, row.afterChange, row.behind,
+                    row.newReportAfter))
         }
         lines += [
             "",

@@ -37,6 +37,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = DashboardHub(database: intake.database, logger: logger)
+    // A report a reader stopped waiting for (it was given the previous one) is sent to the dashboards when done.
+    intake.database.reports.onBuilt { hub.publish() }
     let limiter =
         connections
         ?? ConnectionLimiter(

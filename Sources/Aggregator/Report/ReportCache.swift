@@ -14,6 +14,11 @@ import Synchronization
 /// half of the time building, however many there are and however fast batches arrive. A reader in between gets
 /// the previous report, which names its own inputs (every number on it still traces to records). A report is
 /// also built again after `maximumAge`, as some findings depend on the clock (a node silent for too long).
+///
+/// A build runs on a thread of its own, one at a time. A reader waits for it at most `readerPatience` when a
+/// report was built before, and is then given that previous report (it names its inputs); the build goes on,
+/// and when it is done `onBuilt` is called (the dashboard sends the new state). Only the very first report is
+/// waited for however long it takes.
 final class ReportCache: Sendable {
     struct Entry: Sendable {
         var key: String
@@ -24,10 +29,42 @@ final class ReportCache: Sendable {
     }
 
     static let maximumAge: Duration = .seconds(5)
+    /// How long a reader waits for a build before it is given the previous report.
+    static let readerPatience: Duration = .milliseconds(500)
 
     private let last = Mutex<Entry?>(nil)
-    /// Held while a report is built: one build at a time, and callers that waited take its result.
-    let building = Mutex<Void>(())
+    private let inFlight = Mutex<Build?>(nil)
+    private let hook = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// One build of the report, on its own thread; any number of readers wait for it.
+    final class Build: Sendable {
+        private let finished = DispatchSemaphore(value: 0)
+        private let outcome = Mutex<Result<Entry, any Error>?>(nil)
+        /// A reader stopped waiting and was given the previous report.
+        let servedPrevious = Atomic<Bool>(false)
+
+        fileprivate func finish(_ result: Result<Entry, any Error>) {
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+
+        var isFinished: Bool { outcome.withLock { $0 != nil } }
+
+        /// The build's result, or nil when it is still running after `timeout` (nil: wait until it is done).
+        func wait(timeout: Duration? = nil) -> Result<Entry, any Error>? {
+            if let result = outcome.withLock({ $0 }) { return result }
+            if let timeout {
+                let nanoseconds =
+                    timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                guard finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success else { return nil }
+            } else {
+                finished.wait()
+            }
+            // Let the next waiter through as well.
+            finished.signal()
+            return outcome.withLock { $0 }
+        }
+    }
 
     func entry(key: String, now: ContinuousClock.Instant = .now) -> Entry? {
         last.withLock { entry in
@@ -45,6 +82,41 @@ final class ReportCache: Sendable {
         last.withLock { current in
             if current == nil || current!.builtAt < entry.builtAt { current = entry }
         }
+    }
+
+    /// Called (on the build's thread) when a build that a reader stopped waiting for is done.
+    func onBuilt(_ action: @escaping @Sendable () -> Void) { hook.withLock { $0 = action } }
+
+    /// The cached entry for `key`, else the result of a build (the one running, or a new one made by `make`):
+    /// waited for at most `patience` when a report was built before (else that previous report), and however
+    /// long it takes for the first one.
+    func read(
+        key: String, patience: Duration = ReportCache.readerPatience,
+        make: @escaping @Sendable () throws -> Entry
+    ) throws -> Entry {
+        if let entry = entry(key: key) { return entry }
+        let build = inFlight.withLock { current -> Build in
+            if let current, !current.isFinished { return current }
+            let build = Build()
+            current = build
+            let thread = Thread { [self] in
+                let result = Result { try make() }
+                if case .success(let entry) = result { store(entry) }
+                build.finish(result)
+                if build.servedPrevious.load(ordering: .acquiring) { hook.withLock { $0 }?() }
+            }
+            thread.name = "report-build"
+            thread.start()
+            return build
+        }
+        if latest() != nil {
+            if let result = build.wait(timeout: patience) { return try result.get() }
+            build.servedPrevious.store(true, ordering: .releasing)
+            // The build may have finished in between: its report, else the previous one.
+            if let result = build.wait(timeout: .zero) { return try result.get() }
+            if let previous = latest() { return previous }
+        }
+        return try build.wait()!.get()
     }
 }
 
@@ -73,23 +145,19 @@ public struct CheckinCounts: Sendable, Equatable {
 
 extension AggregatorDatabase {
     /// The report and the check-ins it was computed from: the cached ones while the inputs are unchanged
-    /// (`ReportCache`), else built again from the records.
+    /// (`ReportCache`), else built again from the records (waited for at most `ReportCache.readerPatience` once a
+    /// report exists: then the previous one, which names its inputs).
     public func cachedReport(event: LoadedEvent) throws -> (report: Report, checkins: [String: CheckinCounts]) {
-        if let entry = reports.entry(key: try reportKey(event: event)) { return (entry.report, entry.checkins) }
-        // One build at a time (readers await this off the serving threads, so many may arrive together).
-        return try reports.building.withLock { _ in
-            // Built by the caller this one waited for, if the inputs have not changed since.
-            let key = try reportKey(event: event)
-            if let entry = reports.entry(key: key) { return (entry.report, entry.checkins) }
+        // Readers call this off the serving threads, so many may arrive together: one build at a time.
+        let entry = try reports.read(key: try reportKey(event: event)) { [self] in
             let started = ContinuousClock.now
+            let key = try reportKey(event: event)
             let (report, facts) = try Report.buildWithCheckins(database: self, event: event)
-            let checkins = CheckinCounts.count(facts)
-            reports.store(
-                .init(
-                    key: key, report: report, checkins: checkins, builtAt: started,
-                    buildTime: started.duration(to: .now)))
-            return (report, checkins)
+            return .init(
+                key: key, report: report, checkins: CheckinCounts.count(facts), builtAt: started,
+                buildTime: started.duration(to: .now))
         }
+        return (entry.report, entry.checkins)
     }
 
     /// What the report is computed from, in one string: equal strings, equal inputs (but for the clock).

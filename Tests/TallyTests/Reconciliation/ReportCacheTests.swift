@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import Synchronization
 import Testing
 
 @testable import Aggregator
@@ -51,5 +52,91 @@ import Testing
         #expect(
             after.report.inputs == (try Report.build(database: database, event: event)).inputs,
             "the cached report is the one a fresh build gives")
+    }
+
+    /// Counts calls from any thread.
+    final class Calls: Sendable {
+        let count = Mutex(0)
+        func add() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    static func entries() throws -> @Sendable (String) -> ReportCache.Entry {
+        let (database, _) = try Fixtures.aggregator(enrolling: [:])
+        let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
+        // Built a second ago in 1 ms: a new build is due as soon as the inputs change.
+        return { key in
+            .init(key: key, report: report, checkins: [:], builtAt: .now - .seconds(1), buildTime: .milliseconds(1))
+        }
+    }
+
+    /// Once a report exists, a reader waits for a new build at most its patience and is then given the previous
+    /// report; readers meanwhile join the same build; when it is done the dashboards are told, once, and the next
+    /// reader gets the new report without another build.
+    @Test func aReaderWaitsAtMostItsPatienceThenGetsThePreviousReport() async throws {
+        let entry = try Self.entries()
+        let cache = ReportCache()
+        let builds = Calls()
+        let told = Calls()
+        cache.onBuilt { told.add() }
+        // The very first report is waited for, however long it takes.
+        let first = try cache.read(key: "a", patience: .milliseconds(1)) {
+            Thread.sleep(forTimeInterval: 0.2)
+            builds.add()
+            return entry("a")
+        }
+        #expect(first.key == "a" && builds.value == 1)
+
+        let gate = DispatchSemaphore(value: 0)
+        let start = ContinuousClock.now
+        let served = try cache.read(key: "b", patience: .milliseconds(100)) {
+            // Bounded, so that a reader that waits for the build (the fault this test is for) fails, not hangs.
+            _ = gate.wait(timeout: .now() + 10)
+            builds.add()
+            return entry("b")
+        }
+        #expect(served.key == "a", "the previous report, while the new one is built")
+        #expect(start.duration(to: .now) >= .milliseconds(100), "after waiting its patience")
+        let joined = try cache.read(key: "b", patience: .milliseconds(10)) {
+            builds.add()
+            return entry("second build")
+        }
+        #expect(joined.key == "a", "a second reader joins the build in flight")
+        gate.signal()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while told.value == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(told.value == 1, "the dashboards are told once the build a reader gave up on is done")
+        #expect(builds.value == 2)
+        let fresh = try cache.read(key: "b") {
+            builds.add()
+            return entry("third build")
+        }
+        #expect(fresh.key == "b" && builds.value == 2 && told.value == 1)
+    }
+
+    /// A build done within the reader's patience is what the reader gets; nobody else needs telling.
+    @Test func aBuildDoneInTimeIsWhatTheReaderGets() async throws {
+        let entry = try Self.entries()
+        let cache = ReportCache()
+        let told = Calls()
+        cache.onBuilt { told.add() }
+        _ = try cache.read(key: "a") { entry("a") }
+        let read = try cache.read(key: "b", patience: .seconds(30)) { entry("b") }
+        #expect(read.key == "b" && cache.latest()?.key == "b")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(told.value == 0)
+    }
+
+    /// A build that fails reaches the reader waiting for it, changes nothing cached, and the next reader builds
+    /// again.
+    @Test func aFailedBuildReachesItsReaderAndTheNextReaderBuildsAgain() throws {
+        struct Broken: Error {}
+        let entry = try Self.entries()
+        let cache = ReportCache()
+        #expect(throws: Broken.self) { try cache.read(key: "a") { throw Broken() } }
+        #expect(cache.latest() == nil)
+        #expect(try cache.read(key: "a") { entry("a") }.key == "a")
+        #expect(throws: Broken.self) { try cache.read(key: "b", patience: .seconds(30)) { throw Broken() } }
+        #expect(cache.latest()?.key == "a")
     }
 }
