@@ -121,12 +121,18 @@ struct AggregatorGrowth {
     var afterChange: Double
     var behind: Int
     var newReportAfter: Double
+    /// The benchmark process (the aggregator's database, intake and reports, and the chains it signs): resident
+    /// and peak, in MiB.
+    var residentMiB: Int
+    var peakMiB: Int
 
     var line: String {
         String(
             format: "aggregator holding %d records: ingest %.0f records/s, totals %.4f s, reconciliation built %.3f s, "
-                + "cached report %.4f s, after a change %.4f s (%d records behind; the new one after %.3f s)", records,
-            ingestRate, totals, reconciliation, cachedReport, afterChange, behind, newReportAfter)
+                + "cached report %.4f s, after a change %.4f s (%d records behind; the new one after %.3f s), "
+                + "resident %d MiB, peak %d MiB", records, ingestRate, totals, reconciliation, cachedReport,
+            afterChange,
+            behind, newReportAfter, residentMiB, peakMiB)
     }
 
     /// One venue's chain, continued batch by batch: boxes of 100,000 ballots, a check-in before each ballot.
@@ -231,7 +237,8 @@ struct AggregatorGrowth {
             let row = AggregatorGrowth(
                 records: held, ingestRate: 10_000 / seconds, totals: totals,
                 reconciliation: reconciliation, cachedReport: cached, afterChange: afterChange,
-                behind: held - read, newReportAfter: newReportAfter)
+                behind: held - read, newReportAfter: newReportAfter,
+                residentMiB: Live.memory(getpid()).resident / 1024, peakMiB: Live.memory(getpid()).peak / 1024)
             say(row.line)
             rows.append(row)
         }

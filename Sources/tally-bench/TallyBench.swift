@@ -592,18 +592,19 @@ struct BenchReport {
             "the API and the dashboard do (cached until its inputs change). Then one more batch of 500, and the first",
             "read of the report once a new build is due: a reader waits for a build at most 0.5 s and is then given",
             "the previous report, which names its inputs (how many records it lacks: *behind*); the last column is when",
-            "the new report was ready."
+            "the new report was ready. Then the benchmark process's memory (it is the aggregator here: its database,",
+            "intake and reports, beside the chains it signs), resident and at its peak so far."
                 + (huge ? "" : " The 10^7 point: `scripts/bench.sh --huge`."),
             "",
-            "| records | ingest records/s | totals (s) | reconciliation built (s) | cached report (s) | read after a change (s) | behind (records) | new report ready after (s) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| records | ingest records/s | totals (s) | reconciliation built (s) | cached report (s) | read after a change (s) | behind (records) | new report ready after (s) | resident (MiB) | peak (MiB) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in aggregatorGrowth {
             lines.append(
                 String(
-                    format: "| %d | %.0f | %.4f | %.3f | %.4f | %.4f | %d | %.3f |", row.records, row.ingestRate,
-                    row.totals, row.reconciliation, row.cachedReport, row.afterChange, row.behind,
-                    row.newReportAfter))
+                    format: "| %d | %.0f | %.4f | %.3f | %.4f | %.4f | %d | %.3f | %d | %d |", row.records,
+                    row.ingestRate, row.totals, row.reconciliation, row.cachedReport, row.afterChange, row.behind,
+                    row.newReportAfter, row.residentMiB, row.peakMiB))
         }
         lines += [
             "",

@@ -4,19 +4,23 @@ import GRDB
 import Shared
 
 extension AggregatorDatabase {
-    /// Check-ins in effect (not corrected away; replacements included), from the stored records.
+    /// Check-ins in effect (not corrected away; replacements included), from the stored records. Read row by row:
+    /// only the facts are held, not the rows nor their payloads.
     public func checkinFacts() throws -> [CheckinFact] {
-        try effectivePayloads(kinds: [.checkin, .correction]).compactMap { venue, seq, payload in
+        var facts: [CheckinFact] = []
+        try effectivePayloads(kinds: [.checkin, .correction]) { venue, seq, payload in
             var content = payload
             if case .correction(let correction) = payload {
-                guard let replacement = correction.replacement else { return nil }
+                guard let replacement = correction.replacement else { return }
                 content = replacement
             }
-            guard case .checkin(let checkin) = content else { return nil }
-            return CheckinFact(
-                venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
-                category: checkin.category, person: checkin.person, walkin: checkin.walkin ?? false)
+            guard case .checkin(let checkin) = content else { return }
+            facts.append(
+                CheckinFact(
+                    venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
+                    category: checkin.category, person: checkin.person, walkin: checkin.walkin ?? false))
         }
+        return facts
     }
 
     /// Every correction record, with who, when and why.
@@ -90,9 +94,11 @@ extension AggregatorDatabase {
 
     /// Check-ins and corrections still in effect. Each kind is read through its own partial index (the kind
     /// is written into the SQL, not bound, so SQLite can use it): no scan of the ballots.
-    private func effectivePayloads(kinds: [RecordPayload.Kind]) throws -> [(String, Int64, RecordPayload)] {
+    private func effectivePayloads(
+        kinds: [RecordPayload.Kind], _ each: (String, Int64, RecordPayload) throws -> Void
+    ) throws {
         try writer.read { db in
-            try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db,
                 sql: kinds.map { kind in
                     """
@@ -102,7 +108,10 @@ extension AggregatorDatabase {
                       AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
                     """
                 }.joined(separator: " UNION ALL ") + " ORDER BY venue, seq")
-        }.map { row in (row["venue"], row["seq"], try RecordPayload.decode(json: row["payload"])) }
+            while let row = try rows.next() {
+                try each(row[0], row[1], try RecordPayload.decode(json: row[2]))
+            }
+        }
     }
 }
 

@@ -17,8 +17,9 @@ import Synchronization
 ///
 /// A build runs on a thread of its own, one at a time. A reader waits for it at most `readerPatience` when a
 /// report was built before, and is then given that previous report (it names its inputs); the build goes on,
-/// and when it is done `onBuilt` is called (the dashboard sends the new state). Only the very first report is
-/// waited for however long it takes.
+/// and when it is done `onBuilt` is called (the dashboard sends the new state). A report only older than
+/// `maximumAge` is given at once while it is built again. Only the very first report is waited for however long
+/// it takes.
 final class ReportCache: Sendable {
     struct Entry: Sendable {
         var key: String
@@ -109,8 +110,10 @@ final class ReportCache: Sendable {
             thread.start()
             return build
         }
-        if latest() != nil {
-            if let result = build.wait(timeout: patience) { return try result.get() }
+        if let previous = latest() {
+            // Only older than `maximumAge` (nothing it is computed from changed): no reader waits for the refresh.
+            let wait = previous.key == key ? Duration.zero : patience
+            if let result = build.wait(timeout: wait) { return try result.get() }
             build.servedPrevious.store(true, ordering: .releasing)
             // The build may have finished in between: its report, else the previous one.
             if let result = build.wait(timeout: .zero) { return try result.get() }

@@ -114,6 +114,32 @@ import Testing
         #expect(fresh.key == "b" && builds.value == 2 && told.value == 1)
     }
 
+    /// A report only older than the maximum age (nothing it is computed from changed) is given at once while it
+    /// is built again; the dashboards are told when the new one is done.
+    @Test func anAgedReportIsGivenAtOnceWhileItIsBuiltAgain() async throws {
+        let entry = try Self.entries()
+        let cache = ReportCache()
+        let told = Calls()
+        cache.onBuilt { told.add() }
+        let old = try cache.read(key: "a") {
+            var aged = entry("a")
+            aged.builtAt = .now - ReportCache.maximumAge - .seconds(1)
+            return aged
+        }
+        #expect(cache.entry(key: "a") == nil, "too old to be served as current")
+        let gate = DispatchSemaphore(value: 0)
+        let served = try cache.read(key: "a", patience: .seconds(30)) {
+            _ = gate.wait(timeout: .now() + 10)
+            return entry("a")
+        }
+        #expect(served.builtAt == old.builtAt, "the aged report, without waiting for the build")
+        gate.signal()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while told.value == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(told.value == 1)
+        #expect(cache.latest().map { $0.builtAt > old.builtAt } == true)
+    }
+
     /// A build done within the reader's patience is what the reader gets; nobody else needs telling.
     @Test func aBuildDoneInTimeIsWhatTheReaderGets() async throws {
         let entry = try Self.entries()
