@@ -238,7 +238,7 @@ struct AggregatorGrowth {
             let newReportAfter = elapsed(since: start) + afterChange
             precondition(lastBuild == held - 500, "the report before the change holds every record")
             let row = AggregatorGrowth(
-                records: held, ingestRate: 10_000 / seconds, totals: totals,
+                records: size, ingestRate: 10_000 / seconds, totals: totals,
                 reconciliation: reconciliation, cachedReport: cached, afterChange: afterChange,
                 behind: held - read, newReportAfter: newReportAfter,
                 residentMiB: Live.memory(getpid()).resident / 1024, peakMiB: Live.memory(getpid()).peak / 1024)

@@ -638,7 +638,7 @@ struct BenchReport {
             "machine), 2026-11-30; `tally-bench --only PART` runs one part to profile it.",
             "",
             "- **Ingest (a): the goal (≥ 0.5 of raw SQLite) is not met against the bare table; against what a merge",
-            "  must store (the last two columns) it runs at about half, 0.47–0.68 over the runs of 2026-11-30.** The",
+            "  must store (the last two columns) it runs at about half, 0.45–0.68 over the runs of 2026-11-30.** The",
             "  aggregator keeps more than the bare limit writes: each record",
             "  with three partial indexes and two foreign keys, the whole signed body of the batch as evidence (about as",
             "  many bytes again as the records, so that anyone can verify its signature again), the counters, the node's",
