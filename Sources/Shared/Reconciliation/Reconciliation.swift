@@ -224,8 +224,10 @@ public struct ReserveRow: Codable, Sendable, Equatable {
 public struct ReconciliationInput: Sendable {
     public var event: LoadedEvent
     public var totals: Totals
-    public var roster: [RosterEntry]
-    public var checkins: [CheckinFact]
+    public var roster: [RosterEntry] { didSet { countCheckins() } }
+    public var checkins: [CheckinFact] { didSet { countCheckins() } }
+    /// The check-ins counted once (one pass over them), for attendance, reserves and findings alike.
+    private(set) var checkinCounts = CheckinCounts([])
     public var corrections: [CorrectionFact]
     public var nodes: [NodeFact]
     /// kind, venue, seq, message of each alarm.
@@ -249,6 +251,11 @@ public struct ReconciliationInput: Sendable {
         self.alarms = alarms
         self.now = now
         self.venues = venues
+        countCheckins()
+    }
+
+    private mutating func countCheckins() {
+        checkinCounts = CheckinCounts(checkins, reserves: Reconciliation.reserveReps(roster))
     }
 }
 
@@ -341,7 +348,7 @@ public enum Reconciliation {
 
     public static func attendance(_ input: ReconciliationInput) -> [AttendanceRow] {
         let event = input.event.definition
-        let counts = CheckinCounts(input.checkins, reserves: reserveReps(input.roster))
+        let counts = input.checkinCounts
         var rows: [AttendanceRow] = []
         for venue in event.venues where input.venues?.contains(venue.id) ?? true {
             for session in event.sessions {
@@ -385,7 +392,7 @@ public enum Reconciliation {
     /// Reserves who attended, per venue, session and their own category.
     public static func reservesUsed(_ input: ReconciliationInput) -> [ReserveRow] {
         let event = input.event.definition
-        let counts = CheckinCounts(input.checkins, reserves: reserveReps(input.roster))
+        let counts = input.checkinCounts
         var rows: [ReserveRow] = []
         for venue in event.venues where input.venues?.contains(venue.id) ?? true {
             for session in event.sessions {
@@ -432,7 +439,7 @@ public enum Reconciliation {
 
         // Attendance and roster against quota, per category (check-ins and roster counted once, not per category).
         // Reserves fill absentees' places; on the roster they are checked against their allowance, not the quota.
-        let counts = CheckinCounts(input.checkins, reserves: reserveReps(input.roster))
+        let counts = input.checkinCounts
         var listedCount: [String: Int] = [:]
         var listedReserves: [String: Int] = [:]
         for entry in input.roster {

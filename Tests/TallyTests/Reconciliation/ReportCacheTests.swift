@@ -75,7 +75,7 @@ import Testing
     /// reader gets the new report without another build.
     @Test func aReaderWaitsAtMostItsPatienceThenGetsThePreviousReport() async throws {
         let entry = try Self.entries()
-        let cache = ReportCache()
+        let cache = ReportCache(maximumAge: .seconds(3600))
         let builds = Calls()
         let told = Calls()
         cache.onBuilt { told.add() }
@@ -118,12 +118,12 @@ import Testing
     /// is built again; the dashboards are told when the new one is done.
     @Test func anAgedReportIsGivenAtOnceWhileItIsBuiltAgain() async throws {
         let entry = try Self.entries()
-        let cache = ReportCache()
+        let cache = ReportCache(maximumAge: .seconds(2))
         let told = Calls()
         cache.onBuilt { told.add() }
         let old = try cache.read(key: "a") {
             var aged = entry("a")
-            aged.builtAt = .now - ReportCache.maximumAge - .seconds(1)
+            aged.builtAt = .now - cache.maximumAge - .seconds(1)
             return aged
         }
         #expect(cache.entry(key: "a") == nil, "too old to be served as current")
@@ -143,7 +143,7 @@ import Testing
     /// A build done within the reader's patience is what the reader gets; nobody else needs telling.
     @Test func aBuildDoneInTimeIsWhatTheReaderGets() async throws {
         let entry = try Self.entries()
-        let cache = ReportCache()
+        let cache = ReportCache(maximumAge: .seconds(3600))
         let told = Calls()
         cache.onBuilt { told.add() }
         _ = try cache.read(key: "a") { entry("a") }
@@ -153,16 +153,93 @@ import Testing
         #expect(told.value == 0)
     }
 
-    /// A build that fails reaches the reader waiting for it, changes nothing cached, and the next reader builds
-    /// again.
-    @Test func aFailedBuildReachesItsReaderAndTheNextReaderBuildsAgain() throws {
+    /// The first report's failure is its reader's error; no build is tried again before `retryAfterFailure`;
+    /// once a report exists, a failed build leaves readers with it.
+    @Test func aFailedBuildIsNotRetriedAtOnceAndLeavesThePreviousReport() async throws {
         struct Broken: Error {}
         let entry = try Self.entries()
-        let cache = ReportCache()
-        #expect(throws: Broken.self) { try cache.read(key: "a") { throw Broken() } }
-        #expect(cache.latest() == nil)
-        #expect(try cache.read(key: "a") { entry("a") }.key == "a")
-        #expect(throws: Broken.self) { try cache.read(key: "b", patience: .seconds(30)) { throw Broken() } }
-        #expect(cache.latest()?.key == "a")
+        let cache = ReportCache(maximumAge: .seconds(3600), retryAfterFailure: .milliseconds(300))
+        let builds = Calls()
+        #expect(throws: Broken.self) {
+            try cache.read(key: "a") {
+                builds.add()
+                throw Broken()
+            }
+        }
+        #expect(throws: Broken.self, "not tried again at once") {
+            try cache.read(key: "a") {
+                builds.add()
+                return entry("a")
+            }
+        }
+        #expect(cache.latest() == nil && builds.value == 1)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try cache.read(key: "a") { entry("a") }.key == "a", "tried again once the wait is over")
+        let served = try cache.read(key: "b", patience: .seconds(30)) {
+            builds.add()
+            throw Broken()
+        }
+        #expect(served.key == "a", "the previous report, not the error")
+        let again = try cache.read(key: "b", patience: .seconds(30)) {
+            builds.add()
+            return entry("b")
+        }
+        #expect(again.key == "a" && builds.value == 2, "no build within the wait after a failure")
+    }
+
+    /// A read while builds are throttled (inputs changed just after a build) is given the previous report, and
+    /// the build is made when it is due; the dashboards are told.
+    @Test func aThrottledReadSchedulesTheBuildForWhenItIsDue() async throws {
+        let entry = try Self.entries()
+        let cache = ReportCache(maximumAge: .seconds(3600))
+        let told = Calls()
+        cache.onBuilt { told.add() }
+        _ = try cache.read(key: "a") {
+            var recent = entry("a")
+            recent.builtAt = .now
+            // Builds are due again 6 s after this one: the read below falls within that, even on a loaded machine.
+            recent.buildTime = .seconds(3)
+            return recent
+        }
+        let served = try cache.read(key: "b") {
+            var fresh = entry("b")
+            fresh.builtAt = .now
+            return fresh
+        }
+        #expect(served.key == "a", "within twice the last build's time: the previous report")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while told.value == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(told.value == 1)
+        #expect(cache.latest()?.key == "b")
+    }
+
+    /// Readers waiting together for the first report all get it.
+    @Test func everyReaderWaitingForTheFirstReportGetsIt() async throws {
+        let entry = try Self.entries()
+        let cache = ReportCache(maximumAge: .seconds(3600))
+        let gate = DispatchSemaphore(value: 0)
+        let builds = Calls()
+        final class Keys: Sendable {
+            let list = Mutex<[String]>([])
+        }
+        let got = Keys()
+        for _ in 0..<3 {
+            Thread {
+                let read = try? cache.read(key: "a") {
+                    builds.add()
+                    _ = gate.wait(timeout: .now() + 10)
+                    return entry("a")
+                }
+                got.list.withLock { $0.append(read?.key ?? "none") }
+            }.start()
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        gate.signal()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while got.list.withLock({ $0.count }) < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(got.list.withLock { $0 } == ["a", "a", "a"])
+        #expect(builds.value == 1)
     }
 }
