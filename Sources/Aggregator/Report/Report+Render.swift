@@ -78,7 +78,7 @@ extension Report {
         var lines = [
             CSVWriter.line([
                 "severity", "kind", "venue", "session", "box", "category", "records", "expected",
-                "actual", "message",
+                "actual", "message", "message_zh",
             ])
         ]
         for finding in findings {
@@ -88,7 +88,7 @@ extension Report {
                     finding.session ?? "", finding.box ?? "", finding.category ?? "",
                     finding.seqs?.map(String.init).joined(separator: " ") ?? "",
                     finding.expected.map(String.init) ?? "", finding.actual.map(String.init) ?? "",
-                    finding.message,
+                    finding.message, finding.message(.zh),
                 ]))
         }
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
@@ -188,7 +188,8 @@ extension Report {
                 errors.map {
                     [
                         language.label($0.kind), $0.venue.map { event.venue($0)?.name ?? $0 } ?? "", $0.session ?? "",
-                        $0.box ?? "", $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message,
+                        $0.box ?? "", $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "",
+                        $0.message(language),
                     ]
                 })
         }
@@ -227,7 +228,7 @@ extension Report {
                     [
                         language.label($0.severity), language.label($0.kind), $0.venue ?? "", $0.session ?? "",
                         $0.box ?? "", $0.seqs?.map(String.init).joined(separator: " ") ?? "",
-                        $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message,
+                        $0.expected.map(String.init) ?? "", $0.actual.map(String.init) ?? "", $0.message(language),
                     ]
                 }, id: "all-findings") + "</section>"
         body +=

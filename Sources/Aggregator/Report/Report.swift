@@ -117,7 +117,8 @@ public struct Report: Codable, Sendable {
                         kind: .outsideTally, severity: .warning,
                         message:
                             "department \(department.id) is evaluated outside the sessions and has no tally entered "
-                            + "yet: it is not ranked (aggregator tally enter)"))
+                            + "yet: it is not ranked (aggregator tally enter)",
+                        messageZh: "部门 \(department.id) 为场外评议，尚未录入结果：不参加排名（aggregator tally enter）"))
                 continue
             }
         }
@@ -127,7 +128,9 @@ public struct Report: Codable, Sendable {
                     kind: .outsideTally, severity: .error,
                     message:
                         "entry \(entry.id) for department \(entry.entry.department) does not verify with the key that "
-                        + "signed it: changed after it was entered; left out of the results"))
+                        + "signed it: changed after it was entered; left out of the results",
+                    messageZh:
+                        "部门 \(entry.entry.department) 的录入 \(entry.id) 与签署它的密钥不符：录入后被改动；不计入结果"))
         }
         return findings
     }

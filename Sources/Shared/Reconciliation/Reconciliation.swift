@@ -42,7 +42,20 @@ public struct Finding: Codable, Sendable, Equatable {
     public var expected: Int?
     /// The number found.
     public var actual: Int?
+    /// What was found, in English,
     public var message: String
+    /// and in Chinese (nil in reports of older releases: `message` then stands for both).
+    public var messageZh: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, severity, venue, session, box, category, seqs, expected, actual, message
+        case messageZh = "message_zh"
+    }
+
+    /// What was found, in the report's language.
+    public func message(_ language: ReportLanguage) -> String {
+        language == .zh ? (messageZh ?? message) : message
+    }
 
     /// The order reports list findings in: by severity, then venue, session and kind.
     public static func reportOrder(_ a: Finding, _ b: Finding) -> Bool {
@@ -53,7 +66,8 @@ public struct Finding: Codable, Sendable, Equatable {
 
     public init(
         kind: Kind, severity: Severity, venue: String? = nil, session: String? = nil, box: String? = nil,
-        category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil, actual: Int? = nil, message: String
+        category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil, actual: Int? = nil, message: String,
+        messageZh: String? = nil
     ) {
         self.kind = kind
         self.severity = severity
@@ -65,6 +79,7 @@ public struct Finding: Codable, Sendable, Equatable {
         self.expected = expected
         self.actual = actual
         self.message = message
+        self.messageZh = messageZh
     }
 }
 
@@ -419,13 +434,14 @@ public enum Reconciliation {
         func add(
             _ kind: Finding.Kind, _ severity: Finding.Severity, venue: String? = nil, session: String? = nil,
             box: String? = nil, category: String? = nil, seqs: [Int64]? = nil, expected: Int? = nil,
-            actual: Int? = nil, _ message: String
+            actual: Int? = nil, _ message: String, zh: String
         ) {
             guard inScope(venue) else { return }
             findings.append(
                 Finding(
                     kind: kind, severity: severity, venue: venue, session: session, box: box,
-                    category: category, seqs: seqs, expected: expected, actual: actual, message: message))
+                    category: category, seqs: seqs, expected: expected, actual: actual, message: message,
+                    messageZh: zh))
         }
 
         // The event file's own contradictions.
@@ -434,7 +450,8 @@ public enum Reconciliation {
             let quota = event.quotas.indices.contains(index) ? event.quotas[index] : nil
             add(
                 .quotaContradiction, .warning, venue: quota?.venue, expected: quota?.statedTotal,
-                actual: quota?.counts.values.reduce(0, +), "event file \(warning.location): \(warning.message)")
+                actual: quota?.counts.values.reduce(0, +), "event file \(warning.location): \(warning.message)",
+                zh: "活动文件 \(warning.location)：\(warning.message)")
         }
 
         // Attendance and roster against quota, per category (check-ins and roster counted once, not per category).
@@ -449,12 +466,15 @@ public enum Reconciliation {
             }
         }
         func checkReserves(
-            listed: Int, allowance: Int?, venue: String?, session: String, category: String, what: String
+            listed: Int, allowance: Int?, venue: String?, session: String, category: String, joint: String?
         ) {
             guard let allowance, listed > allowance else { return }
             add(
                 .rosterVsQuota, .warning, venue: venue, session: session, category: category, expected: allowance,
-                actual: listed, "the roster lists \(listed) reserves against an allowance of \(allowance)\(what)")
+                actual: listed,
+                "the roster lists \(listed) reserves against an allowance of \(allowance)"
+                    + (joint.map { " (joint quota \($0))" } ?? ""),
+                zh: "名单列备选代表 \(listed) 名，允许 \(allowance) 名" + (joint.map { "（联合名额 \($0)）" } ?? ""))
         }
         for venue in event.venues where inScope(venue.id) {
             for session in event.sessions {
@@ -475,7 +495,8 @@ public enum Reconciliation {
                         add(
                             .attendanceVsQuota, checkedIn > expected ? .warning : .info, venue: venue.id,
                             session: session.id, category: category.id, expected: expected, actual: checkedIn,
-                            "\(checkedIn) checked in against a quota of \(expected)")
+                            "\(checkedIn) checked in against a quota of \(expected)",
+                            zh: "签到 \(checkedIn) 人，名额 \(expected) 人")
                     }
                     guard !input.roster.isEmpty else { continue }
                     let key = CheckinCounts.key(venue.id, session.id, category.id)
@@ -484,13 +505,14 @@ public enum Reconciliation {
                         add(
                             .rosterVsQuota, .warning, venue: venue.id, session: session.id, category: category.id,
                             expected: expected, actual: listed,
-                            "the roster lists \(listed) against a quota of \(expected)")
+                            "the roster lists \(listed) against a quota of \(expected)",
+                            zh: "名单 \(listed) 人，名额 \(expected) 人")
                     }
                     checkReserves(
                         listed: listedReserves[key] ?? 0,
                         allowance: quota.flatMap {
                             event.reserveAllowance(counts: $0.counts, reserves: $0.reserves, category: category.id)
-                        }, venue: venue.id, session: session.id, category: category.id, what: "")
+                        }, venue: venue.id, session: session.id, category: category.id, joint: nil)
                 }
             }
         }
@@ -510,25 +532,29 @@ public enum Reconciliation {
                             reservesListed += listedReserves[key] ?? 0
                         }
                         let checkedIn = byVenue.values.reduce(0, +)
-                        let parts = joint.venues.map { "\($0) \(byVenue[$0] ?? 0)" }.joined(separator: ", ")
+                        let parts = joint.venues.map { "\($0) \(byVenue[$0] ?? 0)" }
                         if started && checkedIn != expected {
                             add(
                                 .attendanceVsQuota, checkedIn > expected ? .warning : .info, session: session.id,
                                 category: category, expected: expected, actual: checkedIn,
-                                "joint quota \(joint.id): \(checkedIn) checked in against \(expected) (\(parts))")
+                                "joint quota \(joint.id): \(checkedIn) checked in against \(expected) "
+                                    + "(\(parts.joined(separator: ", ")))",
+                                zh: "联合名额 \(joint.id)：签到 \(checkedIn) 人，名额 \(expected) 人"
+                                    + "（\(parts.joined(separator: "，"))）")
                         }
                         guard !input.roster.isEmpty else { continue }
                         if listed != expected {
                             add(
                                 .rosterVsQuota, .warning, session: session.id, category: category, expected: expected,
                                 actual: listed,
-                                "joint quota \(joint.id): the roster lists \(listed) against \(expected)")
+                                "joint quota \(joint.id): the roster lists \(listed) against \(expected)",
+                                zh: "联合名额 \(joint.id)：名单 \(listed) 人，名额 \(expected) 人")
                         }
                         checkReserves(
                             listed: reservesListed,
                             allowance: event.reserveAllowance(
                                 counts: joint.counts, reserves: joint.reserves, category: category),
-                            venue: nil, session: session.id, category: category, what: " (joint quota \(joint.id))")
+                            venue: nil, session: session.id, category: category, joint: joint.id)
                     }
                 }
             }
@@ -547,7 +573,8 @@ public enum Reconciliation {
                         .issuedVsAttendance, .error, venue: venue.id, session: session.id, expected: attendance,
                         actual: issued,
                         "\(issued) ballots issued for \(attendance) representatives checked in "
-                            + "(测评票数与参与人数不一致)")
+                            + "(测评票数与参与人数不一致)",
+                        zh: "发出测评票 \(issued) 张，签到代表 \(attendance) 人（测评票数与参与人数不一致）")
                 }
             }
         }
@@ -557,14 +584,16 @@ public enum Reconciliation {
                     .boxNotClosed, .warning, venue: box.venue, session: box.session, box: box.box,
                     actual: box.valid + box.blank + box.spoiled,
                     "box \(box.box) has no closing record (issued and returned unknown); "
-                        + "\(box.valid + box.blank + box.spoiled) ballots entered from it")
+                        + "\(box.valid + box.blank + box.spoiled) ballots entered from it",
+                    zh: "票箱 \(box.box) 没有封箱记录（发出、回收数不明）；已录入 \(box.valid + box.blank + box.spoiled) 张")
                 continue
             }
             if box.returned != box.issued {
                 add(
                     .returnedVsIssued, .error, venue: box.venue, session: box.session, box: box.box,
                     expected: box.issued, actual: box.returned,
-                    "\(box.returned) returned of \(box.issued) issued (回收与发放测评票数量不一致)")
+                    "\(box.returned) returned of \(box.issued) issued (回收与发放测评票数量不一致)",
+                    zh: "发出 \(box.issued) 张，回收 \(box.returned) 张（回收与发放测评票数量不一致）")
             }
             let entered = box.valid + box.blank + box.spoiled
             if entered == 0 && box.returned > 0 {
@@ -572,13 +601,16 @@ public enum Reconciliation {
                 add(
                     .enteredVsReturned, .warning, venue: box.venue, session: box.session, box: box.box,
                     expected: box.returned, actual: 0,
-                    "box \(box.box) is closed with \(box.returned) returned and not counted yet (no ballot entered)")
+                    "box \(box.box) is closed with \(box.returned) returned and not counted yet (no ballot entered)",
+                    zh: "票箱 \(box.box) 已封箱，回收 \(box.returned) 张，尚未计票（未录入任何一张）")
             } else if entered != box.returned {
                 add(
                     .enteredVsReturned, .error, venue: box.venue, session: box.session, box: box.box,
                     expected: box.returned, actual: entered,
                     "\(entered) ballots entered (\(box.valid) valid, \(box.blank) blank, \(box.spoiled) spoiled) "
-                        + "of \(box.returned) returned")
+                        + "of \(box.returned) returned",
+                    zh: "录入 \(entered) 张（有效 \(box.valid)、空白 \(box.blank)、废票 \(box.spoiled)），"
+                        + "回收 \(box.returned) 张")
             }
         }
 
@@ -592,12 +624,14 @@ public enum Reconciliation {
         }
         for (_, group) in bySessionPerson.filter({ $0.value.count > 1 }).sorted(by: { $0.key < $1.key }) {
             let places = group.map { "\($0.venue) record \($0.seq) (\($0.rep))" }.joined(separator: ", ")
+            let placesZh = group.map { "\($0.venue) 记录 \($0.seq)（\($0.rep)）" }.joined(separator: "，")
             for checkin in group {
                 add(
                     .duplicatePerson, .error, venue: checkin.venue, session: checkin.session,
                     category: checkin.category,
                     seqs: [checkin.seq], expected: 1, actual: group.count,
-                    "the same person checked in \(group.count) times for session \(checkin.session): \(places)")
+                    "the same person checked in \(group.count) times for session \(checkin.session): \(places)",
+                    zh: "同一人在场次 \(checkin.session) 签到 \(group.count) 次：\(placesZh)")
             }
         }
         if !input.roster.isEmpty {
@@ -605,7 +639,8 @@ public enum Reconciliation {
             for checkin in effective where !checkin.walkin && !listed.contains(checkin.rep) {
                 add(
                     .notOnRoster, .warning, venue: checkin.venue, session: checkin.session, category: checkin.category,
-                    seqs: [checkin.seq], "\(checkin.rep) checked in but is not on the roster")
+                    seqs: [checkin.seq], "\(checkin.rep) checked in but is not on the roster",
+                    zh: "\(checkin.rep) 已签到，但不在名单内")
             }
         }
         var walkIns: [String: [Int64]] = [:]
@@ -616,7 +651,7 @@ public enum Reconciliation {
             let parts = key.split(separator: "/").map(String.init)
             add(
                 .walkIn, .info, venue: parts[0], session: parts[1], seqs: seqs, actual: seqs.count,
-                "\(seqs.count) walk-in(s), counted apart from the roster")
+                "\(seqs.count) walk-in(s), counted apart from the roster", zh: "名单外到场 \(seqs.count) 人，单独计数")
         }
 
         // Nodes: completeness against their own figures, silence, alarms.
@@ -628,14 +663,18 @@ public enum Reconciliation {
                         .nodeBehind, .warning, venue: node.venue, seqs: [node.heldSeq + 1, declared],
                         expected: Int(declared), actual: Int(node.heldSeq),
                         "node \(node.node.prefix(8)) holds records up to \(declared); the aggregator has up to "
-                            + "\(node.heldSeq): records \(node.heldSeq + 1)…\(declared) are missing")
+                            + "\(node.heldSeq): records \(node.heldSeq + 1)…\(declared) are missing",
+                        zh: "节点 \(node.node.prefix(8)) 已有记录至第 \(declared) 条，汇总端只有至第 \(node.heldSeq) 条："
+                            + "缺第 \(node.heldSeq + 1)…\(declared) 条")
                 } else if declared < node.heldSeq || (declared == node.heldSeq && node.declaredHash != node.heldHash) {
                     add(
                         .nodeDiverged, .error, venue: node.venue, seqs: [declared], expected: Int(node.heldSeq),
                         actual: Int(declared),
                         "node \(node.node.prefix(8)) declares head \(declared) "
                             + "(\(node.declaredHash?.prefix(12) ?? "")…) but the aggregator holds \(node.heldSeq) "
-                            + "(\(node.heldHash.prefix(12))…): the node's store is not the one that sent the records")
+                            + "(\(node.heldHash.prefix(12))…): the node's store is not the one that sent the records",
+                        zh: "节点 \(node.node.prefix(8)) 声明链头为第 \(declared) 条（\(node.declaredHash?.prefix(12) ?? "")…），"
+                            + "汇总端为第 \(node.heldSeq) 条（\(node.heldHash.prefix(12))…）：该节点的数据库不是发出这些记录的那一个")
                 }
             }
             let silence = node.lastContact.map { input.now.timeIntervalSince($0) }
@@ -646,18 +685,35 @@ public enum Reconciliation {
                     silence.map {
                         "node \(node.node.prefix(8)) silent for \(Int($0)) s (more than \(Int(silentAfter)) s)"
                     }
-                        ?? "node \(node.node.prefix(8)) has never been heard from")
+                        ?? "node \(node.node.prefix(8)) has never been heard from",
+                    zh: silence.map { "节点 \(node.node.prefix(8)) 已 \(Int($0)) 秒无联系（超过 \(Int(silentAfter)) 秒）" }
+                        ?? "节点 \(node.node.prefix(8)) 从未联系（无联系超过 \(Int(silentAfter)) 秒即报失联）")
             }
         }
         for alarm in input.alarms {
-            add(.alarm, .error, venue: alarm.venue, seqs: alarm.seq.map { [$0] }, "\(alarm.kind): \(alarm.message)")
+            add(
+                .alarm, .error, venue: alarm.venue, seqs: alarm.seq.map { [$0] }, "\(alarm.kind): \(alarm.message)",
+                zh: "\(Self.alarmZh(alarm.kind))：\(alarm.message)")
         }
         for correction in input.corrections {
             add(
                 .correction, .info, venue: correction.venue, seqs: [correction.seq, correction.target],
                 "record \(correction.seq) by \(correction.operatorName)\(correction.at.map { " at \($0)" } ?? "") "
-                    + "\(correction.replaced ? "replaces" : "voids") record \(correction.target): \(correction.reason)")
+                    + "\(correction.replaced ? "replaces" : "voids") record \(correction.target): \(correction.reason)",
+                zh: "第 \(correction.seq) 条记录由 \(correction.operatorName)\(correction.at.map { " 于 \($0) " } ?? " ")"
+                    + "\(correction.replaced ? "替换" : "作废")第 \(correction.target) 条记录：\(correction.reason)")
         }
         return findings.sorted(by: Finding.reportOrder)
+    }
+
+    /// An alarm's kind in Chinese (its message is the aggregator's, in English).
+    static func alarmZh(_ kind: String) -> String {
+        switch kind {
+        case "chain_conflict": "链冲突（chain_conflict）"
+        case "rule_breach": "违反规则（rule_breach）"
+        case "held_out": "暂不计入（held_out）"
+        case "node_problem": "节点报告故障（node_problem）"
+        default: kind
+        }
     }
 }

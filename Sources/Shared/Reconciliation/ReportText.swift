@@ -162,7 +162,8 @@ public enum ReportText {
             [
                 language.label(finding.severity), language.label(finding.kind), finding.venue ?? "",
                 finding.session ?? "", finding.box ?? "", finding.category ?? "",
-                finding.expected.map(String.init) ?? "", finding.actual.map(String.init) ?? "", finding.message,
+                finding.expected.map(String.init) ?? "", finding.actual.map(String.init) ?? "",
+                finding.message(language),
             ]
         }
         let title = language.text("核对发现", "Findings") + " (" + summary + ")\n"
@@ -174,7 +175,7 @@ public enum ReportText {
             return [
                 language.label(first.severity), language.label(first.kind), first.venue ?? "",
                 Set(group.compactMap(\.session)).count == 1 ? first.session ?? "" : "…", "", "", "", "",
-                language.text("共 \(group.count) 条，如：", "\(group.count) in all, e.g. ") + first.message,
+                language.text("共 \(group.count) 条，如：", "\(group.count) in all, e.g. ") + first.message(language),
             ]
         }
         let folded = groups.filter { $0.count > 1 }.map(\.count).reduce(0, +)

@@ -298,9 +298,11 @@ extension DeskController {
             var expected: Int?
             var actual: Int?
             var message: String
+            var messageZh: String
 
             enum CodingKeys: String, CodingKey {
                 case severity, kind, session, box, category, expected, actual, message
+                case messageZh = "message_zh"
                 case labelZh = "label_zh"
                 case labelEn = "label_en"
             }
@@ -322,7 +324,7 @@ extension DeskController {
                         severity: $0.severity.rawValue, kind: $0.kind.rawValue,
                         labelZh: ReportLanguage.zh.label($0.kind), labelEn: ReportLanguage.en.label($0.kind),
                         session: $0.session, box: $0.box, category: $0.category, expected: $0.expected,
-                        actual: $0.actual, message: $0.message)
+                        actual: $0.actual, message: $0.message, messageZh: $0.message(.zh))
                 })
         }
         return try DeskJSON.response(answer)

@@ -614,7 +614,7 @@ enum DeskScript {
           const rows = result.body.findings.filter((f) => !(f.kind === "attendance_vs_quota" && f.severity === "info"));
           $("findings").innerHTML = rows.length === 0 ? `<p class="ok">${L.noFindings}</p>`
             : `<table><tr><th>${L.severity}</th><th>${L.kind}</th><th>${L.boxId}</th><th class="num">${L.expected}</th><th class="num">${L.actual}</th><th>${L.detail}</th></tr>`
-              + rows.map((f) => `<tr data-kind="${esc(f.kind)}"><td>${esc(L.sev[f.severity])}</td><td>${esc(lang === "zh" ? f.label_zh : f.label_en)}</td><td>${esc(f.box)}</td><td class="num">${f.expected ?? ""}</td><td class="num">${f.actual ?? ""}</td><td>${esc(f.message)}</td></tr>`).join("") + "</table>";
+              + rows.map((f) => `<tr data-kind="${esc(f.kind)}"><td>${esc(L.sev[f.severity])}</td><td>${esc(lang === "zh" ? f.label_zh : f.label_en)}</td><td>${esc(f.box)}</td><td class="num">${f.expected ?? ""}</td><td class="num">${f.actual ?? ""}</td><td>${esc(lang === "zh" ? f.message_zh : f.message)}</td></tr>`).join("") + "</table>";
         }
 
         (async () => {

@@ -156,6 +156,35 @@ import Testing
         #expect(report.findings.first { $0.kind == .alarm }?.seqs == [2])
         #expect(Set(report.findings.filter { $0.kind == .duplicatePerson }.compactMap(\.seqs)) == [[1], [2]])
 
+        // Every finding in Chinese (the report's default) as well as in English, with the same figures.
+        #expect(
+            report.findings.first { $0.kind == .correction }?.messageZh
+                == "第 6 条记录由 王芳 于 2026-01-05T09:00:00Z 作废第 4 条记录：wrong session")
+        let returned = try #require(report.findings.first { $0.kind == .returnedVsIssued })
+        #expect(returned.message == "5 returned of 6 issued (回收与发放测评票数量不一致)")
+        #expect(returned.messageZh == "发出 6 张，回收 5 张（回收与发放测评票数量不一致）")
+        for finding in report.findings {
+            let zh = try #require(finding.messageZh, "\(finding.kind)")
+            #expect(zh.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }, "\(finding.kind): \(zh)")
+            for figure in [finding.expected, finding.actual].compactMap({ $0 }) {
+                #expect(zh.contains(String(figure)), "\(finding.kind): \(zh) names \(figure)")
+            }
+        }
+        let zhText = ReportText.findings(report.findings, language: .zh)
+        let enText = ReportText.findings(report.findings, language: .en)
+        #expect(zhText.contains(returned.messageZh!) && !zhText.contains(returned.message))
+        #expect(enText.contains(returned.message) && !enText.contains(returned.messageZh!))
+        let event = try #require(try database.installedEvent()).definition
+        #expect(report.html(event: event, language: .zh).contains("发出 6 张，回收 5 张"))
+        #expect(!report.html(event: event, language: .en).contains("发出 6 张，回收 5 张"))
+        let csv = report.findingsCSV()
+        #expect(
+            csv.hasPrefix(
+                "\u{FEFF}severity,kind,venue,session,box,category,records,expected,actual,message,message_zh\r\n"))
+        #expect(csv.contains("发出 6 张，回收 5 张"))
+        let json = try #require(String(data: try JSONEncoder().encode(returned), encoding: .utf8))
+        #expect(json.contains("\"message_zh\":\"发出 6 张，回收 5 张"))
+
         // Attendance (到位率) and results.
         #expect(
             report.attendance.first { $0.venue == "main" && $0.session == "S1" }
