@@ -234,6 +234,16 @@ import Testing
         try browser.press("6", alt: true)
         try await until("document.getElementById('findings').textContent.length > 0")
         if shoot { try browser.screenshot(to: artefacts.appending(path: "desk-reconciliation.png")) }
+        // The findings say what was found in the page's language: Chinese here.
+        let findingTexts =
+            try browser.evaluate(
+                "JSON.stringify(Array.from(document.querySelectorAll('#findings tr[data-kind]')).map((r) => r.lastElementChild.textContent))"
+            ) as? String ?? "[]"
+        let texts = try JSONDecoder().decode([String].self, from: Data(findingTexts.utf8))
+        #expect(!texts.isEmpty)
+        #expect(
+            texts.allSatisfy { $0.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) } },
+            "\(texts)")
         try browser.evaluate("document.getElementById('lang').click()")
         #expect(try browser.evaluate("document.documentElement.lang") as? String == "en")
         try browser.press("1", alt: true)
