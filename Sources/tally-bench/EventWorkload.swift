@@ -213,26 +213,30 @@ struct AggregatorGrowth {
             }
             return seconds
         }
+        // How many records the report a reader gets now was built from.
+        func recordsInReport() throws -> Int {
+            Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +))
+        }
         for size in sizes {
             _ = try await fill(to: size - 10_000)
             let seconds = try await fill(to: size)
             let totals = try median(3) { _ = try database.totals(eventID: event.definition.id) }
             let reconciliation = try median(1) { _ = try Report.build(database: database, event: event) }
             // The report of these very records in the cache (a reader may be given the previous one while it is built).
-            while Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +)) != held {
+            while try recordsInReport() != held {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let cached = try median(5) { _ = try database.cachedReport(event: event) }
             // One more batch, then a reader once the next build is due (the last build's time passed twice over;
             // here three times): what a new dashboard viewer or `/v1/reconciliation` waits after a change.
-            let lastBuild = Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +))
+            let lastBuild = try recordsInReport()
             _ = try await fill(to: held + 500)
             try await Task.sleep(for: .seconds(reconciliation * 3 + 0.1))
             var start = ContinuousClock.now
-            let read = Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +))
+            let read = try recordsInReport()
             let afterChange = elapsed(since: start)
             start = ContinuousClock.now
-            while Int(try database.cachedReport(event: event).report.inputs.map(\.seq).reduce(0, +)) != held {
+            while try recordsInReport() != held {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let newReportAfter = elapsed(since: start) + afterChange

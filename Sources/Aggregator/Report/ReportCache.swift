@@ -1,3 +1,4 @@
+import DaemonSupport
 import Foundation
 import GRDB
 import Logging
@@ -84,11 +85,9 @@ final class ReportCache: Sendable {
         func wait(timeout: Duration? = nil) -> Result<Entry, any Error>? {
             if let result = outcome.withLock({ $0 }) { return result }
             if let timeout {
-                // Capped at a day: the conversion to nanoseconds must not overflow.
-                let bounded = min(timeout, .seconds(86_400))
-                let nanoseconds =
-                    bounded.components.seconds * 1_000_000_000 + bounded.components.attoseconds / 1_000_000_000
-                guard finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success else { return nil }
+                guard finished.wait(timeout: .now() + .nanoseconds(timeout.cappedNanoseconds)) == .success else {
+                    return nil
+                }
             } else {
                 finished.wait()
             }
@@ -191,10 +190,7 @@ final class ReportCache: Sendable {
         guard !scheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             let wait = ContinuousClock.now.duration(to: due)
-            if wait > .zero {
-                Thread.sleep(
-                    forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
-            }
+            if wait > .zero { Thread.sleep(forTimeInterval: wait.timeInterval) }
             scheduled.store(false, ordering: .releasing)
             switch begin(key: key, make: make) {
             case .built: hook.withLock { $0 }?()

@@ -74,7 +74,7 @@ public struct WALCheckpointService: Service {
 
         /// Returns once the thread has stopped (within one interval of `stop`).
         func run() async {
-            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+            let seconds = interval.timeInterval
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let thread = Thread { [self] in
                     var failing = false
