@@ -180,7 +180,8 @@ struct Ingest {
     var readPerRecord: Double
     var mergePerRecord: Double
     /// Records/s of the second limit: everything a merge stores (the batch with its signed body, the records, the
-    /// counters, the node's contact) written straight into the aggregator's own schema, nothing computed.
+    /// counters, the venue's ledger entries, the node's contact) written straight into the aggregator's own schema,
+    /// nothing computed.
     var storedRate: Double
 
     var storedRatio: Double { ingestRate / storedRate }
@@ -297,16 +298,24 @@ struct Ingest {
         let node = try database.enroll(
             venue: venue, publicKeyBase64: key.publicKey.rawRepresentation.base64EncodedString()
         ).id
+        // The venue's ledger entries each batch changes, as the merge writes them back (migration v14).
+        var ledger = Ledger()
         let batches = try stride(from: 0, to: records.count, by: batchSize).enumerated().map { index, first in
             let slice = Array(records[first..<min(first + batchSize, records.count)])
             var counters: [Counter: Int] = [:]
             var kinds: [String] = []
+            ledger.startTracking()
             for record in slice {
                 let payload = try RecordPayload.decode(json: record.payload)
                 kinds.append(payload.kind.rawValue)
                 for (counter, value) in payload.contribution { counters[counter, default: 0] += value }
+                try ledger.admitEffect(payload, event: nil, mode: .replay)
+                ledger.headHash = record.hash
             }
-            return (request: requests[index], records: slice, kinds: kinds, counters: counters)
+            return (
+                request: requests[index], records: slice, kinds: kinds, counters: counters,
+                entries: ledger.changedEntries(recordContents: false), head: (ledger.headSeq, ledger.headHash)
+            )
         }
         let start = ContinuousClock.now
         for batch in batches {
@@ -334,6 +343,14 @@ struct Ingest {
                 for (counter, value) in batch.counters where value != 0 {
                     try AggregatorDatabase.add(value, to: counter, venue: venue, db: db)
                 }
+                let entry = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO ledgerEntry (venue, map, key, value) VALUES (?, ?, ?, ?)")
+                for changed in batch.entries {
+                    try entry.execute(arguments: [venue, changed.map, changed.key, changed.value])
+                }
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO ledgerHead (venue, seq, hash, decisions) VALUES (?, ?, ?, 0)",
+                    arguments: [venue, batch.head.0, batch.head.1])
                 try db.execute(
                     sql: """
                         INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
@@ -523,9 +540,10 @@ struct BenchReport {
             "updated) and committed with `synchronous=FULL`. The limit: the same rows inserted straight into a table of",
             "the same shape, prepared statement, one transaction per batch, the same durability. No HTTP and no rate",
             "limit. A second limit, in the last two columns: everything a merge stores (the batch with its signed body,",
-            "the records, the counters it changes, the node's contact) written straight into a new aggregator database,",
-            "its own schema with its indexes, triggers and foreign keys, a transaction per batch, nothing verified, read",
-            "or judged (the counters are summed beforehand). The aggregator and both limits checkpoint the WAL in the",
+            "the records, the counters it changes, the venue's ledger entries it changes, the node's contact) written",
+            "straight into a new aggregator database, its own schema with its indexes, triggers and foreign keys, a",
+            "transaction per batch, nothing verified, read or judged (the counters and ledger entries are computed",
+            "beforehand). The aggregator and both limits checkpoint the WAL in the",
             "background, as `aggregator serve` does.",
             "",
             "| records | batch | ingest records/s | raw SQLite rows/s | ratio (goal ≥ 0.5) | Ed25519 verifications/s | share of ingest time | read and verified (µs/record) | merged and committed (µs/record) | raw (µs/row) | all a merge stores, raw (records/s) | ratio to it |",

@@ -124,7 +124,7 @@ public struct DashboardState: Codable, Sendable, Equatable {
             var sessions: [VenueSession] = []
             for session in definition.sessions {
                 let quota = definition.quota(venue: venue.id, session: session.id)?.counts ?? [:]
-                let here = checkins[CheckinCounts.key(venue: venue.id, session: session.id)] ?? CheckinCounts()
+                let here = checkins[PlaceCheckins.key(venue: venue.id, session: session.id)] ?? PlaceCheckins()
                 let boxes = totals.boxes.filter { $0.venue == venue.id && $0.session == session.id }
                 let row = report.attendance.first { $0.venue == venue.id && $0.session == session.id }
                 sessions.append(

@@ -54,9 +54,7 @@ extension AggregatorDatabase {
     /// transaction is committed. Throws `APIError` for a gap, a conflict or an invalid record;
     /// a conflict is recorded as an alarm, with both versions kept.
     public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
-        let outcome = try await writer.write { [ledgers] db in
-            try Self.merge(verified, event: event, cache: ledgers, db: db)
-        }
+        let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
         switch outcome {
         case .success(let result):
             return result
@@ -66,8 +64,7 @@ extension AggregatorDatabase {
     }
 
     private static func merge(
-        _ verified: VerifiedBatch, event: EventDefinition, cache: LedgerCache,
-        db: Database
+        _ verified: VerifiedBatch, event: EventDefinition, db: Database
     ) throws -> Result<MergeResult, APIError> {
         let batch = verified.batch
         let nodeID = verified.node.id
@@ -113,12 +110,15 @@ extension AggregatorDatabase {
         if !fresh.isEmpty {
             // Judge every new record first, on the venue's ledger, exactly as the node judges it: a batch
             // that breaks a rule is refused whole and nothing of it is written but the alarm and its evidence.
-            // A merge makes no decision: the count the ledger was loaded with still holds when it is cached again.
-            var loaded = try ledger(db, venue: venue, head: head, cache: cache)
-            // Moved out, not shared: a ledger still referenced from `loaded` would be copied whole (every record
-            // of the venue) at its first change.
-            var ledger = loaded.ledger
-            loaded.ledger = Ledger()
+            // The ledger is loaded as far as these records need it (`ledger(_:venue:head:for:)`). A merge makes no
+            // decision: the count the ledger was loaded with still holds when it is saved.
+            let payloads = fresh.compactMap { record -> RecordPayload? in
+                guard case .success(let decoded) = verified.reads[Int(record.seq - first.seq)].decoded else {
+                    return nil
+                }
+                return decoded.payload
+            }
+            var (ledger, decisions) = try ledger(db, venue: venue, head: head, for: payloads)
             var accepted:
                 [(
                     record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
@@ -127,7 +127,7 @@ extension AggregatorDatabase {
             var delta = BatchDelta(layout: verified.layout)
             for record in fresh {
                 let read = verified.reads[Int(record.seq - first.seq)]
-                switch try judge(record, read: read, ledger: &ledger, stored: (venue, head.seq, db)) {
+                switch judge(record, read: read, ledger: &ledger) {
                 case .failure(let refusal):
                     return .failure(
                         try refuse(
@@ -190,8 +190,7 @@ extension AggregatorDatabase {
                     ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
                     """
             ).execute(arguments: [nodeID, timestamp()])
-            ledger.dropRecordContents()
-            cache.put(CachedLedger(ledger: ledger, decisions: loaded.decisions), venue: venue)
+            try saveLedger(ledger, decisions: decisions, venue: venue, db: db)
         }
         return .success(
             MergeResult(
@@ -236,9 +235,8 @@ extension AggregatorDatabase {
     /// one of version 1 (written by release 1, whose node did not keep every rule) is taken in but held out of
     /// the totals.
     private static func judge(
-        _ record: ChainedRecord, read: ReadRecord, ledger: inout Ledger,
-        stored: (venue: String, head: Int64, db: Database)
-    ) throws -> Result<Judged, Refusal> {
+        _ record: ChainedRecord, read: ReadRecord, ledger: inout Ledger
+    ) -> Result<Judged, Refusal> {
         func refusal(_ code: APIErrorCode, _ rule: String, _ message: String) -> Refusal {
             Refusal(
                 error: APIError(.unprocessableContent, code, "record \(record.seq): \(message)", seq: record.seq),
@@ -251,13 +249,6 @@ extension AggregatorDatabase {
         case .failure(let error): return .failure(refusal(.invalidRecord, "payload_form", error.description))
         }
         let target: Int64? = if case .correction(let correction) = payload { correction.target } else { nil }
-        // The cached ledger holds no record's content (`dropRecordContents`): a correction's target, if stored
-        // before this batch, is read from the records.
-        if let target, target >= 1, target <= stored.head, !ledger.holdsRecord(target),
-            let (kind, content) = try storedRecord(target, venue: stored.venue, db: stored.db)
-        {
-            ledger.loadStoredRecord(seq: target, rootKind: kind, content: content)
-        }
         let supersededBefore = target.flatMap { ledger.supersededBy[$0] }
         do {
             // The event's check (made before the merge) first, then the rules: as `admit` with the event would.
@@ -323,39 +314,6 @@ extension AggregatorDatabase {
             ).insert(db)
         }
         return refusal.error
-    }
-
-    /// The venue's ledger at `head`, with the number of admin decisions it reflects: the cached one when it
-    /// is still current, else rebuilt from the records.
-    static func ledger(
-        _ db: Database, venue: String, head: (seq: Int64, hash: String),
-        cache: LedgerCache
-    ) throws -> CachedLedger {
-        let decisions =
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?",
-                arguments: [venue]) ?? 0
-        if let cached = cache.take(venue),
-            cached.ledger.headSeq == head.seq, cached.ledger.headHash == head.hash, cached.decisions == decisions
-        {
-            return cached
-        }
-        var ledger = Ledger()
-        let heldOut = Set(try Int64.fetchAll(db, sql: "SELECT seq FROM heldOutNow WHERE venue = ?", arguments: [venue]))
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT seq, hash, payload FROM record WHERE venue = ? ORDER BY seq",
-            arguments: [venue])
-        while let row = try rows.next() {
-            let payload = try RecordPayload.decode(json: row["payload"])
-            if heldOut.contains(row["seq"]) {
-                ledger.holdOut(payload)
-            } else {
-                // Stored records were judged when they were merged: taken as they are.
-                try ledger.admitEffect(payload, event: nil, mode: .replay)
-            }
-            ledger.headHash = row["hash"]
-        }
-        return CachedLedger(ledger: ledger, decisions: decisions)
     }
 
     /// Adds `value` to a counter's row of a venue's totals, inside the caller's transaction (the merge's one way of

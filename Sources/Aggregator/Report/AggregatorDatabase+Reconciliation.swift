@@ -4,23 +4,106 @@ import GRDB
 import Shared
 
 extension AggregatorDatabase {
-    /// Check-ins in effect (not corrected away; replacements included), from the stored records. Read row by row:
-    /// only the facts are held, not the rows nor their payloads.
-    public func checkinFacts() throws -> [CheckinFact] {
-        var facts: [CheckinFact] = []
+    /// What reconciliation needs from the check-ins in effect (not corrected away; replacements included), against
+    /// `roster` (the roster in force, as reconciliation is given it). Nothing grows with the check-ins but what the
+    /// report lists: the check-ins are read row by row and only counted, and the same person's check-ins for a session
+    /// are found by SQLite sorting them by session and person (on disk when they are many), not in memory.
+    public func checkinSummary(roster: [RosterEntry]) throws -> CheckinSummary {
+        var summary = CheckinSummary(roster: roster)
         try effectivePayloads(kinds: [.checkin, .correction]) { venue, seq, payload in
-            var content = payload
-            if case .correction(let correction) = payload {
-                guard let replacement = correction.replacement else { return }
-                content = replacement
-            }
-            guard case .checkin(let checkin) = content else { return }
-            facts.append(
-                CheckinFact(
-                    venue: venue, seq: seq, session: checkin.session, rep: checkin.rep,
-                    category: checkin.category, person: checkin.person, walkin: checkin.walkin ?? false))
+            if let checkin = Self.checkin(in: payload) { summary.add(Self.fact(checkin, venue: venue, seq: seq)) }
         }
-        return facts
+        try sameSessionAndPerson(personOf: CheckinSummary.personKeys(roster)) { session, person, group in
+            summary.addDuplicates(session: session, person: person, group)
+        }
+        return summary
+    }
+
+    /// The check-in a payload puts in effect: its own, or a correction's replacement.
+    private static func checkin(in payload: RecordPayload) -> RecordPayload.Checkin? {
+        switch payload {
+        case .checkin(let checkin): checkin
+        case .correction(let correction):
+            if case .checkin(let checkin)? = correction.replacement { checkin } else { nil }
+        default: nil
+        }
+    }
+
+    private static func fact(_ checkin: RecordPayload.Checkin, venue: String, seq: Int64) -> CheckinFact {
+        CheckinFact(
+            venue: venue, seq: seq, session: checkin.session, rep: checkin.rep, category: checkin.category,
+            person: checkin.person, walkin: checkin.walkin ?? false)
+    }
+
+    /// Each session and person with more than one check-in in effect, with those check-ins (in venue and record
+    /// order). The person is the check-in's own key, else its representative's on the roster in force (the first
+    /// venue's, when listed twice). SQLite sorts the check-ins by session and person and only the current group is
+    /// held; each check-in of a group is read again and must say what the sort said (a payload is stored in canonical
+    /// form, so `json_extract` reads it as the decoder does).
+    private func sameSessionAndPerson(
+        personOf: [String: String], _ each: (String, String, [CheckinFact]) throws -> Void
+    ) throws {
+        try writer.read { db in
+            let effective = """
+                NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
+                """
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    WITH roster AS (
+                        SELECT repID, personKey, MIN(venue) FROM rosterEntry
+                        WHERE importID = (SELECT MAX(id) FROM rosterImport) GROUP BY repID
+                    ),
+                    checkin AS (
+                        SELECT r.venue, r.seq, json_extract(r.payload, '$.session') AS session,
+                               json_extract(r.payload, '$.person') AS person, json_extract(r.payload, '$.rep') AS rep
+                        FROM record r WHERE r.kind = 'checkin' AND \(effective)
+                        UNION ALL
+                        SELECT r.venue, r.seq, json_extract(r.payload, '$.replacement.session'),
+                               json_extract(r.payload, '$.replacement.person'), json_extract(r.payload, '$.replacement.rep')
+                        FROM record r
+                        WHERE r.kind = 'correction' AND json_extract(r.payload, '$.replacement.kind') = 'checkin'
+                          AND \(effective)
+                    )
+                    SELECT c.venue, c.seq, c.session, COALESCE(c.person, roster.personKey) AS person
+                    FROM checkin c LEFT JOIN roster ON roster.repID = c.rep
+                    WHERE COALESCE(c.person, roster.personKey) IS NOT NULL
+                    ORDER BY c.session, person, c.venue, c.seq
+                    """)
+            var group: [(venue: String, seq: Int64)] = []
+            var current: (session: String, person: String)?
+            func flush() throws {
+                defer { group = [] }
+                guard let current, group.count > 1 else { return }
+                let facts = try group.map { member in
+                    guard
+                        let json = try String.fetchOne(
+                            db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
+                            arguments: [member.venue, member.seq]),
+                        let checkin = Self.checkin(in: try RecordPayload.decode(json: json)),
+                        checkin.session == current.session, (checkin.person ?? personOf[checkin.rep]) == current.person
+                    else {
+                        throw AggregatorError(
+                            "record \(member.seq) of venue \(member.venue) does not read as the check-in it was sorted as"
+                        )
+                    }
+                    return Self.fact(checkin, venue: member.venue, seq: member.seq)
+                }
+                try each(current.session, current.person, facts)
+            }
+            while let row = try rows.next() {
+                let key: (session: String, person: String) = (row["session"], row["person"])
+                if let current, current == key {
+                    group.append((row["venue"], row["seq"]))
+                    continue
+                }
+                try flush()
+                current = key
+                group = [(row["venue"], row["seq"])]
+            }
+            try flush()
+        }
     }
 
     /// Every correction record, with who, when and why.

@@ -41,7 +41,7 @@ public struct Report: Codable, Sendable {
     static func buildWithCheckins(
         database: AggregatorDatabase, event: LoadedEvent,
         now: Date = Date()
-    ) throws -> (report: Report, checkins: [CheckinFact]) {
+    ) throws -> (report: Report, places: [String: PlaceCheckins]) {
         var attempt = 0
         while true {
             let before = try database.chainHeads()
@@ -54,12 +54,13 @@ public struct Report: Codable, Sendable {
     private static func buildOnce(
         database: AggregatorDatabase, event: LoadedEvent,
         now: Date
-    ) throws -> (report: Report, checkins: [CheckinFact]) {
+    ) throws -> (report: Report, places: [String: PlaceCheckins]) {
         let definition = event.definition
         let totals = try database.totals(eventID: definition.id)
-        let checkins = try database.checkinFacts()
+        let roster = try database.roster()
+        let checkins = try database.checkinSummary(roster: roster)
         let input = ReconciliationInput(
-            event: event, totals: totals, roster: try database.roster(), checkins: checkins,
+            event: event, totals: totals, roster: roster, summary: checkins,
             corrections: try database.correctionFacts(), nodes: try database.nodeFacts(),
             alarms: try database.alarms().map { ($0.kind, $0.venue, $0.seq, $0.message) }, now: now)
         let heads = try database.chainHeads()
@@ -103,7 +104,7 @@ public struct Report: Codable, Sendable {
             reserves: Reconciliation.reservesUsed(input),
             findings: (Reconciliation.findings(input) + Self.outsideFindings(outside, event: definition))
                 .sorted(by: Finding.reportOrder), results: results, outside: outside)
-        return (report, checkins)
+        return (report, checkins.places)
     }
 
     /// A department evaluated outside the sessions without a tally yet (it cannot be ranked), and an entry whose

@@ -27,7 +27,7 @@ final class ReportCache: Sendable {
     struct Entry: Sendable {
         var key: String
         var report: Report
-        var checkins: [String: CheckinCounts]
+        var checkins: [String: PlaceCheckins]
         var builtAt: ContinuousClock.Instant
         var buildTime: Duration
     }
@@ -202,41 +202,18 @@ final class ReportCache: Sendable {
     }
 }
 
-/// Check-ins in effect at one venue for one session (`CheckinCounts.key`), counted once per report build.
-public struct CheckinCounts: Sendable, Equatable {
-    public var checkedIn = 0
-    public var walkIns = 0
-    /// Category → check-ins of people on the roster (walk-ins left out).
-    public var byCategory: [String: Int] = [:]
-
-    public static func key(venue: String, session: String) -> String { venue + "\n" + session }
-
-    static func count(_ facts: [CheckinFact]) -> [String: CheckinCounts] {
-        var counts: [String: CheckinCounts] = [:]
-        for fact in facts {
-            counts[key(venue: fact.venue, session: fact.session), default: CheckinCounts()].add(fact)
-        }
-        return counts
-    }
-
-    private mutating func add(_ fact: CheckinFact) {
-        checkedIn += 1
-        if fact.walkin { walkIns += 1 } else { byCategory[fact.category, default: 0] += 1 }
-    }
-}
-
 extension AggregatorDatabase {
     /// The report and the check-ins it was computed from: the cached ones while the inputs are unchanged
     /// (`ReportCache`), else built again from the records (waited for at most `ReportCache.readerPatience` once a
     /// report exists: then the previous one, which names its inputs).
-    public func cachedReport(event: LoadedEvent) throws -> (report: Report, checkins: [String: CheckinCounts]) {
+    public func cachedReport(event: LoadedEvent) throws -> (report: Report, checkins: [String: PlaceCheckins]) {
         // Readers call this off the serving threads, so many may arrive together: one build at a time.
         let entry = try reports.read(key: try reportKey(event: event)) { [self] in
             let started = ContinuousClock.now
             let key = try reportKey(event: event)
-            let (report, facts) = try Report.buildWithCheckins(database: self, event: event)
+            let (report, places) = try Report.buildWithCheckins(database: self, event: event)
             return .init(
-                key: key, report: report, checkins: CheckinCounts.count(facts), builtAt: started,
+                key: key, report: report, checkins: places, builtAt: started,
                 buildTime: started.duration(to: .now))
         }
         return (entry.report, entry.checkins)

@@ -9,9 +9,6 @@ import Synchronization
 /// corrections, alarms with their evidence, and the running totals kept in the same transactions.
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
-    /// Each venue's ledger as of its last merged record (rebuilt from the records when it does not match
-    /// the stored head): the rules a new record must keep, judged exactly as the node judges them.
-    let ledgers = LedgerCache()
     /// The last report built, reused while its inputs are unchanged (`cachedReport`).
     let reports = ReportCache()
     /// `acceptedEventDigests()` for the newest event version it was computed for.
@@ -131,19 +128,4 @@ public struct NodeContact: Codable, FetchableRecord, PersistableRecord, Sendable
     public var freeDiskBytes: Int64?
     public var version: String?
     public var nodeClock: String?
-}
-
-/// A venue's ledger, valid while the stored head and the number of admin decisions are these.
-struct CachedLedger: Sendable {
-    var ledger: Ledger
-    var decisions: Int
-}
-
-/// The ledgers of the venues, kept between merges (taken out while a merge uses one).
-final class LedgerCache: Sendable {
-    private let entries = Mutex<[String: CachedLedger]>([:])
-
-    func take(_ venue: String) -> CachedLedger? { entries.withLock { $0.removeValue(forKey: venue) } }
-
-    func put(_ ledger: CachedLedger, venue: String) { entries.withLock { $0[venue] = ledger } }
 }

@@ -361,6 +361,30 @@ extension AggregatorDatabase {
             BEGIN SELECT RAISE(ABORT, 'outsideTally is append-only: enter a replacement instead'); END;
             """
         ),
+        // Each venue's ledger, kept as it stands after the venue's last record (issue #12), as the node keeps its own
+        // (node migration v5): a merge loads only the entries its records touch and writes back what changed, so the
+        // aggregator's memory does not grow with the representatives. Derived from the records, not records: rows are
+        // replaced as the ledger changes, and a venue's rows are rebuilt from its records whenever `ledgerHead` is not
+        // its chain's head or the number of held-out decisions changed. The records' contents are not copied here:
+        // a correction's target is read from the records.
+        (
+            "v14: venue ledgers in tables",
+            """
+            CREATE TABLE ledgerEntry (
+                venue TEXT NOT NULL,
+                map TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                PRIMARY KEY (venue, map, key)
+            ) WITHOUT ROWID;
+            CREATE TABLE ledgerHead (
+                venue TEXT PRIMARY KEY NOT NULL,
+                seq INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                decisions INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/aggregator.txt.
     ]
 

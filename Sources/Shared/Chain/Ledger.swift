@@ -224,15 +224,6 @@ public struct Ledger: Sendable {
         return (delta.filter { $0.value != 0 }, supersedes)
     }
 
-    /// Forgets what it holds per record (each record's effective content and kind): the aggregator keeps its
-    /// ledgers between batches without them, so its memory does not grow with the records, and loads a record's
-    /// content and kind again (`loadStoredRecord`) only when a correction names it. What the rules need per
-    /// representative, person, box and import, the corrections and the records held out, stay.
-    public mutating func dropRecordContents() {
-        contentMap = TrackedMap()
-        rootKind = TrackedMap()
-    }
-
     /// Whether the content and kind of record `seq` are held (a record of this batch, or loaded).
     public func holdsRecord(_ seq: Int64) -> Bool { rootKind[seq] != nil }
 
@@ -511,20 +502,31 @@ extension Ledger {
         imports.startTracking()
     }
 
-    /// Every entry written since `startTracking`, with its value now (nil: removed).
-    public func changedEntries() -> [LedgerEntry] { entries(onlyTouched: true) }
+    /// Every entry written since `startTracking`, with its value now (nil: removed). Without `recordContents`, the
+    /// records' contents and kinds (maps `t` and `k`) are left out: a store that reads those from its records keeps
+    /// only what the rules need per representative, person, box, import and correction.
+    public func changedEntries(recordContents: Bool = true) -> [LedgerEntry] {
+        entries(onlyTouched: true, recordContents: recordContents)
+    }
 
-    /// Every entry of the ledger.
-    public func allEntries() -> [LedgerEntry] { entries(onlyTouched: false) }
+    /// Every entry of the ledger (see `changedEntries` for `recordContents`).
+    public func allEntries(recordContents: Bool = true) -> [LedgerEntry] {
+        entries(onlyTouched: false, recordContents: recordContents)
+    }
 
-    private func entries(onlyTouched: Bool) -> [LedgerEntry] {
+    /// Takes in the records held out of the totals (a store that keeps them in a table of its own).
+    public mutating func loadHeldOut(_ seqs: some Sequence<Int64>) { heldOut.formUnion(seqs) }
+
+    private func entries(onlyTouched: Bool, recordContents: Bool) -> [LedgerEntry] {
         var result: [LedgerEntry] = []
         func collect<Key, Value>(_ name: String, _ map: TrackedMap<Key, Value>, _ encode: (Value) -> String) {
             let keys = onlyTouched ? Array(map.touched) : Array(map.storage.keys)
             for key in keys { result.append(LedgerEntry(map: name, key: "\(key)", value: map[key].map(encode))) }
         }
-        collect("t", contentMap) { $0.canonicalJSON() }
-        collect("k", rootKind) { $0.rawValue }
+        if recordContents {
+            collect("t", contentMap) { $0.canonicalJSON() }
+            collect("k", rootKind) { $0.rawValue }
+        }
         collect("s", supersededMap) { "\($0)" }
         collect("c", checkins) { "\($0)" }
         collect("p", persons) { "\($0)" }

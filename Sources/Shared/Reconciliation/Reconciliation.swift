@@ -239,10 +239,13 @@ public struct ReserveRow: Codable, Sendable, Equatable {
 public struct ReconciliationInput: Sendable {
     public var event: LoadedEvent
     public var totals: Totals
-    public var roster: [RosterEntry] { didSet { countCheckins() } }
-    public var checkins: [CheckinFact] { didSet { countCheckins() } }
-    /// The check-ins counted once (one pass over them), for attendance, reserves and findings alike.
-    private(set) var checkinCounts = CheckinCounts([])
+    public var roster: [RosterEntry] { didSet { if summaryFromFacts { summarize() } } }
+    /// The check-ins in effect, held in memory (a node's own, tests); a store with many gives `summary` instead.
+    public var checkins: [CheckinFact] { didSet { summarize() } }
+    /// What reconciliation needs from the check-ins, gathered once, for attendance, reserves and findings alike.
+    public private(set) var summary: CheckinSummary
+    private var summaryFromFacts = true
+    var checkinCounts: CheckinCounts { summary.counts }
     public var corrections: [CorrectionFact]
     public var nodes: [NodeFact]
     /// kind, venue, seq, message of each alarm.
@@ -261,16 +264,32 @@ public struct ReconciliationInput: Sendable {
         self.totals = totals
         self.roster = roster
         self.checkins = checkins
+        self.summary = CheckinSummary(checkins, roster: roster)
         self.corrections = corrections
         self.nodes = nodes
         self.alarms = alarms
         self.now = now
         self.venues = venues
-        countCheckins()
     }
 
-    private mutating func countCheckins() {
-        checkinCounts = CheckinCounts(checkins, reserves: Reconciliation.reserveReps(roster))
+    /// The input with the check-ins already summarized (`CheckinSummary`, made with the same roster), as a store
+    /// streams them: they are not held.
+    public init(
+        event: LoadedEvent, totals: Totals, roster: [RosterEntry], summary: CheckinSummary,
+        corrections: [CorrectionFact], nodes: [NodeFact],
+        alarms: [(kind: String, venue: String?, seq: Int64?, message: String)], now: Date,
+        venues: Set<String>? = nil
+    ) {
+        self.init(
+            event: event, totals: totals, roster: roster, checkins: [], corrections: corrections, nodes: nodes,
+            alarms: alarms, now: now, venues: venues)
+        self.summary = summary
+        summaryFromFacts = false
+    }
+
+    private mutating func summarize() {
+        summary = CheckinSummary(checkins, roster: roster)
+        summaryFromFacts = true
     }
 }
 
@@ -286,17 +305,15 @@ struct CheckinCounts {
 
     static func key(_ parts: String...) -> String { parts.joined(separator: "\u{1F}") }
 
-    init(_ checkins: [CheckinFact], reserves reserveReps: Set<String> = []) {
-        for fact in checkins {
-            let place = Self.key(fact.venue, fact.session)
-            all[place, default: 0] += 1
-            if fact.walkin {
-                walkIns[place, default: 0] += 1
-            } else if reserveReps.contains(fact.rep) {
-                reserves[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
-            } else {
-                regular[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
-            }
+    mutating func add(_ fact: CheckinFact, reserve: Bool) {
+        let place = Self.key(fact.venue, fact.session)
+        all[place, default: 0] += 1
+        if fact.walkin {
+            walkIns[place, default: 0] += 1
+        } else if reserve {
+            reserves[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
+        } else {
+            regular[Self.key(fact.venue, fact.session, fact.category), default: 0] += 1
         }
     }
 
@@ -615,14 +632,8 @@ public enum Reconciliation {
         }
 
         // People: the same person twice, anyone not on the roster, walk-ins.
-        let effective = input.checkins
-        let personOf = Dictionary(input.roster.map { ($0.repID, $0.personKey) }, uniquingKeysWith: { a, _ in a })
-        var bySessionPerson: [String: [CheckinFact]] = [:]
-        for checkin in effective {
-            guard let person = checkin.person ?? personOf[checkin.rep] else { continue }
-            bySessionPerson["\(checkin.session)/\(person)", default: []].append(checkin)
-        }
-        for (_, group) in bySessionPerson.filter({ $0.value.count > 1 }).sorted(by: { $0.key < $1.key }) {
+        let summary = input.summary
+        for group in summary.duplicates.sorted(by: { $0.key < $1.key }).map(\.checkins) {
             let places = group.map { "\($0.venue) record \($0.seq) (\($0.rep))" }.joined(separator: ", ")
             let placesZh = group.map { "\($0.venue) 记录 \($0.seq)（\($0.rep)）" }.joined(separator: "，")
             for checkin in group {
@@ -634,23 +645,16 @@ public enum Reconciliation {
                     zh: "同一人在场次 \(checkin.session) 签到 \(group.count) 次：\(placesZh)")
             }
         }
-        if !input.roster.isEmpty {
-            let listed = Set(input.roster.map(\.repID))
-            for checkin in effective where !checkin.walkin && !listed.contains(checkin.rep) {
-                add(
-                    .notOnRoster, .warning, venue: checkin.venue, session: checkin.session, category: checkin.category,
-                    seqs: [checkin.seq], "\(checkin.rep) checked in but is not on the roster",
-                    zh: "\(checkin.rep) 已签到，但不在名单内")
-            }
-        }
-        var walkIns: [String: [Int64]] = [:]
-        for checkin in effective where checkin.walkin {
-            walkIns["\(checkin.venue)/\(checkin.session)", default: []].append(checkin.seq)
-        }
-        for (key, seqs) in walkIns.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "/").map(String.init)
+        for checkin in summary.notOnRoster {
             add(
-                .walkIn, .info, venue: parts[0], session: parts[1], seqs: seqs, actual: seqs.count,
+                .notOnRoster, .warning, venue: checkin.venue, session: checkin.session, category: checkin.category,
+                seqs: [checkin.seq], "\(checkin.rep) checked in but is not on the roster",
+                zh: "\(checkin.rep) 已签到，但不在名单内")
+        }
+        for (_, walkIns) in summary.walkIns.sorted(by: { $0.key < $1.key }) {
+            let seqs = walkIns.seqs
+            add(
+                .walkIn, .info, venue: walkIns.venue, session: walkIns.session, seqs: seqs, actual: seqs.count,
                 "\(seqs.count) walk-in(s), counted apart from the roster", zh: "名单外到场 \(seqs.count) 人，单独计数")
         }
 

@@ -16,7 +16,7 @@ import Testing
         _ = try await signer.send(first, to: intake)
 
         let built = try database.cachedReport(event: event)
-        #expect(built.checkins[CheckinCounts.key(venue: "east", session: "S1")]?.checkedIn == 1)
+        #expect(built.checkins[PlaceCheckins.key(venue: "east", session: "S1")]?.checkedIn == 1)
         let key = try database.reportKey(event: event)
         let entry = try #require(database.reports.latest())
         #expect(entry.key == key && entry.report.generatedAt == built.report.generatedAt)
@@ -48,7 +48,7 @@ import Testing
         }
         #expect(after.report.inputs.map { "\($0.venue) \($0.seq) \($0.hash)" } == ["east 2 \(second[0].hash)"])
         #expect(after.report.inputDigest != built.report.inputDigest)
-        #expect(after.checkins[CheckinCounts.key(venue: "east", session: "S1")]?.checkedIn == 2)
+        #expect(after.checkins[PlaceCheckins.key(venue: "east", session: "S1")]?.checkedIn == 2)
         #expect(
             after.report.inputs == (try Report.build(database: database, event: event)).inputs,
             "the cached report is the one a fresh build gives")
