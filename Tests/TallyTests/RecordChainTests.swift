@@ -83,7 +83,7 @@ import Testing
         #expect(a.canonicalJSON() == b.canonicalJSON())
         #expect(
             a.canonicalJSON()
-                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":4}"#
+                == #"{"box":"B1","kind":"ballot","marks":{"D01":"dissatisfied","D02":"satisfied"},"session":"S1","status":"valid","v":5}"#
         )
         // A ballot keyed at the desk names its paper, its two keyers and the lead who decided it.
         let keyed = RecordPayload.ballot(
@@ -91,7 +91,7 @@ import Testing
                 session: "S1", box: "B1", status: .blank, paper: 7, keyers: ["王芳#2", "李强#3"], lead: "张伟#1"))
         #expect(
             keyed.canonicalJSON()
-                == #"{"box":"B1","keyers":["王芳#2","李强#3"],"kind":"ballot","lead":"张伟#1","marks":{},"paper":7,"session":"S1","status":"blank","v":4}"#
+                == #"{"box":"B1","keyers":["王芳#2","李强#3"],"kind":"ballot","lead":"张伟#1","marks":{},"paper":7,"session":"S1","status":"blank","v":5}"#
         )
         #expect(try RecordPayload.decodeStrict(json: keyed.canonicalJSON()).payload == keyed)
         // Release 1 wrote no version; such a payload still reads, and strictly.
@@ -107,11 +107,11 @@ import Testing
         let cases: [(String, String)] = [
             (
                 checkin.replacingOccurrences(of: #""kind""#, with: #""extra":1,"kind""#),
-                "the payload has fields that a version 4 record of kind \"checkin\" does not define, or is not in canonical form"
+                "the payload has fields that a version 5 record of kind \"checkin\" does not define, or is not in canonical form"
             ),
             (
-                checkin.replacingOccurrences(of: #""v":4"#, with: #""v":5"#),
-                "payload version 5 is not known to this release (it knows 1…4): upgrade the aggregator before the nodes"
+                checkin.replacingOccurrences(of: #""v":5"#, with: #""v":6"#),
+                "payload version 6 is not known to this release (it knows 1…5): upgrade the aggregator before the nodes"
             ),
             (
                 RecordPayload.checkin(.init(session: "S1", rep: "R1", category: "resident", clerk: "王芳#1"))
@@ -132,7 +132,7 @@ import Testing
             ),
             (
                 checkin.replacingOccurrences(of: ",", with: ", "),
-                "the payload has fields that a version 4 record of kind \"checkin\" does not define, or is not in canonical form"
+                "the payload has fields that a version 5 record of kind \"checkin\" does not define, or is not in canonical form"
             ),
         ]
         for (json, message) in cases {

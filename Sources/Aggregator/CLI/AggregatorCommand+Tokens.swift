@@ -13,17 +13,20 @@ extension AggregatorCommand {
                 abstract:
                     "Create a token (printed once; only its hash is kept). From the first token on, every read needs one.",
                 discussion: """
-                    Roles: observer (dashboard, totals, reconciliation, released results, metrics), admin.
+                    Roles: observer (dashboard, totals, reconciliation, released results, metrics), admin, and
+                    department (only the suggestions assigned to its department, and its answers; needs --department).
                     Example: aggregator tokens add --data-dir DIR --role observer --name "大屏"
                     Then open http://AGGREGATOR:8080/dashboard?token=TOKEN
+                    A department: aggregator tokens add --data-dir DIR --role department --department D01 --name "市发改委"
                     """)
             @OptionGroup var data: AggregatorDataOption
             @Option(help: "The token's role.") var role: Role
             @Option(help: "Whose token it is.") var name: String
+            @Option(help: "A department's token: its department id.") var department: String?
 
             func run() throws {
                 let database = try data.open()
-                let token = try database.addToken(name: name, role: role)
+                let token = try database.addToken(name: name, role: role, department: department)
                 print(token)
                 if let id = try database.tokenID(of: token) {
                     FileHandle.standardError.write(

@@ -13,7 +13,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         version: sanminVersionLine,
         subcommands: [
             Init.self, Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
-            Export.self, Alarms.self, HeldOut.self, Event.self, Import.self, Tally.self,
+            Export.self, Alarms.self, HeldOut.self, Event.self, Import.self, Tally.self, Suggestions.self,
         ]
     )
 

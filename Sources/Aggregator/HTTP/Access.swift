@@ -17,6 +17,8 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
     /// (only where a browser cannot send a header: the dashboard page and its event stream — elsewhere a token
     /// in the URL would end up in logs and Referer headers).
     case token(Role, inQuery: Bool = false)
+    /// A department's bearer token (issue #17): the handler reads which department it is bound to.
+    case departmentToken
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
         case .nodeSignature: "node signature"
         case .nodeSignatureOrToken(let role): "node signature or \(role.rawValue) token"
         case .token(let role, let inQuery): "\(role.rawValue) token" + (inQuery ? " (header or ?token=)" : "")
+        case .departmentToken: "department token"
         }
     }
 }
@@ -48,6 +51,8 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         case .token(let role, let query):
             needed = role
             inQuery = query
+        case .departmentToken:
+            needed = .department
         }
         var token = inQuery ? request.uri.queryParameters.get("token") : nil
         if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
@@ -73,6 +78,11 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         guard role >= needed else {
             throw APIError(.forbidden, .forbidden, "this needs an \(needed.rawValue) token")
+        }
+        if access == .departmentToken, role != .department {
+            throw APIError(
+                .forbidden, .forbidden,
+                "this is a department's page: it needs a department's token (aggregator tokens add --role department)")
         }
         return try await next(request, context)
     }

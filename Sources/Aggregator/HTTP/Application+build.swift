@@ -23,6 +23,7 @@ public func buildRouter(
     NodeReadController(intake: intake).addRoutes(to: routes)
     AdminController(intake: intake, hub: hub).addRoutes(to: routes)
     ResultsController(intake: intake).addRoutes(to: routes)
+    SuggestionsController(intake: intake).addRoutes(to: routes)
     ReceiptsController(intake: intake).addRoutes(to: routes)
     DashboardController(intake: intake, hub: hub).addRoutes(to: routes)
     declared?(routes.declared)

@@ -351,7 +351,31 @@ extension AggregatorDatabase {
             try addToBox("returned", value, venue: venue, session: session, box: box, db: db)
         case .ballots(let session, let box, let status):
             try addToBox(status.rawValue, value, venue: venue, session: session, box: box, db: db)
+        case .formsReturned(let session, let box, let form):
+            try addToForms("returned", value, venue: venue, session: session, box: box, form: form, db: db)
+        case .formsEntered(let session, let box, let form):
+            try addToForms("entered", value, venue: venue, session: session, box: box, form: form, db: db)
+        case .answer(let session, let form, let question, let option):
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO formAnswer (venue, session, form, question, option, count) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET count = count + excluded.count
+                    """
+            ).execute(arguments: [venue, session, form.rawValue, question, option, value])
         }
+    }
+
+    private static func addToForms(
+        _ column: String, _ value: Int, venue: String, session: String, box: String, form: RecordPayload.FormKind,
+        db: Database
+    ) throws {
+        // `column` is `returned` or `entered`, never input.
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO formTotal (venue, session, box, form, \(column)) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
+                """
+        ).execute(arguments: [venue, session, box, form.rawValue, value])
     }
 
     private static func addToBox(

@@ -59,10 +59,11 @@ public struct Report: Codable, Sendable {
         let totals = try database.totals(eventID: definition.id)
         let roster = try database.roster()
         let checkins = try database.checkinSummary(roster: roster)
-        let input = ReconciliationInput(
+        var input = ReconciliationInput(
             event: event, totals: totals, roster: roster, summary: checkins,
             corrections: try database.correctionFacts(), nodes: try database.nodeFacts(),
             alarms: try database.alarms().map { ($0.kind, $0.venue, $0.seq, $0.message) }, now: now)
+        input.forms = try database.formTotals()
         let heads = try database.chainHeads()
         var hasher = SHA256()
         hasher.update(data: Data("event \(event.digest)\n".utf8))

@@ -8,9 +8,26 @@ public struct HeartbeatReplay: Error, Sendable {}
 
 /// An operator mistake in an aggregator command, said plainly.
 public struct AggregatorError: Error, CustomStringConvertible {
-    public var description: String
+    /// What kind of refusal, for an HTTP answer (`422`, `404`, `403`).
+    public enum Kind: Sendable, Equatable {
+        /// The request cannot be done as it stands (nothing changed).
+        case refused
+        /// What it names does not exist.
+        case notFound
+        /// Not for the one who asks (a department's token, another department's item).
+        case forbidden
+    }
 
-    public init(_ description: String) { self.description = description }
+    public var description: String
+    public var kind: Kind
+
+    public init(_ description: String, kind: Kind = .refused) {
+        self.description = description
+        self.kind = kind
+    }
+
+    public static func notFound(_ description: String) -> Self { Self(description, kind: .notFound) }
+    public static func forbidden(_ description: String) -> Self { Self(description, kind: .forbidden) }
 }
 
 extension AggregatorDatabase {

@@ -5,24 +5,59 @@ import Shared
 
 /// Who may read what over HTTP. Nodes write by signature; people read with bearer tokens.
 public enum Role: String, Sendable, CaseIterable, Comparable {
+    /// A department's account (issue #17): only the suggestions assigned to its department, and its answers. Below
+    /// an observer: it reads nothing else.
+    case department
     /// Reads totals, the dashboard, reconciliation, released results and metrics.
     case observer
-    /// Everything an observer may, and what is for administrators.
+    /// Everything an observer may, and what is for administrators (the central office's officers).
     case admin
 
-    public static func < (a: Role, b: Role) -> Bool { a == .observer && b == .admin }
+    private var rank: Int {
+        switch self {
+        case .department: 0
+        case .observer: 1
+        case .admin: 2
+        }
+    }
+
+    public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
 }
 
 extension AggregatorDatabase {
-    /// Creates a bearer token for `role`; returns it (shown once: only its SHA-256 is stored).
-    public func addToken(name: String, role: Role) throws -> String {
+    /// Creates a bearer token for `role`; returns it (shown once: only its SHA-256 is stored). A department's token
+    /// is bound to its department (one of the event's), and only a department's token is.
+    public func addToken(name: String, role: Role, department: String? = nil) throws -> String {
+        guard (role == .department) == (department != nil) else {
+            throw AggregatorError(
+                role == .department
+                    ? "a department's token names its department (--department)"
+                    : "only a department's token names a department")
+        }
+        if let department {
+            let event = try installedEvent()?.definition
+            guard let event, event.departments.contains(where: { $0.id == department }) else {
+                throw AggregatorError(
+                    "unknown department \(department); the departments are: "
+                        + (event?.departments.map(\.id).joined(separator: ", ") ?? "(no event installed)"))
+            }
+        }
         let token = "smt_" + Self.randomToken()
         try writer.write { db in
             try db.execute(
-                sql: "INSERT INTO apiToken (name, role, tokenHash, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [name, role.rawValue, Self.tokenHash(token), Self.timestamp()])
+                sql: "INSERT INTO apiToken (name, role, tokenHash, createdAt, department) VALUES (?, ?, ?, ?, ?)",
+                arguments: [name, role.rawValue, Self.tokenHash(token), Self.timestamp(), department])
         }
         return token
+    }
+
+    /// The department a presented token in force is bound to (nil: not a department's token in force).
+    public func department(ofToken token: String) throws -> String? {
+        guard case .valid(.department) = try check(bearerToken: token) else { return nil }
+        return try writer.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT department FROM apiToken WHERE tokenHash = ?", arguments: [Self.tokenHash(token)])
+        }
     }
 
     /// Whether any bearer token that is not revoked exists (without one, nobody can read).

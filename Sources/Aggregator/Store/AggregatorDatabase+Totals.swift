@@ -44,4 +44,36 @@ extension AggregatorDatabase {
             return Totals(event: eventID, tallies: tallies, attendance: attendance, boxes: boxes)
         }
     }
+
+    /// The forms other than the ballot, counted (issue #17): per box and kind, and per survey question and answer;
+    /// zero rows left out, in a stable order.
+    public func formTotals() throws -> FormTotals {
+        try writer.read { db in
+            let boxes = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT venue, session, box, form, returned, entered FROM formTotal
+                    WHERE returned != 0 OR entered != 0 ORDER BY venue, session, box, form
+                    """
+            ).compactMap { row -> FormTotals.Box? in
+                guard let form = RecordPayload.FormKind(rawValue: row["form"]) else { return nil }
+                return FormTotals.Box(
+                    venue: row["venue"], session: row["session"], box: row["box"], form: form,
+                    returned: row["returned"], entered: row["entered"])
+            }
+            let answers = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT venue, session, form, question, option, count FROM formAnswer
+                    WHERE count != 0 ORDER BY venue, session, form, question, option
+                    """
+            ).compactMap { row -> FormTotals.Answer? in
+                guard let form = RecordPayload.FormKind(rawValue: row["form"]) else { return nil }
+                return FormTotals.Answer(
+                    venue: row["venue"], session: row["session"], form: form, question: row["question"],
+                    option: row["option"], count: row["count"])
+            }
+            return FormTotals(boxes: boxes, answers: answers)
+        }
+    }
 }

@@ -385,6 +385,56 @@ extension AggregatorDatabase {
             ) WITHOUT ROWID;
             """
         ),
+        // The forms other than the ballot (issue #17, payload version 5): per box and kind of form, how many its closing
+        // says it returned and how many were entered; per survey question, how many gave each answer. Kept by the
+        // merge in the same transaction as the records, as the other totals.
+        (
+            "v15: form totals",
+            """
+            CREATE TABLE formTotal (
+                venue TEXT NOT NULL,
+                session TEXT NOT NULL,
+                box TEXT NOT NULL,
+                form TEXT NOT NULL,
+                returned INTEGER NOT NULL DEFAULT 0,
+                entered INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (venue, session, box, form)
+            ) WITHOUT ROWID;
+            CREATE TABLE formAnswer (
+                venue TEXT NOT NULL,
+                session TEXT NOT NULL,
+                form TEXT NOT NULL,
+                question TEXT NOT NULL,
+                option TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (venue, session, form, question, option)
+            ) WITHOUT ROWID;
+            CREATE INDEX record_form ON record (venue, seq) WHERE kind = 'form';
+            """
+        ),
+        // The central office's handling of suggestions (issue #17): every step an appended event (who, when, what),
+        // nothing edited in place; a department's token is bound to its department.
+        (
+            "v16: suggestion handling and department tokens",
+            """
+            ALTER TABLE apiToken ADD COLUMN department TEXT;
+            CREATE TABLE suggestionEvent (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                venue TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                action TEXT NOT NULL CHECK (action IN ('triage', 'answer', 'accept', 'return', 'feedback', 'outstanding')),
+                detail TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at TEXT NOT NULL,
+                FOREIGN KEY (venue, seq) REFERENCES record (venue, seq)
+            );
+            CREATE INDEX suggestionEvent_item ON suggestionEvent (venue, seq, id);
+            CREATE TRIGGER suggestionEvent_is_append_only_update BEFORE UPDATE ON suggestionEvent
+            BEGIN SELECT RAISE(ABORT, 'suggestionEvent is append-only'); END;
+            CREATE TRIGGER suggestionEvent_is_append_only_delete BEFORE DELETE ON suggestionEvent
+            BEGIN SELECT RAISE(ABORT, 'suggestionEvent is append-only'); END;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/aggregator.txt.
     ]
 

@@ -17,6 +17,12 @@ public enum Counter: Hashable, Sendable {
     case mark(session: String, department: String, mark: String)
     /// Marks given to a department from one box (results per category, where a box serves one category).
     case boxMark(session: String, box: String, department: String, mark: String)
+    /// Forms of a kind other than the ballot a box returned, as declared when it closed (version 5).
+    case formsReturned(session: String, box: String, form: RecordPayload.FormKind)
+    /// Forms of that kind entered from the box.
+    case formsEntered(session: String, box: String, form: RecordPayload.FormKind)
+    /// Answers given to a survey's question (a question's id, or `question:department`).
+    case answer(session: String, form: RecordPayload.FormKind, question: String, option: String)
 }
 
 extension RecordPayload {
@@ -29,11 +35,25 @@ extension RecordPayload {
         case .boxOpened(let value):
             return [(.boxOpened(session: value.session, box: value.box), 1)]
         case .boxClosed(let value):
-            return [
+            var result: [(counter: Counter, value: Int)] = [
                 (.boxClosed(session: value.session, box: value.box), 1),
                 (.issued(session: value.session, box: value.box), value.issued),
                 (.returned(session: value.session, box: value.box), value.returned),
             ]
+            for (name, count) in value.forms ?? [:] {
+                guard let form = FormKind(rawValue: name) else { continue }
+                result.append((.formsReturned(session: value.session, box: value.box, form: form), count))
+            }
+            return result
+        case .form(let value):
+            var result: [(counter: Counter, value: Int)] = [
+                (.formsEntered(session: value.session, box: value.box, form: value.form), 1)
+            ]
+            for (question, option) in value.answers ?? [:] {
+                result.append(
+                    (.answer(session: value.session, form: value.form, question: question, option: option), 1))
+            }
+            return result
         case .ballot(let value):
             // Departments are the keys of `marks`: each counter below appears once.
             var result: [(counter: Counter, value: Int)] = [
@@ -75,7 +95,8 @@ extension Totals {
                 attendance.append(.init(venue: venue, session: session, category: category, checkedIn: value))
             case .mark(let session, let department, let mark):
                 tallies.append(.init(venue: venue, session: session, department: department, mark: mark, count: value))
-            case .boxMark:
+            case .boxMark, .formsReturned, .formsEntered, .answer:
+                // Forms are shown by the aggregator's form totals (`FormTotals`), not in these rows.
                 break
             case .boxOpened(let session, let id): box(session, id) { $0.opened += value }
             case .boxClosed(let session, let id): box(session, id) { $0.closed += value }

@@ -28,12 +28,45 @@ public struct Ledger: Sendable {
     private var closedBoxes = TrackedMap<String, ClosedBox>()
     /// Box → ballots in effect.
     private var ballotsInBox = TrackedMap<String, Int>()
+    /// Box and kind of form → forms of that kind in effect (version 5).
+    private var formsInBox = TrackedMap<String, Int>()
     /// Session, box and digest of an import's rows → the import record.
     private var imports = TrackedMap<String, Int64>()
 
     struct ClosedBox: Sendable, Equatable {
         var seq: Int64
         var returned: Int
+        /// Forms other than the ballot it returned, by kind (none: the closing names none).
+        var forms: [String: Int] = [:]
+
+        /// `seq,returned`, then `,kind=count;…` when it names forms.
+        var encoded: String {
+            let base = "\(seq),\(returned)"
+            guard !forms.isEmpty else { return base }
+            return base + "," + forms.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+        }
+
+        init(seq: Int64, returned: Int, forms: [String: Int] = [:]) {
+            self.seq = seq
+            self.returned = returned
+            self.forms = forms
+        }
+
+        init?(encoded: String) {
+            let parts = encoded.split(separator: ",", omittingEmptySubsequences: false)
+            guard parts.count == 2 || parts.count == 3, let seq = Int64(parts[0]), let returned = Int(parts[1]) else {
+                return nil
+            }
+            var forms: [String: Int] = [:]
+            if parts.count == 3 {
+                for entry in parts[2].split(separator: ";") {
+                    let pair = entry.split(separator: "=")
+                    guard pair.count == 2, let count = Int(pair[1]) else { return nil }
+                    forms[String(pair[0])] = count
+                }
+            }
+            self.init(seq: seq, returned: returned, forms: forms)
+        }
     }
 
     public init() {}
@@ -253,6 +286,19 @@ public struct Ledger: Sendable {
         // A box whose closing is taken away or changed must still hold no more ballots than it returned.
         if case .boxClosed(let old)? = removed?.payload {
             let key = Self.key(old.session, old.box)
+            // Forms held stay within what the closing, changed, says (taken away: none may be held).
+            for form in RecordPayload.FormKind.allCases {
+                let held = formsInBox[Self.key(old.session, old.box, form.rawValue)] ?? 0
+                var still = 0
+                if case .boxClosed(let new)? = added, Self.key(new.session, new.box) == key {
+                    still = new.returned(form)
+                }
+                if held > still {
+                    throw RecordRejection(
+                        "box \(old.box) of session \(old.session) already holds \(held) \(form.rawValue) form(s): its "
+                            + "closing cannot say fewer; correct those forms first", rule: .formsOverReturned)
+                }
+            }
             let held = ballotsInBox[key] ?? 0
             var stillReturned: Int?
             if case .boxClosed(let new)? = added, Self.key(new.session, new.box) == key { stillReturned = new.returned }
@@ -299,6 +345,14 @@ public struct Ledger: Sendable {
                     "box \(box.box) of session \(box.session) already holds \(held) ballot(s), more than the "
                         + "\(box.returned) returned", rule: .ballotsOverReturned)
             }
+            for form in RecordPayload.FormKind.allCases {
+                let held = formsInBox[Self.key(box.session, box.box, form.rawValue)] ?? 0
+                if held > box.returned(form) {
+                    throw RecordRejection(
+                        "box \(box.box) of session \(box.session) already holds \(held) \(form.rawValue) form(s), more "
+                            + "than the \(box.returned(form)) returned", rule: .formsOverReturned)
+                }
+            }
         case .ballot(let ballot)?:
             let key = Self.key(ballot.session, ballot.box)
             guard let closed = closedBoxes[key] else {
@@ -315,6 +369,24 @@ public struct Ledger: Sendable {
                     "box \(ballot.box) of session \(ballot.session) returned \(closed.returned) form(s) "
                         + "(record \(closed.seq)) and already holds \(held) ballot(s): one more would make \(held + 1)",
                     rule: .ballotsOverReturned)
+            }
+        case .form(let form)?:
+            let key = Self.key(form.session, form.box)
+            guard let closed = closedBoxes[key] else {
+                throw RecordRejection(
+                    "box \(form.box) of session \(form.session) is not closed: forms are entered after its closing "
+                        + "records how many of each it returned", rule: .formBoxNotClosed)
+            }
+            let kind = form.form.rawValue
+            var held = formsInBox[Self.key(form.session, form.box, kind)] ?? 0
+            if case .form(let old)? = removed?.payload, old.form == form.form, Self.key(old.session, old.box) == key {
+                held -= 1
+            }
+            let returned = closed.forms[kind] ?? 0
+            if held + 1 > returned {
+                throw RecordRejection(
+                    "box \(form.box) of session \(form.session) returned \(returned) \(kind) form(s) (record \(closed.seq)) "
+                        + "and already holds \(held): one more would make \(held + 1)", rule: .formsOverReturned)
             }
         case .correction?, .imported?, nil:
             break
@@ -340,7 +412,11 @@ public struct Ledger: Sendable {
             if openedBoxes[key] == nil { openedBoxes[key] = seq }
         case .boxClosed(let box):
             let key = Self.key(box.session, box.box)
-            if closedBoxes[key] == nil { closedBoxes[key] = ClosedBox(seq: seq, returned: box.returned) }
+            if closedBoxes[key] == nil {
+                closedBoxes[key] = ClosedBox(seq: seq, returned: box.returned, forms: box.forms ?? [:])
+            }
+        case .form(let form):
+            formsInBox[Self.key(form.session, form.box, form.form.rawValue), default: 0] += 1
         case .ballot(let ballot):
             ballotsInBox[Self.key(ballot.session, ballot.box), default: 0] += 1
         case .imported(let imported):
@@ -364,6 +440,8 @@ public struct Ledger: Sendable {
             if closedBoxes[key]?.seq == seq { closedBoxes[key] = nil }
         case .ballot(let ballot):
             ballotsInBox[Self.key(ballot.session, ballot.box), default: 0] -= 1
+        case .form(let form):
+            formsInBox[Self.key(form.session, form.box, form.form.rawValue), default: 0] -= 1
         case .imported, .correction: break
         }
     }
@@ -443,9 +521,16 @@ extension Ledger {
                 keys.append(("o", key(box.session, box.box)))
             case .boxClosed(let box):
                 keys += [("x", key(box.session, box.box)), ("b", key(box.session, box.box))]
+                for form in RecordPayload.FormKind.allCases {
+                    keys.append(("f", key(box.session, box.box, form.rawValue)))
+                }
             case .ballot(let ballot):
                 let box = key(ballot.session, ballot.box)
                 keys += [("x", box), ("b", box), ("o", box)]
+            case .form(let form):
+                keys += [
+                    ("x", key(form.session, form.box)), ("f", key(form.session, form.box, form.form.rawValue)),
+                ]
             case .imported(let imported):
                 for group in imported.groups { keys.append(("i", key(group.session, group.box, group.digest))) }
             case .correction(let correction):
@@ -479,11 +564,8 @@ extension Ledger {
             case "o": if let seq = Int64(value) { openedBoxes.load(entry.key, seq) }
             case "i": if let seq = Int64(value) { imports.load(entry.key, seq) }
             case "b": if let count = Int(value) { ballotsInBox.load(entry.key, count) }
-            case "x":
-                let parts = value.split(separator: ",")
-                if parts.count == 2, let seq = Int64(parts[0]), let returned = Int(parts[1]) {
-                    closedBoxes.load(entry.key, ClosedBox(seq: seq, returned: returned))
-                }
+            case "f": if let count = Int(value) { formsInBox.load(entry.key, count) }
+            case "x": if let closed = ClosedBox(encoded: value) { closedBoxes.load(entry.key, closed) }
             default: break
             }
         }
@@ -499,6 +581,7 @@ extension Ledger {
         openedBoxes.startTracking()
         closedBoxes.startTracking()
         ballotsInBox.startTracking()
+        formsInBox.startTracking()
         imports.startTracking()
     }
 
@@ -533,7 +616,8 @@ extension Ledger {
         collect("o", openedBoxes) { "\($0)" }
         collect("i", imports) { "\($0)" }
         collect("b", ballotsInBox) { "\($0)" }
-        collect("x", closedBoxes) { "\($0.seq),\($0.returned)" }
+        collect("f", formsInBox) { "\($0)" }
+        collect("x", closedBoxes) { $0.encoded }
         return result
     }
 }

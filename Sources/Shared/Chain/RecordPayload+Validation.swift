@@ -26,6 +26,10 @@ public enum RecordRule: String, Codable, Sendable, CaseIterable {
     case ballotBoxNotClosed = "ballot_box_not_closed"
     /// A box never holds more ballots than it returned.
     case ballotsOverReturned = "ballots_over_returned"
+    /// Forms other than the ballot enter only a box whose counts were recorded at closing (version 5),
+    case formBoxNotClosed = "form_box_not_closed"
+    /// and never more of a kind than its closing says it returned.
+    case formsOverReturned = "forms_over_returned"
     /// A correction refers to an earlier record, not yet corrected, and replaces it with one of its kind.
     case badCorrection = "bad_correction"
     /// Nothing shaped like an ID-card number is stored in clear.
@@ -88,6 +92,21 @@ extension RecordPayload {
             where value < 0 || value > Self.maximumBoxCount {
                 throw RecordRejection("\(name) = \(value) is out of range 0…\(Self.maximumBoxCount)")
             }
+            for (form, count) in (box.forms ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard FormKind(rawValue: form) != nil else {
+                    throw RecordRejection(
+                        "a box holds ballots and the forms "
+                            + FormKind.allCases.map(\.rawValue).joined(separator: ", ") + ", not \"\(form)\"")
+                }
+                guard count >= 0, count <= Self.maximumBoxCount else {
+                    throw RecordRejection("\(form) = \(count) is out of range 0…\(Self.maximumBoxCount)")
+                }
+            }
+        case .form(let form):
+            try requireSession(form.session)
+            try requireBox(form.box)
+            try Self.checkClerk(form.clerk, field: "clerk")
+            try form.check(against: event)
         case .ballot(let ballot):
             try requireSession(ballot.session)
             try requireBox(ballot.box)
@@ -198,6 +217,91 @@ extension RecordPayload.Ballot {
             throw RecordRejection(
                 "the ballot of session \(session) has no mark for department(s) "
                     + missing.joined(separator: ", "))
+        }
+    }
+}
+
+extension RecordPayload.Form {
+    /// A suggestion as the node writes it: ID-card and telephone numbers in its text masked (`PersonalNumbers`), the
+    /// contact kept as given and only then with consent.
+    public static func suggestion(
+        session: String, box: String, text: String, departments: [String]? = nil, topic: String? = nil,
+        contact: String? = nil, paper: Int? = nil, clerk: String? = nil
+    ) -> Self {
+        .init(
+            session: session, box: box, form: .suggestion, text: PersonalNumbers.masked(text),
+            departments: departments?.isEmpty == true ? nil : departments, topic: topic, contact: contact,
+            consent: contact == nil ? nil : true, paper: paper, clerk: clerk)
+    }
+
+    /// The longest suggestion text (characters) and contact a form may carry.
+    public static let maximumTextLength = 4_000
+    public static let maximumContactLength = 100
+
+    /// A survey answers only the event's questions, with their answers; a suggestion names known departments and
+    /// topic, carries no number that identifies a person in its text, and a contact only with consent.
+    func check(against event: EventDefinition) throws(RecordRejection) {
+        if let paper, paper < 1 || paper > RecordPayload.maximumBoxCount {
+            throw RecordRejection("paper \(paper) is out of range 1…\(RecordPayload.maximumBoxCount)")
+        }
+        switch form {
+        case .survey, .discipline:
+            guard event.questionnaire(form) != nil else {
+                throw RecordRejection("the event defines no \(form.rawValue) form (its \"forms\" section)")
+            }
+            guard text == nil, departments == nil, topic == nil, contact == nil, consent == nil else {
+                throw RecordRejection("a \(form.rawValue) form is anonymous: it carries only its answers")
+            }
+            let keys = Dictionary(
+                event.answerKeys(form, session: session).map { ($0.key, $0.question) }, uniquingKeysWith: { a, _ in a })
+            for (key, answer) in (answers ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let question = keys[key] else {
+                    throw RecordRejection(
+                        "unknown question \"\(key)\" for the \(form.rawValue) form of session \(session); its questions are: "
+                            + event.answerKeys(form, session: session).map(\.key).joined(separator: ", "))
+                }
+                guard question.options.contains(where: { $0.id == answer }) else {
+                    throw RecordRejection(
+                        "unknown answer \"\(answer)\" to question \(key); its answers are: "
+                            + question.options.map(\.id).joined(separator: ", "))
+                }
+            }
+        case .suggestion:
+            guard answers == nil else { throw RecordRejection("a suggestion carries no survey answers") }
+            let text = text ?? ""
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw RecordRejection("a suggestion needs its text")
+            }
+            guard text.count <= Self.maximumTextLength else {
+                throw RecordRejection("a suggestion's text is at most \(Self.maximumTextLength) characters")
+            }
+            if PersonalNumbers.appear(in: text) {
+                throw RecordRejection(
+                    "the suggestion's text holds a number that identifies a person (an ID-card or telephone number): "
+                        + "it is masked before the record is written", rule: .idNumberInClear)
+            }
+            for department in departments ?? [] where !event.departments.contains(where: { $0.id == department }) {
+                throw RecordRejection(
+                    "unknown department \(department); the departments are: "
+                        + event.departments.map(\.id).joined(separator: ", "))
+            }
+            if let topic, !(event.forms?.suggestion?.topics ?? []).contains(where: { $0.id == topic }) {
+                throw RecordRejection(
+                    "unknown topic \"\(topic)\"; the topics are: "
+                        + (event.forms?.suggestion?.topics ?? []).map(\.id).joined(separator: ", "))
+            }
+            if let contact {
+                guard consent == true else {
+                    throw RecordRejection("a contact is kept only when the citizen consented to be called back")
+                }
+                guard !contact.trimmingCharacters(in: .whitespaces).isEmpty, contact.count <= Self.maximumContactLength,
+                    !contact.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+                else {
+                    throw RecordRejection(
+                        "a contact is one line of 1…\(Self.maximumContactLength) characters")
+                }
+                try IDNumberShape.refuse(contact, field: "contact")
+            }
         }
     }
 }

@@ -11,6 +11,9 @@ public indirect enum RecordPayload: Sendable, Equatable {
     /// Marks the start of a CSV import: which rows it brings, per box, so the same rows are not imported
     /// twice (its memory lives on the chain, so `restore` brings it back). Counts nothing itself.
     case imported(Imported)
+    /// A form other than the ballot taken out of a box (version 5): a suggestion, an opinion survey or a discipline
+    /// survey (issue #17).
+    case form(Form)
 
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case checkin
@@ -19,17 +22,25 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case ballot
         case correction
         case imported = "import"
+        case form
 
         /// The first payload version that knows this kind.
-        public var since: Int { self == .imported ? 2 : 1 }
+        public var since: Int {
+            switch self {
+            case .imported: 2
+            case .form: 5
+            default: 1
+            }
+        }
     }
 
     /// The payload version this release writes. Version 1 (release 1) carried no `v`; version 2 adds `v`
     /// and the `import` kind; version 3 adds who wrote a record at the venue's desk (`clerk` on check-ins,
     /// boxes and imports; `paper`, `keyers` and `lead` on a ballot keyed from paper); version 4 adds the `nonce` of a
-    /// ballot cast on a phone (issue #16), from which its receipt is computed. An aggregator accepts the versions it
-    /// knows and is upgraded before the nodes.
-    public static let currentVersion = 4
+    /// ballot cast on a phone (issue #16), from which its receipt is computed; version 5 adds the `form` kind (suggestions
+    /// and surveys, issue #17) and the counts per form of a box's closing (`forms`). An aggregator accepts the versions
+    /// it knows and is upgraded before the nodes.
+    public static let currentVersion = 5
 
     /// The first payload version that can carry this payload: its kind's, 3 when it names a clerk, 4 when it is a
     /// ballot cast on a phone.
@@ -38,7 +49,10 @@ public indirect enum RecordPayload: Sendable, Equatable {
         switch self {
         case .checkin(let value): if value.clerk != nil { version = max(version, 3) }
         case .boxOpened(let value): if value.clerk != nil { version = max(version, 3) }
-        case .boxClosed(let value): if value.clerk != nil { version = max(version, 3) }
+        case .boxClosed(let value):
+            if value.clerk != nil { version = max(version, 3) }
+            if value.forms != nil { version = max(version, 5) }
+        case .form: break
         case .ballot(let value):
             if value.paper != nil || value.keyers != nil || value.lead != nil { version = max(version, 3) }
             if value.nonce != nil { version = max(version, 4) }
@@ -95,7 +109,7 @@ public indirect enum RecordPayload: Sendable, Equatable {
         }
     }
 
-    /// A box was closed, with the number of forms issued for it and returned into it.
+    /// A box was closed, with the number of ballots issued for it and returned into it.
     public struct BoxClosed: Codable, Sendable, Equatable {
         public var session: String
         public var box: String
@@ -104,15 +118,75 @@ public indirect enum RecordPayload: Sendable, Equatable {
         public var at: String?
         /// The clerk who closed it at the desk (`name#id`, version 3).
         public var clerk: String?
+        /// The other forms found in it, by kind (`suggestion`, `survey`, `discipline`; version 5): none may be entered
+        /// from a box beyond its count.
+        public var forms: [String: Int]?
 
         public init(
-            session: String, box: String, issued: Int, returned: Int, at: String? = nil, clerk: String? = nil
+            session: String, box: String, issued: Int, returned: Int, at: String? = nil, clerk: String? = nil,
+            forms: [String: Int]? = nil
         ) {
             self.session = session
             self.box = box
             self.issued = issued
             self.returned = returned
             self.at = at
+            self.clerk = clerk
+            self.forms = forms
+        }
+
+        /// How many forms of this kind the box returned (0 when its closing names none).
+        public func returned(_ form: FormKind) -> Int { forms?[form.rawValue] ?? 0 }
+    }
+
+    /// The forms handed in besides the ballot.
+    public enum FormKind: String, Codable, Sendable, CaseIterable {
+        /// 意见建议征集表: free text, the departments it concerns, a topic, a contact left with consent.
+        case suggestion
+        /// 社情民意调查问卷: anonymous, answers to the event's survey questions.
+        case survey
+        /// 纪律情况调查表: anonymous, answers to the discipline questions; some answers signal a breach.
+        case discipline
+    }
+
+    /// One form taken out of a box and entered (version 5). Surveys carry nothing about a person; a suggestion
+    /// carries its text with ID-card and telephone numbers masked (`PersonalNumbers`), and a contact only when the
+    /// citizen consented to be called back.
+    public struct Form: Codable, Sendable, Equatable {
+        public var session: String
+        public var box: String
+        public var form: FormKind
+        /// Survey and discipline: answer key (a question's id, or `question:department`) → the answer's id.
+        public var answers: [String: String]?
+        /// Suggestion: what the citizen wrote, numbers masked.
+        public var text: String?
+        /// Suggestion: the departments it concerns.
+        public var departments: [String]?
+        /// Suggestion: one of the event's topics.
+        public var topic: String?
+        /// Suggestion: how to reach the citizen, as given, only with `consent`.
+        public var contact: String?
+        public var consent: Bool?
+        /// The number the counting table gave the paper in its box (1…returned), when keyed from paper.
+        public var paper: Int?
+        /// The clerk who entered it (`name#id`).
+        public var clerk: String?
+
+        public init(
+            session: String, box: String, form: FormKind, answers: [String: String]? = nil, text: String? = nil,
+            departments: [String]? = nil, topic: String? = nil, contact: String? = nil, consent: Bool? = nil,
+            paper: Int? = nil, clerk: String? = nil
+        ) {
+            self.session = session
+            self.box = box
+            self.form = form
+            self.answers = answers
+            self.text = text
+            self.departments = departments
+            self.topic = topic
+            self.contact = contact
+            self.consent = consent
+            self.paper = paper
             self.clerk = clerk
         }
     }
@@ -221,6 +295,7 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case .ballot: .ballot
         case .correction: .correction
         case .imported: .imported
+        case .form: .form
         }
     }
 }
@@ -237,6 +312,7 @@ extension RecordPayload: Codable {
         case .ballot: self = .ballot(try Ballot(from: decoder))
         case .correction: self = .correction(try Correction(from: decoder))
         case .imported: self = .imported(try Imported(from: decoder))
+        case .form: self = .form(try Form(from: decoder))
         }
     }
 
@@ -250,6 +326,7 @@ extension RecordPayload: Codable {
         case .ballot(let value): try value.encode(to: encoder)
         case .correction(let value): try value.encode(to: encoder)
         case .imported(let value): try value.encode(to: encoder)
+        case .form(let value): try value.encode(to: encoder)
         }
     }
 }

@@ -233,11 +233,12 @@ extension EventDefinition {
                         + repeated.sorted().joined(separator: ", ") + " already covers")
             }
         }
+        validateForms(into: &issues)
         return issues
     }
 
     /// Reports ids that are malformed or repeated within a section; returns the set of ids.
-    private func checkIDs(_ ids: [String], section: String, into issues: inout [EventIssue]) -> Set<String> {
+    func checkIDs(_ ids: [String], section: String, into issues: inout [EventIssue]) -> Set<String> {
         var firstIndex: [String: Int] = [:]
         for (index, id) in ids.enumerated() {
             if !Identifier.isValid(id) {

@@ -26,6 +26,8 @@ public struct EventDefinition: Codable, Sendable, Equatable {
     public var resultsConfidential: Bool?
     /// Reconciliation settings (see docs/reconciliation.md).
     public var reconciliation: ReconciliationSettings?
+    /// The suggestion form, the opinion survey and the discipline survey (see docs/forms.md).
+    public var forms: Forms?
     public var notes: [String]?
 
     enum CodingKeys: String, CodingKey {
@@ -38,6 +40,7 @@ public struct EventDefinition: Codable, Sendable, Equatable {
         case walkInsAllowed = "walk_ins_allowed"
         case resultsConfidential = "results_confidential"
         case reconciliation
+        case forms
         case notes
     }
 

@@ -28,6 +28,10 @@ public struct Finding: Codable, Sendable, Equatable {
         case correction
         /// A department evaluated outside the sessions: its tally entered centrally, missing, or not verifying.
         case outsideTally = "outside_tally"
+        /// Suggestions or surveys entered from a box against the number its closing says it returned (issue #17).
+        case formsVsReturned = "forms_vs_returned"
+        /// Discipline surveys answered with an answer that signals a breach, at a venue and session.
+        case disciplineBreach = "discipline_breach"
     }
 
     public var kind: Kind
@@ -250,6 +254,8 @@ public struct ReconciliationInput: Sendable {
     public var nodes: [NodeFact]
     /// kind, venue, seq, message of each alarm.
     public var alarms: [(kind: String, venue: String?, seq: Int64?, message: String)]
+    /// The forms other than the ballot, counted (none: nothing to reconcile).
+    public var forms = FormTotals()
     public var now: Date
     /// Only these venues (a node's own report); nil for all.
     public var venues: Set<String>?
@@ -694,6 +700,36 @@ public enum Reconciliation {
                         ?? "节点 \(node.node.prefix(8)) 从未联系（无联系超过 \(Int(silentAfter)) 秒即报失联）")
             }
         }
+        // Forms other than the ballot: entered against returned, per box and kind; discipline breaches.
+        for box in input.forms.boxes where box.entered != box.returned {
+            let name = box.form.rawValue
+            let nameZh = Self.formZh(box.form)
+            if box.entered == 0 {
+                add(
+                    .formsVsReturned, .warning, venue: box.venue, session: box.session, box: box.box,
+                    expected: box.returned, actual: 0,
+                    "box \(box.box) returned \(box.returned) \(name) form(s), none entered yet",
+                    zh: "票箱 \(box.box) 回收\(nameZh) \(box.returned) 份，尚未录入")
+            } else {
+                add(
+                    .formsVsReturned, .error, venue: box.venue, session: box.session, box: box.box,
+                    expected: box.returned, actual: box.entered,
+                    "\(box.entered) \(name) form(s) entered of \(box.returned) returned",
+                    zh: "录入\(nameZh) \(box.entered) 份，回收 \(box.returned) 份")
+            }
+        }
+        let questions = Dictionary(
+            (event.forms?.discipline?.questions ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for answer in input.forms.answers where answer.form == .discipline && answer.count > 0 {
+            guard let question = questions[answer.questionID], question.breach?.contains(answer.option) == true,
+                let option = question.options.first(where: { $0.id == answer.option })
+            else { continue }
+            add(
+                .disciplineBreach, .error, venue: answer.venue, session: answer.session, actual: answer.count,
+                "\(answer.count) discipline survey(s) answered \"\(option.labelEn ?? option.label)\" to \""
+                    + "\(question.textEn ?? question.text)\": to investigate at this venue and session",
+                zh: "\(answer.count) 份纪律情况调查表对“\(question.text)”答“\(option.label)”：须在本会场本场次核查")
+        }
         for alarm in input.alarms {
             add(
                 .alarm, .error, venue: alarm.venue, seqs: alarm.seq.map { [$0] }, "\(alarm.kind): \(alarm.message)",
@@ -708,6 +744,15 @@ public enum Reconciliation {
                     + "\(correction.replaced ? "替换" : "作废")第 \(correction.target) 条记录：\(correction.reason)")
         }
         return findings.sorted(by: Finding.reportOrder)
+    }
+
+    /// A kind of form in Chinese.
+    static func formZh(_ form: RecordPayload.FormKind) -> String {
+        switch form {
+        case .suggestion: "意见建议征集表"
+        case .survey: "社情民意调查问卷"
+        case .discipline: "纪律情况调查表"
+        }
     }
 
     /// An alarm's kind in Chinese (its message is the aggregator's, in English).

@@ -24,6 +24,8 @@ public enum ReportLanguage: String, Sendable, CaseIterable {
         case .alarm: text("告警", "alarm")
         case .correction: text("更正记录", "correction")
         case .outsideTally: text("场外评议结果", "tally entered outside the sessions")
+        case .formsVsReturned: text("录入表数与回收表数不一致", "forms entered vs returned")
+        case .disciplineBreach: text("纪律情况调查反映问题", "discipline survey reports a breach")
         }
     }
 

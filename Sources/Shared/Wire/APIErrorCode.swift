@@ -60,6 +60,10 @@ public struct APIErrorCode: RawRepresentable, Codable, Hashable, Sendable, Custo
     /// `venue_mismatch`.
     public static let enrolmentTokenOtherVenue = Self("enrolment_token_other_venue")
 
+    /// A step of a suggestion's handling that cannot be taken as the suggestion stands (closed, not assigned, an
+    /// unknown department …): nothing changed (issue #17).
+    public static let suggestionRefused = Self("suggestion_refused")
+
     /// The release-1 code that a newer code narrows, for clients that only know the older one.
     public var refines: APIErrorCode? {
         switch self {

@@ -67,10 +67,21 @@ extension VenueNodeCommand {
             var unused: Int?
             @Option(help: "A CSV file of boxes to close (columns session, box, issued, returned[, unused]).")
             var file: String?
+            @Option(help: "Suggestion forms found in the box.") var suggestions: Int?
+            @Option(help: "Opinion survey forms found in the box.") var surveys: Int?
+            @Option(help: "Discipline survey forms found in the box.") var discipline: Int?
+
+            /// The other forms found in the box, by kind (none given: nil).
+            var forms: [String: Int]? {
+                let given = [
+                    (RecordPayload.FormKind.suggestion, suggestions), (.survey, surveys), (.discipline, discipline),
+                ].compactMap { kind, count in count.map { (kind.rawValue, $0) } }
+                return given.isEmpty ? nil : Dictionary(uniqueKeysWithValues: given)
+            }
 
             func validate() throws {
                 if file != nil {
-                    guard box == nil, issued == nil, returned == nil, unused == nil else {
+                    guard box == nil, issued == nil, returned == nil, unused == nil, forms == nil else {
                         throw ValidationError("with --file, the counts come from the file: give no --box or counts")
                     }
                 } else {
@@ -98,7 +109,7 @@ extension VenueNodeCommand {
                             .boxClosed(
                                 .init(
                                     session: row.session, box: row.box, issued: counts.issued,
-                                    returned: counts.returned, at: now))
+                                    returned: counts.returned, at: now, forms: forms))
                         ))
                 }
                 try saveBoxes(payloads, data: data, file: file)
@@ -124,6 +135,8 @@ extension VenueNodeCommand {
                         "\(place)box \(row.box) of session \(row.session) has no voting codes: unused is for phone "
                             + "boxes; give issued and returned; nothing was saved")
                 }
+                // A box of other forms only (the entrance box of surveys and suggestions) holds no ballot.
+                if row.issued == nil, row.returned == nil, forms != nil { return (0, 0) }
                 guard let issued = row.issued, let returned = row.returned else {
                     throw CommandFailure("\(place)closing box \(row.box) needs issued and returned; nothing was saved")
                 }

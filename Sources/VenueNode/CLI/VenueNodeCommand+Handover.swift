@@ -76,7 +76,13 @@ extension VenueNodeCommand {
             for box in handover.boxesClosed {
                 script.append(
                     "venue-node box close --data-dir \"$D\" --session \(quote(box.session)) --box \(quote(box.box)) "
-                        + "--issued \(box.issued) --returned \(box.returned)")
+                        + "--issued \(box.issued) --returned \(box.returned)"
+                        + [
+                            ("suggestions", RecordPayload.FormKind.suggestion), ("surveys", .survey),
+                            ("discipline", .discipline),
+                        ].compactMap { option, form in
+                            box.forms?[form.rawValue].map { " --\(option) \($0)" }
+                        }.joined())
             }
             // Corrections of records the current node holds come before new ballots: a voided ballot makes room.
             for correction in handover.corrections {
@@ -112,6 +118,25 @@ extension VenueNodeCommand {
                     encoding: .utf8)
                 script.append("venue-node import --data-dir \"$D\" --ballots ballots.csv")
             }
+            // Suggestions and surveys, one command each (surveys in another order than they were entered).
+            for form in handover.forms.shuffled() {
+                var line =
+                    "venue-node form --data-dir \"$D\" --session \(quote(form.session)) --box \(quote(form.box)) "
+                    + "--kind \(form.form.rawValue)"
+                if let answers = form.answers {
+                    line +=
+                        " --answers "
+                        + quote(
+                            answers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+                }
+                if let text = form.text { line += " --text \(quote(text))" }
+                if let departments = form.departments {
+                    line += " --departments \(quote(departments.joined(separator: ",")))"
+                }
+                if let topic = form.topic { line += " --topic \(quote(topic))" }
+                if let contact = form.contact, form.consent == true { line += " --contact \(quote(contact)) --consent" }
+                script.append(line)
+            }
             script.append("echo 'handover done: run venue-node status --data-dir \"$D\" and sync'")
             try (script.joined(separator: "\n") + "\n").write(
                 to: outURL.appending(path: "handover.sh"), atomically: true,
@@ -119,7 +144,8 @@ extension VenueNodeCommand {
             print(
                 "records \(after + 1)…\(handover.headSeq) verified; in effect: \(handover.boxesOpened.count) box opening(s), "
                     + "\(handover.boxesClosed.count) box closing(s), \(checkins.count) check-in(s), \(handover.ballots.count) "
-                    + "ballot(s), \(handover.corrections.count) correction(s) of earlier records")
+                    + "ballot(s), \(handover.forms.count) other form(s), \(handover.corrections.count) correction(s) of "
+                    + "earlier records")
             if walkins > 0 {
                 print(
                     "\(walkins) walk-in(s) are not in checkins.csv: check them in again by ID card on the current node")

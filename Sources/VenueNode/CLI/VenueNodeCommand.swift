@@ -12,7 +12,8 @@ public struct VenueNodeCommand: AsyncParsableCommand {
         discussion: "Every command but `sync` works without the network. See docs/venue-node.md.",
         version: sanminVersionLine,
         subcommands: [
-            Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Correct.self, Import.self,
+            Init.self, Enroll.self, Roster.self, Checkin.self, Box.self, Ballot.self, Form.self, Correct.self,
+            Import.self,
             Status.self, Report.self,
             Verify.self, Receipts.self,
             Sync.self, Run.self, Restore.self, Handover.self, Clerks.self, Codes.self, Export.self, Standby.self,

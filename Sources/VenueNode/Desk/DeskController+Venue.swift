@@ -221,6 +221,9 @@ extension DeskController {
         case .imported(let value):
             "\(value.file): \(value.groups.reduce(0) { $0 + $1.rows }) \(value.form)"
                 + (value.clerk.map { " · \($0)" } ?? "")
+        case .form(let value):
+            "\(value.session) \(value.box) \(value.form.rawValue)" + (value.paper.map { " paper \($0)" } ?? "")
+                + (value.clerk.map { " · \($0)" } ?? "")
         }
     }
 

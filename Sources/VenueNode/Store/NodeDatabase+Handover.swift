@@ -13,13 +13,16 @@ public struct UnsentRecords: Sendable {
     public var boxesOpened: [RecordPayload.BoxOpened] = []
     public var boxesClosed: [RecordPayload.BoxClosed] = []
     public var ballots: [RecordPayload.Ballot] = []
+    /// Suggestions and surveys (version 5).
+    public var forms: [RecordPayload.Form] = []
     /// Corrections of records the aggregator already holds: the same target exists on the current node.
     public var corrections: [RecordPayload.Correction] = []
     /// Sequence and hash of every record after `afterSeq`.
     public var records: [(seq: Int64, hash: String)] = []
 
     public var isEmpty: Bool {
-        checkins.isEmpty && boxesOpened.isEmpty && boxesClosed.isEmpty && ballots.isEmpty && corrections.isEmpty
+        checkins.isEmpty && boxesOpened.isEmpty && boxesClosed.isEmpty && ballots.isEmpty && forms.isEmpty
+            && corrections.isEmpty
     }
 }
 
@@ -66,6 +69,7 @@ extension NodeDatabase {
                 case .boxOpened(let value): handover.boxesOpened.append(value)
                 case .boxClosed(let value): handover.boxesClosed.append(value)
                 case .ballot(let value): handover.ballots.append(value)
+                case .form(let value): handover.forms.append(value)
                 case .correction, .imported: break
                 }
             }

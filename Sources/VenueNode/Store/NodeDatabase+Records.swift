@@ -292,10 +292,13 @@ extension NodeDatabase {
                             at: correction.at, replaced: correction.replacement != nil))
                 }
             }
-            return ReconciliationInput(
-                event: event, totals: Totals(event: event.definition.id, venue: venue, counters: state.totals),
+            let counters = state.totals
+            var input = ReconciliationInput(
+                event: event, totals: Totals(event: event.definition.id, venue: venue, counters: counters),
                 roster: try RosterTables.current(db), checkins: checkins, corrections: corrections, nodes: [],
                 alarms: [], now: now, venues: [venue])
+            input.forms = FormTotals(venue: venue, counters: counters)
+            return input
         }
     }
 

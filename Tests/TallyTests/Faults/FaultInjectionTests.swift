@@ -392,7 +392,8 @@ import VenueNode
                     case .attendance(let session, let category): "attendance/\(venue)/\(session)/\(category)"
                     case .mark(let session, let department, let mark): "mark/\(venue)/\(session)/\(department)/\(mark)"
                     case .ballots(let session, let box, let status): "\(status.rawValue)/\(venue)/\(session)/\(box)"
-                    case .issued, .returned, .boxOpened, .boxClosed, .boxMark: nil
+                    case .issued, .returned, .boxOpened, .boxClosed, .boxMark, .formsReturned, .formsEntered, .answer:
+                        nil
                     }
                 if let key, value != 0 { totals[key, default: 0] += value }
             }

@@ -7,8 +7,9 @@ import Testing
 /// A fixture whose truth is known by construction: every kind of finding, with exact figures, as the
 /// aggregator computes them from signed batches, heartbeats, alarms and the roster.
 @Suite struct ReconciliationTests {
-    /// The small event with a third venue, walk-ins allowed, and main's quota stating 6 for 5 places.
-    static let eventJSON = Fixtures.smallEventJSON
+    /// The small event with a third venue, walk-ins allowed, main's quota stating 6 for 5 places, and the forms
+    /// besides the ballot (`FormRecordTests`).
+    static let eventJSON = FormRecordTests.eventJSON
         .replacingOccurrences(of: #""stated_total": 5"#, with: #""stated_total": 6"#)
         .replacingOccurrences(
             of: #"{"id": "east", "name": "东区分会场", "kind": "branch"}"#,
@@ -100,10 +101,13 @@ import Testing
             .boxOpened(.init(session: "S1", box: "B2")),
             .boxClosed(.init(session: "S1", box: "B3", issued: 1, returned: 1)),
             Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"], box: "B3"),
+            // The podium box returned 2 discipline surveys; one is entered, answering that someone hinted how to rate.
+            .boxClosed(.init(session: "S1", box: "P1", issued: 0, returned: 0, forms: ["discipline": 2])),
+            .form(.init(session: "S1", box: "P1", form: .discipline, answers: ["hint": "yes"])),
         ])
         try await send(mainRecords, by: main, venue: "main")
         // Main's node declares a head whose hash differs from what the aggregator holds.
-        try heartbeat(main, venue: "main", seq: 15, hash: String(repeating: "f", count: 64))
+        try heartbeat(main, venue: "main", seq: 17, hash: String(repeating: "f", count: 64))
 
         // East: one check-in, then M1 (main's) as a walk-in; then a forked record 2; its node declares 5 records.
         let eastRecords = Fixtures.chain([
@@ -134,7 +138,9 @@ import Testing
             Key(.notOnRoster, .warning, "main", session: "S1", category: "expert", nil, nil),
             Key(.attendanceVsQuota, .info, "east", session: "S1", category: "resident", 4, 1),
             Key(.walkIn, .info, "east", session: "S1", nil, 1),
-            Key(.nodeDiverged, .error, "main", 15, 15),
+            Key(.nodeDiverged, .error, "main", 17, 17),
+            Key(.formsVsReturned, .error, "main", session: "S1", box: "P1", 2, 1),
+            Key(.disciplineBreach, .error, "main", session: "S1", nil, 1),
             Key(.nodeBehind, .warning, "east", 5, 2),
             Key(.nodeSilent, .warning, "west", 600, nil),
             Key(.alarm, .error, "east", nil, nil),
@@ -199,7 +205,7 @@ import Testing
         #expect(overall.rows[0].counts == ["satisfied": 3, "dissatisfied": 1])
         #expect(overall.rows[0].satisfactionRate == 75 && overall.rows[0].score == 75)
         #expect(overall.rows[1].satisfactionRate == 75 && overall.rows[1].score == 65)
-        #expect(report.inputs.map(\.seq) == [2, 15])
+        #expect(report.inputs.map(\.seq) == [2, 17])
     }
 
     @Test func theOrdosQuotaContradictionIsInTheReport() throws {

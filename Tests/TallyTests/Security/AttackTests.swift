@@ -188,7 +188,7 @@ import Testing
             return signedBody(node.body([ChainedRecord(seq: 4, prev: held[2].hash, payload: payload)], venue: "east"))
         case "a payload version this aggregator does not know":
             let payload = RecordPayload.checkin(.init(session: "S1", rep: "R5", category: "resident")).canonicalJSON()
-                .replacingOccurrences(of: #""v":4"#, with: #""v":5"#)
+                .replacingOccurrences(of: #""v":5"#, with: #""v":6"#)
             return signedBody(node.body([ChainedRecord(seq: 4, prev: held[2].hash, payload: payload)], venue: "east"))
         default:
             fatalError("no attack named \(name)")

@@ -163,7 +163,7 @@ import Testing
             // Nothing but the ballot, its box and its nonce: no time, no code, nothing of a person.
             let keys = try JSONSerialization.jsonObject(with: Data(record.payload.utf8)) as! [String: Any]
             #expect(Set(keys.keys) == ["box", "kind", "marks", "nonce", "session", "status", "v"])
-            #expect(keys["v"] as? Int == 4)
+            #expect(keys["v"] as? Int == RecordPayload.currentVersion)
             return ballot
         }
         #expect(Set(ballots.compactMap(\.receipt)) == Set(receipts))
@@ -223,10 +223,10 @@ import Testing
         let json = ballot.canonicalJSON()
         #expect(
             json
-                == #"{"box":"E1","kind":"ballot","marks":{"D01":"satisfied","D02":"dissatisfied"},"nonce":"0123456789abcdef0123456789abcdef","session":"S1","status":"valid","v":4}"#
+                == #"{"box":"E1","kind":"ballot","marks":{"D01":"satisfied","D02":"dissatisfied"},"nonce":"0123456789abcdef0123456789abcdef","session":"S1","status":"valid","v":5}"#
         )
         #expect(json == ballot.foundationCanonicalJSON())
-        #expect(try RecordPayload.decodeStrict(json: json).version == 4)
+        #expect(try RecordPayload.decodeStrict(json: json).version == RecordPayload.currentVersion)
         #expect(throws: RecordPayload.StrictDecodingError.self) {
             try RecordPayload.decodeStrict(json: ballot.canonicalJSON(version: 3))
         }

@@ -1,0 +1,226 @@
+import DaemonSupport
+import Foundation
+import Hummingbird
+import Shared
+
+/// The central office's handling of suggestions over HTTP (issue #17): the officer (an admin token) lists, triages
+/// and reviews; a department (its own token) sees only what is assigned to it and answers. Every step is an appended
+/// event; a refused step changes nothing (`422 suggestion_refused`, `403 forbidden`, `404 not_found`).
+struct SuggestionsController {
+    var intake: BatchIntake
+
+    func addRoutes(to routes: AccessRoutes) {
+        routes.group("v1/suggestions", access: .token(.admin))
+            .get("", use: list)
+            .get(":venue/:seq", use: show)
+            .post(":venue/:seq/triage", use: triage)
+            .post(":venue/:seq/review", use: review)
+            .post(":venue/:seq/feedback", use: feedback)
+            .post(":venue/:seq/outstanding", use: outstanding)
+        routes.group("v1/department/suggestions", access: .departmentToken)
+            .get("", use: departmentList)
+            .get(":venue/:seq", use: departmentShow)
+            .post(":venue/:seq/answer", use: departmentAnswer)
+    }
+
+    /// `?venue=`, `?department=`, `?status=`, `?overdue=1`.
+    @Sendable func list(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let venue = query.get("venue")
+        let department = query.get("department")
+        let status = query.get("status")
+        if let status, SuggestionItem.Status(rawValue: status) == nil {
+            throw APIError(
+                .badRequest, .badRequest,
+                "status is one of " + SuggestionItem.Status.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let overdue = query.get("overdue") == "1"
+        let today = String(Date().formatted(.iso8601).prefix(10))
+        let database = intake.database
+        let items = try await offload { try database.suggestions() }.filter { item in
+            (venue == nil || item.venue == venue)
+                && (department == nil || item.departments.contains(department!)
+                    || AggregatorDatabase.isAssigned(item, to: department!))
+                && (status == nil || item.status.rawValue == status) && (!overdue || item.isOverdue(today: today))
+        }
+        return try JSONResponse.make(items)
+    }
+
+    @Sendable func show(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        let database = intake.database
+        return try JSONResponse.make(try await Self.handling { try database.suggestion(id) })
+    }
+
+    /// `{"decision": "assign", "lead": "D01", "co": ["D02"], "due": "2026-12-31", "by": "王芳"}`, or `"forward"` with
+    /// `"departments"`, `"duplicate"` with `"of"`, `"inadmissible"` with `"reason"`.
+    @Sendable func triage(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            var decision: String
+            var lead: String?
+            var co: [String]?
+            var due: String?
+            var departments: [String]?
+            var of: String?
+            var reason: String?
+            var by: String
+        }
+        let id = try Self.id(context)
+        var request = request
+        let body = try await request.jsonBody(
+            Body.self, what: "a triage",
+            expected: #"{"decision": "assign|forward|duplicate|inadmissible", …, "by": "…"}"#)
+        let triage: SuggestionTriage
+        switch body.decision {
+        case "assign":
+            guard let lead = body.lead, let due = body.due else {
+                throw APIError(.badRequest, .invalidBody, "assign needs lead and due")
+            }
+            triage = .assign(lead: lead, coHandlers: body.co ?? [], due: due)
+        case "forward": triage = .forward(departments: body.departments ?? [])
+        case "duplicate":
+            guard let of = body.of else { throw APIError(.badRequest, .invalidBody, "duplicate needs of") }
+            triage = .duplicate(of: of)
+        case "inadmissible":
+            guard let reason = body.reason else {
+                throw APIError(.badRequest, .invalidBody, "inadmissible needs reason")
+            }
+            triage = .inadmissible(reason: reason)
+        default:
+            throw APIError(.badRequest, .invalidBody, "decision is one of assign, forward, duplicate, inadmissible")
+        }
+        let database = intake.database
+        let event = intake.event
+        return try JSONResponse.make(
+            try await Self.handling {
+                try database.triageSuggestion(id, triage, by: body.by, event: event)
+                return try database.suggestion(id)
+            })
+    }
+
+    /// `{"accept": true, "by": …}` or `{"accept": false, "note": "…", "by": …}`.
+    @Sendable func review(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            var accept: Bool
+            var note: String?
+            var by: String
+        }
+        let id = try Self.id(context)
+        var request = request
+        let body = try await request.jsonBody(
+            Body.self, what: "a review", expected: #"{"accept": true|false, "note": "…", "by": "…"}"#)
+        let database = intake.database
+        return try JSONResponse.make(
+            try await Self.handling {
+                try database.reviewSuggestion(id, accept: body.accept, note: body.note, by: body.by)
+                return try database.suggestion(id)
+            })
+    }
+
+    /// `{"text": "…", "by": …}`: the citizen's feedback.
+    @Sendable func feedback(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            var text: String
+            var by: String
+        }
+        let id = try Self.id(context)
+        var request = request
+        let body = try await request.jsonBody(Body.self, what: "feedback", expected: #"{"text": "…", "by": "…"}"#)
+        let database = intake.database
+        return try JSONResponse.make(
+            try await Self.handling {
+                try database.recordSuggestionFeedback(id, feedback: body.text, by: body.by)
+                return try database.suggestion(id)
+            })
+    }
+
+    /// `{"outstanding": true|false, "by": …}`.
+    @Sendable func outstanding(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            var outstanding: Bool
+            var by: String
+        }
+        let id = try Self.id(context)
+        var request = request
+        let body = try await request.jsonBody(
+            Body.self, what: "an outstanding mark", expected: #"{"outstanding": true|false, "by": "…"}"#)
+        let database = intake.database
+        return try JSONResponse.make(
+            try await Self.handling {
+                try database.markSuggestionOutstanding(id, body.outstanding, by: body.by)
+                return try database.suggestion(id)
+            })
+    }
+
+    // MARK: - A department
+
+    @Sendable func departmentList(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let department = try await self.department(request)
+        let database = intake.database
+        return try JSONResponse.make(try await offload { try database.suggestions(department: department) })
+    }
+
+    @Sendable func departmentShow(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let department = try await self.department(request)
+        let id = try Self.id(context)
+        let database = intake.database
+        return try JSONResponse.make(try await Self.handling { try Self.assigned(id, to: department, database) })
+    }
+
+    /// `{"text": "…", "by": "…"}`: the lead department's answer.
+    @Sendable func departmentAnswer(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            var text: String
+            var by: String
+        }
+        let department = try await self.department(request)
+        let id = try Self.id(context)
+        var request = request
+        let body = try await request.jsonBody(Body.self, what: "an answer", expected: #"{"text": "…", "by": "…"}"#)
+        let database = intake.database
+        return try JSONResponse.make(
+            try await Self.handling {
+                try database.answerSuggestion(id, department: department, answer: body.text, by: body.by)
+                return try Self.assigned(id, to: department, database)
+            })
+    }
+
+    /// The item as the department sees it; 403 when it is not assigned to it.
+    private static func assigned(_ id: String, to department: String, _ database: AggregatorDatabase) throws
+        -> SuggestionItem
+    {
+        guard let item = try database.suggestions(department: department).first(where: { $0.id == id }) else {
+            _ = try database.suggestion(id)
+            throw AggregatorError.forbidden(
+                "suggestion \(id) is neither assigned nor passed on to department \(department)")
+        }
+        return item
+    }
+
+    /// The department the request's token is bound to.
+    private func department(_ request: Request) async throws -> String {
+        let token = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? ""
+        let database = intake.database
+        guard let department = try await offload({ try database.department(ofToken: token) }) else {
+            throw APIError(.forbidden, .forbidden, "this needs a department's token")
+        }
+        return department
+    }
+
+    private static func id(_ context: TallyRequestContext) throws -> String {
+        "\(try context.parameters.require("venue"))/\(try context.parameters.require("seq"))"
+    }
+
+    /// Runs a step off the serving threads, turning a refusal into its HTTP answer.
+    private static func handling<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await offload(work)
+        } catch let error as AggregatorError {
+            switch error.kind {
+            case .refused: throw APIError(.unprocessableContent, .suggestionRefused, error.description)
+            case .notFound: throw APIError(.notFound, .notFound, error.description)
+            case .forbidden: throw APIError(.forbidden, .forbidden, error.description)
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+import Foundation
+import GRDB
+import Shared
+
+/// A suggestion (意见建议) as the central office handles it (issue #17): the form as the venue recorded it, and where
+/// its handling stands, derived from the appended events of its handling (集中录入、审核分办、部门研究、归口答复).
+public struct SuggestionItem: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        /// Not triaged yet.
+        case new
+        /// 转阅件: a general opinion, passed on for reading; nothing more to do.
+        case forwarded
+        /// 转办件: assigned to a lead department (and co-handling ones), waiting for its answer.
+        case assigned
+        /// The lead department answered; the officer accepts the answer or sends it back.
+        case answered
+        /// The answer was accepted: done.
+        case closed
+        /// The same as another suggestion (named): handled there.
+        case duplicate
+        /// Not admissible (not a suggestion, out of scope): with the officer's reason.
+        case inadmissible
+
+        /// Whether nothing more may change but the citizen's feedback and the outstanding mark.
+        public var isFinal: Bool { [.forwarded, .closed, .duplicate, .inadmissible].contains(self) }
+    }
+
+    /// One appended event of the handling: what, by whom, when.
+    public struct Event: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var action: String
+        public var detail: [String: String]
+        public var actor: String
+        public var at: String
+    }
+
+    public var venue: String
+    public var seq: Int64
+    public var session: String
+    public var box: String
+    public var text: String
+    public var departments: [String]
+    public var topic: String?
+    /// Only where the citizen consented to be called back (the form carries none otherwise).
+    public var contact: String?
+    public var status: Status
+    public var lead: String?
+    public var coHandlers: [String]
+    /// 转阅: the departments it was passed on to for reading.
+    public var forwardedTo: [String]
+    /// `YYYY-MM-DD`: the answer is due by the end of that day.
+    public var due: String?
+    public var duplicateOf: String?
+    public var answer: String?
+    public var answeredBy: String?
+    public var feedback: String?
+    public var outstanding: Bool
+    public var events: [Event]
+
+    /// `venue/seq`, how the item is named in commands and URLs.
+    public var id: String { "\(venue)/\(seq)" }
+
+    /// Not final and past its due date (`today`: `YYYY-MM-DD`).
+    public func isOverdue(today: String) -> Bool {
+        guard let due, status == .assigned || status == .answered else { return false }
+        return due < today
+    }
+
+    /// The item as a department sees it: the contact only because the citizen consented (it exists only then), the
+    /// officer's internal notes left out.
+    func forDepartment() -> SuggestionItem {
+        var item = self
+        item.events = events.filter { ["triage", "answer", "accept", "return"].contains($0.action) }
+        return item
+    }
+}
+
+/// What an officer decides about a new suggestion.
+public enum SuggestionTriage: Sendable, Equatable {
+    /// 转阅: passed on for reading (to these departments, if any).
+    case forward(departments: [String])
+    /// 转办: assigned to a lead department, with co-handling departments, due by a date.
+    case assign(lead: String, coHandlers: [String], due: String)
+    /// The same as another suggestion (`venue/seq`).
+    case duplicate(of: String)
+    /// Not admissible, with the reason.
+    case inadmissible(reason: String)
+}
+
+extension AggregatorDatabase {
+    /// Every suggestion in effect (a corrected one as its replacement), with its handling, in venue and record order.
+    public func suggestions() throws -> [SuggestionItem] {
+        try writer.read { db in try Self.suggestions(db) }
+    }
+
+    /// One suggestion, `venue/seq`.
+    public func suggestion(_ id: String) throws -> SuggestionItem {
+        try writer.read { db in try Self.suggestion(id, db: db) }
+    }
+
+    /// The suggestions assigned to `department` (as lead or co-handler) or passed on to it for reading (转阅), as it
+    /// may see them.
+    public func suggestions(department: String) throws -> [SuggestionItem] {
+        try suggestions().filter { Self.isAssigned($0, to: department) || $0.forwardedTo.contains(department) }
+            .map { $0.forDepartment() }
+    }
+
+    /// The officer's triage of a new suggestion. Refused (nothing changes) unless it is new, or for unknown
+    /// departments, a due date that is not a date, a duplicate of itself or of an unknown suggestion.
+    public func triageSuggestion(_ id: String, _ triage: SuggestionTriage, by actor: String, event: EventDefinition)
+        throws
+    {
+        let actor = try Self.checkedActor(actor)
+        try writer.write { db in
+            let item = try Self.suggestion(id, db: db)
+            guard item.status == .new else {
+                throw AggregatorError(
+                    "suggestion \(id) is \(item.status.rawValue), not new: it was triaged already (\(Self.last(item)))")
+            }
+            var detail: [String: String] = [:]
+            switch triage {
+            case .forward(let departments):
+                try Self.checkDepartments(departments, event: event)
+                detail = ["decision": "forward", "departments": departments.joined(separator: ",")]
+            case .assign(let lead, let coHandlers, let due):
+                try Self.checkDepartments([lead] + coHandlers, event: event)
+                guard !coHandlers.contains(lead) else {
+                    throw AggregatorError("department \(lead) leads: it cannot also be a co-handler")
+                }
+                guard Self.isDate(due) else { throw AggregatorError("due date \"\(due)\" is not YYYY-MM-DD") }
+                detail = ["decision": "assign", "lead": lead, "co": coHandlers.joined(separator: ","), "due": due]
+            case .duplicate(let of):
+                guard of != id else { throw AggregatorError("suggestion \(id) cannot be a duplicate of itself") }
+                _ = try Self.suggestion(of, db: db)
+                detail = ["decision": "duplicate", "of": of]
+            case .inadmissible(let reason):
+                detail = ["decision": "inadmissible", "reason": try Self.checkedText(reason, field: "reason")]
+            }
+            try Self.append(item, action: "triage", detail: detail, actor: actor, db: db)
+        }
+    }
+
+    /// A department's answer to a suggestion assigned to it as lead, waiting for one (assigned or sent back).
+    public func answerSuggestion(_ id: String, department: String, answer: String, by actor: String) throws {
+        let actor = try Self.checkedActor(actor)
+        let answer = try Self.checkedText(answer, field: "answer")
+        try writer.write { db in
+            let item = try Self.suggestion(id, db: db)
+            guard Self.isAssigned(item, to: department) else {
+                throw AggregatorError.forbidden("suggestion \(id) is not assigned to department \(department)")
+            }
+            guard item.lead == department else {
+                throw AggregatorError(
+                    "department \(department) co-handles suggestion \(id): its lead, \(item.lead ?? "?"), answers it")
+            }
+            guard item.status == .assigned else {
+                throw AggregatorError(
+                    "suggestion \(id) is \(item.status.rawValue): "
+                        + (item.status == .answered
+                            ? "its answer waits for the officer" : "it takes no answer (\(Self.last(item)))"))
+            }
+            try Self.append(
+                item, action: "answer", detail: ["answer": answer, "department": department], actor: actor, db: db)
+        }
+    }
+
+    /// The officer accepts a department's answer (the item is closed) or sends it back with a note.
+    public func reviewSuggestion(_ id: String, accept: Bool, note: String?, by actor: String) throws {
+        let actor = try Self.checkedActor(actor)
+        let note = try note.map { try Self.checkedText($0, field: "note") }
+        if !accept, note == nil { throw AggregatorError("sending an answer back needs a note saying why") }
+        try writer.write { db in
+            let item = try Self.suggestion(id, db: db)
+            guard item.status == .answered else {
+                throw AggregatorError(
+                    "suggestion \(id) is \(item.status.rawValue): only an answered suggestion is accepted or sent back")
+            }
+            try Self.append(
+                item, action: accept ? "accept" : "return", detail: note.map { ["note": $0] } ?? [:], actor: actor,
+                db: db)
+        }
+    }
+
+    /// The citizen's feedback on the answer (逐条答复、反馈), once the item is closed.
+    public func recordSuggestionFeedback(_ id: String, feedback: String, by actor: String) throws {
+        let actor = try Self.checkedActor(actor)
+        let feedback = try Self.checkedText(feedback, field: "feedback")
+        try writer.write { db in
+            let item = try Self.suggestion(id, db: db)
+            guard item.status == .closed else {
+                throw AggregatorError(
+                    "suggestion \(id) is \(item.status.rawValue): feedback is recorded once its answer is accepted")
+            }
+            try Self.append(item, action: "feedback", detail: ["feedback": feedback], actor: actor, db: db)
+        }
+    }
+
+    /// Marks a suggestion outstanding (优秀建议), or takes the mark away.
+    public func markSuggestionOutstanding(_ id: String, _ outstanding: Bool, by actor: String) throws {
+        let actor = try Self.checkedActor(actor)
+        try writer.write { db in
+            let item = try Self.suggestion(id, db: db)
+            guard ![.duplicate, .inadmissible].contains(item.status) else {
+                throw AggregatorError("suggestion \(id) is \(item.status.rawValue): it cannot be marked outstanding")
+            }
+            guard item.outstanding != outstanding else {
+                throw AggregatorError("suggestion \(id) is \(outstanding ? "already" : "not") marked outstanding")
+            }
+            try Self.append(
+                item, action: "outstanding", detail: ["outstanding": outstanding ? "yes" : "no"], actor: actor, db: db)
+        }
+    }
+
+    // MARK: - Reading
+
+    static func isAssigned(_ item: SuggestionItem, to department: String) -> Bool {
+        item.lead == department || item.coHandlers.contains(department)
+    }
+
+    private static func suggestions(_ db: Database) throws -> [SuggestionItem] {
+        var events: [String: [SuggestionItem.Event]] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT id, venue, seq, action, detail, actor, at FROM suggestionEvent ORDER BY id")
+        {
+            let detail = try JSONDecoder().decode([String: String].self, from: Data((row["detail"] as String).utf8))
+            events["\(row["venue"] as String)/\(row["seq"] as Int64)", default: []].append(
+                .init(id: row["id"], action: row["action"], detail: detail, actor: row["actor"], at: row["at"]))
+        }
+        var items: [SuggestionItem] = []
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT venue, seq, payload FROM record r WHERE kind IN ('form', 'correction')
+                  AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
+                  AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
+                ORDER BY venue, seq
+                """)
+        {
+            var payload = try RecordPayload.decode(json: row["payload"])
+            if case .correction(let correction) = payload {
+                guard let replacement = correction.replacement else { continue }
+                payload = replacement
+            }
+            guard case .form(let form) = payload, form.form == .suggestion else { continue }
+            let venue: String = row["venue"]
+            let seq: Int64 = row["seq"]
+            items.append(item(form, venue: venue, seq: seq, events: events["\(venue)/\(seq)"] ?? []))
+        }
+        return items
+    }
+
+    private static func suggestion(_ id: String, db: Database) throws -> SuggestionItem {
+        let parts = id.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2, let seq = Int64(parts[1]) else {
+            throw AggregatorError(
+                "\"\(id)\" is not a suggestion's id (VENUE/SEQ, as `aggregator suggestions list` shows)")
+        }
+        guard let item = try suggestions(db).first(where: { $0.venue == parts[0] && $0.seq == seq }) else {
+            throw AggregatorError.notFound(
+                "no suggestion \(id): no suggestion form in effect is record \(seq) of venue \(parts[0])")
+        }
+        return item
+    }
+
+    /// The item the events make of a form: replayed in order.
+    private static func item(
+        _ form: RecordPayload.Form, venue: String, seq: Int64, events: [SuggestionItem.Event]
+    ) -> SuggestionItem {
+        var item = SuggestionItem(
+            venue: venue, seq: seq, session: form.session, box: form.box, text: form.text ?? "",
+            departments: form.departments ?? [], topic: form.topic, contact: form.consent == true ? form.contact : nil,
+            status: .new, lead: nil, coHandlers: [], forwardedTo: [], due: nil, duplicateOf: nil, answer: nil,
+            answeredBy: nil,
+            feedback: nil, outstanding: false, events: events)
+        for event in events {
+            switch (event.action, event.detail["decision"]) {
+            case ("triage", "forward"):
+                item.status = .forwarded
+                item.forwardedTo = (event.detail["departments"] ?? "").split(separator: ",").map(String.init)
+            case ("triage", "assign"):
+                item.status = .assigned
+                item.lead = event.detail["lead"]
+                item.coHandlers = (event.detail["co"] ?? "").split(separator: ",").map(String.init)
+                item.due = event.detail["due"]
+            case ("triage", "duplicate"):
+                item.status = .duplicate
+                item.duplicateOf = event.detail["of"]
+            case ("triage", "inadmissible"): item.status = .inadmissible
+            case ("answer", _):
+                item.status = .answered
+                item.answer = event.detail["answer"]
+                item.answeredBy = event.actor
+            case ("accept", _): item.status = .closed
+            case ("return", _): item.status = .assigned
+            case ("feedback", _): item.feedback = event.detail["feedback"]
+            case ("outstanding", _): item.outstanding = event.detail["outstanding"] == "yes"
+            default: break
+            }
+        }
+        return item
+    }
+
+    // MARK: - Writing
+
+    private static func append(
+        _ item: SuggestionItem, action: String, detail: [String: String], actor: String, db: Database
+    ) throws {
+        let json = String(decoding: try JSONCoding.data(detail), as: UTF8.self)
+        try db.execute(
+            sql: "INSERT INTO suggestionEvent (venue, seq, action, detail, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [item.venue, item.seq, action, json, actor, timestamp()])
+    }
+
+    private static func last(_ item: SuggestionItem) -> String {
+        guard let event = item.events.last else { return "no event" }
+        return "\(event.action) by \(event.actor) at \(event.at)"
+    }
+
+    private static func checkDepartments(_ departments: [String], event: EventDefinition) throws {
+        for department in departments where !event.departments.contains(where: { $0.id == department }) {
+            throw AggregatorError(
+                "unknown department \(department); the departments are: "
+                    + event.departments.map(\.id).joined(separator: ", "))
+        }
+        if Set(departments).count != departments.count {
+            throw AggregatorError("a department is named twice: \(departments.joined(separator: ", "))")
+        }
+    }
+
+    private static func checkedActor(_ actor: String) throws -> String {
+        let actor = actor.trimmingCharacters(in: .whitespaces)
+        guard !actor.isEmpty, actor.count <= 96 else {
+            throw AggregatorError("say who acts (a name of 1…96 characters)")
+        }
+        try IDNumberShape.refuse(actor, field: "name")
+        return actor
+    }
+
+    /// Free text of the handling (an answer, a note, a reason): not empty, at most 4,000 characters, its ID-card and
+    /// telephone numbers masked as a suggestion's are.
+    private static func checkedText(_ text: String, field: String) throws -> String {
+        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw AggregatorError("the \(field) is empty") }
+        guard text.count <= RecordPayload.Form.maximumTextLength else {
+            throw AggregatorError("the \(field) is longer than \(RecordPayload.Form.maximumTextLength) characters")
+        }
+        return PersonalNumbers.masked(text)
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil
+        else { return false }
+        return (1...12).contains(month) && (1...31).contains(day)
+    }
+}
