@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonSupport
 import Foundation
 import Shared
 
@@ -18,9 +19,13 @@ extension AggregatorCommand {
                   aggregator suggestions review --data-dir DIR east/12 --send-back "请补充办理时限" --by 王芳
                   aggregator suggestions feedback --data-dir DIR east/12 --text "满意" --by 王芳
                   aggregator suggestions outstanding --data-dir DIR east/12 --by 王芳
+                  aggregator suggestions report --data-dir DIR [--html report.html | --csv] [--lang en]
                 Departments answer through their own token as well (docs/forms.md).
                 """,
-            subcommands: [List.self, Show.self, Triage.self, Answer.self, Review.self, Feedback.self, Outstanding.self])
+            subcommands: [
+                List.self, Show.self, Triage.self, Answer.self, Review.self, Feedback.self, Outstanding.self,
+                Report.self,
+            ])
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List suggestions from every venue.")
@@ -43,8 +48,7 @@ extension AggregatorCommand {
                 let today = String(Date().formatted(.iso8601).prefix(10))
                 let items = try data.open().suggestions().filter { item in
                     (venue == nil || item.venue == venue)
-                        && (department == nil || item.departments.contains(department!)
-                            || AggregatorDatabase.isAssigned(item, to: department!))
+                        && (department == nil || AggregatorDatabase.concerns(item, department: department!))
                         && (status == nil || item.status.rawValue == status)
                         && (!overdue || item.isOverdue(today: today))
                 }
@@ -177,6 +181,35 @@ extension AggregatorCommand {
             func run() throws {
                 try data.open().markSuggestionOutstanding(id, !remove, by: by)
                 print("suggestion \(id): \(remove ? "no longer" : "marked") outstanding")
+            }
+        }
+    }
+}
+
+extension AggregatorCommand.Suggestions {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The 会场征集意见建议办理情况报告: counts by venue, lead department and topic, and every item.",
+            discussion: """
+                Terminal tables by default (Chinese; --lang en for English), --html FILE (printable), or --csv (one row
+                per suggestion with its answer, UTF-8 with BOM). Contacts are never in it.
+                """)
+        @OptionGroup var data: AggregatorDataOption
+        @Option(help: "Write a printable HTML page to this file.") var html: String?
+        @Flag(help: "One CSV row per suggestion.") var csv = false
+        @Option(help: "The report's language.") var lang = LanguageArgument(.zh)
+
+        func run() throws {
+            let (database, event) = try data.openWithEvent()
+            let report = SuggestionReport(items: try database.suggestions(), event: event.definition)
+            if let html {
+                try report.html(event: event.definition, language: lang.language)
+                    .write(toFile: html, atomically: true, encoding: .utf8)
+                print("wrote \(html) (\(report.items.count) suggestion(s))")
+            } else if csv {
+                print(report.csv(), terminator: "")
+            } else {
+                print(report.terminal(event: event.definition, language: lang.language))
             }
         }
     }

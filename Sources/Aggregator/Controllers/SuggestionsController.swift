@@ -12,6 +12,7 @@ struct SuggestionsController {
     func addRoutes(to routes: AccessRoutes) {
         routes.group("v1/suggestions", access: .token(.admin))
             .get("", use: list)
+            .get("report", use: report)
             .get(":venue/:seq", use: show)
             .post(":venue/:seq/triage", use: triage)
             .post(":venue/:seq/review", use: review)
@@ -39,11 +40,35 @@ struct SuggestionsController {
         let database = intake.database
         let items = try await offload { try database.suggestions() }.filter { item in
             (venue == nil || item.venue == venue)
-                && (department == nil || item.departments.contains(department!)
-                    || AggregatorDatabase.isAssigned(item, to: department!))
+                && (department == nil || AggregatorDatabase.concerns(item, department: department!))
                 && (status == nil || item.status.rawValue == status) && (!overdue || item.isOverdue(today: today))
         }
         return try JSONResponse.make(items)
+    }
+
+    /// The 办理情况报告: `?format=html` (default, printable), `csv` or `json`; `?lang=en` for English.
+    @Sendable func report(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let language: ReportLanguage = query.get("lang") == "en" ? .en : .zh
+        let format = query.get("format") ?? "html"
+        guard ["html", "csv", "json"].contains(format) else {
+            throw APIError(.badRequest, .badRequest, "format is html, csv or json")
+        }
+        let database = intake.database
+        let event = intake.event
+        let report = SuggestionReport(items: try await offload { try database.suggestions() }, event: event)
+        switch format {
+        case "json":
+            return try JSONResponse.make(report.items)
+        case "csv":
+            return Response(
+                status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv())))
+        default:
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: report.html(event: event, language: language))))
+        }
     }
 
     @Sendable func show(_ request: Request, context: TallyRequestContext) async throws -> Response {
@@ -180,6 +205,7 @@ struct SuggestionsController {
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {
+                _ = try Self.assigned(id, to: department, database)
                 try database.answerSuggestion(id, department: department, answer: body.text, by: body.by)
                 return try Self.assigned(id, to: department, database)
             })
@@ -189,8 +215,8 @@ struct SuggestionsController {
     private static func assigned(_ id: String, to department: String, _ database: AggregatorDatabase) throws
         -> SuggestionItem
     {
+        // The same answer for an item that does not exist: a department learns nothing of others' items.
         guard let item = try database.suggestions(department: department).first(where: { $0.id == id }) else {
-            _ = try database.suggestion(id)
             throw AggregatorError.forbidden(
                 "suggestion \(id) is neither assigned nor passed on to department \(department)")
         }

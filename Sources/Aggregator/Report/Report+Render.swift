@@ -38,6 +38,13 @@ extension Report {
                 ReportText.table(
                     header: Self.outsideHeader(event: event, language), rows: outsideRows(event: event, language)))
         }
+        if let surveys {
+            out.append("")
+            out.append(language.text("社情民意调查结果", "Opinion survey results"))
+            out.append(ReportText.table(header: Self.surveyHeader(surveys, language), rows: Self.surveyRows(surveys)))
+            out.append(
+                ReportText.table(header: Self.answerHeader(language), rows: Self.answerRows(surveys, event: event)))
+        }
         for results in self.results where scopes.contains(results.scope) {
             out.append("")
             out.append(language.text("评议结果：", "Results: ") + language.scope(results.scope, event: event))
@@ -207,6 +214,13 @@ extension Report {
             body += htmlTable(Self.outsideHeader(event: event, language), outsideRows(event: event, language))
         }
         body += "</section>"
+        if let surveys {
+            body +=
+                "<section id=surveys><h2>" + escape(language.text("社情民意调查结果", "Opinion survey results")) + "</h2>"
+            body += htmlTable(Self.surveyHeader(surveys, language), Self.surveyRows(surveys), id: "survey-departments")
+            body += htmlTable(Self.answerHeader(language), Self.answerRows(surveys, event: event), id: "survey-answers")
+            body += "</section>"
+        }
 
         // Appendices.
         body +=
@@ -298,6 +312,54 @@ extension Report {
                     entry.entry.enteredBy, entry.entry.enteredAt,
                     entry.entry.source + (entry.entry.reason.map { " (" + $0 + ")" } ?? ""), state,
                 ]
+        }
+    }
+
+    static func surveyHeader(_ surveys: SurveyResults, _ language: ReportLanguage) -> [String] {
+        [
+            language.text("部门", "department"), language.text("计分答卷", "scored answers"),
+            language.text("调查得分", "survey result"), language.text("评议得分", "evaluation score"),
+        ]
+            + (surveys.weights.map { weights in
+                [
+                    language.text(
+                        "综合得分（评议 \(Self.weight(weights.evaluation))、调查 \(Self.weight(weights.survey))）",
+                        "combined (evaluation \(Self.weight(weights.evaluation)), survey \(Self.weight(weights.survey)))"
+                    ),
+                    language.text("综合名次", "combined rank"),
+                ]
+            } ?? [])
+    }
+
+    static func weight(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+    }
+
+    static func surveyRows(_ surveys: SurveyResults) -> [[String]] {
+        surveys.departments.map { row in
+            ["\(row.department) \(row.name)", "\(row.answers)", number(row.surveyResult), number(row.evaluationScore)]
+                + (surveys.weights == nil ? [] : [number(row.combined), row.rank.map(String.init) ?? "-"])
+        }
+    }
+
+    static func answerHeader(_ language: ReportLanguage) -> [String] {
+        [
+            language.text("调查表", "form"), language.text("问题", "question"), language.text("答案", "answer"),
+            language.text("份数", "count"), language.text("会场/场次", "venue/session"),
+        ]
+    }
+
+    static func answerRows(_ surveys: SurveyResults, event: EventDefinition) -> [[String]] {
+        surveys.answers.map { answer in
+            let question = event.questionnaire(answer.form)?.questions.first {
+                $0.id == answer.question.split(separator: ":").first.map(String.init)
+            }
+            let option = question?.options.first { $0.id == answer.option }
+            return [
+                answer.form.rawValue, answer.question + (question.map { " \($0.text)" } ?? ""),
+                answer.option + (option.map { " \($0.label)" } ?? ""), "\(answer.count)",
+                answer.places.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+            ]
         }
     }
 }

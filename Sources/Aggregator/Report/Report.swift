@@ -20,6 +20,9 @@ public struct Report: Codable, Sendable {
     /// Tallies of departments evaluated outside the sessions, as entered at the central office (every entry, the
     /// replaced ones too).
     public var outside: [OutsideTally]
+    /// The surveys' answers and, per department, the survey's result and the combined score (issue #17); nil when the
+    /// event has no survey form.
+    public var surveys: SurveyResults?
 
     enum CodingKeys: String, CodingKey {
         case event, title
@@ -27,7 +30,7 @@ public struct Report: Codable, Sendable {
         case inputs
         case inputDigest = "input_digest"
         case attendance, reserves, findings
-        case results, outside
+        case results, outside, surveys
     }
 
     /// Builds the report from the aggregator's database. Records merged while it is built would make the
@@ -99,12 +102,18 @@ public struct Report: Codable, Sendable {
                     event: definition, tallies: try database.boxTallies(boxes: boxes),
                     scope: "category:\(category.id)"))
         }
+        let scores = Dictionary(
+            (results.first?.rows ?? []).compactMap { row in row.score.map { (row.department, $0) } },
+            uniquingKeysWith: { first, _ in first })
+        let surveys =
+            definition.forms?.survey == nil && definition.forms?.discipline == nil
+            ? nil : SurveyResults(forms: input.forms, event: definition, scores: scores)
         let report = Report(
             event: definition.id, title: definition.title, generatedAt: now.formatted(.iso8601), inputs: heads,
             inputDigest: hasher.finalize().hexString, attendance: Reconciliation.attendance(input),
             reserves: Reconciliation.reservesUsed(input),
             findings: (Reconciliation.findings(input) + Self.outsideFindings(outside, event: definition))
-                .sorted(by: Finding.reportOrder), results: results, outside: outside)
+                .sorted(by: Finding.reportOrder), results: results, outside: outside, surveys: surveys)
         return (report, checkins.places)
     }
 

@@ -57,6 +57,11 @@ public struct SuggestionItem: Codable, Sendable, Equatable {
     public var outstanding: Bool
     public var events: [Event]
 
+    /// The record now in effect for it (its first record, or the correction that replaced it).
+    public var record: Int64
+    /// The correction that voided the suggestion after its handling began (nothing more may be done but reading).
+    public var voidedBy: Int64?
+
     /// `venue/seq`, how the item is named in commands and URLs.
     public var id: String { "\(venue)/\(seq)" }
 
@@ -66,10 +71,11 @@ public struct SuggestionItem: Codable, Sendable, Equatable {
         return due < today
     }
 
-    /// The item as a department sees it: the contact only because the citizen consented (it exists only then), the
-    /// officer's internal notes left out.
-    func forDepartment() -> SuggestionItem {
+    /// The item as `department` sees it: the citizen's contact (given only with consent to be called back) only for
+    /// the lead department, which answers; the feedback and the outstanding mark, the office's own, left out.
+    func forDepartment(_ department: String) -> SuggestionItem {
         var item = self
+        if lead != department { item.contact = nil }
         item.events = events.filter { ["triage", "answer", "accept", "return"].contains($0.action) }
         return item
     }
@@ -102,7 +108,7 @@ extension AggregatorDatabase {
     /// may see them.
     public func suggestions(department: String) throws -> [SuggestionItem] {
         try suggestions().filter { Self.isAssigned($0, to: department) || $0.forwardedTo.contains(department) }
-            .map { $0.forDepartment() }
+            .map { $0.forDepartment(department) }
     }
 
     /// The officer's triage of a new suggestion. Refused (nothing changes) unless it is new, or for unknown
@@ -113,9 +119,11 @@ extension AggregatorDatabase {
         let actor = try Self.checkedActor(actor)
         try writer.write { db in
             let item = try Self.suggestion(id, db: db)
-            guard item.status == .new else {
+            try Self.refuseVoided(item)
+            // A new item, or one assigned and not answered (to a department that turns out not to be the right one).
+            guard item.status == .new || item.status == .assigned else {
                 throw AggregatorError(
-                    "suggestion \(id) is \(item.status.rawValue), not new: it was triaged already (\(Self.last(item)))")
+                    "suggestion \(id) is \(item.status.rawValue): it was triaged already (\(Self.last(item)))")
             }
             var detail: [String: String] = [:]
             switch triage {
@@ -130,9 +138,16 @@ extension AggregatorDatabase {
                 guard Self.isDate(due) else { throw AggregatorError("due date \"\(due)\" is not YYYY-MM-DD") }
                 detail = ["decision": "assign", "lead": lead, "co": coHandlers.joined(separator: ","), "due": due]
             case .duplicate(let of):
-                guard of != id else { throw AggregatorError("suggestion \(id) cannot be a duplicate of itself") }
-                _ = try Self.suggestion(of, db: db)
-                detail = ["decision": "duplicate", "of": of]
+                let original = try Self.suggestion(of, db: db)
+                guard original.id != item.id else {
+                    throw AggregatorError("suggestion \(id) cannot be a duplicate of itself")
+                }
+                guard original.status != .duplicate, original.status != .inadmissible, original.voidedBy == nil else {
+                    throw AggregatorError(
+                        "suggestion \(original.id) is \(original.voidedBy == nil ? original.status.rawValue : "voided"): "
+                            + "name the suggestion that is handled" + (original.duplicateOf.map { " (\($0))" } ?? ""))
+                }
+                detail = ["decision": "duplicate", "of": original.id]
             case .inadmissible(let reason):
                 detail = ["decision": "inadmissible", "reason": try Self.checkedText(reason, field: "reason")]
             }
@@ -146,6 +161,7 @@ extension AggregatorDatabase {
         let answer = try Self.checkedText(answer, field: "answer")
         try writer.write { db in
             let item = try Self.suggestion(id, db: db)
+            try Self.refuseVoided(item)
             guard Self.isAssigned(item, to: department) else {
                 throw AggregatorError.forbidden("suggestion \(id) is not assigned to department \(department)")
             }
@@ -171,6 +187,7 @@ extension AggregatorDatabase {
         if !accept, note == nil { throw AggregatorError("sending an answer back needs a note saying why") }
         try writer.write { db in
             let item = try Self.suggestion(id, db: db)
+            try Self.refuseVoided(item)
             guard item.status == .answered else {
                 throw AggregatorError(
                     "suggestion \(id) is \(item.status.rawValue): only an answered suggestion is accepted or sent back")
@@ -200,6 +217,7 @@ extension AggregatorDatabase {
         let actor = try Self.checkedActor(actor)
         try writer.write { db in
             let item = try Self.suggestion(id, db: db)
+            try Self.refuseVoided(item)
             guard ![.duplicate, .inadmissible].contains(item.status) else {
                 throw AggregatorError("suggestion \(id) is \(item.status.rawValue): it cannot be marked outstanding")
             }
@@ -217,6 +235,16 @@ extension AggregatorDatabase {
         item.lead == department || item.coHandlers.contains(department)
     }
 
+    /// Whether an officer's filter by `department` takes the item: it concerns it, leads or co-handles it, or was
+    /// passed on to it.
+    public static func concerns(_ item: SuggestionItem, department: String) -> Bool {
+        item.departments.contains(department) || isAssigned(item, to: department)
+            || item.forwardedTo.contains(department)
+    }
+
+    /// The items: one per suggestion form first recorded at a venue, named by that record and carrying its handling,
+    /// with the content of the record now in effect (a correction's replacement). A suggestion voided after its handling
+    /// began stays listed, marked `voided`, so that no handling is lost from sight.
     private static func suggestions(_ db: Database) throws -> [SuggestionItem] {
         var events: [String: [SuggestionItem.Event]] = [:]
         for row in try Row.fetchAll(
@@ -226,38 +254,57 @@ extension AggregatorDatabase {
             events["\(row["venue"] as String)/\(row["seq"] as Int64)", default: []].append(
                 .init(id: row["id"], action: row["action"], detail: detail, actor: row["actor"], at: row["at"]))
         }
-        var items: [SuggestionItem] = []
+        // Every suggestion form and correction, in venue and record order: a correction's item is its target's.
+        var items: [String: SuggestionItem] = [:]
+        var order: [String] = []
+        var root: [String: Int64] = [:]
         for row in try Row.fetchAll(
             db,
             sql: """
                 SELECT venue, seq, payload FROM record r WHERE kind IN ('form', 'correction')
-                  AND NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
                   AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
                 ORDER BY venue, seq
                 """)
         {
-            var payload = try RecordPayload.decode(json: row["payload"])
-            if case .correction(let correction) = payload {
-                guard let replacement = correction.replacement else { continue }
-                payload = replacement
-            }
-            guard case .form(let form) = payload, form.form == .suggestion else { continue }
             let venue: String = row["venue"]
             let seq: Int64 = row["seq"]
-            items.append(item(form, venue: venue, seq: seq, events: events["\(venue)/\(seq)"] ?? []))
+            let payload = try RecordPayload.decode(json: row["payload"])
+            switch payload {
+            case .form(let form) where form.form == .suggestion:
+                let id = "\(venue)/\(seq)"
+                root[id] = seq
+                order.append(id)
+                items[id] = item(form, venue: venue, seq: seq, events: events[id] ?? [])
+            case .correction(let correction):
+                guard let first = root["\(venue)/\(correction.target)"] else { continue }
+                let id = "\(venue)/\(first)"
+                root["\(venue)/\(seq)"] = first
+                if case .form(let form)? = correction.replacement, form.form == .suggestion {
+                    var replaced = item(form, venue: venue, seq: first, events: events[id] ?? [])
+                    replaced.record = seq
+                    items[id] = replaced
+                } else {
+                    items[id]?.voidedBy = seq
+                }
+            default:
+                continue
+            }
         }
-        return items
+        return order.compactMap { id in
+            guard let item = items[id], item.voidedBy == nil || !item.events.isEmpty else { return nil }
+            return item
+        }
     }
 
     private static func suggestion(_ id: String, db: Database) throws -> SuggestionItem {
         let parts = id.split(separator: "/", maxSplits: 1)
-        guard parts.count == 2, let seq = Int64(parts[1]) else {
+        guard parts.count == 2, let seq = Int64(parts[1]), String(seq) == parts[1], seq > 0 else {
             throw AggregatorError(
                 "\"\(id)\" is not a suggestion's id (VENUE/SEQ, as `aggregator suggestions list` shows)")
         }
         guard let item = try suggestions(db).first(where: { $0.venue == parts[0] && $0.seq == seq }) else {
             throw AggregatorError.notFound(
-                "no suggestion \(id): no suggestion form in effect is record \(seq) of venue \(parts[0])")
+                "no suggestion \(id): record \(seq) of venue \(parts[0]) is not a suggestion form")
         }
         return item
     }
@@ -270,8 +317,7 @@ extension AggregatorDatabase {
             venue: venue, seq: seq, session: form.session, box: form.box, text: form.text ?? "",
             departments: form.departments ?? [], topic: form.topic, contact: form.consent == true ? form.contact : nil,
             status: .new, lead: nil, coHandlers: [], forwardedTo: [], due: nil, duplicateOf: nil, answer: nil,
-            answeredBy: nil,
-            feedback: nil, outstanding: false, events: events)
+            answeredBy: nil, feedback: nil, outstanding: false, events: events, record: seq, voidedBy: nil)
         for event in events {
             switch (event.action, event.detail["decision"]) {
             case ("triage", "forward"):
@@ -279,6 +325,8 @@ extension AggregatorDatabase {
                 item.forwardedTo = (event.detail["departments"] ?? "").split(separator: ",").map(String.init)
             case ("triage", "assign"):
                 item.status = .assigned
+                item.answer = nil
+                item.answeredBy = nil
                 item.lead = event.detail["lead"]
                 item.coHandlers = (event.detail["co"] ?? "").split(separator: ",").map(String.init)
                 item.due = event.detail["due"]
@@ -291,7 +339,10 @@ extension AggregatorDatabase {
                 item.answer = event.detail["answer"]
                 item.answeredBy = event.actor
             case ("accept", _): item.status = .closed
-            case ("return", _): item.status = .assigned
+            case ("return", _):
+                item.status = .assigned
+                item.answer = nil
+                item.answeredBy = nil
             case ("feedback", _): item.feedback = event.detail["feedback"]
             case ("outstanding", _): item.outstanding = event.detail["outstanding"] == "yes"
             default: break
@@ -309,6 +360,12 @@ extension AggregatorDatabase {
         try db.execute(
             sql: "INSERT INTO suggestionEvent (venue, seq, action, detail, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [item.venue, item.seq, action, json, actor, timestamp()])
+    }
+
+    private static func refuseVoided(_ item: SuggestionItem) throws {
+        if let by = item.voidedBy {
+            throw AggregatorError("suggestion \(item.id) was voided by record \(by) of its venue: nothing more is done")
+        }
     }
 
     private static func last(_ item: SuggestionItem) -> String {
@@ -347,11 +404,18 @@ extension AggregatorDatabase {
         return PersonalNumbers.masked(text)
     }
 
+    /// A calendar day written `YYYY-MM-DD` (2026-02-31 is not one).
     static func isDate(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
         else { return false }
-        return (1...12).contains(month) && (1...31).contains(day)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day)
+        return calendar.date(from: components).map {
+            calendar.dateComponents([.year, .month, .day], from: $0)
+                == DateComponents(year: year, month: month, day: day)
+        } ?? false
     }
 }

@@ -153,6 +153,14 @@ public struct Ledger: Sendable {
             removed = contentMap[correction.target].map { (correction.target, $0) }
             added = correction.replacement
             kind = targetKind
+            // A form stays the kind of form it is (a suggestion is not corrected into a survey).
+            if mode == .judge, case .form(let old)? = removed?.payload, case .form(let new)? = added,
+                old.form != new.form
+            {
+                throw RecordRejection(
+                    "record \(correction.target) is a \(old.form.rawValue) form; its replacement must be one too, "
+                        + "not a \(new.form.rawValue) form", rule: .badCorrection)
+            }
         } else {
             added = payload
             kind = payload.kind

@@ -301,6 +301,11 @@ extension RecordPayload.Form {
                         "a contact is one line of 1…\(Self.maximumContactLength) characters")
                 }
                 try IDNumberShape.refuse(contact, field: "contact")
+                if PersonalNumbers.idNumberAppears(in: contact) {
+                    throw RecordRejection(
+                        "the contact holds something shaped like an ID-card number: a contact is a telephone number "
+                            + "or an address, never an ID-card number", rule: .idNumberInClear)
+                }
             }
         }
     }

@@ -32,7 +32,17 @@ public enum PersonalNumbers {
     /// Whether the text holds a number that `masked` would mask.
     public static func appear(in text: String) -> Bool { runs(text).contains { $0.digits >= shortestMasked } }
 
-    /// The text cut into runs: a number (digits, with single separators between digits) or anything else.
+    /// Whether the text holds something shaped like an ID-card number, its digits possibly spaced: a number of
+    /// exactly 15 digits, or 17 and a digit or X (a telephone number has at most 12).
+    public static func idNumberAppears(in text: String) -> Bool {
+        runs(text).contains { $0.digits == 15 || $0.digits == 18 }
+    }
+
+    /// Characters written between the digits of one number: spaces (also full-width and no-break), hyphens, dots.
+    private static let separators: Set<Unicode.Scalar> = ["-", " ", "－", "\u{3000}", "\u{00A0}", ".", "．"]
+
+    /// The text cut into runs: a number (digits, with at most two separators between two digits) or anything else.
+    /// A range of years (`2023-2024`, two groups of four digits from 19xx or 20xx) is not a number.
     private static func runs(_ text: String) -> [(scalars: [Unicode.Scalar], digits: Int)] {
         let scalars = Array(text.unicodeScalars)
         var result: [(scalars: [Unicode.Scalar], digits: Int)] = []
@@ -45,22 +55,33 @@ public enum PersonalNumbers {
             }
             var end = index
             var digits = 0
+            var groups: [Int] = [0]
             while end < scalars.count {
                 if isDigit(scalars[end]) {
                     digits += 1
+                    groups[groups.count - 1] += 1
                     end += 1
-                } else if ["-", " ", "－"].contains(scalars[end]), end + 1 < scalars.count, isDigit(scalars[end + 1]) {
-                    end += 1
-                } else {
-                    break
+                    continue
                 }
+                // One or two separators, then a digit: the number goes on.
+                var gap = 0
+                while end + gap < scalars.count, gap < 2, separators.contains(scalars[end + gap]) { gap += 1 }
+                guard gap > 0, end + gap < scalars.count, isDigit(scalars[end + gap]) else { break }
+                end += gap
+                groups.append(0)
             }
             // An ID-card number's check character.
             if digits == 17, end < scalars.count, ["X", "x", "Ｘ", "ｘ"].contains(scalars[end]) {
                 digits += 1
                 end += 1
             }
-            result.append((Array(scalars[index..<end]), digits))
+            let run = Array(scalars[index..<end])
+            let years =
+                groups == [4, 4]
+                && run.split(whereSeparator: { !isDigit($0) }).allSatisfy {
+                    ["19", "20"].contains(String(String.UnicodeScalarView($0.prefix(2))))
+                }
+            result.append((run, years ? 0 : digits))
             index = end
         }
         return result

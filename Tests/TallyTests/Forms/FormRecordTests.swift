@@ -154,6 +154,22 @@ import Testing
             forms.map { "\($0.kind.rawValue) \($0.box ?? "-") \($0.expected ?? -1) \($0.actual ?? -1)" } == [
                 "discipline_breach - -1 1", "forms_vs_returned E1 2 1",
             ])
+        // The survey's results: per department the average score of the answers about it (不了解 left out); with the
+        // event's weights (evaluation 80, survey 20) the combined score ranks the departments.
+        let surveys = try #require(report.surveys)
+        #expect(
+            surveys.departments.map { "\($0.department) \($0.answers) \($0.surveyResult ?? -1)" } == [
+                "D01 1 100.0", "D02 1 60.0", "D03 0 -1.0",
+            ])
+        #expect(surveys.answers.first { $0.question == "safety" && $0.option == "good" }?.places == ["east/S1": 1])
+        let combined = SurveyResults(forms: totals, event: event, scores: ["D01": 80, "D02": 50, "D03": 90])
+        #expect(
+            combined.departments.map { "\($0.department) \($0.combined ?? -1) \($0.rank ?? 0)" } == [
+                "D01 84.0 1", "D02 52.0 2", "D03 -1.0 0",
+            ])
+        #expect(
+            report.terminal(event: event, language: .zh).contains("社情民意调查结果")
+                && report.html(event: event, language: .en).contains("id=\"survey-departments\""))
         #expect(forms.first?.messageZh == "1 份纪律情况调查表对“是否有人暗示您如何评议”答“有”：须在本会场本场次核查")
     }
 

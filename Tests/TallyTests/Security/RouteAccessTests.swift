@@ -32,6 +32,7 @@ import Testing
         "GET /v1/reconciliation (observer token)",
         "GET /v1/results (observer token)",
         "GET /v1/suggestions (admin token)",
+        "GET /v1/suggestions/report (admin token)",
         "GET /v1/suggestions/{venue}/{seq} (admin token)",
         "POST /v1/suggestions/{venue}/{seq}/triage (admin token)",
         "POST /v1/suggestions/{venue}/{seq}/review (admin token)",
