@@ -68,27 +68,10 @@ struct CanonicalWriter {
         case .ballot(let value):
             open()
             field("box", value.box)
-            if let keyers = value.keyers {
-                key("keyers")
-                bytes.append(UInt8(ascii: "["))
-                for (index, keyer) in keyers.enumerated() {
-                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                    string(keyer)
-                }
-                bytes.append(UInt8(ascii: "]"))
-            }
+            field("keyers", value.keyers)
             field("kind", "ballot")
             field("lead", value.lead)
-            key("marks")
-            bytes.append(UInt8(ascii: "{"))
-            let departments = value.marks.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, department) in departments.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                string(department)
-                bytes.append(UInt8(ascii: ":"))
-                string(value.marks[department]!)
-            }
-            bytes.append(UInt8(ascii: "}"))
+            field("marks", value.marks)
             field("nonce", value.nonce)
             field("paper", value.paper)
             field("session", value.session)
@@ -131,18 +114,7 @@ struct CanonicalWriter {
             close()
         case .form(let value):
             open()
-            if let answers = value.answers {
-                key("answers")
-                bytes.append(UInt8(ascii: "{"))
-                let keys = answers.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                for (index, question) in keys.enumerated() {
-                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                    string(question)
-                    bytes.append(UInt8(ascii: ":"))
-                    string(answers[question]!)
-                }
-                bytes.append(UInt8(ascii: "}"))
-            }
+            field("answers", value.answers)
             field("box", value.box)
             field("clerk", value.clerk)
             if let consent = value.consent {
@@ -150,15 +122,7 @@ struct CanonicalWriter {
                 raw(consent ? "true" : "false")
             }
             field("contact", value.contact)
-            if let departments = value.departments {
-                key("departments")
-                bytes.append(UInt8(ascii: "["))
-                for (index, department) in departments.enumerated() {
-                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                    string(department)
-                }
-                bytes.append(UInt8(ascii: "]"))
-            }
+            field("departments", value.departments)
             field("form", value.form.rawValue)
             field("kind", "form")
             field("paper", value.paper)
@@ -197,6 +161,32 @@ struct CanonicalWriter {
         guard let value else { return }
         key(name)
         string(value)
+    }
+
+    /// An array of strings, in its order.
+    private mutating func field(_ name: StaticString, _ values: [String]?) {
+        guard let values else { return }
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// An object of strings, its keys sorted by their UTF-8 bytes.
+    private mutating func field(_ name: StaticString, _ values: [String: String]?) {
+        guard let values else { return }
+        key(name)
+        bytes.append(UInt8(ascii: "{"))
+        for (index, entry) in values.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(entry)
+            bytes.append(UInt8(ascii: ":"))
+            string(values[entry]!)
+        }
+        bytes.append(UInt8(ascii: "}"))
     }
 
     private mutating func field(_ name: StaticString, _ value: Int?) {

@@ -116,12 +116,12 @@ extension RecordPayload {
         case .imported(let imported):
             try Self.checkClerk(imported.clerk, field: "clerk")
             try IDNumberShape.refuse(imported.file, field: "file name")
-            guard ["ballots", "checkins"].contains(imported.form) else {
-                throw RecordRejection("an import holds ballots or checkins, not \"\(imported.form)\"")
+            guard ["ballots", "checkins", "forms"].contains(imported.form) else {
+                throw RecordRejection("an import holds ballots, checkins or forms, not \"\(imported.form)\"")
             }
             for group in imported.groups {
                 try requireSession(group.session)
-                if imported.form == "ballots" { try requireBox(group.box) }
+                if imported.form != "checkins" { try requireBox(group.box) }
                 guard group.rows >= 0, group.rows <= Self.maximumBoxCount else {
                     throw RecordRejection(
                         "an import group of \(group.rows) rows is out of range 0…\(Self.maximumBoxCount)")

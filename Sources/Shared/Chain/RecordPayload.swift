@@ -56,7 +56,9 @@ public indirect enum RecordPayload: Sendable, Equatable {
         case .ballot(let value):
             if value.paper != nil || value.keyers != nil || value.lead != nil { version = max(version, 3) }
             if value.nonce != nil { version = max(version, 4) }
-        case .imported(let value): if value.clerk != nil { version = max(version, 3) }
+        case .imported(let value):
+            if value.clerk != nil { version = max(version, 3) }
+            if value.form == "forms" { version = max(version, 5) }
         case .correction(let value):
             if let replacement = value.replacement {
                 version = max(version, replacement.minimumVersion)

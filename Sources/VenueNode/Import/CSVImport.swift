@@ -73,12 +73,103 @@ public enum CSVImport {
 }
 
 extension CSVImport {
+    /// Columns a forms file may have besides the answer keys of the event's surveys.
+    static let formColumns = ["session", "box", "kind", "text", "departments", "topic", "contact", "consent"]
+
+    /// `session,box,kind` and, per kind: a survey or discipline survey answers in the columns named by its answer keys
+    /// (`safety`, `service:D01`, `hint`; an empty cell is a question left unanswered); a suggestion has `text`, and
+    /// optionally `departments` (separated by `;`), `topic`, and `contact` with `consent` = yes. A suggestion's numbers
+    /// are masked as `venue-node form` masks them. A column that is neither is refused, as is a cell of another kind.
+    public static func forms(_ table: CSVTable, event: EventDefinition) throws(CSVTable.ParseError)
+        -> [(line: Int, payload: RecordPayload)]
+    {
+        try requireDistinctColumns(table)
+        let session = try table.column("session")
+        let box = try table.column("box")
+        let kind = try table.column("kind")
+        let answerKeys = Set(
+            event.sessions.flatMap { session in
+                [RecordPayload.FormKind.survey, .discipline].flatMap { event.answerKeys($0, session: session.id) }
+                    .map(\.key)
+            })
+        for (index, name) in table.header.enumerated() where !formColumns.contains(name.trimmed) {
+            guard answerKeys.contains(name.trimmed) else {
+                throw CSVTable.ParseError(
+                    line: 1,
+                    message:
+                        "column \"\(name)\" (column \(index + 1)) is neither a survey question of the event nor one of "
+                        + formColumns.joined(separator: ", "))
+            }
+        }
+        func column(_ name: String) -> Int? { table.header.firstIndex { $0.trimmed == name } }
+        let suggestionColumns = ["text", "departments", "topic", "contact", "consent"].compactMap(column)
+        let answerColumns = table.header.indices.filter { answerKeys.contains(table.header[$0].trimmed) }
+        var result: [(line: Int, payload: RecordPayload)] = []
+        for row in table.rows {
+            func cell(_ index: Int?) -> String? {
+                guard let index, index < row.fields.count else { return nil }
+                let text = row.fields[index].trimmed
+                return text.isEmpty ? nil : text
+            }
+            guard let form = cell(kind).flatMap(RecordPayload.FormKind.init(rawValue:)) else {
+                throw CSVTable.ParseError(
+                    line: row.line,
+                    message: "kind \"\(cell(kind) ?? "")\" must be "
+                        + RecordPayload.FormKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let place = (session: cell(session) ?? "", box: cell(box) ?? "")
+            switch form {
+            case .survey, .discipline:
+                if let filled = suggestionColumns.first(where: { cell($0) != nil }) {
+                    throw CSVTable.ParseError(
+                        line: row.line,
+                        message: "a \(form.rawValue) form is anonymous: column \(table.header[filled]) must be empty")
+                }
+                var answers: [String: String] = [:]
+                for index in answerColumns {
+                    if let answer = cell(index) { answers[table.header[index].trimmed] = answer }
+                }
+                result.append(
+                    (row.line, .form(.init(session: place.session, box: place.box, form: form, answers: answers))))
+            case .suggestion:
+                if let filled = answerColumns.first(where: { cell($0) != nil }) {
+                    throw CSVTable.ParseError(
+                        line: row.line, message: "a suggestion answers no survey question (\(table.header[filled]))")
+                }
+                guard let text = cell(column("text")) else {
+                    throw CSVTable.ParseError(line: row.line, message: "a suggestion needs its text")
+                }
+                let consent = cell(column("consent"))
+                guard consent == nil || ["yes", "no", "是", "否"].contains(consent!) else {
+                    throw CSVTable.ParseError(line: row.line, message: "consent \"\(consent!)\" must be yes or no")
+                }
+                let contact = cell(column("contact"))
+                if contact != nil, !["yes", "是"].contains(consent ?? "") {
+                    throw CSVTable.ParseError(
+                        line: row.line,
+                        message: "a contact is kept only when the citizen consented to be called back (consent = yes)")
+                }
+                result.append(
+                    (
+                        row.line,
+                        .form(
+                            .suggestion(
+                                session: place.session, box: place.box, text: text,
+                                departments: cell(column("departments")).map {
+                                    $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                                }, topic: cell(column("topic")), contact: contact))
+                    ))
+            }
+        }
+        return result
+    }
+
     /// Imports a CSV file of check-ins or ballots, all rows or none, after an import record (`importRows`): the
     /// command line's `import` and the desk's upload both come here. Check-ins are judged against the roster by
     /// `desk`; ballots are saved in a random order (nothing of the order in which they were typed, which might follow
     /// the check-in desk, is kept). Throws `ImportError` naming the line, or `NodeDatabase.AlreadyImported`.
     public static func importFile(
-        _ bytes: Data, file: String, checkins: Bool, again: Bool, clerk: String? = nil,
+        _ bytes: Data, file: String, checkins: Bool, forms: Bool = false, again: Bool, clerk: String? = nil,
         desk: () throws -> CheckinDesk, database: NodeDatabase, event: EventDefinition
     ) throws -> [ChainedRecord] {
         var rows: [(line: Int, payload: RecordPayload)] = []
@@ -95,6 +186,9 @@ extension CSVImport {
                         throw ImportError(file: file, line: line, message: error.message)
                     }
                 }
+            } else if forms {
+                // Surveys are anonymous like ballots: saved in a random order.
+                rows = try CSVImport.forms(table, event: event).shuffled()
             } else {
                 rows = try CSVImport.ballots(table).shuffled()
             }
@@ -103,7 +197,7 @@ extension CSVImport {
         }
         do {
             return try database.importRows(
-                rows.map(\.payload), form: checkins ? "checkins" : "ballots", file: name,
+                rows.map(\.payload), form: checkins ? "checkins" : forms ? "forms" : "ballots", file: name,
                 bytesDigest: SHA256.hash(data: bytes).hexString, again: again, event: event, clerk: clerk)
         } catch let error as AppendError {
             throw ImportError(

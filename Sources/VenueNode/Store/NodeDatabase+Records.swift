@@ -97,6 +97,7 @@ extension NodeDatabase {
             switch row {
             // The rows' payloads without a version, so that the digest outlives payload versions.
             case .ballot(let ballot): (session, box, line) = (ballot.session, ballot.box, row.canonicalJSON(version: 1))
+            case .form(let form): (session, box, line) = (form.session, form.box, row.canonicalJSON(version: 1))
             case .checkin(var checkin):
                 checkin.at = nil
                 (session, box, line) = (checkin.session, "", RecordPayload.checkin(checkin).canonicalJSON(version: 1))

@@ -167,6 +167,59 @@ import Testing
         #expect(surveys.map { "\($0["department"] ?? "") \($0["answers"] ?? "")" } == ["D01 2", "D02 2", "D03 0"])
     }
 
+    /// A file of forms from a scanner or a phone platform: imported whole or not at all, a broken row named by its
+    /// line; the same rows not twice; a suggestion's numbers masked before anything is written.
+    @Test func aFormsFileIsImportedWholeOrNotAtAll() throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        let eventURL = harness.workDirectory.appending(path: "event.json")
+        try FormRecordTests.eventJSON.write(to: eventURL, atomically: true, encoding: .utf8)
+        func node(_ arguments: [String]) throws -> ProcessHarness.Output { try harness.run("venue-node", arguments) }
+        let initialized = try node([
+            "init", "--data-dir", "n", "--event", eventURL.path, "--venue", "east", "--aggregator",
+            "http://127.0.0.1:9",
+        ])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        let closed = try node([
+            "box", "close", "--data-dir", "n", "--session", "S1", "--box", "E1", "--surveys", "2", "--suggestions", "1",
+        ])
+        #expect(closed.status == 0, "\(closed.stderr)")
+        let header = "session,box,kind,safety,service:D01,text,departments,topic,contact,consent\n"
+        let cases: [(String, String)] = [
+            (
+                header + "S1,E1,survey,good,satisfied,,,,,\nS1,E1,survey,great,,,,,,\n",
+                "broken.csv:3: unknown answer \"great\""
+            ),
+            ("session,box,kind,weather\nS1,E1,survey,good\n", "columns.csv:1: column \"weather\""),
+            (header + "S1,E1,survey,good,,路灯,,,,\n", "anonymous.csv:2: a survey form is anonymous"),
+            (header + "S1,E1,suggestion,,,路灯,,,13800000000,\n", "consent.csv:2: a contact is kept only"),
+            (header + "S1,E1,letter,,,,,,,\n", "kind.csv:2: kind \"letter\""),
+        ]
+        for (index, (text, message)) in cases.enumerated() {
+            let name = ["broken.csv", "columns.csv", "anonymous.csv", "consent.csv", "kind.csv"][index]
+            let result = try node(["import", "--data-dir", "n", "--forms", try harness.write(text, to: name)])
+            #expect(result.status == 1 && result.stderr.contains(message), "\(name): \(result.stderr)")
+        }
+        let good = try harness.write(
+            header + "S1,E1,survey,good,satisfied,,,,,\nS1,E1,survey,fair,,,,,,\n"
+                + "S1,E1,suggestion,,,\"东街路灯不亮，电话13812345678\",D01;D02,traffic,王先生 13812345678,yes\n",
+            to: "good.csv")
+        let imported = try node(["import", "--data-dir", "n", "--forms", good])
+        #expect(imported.status == 0 && imported.stdout.contains("imported 3 record(s)"), "\(imported.stderr)")
+        let again = try node(["import", "--data-dir", "n", "--forms", good])
+        #expect(again.status == 1 && again.stderr.contains("were already imported"), "\(again.stderr)")
+        let status = try node(["status", "--data-dir", "n", "--json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        // The closing, the import record and its three forms: the refused files wrote nothing.
+        #expect(parsed?["last_seq"] as? Int == 5, "\(status.stdout)")
+        #expect((parsed?["records"] as? [String: Int])?["form"] == 3, "\(status.stdout)")
+        let stored = try FileManager.default.contentsOfDirectory(
+            at: harness.workDirectory.appending(path: "n"), includingPropertiesForKeys: nil
+        ).filter { $0.lastPathComponent.hasPrefix("node.sqlite") }.map { try Data(contentsOf: $0) }.reduce(Data(), +)
+        #expect(
+            stored.range(of: Data("电话13812345678".utf8)) == nil && stored.range(of: Data("电话138******78".utf8)) != nil)
+    }
+
     struct SuggestionJSON: Decodable {
         var venue: String
         var seq: Int64
