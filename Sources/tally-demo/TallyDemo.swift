@@ -143,8 +143,10 @@ struct TallyDemo: ParsableCommand {
                 say(
                     "  \(pad(venue.name, 20)) "
                         + (zh
-                            ? "签到 \(recorded.checkins)，评议票 \(recorded.ballots)" + (isOffline ? "（离线，暂存本地）" : "，已同步")
-                            : "check-ins \(recorded.checkins), ballots \(recorded.ballots)"
+                            ? "签到 \(recorded.checkins)，评议票 \(recorded.ballots)，调查问卷 \(recorded.surveys)，"
+                                + "意见建议 \(recorded.suggestions)" + (isOffline ? "（离线，暂存本地）" : "，已同步")
+                            : "check-ins \(recorded.checkins), ballots \(recorded.ballots), surveys \(recorded.surveys), "
+                                + "suggestions \(recorded.suggestions)"
                                 + (isOffline ? " (offline, kept locally)" : ", synced")))
             }
             clock.step(zh ? "场次 \(session.id)" : "session \(session.id)")
@@ -217,10 +219,27 @@ struct TallyDemo: ParsableCommand {
                 ? "  计票行 \(tallies.count - 1)，签到行 \(attendance.count - 1)，评议票 \(truth.ballots) 张，签到 \(truth.checkins) 人"
                 : "  \(tallies.count - 1) tally rows, \(attendance.count - 1) attendance rows, \(truth.ballots) ballots, \(truth.checkins) check-ins"
         )
+        // The surveys: every answer the aggregator counts is one the nodes saved.
+        let reportJSON = try processes.run("aggregator", ["report", "--data-dir", "aggregator", "--json"])
+        let surveyAnswers =
+            ((try JSONSerialization.jsonObject(with: Data(reportJSON.utf8)) as? [String: Any])?["surveys"]
+            as? [String: Any])?["answers"] as? [[String: Any]] ?? []
+        var counted: [String: Int] = [:]
+        for answer in surveyAnswers {
+            counted["\(answer["form"] ?? "") \(answer["question"] ?? "") \(answer["option"] ?? "")"] =
+                answer["count"] as? Int
+        }
+        let formsMatch = counted == truth.answers
+        say(
+            (zh
+                ? "核对：调查问卷与纪律情况调查表的每个答案（\(truth.surveys) 份问卷）"
+                : "Check: every answer of the opinion and discipline surveys (\(truth.surveys) surveys)")
+                + (formsMatch ? (zh ? " —— 完全一致" : " — identical") : " — MISMATCH"))
+        try handleSuggestions(processes: processes, event: definition, zh: zh)
         clock.step(zh ? "报告与核对" : "report and check")
         clock.summary(venues: definition.venues.count, representatives: roster.count - 1, ballots: truth.ballots)
         say(zh ? "数据目录：\(work.path)" : "Data: \(work.path)")
-        guard talliesMatch && attendanceMatch else { throw ExitCode.failure }
+        guard talliesMatch && attendanceMatch && formsMatch else { throw ExitCode.failure }
     }
 
     /// Check-ins by quota (some absent), one ballot per attendee into box B1: the box opened and closed,
@@ -229,7 +248,7 @@ struct TallyDemo: ParsableCommand {
         session: String, venue: String, venueIndex: Int, reps: [String], event: EventDefinition,
         processes: Processes, random: inout SplitMix64,
         truth: inout Truth
-    ) throws -> (checkins: Int, ballots: Int) {
+    ) throws -> (checkins: Int, ballots: Int, surveys: Int, suggestions: Int) {
         let departments = event.ballotDepartments(session: session) ?? []
         // Check-ins by roster id (the category comes from the roster); about 4 % stay away.
         var checkins = ["session,rep"]
@@ -277,14 +296,133 @@ struct TallyDemo: ParsableCommand {
         try processes.run("venue-node", ["import", "--data-dir", dir, "--checkins", checkinFile])
         // The box is opened before the vote and closed after it; its ballots are entered when it is counted.
         try processes.run("venue-node", ["box", "open", "--data-dir", dir, "--session", session, "--box", "B1"])
+        // The discipline survey goes into the same box as the ballot; the opinion survey and the suggestion form into
+        // the entrance box E1 (docs/forms.md).
+        let forms = Self.forms(
+            session: session, venue: venue, venueIndex: venueIndex, attendees: attendees, event: event,
+            random: &random, truth: &truth)
         try processes.run(
             "venue-node",
             [
                 "box", "close", "--data-dir", dir, "--session", session, "--box", "B1",
-                "--issued", "\(attendees)", "--returned", "\(returned)",
+                "--issued", "\(attendees)", "--returned", "\(returned)", "--discipline", "\(forms.discipline)",
             ])
         try processes.run("venue-node", ["import", "--data-dir", dir, "--ballots", ballotFile])
-        return (attendees, returned)
+        try processes.run(
+            "venue-node",
+            [
+                "box", "close", "--data-dir", dir, "--session", session, "--box", "E1",
+                "--surveys", "\(forms.surveys)", "--suggestions", "\(forms.suggestions)",
+            ])
+        let formFile = "\(venue)-\(session)-forms.csv"
+        try (forms.csv.joined(separator: "\n") + "\n").write(
+            to: processes.workDirectory.appending(path: formFile), atomically: true, encoding: .utf8)
+        try processes.run("venue-node", ["import", "--data-dir", dir, "--forms", formFile])
+        return (attendees, returned, forms.surveys, forms.suggestions)
+    }
+
+    /// The central office handles the first suggestions (docs/forms.md): one assigned to a department, answered with
+    /// its own token's command and accepted; one passed on for reading; one a duplicate. Then the 办理情况报告.
+    private func handleSuggestions(processes: Processes, event: EventDefinition, zh: Bool) throws {
+        struct Item: Decodable {
+            var venue: String
+            var seq: Int64
+            var departments: [String]
+            var id: String { "\(venue)/\(seq)" }
+        }
+        let listed = try processes.run("aggregator", ["suggestions", "list", "--data-dir", "aggregator", "--json"])
+        let items = try JSONDecoder().decode([Item].self, from: Data(listed.utf8))
+        guard items.count >= 3 else { return }
+        let lead = items[0].departments.first ?? event.departments[0].id
+        let due = String(Date().addingTimeInterval(30 * 86_400).formatted(.iso8601).prefix(10))
+        let officer = zh ? "王芳" : "Wang Fang"
+        let steps: [[String]] = [
+            ["triage", items[0].id, "--assign", lead, "--due", due, "--by", officer],
+            [
+                "answer", items[0].id, "--department", lead, "--by", zh ? "李强" : "Li Qiang", "--text",
+                zh ? "已列入年度计划，三个月内完成" : "Planned for this year, done within three months",
+            ],
+            ["review", items[0].id, "--accept", "--by", officer],
+            ["triage", items[1].id, "--forward", items[1].departments.first ?? lead, "--by", officer],
+            ["triage", items[2].id, "--duplicate-of", items[0].id, "--by", officer],
+        ]
+        for step in steps {
+            try processes.run("aggregator", ["suggestions", step[0], "--data-dir", "aggregator"] + step.dropFirst())
+        }
+        say("")
+        say(
+            zh
+                ? "意见建议办理：\(items.count) 条汇总到市民中心；1 条转办并办结，1 条转阅，1 条重复（aggregator suggestions）"
+                : "Suggestions: \(items.count) collected centrally; 1 assigned and closed, 1 forwarded, 1 duplicate "
+                    + "(aggregator suggestions)")
+        say(
+            try processes.run(
+                "aggregator", ["suggestions", "report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en"]))
+        try processes.run(
+            "aggregator",
+            [
+                "suggestions", "report", "--data-dir", "aggregator", "--lang", zh ? "zh" : "en", "--html",
+                "suggestions.html",
+            ])
+    }
+
+    /// Sample suggestions (one with a telephone number, which the node masks).
+    static let suggestionTexts: [(text: String, departments: String, topic: String)] = [
+        ("建议在东胜区主干道增设公交专用道，早高峰拥堵严重", "D01", "traffic"),
+        ("办事大厅周末开放一个窗口，方便上班族办理业务", "D02", "services"),
+        ("小区周边夜间施工噪音扰民，请加强监管，联系电话13847712345", "D03", "environment"),
+        ("希望增加社区养老服务站点", "D04", "other"),
+        ("部分审批事项材料要求重复提交，建议数据共享", "D02;D05", "services"),
+    ]
+
+    /// The session's other forms at a venue: an opinion survey from most attendees (a question now and then left
+    /// unanswered), a suggestion from a few, a discipline survey from most; one discipline survey in the demo
+    /// reports a hint how to rate (at the third venue, first session).
+    static func forms(
+        session: String, venue: String, venueIndex: Int, attendees: Int, event: EventDefinition,
+        random: inout SplitMix64, truth: inout Truth
+    ) -> (csv: [String], surveys: Int, suggestions: Int, discipline: Int) {
+        let departments = event.ballotDepartments(session: session)?.map(\.id) ?? []
+        let surveyKeys = event.answerKeys(.survey, session: session).map(\.key)
+        let disciplineKeys = event.answerKeys(.discipline, session: session).map(\.key)
+        var csv = [
+            (["session", "box", "kind"] + surveyKeys + disciplineKeys + ["text", "departments", "topic"]).joined(
+                separator: ",")
+        ]
+        func row(_ box: String, _ kind: String, _ answers: [String: String], text: [String] = ["", "", ""]) {
+            csv.append(
+                ([session, box, kind] + (surveyKeys + disciplineKeys).map { answers[$0] ?? "" } + text).joined(
+                    separator: ","))
+        }
+        let surveys = max(0, attendees - Int(random.next(3)))
+        for _ in 0..<surveys {
+            var answers: [String: String] = [:]
+            let roll = random.next(10)
+            answers["safety"] = roll < 6 ? "good" : roll < 9 ? "fair" : "poor"
+            for (position, department) in departments.enumerated() where random.next(20) != 0 {
+                let r = Int(random.next(100))
+                let bias = (position * 29 + venueIndex * 7) % 15
+                answers["service:\(department)"] =
+                    r < 5 ? "unknown" : r < 70 + bias ? "satisfied" : r < 92 ? "basically_satisfied" : "dissatisfied"
+            }
+            for (key, option) in answers { truth.answers["survey \(key) \(option)", default: 0] += 1 }
+            row("E1", "survey", answers)
+        }
+        let discipline = max(0, attendees - Int(random.next(3)))
+        for index in 0..<discipline {
+            let breach = venueIndex == 2 && session == event.sessions.first?.id && index == 0
+            let answers = ["hint": breach ? "yes" : "no", "canvass": "no"]
+            for (key, option) in answers { truth.answers["discipline \(key) \(option)", default: 0] += 1 }
+            row("B1", "discipline", answers)
+        }
+        let suggestions = 1 + Int(random.next(2))
+        for index in 0..<suggestions {
+            let sample = suggestionTexts[(venueIndex + index) % suggestionTexts.count]
+            row("E1", "suggestion", [:], text: [sample.text, sample.departments, sample.topic])
+        }
+        truth.surveys += surveys
+        truth.suggestions += suggestions
+        return (csv, surveys, suggestions, discipline)
     }
 
     /// The event with every venue copied `factor` times (copies are branch venues with the same quota), so the
@@ -384,6 +522,10 @@ struct Truth {
     var attendance: [String: Int] = [:]
     var ballots = 0
     var checkins = 0
+    /// Answers of the surveys and discipline surveys: `form question option` → count.
+    var answers: [String: Int] = [:]
+    var surveys = 0
+    var suggestions = 0
 
     var talliesCSV: [String] {
         ["venue,session,department,mark,count"] + tallies.keys.sorted().map { "\($0),\(tallies[$0]!)" }

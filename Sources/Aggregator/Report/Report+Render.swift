@@ -42,8 +42,12 @@ extension Report {
             out.append("")
             out.append(language.text("社情民意调查结果", "Opinion survey results"))
             out.append(ReportText.table(header: Self.surveyHeader(surveys, language), rows: Self.surveyRows(surveys)))
+            // The questions asked about each department are summed up above (every answer: --json, --html).
+            var general = surveys
+            general.answers = surveys.answers.filter { !$0.question.contains(":") }
             out.append(
-                ReportText.table(header: Self.answerHeader(language), rows: Self.answerRows(surveys, event: event)))
+                ReportText.table(
+                    header: Self.answerHeader(language), rows: Self.answerRows(general, event: event, language)))
         }
         for results in self.results where scopes.contains(results.scope) {
             out.append("")
@@ -218,7 +222,8 @@ extension Report {
             body +=
                 "<section id=surveys><h2>" + escape(language.text("社情民意调查结果", "Opinion survey results")) + "</h2>"
             body += htmlTable(Self.surveyHeader(surveys, language), Self.surveyRows(surveys), id: "survey-departments")
-            body += htmlTable(Self.answerHeader(language), Self.answerRows(surveys, event: event), id: "survey-answers")
+            body += htmlTable(
+                Self.answerHeader(language), Self.answerRows(surveys, event: event, language), id: "survey-answers")
             body += "</section>"
         }
 
@@ -349,15 +354,17 @@ extension Report {
         ]
     }
 
-    static func answerRows(_ surveys: SurveyResults, event: EventDefinition) -> [[String]] {
+    static func answerRows(_ surveys: SurveyResults, event: EventDefinition, _ language: ReportLanguage) -> [[String]] {
         surveys.answers.map { answer in
             let question = event.questionnaire(answer.form)?.questions.first {
                 $0.id == answer.question.split(separator: ":").first.map(String.init)
             }
             let option = question?.options.first { $0.id == answer.option }
             return [
-                answer.form.rawValue, answer.question + (question.map { " \($0.text)" } ?? ""),
-                answer.option + (option.map { " \($0.label)" } ?? ""), "\(answer.count)",
+                answer.form.rawValue,
+                answer.question + (question.map { " " + (language == .en ? $0.textEn ?? $0.text : $0.text) } ?? ""),
+                answer.option + (option.map { " " + (language == .en ? $0.labelEn ?? $0.label : $0.label) } ?? ""),
+                "\(answer.count)",
                 answer.places.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
             ]
         }
