@@ -13,9 +13,11 @@ extension Request {
         }
     }
 
-    /// A small JSON body decoded as `T`, or `400 invalid_body` saying what was expected.
-    mutating func jsonBody<T: Decodable>(_ type: T.Type, what: String, expected: String) async throws -> T {
-        let data = try await body(upTo: 4_096, what: what)
+    /// A small JSON body (at most `limit` bytes) decoded as `T`, or `400 invalid_body` saying what was expected.
+    mutating func jsonBody<T: Decodable>(
+        _ type: T.Type, what: String, expected: String, limit: Int = 4_096
+    ) async throws -> T {
+        let data = try await body(upTo: limit, what: what)
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {

@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Shared
 
@@ -18,10 +19,90 @@ struct SuggestionsController {
             .post(":venue/:seq/review", use: review)
             .post(":venue/:seq/feedback", use: feedback)
             .post(":venue/:seq/outstanding", use: outstanding)
+        routes.group(access: .open)
+            .get("suggestions", use: page)
+            .get("suggestions/app.js", use: script)
+        routes.group("v1", access: .token(.department))
+            .get("whoami", use: whoami)
         routes.group("v1/department/suggestions", access: .departmentToken)
             .get("", use: departmentList)
             .get(":venue/:seq", use: departmentShow)
             .post(":venue/:seq/answer", use: departmentAnswer)
+    }
+
+    /// The largest body of a step: an answer or a note of 4,000 characters, in any script.
+    static let maxBodyBytes = 65_536
+
+    /// The page holds no data (everything on it comes from the API, with the token typed in): served to anyone, never
+    /// framed, running no script but its own.
+    static let pageHeaders: HTTPFields = [
+        .cacheControl: "no-store",
+        HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            + "frame-ancestors 'none'",
+    ]
+
+    @Sendable func page(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        var headers = Self.pageHeaders
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(
+            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: SuggestionsPage.html)))
+    }
+
+    @Sendable func script(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        var headers = Self.pageHeaders
+        headers[.contentType] = "text/javascript; charset=utf-8"
+        return Response(
+            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: SuggestionsScript.source)))
+    }
+
+    /// Who the token presented is (role, and a department's department), what the pages need of the event to name
+    /// things (departments, venues, topics), and the aggregator's date (what is overdue).
+    struct WhoAmI: Encodable {
+        struct Named: Encodable {
+            var id: String
+            var name: String
+        }
+        struct Topic: Encodable {
+            var id: String
+            var label: String
+        }
+        struct EventNames: Encodable {
+            var title: String
+            var titleEn: String?
+            var departments: [Named]
+            var venues: [Named]
+            var topics: [Topic]
+
+            enum CodingKeys: String, CodingKey {
+                case title, departments, venues, topics
+                case titleEn = "title_en"
+            }
+        }
+        var role: String
+        var department: String?
+        var event: EventNames
+        var today: String
+    }
+
+    @Sendable func whoami(_ request: Request, context: TallyRequestContext) async throws -> Response {
+        let token = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? ""
+        let database = intake.database
+        let event = intake.event
+        let (role, department) = try await offload {
+            (try database.role(ofToken: token), try database.department(ofToken: token))
+        }
+        guard let role else { throw APIError(.unauthorized, .unauthorized, "a bearer token is needed") }
+        return try JSONResponse.make(
+            WhoAmI(
+                role: role.rawValue, department: department,
+                event: .init(
+                    title: event.title, titleEn: event.titleEn,
+                    departments: event.departments.map { .init(id: $0.id, name: $0.name) },
+                    venues: event.venues.map { .init(id: $0.id, name: $0.name) },
+                    topics: (event.forms?.suggestion?.topics ?? []).map { .init(id: $0.id, label: $0.label) }),
+                today: String(Date().formatted(.iso8601).prefix(10))))
     }
 
     /// `?venue=`, `?department=`, `?status=`, `?overdue=1`.
@@ -94,7 +175,7 @@ struct SuggestionsController {
         var request = request
         let body = try await request.jsonBody(
             Body.self, what: "a triage",
-            expected: #"{"decision": "assign|forward|duplicate|inadmissible", …, "by": "…"}"#)
+            expected: #"{"decision": "assign|forward|duplicate|inadmissible", …, "by": "…"}"#, limit: Self.maxBodyBytes)
         let triage: SuggestionTriage
         switch body.decision {
         case "assign":
@@ -133,7 +214,8 @@ struct SuggestionsController {
         let id = try Self.id(context)
         var request = request
         let body = try await request.jsonBody(
-            Body.self, what: "a review", expected: #"{"accept": true|false, "note": "…", "by": "…"}"#)
+            Body.self, what: "a review", expected: #"{"accept": true|false, "note": "…", "by": "…"}"#,
+            limit: Self.maxBodyBytes)
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {
@@ -150,7 +232,8 @@ struct SuggestionsController {
         }
         let id = try Self.id(context)
         var request = request
-        let body = try await request.jsonBody(Body.self, what: "feedback", expected: #"{"text": "…", "by": "…"}"#)
+        let body = try await request.jsonBody(
+            Body.self, what: "feedback", expected: #"{"text": "…", "by": "…"}"#, limit: Self.maxBodyBytes)
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {
@@ -168,7 +251,8 @@ struct SuggestionsController {
         let id = try Self.id(context)
         var request = request
         let body = try await request.jsonBody(
-            Body.self, what: "an outstanding mark", expected: #"{"outstanding": true|false, "by": "…"}"#)
+            Body.self, what: "an outstanding mark", expected: #"{"outstanding": true|false, "by": "…"}"#,
+            limit: Self.maxBodyBytes)
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {
@@ -201,7 +285,8 @@ struct SuggestionsController {
         let department = try await self.department(request)
         let id = try Self.id(context)
         var request = request
-        let body = try await request.jsonBody(Body.self, what: "an answer", expected: #"{"text": "…", "by": "…"}"#)
+        let body = try await request.jsonBody(
+            Body.self, what: "an answer", expected: #"{"text": "…", "by": "…"}"#, limit: Self.maxBodyBytes)
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {

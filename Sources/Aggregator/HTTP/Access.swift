@@ -25,7 +25,8 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
         case .open: "open"
         case .nodeSignature: "node signature"
         case .nodeSignatureOrToken(let role): "node signature or \(role.rawValue) token"
-        case .token(let role, let inQuery): "\(role.rawValue) token" + (inQuery ? " (header or ?token=)" : "")
+        case .token(let role, let inQuery):
+            (role == .department ? "any token" : "\(role.rawValue) token") + (inQuery ? " (header or ?token=)" : "")
         case .departmentToken: "department token"
         }
     }

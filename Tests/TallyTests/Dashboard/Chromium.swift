@@ -102,7 +102,8 @@ final class Chromium {
     /// Keys that are not characters: their DOM `key`, `code` and Windows virtual key code.
     static let namedKeys: [String: (code: String, keyCode: Int, text: String?)] = [
         "Enter": ("Enter", 13, "\r"), "Tab": ("Tab", 9, nil), "Backspace": ("Backspace", 8, nil),
-        "Escape": ("Escape", 27, nil),
+        "Escape": ("Escape", 27, nil), "ArrowDown": ("ArrowDown", 40, nil), "ArrowUp": ("ArrowUp", 38, nil),
+        "End": ("End", 35, nil),
     ]
 
     /// Presses and releases one key: a named key (`Enter`, `Tab`, `Backspace`, `Escape`) or one character, with
@@ -190,6 +191,25 @@ final class Chromium {
 
     /// Taps so far.
     private(set) var taps = 0
+
+    /// Clicks the element `selector` finds with the mouse, as a person does on a laptop: scrolled into view, then a
+    /// press and release of the left button at its centre (nothing happens if it is hidden or covered).
+    func click(_ selector: String) throws {
+        let literal = String(decoding: try JSONSerialization.data(withJSONObject: [selector]), as: UTF8.self)
+        let rect =
+            try evaluate(
+                """
+                (() => { const el = document.querySelector(\(literal)[0]); if (!el || el.offsetParent === null) return null;
+                  el.scrollIntoView({ block: "center" }); const r = el.getBoundingClientRect();
+                  return [r.left + r.width / 2, r.top + r.height / 2]; })()
+                """) as? [Double]
+        guard let rect, rect.count == 2 else { throw Failure(description: "nothing to click at \(selector)") }
+        for type in ["mousePressed", "mouseReleased"] {
+            try send(
+                "Input.dispatchMouseEvent",
+                ["type": type, "x": rect[0], "y": rect[1], "button": "left", "clickCount": 1])
+        }
+    }
 
     /// A screenshot of the whole page, not only what the screen shows (a phone's long ballot).
     func fullPageScreenshot(to url: URL) throws {
