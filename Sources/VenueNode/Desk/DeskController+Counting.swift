@@ -15,6 +15,8 @@ extension DeskController {
         var unused: Int?
         /// The clerk saw the warnings and saves anyway.
         var confirm: Bool?
+        /// The other forms found in it (issue #17), by kind: `suggestion`, `survey`, `discipline`.
+        var forms: [String: Int]?
     }
 
     struct RecordAnswer: Encodable {
@@ -88,6 +90,17 @@ extension DeskController {
         let database = self.database
         let (session, boxID) = (body.session, body.box)
         let phone = try await offload { try database.phoneBox(session: session, box: boxID) }
+        // Only the kinds counted (a count of 0 says so too); none given: the closing names no forms.
+        var forms: [String: Int]? = nil
+        for (kind, count) in body.forms ?? [:] {
+            guard RecordPayload.FormKind(rawValue: kind) != nil else {
+                throw DeskError(
+                    .badRequest, "bad_request",
+                    "unknown form \"\(kind)\": the forms are "
+                        + RecordPayload.FormKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            forms = (forms ?? [:]).merging([kind: count]) { $1 }
+        }
         let issued: Int
         let returned: Int
         if let phone {
@@ -113,13 +126,21 @@ extension DeskController {
                     .badRequest, "bad_request",
                     "box \(body.box) has no voting codes: give the numbers issued and returned")
             }
-            guard let given = body.issued, let givenReturned = body.returned else {
-                throw DeskError(.badRequest, "bad_request", "closing a box needs the numbers issued and returned")
+            if body.issued == nil, body.returned == nil, forms != nil {
+                // A box of other forms only (the entrance box of surveys and suggestions) holds no ballot.
+                (issued, returned) = (0, 0)
+            } else {
+                guard let given = body.issued, let givenReturned = body.returned else {
+                    throw DeskError(.badRequest, "bad_request", "closing a box needs the numbers issued and returned")
+                }
+                (issued, returned) = (given, givenReturned)
             }
-            (issued, returned) = (given, givenReturned)
         }
-        let warnings = try await closingWarnings(
-            session: body.session, box: body.box, issued: issued, returned: returned)
+        // A box of forms only has no ballots to weigh against the check-ins.
+        let formsOnly = phone == nil && body.issued == nil && body.returned == nil
+        let warnings =
+            formsOnly
+            ? [] : try await closingWarnings(session: body.session, box: body.box, issued: issued, returned: returned)
         if !warnings.isEmpty && body.confirm != true {
             struct Confirmation: Encodable {
                 var error: APIErrorBody.Detail
@@ -137,7 +158,7 @@ extension DeskController {
             .boxClosed(
                 .init(
                     session: body.session, box: body.box, issued: issued, returned: returned,
-                    at: Date().formatted(.iso8601), clerk: clerk.attribution)))
+                    at: Date().formatted(.iso8601), clerk: clerk.attribution, forms: forms)))
         return try DeskJSON.response(answer)
     }
 

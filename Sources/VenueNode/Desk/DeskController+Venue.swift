@@ -30,6 +30,29 @@ extension DeskController {
             var departments: [Named]
             /// Category → quota of this venue for the session.
             var quotas: [String: Int]
+            /// The questions of each survey (issue #17) as asked in the session: kind → its answer keys in order.
+            var forms: [String: [FormQuestion]]
+        }
+        /// One answer key of a survey: a question, or a question about one department.
+        struct FormQuestion: Encodable {
+            var key: String
+            var text: String
+            var textEn: String?
+            var department: String?
+            var options: [Option]
+            enum CodingKeys: String, CodingKey {
+                case key, text, department, options
+                case textEn = "text_en"
+            }
+        }
+        struct Option: Encodable {
+            var id: String
+            var label: String
+            var labelEn: String?
+            enum CodingKeys: String, CodingKey {
+                case id, label
+                case labelEn = "label_en"
+            }
         }
         var title: String
         var titleEn: String?
@@ -38,9 +61,12 @@ extension DeskController {
         var marks: [Mark]
         var categories: [Named]
         var walkInsAllowed: Bool
+        /// Every department of the event and the suggestion form's topics (what a suggestion may name).
+        var departments: [Named]
+        var topics: [Named]
 
         enum CodingKeys: String, CodingKey {
-            case title, venue, sessions, marks, categories
+            case title, venue, sessions, marks, categories, departments, topics
             case titleEn = "title_en"
             case walkInsAllowed = "walk_ins_allowed"
         }
@@ -58,11 +84,33 @@ extension DeskController {
                     departments: (event.ballotDepartments(session: session.id) ?? []).map {
                         .init(id: $0.id, name: $0.name)
                     },
-                    quotas: event.quota(venue: venue.venue, session: session.id)?.counts ?? [:])
+                    quotas: event.quota(venue: venue.venue, session: session.id)?.counts ?? [:],
+                    forms: Dictionary(
+                        uniqueKeysWithValues: [RecordPayload.FormKind.survey, .discipline].compactMap { kind in
+                            event.questionnaire(kind) == nil
+                                ? nil
+                                : (
+                                    kind.rawValue,
+                                    event.answerKeys(kind, session: session.id).map { key, question in
+                                        let department = key.split(separator: ":", maxSplits: 1).dropFirst().first
+                                            .map(String.init)
+                                        return EventAnswer.FormQuestion(
+                                            key: key, text: question.text, textEn: question.textEn,
+                                            department: department.map { id in
+                                                event.departments.first { $0.id == id }?.name ?? id
+                                            },
+                                            options: question.options.map {
+                                                .init(id: $0.id, label: $0.label, labelEn: $0.labelEn)
+                                            })
+                                    }
+                                )
+                        }))
             },
             marks: event.marks.map { .init(id: $0.id, labelZh: $0.labelZh, labelEn: $0.labelEn) },
             categories: event.categories.map { .init(id: $0.id, name: $0.name) },
-            walkInsAllowed: event.walkInsAllowed == true)
+            walkInsAllowed: event.walkInsAllowed == true,
+            departments: event.departments.map { .init(id: $0.id, name: $0.name) },
+            topics: (event.forms?.suggestion?.topics ?? []).map { .init(id: $0.id, name: $0.label) })
         return try DeskJSON.response(answer)
     }
 
@@ -142,13 +190,21 @@ extension DeskController {
 
     @Sendable func importCSV(_ request: Request, context: DeskRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        guard let form = query["form"].map(String.init), ["ballots", "checkins"].contains(form) else {
+        guard let form = query["form"].map(String.init), ["ballots", "checkins", "forms"].contains(form) else {
             throw DeskError(
-                .badRequest, "bad_request", "give ?form=ballots or ?form=checkins, and the file as the body")
+                .badRequest, "bad_request",
+                "give ?form=ballots, ?form=checkins or ?form=forms, and the file as the body")
         }
-        // Uploaded ballots are not keyed twice: only the lead uploads them. (The same rows twice are always refused
-        // at the desk: importing them again is `venue-node import --again`, on the node itself.)
-        let clerk = try clerk(context, form == "ballots" ? [.lead] : Set(ClerkRole.allCases))
+        // Uploaded ballots are not keyed twice: only the lead uploads them. Forms are the counting table's. (The same
+        // rows twice are always refused at the desk: importing them again is `venue-node import --again`, on the node
+        // itself.)
+        let roles: Set<ClerkRole> =
+            switch form {
+            case "ballots": [.lead]
+            case "forms": [.count, .lead]
+            default: Set(ClerkRole.allCases)
+            }
+        let clerk = try clerk(context, roles)
         let file = query["file"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "desk-upload.csv"
         let buffer = try await request.body.collect(upTo: Self.maxCSVBytes)
         let bytes = Data(buffer.readableBytesView)
@@ -168,7 +224,8 @@ extension DeskController {
         do {
             let saved = try await offload {
                 try CSVImport.importFile(
-                    bytes, file: file, checkins: form == "checkins", again: false, clerk: clerk.attribution,
+                    bytes, file: file, checkins: form == "checkins", forms: form == "forms", again: false,
+                    clerk: clerk.attribution,
                     desk: { try rosters.desk(database, venue: venue) }, database: database,
                     event: venue.event.definition)
             }

@@ -34,6 +34,7 @@ struct DeskController {
         api.get("keying", use: keyingProgress)
         api.post("keying", use: keyPaper)
         api.post("keying/resolve", use: resolvePaper)
+        api.post("forms", use: enterForm)
         api.post("import", use: importCSV)
         api.get("records", use: records)
         api.post("corrections", use: correct)

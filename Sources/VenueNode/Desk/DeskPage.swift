@@ -1,6 +1,6 @@
 /// The desk page: plain HTML and CSS inside the binary (no CDN, no build step), with its script at `/desk/app.js`
-/// (`DeskScript`). Sign-in, then six screens a clerk moves between with Alt+1…Alt+6: check-in, boxes, keying,
-/// upload, records and corrections, reconciliation. Chinese by default; `?lang=en` or the button switches to English.
+/// (`DeskScript`). Sign-in, then seven screens a clerk moves between with Alt+1…Alt+7: check-in, boxes, keying,
+/// upload, records and corrections, reconciliation, and the other forms (surveys and suggestions, issue #17). Chinese by default; `?lang=en` or the button switches to English.
 enum DeskPage {
     static let html = #"""
         <!DOCTYPE html>
@@ -32,6 +32,15 @@ enum DeskPage {
         .card { background:var(--card); border-radius:.6em; padding:.8em 1em; box-shadow:0 1px 3px rgba(0,0,0,.12);
                 margin-bottom:1em; }
         label { display:block; margin:.3em 0 .2em; }
+        textarea { font:inherit; width:100%; padding:.3em .45em; border:2px solid #9aa8b2; border-radius:.4em; }
+        .checks label { display:inline-block; margin-right:.9em; }
+        #survey-pad { outline:none; }
+        #survey-pad:focus { box-shadow:0 0 0 4px #f9a825; border-radius:.6em; }
+        #survey-rows li { padding:.15em .3em; }
+        #survey-rows li.current { background:#fff59d; font-weight:700; }
+        #survey-rows li .mark { float:right; font-weight:700; }
+        #forms-status[data-outcome="refused"], #suggestion-status[data-outcome="refused"] { color:var(--bad); font-weight:700; }
+        #forms-status[data-outcome="saved"], #suggestion-status[data-outcome="saved"] { color:var(--good); font-weight:700; }
         input, select { font:inherit; padding:.3em .45em; border:2px solid #9aa8b2; border-radius:.4em; max-width:100%; }
         input.big { font-size:1.5em; width:100%; letter-spacing:.05em; }
         #code { text-transform:uppercase; font-size:1.2em; width:100%; }
@@ -85,6 +94,7 @@ enum DeskPage {
           <button type="button" data-tab="upload"><span data-t="tabUpload">上传文件</span><kbd>Alt+4</kbd></button>
           <button type="button" data-tab="records"><span data-t="tabRecords">记录与更正</span><kbd>Alt+5</kbd></button>
           <button type="button" data-tab="reconcile"><span data-t="tabReconcile">核对</span><kbd>Alt+6</kbd></button>
+          <button type="button" data-tab="forms"><span data-t="tabForms">表单录入</span><kbd>Alt+7</kbd></button>
         </nav>
         <main>
           <p id="loading" class="muted" data-t="loading">正在加载…</p>
@@ -122,6 +132,12 @@ enum DeskPage {
                 <div><label for="close-box" data-t="boxId">票箱编号</label><input id="close-box" spellcheck="false"></div>
                 <div><label for="close-issued" data-t="issued">发放票数</label><input id="close-issued" inputmode="numeric"></div>
                 <div><label for="close-returned" data-t="returned">回收票数</label><input id="close-returned" inputmode="numeric"></div>
+                <div><label><input type="checkbox" id="close-forms-only"> <span data-t="closeFormsOnly">只装问卷、意见建议表（没有选票）</span></label></div>
+              </div>
+              <div class="row">
+                <div><label for="close-surveys" data-t="closeSurveys">其中问卷（份）</label><input id="close-surveys" inputmode="numeric"></div>
+                <div><label for="close-suggestions" data-t="closeSuggestions">意见建议表（份）</label><input id="close-suggestions" inputmode="numeric"></div>
+                <div><label for="close-discipline" data-t="closeDiscipline">纪律调查表（份）</label><input id="close-discipline" inputmode="numeric"></div>
                 <div><button type="submit" data-t="closeBox">封箱</button></div>
               </div>
               <p id="close-proposal" class="muted"></p>
@@ -155,7 +171,8 @@ enum DeskPage {
             <form id="upload-form" class="card" autocomplete="off">
               <label for="upload-kind" data-t="uploadKind">文件内容</label>
               <select id="upload-kind"><option value="checkins" data-t="kindCheckins">签到</option>
-                <option value="ballots" data-t="kindBallots">选票</option></select>
+                <option value="ballots" data-t="kindBallots">选票</option>
+                <option value="forms" data-t="kindForms">问卷和意见建议表</option></select>
               <label for="upload-file" data-t="uploadFile">扫描仪导出的 CSV 文件</label>
               <input id="upload-file" type="file" accept=".csv,text/csv">
               <div><button type="submit" data-t="upload">上传</button></div>
@@ -176,6 +193,36 @@ enum DeskPage {
               <p id="correct-result" role="status"></p>
             </form>
             <div class="card"><h2 data-t="recordsTitle">最近的记录</h2><table id="records"></table></div>
+          </section>
+
+          <section id="tab-forms" class="tab" hidden>
+            <form id="forms-box-form" class="card row" autocomplete="off">
+              <div><label for="forms-kind" data-t="formsKind">表单</label>
+                <select id="forms-kind"><option value="survey" data-t="formSurvey">社情民意调查问卷</option>
+                  <option value="discipline" data-t="formDiscipline">纪律情况调查表</option>
+                  <option value="suggestion" data-t="formSuggestion">意见建议征集表</option></select></div>
+              <div><label for="forms-box" data-t="formsBox">哪个票箱（须已封箱并清点表单）</label><input id="forms-box" spellcheck="false"></div>
+              <div><button type="submit" data-t="startKeying">开始录入</button></div>
+            </form>
+            <div id="survey-pad" class="card" tabindex="0" hidden>
+              <div id="forms-progress" class="muted"></div>
+              <p id="survey-legend" class="legend muted"></p>
+              <ol id="survey-rows"></ol>
+              <p id="forms-status" role="status" aria-live="polite"></p>
+            </div>
+            <form id="suggestion-form" class="card" autocomplete="off" hidden>
+              <div id="suggestion-progress" class="muted"></div>
+              <label for="sg-text" data-t="sgText">意见建议内容（照原文录入；身份证号、电话号码保存前自动遮盖）</label>
+              <textarea id="sg-text" rows="5"></textarea>
+              <div><span data-t="sgDepartments">涉及部门</span>：<span id="sg-departments" class="checks"></span></div>
+              <div class="row">
+                <div><label for="sg-topic" data-t="sgTopic">主题</label><select id="sg-topic"></select></div>
+                <div><label for="sg-contact" data-t="sgContact">联系方式（可不填）</label><input id="sg-contact"></div>
+                <div><label><input type="checkbox" id="sg-consent"> <span data-t="sgConsent">本人同意回访</span></label></div>
+              </div>
+              <button type="submit" data-t="sgSave">保存（Ctrl+Enter）</button>
+              <p id="suggestion-status" role="status" aria-live="polite"></p>
+            </form>
           </section>
 
           <section id="tab-reconcile" class="tab" hidden>

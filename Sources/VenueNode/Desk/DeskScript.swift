@@ -7,7 +7,16 @@ enum DeskScript {
         const T = {
           zh: { title:"三民活动 · 会场服务台", loading:"正在加载…", codeLabel:"请输入负责人给您的登录码", signIn:"登录",
                 signOut:"退出登录", other:"English", tabCheckin:"签到", tabBoxes:"票箱", tabKeying:"计票录入",
-                tabUpload:"上传文件", tabRecords:"记录与更正", tabReconcile:"核对",
+                tabUpload:"上传文件", tabRecords:"记录与更正", tabReconcile:"核对", tabForms:"表单录入",
+                formsKind:"表单", formSurvey:"社情民意调查问卷", formDiscipline:"纪律情况调查表", formSuggestion:"意见建议征集表",
+                formsBox:"哪个票箱（须已封箱并清点表单）", formsLegend:"本题按键：{options} · <kbd>0</kbd> 未作答 · <kbd>⌫</kbd> 撤销 · <kbd>Enter</kbd> 保存本份",
+                formsProgress:"{kind}：已录入 {e} / 回收 {r}", formSaved:"已保存（记录 {seq}），请录入下一份", formIncomplete:"还有问题未录入：{q}（未作答请按 0）",
+                formsDone:"本票箱的这种表单已全部录入", formsNotCounted:"封箱时没有清点这种表单：请负责人更正封箱记录，写上份数",
+                noAnswer:"未作答", sgText:"意见建议内容（照原文录入；身份证号、电话号码保存前自动遮盖）", sgDepartments:"涉及部门",
+                sgTopic:"主题", sgContact:"联系方式（可不填）", sgConsent:"本人同意回访", sgSave:"保存（Ctrl+Enter）", sgNone:"（未选）",
+                masked:"；内容中的身份证号、电话号码已遮盖", formsCol:"表单 已录/回收", closeSurveys:"其中问卷（份）",
+                closeSuggestions:"意见建议表（份）", closeDiscipline:"纪律调查表（份）", closeFormsOnly:"只装问卷、意见建议表（没有选票）",
+                kindForms:"问卷和意见建议表", formShort:{ survey:"问卷", discipline:"纪律", suggestion:"建议" },
                 scanLabel:"扫描代表证，或输入代表编号、身份证号，按回车", walkinCategory:"名单外人员的代表类别",
                 attendanceTitle:"到会情况（按代表类别）", category:"代表类别", quota:"名额", checkedIn:"已签到",
                 total:"合计", boxId:"票箱编号", openBox:"开箱", issued:"发放票数", returned:"回收票数", closeBox:"封箱",
@@ -62,10 +71,21 @@ enum DeskScript {
                          bad_paper:"选票内容不完整或无效", bad_file:"文件有误，未导入任何记录",
                          already_imported:"这些行已导入过，未重复导入", bad_correction:"无法更正该记录",
                          unknown_box:"没有这个票箱", invalid:"输入无效", bad_request:"输入无效",
+                         form_box_not_closed:"票箱尚未封箱：封箱并清点表单后才能录入", forms_over_returned:"录入份数已达封箱时清点的份数",
+                         no_consent:"填写联系方式须本人同意回访：请勾选，或不填联系方式",
                          network:"无法连接会场节点，请检查网络后重试" } },
           en: { title:"Sanmin · venue desk", loading:"Loading…", codeLabel:"Enter the sign-in code the lead gave you", signIn:"Sign in",
                 signOut:"Sign out", other:"中文", tabCheckin:"Check-in", tabBoxes:"Boxes", tabKeying:"Keying",
-                tabUpload:"Upload", tabRecords:"Records", tabReconcile:"Reconciliation",
+                tabUpload:"Upload", tabRecords:"Records", tabReconcile:"Reconciliation", tabForms:"Forms",
+                formsKind:"Form", formSurvey:"Opinion survey", formDiscipline:"Discipline survey", formSuggestion:"Suggestion form",
+                formsBox:"Box (closed, its forms counted)", formsLegend:"Keys for this question: {options} · <kbd>0</kbd> not answered · <kbd>⌫</kbd> undo · <kbd>Enter</kbd> save this form",
+                formsProgress:"{kind}: entered {e} / returned {r}", formSaved:"Saved (record {seq}); enter the next one", formIncomplete:"Questions not keyed yet: {q} (0 for not answered)",
+                formsDone:"Every form of this kind in the box is entered", formsNotCounted:"The box's closing did not count this form: the lead corrects the closing with the number",
+                noAnswer:"not answered", sgText:"The suggestion, as written (ID-card and telephone numbers are masked before saving)", sgDepartments:"Departments",
+                sgTopic:"Topic", sgContact:"Contact (optional)", sgConsent:"Consents to a call back", sgSave:"Save (Ctrl+Enter)", sgNone:"(none)",
+                masked:"; ID-card and telephone numbers in the text were masked", formsCol:"Forms entered/returned", closeSurveys:"Survey forms in it",
+                closeSuggestions:"Suggestion forms", closeDiscipline:"Discipline forms", closeFormsOnly:"Surveys and suggestions only (no ballots)",
+                kindForms:"surveys and suggestions", formShort:{ survey:"survey", discipline:"discipline", suggestion:"suggestion" },
                 scanLabel:"Scan the card, or type a roster id or an ID-card number, then Enter", walkinCategory:"Category of the walk-in",
                 attendanceTitle:"Attendance by category", category:"Category", quota:"Quota", checkedIn:"Checked in",
                 total:"Total", boxId:"Box", openBox:"Open box", issued:"Issued", returned:"Returned", closeBox:"Close box",
@@ -120,6 +140,8 @@ enum DeskScript {
                          bad_paper:"The paper is incomplete or not valid", bad_file:"The file has an error: nothing was imported",
                          already_imported:"These rows were imported before: nothing was imported again", bad_correction:"This record cannot be corrected",
                          unknown_box:"No such box", invalid:"Not valid", bad_request:"Not valid",
+                         form_box_not_closed:"The box is not closed: close it, counting its forms, then enter them", forms_over_returned:"As many forms are entered as its closing counted",
+                         no_consent:"A contact is kept only with consent to a call back: tick it, or leave the contact out",
                          network:"Cannot reach the venue node: check the network and try again" } } };
 
         let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh";
@@ -181,6 +203,7 @@ enum DeskScript {
           renderOverview();
           renderKeying();
           renderAnswer();
+          renderForms();
         }
 
         function renderOverview() {
@@ -211,10 +234,12 @@ enum DeskScript {
           $("attendance").innerHTML = `<tr><th>${L.category}</th><th class="num">${L.quota}</th><th class="num">${L.checkedIn}</th></tr>`
             + rows.join("") + `<tr id="attendance-total" data-checked-in="${totalIn}" data-quota="${totalQuota}"><th>${L.total}</th><th class="num">${totalQuota}</th><th class="num">${totalIn}</th></tr>`;
           const boxes = overview.boxes.filter((b) => b.session === session);
-          $("boxes").innerHTML = `<tr><th>${L.boxId}</th><th>${L.state}</th><th class="num">${L.issued}</th><th class="num">${L.returned}</th><th class="num">${L.ballots}</th><th class="num">${L.phoneCol}</th><th></th></tr>`
+          $("boxes").innerHTML = `<tr><th>${L.boxId}</th><th>${L.state}</th><th class="num">${L.issued}</th><th class="num">${L.returned}</th><th class="num">${L.ballots}</th><th class="num">${L.phoneCol}</th><th>${L.formsCol}</th><th></th></tr>`
             + boxes.map((b) => `<tr data-box="${esc(b.box)}" data-state="${b.closed_seq ? "closed" : (b.opened_seq ? "open" : "new")}"><td>${esc(b.box)}</td><td>${b.closed_seq ? L.closed : (b.opened_seq ? L.opened : L.notOpened)}</td>`
               + `<td class="num">${b.issued ?? ""}</td><td class="num">${b.returned ?? ""}</td><td class="num">${b.ballots}</td>`
               + `<td class="num" data-phone="${b.printed ?? ""}">${b.printed != null ? b.printed + " / " + b.cast : ""}</td>`
+              + `<td data-forms="${esc(Object.keys(b.forms || {}).sort().map((k) => k + "=" + ((b.forms_entered || {})[k] || 0) + "/" + b.forms[k]).join(" "))}">`
+              + Object.keys(b.forms || {}).sort().map((k) => esc(L.formShort[k] || k) + " " + ((b.forms_entered || {})[k] || 0) + "/" + b.forms[k]).join(" · ") + `</td>`
               + `<td><a href="/desk/box-record?session=${encodeURIComponent(b.session)}&box=${encodeURIComponent(b.box)}&lang=${lang}" target="_blank">${L.print}</a></td></tr>`).join("");
           renderProposal();
         }
@@ -243,7 +268,10 @@ enum DeskScript {
             $("close-proposal").textContent = fill(t("phoneProposal"), { p: phone.printed, c: phone.cast });
             return;
           }
-          if (!box) { $("close-proposal").textContent = ""; return; }
+          const formsOnly = $("close-forms-only").checked;
+          $("close-issued").disabled = formsOnly; $("close-returned").disabled = formsOnly;
+          if (formsOnly) { $("close-issued").value = ""; $("close-returned").value = ""; }
+          if (!box || formsOnly) { $("close-proposal").textContent = ""; return; }
           const p = proposal(box);
           $("close-proposal").textContent = fill(t("proposal"), p);
           if (!closeEdited) $("close-issued").value = String(p.n);
@@ -258,7 +286,7 @@ enum DeskScript {
           $("signout").hidden = !me;
           $("session").hidden = !me;
           // A new clerk starts afresh: nothing of the last one's screens stays.
-          keying = null; keyingStatus = null; answer = null; tab = "checkin";
+          keying = null; keyingStatus = null; answer = null; tab = "checkin"; formsEntry = null; formsStatus = null;
           for (const form of document.querySelectorAll("main form:not(#signin)")) form.reset();
           for (const id of ["close-warnings", "close-proposal", "upload-result", "correct-result"]) $(id).textContent = "";
           $("boxes-result").hidden = true;
@@ -283,7 +311,7 @@ enum DeskScript {
         async function refresh() {
           if (!me) return;
           const answer = await api("GET", "/desk/api/overview");
-          if (answer.ok) { overview = answer.body; renderOverview(); }
+          if (answer.ok) { overview = answer.body; renderOverview(); renderFormsProgress(); }
         }
         setInterval(refresh, 2000);
 
@@ -307,24 +335,26 @@ enum DeskScript {
         });
 
         // ---- Screens ---------------------------------------------------------------------------------
-        const tabs = ["checkin", "boxes", "keying", "upload", "records", "reconcile"];
+        const tabs = ["checkin", "boxes", "keying", "upload", "records", "reconcile", "forms"];
         function selectTab(name) {
           tab = name;
           render();
           if (name === "records") loadRecords();
           if (name === "reconcile") loadFindings();
           if (name === "keying" && keying) loadProgress();
+          if (name === "forms") renderForms();
           focusTab();
         }
         function focusTab() {
           if (!me) return;
           const target = { checkin:"scan", boxes:"open-box", keying: keying ? "keying-pad" : "keying-box", upload:"upload-kind",
-                           records: me.clerk.role === "lead" ? "correct-target" : null, reconcile:null }[tab];
+                           records: me.clerk.role === "lead" ? "correct-target" : null, reconcile:null,
+                           forms: !formsEntry ? "forms-kind" : formsEntry.kind === "suggestion" ? "sg-text" : "survey-pad" }[tab];
           if (target) $(target).focus();
         }
         for (const button of document.querySelectorAll("nav button")) button.addEventListener("click", () => selectTab(button.dataset.tab));
         document.addEventListener("keydown", (e) => {
-          if (me && e.altKey && !e.ctrlKey && e.key >= "1" && e.key <= "6") { e.preventDefault(); selectTab(tabs[Number(e.key) - 1]); }
+          if (me && e.altKey && !e.ctrlKey && e.key >= "1" && e.key <= "7") { e.preventDefault(); selectTab(tabs[Number(e.key) - 1]); }
           if (me && e.altKey && !e.ctrlKey && e.key === "0") { e.preventDefault(); $("signout").click(); }
         });
 
@@ -381,20 +411,33 @@ enum DeskScript {
         // Once the clerk has been in the field, the number is theirs: a refresh never rewrites it under them.
         $("close-issued").addEventListener("focus", () => { closeEdited = true; });
         $("close-returned").addEventListener("input", () => { pendingConfirm = null; $("close-warnings").textContent = ""; });
+        $("close-forms-only").addEventListener("change", () => { pendingConfirm = null; $("close-warnings").textContent = ""; renderProposal(); });
         $("close-form").addEventListener("submit", async (e) => {
           e.preventDefault();
           const box = $("close-box").value.trim();
           const issued = Number($("close-issued").value), returned = Number($("close-returned").value);
-          if (!box || $("close-issued").value.trim() === "" || $("close-returned").value.trim() === "" || !Number.isInteger(issued) || !Number.isInteger(returned)) {
+          // The other forms counted in it (issue #17): only the kinds typed in.
+          const forms = {};
+          let formsBad = false;
+          for (const [kind, id] of [["survey", "close-surveys"], ["suggestion", "close-suggestions"], ["discipline", "close-discipline"]]) {
+            const text = $(id).value.trim();
+            if (text === "") continue;
+            if (!/^[0-9]+$/.test(text)) formsBad = true; else forms[kind] = Number(text);
+          }
+          // A box of forms only (the entrance box) is closed with its forms counted, and no ballot numbers.
+          const formsOnly = $("close-forms-only").checked;
+          if (!box || formsBad || formsOnly && Object.keys(forms).length === 0 || !formsOnly && ($("close-issued").value.trim() === "" || $("close-returned").value.trim() === "" || !Number.isInteger(issued) || !Number.isInteger(returned))) {
             $("close-warnings").textContent = T[lang].errors.bad_request; return;
           }
-          const key = box + "/" + issued + "/" + returned;
-          const request = phoneBox(box) ? { session, box, unused: issued, returned } : { session, box, issued, returned };
+          const key = box + "/" + issued + "/" + returned + "/" + JSON.stringify(forms);
+          const request = formsOnly ? { session, box } : phoneBox(box) ? { session, box, unused: issued, returned } : { session, box, issued, returned };
+          if (Object.keys(forms).length) request.forms = forms;
           request.confirm = pendingConfirm === key;
           const result = await api("POST", "/desk/api/boxes/close", request);
           if (result.ok) {
             boxMessage(esc(fill(t(result.body.ballots ? "savedPhone" : "saved"), result.body)));
-            $("close-box").value = ""; $("close-issued").value = ""; $("close-returned").value = "";
+            for (const id of ["close-box", "close-issued", "close-returned", "close-surveys", "close-suggestions", "close-discipline"]) $(id).value = "";
+            $("close-forms-only").checked = false;
             closeEdited = false; pendingConfirm = null; $("close-warnings").textContent = ""; $("close-proposal").textContent = "";
             await refresh();
             $("close-box").focus();
@@ -566,6 +609,131 @@ enum DeskScript {
             if (Number.isInteger(n) && n >= 1) { keying.resolve = false; resetPaper(n); keyingStatus = null; }
             $("paper-jump-row").hidden = true; renderKeying(); $("keying-pad").focus();
           } else if (e.key === "Escape") { $("paper-jump-row").hidden = true; $("keying-pad").focus(); }
+        });
+
+        // ---- Forms: surveys keyed one key per answer, suggestions typed (issue #17) --------------------
+        // formsEntry: { kind, box, answers: {key: option|null}, index } — index: the question being keyed.
+        let formsEntry = null, formsStatus = null, formsSaving = false;
+        const formsQueue = [];
+        function formQuestions() { const info = sessionInfo(); return formsEntry && info && info.forms[formsEntry.kind] || []; }
+        function formsBoxInfo() { return formsEntry && overview ? overview.boxes.find((b) => b.session === session && b.box === formsEntry.box) : null; }
+        function formsProgressText() {
+          const b = formsBoxInfo(), L = T[lang];
+          if (!formsEntry) return "";
+          const kindName = L[{ survey:"formSurvey", discipline:"formDiscipline", suggestion:"formSuggestion" }[formsEntry.kind]];
+          return fill(L.formsProgress, { kind: kindName, e: b && b.forms_entered ? (b.forms_entered[formsEntry.kind] || 0) : 0,
+                                          r: b && b.forms && b.forms[formsEntry.kind] !== undefined ? b.forms[formsEntry.kind] : "-" });
+        }
+        // The progress alone (the page asks for the overview every few seconds: nothing the clerk is in is redrawn).
+        function renderFormsProgress() {
+          if (!formsEntry) return;
+          const b = formsBoxInfo();
+          for (const id of ["forms-progress", "suggestion-progress"]) {
+            $(id).textContent = formsProgressText();
+            $(id).dataset.entered = b && b.forms_entered ? (b.forms_entered[formsEntry.kind] || 0) : 0;
+          }
+        }
+        function renderForms() {
+          const L = T[lang];
+          const survey = formsEntry && formsEntry.kind !== "suggestion";
+          $("survey-pad").hidden = !survey;
+          $("suggestion-form").hidden = !(formsEntry && formsEntry.kind === "suggestion");
+          if (!formsEntry || !event) return;
+          renderFormsProgress();
+          const status = $(survey ? "forms-status" : "suggestion-status");
+          status.dataset.outcome = formsStatus ? formsStatus.outcome : "";
+          status.textContent = formsStatus ? formsStatus.text() : "";
+          if (!survey) {
+            const chosen = new Set([...document.querySelectorAll("#sg-departments input:checked")].map((e) => e.value));
+            // What the clerk chose stays chosen (as the state of the fields, not their defaults: a reset clears it).
+            $("sg-departments").innerHTML = event.departments.map((d) => `<label><input type="checkbox" value="${esc(d.id)}"> ${esc(d.name)}</label>`).join("");
+            for (const box of document.querySelectorAll("#sg-departments input")) box.checked = chosen.has(box.value);
+            const topic = $("sg-topic").value;
+            $("sg-topic").innerHTML = `<option value="">${esc(L.sgNone)}</option>` + event.topics.map((x) => `<option value="${esc(x.id)}">${esc(x.name)}</option>`).join("");
+            $("sg-topic").value = topic;
+            return;
+          }
+          const questions = formQuestions();
+          const current = questions[formsEntry.index];
+          const label = (o) => lang === "en" && o.label_en ? o.label_en : o.label;
+          $("survey-legend").innerHTML = current ? fill(L.formsLegend, { options: current.options.map((o, i) => `<kbd>${i + 1}</kbd> ${esc(label(o))}`).join(" · ") }) : "";
+          $("survey-rows").innerHTML = questions.map((q, i) => {
+            const given = formsEntry.answers[q.key];
+            const option = given ? q.options.find((o) => o.id === given) : null;
+            const text = (lang === "en" && q.text_en ? q.text_en : q.text) + (q.department ? "：" + q.department : "");
+            const mark = i < formsEntry.index ? (option ? label(option) : L.noAnswer) : "";
+            return `<li data-key="${esc(q.key)}" data-answer="${esc(given || "")}" class="${i === formsEntry.index ? "current" : ""}">${esc(text)}<span class="mark">${esc(mark)}</span></li>`;
+          }).join("");
+        }
+        $("forms-box-form").addEventListener("submit", async (e) => {
+          e.preventDefault();
+          const box = $("forms-box").value.trim();
+          if (!box) return;
+          formsEntry = { kind: $("forms-kind").value, box, answers: {}, index: 0 };
+          formsStatus = null;
+          await refresh();
+          const b = formsBoxInfo();
+          if (!b || !b.closed_seq) formsStatus = { outcome:"refused", text: () => T[lang].errors.form_box_not_closed };
+          else if (!b.forms || b.forms[formsEntry.kind] === undefined) formsStatus = { outcome:"refused", text: () => t("formsNotCounted") };
+          renderForms();
+          focusTab();
+        });
+        async function saveForm(body) {
+          formsSaving = true;
+          let result;
+          try { result = await api("POST", "/desk/api/forms", Object.assign({ session, box: formsEntry.box, kind: formsEntry.kind }, body)); }
+          finally { formsSaving = false; }
+          if (result.ok) formsStatus = { outcome:"saved", text: () => fill(t("formSaved"), result.body) + (result.body.masked ? t("masked") : "") };
+          else formsStatus = { outcome:"refused", text: () => errorText(result.body.error) + detail(result.body.error) };
+          return result.ok;
+        }
+        async function surveyKey(key) {
+          if (!formsEntry || formsEntry.kind === "suggestion") return;
+          if (formsSaving) { formsQueue.push(key); return; }
+          const questions = formQuestions();
+          const current = questions[formsEntry.index];
+          if (key === "Enter") {
+            const missing = questions.slice(formsEntry.index).map((q) => q.key);
+            if (missing.length) { formsStatus = { outcome:"refused", text: () => fill(t("formIncomplete"), { q: missing.join("、") }) }; renderForms(); return; }
+            const answers = {};
+            for (const [k, v] of Object.entries(formsEntry.answers)) if (v) answers[k] = v;
+            if (await saveForm({ answers })) { formsEntry.answers = {}; formsEntry.index = 0; }
+            await refresh();
+            renderForms();
+            for (const queued of formsQueue.splice(0)) await surveyKey(queued);
+            return;
+          }
+          if (key === "Backspace") {
+            if (formsEntry.index > 0) { formsEntry.index -= 1; delete formsEntry.answers[questions[formsEntry.index].key]; }
+          } else if (key === "0" && current) {
+            formsEntry.answers[current.key] = null; formsEntry.index += 1;
+          } else if (/^[1-9]$/.test(key) && current && Number(key) <= current.options.length) {
+            formsEntry.answers[current.key] = current.options[Number(key) - 1].id; formsEntry.index += 1;
+          } else return;
+          formsStatus = null;
+          renderForms();
+        }
+        $("survey-pad").addEventListener("keydown", (e) => {
+          if (e.altKey || e.ctrlKey || e.metaKey || !(e.key === "Enter" || e.key === "Backspace" || /^[0-9]$/.test(e.key))) return;
+          e.preventDefault();
+          surveyKey(e.key);
+        });
+        $("suggestion-form").addEventListener("submit", async (e) => {
+          e.preventDefault();
+          if (formsSaving) return;
+          const body = { text: $("sg-text").value, departments: [...document.querySelectorAll("#sg-departments input:checked")].map((x) => x.value) };
+          if ($("sg-topic").value) body.topic = $("sg-topic").value;
+          if ($("sg-contact").value.trim()) body.contact = $("sg-contact").value.trim();
+          if ($("sg-consent").checked) body.consent = true;
+          if (await saveForm(body)) {
+            $("suggestion-form").reset();
+          }
+          await refresh();
+          renderForms();
+          $("sg-text").focus();
+        });
+        $("sg-text").addEventListener("keydown", (e) => {
+          if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); $("suggestion-form").requestSubmit(); }
         });
 
         // ---- Upload ----------------------------------------------------------------------------------

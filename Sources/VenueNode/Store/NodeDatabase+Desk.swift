@@ -56,9 +56,13 @@ public struct DeskBox: Codable, Sendable, Equatable {
     /// A phone box (issue #16): voting codes printed for it, and ballots cast with them (sealed until it closes).
     public var printed: Int?
     public var cast: Int?
+    /// The other forms (issue #17) its closing says it returned, by kind, and how many of each were entered since.
+    public var forms: [String: Int]?
+    public var formsEntered: [String: Int]?
 
     enum CodingKeys: String, CodingKey {
-        case session, box, issued, returned, ballots, printed, cast
+        case session, box, issued, returned, ballots, printed, cast, forms
+        case formsEntered = "forms_entered"
         case openedSeq = "opened_seq"
         case openedAt = "opened_at"
         case openedBy = "opened_by"
@@ -155,12 +159,23 @@ extension NodeDatabase {
                         case .boxClosed(let closed)? = try Self.contentInEffect(db, seq: seq)
                     {
                         (box.closedSeq, box.closedAt, box.closedBy) = (seq, closed.at, closed.clerk)
-                        (box.issued, box.returned) = (closed.issued, closed.returned)
+                        (box.issued, box.returned, box.forms) = (closed.issued, closed.returned, closed.forms)
                         box.closedHash = try String.fetchOne(
                             db, sql: "SELECT hash FROM record WHERE seq = ?", arguments: [seq])
                     }
                 default: box.ballots = Int(value) ?? 0
                 }
+                boxes[key] = box
+            }
+            // Forms entered, per session, box and kind (`session␟box␟kind`).
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM ledgerEntry WHERE map = 'f'") {
+                let parts = (row["key"] as String).split(separator: "\u{1F}").map(String.init)
+                guard parts.count == 3, session == nil || parts[0] == session,
+                    let count = Int(row["value"] as String), count != 0
+                else { continue }
+                let key = "\(parts[0])\u{1F}\(parts[1])"
+                var box = boxes[key] ?? DeskBox(session: parts[0], box: parts[1], ballots: 0)
+                box.formsEntered = (box.formsEntered ?? [:]).merging([parts[2]: count]) { $1 }
                 boxes[key] = box
             }
             for row in try Row.fetchAll(

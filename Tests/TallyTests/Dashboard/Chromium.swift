@@ -107,10 +107,11 @@ final class Chromium {
     ]
 
     /// Presses and releases one key: a named key (`Enter`, `Tab`, `Backspace`, `Escape`) or one character, with
-    /// `alt` held if asked (Alt+digit moves between the desk's screens). Counted in `keystrokes`.
-    func press(_ key: String, alt: Bool = false) throws {
+    /// `alt` or `control` held if asked (Alt+digit moves between the desk's screens; Ctrl+Enter saves a typed
+    /// suggestion). Counted in `keystrokes`.
+    func press(_ key: String, alt: Bool = false, control: Bool = false) throws {
         keystrokes += 1
-        var down: [String: Any] = ["type": "keyDown", "key": key, "modifiers": alt ? 1 : 0]
+        var down: [String: Any] = ["type": "keyDown", "key": key, "modifiers": (alt ? 1 : 0) | (control ? 2 : 0)]
         if let named = Self.namedKeys[key] {
             down["code"] = named.code
             down["windowsVirtualKeyCode"] = named.keyCode
