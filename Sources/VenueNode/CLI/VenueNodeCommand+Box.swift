@@ -102,14 +102,17 @@ extension VenueNodeCommand {
                     ]
                 var payloads: [(line: Int?, payload: RecordPayload)] = []
                 for row in rows {
-                    let counts = try counts(row, phone: try database.phoneBox(session: row.session, box: row.box))
+                    let phone = try database.phoneBox(session: row.session, box: row.box)
+                    let counts = try counts(row, phone: phone)
+                    // A phone box's other forms are those sent on phones (issue #17): it holds no paper.
+                    let rowForms = phone.map { $0.forms.isEmpty ? nil : $0.forms } ?? forms
                     payloads.append(
                         (
                             row.line,
                             .boxClosed(
                                 .init(
                                     session: row.session, box: row.box, issued: counts.issued,
-                                    returned: counts.returned, at: now, forms: forms))
+                                    returned: counts.returned, at: now, forms: rowForms))
                         ))
                 }
                 try saveBoxes(payloads, data: data, file: file)

@@ -120,6 +120,8 @@ extension DeskController {
                     "closing a phone box needs the unused slips counted back (\(phone.printed) codes printed)")
             }
             returned = body.returned ?? phone.cast
+            // Its other forms are those sent on phones (issue #17): it holds no paper.
+            forms = phone.forms.isEmpty ? nil : phone.forms
         } else {
             guard body.unused == nil else {
                 throw DeskError(

@@ -72,6 +72,22 @@ extension DeskController {
         }
     }
 
+    /// The questions of each survey the event defines (issue #17) as asked in `session`: kind → its answer keys, in
+    /// order, each with its question's text and answers (and its department's name when asked per department).
+    static func formQuestions(event: EventDefinition, session: String) -> [String: [EventAnswer.FormQuestion]] {
+        var result: [String: [EventAnswer.FormQuestion]] = [:]
+        for kind in [RecordPayload.FormKind.survey, .discipline] where event.questionnaire(kind) != nil {
+            result[kind.rawValue] = event.answerKeys(kind, session: session).map { key, question in
+                let department = key.split(separator: ":", maxSplits: 1).dropFirst().first.map(String.init)
+                return EventAnswer.FormQuestion(
+                    key: key, text: question.text, textEn: question.textEn,
+                    department: department.map { id in event.departments.first { $0.id == id }?.name ?? id },
+                    options: question.options.map { .init(id: $0.id, label: $0.label, labelEn: $0.labelEn) })
+            }
+        }
+        return result
+    }
+
     @Sendable func eventInfo(_ request: Request, context: DeskRequestContext) async throws -> Response {
         _ = try clerk(context)
         let event = venue.event.definition
@@ -85,26 +101,7 @@ extension DeskController {
                         .init(id: $0.id, name: $0.name)
                     },
                     quotas: event.quota(venue: venue.venue, session: session.id)?.counts ?? [:],
-                    forms: Dictionary(
-                        uniqueKeysWithValues: [RecordPayload.FormKind.survey, .discipline].compactMap { kind in
-                            event.questionnaire(kind) == nil
-                                ? nil
-                                : (
-                                    kind.rawValue,
-                                    event.answerKeys(kind, session: session.id).map { key, question in
-                                        let department = key.split(separator: ":", maxSplits: 1).dropFirst().first
-                                            .map(String.init)
-                                        return EventAnswer.FormQuestion(
-                                            key: key, text: question.text, textEn: question.textEn,
-                                            department: department.map { id in
-                                                event.departments.first { $0.id == id }?.name ?? id
-                                            },
-                                            options: question.options.map {
-                                                .init(id: $0.id, label: $0.label, labelEn: $0.labelEn)
-                                            })
-                                    }
-                                )
-                        }))
+                    forms: Self.formQuestions(event: event, session: session.id))
             },
             marks: event.marks.map { .init(id: $0.id, labelZh: $0.labelZh, labelEn: $0.labelEn) },
             categories: event.categories.map { .init(id: $0.id, name: $0.name) },

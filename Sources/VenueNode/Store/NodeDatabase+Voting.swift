@@ -23,6 +23,11 @@ public struct VoteRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case marksMissing = "marks_missing"
         /// A mark the event does not know, or a department not on the ballot.
         case unknownMark = "unknown_mark"
+        /// The code has sent this kind of form already (issue #17).
+        case formSent = "form_sent"
+        /// A form the event does not define, or not as the event defines it (an unknown question or answer, an
+        /// empty suggestion, a contact without consent).
+        case badForm = "bad_form"
     }
 
     public var code: Code
@@ -48,6 +53,8 @@ public struct PhoneBox: Codable, Sendable, Equatable {
     /// Ballots cast (sealed, or appended to the chain once the box closed).
     public var cast: Int
     public var sheets: Int
+    /// The other forms sent with its codes, by kind (issue #17), sealed like its ballots.
+    public var forms: [String: Int] = [:]
 }
 
 /// A sheet of voting codes as printed: the codes in clear, which only the sheet ever shows.
@@ -161,10 +168,17 @@ extension NodeDatabase {
                     try Int.fetchOne(
                         db, sql: "SELECT COUNT(*) FROM sealedBallot WHERE session = ? AND box = ?",
                         arguments: [row["session"] as String, row["box"] as String]) ?? 0
+                var forms: [String: Int] = [:]
+                for count in try Row.fetchAll(
+                    db, sql: "SELECT kind, COUNT(*) AS n FROM sealedForm WHERE session = ? AND box = ? GROUP BY kind",
+                    arguments: [row["session"] as String, row["box"] as String])
+                {
+                    forms[count["kind"]] = count["n"]
+                }
                 boxes.append(
                     PhoneBox(
                         session: row["session"], box: row["box"], printed: row["printed"], cast: cast,
-                        sheets: row["sheets"]))
+                        sheets: row["sheets"], forms: forms))
             }
             return boxes
         }
@@ -239,6 +253,74 @@ extension NodeDatabase {
                 ])
             return receipt
         }
+    }
+
+    /// The box a code sends its other forms into (issue #17), while it is open, and the kinds it has sent already.
+    /// The code may have cast its ballot: the forms are separate, one of each kind per code.
+    public func formsOf(code input: String) throws -> (session: String, box: String, sent: [RecordPayload.FormKind]) {
+        guard let canonical = VotingCode.canonical(input) else { throw Self.malformed }
+        return try ledgerRead { db in
+            let (session, box) = try Self.codeBox(db, hash: VotingCode.hash(canonical: canonical))
+            try Self.checkOpen(db, session: session, box: box)
+            let sent = try RecordPayload.FormKind.allCases.filter { kind in
+                try Self.sealedForm(db, key: Self.formKey(kind, canonical: canonical)) != nil
+            }
+            return (session, box, sent)
+        }
+    }
+
+    /// Seals `form` (a survey, a discipline survey or a suggestion, already masked) sent with `code` into its box
+    /// until the box closes, as a ballot is sealed: the code, the box and the form are checked, then it is kept under a
+    /// key of its kind and the code in one durable transaction. `submission` is the page's random id: the same page
+    /// sending again is answered `true` (sent before) and nothing is added. Returns whether it was sent before.
+    @discardableResult
+    public func sealForm(code input: String, form: RecordPayload.Form, submission: String, event: EventDefinition)
+        throws -> Bool
+    {
+        guard let canonical = VotingCode.canonical(input) else { throw Self.malformed }
+        let codeHash = VotingCode.hash(canonical: canonical)
+        let key = Self.formKey(form.form, canonical: canonical)
+        let submissionHash = SHA256.hash(data: Data(submission.utf8)).hexString
+        return try write { db in
+            try Self.ensureLedger(db)
+            let owner = try Self.codeBox(db, hash: codeHash)
+            if let earlier = try Self.sealedForm(db, key: key) {
+                if earlier == submissionHash { return true }
+                throw VoteRefusal(.formSent, "this code has sent its \(form.form.rawValue) form already: one per code")
+            }
+            guard owner.session == form.session, owner.box == form.box else {
+                throw VoteRefusal(
+                    .otherBox,
+                    "this code sends forms into box \(owner.box) of session \(owner.session), not box \(form.box) "
+                        + "of session \(form.session)")
+            }
+            try Self.checkOpen(db, session: form.session, box: form.box)
+            do {
+                try RecordPayload.form(form).check(against: event)
+            } catch let rejection as RecordRejection {
+                throw VoteRefusal(.badForm, rejection.message)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO sealedForm (formKey, session, box, kind, payload, submission) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    key, form.session, form.box, form.form.rawValue, RecordPayload.form(form).canonicalJSON(),
+                    submissionHash,
+                ])
+            return false
+        }
+    }
+
+    /// Where a code's form of `kind` is kept: not the code's hash, so that it does not lead to the code's ballot.
+    static func formKey(_ kind: RecordPayload.FormKind, canonical: String) -> String {
+        SHA256.hash(data: Data("sanmin-phone-form:\(kind.rawValue):\(canonical)".utf8)).hexString
+    }
+
+    /// The submission a form was sent with, if one was.
+    static func sealedForm(_ db: Database, key: String) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT submission FROM sealedForm WHERE formKey = ?"), arguments: [key])
     }
 
     static let malformed = VoteRefusal(
@@ -331,11 +413,33 @@ extension NodeDatabase {
                         "box \(closed.box) of session \(closed.session) is a phone box: it returned the \(sealed.count) "
                             + "ballot(s) cast on phones, not \(closed.returned)"))
             }
+            // Its other forms (issue #17): exactly those sent on phones, counted by kind.
+            var forms: [String: [String]] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT kind, payload FROM sealedForm WHERE session = ? AND box = ?",
+                arguments: [closed.session, closed.box])
+            {
+                forms[row["kind"], default: []].append(row["payload"])
+            }
+            for kind in RecordPayload.FormKind.allCases.map(\.rawValue)
+            where (closed.forms?[kind] ?? 0) != (forms[kind]?.count ?? 0) {
+                throw AppendError(
+                    index: index,
+                    rejection: RecordRejection(
+                        "box \(closed.box) of session \(closed.session) is a phone box: it returned the "
+                            + "\(forms[kind]?.count ?? 0) \(kind) form(s) sent on phones, not \(closed.forms?[kind] ?? 0)"
+                    ))
+            }
             if isCorrection { continue }
-            var ballots = try sealed.map { try RecordPayload.decode(json: $0) }
             var generator = SystemRandomNumberGenerator()
+            var ballots = try sealed.map { try RecordPayload.decode(json: $0) }
             ballots.shuffle(using: &generator)
             result += ballots.map { (index, $0) }
+            for kind in forms.keys.sorted() {
+                var kindForms = try forms[kind]!.map { try RecordPayload.decode(json: $0) }
+                kindForms.shuffle(using: &generator)
+                result += kindForms.map { (index, $0) }
+            }
         }
         return result
     }

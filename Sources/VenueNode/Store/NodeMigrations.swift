@@ -298,6 +298,28 @@ extension NodeDatabase {
             BEGIN SELECT RAISE(ABORT, 'standbyRole is append-only'); END;
             """
         ),
+        // The other forms on phones (issue #17): a survey, a discipline survey or a suggestion sent with a voting code,
+        // sealed like a ballot until its box closes. Keyed by a hash of the kind and the code (not the code's hash), so
+        // one of each kind per code, and a form cannot be joined to the ballot cast with the same code without the
+        // code itself, which the node never holds. No time, no row order. Never synced, never changed.
+        (
+            "v11: phone forms",
+            """
+            CREATE TABLE sealedForm (
+                formKey TEXT PRIMARY KEY,
+                session TEXT NOT NULL,
+                box TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('suggestion', 'survey', 'discipline')),
+                payload TEXT NOT NULL,
+                submission TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX sealedForm_box ON sealedForm (session, box, kind);
+            CREATE TRIGGER sealedForm_is_append_only_update BEFORE UPDATE ON sealedForm
+            BEGIN SELECT RAISE(ABORT, 'sealedForm is append-only'); END;
+            CREATE TRIGGER sealedForm_is_append_only_delete BEFORE DELETE ON sealedForm
+            BEGIN SELECT RAISE(ABORT, 'sealedForm is append-only'); END;
+            """
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/node.txt.
     ]
 

@@ -16,13 +16,15 @@ struct VoteController {
     static let maxBodyBytes = 32_768
 
     /// The calls that change something without a desk session (`DeskSessionMiddleware` exempts exactly these).
-    static let paths: Set<String> = ["/vote/api/open", "/vote/api/cast"]
+    static let paths: Set<String> = ["/vote/api/open", "/vote/api/cast", "/vote/api/forms", "/vote/api/form"]
 
     func addRoutes(to router: Router<DeskRequestContext>) {
         router.get("/vote", use: page)
         router.get("/vote/app.js", use: script)
         router.post("/vote/api/open", use: open)
         router.post("/vote/api/cast", use: cast)
+        router.post("/vote/api/forms", use: forms)
+        router.post("/vote/api/form", use: sendForm)
     }
 
     @Sendable func page(_ request: Request, context: DeskRequestContext) async throws -> Response {
@@ -99,9 +101,9 @@ struct VoteController {
     func refuse(_ refusal: VoteRefusal, context: DeskRequestContext) -> DeskError {
         let status: HTTPResponse.Status
         switch refusal.code {
-        case .codeMalformed, .marksMissing, .unknownMark: status = .badRequest
+        case .codeMalformed, .marksMissing, .unknownMark, .badForm: status = .badRequest
         case .codeUnknown: status = .notFound
-        case .codeUsed, .otherBox, .boxNotOpen, .boxClosed: status = .conflict
+        case .codeUsed, .otherBox, .boxNotOpen, .boxClosed, .formSent: status = .conflict
         }
         if refusal.code == .codeMalformed || refusal.code == .codeUnknown {
             throttle.recordFailure(context.clientKey)
@@ -158,5 +160,113 @@ struct VoteController {
         // Nothing of the ballot, the code or the client is logged: only that one was cast.
         context.logger.info("phone ballot sealed", metadata: ["session": "\(body.session)", "box": "\(body.box)"])
         return try DeskJSON.response(CastAnswer(receipt: receipt))
+    }
+
+    // MARK: - The other forms (issue #17)
+
+    /// What a code may send besides its ballot: the questions of each survey of its session, the suggestion form's
+    /// departments and topics, and the kinds this code has sent already.
+    struct FormsAnswer: Encodable {
+        struct Named: Encodable {
+            var id: String
+            var name: String
+        }
+        var session: String
+        var box: String
+        var surveys: [String: [DeskController.EventAnswer.FormQuestion]]
+        /// Whether the event takes suggestions (it has a `forms` section).
+        var suggestion: Bool
+        var departments: [Named]
+        var topics: [Named]
+        var sent: [String]
+    }
+
+    @Sendable func forms(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        try checkThrottle(context)
+        let body = try await decode(OpenBody.self, request, example: #"{"code": "ABCD-EFGH-JKMN-PQRS"}"#)
+        let database = self.database
+        let place: (session: String, box: String, sent: [RecordPayload.FormKind])
+        do {
+            place = try await offload { try database.formsOf(code: body.code) }
+        } catch let refusal as VoteRefusal {
+            throw refuse(refusal, context: context)
+        }
+        let event = venue.event.definition
+        return try DeskJSON.response(
+            FormsAnswer(
+                session: place.session, box: place.box,
+                surveys: DeskController.formQuestions(event: event, session: place.session),
+                suggestion: event.forms != nil,
+                departments: event.departments.map { .init(id: $0.id, name: $0.name) },
+                topics: (event.forms?.suggestion?.topics ?? []).map { .init(id: $0.id, name: $0.label) },
+                sent: place.sent.map(\.rawValue)))
+    }
+
+    struct FormBody: Decodable {
+        var code: String
+        var session: String
+        var box: String
+        var kind: String
+        var answers: [String: String]?
+        var text: String?
+        var departments: [String]?
+        var topic: String?
+        var contact: String?
+        var consent: Bool?
+        var submission: String
+    }
+
+    struct FormSent: Encodable {
+        /// The same page had sent it before: it counts once.
+        var again: Bool
+    }
+
+    @Sendable func sendForm(_ request: Request, context: DeskRequestContext) async throws -> Response {
+        try checkThrottle(context)
+        let body = try await decode(
+            FormBody.self, request,
+            example:
+                #"{"code": "…", "session": "S1", "box": "E1", "kind": "survey", "answers": {…}, "submission": "…"}"#)
+        guard (8...128).contains(body.submission.count) else {
+            throw DeskError(.badRequest, "bad_request", "submission must be the page's id of 8 to 128 characters")
+        }
+        guard let kind = RecordPayload.FormKind(rawValue: body.kind) else {
+            throw DeskError(.badRequest, "bad_request", "kind is suggestion, survey or discipline")
+        }
+        let form: RecordPayload.Form
+        switch kind {
+        case .survey, .discipline:
+            guard body.text == nil, body.departments == nil, body.topic == nil, body.contact == nil else {
+                throw refuse(
+                    VoteRefusal(.badForm, "a \(kind.rawValue) form is anonymous: only its answers"), context: context)
+            }
+            form = .init(session: body.session, box: body.box, form: kind, answers: body.answers ?? [:])
+        case .suggestion:
+            let contact = body.contact?.trimmingCharacters(in: .whitespaces)
+            let given = contact.flatMap { $0.isEmpty ? nil : $0 }
+            guard given == nil || body.consent == true else {
+                throw refuse(
+                    VoteRefusal(.badForm, "a contact is kept only when you consent to be called back"), context: context
+                )
+            }
+            form = RecordPayload.Form.suggestion(
+                session: body.session, box: body.box, text: body.text ?? "",
+                departments: body.departments.flatMap { $0.isEmpty ? nil : $0 },
+                topic: body.topic.flatMap { $0.isEmpty ? nil : $0 }, contact: given)
+        }
+        let database = self.database
+        let event = venue.event.definition
+        let again: Bool
+        do {
+            again = try await offload {
+                try database.sealForm(code: body.code, form: form, submission: body.submission, event: event)
+            }
+        } catch let refusal as VoteRefusal {
+            throw refuse(refusal, context: context)
+        }
+        context.logger.info(
+            "phone form sealed",
+            metadata: ["session": "\(body.session)", "box": "\(body.box)", "kind": "\(kind.rawValue)"])
+        return try DeskJSON.response(FormSent(again: again))
     }
 }
