@@ -45,6 +45,12 @@ enum VotePage {
         #message[data-kind="bad"], #review-note { color:var(--bad); font-weight:600; }
         #receipt { font:bold 1.8em monospace; letter-spacing:.08em; text-align:center; margin:.4em 0; }
         #done h2 { color:var(--good); }
+        #more-buttons button { display:block; width:100%; margin-top:.5em; }
+        #more-buttons button[data-sent="true"] { background:#e8f5e9; color:var(--good); border-color:var(--good); }
+        textarea, select { font:inherit; width:100%; padding:.4em; border:2px solid #9aa8b2; border-radius:.4em; }
+        #sg-contact { text-transform:none; letter-spacing:0; font-size:1em; }
+        .checks label { display:inline-block; margin:.2em .8em .2em 0; }
+        #form-error { color:var(--bad); font-weight:600; }
         </style>
         <script src="/vote/app.js" defer></script>
         </head>
@@ -78,6 +84,27 @@ enum VotePage {
             <p id="receipt"></p>
             <p id="done-note" class="muted"></p>
             <p class="muted" data-t="doneNote">回执码不透露您的评议内容。请记下或截图保存。</p>
+          </section>
+          <section id="more" class="card" hidden>
+            <h2 data-t="moreTitle">其他表单（自愿填写）</h2>
+            <p class="muted" data-t="moreNote">问卷不记名，与您的选票分开保存，无法相互对应。每种表单每个投票码可提交一次。</p>
+            <div id="more-buttons"></div>
+          </section>
+          <section id="form" hidden>
+            <div class="card"><h2 id="form-title"></h2><p class="muted" id="form-how"></p></div>
+            <div id="form-rows"></div>
+            <div id="suggestion-fields" class="card" hidden>
+              <label for="sg-text" data-t="sgText">您的意见建议</label>
+              <textarea id="sg-text" rows="6"></textarea>
+              <p class="muted" data-t="sgNumbers">身份证号、电话号码会被自动遮盖；如希望回访，请填在下面的联系方式中。</p>
+              <div><span data-t="sgDepartments">涉及部门（可选）</span><div id="sg-departments" class="checks"></div></div>
+              <label for="sg-topic" data-t="sgTopic">主题（可选）</label><select id="sg-topic"></select>
+              <label for="sg-contact" data-t="sgContact">联系方式（可不填）</label><input id="sg-contact" autocomplete="tel">
+              <label><input type="checkbox" id="sg-consent"> <span data-t="sgConsent">我同意有关部门就此建议与我联系</span></label>
+            </div>
+            <p id="form-error" role="alert"></p>
+            <button id="form-send" class="wide" type="button" data-t="formSend">提交</button>
+            <button id="form-back" class="wide plain" type="button" data-t="formBack">返回</button>
           </section>
         </main>
         </body>

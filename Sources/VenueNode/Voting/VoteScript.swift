@@ -18,7 +18,14 @@ enum VoteScript {
                          other_box:"这个投票码不属于本场次或票箱，请用纸条上的二维码重新打开", box_not_open:"投票箱尚未开启，请等待主持人宣布开始投票",
                          box_closed:"投票箱已关闭：本次评议未被计入", marks_missing:"还有部门未评价", unknown_mark:"选票内容无效，请刷新页面后重试",
                          rate_limited:"输错投票码次数过多，请稍后再试", bad_request:"请求无效，请刷新页面后重试",
-                         network:"网络连接失败，请稍后再点一次（您的选择已保留，不会重复计票）", internal_error:"投票服务出错，请联系工作人员" } },
+                         network:"网络连接失败，请稍后再点一次（您的选择已保留，不会重复计票）", internal_error:"投票服务出错，请联系工作人员",
+                         form_sent:"这个投票码已提交过这种表单：每种表单只能提交一次", bad_form:"表单内容无效" },
+                moreTitle:"其他表单（自愿填写）", moreNote:"问卷不记名，与您的选票分开保存，无法相互对应。每种表单每个投票码可提交一次。",
+                survey:"填写社情民意调查问卷", discipline:"填写纪律情况调查表", suggestion:"提出意见建议", sent:"（已提交）",
+                surveyHow:"每题选择一项，可以不答。", sgText:"您的意见建议", sgNumbers:"身份证号、电话号码会被自动遮盖；如希望回访，请填在下面的联系方式中。",
+                sgDepartments:"涉及部门（可选）", sgTopic:"主题（可选）", sgContact:"联系方式（可不填）", sgConsent:"我同意有关部门就此建议与我联系",
+                sgNone:"（不选）", formSend:"提交", formBack:"返回", noAnswer:"请至少回答一题", noText:"请填写意见建议内容",
+                noConsent:"填写了联系方式，请勾选同意联系；不希望联系请删去联系方式", formDone:"已提交，谢谢！" },
           en: { title:"Evaluate on your phone", other:"中文", loading:"Loading…", codeLabel:"Type the voting code on your slip", codeGo:"Open the ballot",
                 howTo:"Choose one rating for every department, then tap “Review and submit” at the bottom of the page.", review:"Review and submit",
                 summaryTitle:"Check your ballot", summaryNote:"It cannot be changed once submitted. A code submits once.", submit:"Submit",
@@ -31,7 +38,14 @@ enum VoteScript {
                          other_box:"This code is for another session or box: open the page again from your slip's QR code", box_not_open:"The ballot box is not open yet: wait for the call to vote",
                          box_closed:"The ballot box was closed: this ballot was not counted", marks_missing:"Some departments are not rated yet", unknown_mark:"The ballot is not valid: reload the page and try again",
                          rate_limited:"Too many wrong codes: try again later", bad_request:"Not a valid request: reload the page and try again",
-                         network:"No connection: tap again in a moment (your choices are kept; it will not count twice)", internal_error:"The ballot box failed: ask a clerk" } },
+                         network:"No connection: tap again in a moment (your choices are kept; it will not count twice)", internal_error:"The ballot box failed: ask a clerk",
+                         form_sent:"This code has sent this form already: each form once", bad_form:"The form is not valid" },
+                moreTitle:"Other forms (if you wish)", moreNote:"Surveys are anonymous and kept apart from your ballot: the two cannot be matched. Each form once per code.",
+                survey:"Fill in the opinion survey", discipline:"Fill in the discipline survey", suggestion:"Make a suggestion", sent:" (sent)",
+                surveyHow:"Choose one answer per question, or none.", sgText:"Your suggestion", sgNumbers:"ID-card and telephone numbers are masked; to be called back, give a contact below.",
+                sgDepartments:"Departments (optional)", sgTopic:"Topic (optional)", sgContact:"Contact (optional)", sgConsent:"I agree to be contacted about this suggestion",
+                sgNone:"(none)", formSend:"Send", formBack:"Back", noAnswer:"Answer at least one question", noText:"Write your suggestion",
+                noConsent:"You gave a contact: tick the consent, or remove the contact", formDone:"Sent, thank you!" },
         };
         const $ = (id) => document.getElementById(id);
         const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&":"&amp;", "<":"&lt;", ">":"&gt;", '"':"&quot;", "'":"&#39;" })[c]);
@@ -50,10 +64,11 @@ enum VoteScript {
           for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
           $("lang").textContent = t("other");
           if (ballot) { renderBallot(); if (!$("summary").hidden) renderSummary(); }
+          if (forms) { renderMore(); renderForm(); }
           const shown = $("message").dataset.code;
           if (shown && !$("message").hidden) say(shown, $("message").dataset.kind);
         }
-        function only(id) { for (const s of ["loading", "code-form", "ballot", "summary", "done"]) $(s).hidden = s !== id; }
+        function only(id) { for (const s of ["loading", "code-form", "ballot", "summary", "done", "more", "form"]) $(s).hidden = s !== id; }
         function say(codeOrKey, kind) {
           const el = $("message");
           if (!codeOrKey) { el.hidden = true; el.dataset.code = ""; return; }
@@ -74,7 +89,107 @@ enum VoteScript {
           only("done");
           $("receipt").textContent = receipt;
           $("done-note").textContent = again ? t("again") : "";
+          loadForms();
         }
+
+        // ---- The other forms (issue #17): sent with the same code, sealed apart from the ballot -------------
+        let forms = null, formKind = null, formAnswers = {}, formSending = false;
+        async function loadForms() {
+          const answer = await call("/vote/api/forms", { code });
+          forms = answer.ok ? answer.body : null;
+          renderMore();
+        }
+        function kinds() {
+          if (!forms) return [];
+          return ["survey", "discipline"].filter((k) => forms.surveys[k] && forms.surveys[k].length).concat(forms.suggestion ? ["suggestion"] : []);
+        }
+        function renderMore() {
+          const list = kinds();
+          $("more").hidden = !list.length || $("done").hidden;
+          $("more-buttons").innerHTML = list.map((k) => {
+            const sent = forms.sent.includes(k);
+            return `<button type="button" class="plain" data-kind="${k}" data-sent="${sent}"${sent ? " disabled" : ""}>${esc(t(k))}${sent ? esc(t("sent")) : ""}</button>`;
+          }).join("");
+        }
+        $("more-buttons").addEventListener("click", (e) => {
+          const button = e.target.closest("button[data-kind]");
+          if (!button || button.disabled) return;
+          formKind = button.dataset.kind;
+          try { formAnswers = JSON.parse(get(tab, "form:" + formKind + ":" + canon(code)) || "{}"); } catch (e) { formAnswers = {}; }
+          $("form-error").textContent = "";
+          renderForm(); only("form"); window.scrollTo(0, 0);
+        });
+        function optionLabel(o) { return lang === "en" && o.label_en ? o.label_en : o.label; }
+        function renderForm() {
+          if (!formKind || !forms) return;
+          $("form-title").textContent = t(formKind);
+          const questions = formKind === "suggestion" ? [] : forms.surveys[formKind];
+          $("form-how").textContent = formKind === "suggestion" ? "" : t("surveyHow");
+          $("suggestion-fields").hidden = formKind !== "suggestion";
+          $("form-rows").innerHTML = questions.map((q) =>
+            `<fieldset class="dept" data-key="${esc(q.key)}"><legend>${esc(lang === "en" && q.text_en ? q.text_en : q.text)}${q.department ? "：" + esc(q.department) : ""}</legend><div class="marks">`
+            + q.options.map((o) => `<button type="button" data-option="${esc(o.id)}" aria-pressed="${formAnswers[q.key] === o.id}">${esc(optionLabel(o))}</button>`).join("")
+            + `</div></fieldset>`).join("");
+          if (formKind === "suggestion") {
+            const chosen = new Set([...document.querySelectorAll("#sg-departments input:checked")].map((x) => x.value));
+            $("sg-departments").innerHTML = forms.departments.map((d) => `<label><input type="checkbox" value="${esc(d.id)}"> ${esc(d.name)}</label>`).join("");
+            for (const box of document.querySelectorAll("#sg-departments input")) box.checked = chosen.has(box.value);
+            const topic = $("sg-topic").value;
+            $("sg-topic").innerHTML = `<option value="">${esc(t("sgNone"))}</option>` + forms.topics.map((x) => `<option value="${esc(x.id)}">${esc(x.name)}</option>`).join("");
+            $("sg-topic").value = topic;
+          }
+        }
+        $("form-rows").addEventListener("click", (e) => {
+          const button = e.target.closest("button[data-option]");
+          if (!button) return;
+          const row = button.closest("fieldset");
+          $("form-error").textContent = "";
+          // Tapping the chosen answer again takes it back: a question may stay unanswered.
+          if (formAnswers[row.dataset.key] === button.dataset.option) delete formAnswers[row.dataset.key];
+          else formAnswers[row.dataset.key] = button.dataset.option;
+          for (const b of row.querySelectorAll("button")) b.setAttribute("aria-pressed", String(formAnswers[row.dataset.key] === b.dataset.option));
+          put(tab, "form:" + formKind + ":" + canon(code), JSON.stringify(formAnswers));
+        });
+        for (const id of ["sg-text", "sg-contact", "sg-consent"]) $(id).addEventListener("input", () => { $("form-error").textContent = ""; });
+        $("form-back").addEventListener("click", () => { only("done"); renderMore(); });
+        $("form-send").addEventListener("click", async () => {
+          if (formSending || !formKind) return;
+          const body = { code, session: forms.session, box: forms.box, kind: formKind };
+          if (formKind === "suggestion") {
+            body.text = $("sg-text").value.trim();
+            if (!body.text) { $("form-error").textContent = t("noText"); return; }
+            body.departments = [...document.querySelectorAll("#sg-departments input:checked")].map((x) => x.value);
+            if ($("sg-topic").value) body.topic = $("sg-topic").value;
+            if ($("sg-contact").value.trim()) {
+              if (!$("sg-consent").checked) { $("form-error").textContent = t("noConsent"); return; }
+              body.contact = $("sg-contact").value.trim(); body.consent = true;
+            }
+          } else {
+            if (!Object.keys(formAnswers).length) { $("form-error").textContent = t("noAnswer"); return; }
+            body.answers = formAnswers;
+          }
+          // One id per form on this tab: a resend is the same submission, and counts once.
+          const key = "form-submission:" + formKind + ":" + canon(code);
+          let submission = get(tab, key);
+          if (!submission) {
+            const bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
+            submission = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+            put(tab, key, submission);
+          }
+          body.submission = submission;
+          formSending = true; $("form-send").disabled = true;
+          const answer = await call("/vote/api/form", body);
+          formSending = false; $("form-send").disabled = false;
+          if (!answer.ok) {
+            const error = answer.body.error || { code:"internal_error" };
+            $("form-error").textContent = (T[lang].errors[error.code] || error.code) + (error.code === "bad_form" && error.message ? "：" + error.message : "");
+            $("form-error").dataset.code = error.code;
+            return;
+          }
+          forms.sent.push(formKind);
+          $("done-note").textContent = t("formDone");
+          only("done"); renderMore(); window.scrollTo(0, 0);
+        });
         async function open(typed) {
           only("loading");
           const answer = await call("/vote/api/open", { code: typed });
