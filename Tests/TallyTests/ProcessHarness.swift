@@ -104,6 +104,16 @@ struct ProcessHarness {
         return process
     }
 
+    /// Starts `venue-node run` on `dataDir` serving the desk (and `/vote`) on a free loopback port, with `options`
+    /// added, and waits until it listens; returns the daemon and the desk's address (`http://127.0.0.1:PORT`).
+    func startDesk(_ dataDir: String, options: [String] = ["--interval", "1"]) async throws -> (Process, String) {
+        let log = "desk-\(UUID().uuidString).log"
+        let daemon = try start(
+            "venue-node", ["run", "--data-dir", dataDir, "--desk-listen", "127.0.0.1:0"] + options, log: log)
+        let line = try await waitForLine(startingWith: "desk listening on 127.0.0.1:", in: log)
+        return (daemon, "http://127.0.0.1:\(line.split(separator: ":").last ?? "")")
+    }
+
     /// Starts `aggregator serve` (with `options` added) and waits until it prints the port it listens on.
     func startAggregator(
         dataDir: String, event: URL, port: Int = 0, options: [String] = [],

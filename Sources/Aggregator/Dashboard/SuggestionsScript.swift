@@ -91,8 +91,17 @@ enum SuggestionsScript {
           document.title = t("title") + (who ? " · " + (lang === "en" && who.event.title_en ? who.event.title_en : who.event.title) : "");
         }
 
+        // Nothing of the last person's items stays on the page: the detail, its contact, the drafts.
+        function clearDetail() {
+          current = null; selects += 1;
+          for (const id of ["d-id", "d-status", "d-text", "d-facts", "d-events", "result"]) $(id).textContent = "";
+          for (const id of ["a-text", "fb-text", "r-note", "t-reason", "t-due"]) $(id).value = "";
+          for (const id of ["triage", "review", "feedback", "answer", "outstanding"]) $(id).hidden = true;
+          $("detail").hidden = true;
+        }
         function showSignIn(message) {
-          who = null; items = []; selected = null; current = null;
+          who = null; items = []; selected = null;
+          clearDetail();
           delete $("detail").dataset.id; delete $("detail").dataset.status;
           $("signin").hidden = false; $("office").hidden = true; $("detail").hidden = true; $("signout").hidden = true;
           $("actor-label").hidden = true; $("who").textContent = "";
@@ -166,13 +175,21 @@ enum SuggestionsScript {
           }).join("");
         }
 
+        // Only the last item asked for is shown (a late answer, or one from before a sign-out, is dropped).
+        let selects = 0;
         async function select(id) {
           selected = id;
+          const mine = ++selects;
           delete $("detail").dataset.id; delete $("detail").dataset.status;
           const base = isOffice() ? "/v1/suggestions/" : "/v1/department/suggestions/";
           const answer = await api("GET", base + id);
+          if (mine !== selects) return;
+          if (!answer.ok) {
+            clearDetail(); selects = mine; $("detail").hidden = false;
+            $("result").className = "error"; $("result").textContent = errorText(answer.error); return;
+          }
           $("result").textContent = ""; $("result").className = "";
-          if (!answer.ok) { current = null; $("detail").hidden = false; $("result").className = "error"; $("result").textContent = errorText(answer.error); return; }
+          if (current && current.id !== id) for (const field of ["a-text", "fb-text", "r-note", "t-reason"]) $(field).value = "";
           current = named(answer.body);
           renderList();
           renderDetail();
@@ -240,6 +257,7 @@ enum SuggestionsScript {
         }
 
         async function act(path, body) {
+          if (!current) return false;
           const out = $("result");
           const actor = $("actor").value.trim();
           if (!actor) { out.className = "error"; out.dataset.code = "actor"; out.textContent = t("needActor"); $("actor").focus(); return false; }

@@ -105,6 +105,14 @@ extension VenueNodeCommand {
                     let phone = try database.phoneBox(session: row.session, box: row.box)
                     let counts = try counts(row, phone: phone)
                     // A phone box's other forms are those sent on phones (issue #17): it holds no paper.
+                    if let phone, let forms, forms.filter({ $0.value != 0 }) != phone.forms {
+                        throw CommandFailure(
+                            "box \(row.box) is a phone box: its forms are those sent on phones ("
+                                + (phone.forms.isEmpty
+                                    ? "none"
+                                    : phone.forms.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+                                        .joined(separator: ", ")) + "); give no form counts; nothing was saved")
+                    }
                     let rowForms = phone.map { $0.forms.isEmpty ? nil : $0.forms } ?? forms
                     payloads.append(
                         (

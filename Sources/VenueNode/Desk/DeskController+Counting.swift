@@ -121,6 +121,16 @@ extension DeskController {
             }
             returned = body.returned ?? phone.cast
             // Its other forms are those sent on phones (issue #17): it holds no paper.
+            if let given = forms, given.filter({ $0.value != 0 }) != phone.forms {
+                throw DeskError(
+                    .badRequest, "bad_request",
+                    "box \(body.box) is a phone box: its forms are those sent on phones ("
+                        + (phone.forms.isEmpty
+                            ? "none"
+                            : phone.forms.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
+                                separator: ", "))
+                        + "); leave the form counts empty")
+            }
             forms = phone.forms.isEmpty ? nil : phone.forms
         } else {
             guard body.unused == nil else {

@@ -8,19 +8,6 @@ import Shared
 /// suggestion's ID-card and telephone numbers are masked before the record is written; its contact is kept only with
 /// the citizen's consent.
 extension DeskController {
-    struct FormBody: Decodable {
-        var session: String
-        var box: String
-        var kind: String
-        /// A survey's answers: question (or `question:department`) → answer.
-        var answers: [String: String]?
-        var text: String?
-        var departments: [String]?
-        var topic: String?
-        var contact: String?
-        var consent: Bool?
-    }
-
     struct FormAnswer: Encodable {
         var seq: Int64
         var hash: String
@@ -33,49 +20,18 @@ extension DeskController {
 
     @Sendable func enterForm(_ request: Request, context: DeskRequestContext) async throws -> Response {
         let clerk = try clerk(context, [.count, .lead])
-        let body = try await body(FormBody.self, request, example: Self.formExample)
+        let body = try await body(FormInput.self, request, example: Self.formExample)
         try checkSession(body.session)
-        guard let kind = RecordPayload.FormKind(rawValue: body.kind) else {
-            throw DeskError(
-                .badRequest, "bad_request",
-                "kind is one of " + RecordPayload.FormKind.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        let payload: RecordPayload.Form
-        var masked = false
-        switch kind {
-        case .survey, .discipline:
-            guard body.text == nil, body.departments == nil, body.topic == nil, body.contact == nil,
-                body.consent == nil
-            else {
-                throw DeskError(
-                    .badRequest, "bad_request", "a \(kind.rawValue) form is anonymous: send only its answers")
-            }
-            payload = .init(
-                session: body.session, box: body.box, form: kind, answers: body.answers ?? [:],
-                clerk: clerk.attribution)
-        case .suggestion:
-            guard body.answers == nil else {
-                throw DeskError(.badRequest, "bad_request", "a suggestion has no survey answers")
-            }
-            let contact = body.contact?.trimmingCharacters(in: .whitespaces)
-            let given = contact.flatMap { $0.isEmpty ? nil : $0 }
-            guard given == nil || body.consent == true else {
-                throw DeskError(
-                    .badRequest, "no_consent",
-                    "a contact is kept only when the citizen consented to be called back: tick the consent, or "
-                        + "leave the contact out")
-            }
-            let text = body.text ?? ""
-            payload = RecordPayload.Form.suggestion(
-                session: body.session, box: body.box, text: text,
-                departments: body.departments.flatMap { $0.isEmpty ? nil : $0 },
-                topic: body.topic.flatMap { $0.isEmpty ? nil : $0 }, contact: given, clerk: clerk.attribution)
-            masked = payload.text != text
+        let (payload, masked): (RecordPayload.Form, Bool)
+        do {
+            (payload, masked) = try body.form(clerk: clerk.attribution)
+        } catch {
+            throw DeskError(.badRequest, error.code, error.message)
         }
         let saved = try await save(.form(payload))
         context.logger.info(
             "form entered at the desk",
-            metadata: ["clerk.id": "\(clerk.id)", "kind": "\(kind.rawValue)", "seq": "\(saved.seq)"])
+            metadata: ["clerk.id": "\(clerk.id)", "kind": "\(payload.form.rawValue)", "seq": "\(saved.seq)"])
         return try DeskJSON.response(FormAnswer(seq: saved.seq, hash: saved.hash, masked: masked))
     }
 }

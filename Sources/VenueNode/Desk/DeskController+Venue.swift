@@ -303,6 +303,8 @@ extension DeskController {
         /// New counts for a box's closing record; without them the record is voided.
         var issued: Int?
         var returned: Int?
+        /// New counts of the other forms (issue #17) for a box's closing, by kind: the kinds given replace theirs.
+        var forms: [String: Int]?
     }
 
     @Sendable func correct(_ request: Request, context: DeskRequestContext) async throws -> Response {
@@ -319,17 +321,25 @@ extension DeskController {
         }
         let database = self.database
         var replacement: RecordPayload?
-        if body.issued != nil || body.returned != nil {
+        if body.issued != nil || body.returned != nil || body.forms != nil {
             let target = body.target
             let original = try await offload { try database.recentRecord(seq: target) }
-            guard case .boxClosed(var closed)? = original, let issued = body.issued, let returned = body.returned else {
+            guard case .boxClosed(var closed)? = original, (body.issued == nil) == (body.returned == nil) else {
                 throw DeskError(
                     .badRequest, "bad_request",
-                    "new counts (issued and returned, both) replace only a box's closing record")
+                    "new counts (issued and returned, both; or the forms) replace only a box's closing record")
             }
-            (closed.issued, closed.returned, closed.at, closed.clerk) = (
-                issued, returned, Date().formatted(.iso8601), lead.attribution
-            )
+            for kind in (body.forms ?? [:]).keys where RecordPayload.FormKind(rawValue: kind) == nil {
+                throw DeskError(
+                    .badRequest, "bad_request",
+                    "unknown form \"\(kind)\": the forms are "
+                        + RecordPayload.FormKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            if let issued = body.issued, let returned = body.returned {
+                (closed.issued, closed.returned) = (issued, returned)
+            }
+            if let forms = body.forms { closed.forms = (closed.forms ?? [:]).merging(forms) { $1 } }
+            (closed.at, closed.clerk) = (Date().formatted(.iso8601), lead.attribution)
             replacement = .boxClosed(closed)
         }
         let answer = try await save(

@@ -189,6 +189,11 @@ enum DeskPage {
                 <div><label for="correct-issued" data-t="correctIssued">新的发放数（封箱记录）</label><input id="correct-issued" inputmode="numeric"></div>
                 <div><label for="correct-returned" data-t="correctReturned">新的回收数（封箱记录）</label><input id="correct-returned" inputmode="numeric"></div>
               </div>
+              <div class="row">
+                <div><label for="correct-surveys" data-t="correctSurveys">新的问卷份数（封箱记录）</label><input id="correct-surveys" inputmode="numeric"></div>
+                <div><label for="correct-suggestions" data-t="correctSuggestions">新的意见建议表份数</label><input id="correct-suggestions" inputmode="numeric"></div>
+                <div><label for="correct-discipline" data-t="correctDiscipline">新的纪律调查表份数</label><input id="correct-discipline" inputmode="numeric"></div>
+              </div>
               <button type="submit" data-t="correctSave">保存更正</button>
               <p id="correct-result" role="status"></p>
             </form>

@@ -11,7 +11,7 @@ enum DeskScript {
                 formsKind:"表单", formSurvey:"社情民意调查问卷", formDiscipline:"纪律情况调查表", formSuggestion:"意见建议征集表",
                 formsBox:"哪个票箱（须已封箱并清点表单）", formsLegend:"本题按键：{options} · <kbd>0</kbd> 未作答 · <kbd>⌫</kbd> 撤销 · <kbd>Enter</kbd> 保存本份",
                 formsProgress:"{kind}：已录入 {e} / 回收 {r}", formSaved:"已保存（记录 {seq}），请录入下一份", formIncomplete:"还有问题未录入：{q}（未作答请按 0）",
-                formsDone:"本票箱的这种表单已全部录入", formsNotCounted:"封箱时没有清点这种表单：请负责人更正封箱记录，写上份数",
+                formsDone:"本票箱的这种表单已全部录入", formsNotCounted:"封箱时没有清点这种表单：请负责人在“记录与更正”（Alt+5）更正封箱记录，写上份数",
                 noAnswer:"未作答", sgText:"意见建议内容（照原文录入；身份证号、电话号码保存前自动遮盖）", sgDepartments:"涉及部门",
                 sgTopic:"主题", sgContact:"联系方式（可不填）", sgConsent:"本人同意回访", sgSave:"保存（Ctrl+Enter）", sgNone:"（未选）",
                 masked:"；内容中的身份证号、电话号码已遮盖", formsCol:"表单 已录/回收", closeSurveys:"其中问卷（份）",
@@ -36,7 +36,8 @@ enum DeskScript {
                 disputes:"待裁定", disputeLine:"第 {p} 张：", uploadKind:"文件内容", kindCheckins:"签到", kindBallots:"选票",
                 uploadFile:"扫描仪导出的 CSV 文件", upload:"上传", uploaded:"已导入 {n} 条（导入记录 {seq}）", chooseFile:"请选择文件",
                 correctTitle:"更正一条记录（仅负责人）", correctTarget:"记录号", correctReason:"更正原因（必填）",
-                correctIssued:"新的发放数（封箱记录）", correctReturned:"新的回收数（封箱记录）", correctSave:"保存更正",
+                correctIssued:"新的发放数（封箱记录）", correctReturned:"新的回收数（封箱记录）",
+                correctSurveys:"新的问卷份数（封箱记录）", correctSuggestions:"新的意见建议表份数", correctDiscipline:"新的纪律调查表份数", correctSave:"保存更正",
                 recordsTitle:"最近的记录", seq:"记录号", kind:"类型", summary:"内容", savedAt:"时间", correctedBy:"已被更正",
                 reconcileTitle:"本会场核对", severity:"级别", detail:"说明", expected:"应为", actual:"实为", noFindings:"没有发现问题",
                 standby:"备机 {node}：{state}", standbyCaughtUp:"已同步", standbyBehind:"落后 {n} 条", standbyNever:"尚未连接",
@@ -80,7 +81,7 @@ enum DeskScript {
                 formsKind:"Form", formSurvey:"Opinion survey", formDiscipline:"Discipline survey", formSuggestion:"Suggestion form",
                 formsBox:"Box (closed, its forms counted)", formsLegend:"Keys for this question: {options} · <kbd>0</kbd> not answered · <kbd>⌫</kbd> undo · <kbd>Enter</kbd> save this form",
                 formsProgress:"{kind}: entered {e} / returned {r}", formSaved:"Saved (record {seq}); enter the next one", formIncomplete:"Questions not keyed yet: {q} (0 for not answered)",
-                formsDone:"Every form of this kind in the box is entered", formsNotCounted:"The box's closing did not count this form: the lead corrects the closing with the number",
+                formsDone:"Every form of this kind in the box is entered", formsNotCounted:"The box's closing did not count this form: the lead corrects the closing with the number (Records, Alt+5)",
                 noAnswer:"not answered", sgText:"The suggestion, as written (ID-card and telephone numbers are masked before saving)", sgDepartments:"Departments",
                 sgTopic:"Topic", sgContact:"Contact (optional)", sgConsent:"Consents to a call back", sgSave:"Save (Ctrl+Enter)", sgNone:"(none)",
                 masked:"; ID-card and telephone numbers in the text were masked", formsCol:"Forms entered/returned", closeSurveys:"Survey forms in it",
@@ -105,7 +106,8 @@ enum DeskScript {
                 disputes:"To decide", disputeLine:"Paper {p}: ", uploadKind:"The file holds", kindCheckins:"check-ins", kindBallots:"ballots",
                 uploadFile:"CSV file exported by the scanner", upload:"Upload", uploaded:"Imported {n} record(s) (import record {seq})", chooseFile:"Choose a file",
                 correctTitle:"Correct a record (lead only)", correctTarget:"Record", correctReason:"Reason (required)",
-                correctIssued:"New issued (box closing)", correctReturned:"New returned (box closing)", correctSave:"Save correction",
+                correctIssued:"New issued (box closing)", correctReturned:"New returned (box closing)",
+                correctSurveys:"New survey forms (box closing)", correctSuggestions:"New suggestion forms", correctDiscipline:"New discipline forms", correctSave:"Save correction",
                 recordsTitle:"Latest records", seq:"Record", kind:"Kind", summary:"What", savedAt:"Saved", correctedBy:"Corrected by",
                 reconcileTitle:"This venue's reconciliation", severity:"Severity", detail:"Detail", expected:"Expected", actual:"Found", noFindings:"Nothing found",
                 standby:"Standby {node}: {state}", standbyCaughtUp:"caught up", standbyBehind:"{n} behind", standbyNever:"not connected yet",
@@ -316,7 +318,7 @@ enum DeskScript {
         setInterval(refresh, 2000);
 
         $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; render(); focusTab(); });
-        $("session").addEventListener("change", () => { session = $("session").value; localStorage.setItem("desk.session", session); keying = null; render(); });
+        $("session").addEventListener("change", () => { session = $("session").value; localStorage.setItem("desk.session", session); keying = null; formsEntry = null; formsStatus = null; render(); });
 
         $("signin").addEventListener("submit", async (e) => {
           e.preventDefault();
@@ -679,10 +681,7 @@ enum DeskScript {
           focusTab();
         });
         async function saveForm(body) {
-          formsSaving = true;
-          let result;
-          try { result = await api("POST", "/desk/api/forms", Object.assign({ session, box: formsEntry.box, kind: formsEntry.kind }, body)); }
-          finally { formsSaving = false; }
+          const result = await api("POST", "/desk/api/forms", Object.assign({ session, box: formsEntry.box, kind: formsEntry.kind }, body));
           if (result.ok) formsStatus = { outcome:"saved", text: () => fill(t("formSaved"), result.body) + (result.body.masked ? t("masked") : "") };
           else formsStatus = { outcome:"refused", text: () => errorText(result.body.error) + detail(result.body.error) };
           return result.ok;
@@ -697,10 +696,14 @@ enum DeskScript {
             if (missing.length) { formsStatus = { outcome:"refused", text: () => fill(t("formIncomplete"), { q: missing.join("、") }) }; renderForms(); return; }
             const answers = {};
             for (const [k, v] of Object.entries(formsEntry.answers)) if (v) answers[k] = v;
-            if (await saveForm({ answers })) { formsEntry.answers = {}; formsEntry.index = 0; }
-            await refresh();
+            // Keys typed while the form is saved wait, in order, until the next form is ready: none lands on this one.
+            formsSaving = true;
+            try {
+              if (await saveForm({ answers })) { formsEntry.answers = {}; formsEntry.index = 0; }
+              await refresh();
+            } finally { formsSaving = false; }
             renderForms();
-            for (const queued of formsQueue.splice(0)) await surveyKey(queued);
+            while (formsQueue.length && !formsSaving) await surveyKey(formsQueue.shift());
             return;
           }
           if (key === "Backspace") {
@@ -721,6 +724,10 @@ enum DeskScript {
         $("suggestion-form").addEventListener("submit", async (e) => {
           e.preventDefault();
           if (formsSaving) return;
+          formsSaving = true;
+          try { await saveSuggestion(); } finally { formsSaving = false; }
+        });
+        async function saveSuggestion() {
           const body = { text: $("sg-text").value, departments: [...document.querySelectorAll("#sg-departments input:checked")].map((x) => x.value) };
           if ($("sg-topic").value) body.topic = $("sg-topic").value;
           if ($("sg-contact").value.trim()) body.contact = $("sg-contact").value.trim();
@@ -731,7 +738,7 @@ enum DeskScript {
           await refresh();
           renderForms();
           $("sg-text").focus();
-        });
+        }
         $("sg-text").addEventListener("keydown", (e) => {
           if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); $("suggestion-form").requestSubmit(); }
         });
@@ -765,11 +772,14 @@ enum DeskScript {
           const body = { target: Number($("correct-target").value), reason: $("correct-reason").value };
           if ($("correct-issued").value.trim() !== "") body.issued = Number($("correct-issued").value);
           if ($("correct-returned").value.trim() !== "") body.returned = Number($("correct-returned").value);
+          for (const [kind, id] of [["survey", "correct-surveys"], ["suggestion", "correct-suggestions"], ["discipline", "correct-discipline"]]) {
+            if ($(id).value.trim() !== "") body.forms = Object.assign(body.forms || {}, { [kind]: Number($(id).value) });
+          }
           const result = await api("POST", "/desk/api/corrections", body);
           out.className = result.ok ? "ok" : "error";
           out.dataset.code = result.ok ? "ok" : result.body.error.code;
           out.textContent = result.ok ? fill(t("saved"), result.body) : errorText(result.body.error) + detail(result.body.error);
-          if (result.ok) for (const id of ["correct-target", "correct-reason", "correct-issued", "correct-returned"]) $(id).value = "";
+          if (result.ok) for (const id of ["correct-target", "correct-reason", "correct-issued", "correct-returned", "correct-surveys", "correct-suggestions", "correct-discipline"]) $(id).value = "";
           loadRecords(); refresh();
           $("correct-target").focus();
         });

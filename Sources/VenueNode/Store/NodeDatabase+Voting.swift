@@ -263,15 +263,15 @@ extension NodeDatabase {
             let (session, box) = try Self.codeBox(db, hash: VotingCode.hash(canonical: canonical))
             try Self.checkOpen(db, session: session, box: box)
             let sent = try RecordPayload.FormKind.allCases.filter { kind in
-                try Self.sealedForm(db, key: Self.formKey(kind, canonical: canonical)) != nil
+                try Self.formUse(db, key: Self.formKey(kind, canonical: canonical)) != nil
             }
             return (session, box, sent)
         }
     }
 
     /// Seals `form` (a survey, a discipline survey or a suggestion, already masked) sent with `code` into its box
-    /// until the box closes, as a ballot is sealed: the code, the box and the form are checked, then it is kept under a
-    /// key of its kind and the code in one durable transaction. `submission` is the page's random id: the same page
+    /// until the box closes, as a ballot is sealed: the code, the box and the form are checked, then the code's use
+    /// for this kind and the form (under a random id) are kept in one durable transaction. `submission` is the page's random id: the same page
     /// sending again is answered `true` (sent before) and nothing is added. Returns whether it was sent before.
     @discardableResult
     public func sealForm(code input: String, form: RecordPayload.Form, submission: String, event: EventDefinition)
@@ -284,7 +284,7 @@ extension NodeDatabase {
         return try write { db in
             try Self.ensureLedger(db)
             let owner = try Self.codeBox(db, hash: codeHash)
-            if let earlier = try Self.sealedForm(db, key: key) {
+            if let earlier = try Self.formUse(db, key: key) {
                 if earlier == submissionHash { return true }
                 throw VoteRefusal(.formSent, "this code has sent its \(form.form.rawValue) form already: one per code")
             }
@@ -300,27 +300,28 @@ extension NodeDatabase {
             } catch let rejection as RecordRejection {
                 throw VoteRefusal(.badForm, rejection.message)
             }
+            // The use and the form in rows that share nothing: the form's id is random.
             try db.execute(
-                sql: """
-                    INSERT INTO sealedForm (formKey, session, box, kind, payload, submission) VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    key, form.session, form.box, form.form.rawValue, RecordPayload.form(form).canonicalJSON(),
-                    submissionHash,
-                ])
+                sql: "INSERT INTO phoneFormUse (formKey, submission) VALUES (?, ?)", arguments: [key, submissionHash])
+            var generator = SystemRandomNumberGenerator()
+            let id = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+                .joined()
+            try db.execute(
+                sql: "INSERT INTO sealedForm (id, session, box, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, form.session, form.box, form.form.rawValue, RecordPayload.form(form).canonicalJSON()])
             return false
         }
     }
 
-    /// Where a code's form of `kind` is kept: not the code's hash, so that it does not lead to the code's ballot.
+    /// The mark that a code sent its form of `kind` (not the code's hash, and not where the form is kept).
     static func formKey(_ kind: RecordPayload.FormKind, canonical: String) -> String {
         SHA256.hash(data: Data("sanmin-phone-form:\(kind.rawValue):\(canonical)".utf8)).hexString
     }
 
-    /// The submission a form was sent with, if one was.
-    static func sealedForm(_ db: Database, key: String) throws -> String? {
+    /// The submission a code's form was sent with, if one was.
+    static func formUse(_ db: Database, key: String) throws -> String? {
         try String.fetchOne(
-            db.cachedStatement(sql: "SELECT submission FROM sealedForm WHERE formKey = ?"), arguments: [key])
+            db.cachedStatement(sql: "SELECT submission FROM phoneFormUse WHERE formKey = ?"), arguments: [key])
     }
 
     static let malformed = VoteRefusal(

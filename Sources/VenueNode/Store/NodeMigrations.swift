@@ -299,21 +299,30 @@ extension NodeDatabase {
             """
         ),
         // The other forms on phones (issue #17): a survey, a discipline survey or a suggestion sent with a voting code,
-        // sealed like a ballot until its box closes. Keyed by a hash of the kind and the code (not the code's hash), so
-        // one of each kind per code, and a form cannot be joined to the ballot cast with the same code without the
-        // code itself, which the node never holds. No time, no row order. Never synced, never changed.
+        // sealed like a ballot until its box closes. Two tables with nothing to join them: `phoneFormUse` says that a
+        // code sent a form of a kind (keyed by a hash of the kind and the code: one of each kind per code), and
+        // `sealedForm` holds the form under a random id. So even the slip's code does not lead to a form (a
+        // suggestion's contact), nor a form to the ballot cast with the same code. No time, no row order. Never
+        // synced, never changed.
         (
             "v11: phone forms",
             """
-            CREATE TABLE sealedForm (
+            CREATE TABLE phoneFormUse (
                 formKey TEXT PRIMARY KEY,
+                submission TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE sealedForm (
+                id TEXT PRIMARY KEY,
                 session TEXT NOT NULL,
                 box TEXT NOT NULL,
                 kind TEXT NOT NULL CHECK (kind IN ('suggestion', 'survey', 'discipline')),
-                payload TEXT NOT NULL,
-                submission TEXT NOT NULL
+                payload TEXT NOT NULL
             ) WITHOUT ROWID;
             CREATE INDEX sealedForm_box ON sealedForm (session, box, kind);
+            CREATE TRIGGER phoneFormUse_is_append_only_update BEFORE UPDATE ON phoneFormUse
+            BEGIN SELECT RAISE(ABORT, 'phoneFormUse is append-only'); END;
+            CREATE TRIGGER phoneFormUse_is_append_only_delete BEFORE DELETE ON phoneFormUse
+            BEGIN SELECT RAISE(ABORT, 'phoneFormUse is append-only'); END;
             CREATE TRIGGER sealedForm_is_append_only_update BEFORE UPDATE ON sealedForm
             BEGIN SELECT RAISE(ABORT, 'sealedForm is append-only'); END;
             CREATE TRIGGER sealedForm_is_append_only_delete BEFORE DELETE ON sealedForm

@@ -202,17 +202,9 @@ struct VoteController {
                 sent: place.sent.map(\.rawValue)))
     }
 
-    struct FormBody: Decodable {
+    /// The code and the page's id of this submission, beside the form (`FormInput`) in the same body.
+    struct FormEnvelope: Decodable {
         var code: String
-        var session: String
-        var box: String
-        var kind: String
-        var answers: [String: String]?
-        var text: String?
-        var departments: [String]?
-        var topic: String?
-        var contact: String?
-        var consent: Bool?
         var submission: String
     }
 
@@ -223,36 +215,29 @@ struct VoteController {
 
     @Sendable func sendForm(_ request: Request, context: DeskRequestContext) async throws -> Response {
         try checkThrottle(context)
-        let body = try await decode(
-            FormBody.self, request,
-            example:
-                #"{"code": "…", "session": "S1", "box": "E1", "kind": "survey", "answers": {…}, "submission": "…"}"#)
+        let buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
+        let data = Data(buffer.readableBytesView)
+        guard let body = try? JSONDecoder().decode(FormEnvelope.self, from: data),
+            let input = try? JSONDecoder().decode(FormInput.self, from: data)
+        else {
+            throw DeskError(
+                .badRequest, "bad_request",
+                #"the body must be JSON like {"code": "…", "session": "S1", "box": "E1", "kind": "survey", "answers": {…}, "submission": "…"}"#
+            )
+        }
         guard (8...128).contains(body.submission.count) else {
             throw DeskError(.badRequest, "bad_request", "submission must be the page's id of 8 to 128 characters")
         }
-        guard let kind = RecordPayload.FormKind(rawValue: body.kind) else {
-            throw DeskError(.badRequest, "bad_request", "kind is suggestion, survey or discipline")
-        }
         let form: RecordPayload.Form
-        switch kind {
-        case .survey, .discipline:
-            guard body.text == nil, body.departments == nil, body.topic == nil, body.contact == nil else {
-                throw refuse(
-                    VoteRefusal(.badForm, "a \(kind.rawValue) form is anonymous: only its answers"), context: context)
-            }
-            form = .init(session: body.session, box: body.box, form: kind, answers: body.answers ?? [:])
-        case .suggestion:
-            let contact = body.contact?.trimmingCharacters(in: .whitespaces)
-            let given = contact.flatMap { $0.isEmpty ? nil : $0 }
-            guard given == nil || body.consent == true else {
-                throw refuse(
-                    VoteRefusal(.badForm, "a contact is kept only when you consent to be called back"), context: context
-                )
-            }
-            form = RecordPayload.Form.suggestion(
-                session: body.session, box: body.box, text: body.text ?? "",
-                departments: body.departments.flatMap { $0.isEmpty ? nil : $0 },
-                topic: body.topic.flatMap { $0.isEmpty ? nil : $0 }, contact: given)
+        do {
+            form = try input.form(clerk: nil).form
+        } catch {
+            throw refuse(VoteRefusal(.badForm, error.message), context: context)
+        }
+        // A phone sends a survey with at least one answer (a blank paper form is counted at the desk, not here).
+        if form.form != .suggestion, (form.answers ?? [:]).isEmpty {
+            throw refuse(
+                VoteRefusal(.badForm, "a survey sent from a phone answers at least one question"), context: context)
         }
         let database = self.database
         let event = venue.event.definition
@@ -266,7 +251,7 @@ struct VoteController {
         }
         context.logger.info(
             "phone form sealed",
-            metadata: ["session": "\(body.session)", "box": "\(body.box)", "kind": "\(kind.rawValue)"])
+            metadata: ["session": "\(form.session)", "box": "\(form.box)", "kind": "\(form.form.rawValue)"])
         return try DeskJSON.response(FormSent(again: again))
     }
 }

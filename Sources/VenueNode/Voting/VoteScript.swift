@@ -94,6 +94,14 @@ enum VoteScript {
 
         // ---- The other forms (issue #17): sent with the same code, sealed apart from the ballot -------------
         let forms = null, formKind = null, formAnswers = {}, formSending = false;
+        // A new slip in the same tab starts with empty forms: nothing of the last person's stays.
+        function resetForms() {
+          forms = null; formKind = null; formAnswers = {};
+          for (const id of ["sg-text", "sg-contact"]) $(id).value = "";
+          $("sg-consent").checked = false; $("sg-topic").value = "";
+          for (const box of document.querySelectorAll("#sg-departments input")) box.checked = false;
+          $("form-error").textContent = ""; $("more").hidden = true;
+        }
         async function loadForms() {
           const answer = await call("/vote/api/forms", { code });
           forms = answer.ok ? answer.body : null;
@@ -187,6 +195,10 @@ enum VoteScript {
             return;
           }
           forms.sent.push(formKind);
+          if (formKind === "suggestion") {
+            for (const id of ["sg-text", "sg-contact"]) $(id).value = "";
+            $("sg-consent").checked = false;
+          }
           $("done-note").textContent = t("formDone");
           only("done"); renderMore(); window.scrollTo(0, 0);
         });
@@ -289,7 +301,7 @@ enum VoteScript {
         // Another slip scanned into the same tab changes only the fragment: start again with its code.
         window.addEventListener("hashchange", () => {
           if (!codeFromAddress() || sending) return;
-          ballot = null; marks = {}; say(null); $("code").value = ""; open(get(tab, "code"));
+          ballot = null; marks = {}; say(null); $("code").value = ""; resetForms(); open(get(tab, "code"));
         });
         })();
         """#

@@ -30,22 +30,15 @@ import Testing
             "venue-node", ["clerks", "add", "--data-dir", "n", "--name", "李强", "--role", "count"])
         #expect(added.status == 0, "\(added.stderr)")
         let code = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let daemon = try harness.start(
-            "venue-node",
-            ["run", "--data-dir", "n", "--interval", "1", "--max-backoff", "1", "--desk-listen", "127.0.0.1:0"],
-            log: "daemon.log")
+        let (daemon, desk) = try await harness.startDesk("n", options: ["--interval", "1", "--max-backoff", "1"])
         defer {
-            if daemon.isRunning {
-                daemon.terminate()
-                daemon.waitUntilExit()
-            }
+            daemon.terminate()
+            daemon.waitUntilExit()
         }
-        let line = try await harness.waitForLine(startingWith: "desk listening on 127.0.0.1:", in: "daemon.log")
-        let deskPort = try #require(Int(line.split(separator: ":").last ?? ""))
         let browser = try await Chromium(workDirectory: harness.workDirectory)
         try browser.resize(width: 1366, height: 900)
         try browser.send("Page.enable")
-        try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(deskPort)/desk"])
+        try browser.send("Page.navigate", ["url": desk + "/desk"])
 
         func value(_ expression: String) throws -> String { (try browser.evaluate(expression) as? String) ?? "" }
         func until(_ expression: String, _ what: String = "") async throws {

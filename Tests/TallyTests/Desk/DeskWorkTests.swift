@@ -14,9 +14,12 @@ import Testing
 /// with its code, changing nothing.
 @Suite struct DeskWorkTests {
     let database: NodeDatabase
-    let event = try! EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+    let event: LoadedEvent
 
-    init() throws {
+    init() throws { try self.init(eventJSON: Fixtures.smallEventJSON) }
+
+    init(eventJSON: String) throws {
+        event = try EventDefinition.load(data: Data(eventJSON.utf8))
         database = try NodeDatabase(writer: DatabaseQueue())
         let roster =
             (1...5).map { number in
@@ -497,5 +500,90 @@ import Testing
         }
         if case .imported(let imported) = records[2] { #expect(imported.clerk == "王芳#2") }
         #expect(try database.attendance() == ["S1": ["resident": 2]])
+    }
+
+    @Test func theOtherFormsAreEnteredCountedAndCorrectedAtTheDesk() async throws {
+        let desk = try DeskWorkTests(eventJSON: FormRecordTests.eventJSON)
+        try await desk.app().test(.router) { client in
+            let counter = try await desk.signIn(client, "李强", .count)
+            let lead = try await desk.signIn(client, "张伟", .lead)
+            let clerk = try await desk.signIn(client, "王芳", .desk)
+            // A box of forms only: no ballot numbers, the forms counted
+            let closed = try await desk.post(
+                client, counter, "/desk/api/boxes/close", #"{"session": "S1", "box": "E1", "forms": {"survey": 1}}"#)
+            #expect(closed.status == .ok)
+            #expect(
+                try await desk.post(
+                    client, counter, "/desk/api/boxes/close",
+                    #"{"session": "S1", "box": "E2", "forms": {"letter": 1}}"#
+                ).status == .badRequest)
+            // The suggestion was not counted: refused until the lead corrects the closing
+            let suggestion =
+                #"{"session": "S1", "box": "E1", "kind": "suggestion", "text": "路灯不亮，电话13812345678", "departments": ["D01"], "topic": "traffic", "contact": "13812345678", "consent": true}"#
+            let early = try await desk.post(client, counter, "/desk/api/forms", suggestion)
+            #expect(early.status == .conflict && Self.code(early.body) == "forms_over_returned")
+            #expect(
+                Self.code(
+                    try await desk.post(
+                        client, counter, "/desk/api/corrections",
+                        #"{"target": 1, "reason": "漏点", "forms": {"suggestion": 1}}"#
+                    ).body) == "not_lead")
+            let corrected = try await desk.post(
+                client, lead, "/desk/api/corrections",
+                #"{"target": 1, "reason": "漏点意见建议表", "forms": {"suggestion": 1}}"#)
+            #expect(corrected.status == .ok)
+            // Bad input: each refused with its code, nothing written
+            let refusals: [(String, Desk, HTTPResponse.Status, String)] = [
+                (
+                    #"{"session": "S1", "box": "E1", "kind": "suggestion", "text": "x", "contact": "13812345678"}"#,
+                    counter, .badRequest, "no_consent"
+                ),
+                (#"{"session": "S1", "box": "E1", "kind": "letter"}"#, counter, .badRequest, "bad_request"),
+                (
+                    #"{"session": "S1", "box": "E1", "kind": "survey", "answers": {"safety": "good"}, "text": "x"}"#,
+                    counter, .badRequest, "bad_request"
+                ),
+                (
+                    #"{"session": "S1", "box": "E1", "kind": "survey", "answers": {"safety": "great"}}"#, counter,
+                    .badRequest, "invalid"
+                ),
+                (
+                    #"{"session": "S1", "box": "E1", "kind": "suggestion", "text": " "}"#, counter, .badRequest,
+                    "invalid"
+                ),
+                (
+                    #"{"session": "S9", "box": "E1", "kind": "survey", "answers": {}}"#, counter, .badRequest,
+                    "unknown_session"
+                ),
+                (
+                    #"{"session": "S1", "box": "E1", "kind": "survey", "answers": {"safety": "good"}}"#, clerk,
+                    .forbidden, "role"
+                ),
+            ]
+            for (body, who, status, code) in refusals {
+                let answer = try await desk.post(client, who, "/desk/api/forms", body)
+                #expect(answer.status == status && Self.code(answer.body) == code, "\(body): \(answer)")
+            }
+            #expect(try desk.payloads().count == 2)
+            // Then the suggestion, masked, and the survey; one survey more is refused
+            let saved = try await desk.post(client, counter, "/desk/api/forms", suggestion)
+            #expect(saved.status == .ok && saved.body["masked"] as? Bool == true)
+            let survey =
+                #"{"session": "S1", "box": "E1", "kind": "survey", "answers": {"safety": "good", "service:D02": "fair"}}"#
+            #expect(try await desk.post(client, counter, "/desk/api/forms", survey).status == .ok)
+            let over = try await desk.post(client, counter, "/desk/api/forms", survey)
+            #expect(over.status == .conflict && Self.code(over.body) == "forms_over_returned")
+            let payloads = try desk.payloads()
+            #expect(payloads.count == 4)
+            guard case .correction(let correction) = payloads[1], case .boxClosed(let box)? = correction.replacement,
+                case .form(let form) = payloads[2], case .form(let answers) = payloads[3]
+            else {
+                Issue.record("unexpected records \(payloads)")
+                return
+            }
+            #expect(box.issued == 0 && box.returned == 0 && box.forms == ["survey": 1, "suggestion": 1])
+            #expect(form.text == "路灯不亮，电话138******78" && form.contact == "13812345678" && form.clerk == "李强#1")
+            #expect(answers.answers == ["safety": "good", "service:D02": "fair"])
+        }
     }
 }

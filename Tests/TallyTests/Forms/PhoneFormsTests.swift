@@ -133,16 +133,18 @@ import Testing
         // b sends a survey with one question left unanswered
         try database.sealForm(code: b, form: survey(["safety": "fair"]), submission: "survey-b", event: event)
 
-        // The forms cannot be joined to the ballot: their keys are neither a code's hash nor its ballot's
-        let joined = try database.writer.read { db in
-            try Int.fetchOne(
+        // Nothing joins a form to its code or its code's ballot: the form's row holds no key derived from the code
+        let columns = try database.writer.read { db in try db.columns(in: "sealedForm").map(\.name) }
+        #expect(columns == ["id", "session", "box", "kind", "payload"])
+        let ids = try database.writer.read { db in try String.fetchAll(db, sql: "SELECT id FROM sealedForm") }
+        let keys = try database.writer.read { db in
+            try String.fetchAll(
                 db,
-                sql: """
-                    SELECT COUNT(*) FROM sealedForm f
-                    WHERE f.formKey IN (SELECT hash FROM votingCode) OR f.formKey IN (SELECT codeHash FROM sealedBallot)
-                    """) ?? -1
+                sql:
+                    "SELECT hash FROM votingCode UNION SELECT codeHash FROM sealedBallot UNION SELECT formKey FROM phoneFormUse"
+            )
         }
-        #expect(joined == 0)
+        #expect(ids.count == 4 && Set(ids).isDisjoint(with: keys))
         let stored = try database.writer.read { db in
             try String.fetchAll(db, sql: "SELECT payload FROM sealedForm").joined(separator: "\n")
         }

@@ -28,15 +28,11 @@ import VenueNode
         defer { aggregator.terminate() }
         try harness.createNode(
             "n", event: eventURL, venue: "east", aggregatorURL: "http://127.0.0.1:\(aggregatorPort)")
-        let daemon = try harness.start(
-            "venue-node", ["run", "--data-dir", "n", "--desk-listen", "127.0.0.1:0", "--interval", "1"], log: "node.log"
-        )
+        let (daemon, base) = try await harness.startDesk("n")
         defer {
             daemon.terminate()
             daemon.waitUntilExit()
         }
-        let line = try await harness.waitForLine(startingWith: "desk listening on ", in: "node.log")
-        let base = "http://127.0.0.1:\(line.split(separator: ":").last!)"
         for step in [
             [
                 "codes", "print", "--data-dir", "n", "--session", "S1", "--box", "E1", "--count", "3", "--url", base,
@@ -156,6 +152,28 @@ import VenueNode
                 "awaitPromise": true, "returnByValue": true,
             ])
         #expect((refused["result"] as? [String: Any])?["value"] as? String == "409 form_sent")
+        // An empty survey from another code: refused by the node too (the page never sends one)
+        let empty = try browser.send(
+            "Runtime.evaluate",
+            [
+                "expression": """
+                fetch('/vote/api/form', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                  body: JSON.stringify({ code: '\(codes[1])', session: 'S1', box: 'E1', kind: 'survey', answers: {},
+                    submission: 'empty-survey-1234' }) })
+                  .then(async (r) => r.status + ' ' + (await r.json()).error.code)
+                """,
+                "awaitPromise": true, "returnByValue": true,
+            ])
+        #expect((empty["result"] as? [String: Any])?["value"] as? String == "400 bad_form")
+        // A closing that counts other forms than those sent is refused, nothing saved
+        let miscounted = try harness.run(
+            "venue-node",
+            ["box", "close", "--data-dir", "n", "--session", "S1", "--box", "E1", "--unused", "2", "--surveys", "5"])
+        #expect(
+            miscounted.status != 0
+                && miscounted.stderr.contains(
+                    "its forms are those sent on phones (1 discipline, 1 suggestion, 1 survey)"),
+            "\(miscounted.stderr)")
 
         // And the box's closing counts exactly the forms sent; the aggregator holds them
         let closed = try harness.run(
