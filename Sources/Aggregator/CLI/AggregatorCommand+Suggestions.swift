@@ -9,7 +9,7 @@ extension AggregatorCommand {
             abstract: "The central office's handling of suggestions: list, triage, answers, review, feedback.",
             discussion: """
                 Every step is appended with who and when; nothing is edited. A suggestion is named VENUE/SEQ.
-                  aggregator suggestions list --data-dir DIR [--venue V] [--department D] [--status S] [--overdue]
+                  aggregator suggestions list --data-dir DIR [--venue V] [--department D] [--topic T] [--status S] [--overdue]
                   aggregator suggestions triage --data-dir DIR east/12 --assign D01 --co D02 --due 2026-12-31 --by 王芳
                   aggregator suggestions triage --data-dir DIR east/13 --forward D03 --by 王芳
                   aggregator suggestions triage --data-dir DIR east/14 --duplicate-of east/12 --by 王芳
@@ -32,6 +32,7 @@ extension AggregatorCommand {
             @OptionGroup var data: AggregatorDataOption
             @Option(help: "Only this venue's.") var venue: String?
             @Option(help: "Only those concerning or assigned to this department.") var department: String?
+            @Option(help: "Only those of this topic.") var topic: String?
             @Option(
                 help: "Only those of this status (new, forwarded, assigned, answered, closed, duplicate, inadmissible)."
             )
@@ -46,12 +47,10 @@ extension AggregatorCommand {
                             + SuggestionItem.Status.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 let today = String(Date().formatted(.iso8601).prefix(10))
-                let items = try data.open().suggestions().filter { item in
-                    (venue == nil || item.venue == venue)
-                        && (department == nil || AggregatorDatabase.concerns(item, department: department!))
-                        && (status == nil || item.status.rawValue == status)
-                        && (!overdue || item.isOverdue(today: today))
-                }
+                let filter = SuggestionFilter(
+                    venue: venue, department: department, topic: topic,
+                    status: status.flatMap(SuggestionItem.Status.init(rawValue:)), overdue: overdue)
+                let items = try data.open().suggestions().filter { filter.matches($0, today: today) }
                 if json {
                     print(String(decoding: try JSONCoding.data(items, .pretty), as: UTF8.self))
                     return

@@ -105,25 +105,21 @@ struct SuggestionsController {
                 today: String(Date().formatted(.iso8601).prefix(10))))
     }
 
-    /// `?venue=`, `?department=`, `?status=`, `?overdue=1`.
+    /// `?venue=`, `?department=`, `?topic=`, `?status=`, `?overdue=1`.
     @Sendable func list(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        let venue = query.get("venue")
-        let department = query.get("department")
         let status = query.get("status")
         if let status, SuggestionItem.Status(rawValue: status) == nil {
             throw APIError(
                 .badRequest, .badRequest,
                 "status is one of " + SuggestionItem.Status.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let overdue = query.get("overdue") == "1"
+        let filter = SuggestionFilter(
+            venue: query.get("venue"), department: query.get("department"), topic: query.get("topic"),
+            status: status.flatMap(SuggestionItem.Status.init(rawValue:)), overdue: query.get("overdue") == "1")
         let today = String(Date().formatted(.iso8601).prefix(10))
         let database = intake.database
-        let items = try await offload { try database.suggestions() }.filter { item in
-            (venue == nil || item.venue == venue)
-                && (department == nil || AggregatorDatabase.concerns(item, department: department!))
-                && (status == nil || item.status.rawValue == status) && (!overdue || item.isOverdue(today: today))
-        }
+        let items = try await offload { try database.suggestions() }.filter { filter.matches($0, today: today) }
         return try JSONResponse.make(items)
     }
 

@@ -54,6 +54,8 @@ public struct DashboardState: Codable, Sendable, Equatable {
         public var heldSeq: Int64
         /// Open errors and warnings about this venue.
         public var findings: Int
+        /// Discipline surveys that report a breach (issue #17), per session: each is a finding of the report.
+        public var breaches: [Breach]
         public var sessions: [VenueSession]
 
         enum CodingKeys: String, CodingKey {
@@ -61,8 +63,14 @@ public struct DashboardState: Codable, Sendable, Equatable {
             case lastContact = "last_contact"
             case pending
             case heldSeq = "held_seq"
-            case findings, sessions
+            case findings, breaches, sessions
         }
+    }
+
+    public struct Breach: Codable, Sendable, Equatable {
+        public var session: String
+        /// Forms giving a breach answer.
+        public var count: Int
     }
 
     public struct Total: Codable, Sendable, Equatable {
@@ -145,6 +153,10 @@ public struct DashboardState: Codable, Sendable, Equatable {
                     online: node?.lastContact.map { now.timeIntervalSince($0) <= onlineSeconds } ?? false,
                     lastContact: contact?.lastContactAt, pending: contact?.pending, heldSeq: node?.heldSeq ?? 0,
                     findings: report.findings.filter { $0.venue == venue.id && $0.severity != .info }.count,
+                    breaches: Dictionary(
+                        report.findings.filter { $0.venue == venue.id && $0.kind == .disciplineBreach }
+                            .map { ($0.session ?? "", $0.actual ?? 0) }, uniquingKeysWith: +
+                    ).sorted { $0.key < $1.key }.map { Breach(session: $0.key, count: $0.value) },
                     sessions: sessions))
         }
         func total(_ session: String?) -> Total {

@@ -76,6 +76,7 @@ enum SuggestionsPage {
             <form id="filters" class="card row" autocomplete="off">
               <div><label for="f-venue" data-t="venue">会场</label><select id="f-venue"></select></div>
               <div><label for="f-department" data-t="department">部门</label><select id="f-department"></select></div>
+              <div><label for="f-topic" data-t="topic">主题</label><select id="f-topic"></select></div>
               <div><label for="f-status" data-t="status">状态</label><select id="f-status"></select></div>
               <div><label><input id="f-overdue" type="checkbox"> <span data-t="overdueOnly">只看逾期</span></label></div>
               <div><button type="button" id="report-html" class="secondary" data-t="reportHTML">办理情况报告</button>

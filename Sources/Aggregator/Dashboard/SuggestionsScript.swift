@@ -137,6 +137,7 @@ enum SuggestionsScript {
           const keep = (id) => $(id).value;
           options($("f-venue"), [["", t("all")]].concat(who.event.venues.map((v) => [v.id, v.name])), keep("f-venue"));
           options($("f-department"), [["", t("all")]].concat(who.event.departments.map((d) => [d.id, d.id + " " + d.name])), keep("f-department"));
+          options($("f-topic"), [["", t("all")]].concat(who.event.topics.map((x) => [x.id, x.label])), keep("f-topic"));
           options($("f-status"), [["", t("all")]].concat(Object.entries(T[lang].statuses)), keep("f-status"));
         }
 
@@ -147,7 +148,7 @@ enum SuggestionsScript {
           let path = "/v1/department/suggestions";
           if (isOffice()) {
             const q = new URLSearchParams();
-            for (const [key, id] of [["venue", "f-venue"], ["department", "f-department"], ["status", "f-status"]]) if ($(id).value) q.set(key, $(id).value);
+            for (const [key, id] of [["venue", "f-venue"], ["department", "f-department"], ["topic", "f-topic"], ["status", "f-status"]]) if ($(id).value) q.set(key, $(id).value);
             if ($("f-overdue").checked) q.set("overdue", "1");
             path = "/v1/suggestions" + (q.toString() ? "?" + q : "");
           }
@@ -296,7 +297,7 @@ enum SuggestionsScript {
           if (e.key === "ArrowDown" && row.nextElementSibling) { e.preventDefault(); row.nextElementSibling.focus(); }
           if (e.key === "ArrowUp" && row.previousElementSibling) { e.preventDefault(); row.previousElementSibling.focus(); }
         });
-        for (const id of ["f-venue", "f-department", "f-status", "f-overdue"]) $(id).addEventListener("change", load);
+        for (const id of ["f-venue", "f-department", "f-topic", "f-status", "f-overdue"]) $(id).addEventListener("change", load);
 
         async function report(format) {
           const response = await fetch(`/v1/suggestions/report?format=${format}&lang=${lang}`, { headers: { "Authorization": "Bearer " + token } });

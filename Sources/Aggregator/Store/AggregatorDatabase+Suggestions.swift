@@ -81,6 +81,33 @@ public struct SuggestionItem: Codable, Sendable, Equatable {
     }
 }
 
+/// Which suggestions a list shows: by venue, department (concerned, leading, co-handling or reading), topic, status,
+/// and overdue ones only; nil shows all.
+public struct SuggestionFilter: Sendable {
+    public var venue: String?
+    public var department: String?
+    public var topic: String?
+    public var status: SuggestionItem.Status?
+    public var overdue = false
+
+    public init(
+        venue: String? = nil, department: String? = nil, topic: String? = nil, status: SuggestionItem.Status? = nil,
+        overdue: Bool = false
+    ) {
+        (self.venue, self.department, self.topic, self.status, self.overdue) = (
+            venue, department, topic, status, overdue
+        )
+    }
+
+    /// `today`: `YYYY-MM-DD`.
+    public func matches(_ item: SuggestionItem, today: String) -> Bool {
+        (venue == nil || item.venue == venue)
+            && (department.map { AggregatorDatabase.concerns(item, department: $0) } ?? true)
+            && (topic == nil || item.topic == topic) && (status == nil || item.status == status)
+            && (!overdue || item.isOverdue(today: today))
+    }
+}
+
 /// What an officer decides about a new suggestion.
 public enum SuggestionTriage: Sendable, Equatable {
     /// 转阅: passed on for reading (to these departments, if any).

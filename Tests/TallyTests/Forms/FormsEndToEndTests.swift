@@ -165,6 +165,23 @@ import Testing
         #expect(!findings.contains { $0["kind"] as? String == "forms_vs_returned" })
         let surveys = (parsed?["surveys"] as? [String: Any])?["departments"] as? [[String: Any]] ?? []
         #expect(surveys.map { "\($0["department"] ?? "") \($0["answers"] ?? "")" } == ["D01 2", "D02 2", "D03 0"])
+        // The dashboard names the breach at its venue and session
+        let dashboard = Self.call("GET", "\(base)/v1/dashboard", token: admin)
+        let venues =
+            (try JSONSerialization.jsonObject(with: Data(dashboard.text.utf8)) as? [String: Any])?["venues"]
+            as? [[String: Any]] ?? []
+        #expect(
+            venues.map { venue in
+                "\(venue["id"] ?? ""):"
+                    + ((venue["breaches"] as? [[String: Any]]) ?? []).map {
+                        "\($0["session"] ?? "")=\($0["count"] ?? "")"
+                    }
+                    .joined(separator: ",")
+            }.sorted() == ["east:S1=1", "main:"])
+        // The list by topic
+        let traffic = Self.call("GET", "\(base)/v1/suggestions?topic=traffic", token: admin)
+        let byTopic = try JSONDecoder().decode([SuggestionJSON].self, from: Data(traffic.text.utf8))
+        #expect(byTopic.map(\.id) == ["east/4", "main/4"])
     }
 
     /// A file of forms from a scanner or a phone platform: imported whole or not at all, a broken row named by its
