@@ -12,10 +12,11 @@ extension AggregatorCommand {
                 DIR/aggregator.key (mode 0600). Example: aggregator identity --data-dir /var/lib/aggregator
                 """)
         @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var identity: IdentityKeyOption
 
         func run() throws {
             try data.requireDatabase()
-            let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
+            let key = try identity.key(dataDirectory: data.path)
             print(key.publicKey.rawRepresentation.base64EncodedString())
         }
     }

@@ -18,6 +18,7 @@ extension AggregatorCommand {
                 Example: aggregator import --data-dir DIR /media/usb/dongsheng.json --receipts-out receipts.json
                 """)
         @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var identity: IdentityKeyOption
         @Argument(help: "The file `venue-node export` wrote.") var file: String
         @Option(help: "Write the receipts for the merged batches to this file (refused if it exists).")
         var receiptsOut: String?
@@ -43,7 +44,7 @@ extension AggregatorCommand {
             } catch {
                 throw AggregatorError("\(error.description); nothing was imported")
             }
-            let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
+            let key = try identity.key(dataDirectory: data.path)
             let intake = BatchIntake(
                 database: database, event: event.definition, signingKey: key,
                 maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)

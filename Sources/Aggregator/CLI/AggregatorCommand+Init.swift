@@ -15,6 +15,7 @@ extension AggregatorCommand {
                 Example: aggregator init --data-dir /var/lib/aggregator --event examples/ordos-2021/event.json
                 """)
         @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var identity: IdentityKeyOption
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
 
         func run() throws {
@@ -25,7 +26,7 @@ extension AggregatorCommand {
             defer { withExtendedLifetime(lock) {} }
             let database = try data.open(create: true)
             try database.install(event: loaded, json: InputFile.read(event))
-            let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
+            let key = try identity.key(dataDirectory: data.path)
             for warning in loaded.warnings { print("warning: \(warning)") }
             print(
                 "aggregator ready in \(data.path) for event \(loaded.definition.id) "

@@ -23,6 +23,7 @@ extension AggregatorCommand {
                 """)
 
         @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var identity: IdentityKeyOption
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
         @Option(help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8080"
         @Option(help: "Largest request body, in bytes.") var maxBodyBytes = 8 << 20
@@ -96,7 +97,7 @@ extension AggregatorCommand {
             for warning in loaded.warnings {
                 logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
             }
-            let key = try KeyFile.loadOrCreate(at: URL(filePath: data.path).appending(path: "aggregator.key"))
+            let key = try identity.key(dataDirectory: data.path)
             let intake = BatchIntake(
                 database: database, event: loaded.definition, signingKey: key,
                 maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Crypto
+import DaemonSupport
 import Foundation
 import Logging
 import Shared
@@ -41,6 +43,40 @@ struct AggregatorDataOption: ParsableArguments {
                 "no event installed in \(path) yet; run `aggregator init --data-dir \(path) --event FILE` first")
         }
         return (database, event)
+    }
+}
+
+/// `--identity-key FILE`: the aggregator's signing key (it signs receipts, heads and outside tallies; the nodes hold its
+/// public key). Without it, `DIR/aggregator.key`, created on first use. Several aggregators serving one event (replicas,
+/// issue #20) are given the same file, so that they sign as one aggregator: a file named here is never created, and is
+/// refused when others may read it.
+struct IdentityKeyOption: ParsableArguments {
+    @Option(
+        name: .customLong("identity-key"),
+        help:
+            "The aggregator's signing key file (default: DIR/aggregator.key, created if missing; a file given here must exist, mode 0600)."
+    )
+    var file: String?
+
+    func key(dataDirectory: String) throws -> Curve25519.Signing.PrivateKey {
+        guard let file else {
+            return try KeyFile.loadOrCreate(at: URL(filePath: dataDirectory).appending(path: "aggregator.key"))
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file) else {
+            throw AggregatorError(
+                "no identity key at \(file): give the key file of the aggregator the nodes know (its "
+                    + "DIR/aggregator.key, copied with mode 0600); nothing was done")
+        }
+        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw AggregatorError(
+                "the identity key \(file) may be read by others (mode \(String(mode, radix: 8))): chmod 600 it; "
+                    + "nothing was done")
+        }
+        do {
+            return try KeyFile.loadOrCreate(at: URL(filePath: file))
+        } catch {
+            throw AggregatorError("\(file) does not hold an aggregator's identity key; nothing was done")
+        }
     }
 }
 
