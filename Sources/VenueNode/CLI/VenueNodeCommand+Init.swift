@@ -20,6 +20,11 @@ extension VenueNodeCommand {
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
         @Option(help: "This node's venue id, as in the event file.") var venue: String
         @Option(help: "The aggregator's base URL (http:// or https://).") var aggregator: String
+        @Option(
+            help:
+                "Another aggregator serving the event from the same database (a replica), tried when the one in use cannot be reached; repeatable."
+        )
+        var replica: [String] = []
         @Option(help: "The aggregator's public key (`aggregator identity`): receipts are then checked and kept.")
         var aggregatorKey: String?
         @Option(help: "A one-time enrolment token from `aggregator nodes enroll`: enrol this node now.")
@@ -56,7 +61,9 @@ extension VenueNodeCommand {
             }
             let directory = try NodeDirectory.create(
                 at: data.url, eventFile: URL(filePath: event), venue: venue,
-                aggregator: .init(url: aggregator, key: aggregatorKey, caFile: caFile, pinnedPublicKey: pinPublicKey))
+                aggregator: .init(
+                    url: aggregator, key: aggregatorKey, caFile: caFile, pinnedPublicKey: pinPublicKey,
+                    replicas: replica))
             let database = try NodeDatabase(path: directory.databasePath, create: true)
             for warning in directory.event.warnings {
                 FileHandle.standardError.write(Data("event: \(warning)\n".utf8))

@@ -31,6 +31,7 @@ extension VenueNodeCommand {
             let configuration = directory.configuration
             print("venue:            \(configuration.venue)  node \(configuration.nodeID)")
             print("aggregator:       \(configuration.aggregatorURL)")
+            for replica in configuration.aggregatorReplicas ?? [] { print("  replica:        \(replica)") }
             print("records:          \(status.lastSeq)  (head \(status.lastHash.prefix(16))…)")
             print("acknowledged:     \(status.acknowledgedSeq)")
             print("pending:          \(status.pending)")

@@ -17,8 +17,15 @@ public struct NodeDirectory: Sendable {
         public var caFile: String?
         /// For an https aggregator: its public key pin, `sha256//BASE64` (libcurl's PINNEDPUBLICKEY).
         public var pinnedPublicKey: String?
+        /// Other aggregators serving the same event from one database (replicas, issue #20), tried in order when the
+        /// one in use cannot be reached.
+        public var aggregatorReplicas: [String]?
+
+        /// The aggregator's URL, then its replicas'.
+        public var aggregatorURLs: [String] { [aggregatorURL] + (aggregatorReplicas ?? []) }
 
         enum CodingKeys: String, CodingKey {
+            case aggregatorReplicas = "aggregator_replicas"
             case venue
             case nodeID = "node_id"
             case aggregatorURL = "aggregator_url"
@@ -36,12 +43,18 @@ public struct NodeDirectory: Sendable {
         public var key: String?
         public var caFile: String?
         public var pinnedPublicKey: String?
+        /// Replicas of the aggregator (the same event, the same identity key), tried when it cannot be reached.
+        public var replicas: [String]
 
-        public init(url: String, key: String? = nil, caFile: String? = nil, pinnedPublicKey: String? = nil) {
+        public init(
+            url: String, key: String? = nil, caFile: String? = nil, pinnedPublicKey: String? = nil,
+            replicas: [String] = []
+        ) {
             self.url = url
             self.key = key
             self.caFile = caFile
             self.pinnedPublicKey = pinnedPublicKey
+            self.replicas = replicas
         }
     }
 
@@ -98,10 +111,20 @@ public struct NodeDirectory: Sendable {
                     + event.definition.venues.map(\.id).joined(separator: ", "))
         }
         _ = venueDefinition
-        guard let parsed = URL(string: aggregatorURL), parsed.scheme == "http" || parsed.scheme == "https",
-            parsed.host != nil
-        else {
-            throw SetupError(description: "aggregator URL \"\(aggregatorURL)\" must look like http://HOST:PORT")
+        for candidate in [aggregatorURL] + aggregator.replicas {
+            guard let parsed = URL(string: candidate), parsed.scheme == "http" || parsed.scheme == "https",
+                parsed.host != nil
+            else {
+                throw SetupError(description: "aggregator URL \"\(candidate)\" must look like http://HOST:PORT")
+            }
+            if aggregator.caFile != nil || aggregator.pinnedPublicKey != nil, parsed.scheme != "https" {
+                throw SetupError(description: "--ca-file and --pin-public-key need https:// aggregator URLs")
+            }
+        }
+        let trimmed = { (url: String) in url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let replicas = aggregator.replicas.map(trimmed)
+        guard Set([trimmed(aggregatorURL)] + replicas).count == replicas.count + 1 else {
+            throw SetupError(description: "an aggregator URL is given twice (--aggregator and --replica)")
         }
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: url.appending(path: "node.json").path) {
@@ -125,7 +148,7 @@ public struct NodeDirectory: Sendable {
             aggregatorURL: aggregatorURL.hasSuffix("/") ? String(aggregatorURL.dropLast()) : aggregatorURL,
             eventID: event.definition.id, createdAt: Date().formatted(.iso8601), aggregatorKey: aggregatorKey,
             caFile: aggregator.caFile.map { URL(filePath: $0).standardizedFileURL.path },
-            pinnedPublicKey: aggregator.pinnedPublicKey)
+            pinnedPublicKey: aggregator.pinnedPublicKey, aggregatorReplicas: replicas.isEmpty ? nil : replicas)
         // node.json last: its presence means the directory is complete.
         try write(configuration, to: url)
         return try open(at: url)

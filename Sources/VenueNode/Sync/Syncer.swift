@@ -3,6 +3,7 @@ import DaemonSupport
 import Foundation
 import Logging
 import Shared
+import Synchronization
 
 /// Why a sync did not finish. `retryable` errors (network, server trouble) go away by themselves;
 /// the others need an operator.
@@ -33,6 +34,9 @@ public struct Syncer: Sendable {
     public var batchSize: Int
     public var maxBatchBytes: Int
     public var logger: Logger
+    /// Which of the aggregator's URLs is in use (shared by copies of this syncer: the daemon's rounds keep to the one
+    /// that answered).
+    let endpoints: AggregatorEndpoints
 
     /// `client` defaults to one that follows node.json's TLS settings (CA file, public key pin).
     public init(
@@ -45,9 +49,11 @@ public struct Syncer: Sendable {
         self.batchSize = max(1, batchSize)
         self.maxBatchBytes = maxBatchBytes
         self.logger = logger
+        self.endpoints = AggregatorEndpoints(urls: directory.configuration.aggregatorURLs)
     }
 
-    private var base: String { directory.configuration.aggregatorURL }
+    /// The aggregator URL in use.
+    private var base: String { endpoints.current }
 
     /// Sends everything pending. With `fromSeq`, resends from that record on whatever the
     /// aggregator holds (it ignores what it has already).
@@ -286,7 +292,7 @@ public struct Syncer: Sendable {
             keyID: directory.configuration.nodeID, key: directory.key,
             created: Int64(Date().timeIntervalSince1970))
         return try await sendPacing(
-            method: "GET", url: "\(base)\(path)" + (query.map { "?\($0)" } ?? ""),
+            method: "GET", path: path + (query.map { "?\($0)" } ?? ""),
             headers: [
                 "Content-Digest: \(signed.contentDigest)",
                 "Signature-Input: \(signed.signatureInput)",
@@ -294,17 +300,41 @@ public struct Syncer: Sendable {
             ])
     }
 
-    /// Sends a request; on `429 rate_limited` waits as `Retry-After` says (1 to 10 s at a time, a minute
-    /// in all) and sends it again: the same signed request, which the aggregator has not processed.
-    private func sendPacing(method: String, url: String, headers: [String], body: Data? = nil) async throws -> HTTPReply
+    /// Sends a request to `path` of the aggregator in use; on `429 rate_limited` waits as `Retry-After` says (1 to 10 s
+    /// at a time, a minute in all) and sends it again: the same signed request, which the aggregator has not processed.
+    /// When the aggregator cannot be reached, or answers that it cannot serve (502, 503, 504), its replicas are tried
+    /// in turn (node.json's `aggregator_replicas`), and the one that answers stays in use; a request that may have
+    /// reached one before its connection was cut is not sent to another now (the next round resends it, and the
+    /// aggregator counts nothing twice).
+    private func sendPacing(method: String, path: String, headers: [String], body: Data? = nil) async throws
+        -> HTTPReply
     {
         var waited = 0
+        var tried = 0
         while true {
             let reply: HTTPReply
+            let url = endpoints.current + path
             do {
                 reply = try await client.send(method: method, url: url, headers: headers, body: body)
             } catch let error as TransportError {
-                throw unreachable(error, sent: method == "POST" && error.mayHaveBeenReceived)
+                let sent = method == "POST" && error.mayHaveBeenReceived
+                let failed = endpoints.current
+                if endpoints.count > 1 { endpoints.advance(from: failed) }
+                tried += 1
+                guard !sent, tried < endpoints.count else { throw unreachable(error, sent: sent, at: failed) }
+                logger.notice(
+                    "aggregator unreachable: trying a replica",
+                    metadata: ["failed": "\(failed)", "next": "\(endpoints.current)"])
+                continue
+            }
+            if [502, 503, 504].contains(reply.status), endpoints.count > 1, tried + 1 < endpoints.count {
+                let failed = endpoints.current
+                endpoints.advance(from: failed)
+                tried += 1
+                logger.notice(
+                    "aggregator cannot serve: trying a replica",
+                    metadata: ["failed": "\(failed)", "status": "\(reply.status)", "next": "\(endpoints.current)"])
+                continue
             }
             guard reply.status == 429, waited < 60 else { return reply }
             let wait = min(10, max(1, Int(reply.headers["retry-after"] ?? "") ?? 1))
@@ -349,7 +379,7 @@ public struct Syncer: Sendable {
     private func postSigned(path: String, body: Data) async throws -> HTTPReply {
         let signed = try Self.sign(path: path, body: body, directory: directory)
         return try await sendPacing(
-            method: "POST", url: base + path,
+            method: "POST", path: path,
             headers: [
                 "Content-Type: application/json",
                 "Content-Digest: \(signed.contentDigest)",
@@ -358,12 +388,15 @@ public struct Syncer: Sendable {
             ], body: body)
     }
 
-    /// `sent`: the request may have reached the aggregator before the connection failed (its answer never came).
-    private func unreachable(_ error: TransportError, sent: Bool = false) -> SyncError {
+    /// `sent`: the request may have reached the aggregator at `base` before the connection failed (its answer never
+    /// came).
+    private func unreachable(_ error: TransportError, sent: Bool = false, at base: String) -> SyncError {
         guard sent else {
             return SyncError(
-                message: "cannot reach the aggregator at \(base): \(error.message)", retryable: true,
-                timedOut: error.isTimeout)
+                message: "cannot reach the aggregator at \(base)"
+                    + (endpoints.count > 1 ? " (nor its \(endpoints.count - 1) replica(s))" : "")
+                    + ": \(error.message)",
+                retryable: true, timedOut: error.isTimeout)
         }
         return SyncError(
             message: "the connection to the aggregator at \(base) was cut off before it answered (\(error.message)): "
@@ -385,7 +418,10 @@ public struct Syncer: Sendable {
     private func apiError(_ reply: HTTPReply) -> SyncError {
         let retryable = reply.status >= 500 || reply.status == 429 || reply.status == 408
         guard let body = try? JSONDecoder().decode(APIErrorBody.self, from: reply.body) else {
-            return SyncError(message: "the aggregator answered HTTP \(reply.status)", retryable: retryable)
+            return SyncError(
+                message: "the aggregator answered HTTP \(reply.status)"
+                    + (endpoints.count > 1 ? " (the last of \(endpoints.count) aggregator URLs tried: \(base))" : ""),
+                retryable: retryable)
         }
         var message = "the aggregator refused (\(reply.status) \(body.error.code.rawValue)): \(body.error.message)"
         if body.error.code.means(.unknownNode) {
@@ -394,5 +430,24 @@ public struct Syncer: Sendable {
                 + "\(directory.configuration.venue) --public-key \(directory.publicKeyBase64)"
         }
         return SyncError(message: message, retryable: retryable, code: body.error.code)
+    }
+}
+
+/// The aggregator's URLs (its own, then its replicas') and the one in use: the first at start, the next whenever the
+/// one in use fails.
+final class AggregatorEndpoints: Sendable {
+    private let urls: [String]
+    private let index = Mutex(0)
+
+    init(urls: [String]) { self.urls = urls.isEmpty ? [""] : urls }
+
+    var count: Int { urls.count }
+    var current: String { urls[index.withLock { $0 }] }
+
+    /// Moves on from `failed` to the next URL (unless another request has moved on already).
+    func advance(from failed: String) {
+        index.withLock { position in
+            if urls[position] == failed { position = (position + 1) % urls.count }
+        }
     }
 }
