@@ -157,7 +157,7 @@ struct SuggestionsController {
     /// `{"decision": "assign", "lead": "D01", "co": ["D02"], "due": "2026-12-31", "by": "王芳"}`, or `"forward"` with
     /// `"departments"`, `"duplicate"` with `"of"`, `"inadmissible"` with `"reason"`.
     @Sendable func triage(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable {
+        struct Body: Decodable, Sendable {
             var decision: String
             var lead: String?
             var co: [String]?
@@ -167,92 +167,89 @@ struct SuggestionsController {
             var reason: String?
             var by: String
         }
-        let id = try Self.id(context)
-        var request = request
-        let body = try await request.jsonBody(
-            Body.self, what: "a triage",
-            expected: #"{"decision": "assign|forward|duplicate|inadmissible", …, "by": "…"}"#, limit: Self.maxBodyBytes)
-        let triage: SuggestionTriage
-        switch body.decision {
-        case "assign":
-            guard let lead = body.lead, let due = body.due else {
-                throw APIError(.badRequest, .invalidBody, "assign needs lead and due")
-            }
-            triage = .assign(lead: lead, coHandlers: body.co ?? [], due: due)
-        case "forward": triage = .forward(departments: body.departments ?? [])
-        case "duplicate":
-            guard let of = body.of else { throw APIError(.badRequest, .invalidBody, "duplicate needs of") }
-            triage = .duplicate(of: of)
-        case "inadmissible":
-            guard let reason = body.reason else {
-                throw APIError(.badRequest, .invalidBody, "inadmissible needs reason")
-            }
-            triage = .inadmissible(reason: reason)
-        default:
-            throw APIError(.badRequest, .invalidBody, "decision is one of assign, forward, duplicate, inadmissible")
-        }
-        let database = intake.database
         let event = intake.event
-        return try JSONResponse.make(
-            try await Self.handling {
-                try database.triageSuggestion(id, triage, by: body.by, event: event)
-                return try database.suggestion(id)
-            })
+        return try await step(
+            request, context, Body.self, what: "a triage",
+            expected: #"{"decision": "assign|forward|duplicate|inadmissible", …, "by": "…"}"#
+        ) { database, id, body in
+            let triage: SuggestionTriage
+            switch body.decision {
+            case "assign":
+                guard let lead = body.lead, let due = body.due else {
+                    throw APIError(.badRequest, .invalidBody, "assign needs lead and due")
+                }
+                triage = .assign(lead: lead, coHandlers: body.co ?? [], due: due)
+            case "forward": triage = .forward(departments: body.departments ?? [])
+            case "duplicate":
+                guard let of = body.of else { throw APIError(.badRequest, .invalidBody, "duplicate needs of") }
+                triage = .duplicate(of: of)
+            case "inadmissible":
+                guard let reason = body.reason else {
+                    throw APIError(.badRequest, .invalidBody, "inadmissible needs reason")
+                }
+                triage = .inadmissible(reason: reason)
+            default:
+                throw APIError(.badRequest, .invalidBody, "decision is one of assign, forward, duplicate, inadmissible")
+            }
+            try database.triageSuggestion(id, triage, by: body.by, event: event)
+        }
     }
 
     /// `{"accept": true, "by": …}` or `{"accept": false, "note": "…", "by": …}`.
     @Sendable func review(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable {
+        struct Body: Decodable, Sendable {
             var accept: Bool
             var note: String?
             var by: String
         }
-        let id = try Self.id(context)
-        var request = request
-        let body = try await request.jsonBody(
-            Body.self, what: "a review", expected: #"{"accept": true|false, "note": "…", "by": "…"}"#,
-            limit: Self.maxBodyBytes)
-        let database = intake.database
-        return try JSONResponse.make(
-            try await Self.handling {
-                try database.reviewSuggestion(id, accept: body.accept, note: body.note, by: body.by)
-                return try database.suggestion(id)
-            })
+        return try await step(
+            request, context, Body.self, what: "a review", expected: #"{"accept": true|false, "note": "…", "by": "…"}"#
+        ) { database, id, body in
+            try database.reviewSuggestion(id, accept: body.accept, note: body.note, by: body.by)
+        }
     }
 
     /// `{"text": "…", "by": …}`: the citizen's feedback.
     @Sendable func feedback(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable {
-            var text: String
-            var by: String
+        try await step(request, context, TextBody.self, what: "feedback", expected: #"{"text": "…", "by": "…"}"#) {
+            database, id, body in
+            try database.recordSuggestionFeedback(id, feedback: body.text, by: body.by)
         }
-        let id = try Self.id(context)
-        var request = request
-        let body = try await request.jsonBody(
-            Body.self, what: "feedback", expected: #"{"text": "…", "by": "…"}"#, limit: Self.maxBodyBytes)
-        let database = intake.database
-        return try JSONResponse.make(
-            try await Self.handling {
-                try database.recordSuggestionFeedback(id, feedback: body.text, by: body.by)
-                return try database.suggestion(id)
-            })
     }
 
     /// `{"outstanding": true|false, "by": …}`.
     @Sendable func outstanding(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable {
+        struct Body: Decodable, Sendable {
             var outstanding: Bool
             var by: String
         }
+        return try await step(
+            request, context, Body.self, what: "an outstanding mark",
+            expected: #"{"outstanding": true|false, "by": "…"}"#
+        ) { database, id, body in
+            try database.markSuggestionOutstanding(id, body.outstanding, by: body.by)
+        }
+    }
+
+    /// A text and who writes it: feedback, an answer.
+    struct TextBody: Decodable, Sendable {
+        var text: String
+        var by: String
+    }
+
+    /// One step of the officer's on the suggestion the path names: the body read, `apply` run off the serving
+    /// threads, and the item as it then stands answered (a refusal as its HTTP answer, nothing changed).
+    private func step<Body: Decodable & Sendable>(
+        _ request: Request, _ context: TallyRequestContext, _ type: Body.Type, what: String, expected: String,
+        _ apply: @escaping @Sendable (AggregatorDatabase, String, Body) throws -> Void
+    ) async throws -> Response {
         let id = try Self.id(context)
         var request = request
-        let body = try await request.jsonBody(
-            Body.self, what: "an outstanding mark", expected: #"{"outstanding": true|false, "by": "…"}"#,
-            limit: Self.maxBodyBytes)
+        let body = try await request.jsonBody(type, what: what, expected: expected, limit: Self.maxBodyBytes)
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {
-                try database.markSuggestionOutstanding(id, body.outstanding, by: body.by)
+                try apply(database, id, body)
                 return try database.suggestion(id)
             })
     }
@@ -274,15 +271,11 @@ struct SuggestionsController {
 
     /// `{"text": "…", "by": "…"}`: the lead department's answer.
     @Sendable func departmentAnswer(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable {
-            var text: String
-            var by: String
-        }
         let department = try await self.department(request)
         let id = try Self.id(context)
         var request = request
         let body = try await request.jsonBody(
-            Body.self, what: "an answer", expected: #"{"text": "…", "by": "…"}"#, limit: Self.maxBodyBytes)
+            TextBody.self, what: "an answer", expected: #"{"text": "…", "by": "…"}"#, limit: Self.maxBodyBytes)
         let database = intake.database
         return try JSONResponse.make(
             try await Self.handling {

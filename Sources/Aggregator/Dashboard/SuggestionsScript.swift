@@ -119,7 +119,7 @@ enum SuggestionsScript {
             return;
           }
           if (answer.body.role === "observer") { sessionStorage.removeItem("suggestions.token"); token = ""; showSignIn(t("observer")); return; }
-          who = answer.body;
+          who = answer.body; whoAt = Date.now();
           sessionStorage.setItem("suggestions.token", token);
           $("signin").hidden = true; $("signout").hidden = false;
           $("office").hidden = !isOffice(); $("actor-label").hidden = false;
@@ -142,9 +142,14 @@ enum SuggestionsScript {
         }
 
         // Filters changed quickly (arrow keys on a list) send several loads: only the last one's answer is shown.
-        let loads = 0;
+        let loads = 0, whoAt = 0;
         async function load() {
           const mine = ++loads;
+          // The aggregator's date (what is overdue), asked again every ten minutes: a page left open overnight moves on.
+          if (Date.now() - whoAt > 600000) {
+            const again = await api("GET", "/v1/whoami");
+            if (again.ok && who) { who.today = again.body.today; whoAt = Date.now(); }
+          }
           let path = "/v1/department/suggestions";
           if (isOffice()) {
             const q = new URLSearchParams();
