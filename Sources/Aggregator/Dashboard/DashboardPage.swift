@@ -32,6 +32,7 @@ enum DashboardPage {
         .badge { font-size:.7em; padding:.1em .5em; border-radius:1em; color:#fff; }
         .online { background:var(--ok); } .offline { background:var(--bad); }
         .findings { color:var(--warn); font-weight:600; }
+        .breach { color:var(--warn); font-weight:600; font-size:.75em; }
         .cat { display:grid; grid-template-columns:1fr 4.5em; gap:0 .5em; font-size:.72em; align-items:center; }
         table { width:100%; border-collapse:collapse; background:var(--card); font-size:.9em; }
         th, td { padding:.3em .5em; border-bottom:1px solid #e3e7ea; text-align:right; white-space:nowrap; }
@@ -64,14 +65,14 @@ enum DashboardPage {
         const T = {
           zh: { totals:"全场合计", venues:"各会场", results:"各部门评议情况", updates:"更新次数", digest:"输入摘要",
                 session:"场次", all:"全部场次", checkedIn:"签到", quota:"名额", rate:"到位率", valid:"有效票", blank:"空白票",
-                spoiled:"废票", online:"在线", offline:"离线", lastContact:"最近联系", pending:"待传记录", findings:"待核问题", breaches:"纪律调查反映问题",
+                spoiled:"废票", online:"在线", offline:"离线", lastContact:"最近联系", pending:"待传记录", findings:"待核问题", breaches:"纪律调查反映问题：{s}，{n} 份",
                 issued:"发放", returned:"回收", entered:"录入", walkIns:"名单外", reserves:"其中备选", joint:"联合名额", rank:"名次", department:"部门",
                 satisfaction:"满意率", score:"得分", hidden:"评议结果保密，待管理员发布后显示。", never:"从未联系",
                 live:"实时", disconnected:"连接中断，正在重连", generated:"更新于", other:"English" },
           en: { totals:"Event totals", venues:"Venues", results:"Results by department", updates:"Updates", digest:"Input digest",
                 session:"Session", all:"All sessions", checkedIn:"Checked in", quota:"Quota", rate:"Rate", valid:"Valid",
                 blank:"Blank", spoiled:"Spoiled", online:"online", offline:"offline", lastContact:"Last contact",
-                pending:"Pending records", findings:"Open findings", breaches:"Discipline survey reports a breach", issued:"Issued", returned:"Returned", entered:"Entered",
+                pending:"Pending records", findings:"Open findings", breaches:"Discipline survey reports a breach: {s}, {n} form(s)", issued:"Issued", returned:"Returned", entered:"Entered",
                 walkIns:"Walk-ins", reserves:"of them reserves", joint:"Joint quota", rank:"Rank", department:"Department", satisfaction:"Satisfaction", score:"Score",
                 hidden:"Results are confidential until an administrator releases them.", never:"never",
                 live:"live", disconnected:"disconnected, reconnecting", generated:"Updated", other:"中文" }
@@ -122,7 +123,7 @@ enum DashboardPage {
               <div><strong>${esc(v.name)}</strong> <span class="badge ${v.online ? "online" : "offline"}">${v.online ? t.online : t.offline}</span></div>
               <div class="muted">${t.lastContact}: ${v.last_contact ? time(v.last_contact) : t.never}
                 · ${t.pending}: ${v.pending ?? "-"}${v.findings ? ` · <span class="findings">${t.findings}: ${v.findings}</span>` : ""}</div>
-              ${(v.breaches || []).filter(b => !chosenSession || b.session === chosenSession).map(b => `<div class="findings" data-breach="${esc(b.session)}" data-count="${b.count}">${t.breaches}: ${esc(sessionName(state.sessions.find(s => s.id === b.session) || {id:b.session,zh:b.session,en:b.session}))} ${b.count}</div>`).join("")}
+              ${(v.breaches || []).filter(b => !chosenSession || b.session === chosenSession).map(b => `<div class="breach" data-breach="${esc(b.session)}" data-count="${b.count}">${esc(t.breaches.replace("{s}", b.session).replace("{n}", b.count))}</div>`).join("")}
               <div>${t.checkedIn} <strong>${sum("checked_in")}</strong> / ${sum("quota")} (${pct(sum("checked_in"), sum("quota")).toFixed(1)}%)
                 ${sum("reserves") ? ` · ${t.reserves} ${sum("reserves")}` : ""}${sum("walk_ins") ? ` · ${t.walkIns} ${sum("walk_ins")}` : ""}</div>${bar(sum("checked_in"), sum("quota"))}
               <div class="muted">${t.issued} ${sum("issued")} · ${t.returned} ${sum("returned")} · ${t.entered} ${sum("entered")}</div>

@@ -215,5 +215,19 @@ import Testing
         #expect(suggestions.map(\.contact) == ["王先生 13812345678", nil])
         #expect(suggestions.map(\.consent) == [true, nil])
         #expect(forms.allSatisfy { $0.clerk == "李强#1" })
+
+        // And the dashboard names the breach the first discipline survey reported, at its venue and session
+        let observer = try harness.run(
+            "aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "observer", "--name", "大屏"]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/dashboard?token=\(observer)"])
+        try await until(
+            "!!document.querySelector('[data-venue=east] [data-breach=S1]')", "the breach on the dashboard")
+        #expect(try value("document.querySelector('[data-venue=east] [data-breach=S1]').dataset.count") == "1")
+        #expect(
+            try value("document.querySelector('[data-venue=east] [data-breach=S1]').textContent")
+                == "纪律调查反映问题：S1，1 份")
+        #expect(try browser.evaluate("document.querySelectorAll('[data-breach]').length") as? Int == 1)
+        try browser.screenshot(to: artefacts.appending(path: "dashboard-breach.png"))
     }
 }
