@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs the real `venue-node` and `aggregator` binaries built next to the test bundle.
 struct ProcessHarness {
     let binaries: URL
@@ -114,11 +118,28 @@ struct ProcessHarness {
         return (daemon, "http://127.0.0.1:\(line.split(separator: ":").last ?? "")")
     }
 
-    /// Starts `aggregator serve` (with `options` added) and waits until it prints the port it listens on.
+    /// Starts `aggregator serve` (with `options` added) and waits until it prints the port it listens on. With no
+    /// `port`, it listens on a free port below the kernel's ephemeral range (`stablePort`), so that a test may stop it
+    /// and start it again on the same port without another test's port-0 listener taking the port meanwhile.
     func startAggregator(
         dataDir: String, event: URL, port: Int = 0, options: [String] = [],
         environment: [String: String] = [:]
     ) async throws -> (Process, Int) {
+        var output = ""
+        for _ in 0..<(port == 0 ? 3 : 1) {
+            let chosen = port == 0 ? Self.stablePort() : port
+            let (started, text) = try await launchAggregator(
+                dataDir: dataDir, event: event, port: chosen, options: options, environment: environment)
+            if let started { return started }
+            output = text
+        }
+        Issue.record("the aggregator did not start: \(output)")
+        throw CancellationError()
+    }
+
+    private func launchAggregator(
+        dataDir: String, event: URL, port: Int, options: [String], environment: [String: String]
+    ) async throws -> (started: (Process, Int)?, output: String) {
         let log = "aggregator-\(UUID().uuidString).log"
         let process = try start(
             "aggregator",
@@ -135,15 +156,37 @@ struct ProcessHarness {
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
                 let port = Int((line.split(separator: ":").last ?? "").prefix(while: \.isNumber))
             {
-                return (process, port)
+                return ((process, port), text)
             }
             guard process.isRunning, ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
-        let text = (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? ""
-        Issue.record("the aggregator did not start: \(text)")
-        throw CancellationError()
+        process.waitUntilExit()
+        return (nil, (try? String(contentsOf: workDirectory.appending(path: log), encoding: .utf8)) ?? "")
+    }
+
+    /// A loopback port below the kernel's ephemeral range (32768 and up here), free now; 0 if none was found.
+    static func stablePort() -> Int {
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var yes: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(candidate).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound == 0 { return candidate }
+        }
+        return 0
     }
 
     /// `startAggregator` for callers that cannot wait asynchronously (the fault proxy's thread).
