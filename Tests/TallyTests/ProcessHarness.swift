@@ -247,19 +247,20 @@ struct ProcessHarness {
         return false
     }
 
-    /// `venue-node init` a data directory, then enrol its key at the aggregator of `aggregatorDir`;
+    /// `venue-node init` a data directory (with `options` added), then enrol its key at the aggregator of `aggregatorDir`;
     /// returns what `aggregator nodes add` printed.
     @discardableResult
     func createNode(
         _ dataDir: String, event: URL, venue: String, aggregatorURL: String,
-        aggregatorDir: String = "agg"
+        aggregatorDir: String = "agg", options: [String] = []
     ) throws -> String {
         let created = try run(
             "venue-node",
             [
                 "init", "--data-dir", dataDir, "--event", event.path, "--venue", venue,
                 "--aggregator", aggregatorURL,
-            ])
+            ] + options)
+        #expect(created.status == 0, "venue-node init: \(created.stderr)")
         let key = try #require(
             created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
                 .split(separator: " ").last, "venue-node init: \(created.stderr)")

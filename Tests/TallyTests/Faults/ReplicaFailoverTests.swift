@@ -40,19 +40,9 @@ import Testing
         let unavailablePort = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
 
         func node(_ arguments: [String]) throws -> ProcessHarness.Output { try harness.run("venue-node", arguments) }
-        let created = try node([
-            "init", "--data-dir", "n", "--event", eventURL.path, "--venue", "east", "--aggregator",
-            "http://127.0.0.1:9",
-            "--replica", "http://127.0.0.1:\(unavailablePort)", "--replica", "http://127.0.0.1:\(port)/",
-        ])
-        #expect(created.status == 0, "\(created.stderr)")
-        let key = try #require(
-            created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?.split(separator: " ").last)
-        #expect(
-            try harness.run(
-                "aggregator", ["nodes", "add", "--data-dir", "agg", "--venue", "east", "--public-key", String(key)]
-            )
-            .status == 0)
+        try harness.createNode(
+            "n", event: eventURL, venue: "east", aggregatorURL: "http://127.0.0.1:9",
+            options: ["--replica", "http://127.0.0.1:\(unavailablePort)", "--replica", "http://127.0.0.1:\(port)/"])
         let status = try node(["status", "--data-dir", "n"])
         #expect(status.stdout.contains("  replica:        http://127.0.0.1:\(port)\n"), "\(status.stdout)")
         for box in ["B1", "B2"] {

@@ -58,18 +58,9 @@ import Testing
             let (server, port) = try await harness.startAggregator(dataDir: dataDir, event: eventURL, options: options)
             defer { server.terminate() }
             let node = "node-\(dataDir)"
-            let created = try harness.run(
-                "venue-node",
-                [
-                    "init", "--data-dir", node, "--event", eventURL.path, "--venue", "east", "--aggregator",
-                    "http://127.0.0.1:\(port)", "--aggregator-key", publicKey,
-                ])
-            #expect(created.status == 0, "\(created.stderr)")
-            let key = try #require(
-                created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?.split(separator: " ").last)
-            #expect(
-                try aggregator(["nodes", "add", "--data-dir", dataDir, "--venue", "east", "--public-key", String(key)])
-                    .status == 0)
+            try harness.createNode(
+                node, event: eventURL, venue: "east", aggregatorURL: "http://127.0.0.1:\(port)", aggregatorDir: dataDir,
+                options: ["--aggregator-key", publicKey])
             #expect(
                 try harness.run("venue-node", ["box", "open", "--data-dir", node, "--session", "S1", "--box", "B1"])
                     .status == 0)
