@@ -9,59 +9,14 @@ import Logging
 import Shared
 import Testing
 
-/// The aggregator's merge, without a socket: every answer a node can get, and the totals after it.
+/// The aggregator's merge, without a socket: every answer a node can get, and the totals after it, on each engine the
+/// store runs on (`StoreEngine`).
 @Suite struct MergeTests {
-    let database: AggregatorDatabase
-    let intake: BatchIntake
-    let signer = TestSigner()
-    /// S1 at venue east: 2 check-ins, box B1 opened and closed, its 3 ballots, 1 more check-in.
-    let records: [ChainedRecord]
-
-    init() throws {
-        (database, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
-        records = Fixtures.chain([
-            .checkin(.init(session: "S1", rep: "R1", category: "resident")),
-            .checkin(.init(session: "S1", rep: "R2", category: "expert")),
-            .boxOpened(.init(session: "S1", box: "B1")),
-            .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3)),
-            Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
-            Fixtures.validBallot(["D01": "satisfied", "D02": "basically_satisfied"]),
-            .ballot(.init(session: "S1", box: "B1", status: .blank)),
-            .checkin(.init(session: "S1", rep: "R3", category: "resident")),
-        ])
-    }
-
-    func send(
-        _ records: [ChainedRecord], venue: String = "east", signer: TestSigner? = nil,
-        signingKey: Curve25519.Signing.PrivateKey? = nil
-    ) async throws -> BatchAck {
-        let signer = signer ?? self.signer
-        return try await intake.receive(signer.request(signer.body(records, venue: venue), signingKey: signingKey))
-    }
-
-    func totals() throws -> Totals { try database.totals(eventID: "test-2026") }
-
-    func count(_ totals: Totals, _ department: String, _ mark: String) -> Int {
-        totals.tallies.first { $0.department == department && $0.mark == mark }?.count ?? 0
-    }
-
-    /// Expects `operation` to fail with exactly this status and code, and the totals to be as before.
-    func expectRefused(
-        _ status: HTTPResponse.Status, _ code: APIErrorCode,
-        _ operation: () async throws -> BatchAck
-    ) async throws -> APIError {
-        let before = try totals()
-        let error = try await #require(throws: APIError.self) { try await operation() }
-        #expect(error.status == status)
-        #expect(error.body.error.code == code)
-        #expect(try totals() == before)
-        return error
-    }
-
-    @Test func aBatchIsMergedIntoTheTotals() async throws {
-        let ack = try await send(records)
-        #expect(ack == BatchAck(node: signer.nodeID, firstSeq: 1, lastSeq: 8, lastHash: records[7].hash))
-        let totals = try totals()
+    @Test(arguments: StoreEngine.allCases) func aBatchIsMergedIntoTheTotals(_ engine: StoreEngine) async throws {
+        let t = try MergeCase(engine)
+        let ack = try await t.send(t.records)
+        #expect(ack == BatchAck(node: t.signer.nodeID, firstSeq: 1, lastSeq: 8, lastHash: t.records[7].hash))
+        let totals = try t.totals()
         #expect(
             totals.attendance == [
                 .init(venue: "east", session: "S1", category: "expert", checkedIn: 1),
@@ -79,125 +34,157 @@ import Testing
                     venue: "east", session: "S1", box: "B1", issued: 3, returned: 3, valid: 2,
                     blank: 1, spoiled: 0)
             ])
-        let node = try #require(try database.node(id: signer.nodeID))
-        let cursor = try database.cursor(node: node)
-        #expect(cursor == NodeCursor(node: signer.nodeID, venue: "east", epoch: 1, seq: 8, hash: records[7].hash))
+        let node = try #require(try t.store.node(id: t.signer.nodeID))
+        let cursor = try t.store.cursor(node: node)
+        #expect(cursor == NodeCursor(node: t.signer.nodeID, venue: "east", epoch: 1, seq: 8, hash: t.records[7].hash))
     }
 
-    @Test func theSameBatchAgainGetsTheSameAnswerAndCountsOnce() async throws {
-        let first = try await send(records)
-        let after = try totals()
-        let second = try await send(records)
+    @Test(arguments: StoreEngine.allCases) func theSameBatchAgainGetsTheSameAnswerAndCountsOnce(_ engine: StoreEngine)
+        async throws
+    {
+        let t = try MergeCase(engine)
+        let first = try await t.send(t.records)
+        let after = try t.totals()
+        let second = try await t.send(t.records)
         #expect(second == first)
-        #expect(try totals() == after)
-        #expect(try database.records(venue: "east").count == 8)
+        #expect(try t.totals() == after)
+        #expect(try t.store.storedRecords(venue: "east").count == 8)
     }
 
-    @Test func anOverlappingBatchCountsOnlyItsNewRecords() async throws {
-        _ = try await send(Array(records[0..<6]))
-        #expect(count(try totals(), "D01", "satisfied") == 2)
-        let ack = try await send(Array(records[3..<8]))
+    @Test(arguments: StoreEngine.allCases) func anOverlappingBatchCountsOnlyItsNewRecords(_ engine: StoreEngine)
+        async throws
+    {
+        let t = try MergeCase(engine)
+        _ = try await t.send(Array(t.records[0..<6]))
+        #expect(t.count(try t.totals(), "D01", "satisfied") == 2)
+        let ack = try await t.send(Array(t.records[3..<8]))
         #expect(ack.firstSeq == 4 && ack.lastSeq == 8)
-        let totals = try totals()
-        #expect(count(totals, "D01", "satisfied") == 2)
+        let totals = try t.totals()
+        #expect(t.count(totals, "D01", "satisfied") == 2)
         #expect(totals.attendance.map(\.checkedIn).reduce(0, +) == 3)
         #expect(totals.boxes.first?.blank == 1)
     }
 
-    @Test func aBatchThatSkipsAheadIsRefusedWithWhereToResume() async throws {
-        _ = try await send(Array(records[0..<3]))
-        let error = try await expectRefused(.conflict, .sequenceGap) { try await send(Array(records[4..<8])) }
+    @Test(arguments: StoreEngine.allCases) func aBatchThatSkipsAheadIsRefusedWithWhereToResume(_ engine: StoreEngine)
+        async throws
+    {
+        let t = try MergeCase(engine)
+        _ = try await t.send(Array(t.records[0..<3]))
+        let error = try await t.expectRefused(.conflict, .sequenceGap) { try await t.send(Array(t.records[4..<8])) }
         #expect(error.body.error.resumeFrom == 4)
-        #expect(try database.records(venue: "east").count == 3)
+        #expect(try t.store.storedRecords(venue: "east").count == 3)
     }
 
-    @Test func aDifferentRecordUnderAHeldSequenceIsAConflictKeptAsEvidence() async throws {
-        _ = try await send(Array(records[0..<5]))
+    @Test(arguments: StoreEngine.allCases) func aDifferentRecordUnderAHeldSequenceIsAConflictKeptAsEvidence(
+        _ engine: StoreEngine
+    ) async throws {
+        let t = try MergeCase(engine)
+        _ = try await t.send(Array(t.records[0..<5]))
         let forked = Fixtures.chain(
             [Fixtures.validBallot(["D01": "dissatisfied", "D02": "dissatisfied"])],
-            afterSeq: 4, afterHash: records[3].hash)
-        let error = try await expectRefused(.conflict, .chainConflict) {
-            try await send(
+            afterSeq: 4, afterHash: t.records[3].hash)
+        let error = try await t.expectRefused(.conflict, .chainConflict) {
+            try await t.send(
                 forked
                     + Fixtures.chain(
                         [.checkin(.init(session: "S1", rep: "R9", category: "resident"))],
                         afterSeq: 5, afterHash: forked[0].hash))
         }
         #expect(error.body.error.seq == 5)
-        let alarms = try database.alarms()
+        let alarms = try t.store.alarms()
         #expect(alarms.count == 1)
         #expect(alarms.first?.kind == "chain_conflict")
         #expect(alarms.first?.seq == 5)
         #expect(alarms.first?.evidence?.contains(forked[0].hash) == true)
         // The held version is still there, unchanged.
-        #expect(try database.records(venue: "east")[4] == records[4])
+        #expect(try t.store.storedRecords(venue: "east")[4] == t.records[4])
     }
 
-    @Test func aRecordThatDoesNotLinkToTheHeldHeadIsAConflict() async throws {
-        _ = try await send(Array(records[0..<3]))
+    @Test(arguments: StoreEngine.allCases) func aRecordThatDoesNotLinkToTheHeldHeadIsAConflict(_ engine: StoreEngine)
+        async throws
+    {
+        let t = try MergeCase(engine)
+        _ = try await t.send(Array(t.records[0..<3]))
         let other = Fixtures.chain(
             [.checkin(.init(session: "S1", rep: "R7", category: "resident"))],
-            afterSeq: 3, afterHash: records[0].hash)
-        _ = try await expectRefused(.conflict, .chainConflict) { try await send(other) }
-        #expect(try database.alarms().count == 1)
+            afterSeq: 3, afterHash: t.records[0].hash)
+        _ = try await t.expectRefused(.conflict, .chainConflict) { try await t.send(other) }
+        #expect(try t.store.alarms().count == 1)
     }
 
-    @Test func aBatchSignedWithTheWrongKeyIsRefused() async throws {
-        _ = try await expectRefused(.unauthorized, .badSignature) {
-            try await send(records, signingKey: Curve25519.Signing.PrivateKey())
+    @Test(arguments: StoreEngine.allCases) func aBatchSignedWithTheWrongKeyIsRefused(_ engine: StoreEngine) async throws
+    {
+        let t = try MergeCase(engine)
+        _ = try await t.expectRefused(.unauthorized, .badSignature) {
+            try await t.send(t.records, signingKey: Curve25519.Signing.PrivateKey())
         }
-        #expect(try database.records(venue: "east").isEmpty)
+        #expect(try t.store.storedRecords(venue: "east").isEmpty)
     }
 
-    @Test func aBatchSignedByANodeWhoseClockIsOffByDaysIsAccepted() async throws {
+    @Test(arguments: StoreEngine.allCases) func aBatchSignedByANodeWhoseClockIsOffByDaysIsAccepted(
+        _ engine: StoreEngine
+    ) async throws {
+        let t = try MergeCase(engine)
         // Order comes from sequence numbers: the signature's `created` is never compared with the clock.
-        let body = signer.body(records, venue: "east")
-        let skewed = signer.request(body, created: Int64(Date().timeIntervalSince1970) - 3 * 86_400)
-        let ack = try await intake.receive(skewed)
+        let body = t.signer.body(t.records, venue: "east")
+        let skewed = t.signer.request(body, created: Int64(Date().timeIntervalSince1970) - 3 * 86_400)
+        let ack = try await t.intake.receive(skewed)
         #expect(ack.lastSeq == 8)
     }
 
-    @Test func aBatchCheckedAgainstAnotherVersionOfTheEventIsRefused() async throws {
+    @Test(arguments: StoreEngine.allCases) func aBatchCheckedAgainstAnotherVersionOfTheEventIsRefused(
+        _ engine: StoreEngine
+    ) async throws {
+        let t = try MergeCase(engine)
         let body = try JSONEncoder().encode(
             Batch(
-                event: "test-2026", venue: "east", node: signer.nodeID, records: records,
+                event: "test-2026", venue: "east", node: t.signer.nodeID, records: t.records,
                 eventDigest: String(repeating: "0", count: 64)))
-        let request = signer.request(body)
-        let error = try await expectRefused(.unprocessableContent, .eventMismatch) {
-            try await intake.receive(request)
+        let request = t.signer.request(body)
+        let error = try await t.expectRefused(.unprocessableContent, .eventMismatch) {
+            try await t.intake.receive(request)
         }
         #expect(error.body.error.message.contains("another version of event test-2026"))
     }
 
-    @Test func aBatchFromAnUnknownNodeIsRefused() async throws {
-        _ = try await expectRefused(.forbidden, .unknownNode) { try await send(records, signer: TestSigner()) }
+    @Test(arguments: StoreEngine.allCases) func aBatchFromAnUnknownNodeIsRefused(_ engine: StoreEngine) async throws {
+        let t = try MergeCase(engine)
+        _ = try await t.expectRefused(.forbidden, .unknownNode) { try await t.send(t.records, signer: TestSigner()) }
     }
 
-    @Test func aBatchForAnotherVenueIsRefused() async throws {
-        _ = try await expectRefused(.forbidden, .venueMismatch) { try await send(records, venue: "main") }
+    @Test(arguments: StoreEngine.allCases) func aBatchForAnotherVenueIsRefused(_ engine: StoreEngine) async throws {
+        let t = try MergeCase(engine)
+        _ = try await t.expectRefused(.forbidden, .venueMismatch) { try await t.send(t.records, venue: "main") }
     }
 
-    @Test func aBatchWithABrokenChainIsRefusedNamingTheRecord() async throws {
-        var altered = records
+    @Test(arguments: StoreEngine.allCases) func aBatchWithABrokenChainIsRefusedNamingTheRecord(_ engine: StoreEngine)
+        async throws
+    {
+        let t = try MergeCase(engine)
+        var altered = t.records
         altered[6].payload = altered[6].payload.replacingOccurrences(of: "blank", with: "spoiled")
-        let error = try await expectRefused(.badRequest, .brokenChain) { try await send(altered) }
+        let error = try await t.expectRefused(.badRequest, .brokenChain) { try await t.send(altered) }
         #expect(error.body.error.seq == 7)
     }
 
-    @Test func aRecordTheEventDoesNotAllowRefusesTheWholeBatch() async throws {
+    @Test(arguments: StoreEngine.allCases) func aRecordTheEventDoesNotAllowRefusesTheWholeBatch(_ engine: StoreEngine)
+        async throws
+    {
+        let t = try MergeCase(engine)
         let bad =
-            records
+            t.records
             + Fixtures.chain(
                 [Fixtures.validBallot(["D01": "satisfied", "D03": "satisfied"])],
-                afterSeq: 8, afterHash: records[7].hash)
-        let error = try await expectRefused(.unprocessableContent, .invalidRecord) { try await send(bad) }
+                afterSeq: 8, afterHash: t.records[7].hash)
+        let error = try await t.expectRefused(.unprocessableContent, .invalidRecord) { try await t.send(bad) }
         #expect(error.body.error.seq == 9)
         #expect(error.body.error.message.contains("D03"))
-        #expect(try database.records(venue: "east").isEmpty)
+        #expect(try t.store.storedRecords(venue: "east").isEmpty)
     }
 
-    @Test func aCorrectionReplacesWhatItCorrects() async throws {
-        _ = try await send(records)
+    @Test(arguments: StoreEngine.allCases) func aCorrectionReplacesWhatItCorrects(_ engine: StoreEngine) async throws {
+        let t = try MergeCase(engine)
+        _ = try await t.send(t.records)
         let fixes = Fixtures.chain(
             [
                 // Ballot 5 was entered wrongly: D02 was satisfied.
@@ -207,21 +194,24 @@ import Testing
                         replacement: Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"]))),
                 // Check-in 8 was a mistake.
                 .correction(.init(target: 8, reason: "wrong person", operator: "王芳", replacement: nil)),
-            ], afterSeq: 8, afterHash: records[7].hash)
-        _ = try await send(fixes)
-        let totals = try totals()
-        #expect(count(totals, "D02", "dissatisfied") == 0)
-        #expect(count(totals, "D02", "satisfied") == 1)
-        #expect(count(totals, "D01", "satisfied") == 2)
+            ], afterSeq: 8, afterHash: t.records[7].hash)
+        _ = try await t.send(fixes)
+        let totals = try t.totals()
+        #expect(t.count(totals, "D02", "dissatisfied") == 0)
+        #expect(t.count(totals, "D02", "satisfied") == 1)
+        #expect(t.count(totals, "D01", "satisfied") == 2)
         #expect(totals.attendance.map(\.checkedIn).reduce(0, +) == 2)
         // A record can be corrected once; a second correction must target the correction.
         let again = Fixtures.chain(
             [.correction(.init(target: 5, reason: "again", operator: "王芳", replacement: nil))],
             afterSeq: 10, afterHash: fixes[1].hash)
-        _ = try await expectRefused(.unprocessableContent, .ruleBreach) { try await send(again) }
+        _ = try await t.expectRefused(.unprocessableContent, .ruleBreach) { try await t.send(again) }
     }
 
     @Test func errorsAnswerJSONWithAStableCodeOverHTTP() async throws {
+        let signer = TestSigner()
+        let (_, intake) = try Fixtures.aggregator(enrolling: ["east": signer])
+        let records = MergeCase.records
         let app = try buildApplication(intake: intake, settings: AggregatorSettings(), logger: Logger(label: "test"))
         let token = try intake.database.addToken(name: "test", role: .observer)
         try await app.test(.router) { client in
@@ -280,85 +270,152 @@ import Testing
     }
 }
 
-/// Keys of a venue over time: a redeployed node's new key continues the chain; old keys are fenced off.
+/// S1 at venue east on one engine: its records, their signer enrolled, and what the merge tests ask of them.
+struct MergeCase {
+    let bed: StoreBed
+    let signer = TestSigner()
+    var store: any AggregatorStore { bed.store }
+    var intake: any IntakeUnderTest { bed.intake }
+    var records: [ChainedRecord] { Self.records }
+
+    /// S1 at venue east: 2 check-ins, box B1 opened and closed, its 3 ballots, 1 more check-in.
+    static let records = Fixtures.chain([
+        .checkin(.init(session: "S1", rep: "R1", category: "resident")),
+        .checkin(.init(session: "S1", rep: "R2", category: "expert")),
+        .boxOpened(.init(session: "S1", box: "B1")),
+        .boxClosed(.init(session: "S1", box: "B1", issued: 3, returned: 3)),
+        Fixtures.validBallot(["D01": "satisfied", "D02": "dissatisfied"]),
+        Fixtures.validBallot(["D01": "satisfied", "D02": "basically_satisfied"]),
+        .ballot(.init(session: "S1", box: "B1", status: .blank)),
+        .checkin(.init(session: "S1", rep: "R3", category: "resident")),
+    ])
+
+    init(_ engine: StoreEngine) throws {
+        bed = try StoreBed(engine, enrolling: ["east": signer])
+    }
+
+    func send(
+        _ records: [ChainedRecord], venue: String = "east", signer: TestSigner? = nil,
+        signingKey: Curve25519.Signing.PrivateKey? = nil
+    ) async throws -> BatchAck {
+        let signer = signer ?? self.signer
+        return try await intake.receive(signer.request(signer.body(records, venue: venue), signingKey: signingKey))
+    }
+
+    func totals() throws -> Totals { try store.totals(eventID: "test-2026") }
+
+    func count(_ totals: Totals, _ department: String, _ mark: String) -> Int {
+        totals.tallies.first { $0.department == department && $0.mark == mark }?.count ?? 0
+    }
+
+    /// Expects `operation` to fail with exactly this status and code, and the totals to be as before.
+    func expectRefused(
+        _ status: HTTPResponse.Status, _ code: APIErrorCode,
+        _ operation: () async throws -> BatchAck
+    ) async throws -> APIError {
+        let before = try totals()
+        let error = try await #require(throws: APIError.self) { try await operation() }
+        #expect(error.status == status)
+        #expect(error.body.error.code == code)
+        #expect(try totals() == before)
+        return error
+    }
+}
+
+/// Keys of a venue over time: a redeployed node's new key continues the chain; old keys are fenced off. On each
+/// engine.
 @Suite struct EpochTests {
-    let database: AggregatorDatabase
-    let intake: BatchIntake
-    let old = TestSigner()
-    let new = TestSigner()
-
-    init() throws {
-        (database, intake) = try Fixtures.aggregator()
-    }
-
-    func send(_ records: [ChainedRecord], by signer: TestSigner) async throws -> BatchAck {
-        try await signer.send(records, venue: "east", to: intake)
-    }
-
-    @Test func aNewKeyContinuesTheVenueChainAndTheOldKeyIsRefusedAndKeptAsEvidence() async throws {
-        let first = try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
+    @Test(arguments: StoreEngine.allCases) func aNewKeyContinuesTheVenueChainAndTheOldKeyIsRefusedAndKeptAsEvidence(
+        _ engine: StoreEngine
+    ) async throws {
+        let t = try EpochCase(engine)
+        let first = try t.store.enroll(venue: "east", publicKeyBase64: t.old.publicKeyBase64)
         #expect(first.epoch == 1)
         let records = Fixtures.chain([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
             .checkin(.init(session: "S1", rep: "R2", category: "resident")),
             .checkin(.init(session: "S1", rep: "R3", category: "expert")),
         ])
-        _ = try await send(Array(records[0..<2]), by: old)
+        _ = try await t.send(Array(records[0..<2]), by: t.old)
 
         // Given the venue's node is redeployed with a new key
-        let second = try database.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64)
+        let second = try t.store.enroll(venue: "east", publicKeyBase64: t.new.publicKeyBase64)
         #expect(second.epoch == 2)
         #expect(
-            try database.cursor(node: second)
+            try t.store.cursor(node: second)
                 == NodeCursor(
-                    node: new.nodeID, venue: "east", epoch: 2, seq: 2,
+                    node: t.new.nodeID, venue: "east", epoch: 2, seq: 2,
                     hash: records[1].hash))
 
         // When the old key sends the next record, it is refused and kept as evidence
-        let refused = try await #require(throws: APIError.self) { try await send([records[2]], by: old) }
+        let refused = try await #require(throws: APIError.self) { try await t.send([records[2]], by: t.old) }
         #expect(refused.status == .forbidden)
         #expect(refused.body.error.code == .staleEpoch)
-        let alarm = try #require(try database.alarms().last)
+        let alarm = try #require(try t.store.alarms().last)
         #expect(alarm.kind == "stale_epoch")
         #expect(alarm.evidence?.contains(records[2].hash) == true)
 
         // Then the new key continues the same chain
-        let ack = try await send([records[2]], by: new)
+        let ack = try await t.send([records[2]], by: t.new)
         #expect(ack.lastSeq == 3)
-        #expect(try database.records(venue: "east") == records)
-        #expect(try database.totals(eventID: "test-2026").attendance.map(\.checkedIn).reduce(0, +) == 3)
+        #expect(try t.store.storedRecords(venue: "east") == records)
+        #expect(try t.store.totals(eventID: "test-2026").attendance.map(\.checkedIn).reduce(0, +) == 3)
     }
 
-    @Test func aRevokedKeyIsRefused() async throws {
-        try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
-        try database.revoke(nodeID: old.nodeID, reason: "laptop stolen")
+    @Test(arguments: StoreEngine.allCases) func aRevokedKeyIsRefused(_ engine: StoreEngine) async throws {
+        let t = try EpochCase(engine)
+        try t.store.enroll(venue: "east", publicKeyBase64: t.old.publicKeyBase64)
+        try t.store.revoke(nodeID: t.old.nodeID, reason: "laptop stolen")
         let refused = try await #require(throws: APIError.self) {
-            try await send(Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))]), by: old)
+            try await t.send(
+                Fixtures.chain([.checkin(.init(session: "S1", rep: "R1", category: "resident"))]), by: t.old)
         }
         #expect(refused.body.error.code == .revokedNode)
         #expect(refused.body.error.message.contains("laptop stolen"))
-        #expect(try database.records(venue: "east").isEmpty)
+        #expect(try t.store.storedRecords(venue: "east").isEmpty)
     }
 
-    @Test func readingRecordsBackNeedsAFreshSignatureOfTheCurrentNode() throws {
-        try database.enroll(venue: "east", publicKeyBase64: old.publicKeyBase64)
-        let path = "/v1/nodes/\(old.nodeID)/records"
+    @Test(arguments: StoreEngine.allCases) func readingRecordsBackNeedsAFreshSignatureOfTheCurrentNode(
+        _ engine: StoreEngine
+    ) throws {
+        let t = try EpochCase(engine)
+        try t.store.enroll(venue: "east", publicKeyBase64: t.old.publicKeyBase64)
+        let path = "/v1/nodes/\(t.old.nodeID)/records"
         func request(_ signer: TestSigner, created: Int64) -> BatchIntake.SignedRequest {
             signer.getRequest(path: path, created: created)
         }
         let now: Int64 = 1_767_225_600
         // A node clock hours off is fine; a signature older than a week is not.
-        #expect(try intake.authenticate(request(old, created: now - 10), method: "GET", now: now).id == old.nodeID)
         #expect(
-            try intake.authenticate(request(old, created: now + 5 * 3_600), method: "GET", now: now).id == old.nodeID)
+            try t.intake.authenticate(request(t.old, created: now - 10), method: "GET", now: now).id == t.old.nodeID)
+        #expect(
+            try t.intake.authenticate(request(t.old, created: now + 5 * 3_600), method: "GET", now: now).id
+                == t.old.nodeID)
         let stale = try #require(throws: APIError.self) {
-            try intake.authenticate(request(old, created: now - 8 * 86_400), method: "GET", now: now)
+            try t.intake.authenticate(request(t.old, created: now - 8 * 86_400), method: "GET", now: now)
         }
         #expect(stale.body.error.code == .staleSignature)
-        try database.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64)
+        try t.store.enroll(venue: "east", publicKeyBase64: t.new.publicKeyBase64)
         let retired = try #require(throws: APIError.self) {
-            try intake.authenticate(request(old, created: now), method: "GET", now: now)
+            try t.intake.authenticate(request(t.old, created: now), method: "GET", now: now)
         }
         #expect(retired.body.error.code == .staleEpoch)
+    }
+}
+
+/// A venue's two keys over time, on one engine, neither enrolled yet.
+struct EpochCase {
+    let bed: StoreBed
+    let old = TestSigner()
+    let new = TestSigner()
+    var store: any AggregatorStore { bed.store }
+    var intake: any IntakeUnderTest { bed.intake }
+
+    init(_ engine: StoreEngine) throws {
+        bed = try StoreBed(engine)
+    }
+
+    func send(_ records: [ChainedRecord], by signer: TestSigner) async throws -> BatchAck {
+        try await intake.receive(signer.request(signer.body(records, venue: "east")))
     }
 }

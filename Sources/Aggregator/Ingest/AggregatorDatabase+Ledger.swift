@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Shared
 
 /// Each venue's ledger kept in tables (migration v14), as the venue node keeps its own: a merge loads only the
@@ -7,104 +6,80 @@ import Shared
 /// then does not grow with the representatives, persons and boxes of an event. The tables are derived from the
 /// records and rebuilt from them whenever they do not stand at the venue's head with the same number of held-out
 /// decisions.
-extension AggregatorDatabase {
+extension ChainMerge {
     /// The venue's ledger at `head`, as far as `payloads` (the batch's new records) need it to be judged, tracking what
     /// they change; and the number of held-out decisions it reflects.
-    static func ledger(
-        _ db: Database, venue: String, head: (seq: Int64, hash: String), for payloads: [RecordPayload]
+    static func ledger<T: MergeTransaction>(
+        in db: T, venue: String, head: (seq: Int64, hash: String), for payloads: [RecordPayload]
     ) throws -> (ledger: Ledger, decisions: Int) {
-        let decisions =
-            try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?"), arguments: [venue])
-            ?? 0
-        let stored = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT seq, hash, decisions FROM ledgerHead WHERE venue = ?"), arguments: [venue])
-        guard let stored, stored["seq"] == head.seq, stored["hash"] == head.hash, stored["decisions"] == decisions
+        let decisions = try db.heldOutDecisions(venue: venue)
+        guard let stored = try db.ledgerHead(venue: venue), stored.seq == head.seq, stored.hash == head.hash,
+            stored.decisions == decisions
         else {
             // First merge after an upgrade, or after a decision: rebuilt from the venue's records.
-            var full = try replayedLedger(db, venue: venue)
-            try db.execute(sql: "DELETE FROM ledgerEntry WHERE venue = ?", arguments: [venue])
-            try saveEntries(full.allEntries(recordContents: false), venue: venue, db: db)
-            try saveHead(of: full, decisions: decisions, venue: venue, db: db)
+            var full = try replayedLedger(in: db, venue: venue)
+            try db.deleteLedger(venue: venue)
+            try saveEntries(full.allEntries(recordContents: false), venue: venue, in: db)
+            try db.setLedgerHead(venue: venue, seq: full.headSeq, hash: full.headHash, decisions: decisions)
             full.startTracking()
             return (full, decisions)
         }
         var ledger = Ledger()
         (ledger.headSeq, ledger.headHash) = head
-        ledger.loadHeldOut(
-            try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT seq FROM heldOutNow WHERE venue = ?"), arguments: [venue]))
-        ledger.load(try fetchEntries(Ledger.keysNeeded(for: payloads), venue: venue, db: db))
+        ledger.loadHeldOut(try db.heldOutNow(venue: venue))
+        ledger.load(try fetchEntries(Ledger.keysNeeded(for: payloads), venue: venue, in: db))
         // A correction's target stored before this batch: its kind and content, read from the records, and then the
         // entries that taking it out of effect touches.
         for case .correction(let correction) in payloads
         where correction.target >= 1 && correction.target <= head.seq && !ledger.holdsRecord(correction.target) {
-            if let (kind, content) = try storedRecord(correction.target, venue: venue, db: db) {
+            if let (kind, content) = try storedRecord(correction.target, venue: venue, in: db) {
                 ledger.loadStoredRecord(seq: correction.target, rootKind: kind, content: content)
             }
         }
-        ledger.load(try fetchEntries(Ledger.keysNeeded(for: ledger.loadedContents), venue: venue, db: db))
+        ledger.load(try fetchEntries(Ledger.keysNeeded(for: ledger.loadedContents), venue: venue, in: db))
         ledger.startTracking()
         return (ledger, decisions)
     }
 
     /// Writes back what the merged records changed, and the venue's new head.
-    static func saveLedger(_ ledger: Ledger, decisions: Int, venue: String, db: Database) throws {
-        try saveEntries(ledger.changedEntries(recordContents: false), venue: venue, db: db)
-        try saveHead(of: ledger, decisions: decisions, venue: venue, db: db)
+    static func saveLedger<T: MergeTransaction>(_ ledger: Ledger, decisions: Int, venue: String, in db: T) throws {
+        try saveEntries(ledger.changedEntries(recordContents: false), venue: venue, in: db)
+        try db.setLedgerHead(venue: venue, seq: ledger.headSeq, hash: ledger.headHash, decisions: decisions)
     }
 
     /// The venue's whole ledger, replayed from its stored records (each taken as it was judged when merged; the
     /// records held out and not decided to count, held out again).
-    static func replayedLedger(_ db: Database, venue: String) throws -> Ledger {
+    static func replayedLedger<T: MergeTransaction>(in db: T, venue: String) throws -> Ledger {
         var ledger = Ledger()
-        let heldOut = Set(try Int64.fetchAll(db, sql: "SELECT seq FROM heldOutNow WHERE venue = ?", arguments: [venue]))
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT seq, hash, payload FROM record WHERE venue = ? ORDER BY seq",
-            arguments: [venue])
-        while let row = try rows.next() {
-            let payload = try RecordPayload.decode(json: row["payload"])
-            if heldOut.contains(row["seq"]) {
+        let heldOut = Set(try db.heldOutNow(venue: venue))
+        try db.forEachRecord(venue: venue) { seq, hash, json in
+            let payload = try RecordPayload.decode(json: json)
+            if heldOut.contains(seq) {
                 ledger.holdOut(payload)
             } else {
                 try ledger.admitEffect(payload, event: nil, mode: .replay)
             }
-            ledger.headHash = row["hash"]
+            ledger.headHash = hash
         }
         return ledger
     }
 
-    private static func fetchEntries(
-        _ keys: [(map: String, key: String)], venue: String, db: Database
+    private static func fetchEntries<T: MergeTransaction>(
+        _ keys: [(map: String, key: String)], venue: String, in db: T
     ) throws -> [LedgerEntry] {
-        let statement = try db.cachedStatement(
-            sql: "SELECT value FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?")
         var entries: [LedgerEntry] = []
         var seen: Set<String> = []
         for key in keys where seen.insert(key.map + "\u{1F}" + key.key).inserted {
-            if let value = try String.fetchOne(statement, arguments: [venue, key.map, key.key]) {
+            if let value = try db.ledgerValue(venue: venue, map: key.map, key: key.key) {
                 entries.append(LedgerEntry(map: key.map, key: key.key, value: value))
             }
         }
         return entries
     }
 
-    private static func saveEntries(_ entries: [LedgerEntry], venue: String, db: Database) throws {
-        let upsert = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO ledgerEntry (venue, map, key, value) VALUES (?, ?, ?, ?)")
-        let delete = try db.cachedStatement(sql: "DELETE FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?")
+    private static func saveEntries<T: MergeTransaction>(_ entries: [LedgerEntry], venue: String, in db: T) throws {
         for entry in entries {
-            if let value = entry.value {
-                try upsert.execute(arguments: [venue, entry.map, entry.key, value])
-            } else {
-                try delete.execute(arguments: [venue, entry.map, entry.key])
-            }
+            try db.setLedgerValue(venue: venue, map: entry.map, key: entry.key, value: entry.value)
         }
-    }
-
-    private static func saveHead(of ledger: Ledger, decisions: Int, venue: String, db: Database) throws {
-        try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO ledgerHead (venue, seq, hash, decisions) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [venue, ledger.headSeq, ledger.headHash, decisions])
     }
 }

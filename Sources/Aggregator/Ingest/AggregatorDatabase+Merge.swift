@@ -54,17 +54,26 @@ extension AggregatorDatabase {
     /// transaction is committed. Throws `APIError` for a gap, a conflict or an invalid record;
     /// a conflict is recorded as an alarm, with both versions kept.
     public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
-        let outcome = try await writer.write { db in try Self.merge(verified, event: event, db: db) }
-        switch outcome {
-        case .success(let result):
-            return result
-        case .failure(let error):
-            throw error
+        let outcome = try await writer.write { db in
+            try ChainMerge.merge(verified, event: event, in: SQLiteMergeTransaction(db: db))
         }
+        return try outcome.get()
     }
 
-    private static func merge(
-        _ verified: VerifiedBatch, event: EventDefinition, db: Database
+    /// Adds `value` to a counter's row of a venue's totals, inside the caller's transaction (the merge's one way of
+    /// changing a total; public for the benchmark's storage limit, which stores what a merge stores).
+    public static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
+        try SQLiteMergeTransaction(db: db).add(value, to: counter, venue: venue)
+    }
+}
+
+/// The merge of a verified batch into a venue's chain, written once for every engine that can hold the aggregator's
+/// data: it reads and writes through a `MergeTransaction`, inside the one transaction the engine opens for it (which
+/// holds the venue's chain alone until it ends).
+enum ChainMerge {
+    /// A `.failure` is a refusal whose alarm and evidence the caller commits; a thrown error writes nothing.
+    static func merge<T: MergeTransaction>(
+        _ verified: VerifiedBatch, event: EventDefinition, in db: T
     ) throws -> Result<MergeResult, APIError> {
         let batch = verified.batch
         let nodeID = verified.node.id
@@ -73,18 +82,17 @@ extension AggregatorDatabase {
             throw APIError(.badRequest, .malformedBatch, "the batch holds no record")
         }
         // Fencing again inside the transaction: a key retired or revoked since the request was checked.
-        if try Int64.fetchOne(db, sql: "SELECT 1 FROM revocation WHERE nodeID = ?", arguments: [nodeID]) != nil {
+        if try db.isRevoked(node: nodeID) {
             throw APIError(.forbidden, .revokedNode, "node \(nodeID) was revoked")
         }
-        let currentEpoch =
-            try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
+        let currentEpoch = try db.currentEpoch(venue: venue)
         if verified.node.epoch < currentEpoch {
             throw APIError(
                 .forbidden, .staleEpoch,
                 "node \(nodeID) holds epoch \(verified.node.epoch) of venue \(venue), "
                     + "but epoch \(currentEpoch) has been enrolled since: this key is retired")
         }
-        let head = try head(db, venue: venue)
+        let head = try db.head(venue: venue)
         if first.seq > head.seq + 1 {
             throw APIError(
                 .conflict, .sequenceGap,
@@ -93,9 +101,7 @@ extension AggregatorDatabase {
         }
         // Records already held must be the very same records.
         for record in batch.records where record.seq <= head.seq {
-            let held = try String.fetchOne(
-                db, sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?",
-                arguments: [venue, record.seq])
+            let held = try db.recordHash(venue: venue, seq: record.seq)
             if held != record.hash {
                 return .failure(
                     try conflict(db, node: verified.node, offered: record, heldHash: held, verified: verified))
@@ -118,7 +124,7 @@ extension AggregatorDatabase {
                 }
                 return decoded.payload
             }
-            var (ledger, decisions) = try ledger(db, venue: venue, head: head, for: payloads)
+            var (ledger, decisions) = try ledger(in: db, venue: venue, head: head, for: payloads)
             var accepted:
                 [(
                     record: ChainedRecord, kind: RecordPayload.Kind, supersedes: Int64?,
@@ -142,55 +148,36 @@ extension AggregatorDatabase {
             let stored = StoredBatch(
                 id: nil, venue: venue, nodeID: nodeID, firstSeq: first.seq, lastSeq: last.seq,
                 contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
-                signature: verified.signature, body: verified.body, receivedAt: timestamp())
-            try stored.insert(db)
-            let batchID = db.lastInsertedRowID
-            // One prepared statement for every record (GRDB's record persistence was a visible cost in the profile).
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+                signature: verified.signature, body: verified.body, receivedAt: AggregatorDatabase.timestamp())
+            let batchID = try db.insert(batch: stored)
             for entry in accepted {
-                try insert.execute(arguments: [
-                    venue, entry.record.seq, entry.record.prev, entry.record.hash,
-                    entry.kind.rawValue, entry.record.payload, nodeID, batchID,
-                ])
+                try db.insertRecord(
+                    venue: venue, record: entry.record, kind: entry.kind.rawValue, node: nodeID, batch: batchID)
                 if let target = entry.supersedes {
-                    try db.execute(
-                        sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)",
-                        arguments: [venue, target, entry.record.seq])
+                    try db.insertSupersession(venue: venue, target: target, by: entry.record.seq)
                 }
                 if let rejection = entry.heldOut {
                     let message =
                         "record \(entry.record.seq) of venue \(venue), written by an older release, breaks the rule "
                         + "\(rejection.rule?.rawValue ?? "?"): \(rejection.message). It is kept in the chain but left out of "
                         + "the totals until an admin decides (aggregator held-out decide)"
-                    try db.execute(
-                        sql: """
-                            INSERT INTO heldOut (venue, seq, rule, message, heldAt) VALUES (?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            venue, entry.record.seq, rejection.rule?.rawValue ?? "", rejection.message, timestamp(),
-                        ])
-                    try Alarm(
-                        id: nil, kind: "held_out", venue: venue, nodeID: nodeID, seq: entry.record.seq,
-                        message: message, evidence: nil, raisedAt: timestamp()
-                    ).insert(db)
+                    try db.insertHeldOut(
+                        venue: venue, seq: entry.record.seq, rule: rejection.rule?.rawValue ?? "",
+                        message: rejection.message, at: AggregatorDatabase.timestamp())
+                    try db.insert(
+                        alarm: Alarm(
+                            id: nil, kind: "held_out", venue: venue, nodeID: nodeID, seq: entry.record.seq,
+                            message: message, evidence: nil, raisedAt: AggregatorDatabase.timestamp()))
                 }
                 kinds[entry.kind == .correction ? "correction" : entry.kind.rawValue, default: 0] += 1
             }
             for (counter, value) in delta.counters {
-                try add(value, to: counter, venue: venue, db: db)
+                try db.add(value, to: counter, venue: venue)
             }
             // Contact noted in the same transaction, only for a batch that brought something new: a replayed old
             // batch (valid for days) must not make a silent node look alive. A caught-up node reports by heartbeat.
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
-                    ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
-                    """
-            ).execute(arguments: [nodeID, timestamp()])
-            try saveLedger(ledger, decisions: decisions, venue: venue, db: db)
+            try db.noteContact(node: nodeID, at: AggregatorDatabase.timestamp())
+            try saveLedger(ledger, decisions: decisions, venue: venue, in: db)
         }
         return .success(
             MergeResult(
@@ -200,18 +187,18 @@ extension AggregatorDatabase {
     }
 
     /// Keeps the whole signed batch as evidence next to the held records and raises an alarm.
-    private static func conflict(
-        _ db: Database, node: EnrolledNode, offered: ChainedRecord, heldHash: String?,
+    private static func conflict<T: MergeTransaction>(
+        _ db: T, node: EnrolledNode, offered: ChainedRecord, heldHash: String?,
         verified: VerifiedBatch
     ) throws -> APIError {
         let evidence = SignedEvidence(verified).json
         let message =
             "node \(node.id) of venue \(node.venue) sent record \(offered.seq) with hash \(offered.hash.prefix(16))… but the aggregator "
             + "holds \(heldHash.map { "hash \($0.prefix(16))…" } ?? "no such record") there: the chain has forked"
-        try Alarm(
-            id: nil, kind: "chain_conflict", venue: node.venue, nodeID: node.id, seq: offered.seq, message: message,
-            evidence: evidence, raisedAt: timestamp()
-        ).insert(db)
+        try db.insert(
+            alarm: Alarm(
+                id: nil, kind: "chain_conflict", venue: node.venue, nodeID: node.id, seq: offered.seq,
+                message: message, evidence: evidence, raisedAt: AggregatorDatabase.timestamp()))
         return APIError(.conflict, .chainConflict, message, seq: offered.seq)
     }
 
@@ -279,115 +266,34 @@ extension AggregatorDatabase {
     /// A stored record as the ledger took it in: the kind of the original it stands for (a correction's is its
     /// target's, or `correction` when its target did not exist), and its content (a correction's replacement,
     /// counted only if its target existed). Nil when no such record is stored.
-    static func storedRecord(_ seq: Int64, venue: String, db: Database) throws -> (RecordPayload.Kind, RecordPayload?)?
-    {
-        guard
-            let json = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
-                arguments: [venue, seq])
-        else { return nil }
+    static func storedRecord<T: MergeTransaction>(
+        _ seq: Int64, venue: String, in db: T
+    ) throws -> (RecordPayload.Kind, RecordPayload?)? {
+        guard let json = try db.recordPayload(venue: venue, seq: seq) else { return nil }
         let payload = try RecordPayload.decode(json: json)
         guard case .correction(let correction) = payload else { return (payload.kind, payload) }
         guard correction.target >= 1, correction.target < seq,
-            let (targetKind, _) = try storedRecord(correction.target, venue: venue, db: db)
+            let (targetKind, _) = try storedRecord(correction.target, venue: venue, in: db)
         else { return (.correction, nil) }
         return (targetKind, correction.replacement)
     }
 
     /// Refuses an authentic batch holding a record that breaks a rule: keeps the whole signed batch as
     /// evidence (once) and raises an alarm naming the rule.
-    private static func refuse(
-        _ db: Database, node: EnrolledNode, record: ChainedRecord, refusal: Refusal,
+    private static func refuse<T: MergeTransaction>(
+        _ db: T, node: EnrolledNode, record: ChainedRecord, refusal: Refusal,
         verified: VerifiedBatch
     ) throws -> APIError {
         let evidence = SignedEvidence(verified).json
         let message =
             "node \(node.id) of venue \(node.venue) sent record \(record.seq) that breaks the rule \(refusal.rule): "
             + refusal.error.body.error.message + "; the batch was refused whole"
-        if try Int64.fetchOne(
-            db, sql: "SELECT 1 FROM alarm WHERE kind = 'rule_breach' AND nodeID = ? AND seq = ? AND message = ?",
-            arguments: [node.id, record.seq, message]) == nil
-        {
-            try Alarm(
-                id: nil, kind: "rule_breach", venue: node.venue, nodeID: node.id, seq: record.seq, message: message,
-                evidence: evidence, raisedAt: timestamp()
-            ).insert(db)
+        if try !db.hasAlarm(kind: "rule_breach", node: node.id, seq: record.seq, message: message) {
+            try db.insert(
+                alarm: Alarm(
+                    id: nil, kind: "rule_breach", venue: node.venue, nodeID: node.id, seq: record.seq,
+                    message: message, evidence: evidence, raisedAt: AggregatorDatabase.timestamp()))
         }
         return refusal.error
-    }
-
-    /// Adds `value` to a counter's row of a venue's totals, inside the caller's transaction (the merge's one way of
-    /// changing a total; public for the benchmark's storage limit, which stores what a merge stores).
-    public static func add(_ value: Int, to counter: Counter, venue: String, db: Database) throws {
-        switch counter {
-        case .attendance(let session, let category):
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO attendance (venue, session, category, checkedIn) VALUES (?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET checkedIn = checkedIn + excluded.checkedIn
-                    """
-            ).execute(arguments: [venue, session, category, value])
-        case .mark(let session, let department, let mark):
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO tally (venue, session, department, mark, count) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET count = count + excluded.count
-                    """
-            ).execute(arguments: [venue, session, department, mark, value])
-        case .boxMark(let session, let box, let department, let mark):
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO boxTally (venue, session, box, department, mark, count) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET count = count + excluded.count
-                    """
-            ).execute(arguments: [venue, session, box, department, mark, value])
-        case .boxOpened(let session, let box):
-            try addToBox("opened", value, venue: venue, session: session, box: box, db: db)
-        case .boxClosed(let session, let box):
-            try addToBox("closed", value, venue: venue, session: session, box: box, db: db)
-        case .issued(let session, let box):
-            try addToBox("issued", value, venue: venue, session: session, box: box, db: db)
-        case .returned(let session, let box):
-            try addToBox("returned", value, venue: venue, session: session, box: box, db: db)
-        case .ballots(let session, let box, let status):
-            try addToBox(status.rawValue, value, venue: venue, session: session, box: box, db: db)
-        case .formsReturned(let session, let box, let form):
-            try addToForms("returned", value, venue: venue, session: session, box: box, form: form, db: db)
-        case .formsEntered(let session, let box, let form):
-            try addToForms("entered", value, venue: venue, session: session, box: box, form: form, db: db)
-        case .answer(let session, let form, let question, let option):
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO formAnswer (venue, session, form, question, option, count) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET count = count + excluded.count
-                    """
-            ).execute(arguments: [venue, session, form.rawValue, question, option, value])
-        }
-    }
-
-    private static func addToForms(
-        _ column: String, _ value: Int, venue: String, session: String, box: String, form: RecordPayload.FormKind,
-        db: Database
-    ) throws {
-        // `column` is `returned` or `entered`, never input.
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO formTotal (venue, session, box, form, \(column)) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
-                """
-        ).execute(arguments: [venue, session, box, form.rawValue, value])
-    }
-
-    private static func addToBox(
-        _ column: String, _ value: Int, venue: String, session: String, box: String,
-        db: Database
-    ) throws {
-        // `column` is one of the fixed column names above, never input.
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO boxTotal (venue, session, box, \(column)) VALUES (?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET \(column) = \(column) + excluded.\(column)
-                """
-        ).execute(arguments: [venue, session, box, value])
     }
 }

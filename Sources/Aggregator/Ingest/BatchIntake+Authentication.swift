@@ -3,7 +3,7 @@ import Foundation
 import Shared
 
 /// Who signed a request, and whether that key may still speak for its venue.
-extension BatchIntake {
+extension Intake {
     /// Checks a signed POST: JSON, a known key, a valid signature over the exact body, a current key.
     func authenticatePost(_ request: SignedRequest) throws -> EnrolledNode {
         try Self.requireJSON(request)
@@ -25,7 +25,7 @@ extension BatchIntake {
                 signature: request.signature ?? "", body: request.body)
             try database.raiseAlarm(
                 kind: fenced.body.error.code.rawValue, node: node, message: fenced.body.error.message,
-                evidence: evidence.json, oncePerNode: true)
+                evidence: evidence.json, once: false, oncePerNode: true)
             throw fenced
         }
         return node
@@ -48,13 +48,6 @@ extension BatchIntake {
         if let fenced = try database.fence(node) {
             // An authentic read from a retired or revoked key: the key is in someone's hands. Kept as evidence,
             // with an alarm, the first time (a node retrying every few seconds does not fill the disk).
-            struct ReadEvidence: Encodable {
-                var method: String
-                var path: String
-                var query: String?
-                var signatureInput: String
-                var signature: String
-            }
             let evidence = try? JSONCoding.string(
                 ReadEvidence(
                     method: method, path: request.path, query: query,
@@ -63,7 +56,7 @@ extension BatchIntake {
             try database.raiseAlarm(
                 kind: fenced.body.error.code.rawValue, node: node,
                 message: "signed read \(method) \(request.path): " + fenced.body.error.message,
-                evidence: evidence, oncePerNode: true)
+                evidence: evidence, once: false, oncePerNode: true)
             throw fenced
         }
         return node
@@ -128,4 +121,13 @@ extension BatchIntake {
         case .badSignature: APIError(.unauthorized, .badSignature, failure.message)
         }
     }
+}
+
+/// An authentic signed read, kept as evidence.
+private struct ReadEvidence: Encodable {
+    var method: String
+    var path: String
+    var query: String?
+    var signatureInput: String
+    var signature: String
 }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Shared
 
-extension BatchIntake {
+extension Intake {
     /// Records a node's heartbeat (its own view of its chain, backlog and disk).
     @discardableResult
     public func receiveHeartbeat(_ request: SignedRequest) throws -> (node: EnrolledNode, heartbeat: Heartbeat) {
@@ -40,7 +40,7 @@ extension BatchIntake {
             try database.raiseAlarm(
                 kind: "node_problem", node: node,
                 message: "node \(node.id) of venue \(node.venue) reports: \(problem.prefix(500))",
-                evidence: nil, oncePerNode: true)
+                evidence: nil, once: false, oncePerNode: true)
         }
         return (node, heartbeat)
     }

@@ -4,9 +4,10 @@ import Foundation
 import Shared
 
 /// Takes a signed batch from the wire to the database: verifies the signature over the raw body
-/// before parsing it, checks node, venue, event and chain, then merges.
-public struct BatchIntake: Sendable {
-    public var database: AggregatorDatabase
+/// before parsing it, checks node, venue, event and chain, then merges. Written against `IngestStore`, so that the
+/// same intake serves one aggregator's SQLite file and several aggregators' shared PostgreSQL database.
+public struct Intake<Store: IngestStore>: Sendable {
+    public var database: Store
     public var event: EventDefinition
     /// Most records one batch may hold.
     public var maxRecords: Int
@@ -18,7 +19,7 @@ public struct BatchIntake: Sendable {
     public var maxSignatureAge: Int64
 
     public init(
-        database: AggregatorDatabase, event: EventDefinition, maxRecords: Int = 5_000,
+        database: Store, event: EventDefinition, maxRecords: Int = 5_000,
         signingKey: Curve25519.Signing.PrivateKey? = nil, maxSignatureAge: Int64 = 7 * 86_400
     ) {
         self.database = database
@@ -44,27 +45,8 @@ public struct BatchIntake: Sendable {
         return try SignedHeads.sign(event: event.id, signedAt: now.formatted(.iso8601), heads: heads, key: key)
     }
 
-    /// The request parts the intake needs.
-    public struct SignedRequest: Sendable {
-        public var path: String
-        public var contentType: String?
-        public var contentDigest: String?
-        public var signatureInput: String?
-        public var signature: String?
-        public var body: Data
-
-        public init(
-            path: String = "/v1/batches", contentType: String?, contentDigest: String?, signatureInput: String?,
-            signature: String?, body: Data
-        ) {
-            self.path = path
-            self.contentType = contentType
-            self.contentDigest = contentDigest
-            self.signatureInput = signatureInput
-            self.signature = signature
-            self.body = body
-        }
-    }
+    /// The request parts the intake needs (the same type whichever store the intake writes to).
+    public typealias SignedRequest = SignedNodeRequest
 
     public func receive(_ request: SignedRequest) async throws -> BatchAck {
         try await receiveCounting(request).ack
@@ -170,6 +152,31 @@ public struct BatchIntake: Sendable {
         return (hashesMatch, reads.map { $0! })
     }
 }
+
+/// A node's signed request, the parts the intake needs (`Intake.SignedRequest`).
+public struct SignedNodeRequest: Sendable {
+    public var path: String
+    public var contentType: String?
+    public var contentDigest: String?
+    public var signatureInput: String?
+    public var signature: String?
+    public var body: Data
+
+    public init(
+        path: String = "/v1/batches", contentType: String?, contentDigest: String?, signatureInput: String?,
+        signature: String?, body: Data
+    ) {
+        self.path = path
+        self.contentType = contentType
+        self.contentDigest = contentDigest
+        self.signatureInput = signatureInput
+        self.signature = signature
+        self.body = body
+    }
+}
+
+/// The intake of one aggregator on its SQLite file (what `aggregator serve` runs today).
+public typealias BatchIntake = Intake<AggregatorDatabase>
 
 /// A record's payload as read before the merge: read strictly, and checked against the event.
 struct ReadRecord: Sendable {

@@ -76,7 +76,7 @@ extension AggregatorDatabase {
             if count {
                 // The venue's ledger as it stands, with this record still held out: releasing it there judges
                 // it against everything since, exactly as a rebuild will.
-                var ledger = try Self.replayedLedger(db, venue: venue)
+                var ledger = try ChainMerge.replayedLedger(in: SQLiteMergeTransaction(db: db), venue: venue)
                 guard
                     let json = try String.fetchOne(
                         db, sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?",

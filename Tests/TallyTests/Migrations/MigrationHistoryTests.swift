@@ -75,6 +75,15 @@ import Testing
         #expect(problems.isEmpty)
     }
 
+    /// PostgreSQL's migrations are frozen the same way, in their own file: each digest is of its statements joined.
+    @Test func thePostgresStoresMigrationsAreExactlyTheLandedOnes() throws {
+        let file = "postgres.txt"
+        let code = Self.listed(PostgresMigrations.migrations.map { ($0.name, $0.statements.joined(separator: ";\n")) })
+        let problems = Self.problems(code: code, landed: try Self.landed(file), file: Self.path(file))
+        for problem in problems { Issue.record("\(problem)") }
+        #expect(problems.isEmpty)
+    }
+
     @Test(arguments: [0, 1]) func theMigratorRunsTheListInItsOrder(database: Int) {
         let (_, migrations, migrator) = Self.databases[database]
         #expect(migrator.migrations == migrations.map(\.name))

@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+import Shared
+
+/// Everything a merge reads and writes, inside the one transaction its engine opens for it: the venue's chain, its
+/// fencing, its ledger tables, the totals, alarms and evidence. `ChainMerge` is written once against this; each engine
+/// that can hold the aggregator's data (SQLite here, PostgreSQL in `PostgresStore`) says it in its own SQL.
+protocol MergeTransaction {
+    func isRevoked(node: String) throws -> Bool
+    /// The venue's newest enrolled epoch (0 when none).
+    func currentEpoch(venue: String) throws -> Int64
+    /// The venue's last stored record (0 and the genesis hash when none).
+    func head(venue: String) throws -> (seq: Int64, hash: String)
+    func recordHash(venue: String, seq: Int64) throws -> String?
+    func recordPayload(venue: String, seq: Int64) throws -> String?
+    /// Every stored record of the venue, in order.
+    func forEachRecord(venue: String, _ body: (_ seq: Int64, _ hash: String, _ payload: String) throws -> Void) throws
+    func insert(alarm: Alarm) throws
+    func hasAlarm(kind: String, node: String, seq: Int64, message: String) throws -> Bool
+    /// Stores the batch, answering its id.
+    func insert(batch: StoredBatch) throws -> Int64
+    func insertRecord(venue: String, record: ChainedRecord, kind: String, node: String, batch: Int64) throws
+    func insertSupersession(venue: String, target: Int64, by seq: Int64) throws
+    func insertHeldOut(venue: String, seq: Int64, rule: String, message: String, at: String) throws
+    /// Adds `value` to a counter's row of the venue's totals (the merge's one way of changing a total).
+    func add(_ value: Int, to counter: Counter, venue: String) throws
+    func noteContact(node: String, at: String) throws
+    func heldOutDecisions(venue: String) throws -> Int
+    /// The records held out and not decided to count.
+    func heldOutNow(venue: String) throws -> [Int64]
+    func ledgerHead(venue: String) throws -> (seq: Int64, hash: String, decisions: Int)?
+    func ledgerValue(venue: String, map: String, key: String) throws -> String?
+    func deleteLedger(venue: String) throws
+    /// Sets an entry of the venue's ledger, or removes it (`value` nil).
+    func setLedgerValue(venue: String, map: String, key: String, value: String?) throws
+    func setLedgerHead(venue: String, seq: Int64, hash: String, decisions: Int) throws
+}
+
+/// The merge's reads and writes in an SQLite transaction (GRDB), with prepared statements kept by the connection.
+struct SQLiteMergeTransaction: MergeTransaction {
+    let db: Database
+
+    func isRevoked(node: String) throws -> Bool {
+        try Int64.fetchOne(db, sql: "SELECT 1 FROM revocation WHERE nodeID = ?", arguments: [node]) != nil
+    }
+
+    func currentEpoch(venue: String) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?", arguments: [venue]) ?? 0
+    }
+
+    func head(venue: String) throws -> (seq: Int64, hash: String) {
+        try AggregatorDatabase.head(db, venue: venue)
+    }
+
+    func recordHash(venue: String, seq: Int64) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?"), arguments: [venue, seq])
+    }
+
+    func recordPayload(venue: String, seq: Int64) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"), arguments: [venue, seq])
+    }
+
+    func forEachRecord(venue: String, _ body: (Int64, String, String) throws -> Void) throws {
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT seq, hash, payload FROM record WHERE venue = ? ORDER BY seq", arguments: [venue])
+        while let row = try rows.next() {
+            try body(row["seq"], row["hash"], row["payload"])
+        }
+    }
+
+    func insert(alarm: Alarm) throws {
+        try alarm.insert(db)
+    }
+
+    func hasAlarm(kind: String, node: String, seq: Int64, message: String) throws -> Bool {
+        try Int64.fetchOne(
+            db, sql: "SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND seq = ? AND message = ?",
+            arguments: [kind, node, seq, message]) != nil
+    }
+
+    func insert(batch: StoredBatch) throws -> Int64 {
+        try batch.insert(db)
+        return db.lastInsertedRowID
+    }
+
+    func insertRecord(venue: String, record: ChainedRecord, kind: String, node: String, batch: Int64) throws {
+        // One prepared statement for every record (GRDB's record persistence was a visible cost in the profile).
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [venue, record.seq, record.prev, record.hash, kind, record.payload, node, batch])
+    }
+
+    func insertSupersession(venue: String, target: Int64, by seq: Int64) throws {
+        try db.execute(
+            sql: "INSERT INTO supersession (venue, target, bySeq) VALUES (?, ?, ?)", arguments: [venue, target, seq])
+    }
+
+    func insertHeldOut(venue: String, seq: Int64, rule: String, message: String, at: String) throws {
+        try db.execute(
+            sql: "INSERT INTO heldOut (venue, seq, rule, message, heldAt) VALUES (?, ?, ?, ?, ?)",
+            arguments: [venue, seq, rule, message, at])
+    }
+
+    func add(_ value: Int, to counter: Counter, venue: String) throws {
+        let upsert = CounterUpsert(counter, value: value, venue: venue, placeholder: { _ in "?" }, qualified: false)
+        var arguments = StatementArguments(upsert.keys)
+        arguments += [upsert.value]
+        try db.cachedStatement(sql: upsert.sql).execute(arguments: arguments)
+    }
+
+    func noteContact(node: String, at: String) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO nodeContact (nodeID, lastContactAt) VALUES (?, ?)
+                ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt
+                """
+        ).execute(arguments: [node, at])
+    }
+
+    func heldOutDecisions(venue: String) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM heldOutDecision WHERE venue = ?"), arguments: [venue]) ?? 0
+    }
+
+    func heldOutNow(venue: String) throws -> [Int64] {
+        try Int64.fetchAll(db.cachedStatement(sql: "SELECT seq FROM heldOutNow WHERE venue = ?"), arguments: [venue])
+    }
+
+    func ledgerHead(venue: String) throws -> (seq: Int64, hash: String, decisions: Int)? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT seq, hash, decisions FROM ledgerHead WHERE venue = ?"), arguments: [venue]
+        ).map { ($0["seq"], $0["hash"], $0["decisions"]) }
+    }
+
+    func ledgerValue(venue: String, map: String, key: String) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT value FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?"),
+            arguments: [venue, map, key])
+    }
+
+    func deleteLedger(venue: String) throws {
+        try db.execute(sql: "DELETE FROM ledgerEntry WHERE venue = ?", arguments: [venue])
+    }
+
+    func setLedgerValue(venue: String, map: String, key: String, value: String?) throws {
+        if let value {
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO ledgerEntry (venue, map, key, value) VALUES (?, ?, ?, ?)"
+            ).execute(arguments: [venue, map, key, value])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?")
+                .execute(arguments: [venue, map, key])
+        }
+    }
+
+    func setLedgerHead(venue: String, seq: Int64, hash: String, decisions: Int) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO ledgerHead (venue, seq, hash, decisions) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [venue, seq, hash, decisions])
+    }
+}
+
+/// The statement that adds to one counter's row of a venue's totals: an upsert on the row's key, the same for both
+/// engines but for how a parameter is written and how the existing row is named.
+struct CounterUpsert {
+    var sql: String
+    /// The key's values (the venue first), then the value added.
+    var keys: [String]
+    var value: Int
+
+    /// `placeholder(n)` writes the n-th parameter (1-based); with `qualified`, the existing row's column is named with
+    /// its table (PostgreSQL requires it, SQLite's statements were written without).
+    init(_ counter: Counter, value: Int, venue: String, placeholder: (Int) -> String, qualified: Bool) {
+        let (table, columns, keys, column) = Self.row(of: counter)
+        let all = ["venue"] + columns
+        let parameters = (1...(all.count + 1)).map(placeholder).joined(separator: ", ")
+        // Table and column names are fixed above, never input.
+        sql = """
+            INSERT INTO \(table) (\(all.joined(separator: ", ")), \(column)) VALUES (\(parameters))
+            ON CONFLICT (\(all.joined(separator: ", "))) DO UPDATE SET \(column) = \(qualified ? table + "." : "")\(column) + excluded.\(column)
+            """
+        self.keys = [venue] + keys
+        self.value = value
+    }
+
+    /// The table a counter lives in, its key columns (after the venue) with their values, and the column counted.
+    private static func row(of counter: Counter) -> (String, [String], [String], String) {
+        switch counter {
+        case .attendance(let session, let category):
+            ("attendance", ["session", "category"], [session, category], "checkedIn")
+        case .mark(let session, let department, let mark):
+            ("tally", ["session", "department", "mark"], [session, department, mark], "count")
+        case .boxMark(let session, let box, let department, let mark):
+            ("boxTally", ["session", "box", "department", "mark"], [session, box, department, mark], "count")
+        case .boxOpened(let session, let box): ("boxTotal", ["session", "box"], [session, box], "opened")
+        case .boxClosed(let session, let box): ("boxTotal", ["session", "box"], [session, box], "closed")
+        case .issued(let session, let box): ("boxTotal", ["session", "box"], [session, box], "issued")
+        case .returned(let session, let box): ("boxTotal", ["session", "box"], [session, box], "returned")
+        case .ballots(let session, let box, let status):
+            ("boxTotal", ["session", "box"], [session, box], status.rawValue)
+        case .formsReturned(let session, let box, let form):
+            ("formTotal", ["session", "box", "form"], [session, box, form.rawValue], "returned")
+        case .formsEntered(let session, let box, let form):
+            ("formTotal", ["session", "box", "form"], [session, box, form.rawValue], "entered")
+        case .answer(let session, let form, let question, let option):
+            (
+                "formAnswer", ["session", "form", "question", "option"], [session, form.rawValue, question, option],
+                "count"
+            )
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Shared
+
+/// What taking batches and heartbeats in needs from the aggregator's store, whichever engine holds it: the SQLite file
+/// of one aggregator (`AggregatorDatabase`), or a PostgreSQL database several aggregators share (`PostgresStore`).
+/// `Intake` is written against this alone. The calls other than `merge` block, as SQLite's do: they are made off the
+/// serving threads (`offload`).
+public protocol IngestStore: Sendable {
+    func node(id: String) throws -> EnrolledNode?
+    /// Why `node` may not send now (revoked, or a newer epoch enrolled for its venue), or nil if it may.
+    func fence(_ node: EnrolledNode) throws -> APIError?
+    /// Keeps a refused, authentically signed request as evidence and raises an alarm (see `AggregatorDatabase`).
+    func raiseAlarm(
+        kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool, oncePerNode: Bool) throws
+    /// Notes that a node was heard from; a heartbeat seen before is refused (`HeartbeatReplay`).
+    func noteContact(
+        node: EnrolledNode, heartbeat: Heartbeat?, replayCheck: (digest: String, signedAt: Int64, window: Int64)?)
+        throws
+    /// The event digests a batch may carry, and the installed event's; nil when no event is installed.
+    func acceptedEventDigests() throws -> (current: String, accepted: Set<String>)?
+    /// Merges a verified batch in one transaction (see `ChainMerge`); answers once it is committed.
+    func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult
+    /// The head of every venue chain that holds a record.
+    func chainHeads() throws -> [ChainHead]
+    /// Where the node's venue chain stands.
+    func cursor(node: EnrolledNode) throws -> NodeCursor
+}
+
+/// What else both stores answer today: the event, the nodes, the records, alarms and totals as an operator and the
+/// checks read them back. The rest of `AggregatorDatabase` (tokens, rosters, report, suggestions) moves here as the
+/// PostgreSQL store gains it (docs/scale.md).
+public protocol AggregatorStore: IngestStore {
+    func install(event: LoadedEvent, json: Data) throws
+    func installedEvent() throws -> LoadedEvent?
+    @discardableResult func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode
+    func revoke(nodeID: String, reason: String) throws
+    func nodes() throws -> [EnrolledNode]
+    func records(venue: String, from seq: Int64, limit: Int) throws -> [ChainedRecord]
+    func alarms() throws -> [Alarm]
+    func totals(eventID: String) throws -> Totals
+    func formTotals() throws -> FormTotals
+}
+
+extension AggregatorDatabase: AggregatorStore {}
+extension PostgresStore: AggregatorStore {}

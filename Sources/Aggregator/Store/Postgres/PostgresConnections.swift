@@ -1,0 +1,191 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// Where a PostgreSQL database is, from a `postgres://user[:password]@host[:port]/database` address (no TLS: the
+/// database is on the aggregators' own network; `?sslmode=require` asks for TLS).
+public struct PostgresLocation: Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    public var requireTLS: Bool
+
+    public init(url: String) throws {
+        guard let components = URLComponents(string: url),
+            components.scheme == "postgres" || components.scheme == "postgresql",
+            let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty
+        else {
+            throw AggregatorError(
+                "\"\(url)\" is not a PostgreSQL address: write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else {
+            throw AggregatorError("\"\(url)\" names no database: write postgres://USER@HOST:PORT/DATABASE")
+        }
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        guard ["disable", "require"].contains(mode) else {
+            throw AggregatorError("sslmode \"\(mode)\" is not supported here: use disable or require")
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.user = user
+        self.password = components.password
+        self.database = database
+        self.requireTLS = mode == "require"
+    }
+
+    /// The address without its password.
+    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+
+    func configuration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable
+        return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+    }
+}
+
+/// A few open connections to one PostgreSQL database, used blocking from the threads `offload` runs work on, as the
+/// SQLite store's calls are: a call takes an idle connection (or opens one, up to `limit` at once) and puts it back.
+/// A connection that failed is closed and dropped; the next call opens another.
+final class PostgresConnections: Sendable {
+    let location: PostgresLocation
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private let idle = Mutex<[PostgresConnection]>([])
+    private let slots: DispatchSemaphore
+    private let nextID = Atomic<Int>(1)
+
+    init(location: PostgresLocation, limit: Int = 8, logger: Logger) throws {
+        self.location = location
+        self.configuration = try location.configuration()
+        self.logger = logger
+        self.slots = DispatchSemaphore(value: limit)
+    }
+
+    /// Runs `body` on one connection (blocking; not on an event loop or a task's thread).
+    func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        slots.wait()
+        defer { slots.signal() }
+        let connection = try idle.withLock { $0.popLast() } ?? open()
+        do {
+            let result = try body(PostgresSession(connection: connection, logger: logger))
+            idle.withLock { $0.append(connection) }
+            return result
+        } catch {
+            if connection.isClosed {
+                // Dropped; the next call opens another.
+            } else {
+                idle.withLock { $0.append(connection) }
+            }
+            throw error
+        }
+    }
+
+    /// Runs `body` in one transaction (READ COMMITTED), committed when it returns, rolled back when it throws. With
+    /// `locking`, the transaction first takes the lock of that name (`pg_advisory_xact_lock`): two transactions
+    /// naming the same lock, on any aggregator sharing the database, run one after the other.
+    func withTransaction<T>(locking name: String? = nil, _ body: (PostgresSession) throws -> T) throws -> T {
+        try withSession { session in
+            try session.execute("BEGIN")
+            do {
+                if let name {
+                    try session.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))")
+                }
+                let result = try body(session)
+                try session.execute("COMMIT")
+                return result
+            } catch {
+                do {
+                    try session.execute("ROLLBACK")
+                } catch {
+                    // A connection that cannot roll back is not put back.
+                    try? session.connection.close().wait()
+                }
+                throw error
+            }
+        }
+    }
+
+    deinit {
+        // Not waited for: the last reference may go on any thread, an event loop's among them.
+        for connection in idle.withLock({ $0 }) {
+            let closing: EventLoopFuture<Void> = connection.close()
+            // Held until closed (a connection must not go before it is closed).
+            closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+    }
+
+    /// Closes the idle connections (those in use close as they come back failed, or at exit).
+    func close() {
+        let connections = idle.withLock { idle in
+            defer { idle = [] }
+            return idle
+        }
+        for connection in connections { try? connection.close().wait() }
+    }
+
+    private func open() throws -> PostgresConnection {
+        do {
+            return try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                id: nextID.add(1, ordering: .relaxed).oldValue, logger: logger
+            ).wait()
+        } catch {
+            throw AggregatorError("cannot connect to PostgreSQL at \(location): \(String(reflecting: error))")
+        }
+    }
+}
+
+/// One connection, used blocking for a while.
+struct PostgresSession {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    @discardableResult
+    func execute(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch let error as PSQLError {
+            throw PostgresFailure(error)
+        }
+    }
+
+    /// The rows a query answers.
+    func rows(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
+        try execute(query).rows.map { $0.makeRandomAccess() }
+    }
+
+    /// The first column of the first row, if any (nil also for SQL NULL).
+    func value<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type = T.self) throws -> T? {
+        guard let row = try rows(query).first else { return nil }
+        return row[0].bytes == nil ? nil : try row[0].decode(T.self)
+    }
+
+    /// The first column of every row.
+    func column<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type = T.self) throws -> [T] {
+        try rows(query).map { try $0[0].decode(T.self) }
+    }
+}
+
+/// What PostgreSQL answered to a statement that failed: its SQLSTATE and message (never the statement's values, which
+/// may be personal data).
+public struct PostgresFailure: Error, CustomStringConvertible {
+    /// The SQLSTATE (`40001`: a serialization failure; `23505`: a unique key violated), nil when the connection failed.
+    public var sqlState: String?
+    public var description: String
+
+    init(_ error: PSQLError) {
+        sqlState = error.serverInfo?[.sqlState]
+        if let message = error.serverInfo?[.message] {
+            description = "PostgreSQL refused a statement (\(sqlState ?? "?")): \(message)"
+        } else {
+            description = "the connection to PostgreSQL failed (\(error.code))"
+        }
+    }
+}

@@ -1,0 +1,396 @@
+import Crypto
+import DaemonSupport
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import Synchronization
+
+/// The aggregator's store in a PostgreSQL database that several aggregators share (issue #20): the same tables as the
+/// SQLite store, the same merge (`ChainMerge`). What must hold across aggregators is held by the database itself:
+/// - a merge takes its venue's lock (`pg_advisory_xact_lock`) for its transaction, so the same venue's batches
+///   arriving at two aggregators at once merge one after the other, and the second sees what the first stored;
+///   `(venue, seq)` is the record table's key besides, so a record can never be stored twice;
+/// - enrolling a node takes the same lock, so a merge and a new epoch never interleave (fencing holds across
+///   aggregators);
+/// - heartbeats seen are a table, so a heartbeat replayed to another aggregator is recognised.
+///
+/// Built so far: everything `Intake` needs (batches, heartbeats, signed reads) and what an operator and the tests read
+/// back (nodes, records, alarms, totals). Not yet: enrolment tokens, API tokens, rosters, the report, suggestions, and
+/// `aggregator serve --database` (docs/scale.md).
+public final class PostgresStore: Sendable {
+    let connections: PostgresConnections
+    private let eventDigestCache = Mutex<(version: Int64, current: String, accepted: Set<String>)?>(nil)
+
+    /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and migrates it.
+    public init(url: String, logger: Logger = Logger(label: "postgres")) throws {
+        connections = try PostgresConnections(location: try PostgresLocation(url: url), logger: logger)
+        try PostgresMigrations.migrate(connections)
+    }
+
+    public var location: PostgresLocation { connections.location }
+
+    /// Closes the connections it holds idle.
+    public func close() { connections.close() }
+
+    // MARK: Intake
+
+    public func node(id: String) throws -> EnrolledNode? {
+        try connections.withSession { session in
+            try session.rows("SELECT id, venue, epoch, publicKey, enrolledAt FROM node WHERE id = \(id)").first.map(
+                Self.node)
+        }
+    }
+
+    public func fence(_ node: EnrolledNode) throws -> APIError? {
+        try connections.withSession { session in
+            if let revoked = try session.rows("SELECT reason, revokedAt FROM revocation WHERE nodeID = \(node.id)")
+                .first
+            {
+                return APIError(
+                    .forbidden, .revokedNode,
+                    "node \(node.id) was revoked at \(try revoked[1].decode(String.self)): "
+                        + (try revoked[0].decode(String.self)))
+            }
+            let current = try PostgresMergeTransaction(session: session).currentEpoch(venue: node.venue)
+            if node.epoch < current {
+                return APIError(
+                    .forbidden, .staleEpoch,
+                    "node \(node.id) holds epoch \(node.epoch) of venue "
+                        + "\(node.venue), but epoch \(current) has been enrolled since: this key is retired")
+            }
+            return nil
+        }
+    }
+
+    public func raiseAlarm(
+        kind: String, node: EnrolledNode, message: String, evidence: String?, once: Bool = false,
+        oncePerNode: Bool = false
+    ) throws {
+        // Under the node's lock: two aggregators told the same thing at once keep it once.
+        try connections.withTransaction(locking: "alarm " + node.id) { session in
+            if once,
+                try session.value(
+                    """
+                    SELECT 1 FROM alarm WHERE kind = \(kind) AND nodeID = \(node.id) AND evidence IS NOT DISTINCT FROM \(evidence)
+                    """, as: Int32.self) != nil
+            {
+                return
+            }
+            let prefix = String(message.prefix { $0 != ":" })
+            if oncePerNode,
+                try session.value(
+                    """
+                    SELECT 1 FROM alarm WHERE kind = \(kind) AND nodeID = \(node.id)
+                    AND left(message, \(Int32(prefix.count))) = \(prefix)
+                    """, as: Int32.self) != nil
+            {
+                return
+            }
+            try PostgresMergeTransaction(session: session).insert(
+                alarm: Alarm(
+                    id: nil, kind: kind, venue: node.venue, nodeID: node.id, seq: nil, message: message,
+                    evidence: evidence, raisedAt: AggregatorDatabase.timestamp()))
+        }
+    }
+
+    public func noteContact(
+        node: EnrolledNode, heartbeat: Heartbeat? = nil,
+        replayCheck: (digest: String, signedAt: Int64, window: Int64)? = nil
+    ) throws {
+        try connections.withTransaction { session in
+            guard let heartbeat else {
+                try PostgresMergeTransaction(session: session).noteContact(
+                    node: node.id, at: AggregatorDatabase.timestamp())
+                return
+            }
+            if let check = replayCheck {
+                let now = Int64(Date().timeIntervalSince1970)
+                try session.execute("DELETE FROM heartbeatSeen WHERE signedAt < \(now - check.window)")
+                let inserted = try session.execute(
+                    """
+                    INSERT INTO heartbeatSeen (nodeID, digest, signedAt) VALUES (\(node.id), \(check.digest), \(check.signedAt))
+                    ON CONFLICT DO NOTHING
+                    """)
+                guard inserted.metadata.rows == 1 else { throw HeartbeatReplay() }
+            }
+            try session.execute(
+                """
+                INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
+                                         version, nodeClock)
+                VALUES (\(node.id), \(AggregatorDatabase.timestamp()), \(heartbeat.headSeq), \(heartbeat.headHash),
+                        \(heartbeat.pending), \(heartbeat.freeDiskBytes), \(heartbeat.version), \(heartbeat.clock))
+                ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
+                    declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
+                    pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
+                    nodeClock = excluded.nodeClock
+                """)
+        }
+    }
+
+    public func acceptedEventDigests() throws -> (current: String, accepted: Set<String>)? {
+        try connections.withSession { session in
+            guard let newest = try session.value("SELECT MAX(id) FROM eventVersion", as: Int64.self) else {
+                return nil
+            }
+            if let cached = eventDigestCache.withLock({ $0 }), cached.version == newest {
+                return (cached.current, cached.accepted)
+            }
+            let versions = try Self.eventVersions(session)
+            guard let current = versions.last?.identity else { return nil }
+            var accepted: Set<String> = [current]
+            for version in versions where version.identity == current {
+                accepted.insert(version.digest)
+                accepted.insert(SHA256.hash(data: Data(version.json.utf8)).hexString)
+            }
+            eventDigestCache.withLock { $0 = (newest, current, accepted) }
+            return (current, accepted)
+        }
+    }
+
+    public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
+        let outcome = try await offload { [connections] in
+            try connections.withTransaction(locking: "venue " + verified.node.venue) { session in
+                try ChainMerge.merge(verified, event: event, in: PostgresMergeTransaction(session: session))
+            }
+        }
+        return try outcome.get()
+    }
+
+    public func chainHeads() throws -> [ChainHead] {
+        try connections.withSession { session in
+            try session.rows(
+                """
+                SELECT DISTINCT ON (r.venue) r.venue, r.seq, r.hash FROM record r
+                WHERE r.venue IN (SELECT venue FROM node)
+                ORDER BY r.venue COLLATE "C", r.seq DESC
+                """
+            ).map {
+                ChainHead(
+                    venue: try $0[0].decode(String.self), seq: try $0[1].decode(Int64.self),
+                    hash: try $0[2].decode(String.self))
+            }
+        }
+    }
+
+    public func cursor(node: EnrolledNode) throws -> NodeCursor {
+        let head = try connections.withSession { session in
+            try PostgresMergeTransaction(session: session).head(venue: node.venue)
+        }
+        return NodeCursor(node: node.id, venue: node.venue, epoch: node.epoch, seq: head.seq, hash: head.hash)
+    }
+
+    // MARK: Operator
+
+    /// Records the event served (as `AggregatorDatabase.install`): the first fixes the event id of the database; a
+    /// changed file of the same event is a new version; a file the same but for formatting, none.
+    public func install(event: LoadedEvent, json: Data) throws {
+        try connections.withTransaction(locking: "event") { session in
+            let latest = try Self.eventVersions(session).last
+            if let latest, latest.eventID != event.definition.id {
+                throw AggregatorError(
+                    "this database holds event \"\(latest.eventID)\"; it cannot serve event \"\(event.definition.id)\" "
+                        + "(use another database)")
+            }
+            if latest?.identity != event.digest {
+                try session.execute(
+                    """
+                    INSERT INTO eventVersion (eventID, digest, json, loadedAt)
+                    VALUES (\(event.definition.id), \(event.digest), \(String(decoding: json, as: UTF8.self)),
+                            \(AggregatorDatabase.timestamp()))
+                    """)
+            }
+        }
+    }
+
+    /// The event last installed, if any.
+    public func installedEvent() throws -> LoadedEvent? {
+        let json = try connections.withSession { session in
+            try session.value("SELECT json FROM eventVersion ORDER BY id DESC LIMIT 1", as: String.self)
+        }
+        return try json.map { try EventDefinition.load(data: Data($0.utf8), file: "event stored in the database") }
+    }
+
+    /// Enrols a key as its venue's next epoch (as `AggregatorDatabase.enroll`), under the venue's lock.
+    @discardableResult
+    public func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode {
+        guard let key = NodeIdentity.publicKey(base64: publicKeyBase64) else {
+            throw AggregatorError(
+                "\"\(publicKeyBase64)\" is not an Ed25519 public key (base64 of 32 bytes, as printed by venue-node init)"
+            )
+        }
+        if let event = try installedEvent(), event.definition.venue(venue) == nil {
+            throw AggregatorError(
+                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
+                    + event.definition.venues.map(\.id).joined(separator: ", "))
+        }
+        return try connections.withTransaction(locking: "venue " + venue) { session in
+            let id = NodeIdentity.nodeID(for: key)
+            if let existing = try session.rows(
+                "SELECT id, venue, epoch, publicKey, enrolledAt FROM node WHERE id = \(id)"
+            )
+            .first.map(Self.node) {
+                throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
+            }
+            let epoch = try PostgresMergeTransaction(session: session).currentEpoch(venue: venue)
+            let node = EnrolledNode(
+                id: id, venue: venue, epoch: epoch + 1, publicKey: key.rawRepresentation.base64EncodedString(),
+                enrolledAt: AggregatorDatabase.timestamp())
+            try session.execute(
+                """
+                INSERT INTO node (id, venue, epoch, publicKey, enrolledAt)
+                VALUES (\(node.id), \(node.venue), \(node.epoch), \(node.publicKey), \(node.enrolledAt))
+                """)
+            return node
+        }
+    }
+
+    /// Revokes a node's key: nothing it signs is accepted any more.
+    public func revoke(nodeID: String, reason: String) throws {
+        let reason = try AggregatorDatabase.checkedReason(reason)
+        try connections.withTransaction(locking: "alarm " + nodeID) { session in
+            guard try session.value("SELECT 1 FROM node WHERE id = \(nodeID)", as: Int32.self) != nil else {
+                throw AggregatorError("no node \(nodeID) is enrolled (see `aggregator nodes list`)")
+            }
+            let inserted = try session.execute(
+                """
+                INSERT INTO revocation (nodeID, reason, revokedAt) VALUES (\(nodeID), \(reason), \(AggregatorDatabase.timestamp()))
+                ON CONFLICT DO NOTHING
+                """)
+            guard inserted.metadata.rows == 1 else { throw AggregatorError("node \(nodeID) is already revoked") }
+        }
+    }
+
+    public func nodes() throws -> [EnrolledNode] {
+        try connections.withSession { session in
+            try session.rows(
+                "SELECT id, venue, epoch, publicKey, enrolledAt FROM node ORDER BY venue COLLATE \"C\", epoch"
+            ).map(Self.node)
+        }
+    }
+
+    /// A venue's stored records from `seq`, in order.
+    public func records(venue: String, from seq: Int64 = 1, limit: Int = .max) throws -> [ChainedRecord] {
+        try connections.withSession { session in
+            try session.rows(
+                """
+                SELECT seq, prev, hash, payload FROM record WHERE venue = \(venue) AND seq >= \(seq) ORDER BY seq
+                LIMIT \(Int64(min(limit, Int(Int64.max))))
+                """
+            ).map {
+                ChainedRecord(
+                    seq: try $0[0].decode(Int64.self), prev: try $0[1].decode(String.self),
+                    hash: try $0[2].decode(String.self), payload: try $0[3].decode(String.self))
+            }
+        }
+    }
+
+    public func alarms() throws -> [Alarm] {
+        try connections.withSession { session in
+            try session.rows(
+                "SELECT id, kind, venue, nodeID, seq, message, evidence, raisedAt FROM alarm ORDER BY id"
+            ).map {
+                Alarm(
+                    id: try $0[0].decode(Int64.self), kind: try $0[1].decode(String.self),
+                    venue: try $0[2].decode(String?.self), nodeID: try $0[3].decode(String?.self),
+                    seq: try $0[4].decode(Int64?.self), message: try $0[5].decode(String.self),
+                    evidence: try $0[6].decode(String?.self), raisedAt: try $0[7].decode(String.self))
+            }
+        }
+    }
+
+    /// The running totals, in the same order as the SQLite store's (byte order of the names), zero rows left out.
+    public func totals(eventID: String) throws -> Totals {
+        try connections.withTransaction { session in
+            // One transaction, REPEATABLE READ: the three reads see the same merges.
+            try session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let tallies = try session.rows(
+                """
+                SELECT venue, session, department, mark, count FROM tally WHERE count != 0
+                ORDER BY venue COLLATE "C", session COLLATE "C", department COLLATE "C", mark COLLATE "C"
+                """
+            ).map {
+                Totals.Tally(
+                    venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
+                    department: try $0[2].decode(String.self), mark: try $0[3].decode(String.self),
+                    count: Int(try $0[4].decode(Int64.self)))
+            }
+            let attendance = try session.rows(
+                """
+                SELECT venue, session, category, checkedIn FROM attendance WHERE checkedIn != 0
+                ORDER BY venue COLLATE "C", session COLLATE "C", category COLLATE "C"
+                """
+            ).map {
+                Totals.Attendance(
+                    venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
+                    category: try $0[2].decode(String.self), checkedIn: Int(try $0[3].decode(Int64.self)))
+            }
+            let boxes = try session.rows(
+                """
+                SELECT venue, session, box, opened, closed, issued, returned, valid, blank, spoiled FROM boxTotal
+                WHERE opened != 0 OR closed != 0 OR issued != 0 OR returned != 0 OR valid != 0 OR blank != 0 OR spoiled != 0
+                ORDER BY venue COLLATE "C", session COLLATE "C", box COLLATE "C"
+                """
+            ).map {
+                Totals.Box(
+                    venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
+                    box: try $0[2].decode(String.self), opened: Int(try $0[3].decode(Int64.self)),
+                    closed: Int(try $0[4].decode(Int64.self)), issued: Int(try $0[5].decode(Int64.self)),
+                    returned: Int(try $0[6].decode(Int64.self)), valid: Int(try $0[7].decode(Int64.self)),
+                    blank: Int(try $0[8].decode(Int64.self)), spoiled: Int(try $0[9].decode(Int64.self)))
+            }
+            return Totals(event: eventID, tallies: tallies, attendance: attendance, boxes: boxes)
+        }
+    }
+
+    /// The forms other than the ballot, counted (as `AggregatorDatabase.formTotals`).
+    public func formTotals() throws -> FormTotals {
+        try connections.withTransaction { session in
+            try session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let boxes = try session.rows(
+                """
+                SELECT venue, session, box, form, returned, entered FROM formTotal
+                WHERE returned != 0 OR entered != 0
+                ORDER BY venue COLLATE "C", session COLLATE "C", box COLLATE "C", form COLLATE "C"
+                """
+            ).compactMap { row -> FormTotals.Box? in
+                guard let form = RecordPayload.FormKind(rawValue: try row[3].decode(String.self)) else { return nil }
+                return FormTotals.Box(
+                    venue: try row[0].decode(String.self), session: try row[1].decode(String.self),
+                    box: try row[2].decode(String.self), form: form, returned: Int(try row[4].decode(Int64.self)),
+                    entered: Int(try row[5].decode(Int64.self)))
+            }
+            let answers = try session.rows(
+                """
+                SELECT venue, session, form, question, option, count FROM formAnswer WHERE count != 0
+                ORDER BY venue COLLATE "C", session COLLATE "C", form COLLATE "C", question COLLATE "C", option COLLATE "C"
+                """
+            ).compactMap { row -> FormTotals.Answer? in
+                guard let form = RecordPayload.FormKind(rawValue: try row[2].decode(String.self)) else { return nil }
+                return FormTotals.Answer(
+                    venue: try row[0].decode(String.self), session: try row[1].decode(String.self), form: form,
+                    question: try row[3].decode(String.self), option: try row[4].decode(String.self),
+                    count: Int(try row[5].decode(Int64.self)))
+            }
+            return FormTotals(boxes: boxes, answers: answers)
+        }
+    }
+
+    // MARK: Rows
+
+    private static func node(_ row: PostgresRandomAccessRow) throws -> EnrolledNode {
+        EnrolledNode(
+            id: try row[0].decode(String.self), venue: try row[1].decode(String.self),
+            epoch: try row[2].decode(Int64.self), publicKey: try row[3].decode(String.self),
+            enrolledAt: try row[4].decode(String.self))
+    }
+
+    private static func eventVersions(_ session: PostgresSession) throws -> [EventVersion] {
+        try session.rows("SELECT id, eventID, digest, json, loadedAt FROM eventVersion ORDER BY id").map {
+            EventVersion(
+                id: try $0[0].decode(Int64.self), eventID: try $0[1].decode(String.self),
+                digest: try $0[2].decode(String.self), json: try $0[3].decode(String.self),
+                loadedAt: try $0[4].decode(String.self))
+        }
+    }
+}

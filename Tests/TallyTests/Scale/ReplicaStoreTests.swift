@@ -1,0 +1,196 @@
+import Foundation
+import Shared
+import Testing
+
+@testable import Aggregator
+
+/// Several aggregators on one store (issue #20): what one takes in, the others see and respect. On PostgreSQL each
+/// replica is its own `PostgresStore` (its own connections) on the same database; on SQLite, where one process holds
+/// the file, the replicas are intakes sharing the one store, which must hold the same guarantees.
+@Suite struct ReplicaStoreTests {
+    /// A second store on the same data: another aggregator process's view.
+    static func replica(of bed: StoreBed) throws -> any AggregatorStore {
+        guard let url = bed.url else { return bed.store }
+        return try PostgresStore(url: url)
+    }
+
+    static func intake(_ store: any AggregatorStore) throws -> any IntakeUnderTest {
+        let event = Fixtures.smallEvent
+        switch store {
+        case let database as AggregatorDatabase: return Intake(database: database, event: event)
+        case let database as PostgresStore: return Intake(database: database, event: event)
+        default: throw CancellationError()
+        }
+    }
+
+    /// Box B1 of S1 at east, opened and closed, then `ballots` ballots: 1 in 3 marks D02 dissatisfied.
+    static func chain(ballots: Int) -> [ChainedRecord] {
+        Fixtures.chain(
+            [
+                .boxOpened(.init(session: "S1", box: "B1")),
+                .boxClosed(.init(session: "S1", box: "B1", issued: ballots, returned: ballots)),
+            ]
+                + (0..<ballots).map {
+                    Fixtures.validBallot(["D01": "satisfied", "D02": $0 % 3 == 0 ? "dissatisfied" : "satisfied"])
+                })
+    }
+
+    @Test(arguments: StoreEngine.allCases)
+    func overlappingBatchesSentToTwoReplicasAtOnceMergeExactlyOnce(_ engine: StoreEngine) async throws {
+        let signer = TestSigner()
+        let bed = try StoreBed(engine, enrolling: ["east": signer])
+        let replicas = [bed.store, try Self.replica(of: bed)]
+        let intakes = try replicas.map(Self.intake)
+        let records = Self.chain(ballots: 240)
+        // Windows of 40 records starting every 20: each record travels in two batches, and each batch goes to both
+        // replicas, from four senders at once (two per replica), each sending every window in order.
+        let windows = stride(from: 0, to: records.count, by: 20).map {
+            Array(records[$0..<min($0 + 40, records.count)])
+        }
+        let refusals = try await withThrowingTaskGroup(of: [String].self) { group in
+            for sender in 0..<4 {
+                let intake = intakes[sender % 2]
+                group.addTask {
+                    var refusals: [String] = []
+                    for window in windows {
+                        // A window that starts past what the store holds is refused with where to resume: the
+                        // sender waits for the other senders' batches to land, as a node retries.
+                        while true {
+                            do {
+                                _ = try await intake.receive(signer.request(signer.body(window, venue: "east")))
+                                break
+                            } catch let error as APIError where error.body.error.code == .sequenceGap {
+                                try await Task.sleep(for: .milliseconds(5))
+                            } catch {
+                                refusals.append("\(error)")
+                                break
+                            }
+                        }
+                    }
+                    return refusals
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(refusals == [])
+        for store in replicas {
+            #expect(try store.storedRecords(venue: "east") == records)
+            let totals = try store.totals(eventID: "test-2026")
+            #expect(
+                totals.tallies == [
+                    .init(venue: "east", session: "S1", department: "D01", mark: "satisfied", count: 240),
+                    .init(venue: "east", session: "S1", department: "D02", mark: "dissatisfied", count: 80),
+                    .init(venue: "east", session: "S1", department: "D02", mark: "satisfied", count: 160),
+                ])
+            #expect(
+                totals.boxes == [
+                    .init(
+                        venue: "east", session: "S1", box: "B1", opened: 1, closed: 1, issued: 240, returned: 240,
+                        valid: 240, blank: 0, spoiled: 0)
+                ])
+            #expect(try store.alarms().isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreEngine.allCases)
+    func aKeyRetiredThroughOneReplicaIsRefusedByTheOther(_ engine: StoreEngine) async throws {
+        let old = TestSigner()
+        let new = TestSigner()
+        let bed = try StoreBed(engine, enrolling: ["east": old])
+        let other = try Self.replica(of: bed)
+        let records = Self.chain(ballots: 3)
+        _ = try await Self.intake(other).receive(old.request(old.body(Array(records[0..<2]), venue: "east")))
+        // The venue's node is redeployed: its new key enrolled through the first replica.
+        #expect(try bed.store.enroll(venue: "east", publicKeyBase64: new.publicKeyBase64).epoch == 2)
+        let refused = try await #require(throws: APIError.self) {
+            try await Self.intake(other).receive(old.request(old.body(Array(records[2...]), venue: "east")))
+        }
+        #expect(refused.body.error.code == .staleEpoch)
+        _ = try await Self.intake(other).receive(new.request(new.body(Array(records[2...]), venue: "east")))
+        #expect(try bed.store.storedRecords(venue: "east") == records)
+        #expect(try bed.store.alarms().map(\.kind) == ["stale_epoch"])
+    }
+
+    @Test(arguments: StoreEngine.allCases)
+    func aHeartbeatReplayedToTheOtherReplicaIsRefused(_ engine: StoreEngine) async throws {
+        let signer = TestSigner()
+        let bed = try StoreBed(engine, enrolling: ["east": signer])
+        let body = try JSONEncoder().encode(
+            Heartbeat(
+                node: signer.nodeID, venue: "east", headSeq: 0, headHash: RecordChain.genesis, pending: 0,
+                freeDiskBytes: nil, version: "test", clock: "x"))
+        let request = signer.request(body, path: "/v1/heartbeats")
+        _ = try bed.intake.receiveHeartbeat(request)
+        let replayed = try #require(throws: APIError.self) {
+            try Self.intake(try Self.replica(of: bed)).receiveHeartbeat(request)
+        }
+        #expect(replayed.body.error.code == .replayedRequest)
+    }
+}
+
+/// The PostgreSQL store itself: its address, its migrations, its append-only tables.
+@Suite struct PostgresStoreTests {
+    @Test func anAddressThatIsNotPostgreSQLsIsRefusedSayingHowToWriteIt() throws {
+        for url in [
+            "mysql://tally@127.0.0.1/x", "postgres://127.0.0.1:5432/x", "postgres://tally@127.0.0.1:5432/",
+            "postgres://tally@127.0.0.1/x?sslmode=verify-full",
+        ] {
+            let error = #expect(throws: AggregatorError.self) { try PostgresLocation(url: url) }
+            #expect(
+                error?.description.contains("postgres://") == true || error?.description.contains("sslmode") == true)
+        }
+        #expect(
+            try PostgresLocation(url: "postgres://tally:secret@db.example:6432/sanmin").description
+                == "postgres://tally@db.example:6432/sanmin")
+    }
+
+    @Test func aStoreThatCannotConnectSaysWhere() throws {
+        let port = ProcessHarness.stablePort()
+        let error = #expect(throws: AggregatorError.self) {
+            try PostgresStore(url: "postgres://tally@127.0.0.1:\(port)/nothing")
+        }
+        #expect(
+            error?.description.hasPrefix("cannot connect to PostgreSQL at postgres://tally@127.0.0.1:\(port)/nothing")
+                == true)
+    }
+
+    @Test func replicasStartingTogetherMigrateOnceAndRecordsCannotBeChanged() async throws {
+        let url = try PostgresServer.start().createDatabase()
+        // Four aggregators start on an empty database at once.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try PostgresStore(url: url) } }
+            try await group.waitForAll()
+        }
+        let store = try PostgresStore(url: url)
+        let signer = TestSigner()
+        try store.install(
+            event: try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8)),
+            json: Data(Fixtures.smallEventJSON.utf8))
+        try store.enroll(venue: "east", publicKeyBase64: signer.publicKeyBase64)
+        _ = try await Intake(database: store, event: Fixtures.smallEvent).receive(
+            signer.request(signer.body(ReplicaStoreTests.chain(ballots: 1), venue: "east")))
+        let psql = try PostgresServer.start()
+        #expect(
+            try psql.query(url, "SELECT name FROM schemaMigration ORDER BY name")
+                == PostgresMigrations.migrations.map(\.name).sorted())
+        for statement in [
+            "UPDATE record SET payload = '{}' WHERE seq = 3", "DELETE FROM record", "DELETE FROM batch",
+            "UPDATE node SET epoch = 9", "DELETE FROM eventVersion", "TRUNCATE record CASCADE",
+        ] {
+            let refused = #expect(throws: (any Error).self) { try psql.query(url, statement) }
+            #expect("\(refused.map { "\($0)" } ?? "")".contains("append-only"), "\(statement)")
+        }
+        #expect(try store.storedRecords(venue: "east").count == 3)
+    }
+
+    @Test func aDatabaseMigratedByANewerReleaseIsRefused() throws {
+        let url = try PostgresServer.start().createDatabase()
+        _ = try PostgresStore(url: url)
+        try PostgresServer.start().query(
+            url, "INSERT INTO schemaMigration (name, appliedAt) VALUES ('v99: from the future', 'x')")
+        let error = #expect(throws: AggregatorError.self) { try PostgresStore(url: url) }
+        #expect(
+            error?.description.contains("was migrated by a newer release (it holds migration \"v99: from the future\")")
+                == true)
+    }
+}
