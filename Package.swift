@@ -120,6 +120,8 @@ let package = Package(
             name: "tally-bench",
             dependencies: [
                 "Shared", "DaemonSupport", "Aggregator", "VenueNode",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -14,6 +14,8 @@ swift test --skip-build --skip 'BrowserTests'
 swift test --skip-build --filter 'BrowserTests'
 # The benchmarks in their quick mode: they still work (figures from scripts/bench.sh, docs/benchmarks.md).
 .build/debug/tally-bench --quick
+# The PostgreSQL store's benchmark in its quick mode, on a PostgreSQL server it starts and stops (docs/scale.md).
+scripts/bench-postgres.sh --quick
 # The Debian packages built from the debug build, checked, and installed, upgraded and removed in a fresh Debian
 # root with no Swift (needs root and Debian's mirror; skipped, with the reason, elsewhere). It builds the two
 # executables with the Swift runtime inside into .build-static (a few minutes the first time).

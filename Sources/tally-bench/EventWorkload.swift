@@ -46,7 +46,7 @@ enum EventWorkload {
     /// Signed batch requests of one venue's chain, `batchSize` records each, by a new key enrolled for it.
     static func signedBatches(
         event: EventDefinition, venue: String, records: [ChainedRecord], batchSize: Int,
-        database: AggregatorDatabase
+        database: some AggregatorStore
     ) throws -> (requests: [BatchIntake.SignedRequest], key: Curve25519.Signing.PrivateKey) {
         let key = Curve25519.Signing.PrivateKey()
         let node = NodeIdentity.nodeID(for: key.publicKey)

@@ -28,7 +28,8 @@ struct TallyBench: AsyncParsableCommand {
     @Option(help: "The event file.") var event = "examples/ordos-2021/event.json"
     @Option(help: "Live latency: how many records are timed from a node to the dashboard.") var samples: Int?
     @Option(
-        help: "Run only these parts (comma-separated: ingest, catch-up, live, growth, node, vote), e.g. to profile one."
+        help:
+            "Run only these parts (comma-separated: ingest, catch-up, live, growth, node, vote, postgres), e.g. to profile one."
     )
     var only: String?
     @Option(help: "Catch-up and live runs with N times the Ordos representatives per venue.") var scale = 1
@@ -36,6 +37,13 @@ struct TallyBench: AsyncParsableCommand {
         String?
     @Option(help: "Also write the phone ballot box's figures into this file, between its vote-load markers.")
     var votingDoc: String?
+    @Option(
+        help:
+            "A PostgreSQL server for the store benchmark, as postgres://USER@HOST:PORT/DATABASE (a user that may create databases; each run makes its own). Without it that part is skipped."
+    )
+    var postgres: String?
+    @Option(help: "Also write the PostgreSQL figures into this file, between its postgres-ingest markers.")
+    var scaleDoc: String?
 
     func run() async throws {
         let eventFile = URL(filePath: event).standardizedFileURL
@@ -93,6 +101,16 @@ struct TallyBench: AsyncParsableCommand {
             if let votingDoc, !report.vote.isEmpty {
                 try report.writeVoteLoad(into: votingDoc)
                 print("written to \(votingDoc)")
+            }
+        }
+        if let postgres, wanted("postgres") {
+            let figures = try await PostgresIngest.run(
+                event: loaded, eventFile: eventFile, records: quick ? 2_000 : 40_000, batchSize: 500,
+                venues: quick ? 2 : 6, server: postgres, directory: work.appending(path: "postgres"))
+            for line in figures.lines { say(line) }
+            if let scaleDoc {
+                try figures.write(into: scaleDoc, quick: quick)
+                print("written to \(scaleDoc)")
             }
         }
         report.huge = huge
@@ -499,23 +517,7 @@ struct BenchReport {
 
     /// Replaces what lies between `<!-- vote-load:start -->` and `<!-- vote-load:end -->` in `path`.
     func writeVoteLoad(into path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        guard let start = text.range(of: "<!-- vote-load:start -->"),
-            let end = text.range(of: "<!-- vote-load:end -->"),
-            start.upperBound <= end.lowerBound
-        else {
-            throw BenchProcesses.Failure(
-                description: "\(path) has no <!-- vote-load:start --> … <!-- vote-load:end -->")
-        }
-        let block =
-            "\n"
-            + ([
-                "Measured \(Date().formatted(.iso8601)) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
-                    + (quick ? " (**quick mode: too small to mean anything**)" : "") + ":", "",
-            ] + voteLoadLines())
-            .joined(separator: "\n") + "\n"
-        try (text[..<start.upperBound] + block + text[end.lowerBound...]).write(
-            toFile: path, atomically: true, encoding: .utf8)
+        try writeMeasured(voteLoadLines(), into: path, between: "vote-load", quick: quick)
     }
 
     func markdown() -> String {
@@ -710,4 +712,25 @@ func memoryGrowth(_ rows: [AggregatorGrowth]) -> String {
         format: "resident %d MiB at %d records and %d MiB at %d (peak %d and %d MiB, %.1f×).", first.residentMiB,
         first.records, last.residentMiB, last.records, first.peakMiB, last.peakMiB,
         Double(last.peakMiB) / Double(max(first.peakMiB, 1)))
+}
+
+/// Replaces what lies between `<!-- NAME:start -->` and `<!-- NAME:end -->` in `path` with `lines`, under a line
+/// saying when and on how many cores they were measured.
+func writeMeasured(_ lines: [String], into path: String, between name: String, quick: Bool) throws {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    guard let start = text.range(of: "<!-- \(name):start -->"),
+        let end = text.range(of: "<!-- \(name):end -->"),
+        start.upperBound <= end.lowerBound
+    else {
+        throw BenchProcesses.Failure(description: "\(path) has no <!-- \(name):start --> … <!-- \(name):end -->")
+    }
+    let block =
+        "\n"
+        + ([
+            "Measured \(Date().formatted(.iso8601)) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+                + (quick ? " (**quick mode: too small to mean anything**)" : "") + ":", "",
+        ] + lines)
+        .joined(separator: "\n") + "\n"
+    try (text[..<start.upperBound] + block + text[end.lowerBound...]).write(
+        toFile: path, atomically: true, encoding: .utf8)
 }

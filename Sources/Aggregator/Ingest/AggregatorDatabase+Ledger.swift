@@ -19,7 +19,7 @@ extension ChainMerge {
             // First merge after an upgrade, or after a decision: rebuilt from the venue's records.
             var full = try replayedLedger(in: db, venue: venue)
             try db.deleteLedger(venue: venue)
-            try saveEntries(full.allEntries(recordContents: false), venue: venue, in: db)
+            try db.setLedgerEntries(venue: venue, full.allEntries(recordContents: false))
             try db.setLedgerHead(venue: venue, seq: full.headSeq, hash: full.headHash, decisions: decisions)
             full.startTracking()
             return (full, decisions)
@@ -27,7 +27,7 @@ extension ChainMerge {
         var ledger = Ledger()
         (ledger.headSeq, ledger.headHash) = head
         ledger.loadHeldOut(try db.heldOutNow(venue: venue))
-        ledger.load(try fetchEntries(Ledger.keysNeeded(for: payloads), venue: venue, in: db))
+        ledger.load(try db.ledgerEntries(venue: venue, keys: Ledger.keysNeeded(for: payloads)))
         // A correction's target stored before this batch: its kind and content, read from the records, and then the
         // entries that taking it out of effect touches.
         for case .correction(let correction) in payloads
@@ -36,14 +36,14 @@ extension ChainMerge {
                 ledger.loadStoredRecord(seq: correction.target, rootKind: kind, content: content)
             }
         }
-        ledger.load(try fetchEntries(Ledger.keysNeeded(for: ledger.loadedContents), venue: venue, in: db))
+        ledger.load(try db.ledgerEntries(venue: venue, keys: Ledger.keysNeeded(for: ledger.loadedContents)))
         ledger.startTracking()
         return (ledger, decisions)
     }
 
     /// Writes back what the merged records changed, and the venue's new head.
     static func saveLedger<T: MergeTransaction>(_ ledger: Ledger, decisions: Int, venue: String, in db: T) throws {
-        try saveEntries(ledger.changedEntries(recordContents: false), venue: venue, in: db)
+        try db.setLedgerEntries(venue: venue, ledger.changedEntries(recordContents: false))
         try db.setLedgerHead(venue: venue, seq: ledger.headSeq, hash: ledger.headHash, decisions: decisions)
     }
 
@@ -62,24 +62,5 @@ extension ChainMerge {
             ledger.headHash = hash
         }
         return ledger
-    }
-
-    private static func fetchEntries<T: MergeTransaction>(
-        _ keys: [(map: String, key: String)], venue: String, in db: T
-    ) throws -> [LedgerEntry] {
-        var entries: [LedgerEntry] = []
-        var seen: Set<String> = []
-        for key in keys where seen.insert(key.map + "\u{1F}" + key.key).inserted {
-            if let value = try db.ledgerValue(venue: venue, map: key.map, key: key.key) {
-                entries.append(LedgerEntry(map: key.map, key: key.key, value: value))
-            }
-        }
-        return entries
-    }
-
-    private static func saveEntries<T: MergeTransaction>(_ entries: [LedgerEntry], venue: String, in db: T) throws {
-        for entry in entries {
-            try db.setLedgerValue(venue: venue, map: entry.map, key: entry.key, value: entry.value)
-        }
     }
 }

@@ -100,8 +100,10 @@ enum ChainMerge {
                     + "send from \(head.seq + 1)", resumeFrom: head.seq + 1)
         }
         // Records already held must be the very same records.
+        let held =
+            first.seq <= head.seq ? try db.recordHashes(venue: venue, seqs: first.seq...min(last.seq, head.seq)) : [:]
         for record in batch.records where record.seq <= head.seq {
-            let held = try db.recordHash(venue: venue, seq: record.seq)
+            let held = held[record.seq]
             if held != record.hash {
                 return .failure(
                     try conflict(db, node: verified.node, offered: record, heldHash: held, verified: verified))
@@ -150,9 +152,9 @@ enum ChainMerge {
                 contentDigest: verified.contentDigest, signatureInput: verified.signatureInput,
                 signature: verified.signature, body: verified.body, receivedAt: AggregatorDatabase.timestamp())
             let batchID = try db.insert(batch: stored)
+            try db.insertRecords(
+                venue: venue, accepted.map { ($0.record, $0.kind.rawValue) }, node: nodeID, batch: batchID)
             for entry in accepted {
-                try db.insertRecord(
-                    venue: venue, record: entry.record, kind: entry.kind.rawValue, node: nodeID, batch: batchID)
                 if let target = entry.supersedes {
                     try db.insertSupersession(venue: venue, target: target, by: entry.record.seq)
                 }
@@ -171,9 +173,7 @@ enum ChainMerge {
                 }
                 kinds[entry.kind == .correction ? "correction" : entry.kind.rawValue, default: 0] += 1
             }
-            for (counter, value) in delta.counters {
-                try db.add(value, to: counter, venue: venue)
-            }
+            try db.add(delta.counters, venue: venue)
             // Contact noted in the same transaction, only for a batch that brought something new: a replayed old
             // batch (valid for days) must not make a silent node look alive. A caught-up node reports by heartbeat.
             try db.noteContact(node: nodeID, at: AggregatorDatabase.timestamp())

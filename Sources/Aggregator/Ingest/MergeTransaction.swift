@@ -11,7 +11,8 @@ protocol MergeTransaction {
     func currentEpoch(venue: String) throws -> Int64
     /// The venue's last stored record (0 and the genesis hash when none).
     func head(venue: String) throws -> (seq: Int64, hash: String)
-    func recordHash(venue: String, seq: Int64) throws -> String?
+    /// The hashes of the venue's stored records numbered `seqs`, by number.
+    func recordHashes(venue: String, seqs: ClosedRange<Int64>) throws -> [Int64: String]
     func recordPayload(venue: String, seq: Int64) throws -> String?
     /// Every stored record of the venue, in order.
     func forEachRecord(venue: String, _ body: (_ seq: Int64, _ hash: String, _ payload: String) throws -> Void) throws
@@ -19,20 +20,23 @@ protocol MergeTransaction {
     func hasAlarm(kind: String, node: String, seq: Int64, message: String) throws -> Bool
     /// Stores the batch, answering its id.
     func insert(batch: StoredBatch) throws -> Int64
-    func insertRecord(venue: String, record: ChainedRecord, kind: String, node: String, batch: Int64) throws
+    /// Stores a batch's new records, in order.
+    func insertRecords(venue: String, _ records: [(record: ChainedRecord, kind: String)], node: String, batch: Int64)
+        throws
     func insertSupersession(venue: String, target: Int64, by seq: Int64) throws
     func insertHeldOut(venue: String, seq: Int64, rule: String, message: String, at: String) throws
-    /// Adds `value` to a counter's row of the venue's totals (the merge's one way of changing a total).
-    func add(_ value: Int, to counter: Counter, venue: String) throws
+    /// Adds each value to its counter's row of the venue's totals (the merge's one way of changing a total).
+    func add(_ values: [Counter: Int], venue: String) throws
     func noteContact(node: String, at: String) throws
     func heldOutDecisions(venue: String) throws -> Int
     /// The records held out and not decided to count.
     func heldOutNow(venue: String) throws -> [Int64]
     func ledgerHead(venue: String) throws -> (seq: Int64, hash: String, decisions: Int)?
-    func ledgerValue(venue: String, map: String, key: String) throws -> String?
+    /// The entries of the venue's ledger stored under these keys (those stored; each key asked once).
+    func ledgerEntries(venue: String, keys: [(map: String, key: String)]) throws -> [LedgerEntry]
     func deleteLedger(venue: String) throws
-    /// Sets an entry of the venue's ledger, or removes it (`value` nil).
-    func setLedgerValue(venue: String, map: String, key: String, value: String?) throws
+    /// Sets entries of the venue's ledger, or removes those whose `value` is nil.
+    func setLedgerEntries(venue: String, _ entries: [LedgerEntry]) throws
     func setLedgerHead(venue: String, seq: Int64, hash: String, decisions: Int) throws
 }
 
@@ -52,9 +56,13 @@ struct SQLiteMergeTransaction: MergeTransaction {
         try AggregatorDatabase.head(db, venue: venue)
     }
 
-    func recordHash(venue: String, seq: Int64) throws -> String? {
-        try String.fetchOne(
-            db.cachedStatement(sql: "SELECT hash FROM record WHERE venue = ? AND seq = ?"), arguments: [venue, seq])
+    func recordHashes(venue: String, seqs: ClosedRange<Int64>) throws -> [Int64: String] {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT seq, hash FROM record WHERE venue = ? AND seq BETWEEN ? AND ?"),
+            arguments: [venue, seqs.lowerBound, seqs.upperBound])
+        var hashes: [Int64: String] = [:]
+        while let row = try rows.next() { hashes[row["seq"]] = row["hash"] }
+        return hashes
     }
 
     func recordPayload(venue: String, seq: Int64) throws -> String? {
@@ -85,13 +93,19 @@ struct SQLiteMergeTransaction: MergeTransaction {
         return db.lastInsertedRowID
     }
 
-    func insertRecord(venue: String, record: ChainedRecord, kind: String, node: String, batch: Int64) throws {
+    func insertRecords(
+        venue: String, _ records: [(record: ChainedRecord, kind: String)], node: String, batch: Int64
+    ) throws {
         // One prepared statement for every record (GRDB's record persistence was a visible cost in the profile).
-        try db.cachedStatement(
+        let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [venue, record.seq, record.prev, record.hash, kind, record.payload, node, batch])
+                """)
+        for (record, kind) in records {
+            try insert.execute(arguments: [
+                venue, record.seq, record.prev, record.hash, kind, record.payload, node, batch,
+            ])
+        }
     }
 
     func insertSupersession(venue: String, target: Int64, by seq: Int64) throws {
@@ -105,8 +119,12 @@ struct SQLiteMergeTransaction: MergeTransaction {
             arguments: [venue, seq, rule, message, at])
     }
 
+    func add(_ values: [Counter: Int], venue: String) throws {
+        for (counter, value) in values { try add(value, to: counter, venue: venue) }
+    }
+
     func add(_ value: Int, to counter: Counter, venue: String) throws {
-        let upsert = CounterUpsert(counter, value: value, venue: venue, placeholder: { _ in "?" }, qualified: false)
+        let upsert = CounterUpsert(counter, value: value, venue: venue)
         var arguments = StatementArguments(upsert.keys)
         arguments += [upsert.value]
         try db.cachedStatement(sql: upsert.sql).execute(arguments: arguments)
@@ -136,24 +154,33 @@ struct SQLiteMergeTransaction: MergeTransaction {
         ).map { ($0["seq"], $0["hash"], $0["decisions"]) }
     }
 
-    func ledgerValue(venue: String, map: String, key: String) throws -> String? {
-        try String.fetchOne(
-            db.cachedStatement(sql: "SELECT value FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?"),
-            arguments: [venue, map, key])
+    func ledgerEntries(venue: String, keys: [(map: String, key: String)]) throws -> [LedgerEntry] {
+        let select = try db.cachedStatement(
+            sql: "SELECT value FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?")
+        var entries: [LedgerEntry] = []
+        var seen: Set<String> = []
+        for key in keys where seen.insert(key.map + "\u{1F}" + key.key).inserted {
+            if let value = try String.fetchOne(select, arguments: [venue, key.map, key.key]) {
+                entries.append(LedgerEntry(map: key.map, key: key.key, value: value))
+            }
+        }
+        return entries
     }
 
     func deleteLedger(venue: String) throws {
         try db.execute(sql: "DELETE FROM ledgerEntry WHERE venue = ?", arguments: [venue])
     }
 
-    func setLedgerValue(venue: String, map: String, key: String, value: String?) throws {
-        if let value {
-            try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO ledgerEntry (venue, map, key, value) VALUES (?, ?, ?, ?)"
-            ).execute(arguments: [venue, map, key, value])
-        } else {
-            try db.cachedStatement(sql: "DELETE FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?")
-                .execute(arguments: [venue, map, key])
+    func setLedgerEntries(venue: String, _ entries: [LedgerEntry]) throws {
+        let upsert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO ledgerEntry (venue, map, key, value) VALUES (?, ?, ?, ?)")
+        let delete = try db.cachedStatement(sql: "DELETE FROM ledgerEntry WHERE venue = ? AND map = ? AND key = ?")
+        for entry in entries {
+            if let value = entry.value {
+                try upsert.execute(arguments: [venue, entry.map, entry.key, value])
+            } else {
+                try delete.execute(arguments: [venue, entry.map, entry.key])
+            }
         }
     }
 
@@ -164,26 +191,37 @@ struct SQLiteMergeTransaction: MergeTransaction {
     }
 }
 
-/// The statement that adds to one counter's row of a venue's totals: an upsert on the row's key, the same for both
-/// engines but for how a parameter is written and how the existing row is named.
+/// The statement that adds to one counter's row of a venue's totals: an upsert on the row's key (SQLite; PostgreSQL
+/// adds a batch's counters of one table and column in one statement, from the same `Shape`).
 struct CounterUpsert {
     var sql: String
     /// The key's values (the venue first), then the value added.
     var keys: [String]
     var value: Int
 
-    /// `placeholder(n)` writes the n-th parameter (1-based); with `qualified`, the existing row's column is named with
-    /// its table (PostgreSQL requires it, SQLite's statements were written without).
-    init(_ counter: Counter, value: Int, venue: String, placeholder: (Int) -> String, qualified: Bool) {
-        let (table, columns, keys, column) = Self.row(of: counter)
-        let all = ["venue"] + columns
-        let parameters = (1...(all.count + 1)).map(placeholder).joined(separator: ", ")
-        // Table and column names are fixed above, never input.
+    /// Where a counter is kept: its table, its key columns after the venue with their values, and the column counted.
+    struct Shape {
+        var table: String
+        var columns: [String]
+        var keys: [String]
+        var column: String
+    }
+
+    static func shape(of counter: Counter) -> Shape {
+        let (table, columns, keys, column) = row(of: counter)
+        return Shape(table: table, columns: columns, keys: keys, column: column)
+    }
+
+    init(_ counter: Counter, value: Int, venue: String) {
+        let shape = Self.shape(of: counter)
+        let all = ["venue"] + shape.columns
+        let parameters = Array(repeating: "?", count: all.count + 1).joined(separator: ", ")
+        // Table and column names are fixed below, never input.
         sql = """
-            INSERT INTO \(table) (\(all.joined(separator: ", ")), \(column)) VALUES (\(parameters))
-            ON CONFLICT (\(all.joined(separator: ", "))) DO UPDATE SET \(column) = \(qualified ? table + "." : "")\(column) + excluded.\(column)
+            INSERT INTO \(shape.table) (\(all.joined(separator: ", ")), \(shape.column)) VALUES (\(parameters))
+            ON CONFLICT (\(all.joined(separator: ", "))) DO UPDATE SET \(shape.column) = \(shape.column) + excluded.\(shape.column)
             """
-        self.keys = [venue] + keys
+        self.keys = [venue] + shape.keys
         self.value = value
     }
 

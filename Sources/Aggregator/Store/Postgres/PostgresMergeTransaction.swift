@@ -22,8 +22,16 @@ struct PostgresMergeTransaction: MergeTransaction {
         return (try row[0].decode(Int64.self), try row[1].decode(String.self))
     }
 
-    func recordHash(venue: String, seq: Int64) throws -> String? {
-        try session.value("SELECT hash FROM record WHERE venue = \(venue) AND seq = \(seq)")
+    func recordHashes(venue: String, seqs: ClosedRange<Int64>) throws -> [Int64: String] {
+        var hashes: [Int64: String] = [:]
+        for row in try session.rows(
+            """
+            SELECT seq, hash FROM record WHERE venue = \(venue) AND seq BETWEEN \(seqs.lowerBound) AND \(seqs.upperBound)
+            """)
+        {
+            hashes[try row[0].decode(Int64.self)] = try row[1].decode(String.self)
+        }
+        return hashes
     }
 
     func recordPayload(venue: String, seq: Int64) throws -> String? {
@@ -74,11 +82,16 @@ struct PostgresMergeTransaction: MergeTransaction {
         return id
     }
 
-    func insertRecord(venue: String, record: ChainedRecord, kind: String, node: String, batch: Int64) throws {
+    func insertRecords(
+        venue: String, _ records: [(record: ChainedRecord, kind: String)], node: String, batch: Int64
+    ) throws {
+        // One statement for the whole batch: its rows as arrays, unnested (a statement a row was a round trip each).
         try session.execute(
             """
             INSERT INTO record (venue, seq, prev, hash, kind, payload, nodeID, batchID)
-            VALUES (\(venue), \(record.seq), \(record.prev), \(record.hash), \(kind), \(record.payload), \(node), \(batch))
+            SELECT \(venue), seq, prev, hash, kind, payload, \(node), \(batch)
+            FROM unnest(\(records.map(\.record.seq)), \(records.map(\.record.prev)), \(records.map(\.record.hash)),
+                        \(records.map(\.kind)), \(records.map(\.record.payload))) AS r(seq, prev, hash, kind, payload)
             """)
     }
 
@@ -93,12 +106,32 @@ struct PostgresMergeTransaction: MergeTransaction {
             """)
     }
 
-    func add(_ value: Int, to counter: Counter, venue: String) throws {
-        let upsert = CounterUpsert(counter, value: value, venue: venue, placeholder: { "$\($0)" }, qualified: true)
-        var binds = PostgresBindings(capacity: upsert.keys.count + 1)
-        for key in upsert.keys { binds.append(key) }
-        binds.append(Int64(upsert.value))
-        try session.execute(PostgresQuery(unsafeSQL: upsert.sql, binds: binds))
+    func add(_ values: [Counter: Int], venue: String) throws {
+        // One statement per table and column counted: the rows' keys and values as arrays, unnested.
+        var groups: [String: (upsert: CounterUpsert.Shape, keys: [[String]], values: [Int64])] = [:]
+        for (counter, value) in values where value != 0 {
+            let shape = CounterUpsert.shape(of: counter)
+            groups[shape.table + "." + shape.column, default: (shape, [], [])].keys.append(shape.keys)
+            groups[shape.table + "." + shape.column]!.values.append(Int64(value))
+        }
+        for (_, group) in groups.sorted(by: { $0.key < $1.key }) {
+            let shape = group.upsert
+            let columns = ["venue"] + shape.columns
+            var binds = PostgresBindings(capacity: shape.columns.count + 2)
+            binds.append(venue)
+            for index in shape.columns.indices { binds.append(group.keys.map { $0[index] }) }
+            binds.append(group.values)
+            let arrays =
+                (0..<shape.columns.count).map { "$\($0 + 2)::text[]" } + ["$\(shape.columns.count + 2)::bigint[]"]
+            // Table and column names are fixed in `CounterUpsert`, never input.
+            let sql = """
+                INSERT INTO \(shape.table) (\(columns.joined(separator: ", ")), \(shape.column))
+                SELECT $1, * FROM unnest(\(arrays.joined(separator: ", ")))
+                ON CONFLICT (\(columns.joined(separator: ", "))) DO UPDATE
+                SET \(shape.column) = \(shape.table).\(shape.column) + excluded.\(shape.column)
+                """
+            try session.execute(PostgresQuery(unsafeSQL: sql, binds: binds))
+        }
     }
 
     func noteContact(node: String, at: String) throws {
@@ -123,23 +156,49 @@ struct PostgresMergeTransaction: MergeTransaction {
         return (try row[0].decode(Int64.self), try row[1].decode(String.self), Int(try row[2].decode(Int64.self)))
     }
 
-    func ledgerValue(venue: String, map: String, key: String) throws -> String? {
-        try session.value("SELECT value FROM ledgerEntry WHERE venue = \(venue) AND map = \(map) AND key = \(key)")
+    func ledgerEntries(venue: String, keys: [(map: String, key: String)]) throws -> [LedgerEntry] {
+        guard !keys.isEmpty else { return [] }
+        return try session.rows(
+            """
+            SELECT DISTINCT e.map, e.key, e.value FROM ledgerEntry e
+            JOIN unnest(\(keys.map(\.map)), \(keys.map(\.key))) AS k(map, key) ON e.map = k.map AND e.key = k.key
+            WHERE e.venue = \(venue)
+            """
+        ).map {
+            LedgerEntry(
+                map: try $0[0].decode(String.self), key: try $0[1].decode(String.self),
+                value: try $0[2].decode(String.self))
+        }
     }
 
     func deleteLedger(venue: String) throws {
         try session.execute("DELETE FROM ledgerEntry WHERE venue = \(venue)")
     }
 
-    func setLedgerValue(venue: String, map: String, key: String, value: String?) throws {
-        if let value {
+    func setLedgerEntries(venue: String, _ entries: [LedgerEntry]) throws {
+        // The last word on a key counts (a multi-row upsert may not touch a row twice).
+        var last: [String: LedgerEntry] = [:]
+        var order: [String] = []
+        for entry in entries {
+            let id = entry.map + "\u{1F}" + entry.key
+            if last.updateValue(entry, forKey: id) == nil { order.append(id) }
+        }
+        let kept = order.compactMap { last[$0] }.filter { $0.value != nil }
+        let removed = order.compactMap { last[$0] }.filter { $0.value == nil }
+        if !kept.isEmpty {
             try session.execute(
                 """
-                INSERT INTO ledgerEntry (venue, map, key, value) VALUES (\(venue), \(map), \(key), \(value))
+                INSERT INTO ledgerEntry (venue, map, key, value)
+                SELECT \(venue), * FROM unnest(\(kept.map(\.map)), \(kept.map(\.key)), \(kept.map { $0.value ?? "" }))
                 ON CONFLICT (venue, map, key) DO UPDATE SET value = excluded.value
                 """)
-        } else {
-            try session.execute("DELETE FROM ledgerEntry WHERE venue = \(venue) AND map = \(map) AND key = \(key)")
+        }
+        if !removed.isEmpty {
+            try session.execute(
+                """
+                DELETE FROM ledgerEntry e USING unnest(\(removed.map(\.map)), \(removed.map(\.key))) AS k(map, key)
+                WHERE e.venue = \(venue) AND e.map = k.map AND e.key = k.key
+                """)
         }
     }
 
