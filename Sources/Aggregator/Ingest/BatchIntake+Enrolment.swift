@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Shared
 
-extension BatchIntake {
+extension Intake {
     /// `POST /v1/enrolments`: enrols the key a one-time token is presented with. The request must be
     /// signed by that key (its node id as `keyid`): only the holder of the private key can enrol it.
     public func enrol(_ request: SignedRequest) throws -> EnrolmentResponse {
@@ -26,7 +26,7 @@ extension BatchIntake {
         }
         try verifySignature(request, method: "POST", key: key)
         do {
-            let node = try database.redeemEnrolmentToken(enrolment.token, venue: enrolment.venue, key: key)
+            let node = try database.redeemEnrolmentToken(enrolment.token, venue: enrolment.venue, key: key, now: Date())
             return EnrolmentResponse(
                 node: node.id, venue: node.venue, epoch: node.epoch,
                 aggregatorKey: signingKey?.publicKey.rawRepresentation.base64EncodedString())

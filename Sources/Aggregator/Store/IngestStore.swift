@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Shared
 
@@ -24,6 +25,10 @@ public protocol IngestStore: Sendable {
     func chainHeads() throws -> [ChainHead]
     /// Where the node's venue chain stands.
     func cursor(node: EnrolledNode) throws -> NodeCursor
+    /// Enrols `key` for the token's venue as its next epoch, marking the one-time token used, in one transaction; the
+    /// same key with the same token again gets the same node. Throws `EnrolmentRefusal`.
+    func redeemEnrolmentToken(_ token: String, venue: String, key: Curve25519.Signing.PublicKey, now: Date) throws
+        -> EnrolledNode
 }
 
 /// What else both stores answer today: the event, the nodes, the records, alarms and totals as an operator and the
@@ -39,6 +44,11 @@ public protocol AggregatorStore: IngestStore {
     func alarms() throws -> [Alarm]
     func totals(eventID: String) throws -> Totals
     func formTotals() throws -> FormTotals
+    /// Issues a one-time enrolment token for `venue`, valid for `validFor` seconds (shown once; only its hash is kept).
+    func issueEnrolmentToken(venue: String, validFor: Int64, now: Date) throws -> String
+    func enrolmentTokens() throws -> [AggregatorDatabase.EnrolmentTokenListing]
+    /// Revokes an unused enrolment token by the id `aggregator nodes tokens` shows; its venue.
+    @discardableResult func revokeEnrolmentToken(id: String, reason: String) throws -> String
 }
 
 extension AggregatorDatabase: AggregatorStore {}

@@ -128,6 +128,83 @@ import Testing
     }
 }
 
+extension ReplicaStoreTests {
+    /// `signer` asks to be enrolled for `venue` with `token` (as `venue-node init --token` does); "200", or the status
+    /// and error code.
+    static func enrol(_ intake: any IntakeUnderTest, _ token: String, _ signer: TestSigner, venue: String = "east")
+        -> String
+    {
+        let body = try! JSONEncoder().encode(
+            EnrolmentRequest(token: token, venue: venue, publicKey: signer.publicKeyBase64))
+        do {
+            _ = try intake.enrol(signer.request(body, path: "/v1/enrolments"))
+            return "200"
+        } catch let error as APIError {
+            return "\(error.status.code) \(error.body.error.code.rawValue)"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test(arguments: StoreEngine.allCases)
+    func aTokenEnrolsOneKeyOnceWhicheverReplicaIsAsked(_ engine: StoreEngine) async throws {
+        let bed = try StoreBed(engine)
+        let replicas = [bed.store, try Self.replica(of: bed)]
+        let intakes = try replicas.map(Self.intake)
+        // Twenty tokens, each presented by two keys at once, one at each replica: one key enrols, once.
+        var winners: [TestSigner] = []
+        for round in 0..<20 {
+            let token = try replicas[round % 2].issueEnrolmentToken(venue: "east", validFor: 3600, now: Date())
+            let signers = [TestSigner(), TestSigner()]
+            let answers = await withTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<2 {
+                    group.addTask { (index, Self.enrol(intakes[index], token, signers[index])) }
+                }
+                return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            #expect(answers.values.sorted() == ["200", "409 enrolment_token_used"], "round \(round): \(answers)")
+            guard let winner = answers.first(where: { $0.value == "200" })?.key else { continue }
+            winners.append(signers[winner])
+            // The answer was lost: the same key asks the other replica again and gets the same node.
+            #expect(Self.enrol(intakes[1 - winner], token, signers[winner]) == "200")
+        }
+        let nodes = try replicas[1].nodes()
+        #expect(nodes.map(\.id) == winners.map(\.nodeID))
+        #expect(nodes.map(\.epoch) == Array(1...Int64(winners.count)))
+        #expect(try replicas[0].enrolmentTokens().map { $0.state() } == Array(repeating: "used", count: 20))
+    }
+
+    @Test(arguments: StoreEngine.allCases)
+    func refusedTokensHaveTheirCodesOnEitherReplicaAndEnrolNothing(_ engine: StoreEngine) async throws {
+        let bed = try StoreBed(engine)
+        let other = try Self.replica(of: bed)
+        let intake = try Self.intake(other)
+        let signer = TestSigner()
+        let east = try bed.store.issueEnrolmentToken(venue: "east", validFor: 3600, now: Date())
+        let expired = try bed.store.issueEnrolmentToken(
+            venue: "east", validFor: 60, now: Date().addingTimeInterval(-3600))
+        let revoked = try bed.store.issueEnrolmentToken(venue: "east", validFor: 3600, now: Date())
+        #expect(
+            try other.revokeEnrolmentToken(id: AggregatorDatabase.enrolmentTokenID(of: revoked), reason: "lost")
+                == "east")
+        #expect(Self.enrol(intake, "sme_made-up", signer) == "401 enrolment_token_invalid")
+        #expect(Self.enrol(intake, expired, signer) == "401 enrolment_token_expired")
+        #expect(Self.enrol(intake, east, signer, venue: "main") == "403 enrolment_token_other_venue")
+        #expect(Self.enrol(intake, revoked, signer) == "401 enrolment_token_revoked")
+        #expect(try bed.store.nodes().isEmpty)
+        #expect(Self.enrol(intake, east, signer) == "200")
+        let used = #expect(throws: AggregatorError.self) {
+            try bed.store.revokeEnrolmentToken(id: AggregatorDatabase.enrolmentTokenID(of: east), reason: "late")
+        }
+        #expect(used?.description.contains("was already used, by node \(signer.nodeID)") == true)
+        #expect(
+            try bed.store.enrolmentTokens().map { $0.state() }.sorted() == ["expired", "revoked", "used"])
+        #expect(throws: AggregatorError.self) {
+            try other.issueEnrolmentToken(venue: "nowhere", validFor: 60, now: Date())
+        }
+    }
+}
+
 /// The PostgreSQL store itself: its address, its migrations, its append-only tables.
 @Suite struct PostgresStoreTests {
     @Test func anAddressThatIsNotPostgreSQLsIsRefusedSayingHowToWriteIt() throws {

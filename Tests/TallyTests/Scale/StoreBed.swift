@@ -20,6 +20,7 @@ protocol IntakeUnderTest: Sendable {
     func receive(_ request: SignedNodeRequest) async throws -> BatchAck
     func receiveHeartbeat(_ request: SignedNodeRequest) throws -> (node: EnrolledNode, heartbeat: Heartbeat)
     func authenticate(_ request: SignedNodeRequest, method: String, query: String?, now: Int64) throws -> EnrolledNode
+    func enrol(_ request: SignedNodeRequest) throws -> EnrolmentResponse
 }
 
 extension Intake: IntakeUnderTest {}

@@ -218,7 +218,48 @@ enum PostgresMigrations {
                         """,
                     ]
                 }
-        )
+        ),
+        // A token is used once: its use is a row keyed by the token, so a second use cannot be inserted, whichever
+        // aggregator is asked.
+        (
+            "v2: enrolment tokens",
+            [
+                """
+                CREATE TABLE enrolmentToken (
+                    tokenHash TEXT PRIMARY KEY,
+                    venue TEXT NOT NULL,
+                    createdAt TEXT NOT NULL,
+                    expiresAt BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE enrolmentUse (
+                    tokenHash TEXT PRIMARY KEY REFERENCES enrolmentToken(tokenHash),
+                    nodeID TEXT NOT NULL REFERENCES node(id),
+                    usedAt TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE enrolmentTokenRevocation (
+                    tokenHash TEXT PRIMARY KEY REFERENCES enrolmentToken(tokenHash),
+                    reason TEXT NOT NULL,
+                    revokedAt TEXT NOT NULL
+                )
+                """,
+            ]
+                + ["enrolmentToken", "enrolmentUse", "enrolmentTokenRevocation"].flatMap {
+                    [
+                        """
+                        CREATE TRIGGER \($0)_is_append_only BEFORE UPDATE OR DELETE ON \($0)
+                        FOR EACH ROW EXECUTE FUNCTION refuse_change()
+                        """,
+                        """
+                        CREATE TRIGGER \($0)_is_never_emptied BEFORE TRUNCATE ON \($0)
+                        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()
+                        """,
+                    ]
+                }
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/postgres.txt.
     ]
 

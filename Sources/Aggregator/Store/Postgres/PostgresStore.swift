@@ -36,10 +36,7 @@ public final class PostgresStore: Sendable {
     // MARK: Intake
 
     public func node(id: String) throws -> EnrolledNode? {
-        try connections.withSession { session in
-            try session.rows("SELECT id, venue, epoch, publicKey, enrolledAt FROM node WHERE id = \(id)").first.map(
-                Self.node)
-        }
+        try connections.withSession { session in try Self.node(session, id: id) }
     }
 
     public func fence(_ node: EnrolledNode) throws -> APIError? {
@@ -225,24 +222,32 @@ public final class PostgresStore: Sendable {
                     + event.definition.venues.map(\.id).joined(separator: ", "))
         }
         return try connections.withTransaction(locking: "venue " + venue) { session in
-            let id = NodeIdentity.nodeID(for: key)
-            if let existing = try session.rows(
-                "SELECT id, venue, epoch, publicKey, enrolledAt FROM node WHERE id = \(id)"
-            )
-            .first.map(Self.node) {
-                throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
-            }
-            let epoch = try PostgresMergeTransaction(session: session).currentEpoch(venue: venue)
-            let node = EnrolledNode(
-                id: id, venue: venue, epoch: epoch + 1, publicKey: key.rawRepresentation.base64EncodedString(),
-                enrolledAt: AggregatorDatabase.timestamp())
-            try session.execute(
-                """
-                INSERT INTO node (id, venue, epoch, publicKey, enrolledAt)
-                VALUES (\(node.id), \(node.venue), \(node.epoch), \(node.publicKey), \(node.enrolledAt))
-                """)
-            return node
+            try Self.insertNode(session, venue: venue, key: key)
         }
+    }
+
+    /// Inserts a node as its venue's next epoch (inside the caller's transaction, which holds the venue's lock).
+    static func insertNode(
+        _ session: PostgresSession, venue: String, key: Curve25519.Signing.PublicKey
+    ) throws -> EnrolledNode {
+        let id = NodeIdentity.nodeID(for: key)
+        if let existing = try node(session, id: id) {
+            throw AggregatorError("this key is already enrolled as node \(existing.id) for venue \(existing.venue)")
+        }
+        let epoch = try PostgresMergeTransaction(session: session).currentEpoch(venue: venue)
+        let node = EnrolledNode(
+            id: id, venue: venue, epoch: epoch + 1, publicKey: key.rawRepresentation.base64EncodedString(),
+            enrolledAt: AggregatorDatabase.timestamp())
+        try session.execute(
+            """
+            INSERT INTO node (id, venue, epoch, publicKey, enrolledAt)
+            VALUES (\(node.id), \(node.venue), \(node.epoch), \(node.publicKey), \(node.enrolledAt))
+            """)
+        return node
+    }
+
+    static func node(_ session: PostgresSession, id: String) throws -> EnrolledNode? {
+        try session.rows("SELECT id, venue, epoch, publicKey, enrolledAt FROM node WHERE id = \(id)").first.map(node)
     }
 
     /// Revokes a node's key: nothing it signs is accepted any more.
@@ -378,7 +383,7 @@ public final class PostgresStore: Sendable {
 
     // MARK: Rows
 
-    private static func node(_ row: PostgresRandomAccessRow) throws -> EnrolledNode {
+    static func node(_ row: PostgresRandomAccessRow) throws -> EnrolledNode {
         EnrolledNode(
             id: try row[0].decode(String.self), venue: try row[1].decode(String.self),
             epoch: try row[2].decode(Int64.self), publicKey: try row[3].decode(String.self),
