@@ -17,7 +17,7 @@ extension AggregatorCommand {
                     A token works once, for one key; a redeployed node of the same venue becomes its next epoch.
                     Example: aggregator nodes enroll --data-dir DIR --venue dongsheng --valid-hours 24
                     """)
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "Venue id.") var venue: String
             @Option(help: "Hours the token stays valid (at most 720).") var validHours = 24
 
@@ -26,7 +26,7 @@ extension AggregatorCommand {
                     throw ValidationError("--valid-hours must be 1 to 720")
                 }
                 let token = try data.openForVenue(venue).issueEnrolmentToken(
-                    venue: venue, validFor: Int64(validHours) * 3600)
+                    venue: venue, validFor: Int64(validHours) * 3600, now: Date())
                 print(token)
                 FileHandle.standardError.write(
                     Data(
@@ -41,7 +41,7 @@ extension AggregatorCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Enrol a node: its public key may send records for a venue.",
                 discussion: "Example: aggregator nodes add --data-dir DIR --venue dongsheng --public-key KEY")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "Venue id.") var venue: String
             @Option(help: "The node's public key, as printed by `venue-node init`.") var publicKey: String
 
@@ -56,7 +56,7 @@ extension AggregatorCommand {
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List enrolled nodes and what they have sent.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
 
             func run() throws {
                 let database = try data.open()
@@ -81,7 +81,7 @@ extension AggregatorCommand {
                     It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.
                     Example: aggregator nodes revoke --data-dir DIR --node 5575479a… --reason "laptop stolen"
                     """)
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "The node id (see `aggregator nodes list`).") var node: String
             @Option(help: "Why (required: it is kept with the revocation).") var reason: String
             @Flag(help: "Do not ask for confirmation (needed without a terminal).") var yes = false
@@ -109,7 +109,7 @@ extension AggregatorCommand {
                     abstract:
                         "List enrolment tokens: id, venue, created, expires, state (unused, used, expired, revoked).",
                     discussion: "Example: aggregator nodes tokens --data-dir DIR")
-                @OptionGroup var data: AggregatorDataOption
+                @OptionGroup var data: StoreOption
 
                 func run() throws {
                     let now = Date()
@@ -136,7 +136,7 @@ extension AggregatorCommand {
                         enrolled. It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.
                         Example: aggregator nodes tokens revoke --data-dir DIR 3f2a9c0e11d4 --reason "sent to the wrong venue"
                         """)
-                @OptionGroup var data: AggregatorDataOption
+                @OptionGroup var data: StoreOption
                 @Argument(help: "The token's id (see `aggregator nodes tokens`).") var id: String
                 @Option(help: "Why (required: it is kept with the revocation).") var reason: String
                 @Flag(help: "Do not ask for confirmation (needed without a terminal).") var yes = false

@@ -24,6 +24,11 @@ extension AggregatorCommand {
 
         @OptionGroup var data: AggregatorDataOption
         @OptionGroup var identity: IdentityKeyOption
+        @Option(
+            help: ArgumentHelp(
+                "Keep the event in this PostgreSQL database, shared with the other aggregators given it (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; needs --identity-key). Serves what nodes call only: see docs/scale.md.",
+                valueName: "url"))
+        var database: String?
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
         @Option(help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8080"
         @Option(help: "Largest request body, in bytes.") var maxBodyBytes = 8 << 20
@@ -84,23 +89,23 @@ extension AggregatorCommand {
             let (host, port) = try parseListen(listen)
             let eventURL = URL(filePath: event)
             let loaded = try EventDefinition.load(contentsOf: eventURL)
+            if database != nil, identity.file == nil {
+                throw AggregatorError(
+                    "--database needs --identity-key FILE: every aggregator sharing the database signs as one, with "
+                        + "the same key file (docs/scale.md); nothing was done")
+            }
             // One serve per data directory, for the life of this process (a second one stops here).
             try FileManager.default.createDirectory(
                 at: URL(filePath: data.path), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
             let lock = try DataDirectoryLock(directory: data.path, program: "aggregator serve")
             defer { withExtendedLifetime(lock) {} }
-            let database = try data.open(create: true)
-            try database.install(event: loaded, json: InputFile.read(event))
             var logger = logging.logger("aggregator")
             logger[metadataKey: "event.id"] = "\(loaded.definition.id)"
             for warning in loaded.warnings {
                 logger.warning("event file contradicts itself", metadata: ["issue": "\(warning)"])
             }
             let key = try identity.key(dataDirectory: data.path)
-            let intake = BatchIntake(
-                database: database, event: loaded.definition, signingKey: key,
-                maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
             let settings = AggregatorSettings(
                 host: host, port: port, maxBodyBytes: maxBodyBytes,
                 rateLimit: rateLimit > 0 ? .init(perSecond: rateLimit, burst: rateBurst) : nil,
@@ -118,6 +123,34 @@ extension AggregatorCommand {
             // The watchdog is pinged only while the server still takes connections and answers.
             let selfCheck = SelfCheck(host: host, tls: settings.tls != nil, connections: connections, logger: logger)
             let watchdog = WatchdogService(notifier: SystemdNotifier(), healthCheck: { await selfCheck.run() })
+            let onServerRunning: @Sendable (Int) async -> Void = { [tls = settings.tls != nil] port in
+                selfCheck.serverRunning(port: port)
+                print("listening on \(host):\(port)" + (tls ? " (https)" : ""))
+                fflush(nil)
+                // The socket is bound: under systemd (Type=notify) the unit is now started.
+                watchdog.ready()
+            }
+            if let database {
+                let store = try PostgresStore(url: database, logger: logger)
+                defer { store.close() }
+                try store.install(event: loaded, json: InputFile.read(event))
+                logger.notice(
+                    "serving what nodes call, on PostgreSQL; the pages, totals and reports are not served on PostgreSQL yet",
+                    metadata: ["database": "\(store.location)"])
+                let intake = Intake(
+                    database: store, event: loaded.definition, signingKey: key,
+                    maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
+                let app = try buildNodeApplication(
+                    intake: intake, settings: settings, logger: logger, services: [watchdog],
+                    connections: connections, onServerRunning: onServerRunning)
+                try await app.runService()
+                return
+            }
+            let database = try data.open(create: true)
+            try database.install(event: loaded, json: InputFile.read(event))
+            let intake = BatchIntake(
+                database: database, event: loaded.definition, signingKey: key,
+                maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
             if try !database.hasTokens() {
                 logger.warning(
                     """
@@ -129,14 +162,7 @@ extension AggregatorCommand {
                 intake: intake, settings: settings,
                 logger: logger,
                 services: [watchdog, WALCheckpointService(databasePath: data.databasePath, logger: logger)],
-                connections: connections,
-                onServerRunning: { [tls = settings.tls != nil] port in
-                    selfCheck.serverRunning(port: port)
-                    print("listening on \(host):\(port)" + (tls ? " (https)" : ""))
-                    fflush(nil)
-                    // The socket is bound: under systemd (Type=notify) the unit is now started.
-                    watchdog.ready()
-                })
+                connections: connections, onServerRunning: onServerRunning)
             try await app.runService()
         }
 

@@ -19,7 +19,7 @@ extension AggregatorCommand {
                     Then open http://AGGREGATOR:8080/dashboard?token=TOKEN
                     A department: aggregator tokens add --data-dir DIR --role department --department D01 --name "市发改委"
                     """)
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "The token's role.") var role: Role
             @Option(help: "Whose token it is.") var name: String
             @Option(help: "A department's token: its department id.") var department: String?
@@ -31,7 +31,7 @@ extension AggregatorCommand {
                 if let id = try database.tokenID(of: token) {
                     FileHandle.standardError.write(
                         Data(
-                            "token \(id) (\(role.rawValue), \(name)); revoke it with: aggregator tokens revoke --data-dir \(data.path) \(id) --reason …\n"
+                            "token \(id) (\(role.rawValue), \(name)); revoke it with: aggregator tokens revoke \(data.where) \(id) --reason …\n"
                                 .utf8))
                 }
             }
@@ -42,7 +42,7 @@ extension AggregatorCommand {
                 abstract:
                     "List bearer tokens: id, name, role, created, and whether revoked (never the tokens themselves).",
                 discussion: "Example: aggregator tokens list --data-dir DIR")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
 
             func run() throws {
                 let rows = try data.open().tokens().map { token in
@@ -66,7 +66,7 @@ extension AggregatorCommand {
                     It cannot be undone: it asks for confirmation on a terminal; without one, give --yes.
                     Example: aggregator tokens revoke --data-dir DIR 3 --reason "screen replaced"
                     """)
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "The token's id (see `aggregator tokens list`).") var id: Int64
             @Option(help: "Why (required: it is kept with the revocation).") var reason: String
             @Flag(help: "Do not ask for confirmation (needed without a terminal).") var yes = false

@@ -10,6 +10,10 @@ import Synchronization
 struct AggregatorDataOption: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The aggregator's data directory.") var path: String
 
+    init() {}
+
+    init(path: String) { self.path = path }
+
     /// Opens the database; only `serve` passes `create` (every other command refuses a directory that holds
     /// no aggregator database: a mistyped --data-dir must not become a second, empty aggregator).
     func open(create: Bool = false) throws -> AggregatorDatabase {
@@ -43,6 +47,55 @@ struct AggregatorDataOption: ParsableArguments {
                 "no event installed in \(path) yet; run `aggregator init --data-dir \(path) --event FILE` first")
         }
         return (database, event)
+    }
+}
+
+/// Where the commands that work on either store find it (issue #20): `--data-dir DIR` (one aggregator's SQLite file)
+/// or `--database URL` (the PostgreSQL database several aggregators share), exactly one of them.
+struct StoreOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The aggregator's data directory.") var path: String?
+    @Option(
+        name: .customLong("database"),
+        help: ArgumentHelp(
+            "Or the PostgreSQL database the aggregators share (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE).",
+            valueName: "url"))
+    var url: String?
+
+    func validate() throws {
+        guard (path == nil) != (url == nil) else {
+            throw ValidationError("give --data-dir DIR or --database URL (one of them)")
+        }
+    }
+
+    /// The option as given, to repeat in a hint (the database's address without its password).
+    var `where`: String {
+        if let path { return "--data-dir \(path)" }
+        return "--database " + ((try? PostgresLocation(url: url ?? "").description) ?? "URL")
+    }
+
+    /// The store: a data directory that holds an aggregator database, or a PostgreSQL database that holds an event (a
+    /// mistyped --data-dir or --database must not become a second, empty aggregator).
+    func open() throws -> any AggregatorStore {
+        if let path { return try AggregatorDataOption(path: path).open() }
+        let store = try PostgresStore(url: url ?? "")
+        guard try store.installedEvent() != nil else {
+            throw AggregatorError(
+                "the database \(store.location) holds no event yet: start `aggregator serve --database` on it once "
+                    + "first; nothing was done")
+        }
+        return store
+    }
+
+    /// The store, once `venue` is known to be one of its event's venues.
+    func openForVenue(_ venue: String) throws -> any AggregatorStore {
+        let store = try open()
+        guard let event = try store.installedEvent(), event.definition.venue(venue) != nil else {
+            let event = try store.installedEvent()
+            throw AggregatorError(
+                "venue \"\(venue)\" is not in event \(event?.definition.id ?? "?"); its venues are: "
+                    + (event?.definition.venues.map(\.id).joined(separator: ", ") ?? "") + ". Nothing was done")
+        }
+        return store
     }
 }
 

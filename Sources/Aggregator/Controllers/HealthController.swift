@@ -6,7 +6,7 @@ import Shared
 /// Is the aggregator up (`/healthz`, open), ready to take batches (`/readyz`) and what it measures
 /// (`/metrics`, Prometheus text); the last two need an observer token.
 struct HealthController {
-    var database: AggregatorDatabase
+    var database: any AggregatorStore
     var metrics: IngestMetrics
 
     func addRoutes(to routes: AccessRoutes) {

@@ -5,10 +5,10 @@ import Shared
 
 /// What nodes write, each request signed with the node's key (the intake verifies it before anything else):
 /// `POST /v1/batches`, `POST /v1/heartbeats`, `POST /v1/enrolments`.
-struct IngestController {
-    var intake: BatchIntake
+struct IngestController<Store: IngestStore> {
+    var intake: Intake<Store>
     var maxBodyBytes: Int
-    var hub: DashboardHub
+    var hub: any ChangePublisher
     var metrics: IngestMetrics
 
     func addRoutes(to routes: AccessRoutes) {

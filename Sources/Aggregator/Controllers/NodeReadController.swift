@@ -5,8 +5,8 @@ import Shared
 
 /// What a node reads back: the aggregator's public key (open: a node checks it before enrolling), the signed
 /// heads, its cursor and its venue's records (a signed GET, or an observer token for heads and cursors).
-struct NodeReadController {
-    var intake: BatchIntake
+struct NodeReadController<Store: AggregatorStore> {
+    var intake: Intake<Store>
 
     func addRoutes(to routes: AccessRoutes) {
         routes.group("v1", access: .open)

@@ -37,7 +37,7 @@ extension Request {
     }
 }
 
-extension BatchIntake {
+extension Intake {
     /// The node that signed a GET (`Access.nodeSignatureOrToken` let it through without a token), verified;
     /// nil when the request is not signed.
     @discardableResult

@@ -5,11 +5,21 @@ import Logging
 import ServiceLifecycle
 import Shared
 
+/// Told when the aggregator took in something its readers should see (the dashboard's streams).
+public protocol ChangePublisher: Sendable {
+    func publish()
+}
+
+/// No reader to tell (an aggregator that serves nodes only, `buildNodeRouter`).
+struct NoReaders: ChangePublisher {
+    func publish() {}
+}
+
 /// Pushes the dashboard's state to every open Server-Sent Events stream whenever the aggregator
 /// accepts something (coalesced over 100 ms, so well within a second), with a keep-alive comment
 /// every 15 s. Each event carries the whole state and an increasing id: a client that reconnects with
 /// `Last-Event-ID` gets the current state at once, so it misses nothing.
-public actor DashboardHub: Service {
+public actor DashboardHub: Service, ChangePublisher {
     private let database: AggregatorDatabase
     private let logger: Logger
     private var subscribers: [UUID: Subscriber] = [:]

@@ -35,7 +35,7 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
 /// Enforces one `Access` on the routes of its group.
 struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: Access
-    let database: AggregatorDatabase
+    let database: any AggregatorStore
 
     func handle(
         _ request: Request, context: Context,
@@ -102,10 +102,10 @@ public struct DeclaredRoute: Sendable, Hashable, CustomStringConvertible {
 /// through it is listed in `declared`.
 final class AccessRoutes {
     let router: Router<TallyRequestContext>
-    let database: AggregatorDatabase
+    let database: any AggregatorStore
     private(set) var declared: [DeclaredRoute] = []
 
-    init(router: Router<TallyRequestContext>, database: AggregatorDatabase) {
+    init(router: Router<TallyRequestContext>, database: any AggregatorStore) {
         self.router = router
         self.database = database
     }

@@ -83,23 +83,31 @@ extension AggregatorDatabase {
 
     /// Checks a presented token: its hash is compared in constant time against every stored hash.
     public func check(bearerToken token: String) throws -> BearerCheck {
-        let presented = Array(Self.tokenHash(token).utf8)
         let rows = try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT t.role, t.tokenHash, r.revokedAt FROM apiToken t
                     LEFT JOIN apiTokenRevocation r ON r.tokenID = t.id
-                    """)
+                    """
+            ).map { ($0["role"] as String, $0["tokenHash"] as String, $0["revokedAt"] as String?) }
         }
+        return Self.bearerCheck(token, among: rows)
+    }
+
+    /// What `token` is worth among the stored tokens (role, hash, when revoked): its hash compared in constant time
+    /// with every stored hash.
+    static func bearerCheck(_ token: String, among stored: [(role: String, hash: String, revokedAt: String?)])
+        -> BearerCheck
+    {
+        let presented = Array(tokenHash(token).utf8)
         var found = BearerCheck.unknown
-        for row in rows {
-            let stored = Array((row["tokenHash"] as String).utf8)
-            var difference: UInt8 = stored.count == presented.count ? 0 : 1
-            for (a, b) in zip(stored, presented) { difference |= a ^ b }
-            if difference == 0, let role = Role(rawValue: row["role"]) {
-                let revokedAt: String? = row["revokedAt"]
-                found = revokedAt.map { .revoked(at: $0) } ?? .valid(role)
+        for row in stored {
+            let hash = Array(row.hash.utf8)
+            var difference: UInt8 = hash.count == presented.count ? 0 : 1
+            for (a, b) in zip(hash, presented) { difference |= a ^ b }
+            if difference == 0, let role = Role(rawValue: row.role) {
+                found = row.revokedAt.map { .revoked(at: $0) } ?? .valid(role)
             }
         }
         return found

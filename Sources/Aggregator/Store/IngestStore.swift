@@ -40,6 +40,7 @@ public protocol AggregatorStore: IngestStore {
     @discardableResult func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode
     func revoke(nodeID: String, reason: String) throws
     func nodes() throws -> [EnrolledNode]
+    func revokedNodeIDs() throws -> Set<String>
     func records(venue: String, from seq: Int64, limit: Int) throws -> [ChainedRecord]
     func alarms() throws -> [Alarm]
     func totals(eventID: String) throws -> Totals
@@ -49,6 +50,16 @@ public protocol AggregatorStore: IngestStore {
     func enrolmentTokens() throws -> [AggregatorDatabase.EnrolmentTokenListing]
     /// Revokes an unused enrolment token by the id `aggregator nodes tokens` shows; its venue.
     @discardableResult func revokeEnrolmentToken(id: String, reason: String) throws -> String
+    /// Creates a bearer token for `role` (a department's names its department); shown once, only its hash is kept.
+    func addToken(name: String, role: Role, department: String?) throws -> String
+    func hasTokens() throws -> Bool
+    func check(bearerToken token: String) throws -> AggregatorDatabase.BearerCheck
+    func department(ofToken token: String) throws -> String?
+    func tokens() throws -> [AggregatorDatabase.TokenListing]
+    func tokenID(of token: String) throws -> Int64?
+    func revokeToken(id: Int64, reason: String) throws
+    /// Whether the store answers and is migrated as this release expects (`/readyz`).
+    func isReady() -> Bool
 }
 
 extension AggregatorDatabase: AggregatorStore {}

@@ -260,6 +260,42 @@ enum PostgresMigrations {
                     ]
                 }
         ),
+        // Bearer tokens for people (observer, admin, a department's): only their SHA-256 is stored; a revocation is a
+        // row of its own.
+        (
+            "v3: API tokens",
+            [
+                """
+                CREATE TABLE apiToken (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    tokenHash TEXT NOT NULL UNIQUE,
+                    createdAt TEXT NOT NULL,
+                    department TEXT
+                )
+                """,
+                """
+                CREATE TABLE apiTokenRevocation (
+                    tokenID BIGINT PRIMARY KEY REFERENCES apiToken(id),
+                    reason TEXT NOT NULL,
+                    revokedAt TEXT NOT NULL
+                )
+                """,
+            ]
+                + ["apiToken", "apiTokenRevocation"].flatMap {
+                    [
+                        """
+                        CREATE TRIGGER \($0)_is_append_only BEFORE UPDATE OR DELETE ON \($0)
+                        FOR EACH ROW EXECUTE FUNCTION refuse_change()
+                        """,
+                        """
+                        CREATE TRIGGER \($0)_is_never_emptied BEFORE TRUNCATE ON \($0)
+                        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()
+                        """,
+                    ]
+                }
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/postgres.txt.
     ]
 

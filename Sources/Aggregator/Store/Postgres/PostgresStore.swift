@@ -266,6 +266,10 @@ public final class PostgresStore: Sendable {
         }
     }
 
+    public func revokedNodeIDs() throws -> Set<String> {
+        Set(try connections.withSession { try $0.column("SELECT nodeID FROM revocation", as: String.self) })
+    }
+
     public func nodes() throws -> [EnrolledNode] {
         try connections.withSession { session in
             try session.rows(
