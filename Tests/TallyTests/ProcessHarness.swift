@@ -190,14 +190,14 @@ struct ProcessHarness {
     }
 
     /// `startAggregator` for callers that cannot wait asynchronously (the fault proxy's thread).
-    func startAggregatorBlocking(dataDir: String, event: URL, port: Int) throws -> Process {
+    func startAggregatorBlocking(dataDir: String, event: URL, port: Int, options: [String] = []) throws -> Process {
         let log = "aggregator-\(UUID().uuidString).log"
         let process = try start(
             "aggregator",
             [
                 "serve", "--data-dir", dataDir, "--event", event.path,
                 "--listen", "127.0.0.1:\(port)",
-            ], log: log)
+            ] + options, log: log)
         let deadline = ContinuousClock.now + .seconds(60)
         var text = ""
         while ContinuousClock.now < deadline {
@@ -250,9 +250,10 @@ struct ProcessHarness {
     /// `venue-node init` a data directory (with `options` added), then enrol its key at the aggregator of `aggregatorDir`;
     /// returns what `aggregator nodes add` printed.
     @discardableResult
+    /// `store`: where `aggregator nodes add` finds the aggregator's store (`--data-dir agg` unless told).
     func createNode(
         _ dataDir: String, event: URL, venue: String, aggregatorURL: String,
-        aggregatorDir: String = "agg", options: [String] = []
+        aggregatorDir: String = "agg", options: [String] = [], store: [String]? = nil
     ) throws -> String {
         let created = try run(
             "venue-node",
@@ -267,9 +268,8 @@ struct ProcessHarness {
         let enrolled = try run(
             "aggregator",
             [
-                "nodes", "add", "--data-dir", aggregatorDir, "--venue", venue,
-                "--public-key", String(key),
-            ])
+                "nodes", "add", "--venue", venue, "--public-key", String(key),
+            ] + (store ?? ["--data-dir", aggregatorDir]))
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         return enrolled.stdout
     }

@@ -131,7 +131,7 @@ extension AggregatorCommand {
                 watchdog.ready()
             }
             if let database {
-                let store = try PostgresStore(url: database, logger: logger)
+                let store = try await Self.connect(database, logger: logger)
                 defer { store.close() }
                 try store.install(event: loaded, json: InputFile.read(event))
                 logger.notice(
@@ -164,6 +164,24 @@ extension AggregatorCommand {
                 services: [watchdog, WALCheckpointService(databasePath: data.databasePath, logger: logger)],
                 connections: connections, onServerRunning: onServerRunning)
             try await app.runService()
+        }
+
+        /// The shared database, waited for up to a minute while it cannot be reached or is starting (a database
+        /// restarted, or the machines booting together), as a node waits for the aggregator. A refusal that waiting
+        /// cannot change (a database migrated by a newer release, a bad address) stops at once.
+        static func connect(_ url: String, logger: Logger) async throws -> PostgresStore {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while true {
+                do {
+                    return try PostgresStore(url: url, logger: logger)
+                } catch let error as AggregatorError where !error.description.hasPrefix("cannot connect") {
+                    throw error
+                } catch {
+                    guard ContinuousClock.now < deadline else { throw error }
+                    logger.warning("waiting for PostgreSQL", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
         }
 
         /// Every connection holds a file descriptor: the soft limit must exceed the connection cap (plus the

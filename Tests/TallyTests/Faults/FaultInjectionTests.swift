@@ -31,9 +31,43 @@ import VenueNode
         let environment = ProcessInfo.processInfo.environment
         let count = Int(environment["FAULT_SCHEDULES"] ?? "") ?? 50
         let first = UInt64(environment["FAULT_SEED"] ?? "") ?? 1000
-        // Schedules run two at a time (`FAULT_PARALLEL`): most of a schedule's time is spent waiting (delays,
-        // timeouts, restarts), and each has its own directory, ports and processes.
-        let lanes = max(1, Int(environment["FAULT_PARALLEL"] ?? "") ?? 2)
+        let outcomes = try await Self.runSchedules(count: count, first: first, label: "fault schedule") { seed in
+            try await Self.runSchedule(seed: seed)
+        }
+        let faults = Self.faults(outcomes)
+        if let path = environment["FAULT_SUMMARY"] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(outcomes).write(to: URL(filePath: path))
+        }
+        if let path = environment["FAULT_REPORT"] {
+            // The two-replica section, written by its own run, is kept.
+            let previous = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let kept = previous.range(of: Self.replicaMarkers.start).flatMap { start in
+                previous.range(of: Self.replicaMarkers.end).map { String(previous[start.lowerBound..<$0.upperBound]) }
+            }
+            try
+                (Self.report(outcomes, faults: faults, first: first) + "\n"
+                + (kept ?? Self.replicaMarkers.start + "\n" + Self.replicaMarkers.end) + "\n").write(
+                    to: URL(filePath: path), atomically: true, encoding: .utf8)
+        }
+    }
+
+    static let replicaMarkers = (start: "<!-- replica-faults:start -->", end: "<!-- replica-faults:end -->")
+
+    static func faults(_ outcomes: [Outcome]) -> [String: Int] {
+        outcomes.reduce(into: [String: Int]()) { total, outcome in
+            for (kind, n) in outcome.faults { total[kind, default: 0] += n }
+        }
+    }
+
+    /// Runs `count` schedules from seed `first`, two at a time (`FAULT_PARALLEL`): most of a schedule's time is spent
+    /// waiting (delays, timeouts, restarts), and each has its own directory, ports and processes. Each must end with
+    /// nothing lost, duplicated or unexpected.
+    static func runSchedules(
+        count: Int, first: UInt64, label: String, run: @escaping @Sendable (UInt64) async throws -> Outcome
+    ) async throws -> [Outcome] {
+        let lanes = max(1, Int(ProcessInfo.processInfo.environment["FAULT_PARALLEL"] ?? "") ?? 2)
         var outcomes: [Outcome] = []
         try await withThrowingTaskGroup(of: Outcome.self) { group in
             var next = first
@@ -41,59 +75,65 @@ import VenueNode
                 guard next < first + UInt64(count) else { return }
                 let seed = next
                 next += 1
-                group.addTask { try await Self.runSchedule(seed: seed) }
+                group.addTask { try await run(seed) }
             }
             for _ in 0..<lanes { startNext() }
             while let outcome = try await group.next() {
                 let seed = outcome.seed
                 print(
-                    "fault schedule seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
+                    "\(label) seed=\(seed) records=\(outcome.records) lost=\(outcome.lost) "
                         + "duplicated=\(outcome.duplicated) unexpected=\(outcome.unexpected) syncs=\(outcome.syncRuns) "
                         + "failed_syncs=\(outcome.syncFailures) failed_restarts=\(outcome.failedRestarts.count) faults=\(outcome.faults.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))"
                 )
                 #expect(
                     outcome.lost == 0 && outcome.duplicated == 0 && outcome.unexpected == 0 && outcome.problems.isEmpty,
                     "seed \(seed) (replay: FAULT_SEED=\(seed) FAULT_SCHEDULES=1): \(outcome.problems)")
-                for failure in outcome.failedRestarts { print("fault schedule seed=\(seed) restart: \(failure)") }
+                for failure in outcome.failedRestarts { print("\(label) seed=\(seed) restart: \(failure)") }
                 outcomes.append(outcome)
                 startNext()
             }
         }
         outcomes.sort { $0.seed < $1.seed }
-        let faults = outcomes.reduce(into: [String: Int]()) { total, outcome in
-            for (kind, n) in outcome.faults { total[kind, default: 0] += n }
-        }
+        let faults = faults(outcomes)
         print(
-            "fault schedules: \(outcomes.count), records: \(outcomes.map(\.records).reduce(0, +)), "
+            "\(label)s: \(outcomes.count), records: \(outcomes.map(\.records).reduce(0, +)), "
                 + "lost: \(outcomes.map(\.lost).reduce(0, +)), duplicated: \(outcomes.map(\.duplicated).reduce(0, +)), "
                 + "unexpected: \(outcomes.map(\.unexpected).reduce(0, +)), faults: \(faults.sorted { $0.key < $1.key })"
         )
-        if let path = environment["FAULT_SUMMARY"] {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(outcomes).write(to: URL(filePath: path))
-        }
-        if let path = environment["FAULT_REPORT"] {
-            try Self.report(outcomes, faults: faults, first: first).write(
-                to: URL(filePath: path), atomically: true,
-                encoding: .utf8)
-        }
+        return outcomes
     }
 
     /// docs/reliability.md: what a long run of schedules found.
-    static func report(_ outcomes: [Outcome], faults: [String: Int], first: UInt64) -> String {
+    static func report(_ outcomes: [Outcome], faults: [String: Int], first: UInt64, replicas: Bool = false) -> String {
         let sum = { (value: (Outcome) -> Int) in outcomes.map(value).reduce(0, +) }
-        var lines = [
-            "# Reliability: seeded fault schedules",
-            "",
-            "Written by `scripts/reliability.sh` (the `FaultInjectionTests` suite with `FAULT_REPORT`), "
-                + "\(Date().formatted(.iso8601)).",
-            "Each schedule: an aggregator and two venue nodes; five rounds of recording (check-ins, ballots, "
-                + "corrections) and syncing through a TCP proxy that injects one fault per connection as the seed "
-                + "draws it; then the network heals, every node syncs, and the aggregator's records and totals are "
-                + "compared with what the nodes saved (lost / duplicated / unexpected, Jepsen's total-queue terms), "
-                + "every chain is verified and `PRAGMA integrity_check` runs on every database.",
-            "",
+        var lines =
+            replicas
+            ? [
+                "## Two aggregators on one PostgreSQL database (issue #20)",
+                "",
+                "Written by `scripts/reliability.sh` (the two-replica schedules, `FAULT_REPLICA_REPORT`), "
+                    + "\(Date().formatted(.iso8601)).",
+                "The same schedules, but two `aggregator serve --database` processes share one PostgreSQL database and "
+                    + "one identity key, each behind its own faulty proxy with its own draw of faults (either is "
+                    + "killed and restarted, cut off, answers 502/503 on its own), and the nodes are given both "
+                    + "(`--replica`); `restart_database` restarts PostgreSQL itself under them (fast shutdown, then "
+                    + "start). Compared as above, against the records and totals in PostgreSQL; `PRAGMA "
+                    + "integrity_check` runs on the nodes' databases.",
+                "",
+            ]
+            : [
+                "# Reliability: seeded fault schedules",
+                "",
+                "Written by `scripts/reliability.sh` (the `FaultInjectionTests` suite with `FAULT_REPORT`), "
+                    + "\(Date().formatted(.iso8601)).",
+                "Each schedule: an aggregator and two venue nodes; five rounds of recording (check-ins, ballots, "
+                    + "corrections) and syncing through a TCP proxy that injects one fault per connection as the seed "
+                    + "draws it; then the network heals, every node syncs, and the aggregator's records and totals are "
+                    + "compared with what the nodes saved (lost / duplicated / unexpected, Jepsen's total-queue terms), "
+                    + "every chain is verified and `PRAGMA integrity_check` runs on every database.",
+                "",
+            ]
+        lines += [
             "| what | count |",
             "|---|---|",
             "| schedules (seeds \(first)…\(first + UInt64(max(outcomes.count, 1)) - 1)) | \(outcomes.count) |",
@@ -110,13 +150,18 @@ import VenueNode
         ]
         for (kind, count) in faults.sorted(by: { $0.key < $1.key }) { lines.append("| \(kind) | \(count) |") }
         lines += [
-            "", "Replay one schedule: `FAULT_SEED=SEED FAULT_SCHEDULES=1 swift test --filter FaultInjectionTests`.", "",
+            "",
+            replicas
+                ? "Replay one schedule: `FAULT_SEED=SEED FAULT_REPLICA_SCHEDULES=1 swift test --filter ReplicaFaultTests`."
+                : "Replay one schedule: `FAULT_SEED=SEED FAULT_SCHEDULES=1 swift test --filter FaultInjectionTests`.",
+            "",
         ]
         return lines.joined(separator: "\n")
     }
 
     /// The plan of one schedule: an action per proxy connection, drawn from the seed.
-    static func plan(seed: UInt64) -> @Sendable (Int) -> FaultProxy.Action {
+    /// With `replicas`, a few of the aggregator kills restart the shared database instead.
+    static func plan(seed: UInt64, replicas: Bool = false) -> @Sendable (Int) -> FaultProxy.Action {
         { connection in
             var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(connection))
             let roll = random.next(1000)
@@ -130,42 +175,68 @@ import VenueNode
             case ..<938: return .status(503)
             case ..<948: return .status(502)
             case ..<963: return .partition(Int(1 + random.next(4)))
-            case ..<983: return .killAggregator
+            case ..<975: return .killAggregator
+            case ..<983: return replicas ? .restartDatabase : .killAggregator
             default: return .killNode
             }
         }
     }
 
-    /// The aggregator process and the sync in flight; the aggregator is supervised like systemd's
-    /// `Restart=always` would: restarted after a kill, and again if a restart did not come up.
+    /// The aggregator processes (one, or the replicas) and the sync in flight; each aggregator is supervised like
+    /// systemd's `Restart=always` would: restarted after a kill, and again if a restart did not come up.
     final class Running: @unchecked Sendable {
+        struct Member {
+            var dataDir: String
+            var port: Int
+            var options: [String]
+            var process: Process?
+        }
+
         let lock = NSLock()
-        var aggregator: Process?
+        var members: [Member] = []
         var sync: Process?
         /// Restarts that did not come up (and were tried again), with the reason.
         var failedRestarts: [String] = []
 
-        /// Stops the aggregator, then the proxy in front of it.
-        func stop(_ proxy: FaultProxy) {
-            lock.withLock {
-                aggregator?.terminate()
-                aggregator?.waitUntilExit()
-            }
-            proxy.stop()
+        /// The first (or only) aggregator.
+        var aggregator: Process? {
+            get { members.first?.process }
+            set { members[0].process = newValue }
         }
 
-        /// Starts the aggregator unless it runs; call with `lock` held.
+        /// Stops the aggregators, then the proxies in front of them.
+        func stop(_ proxies: FaultProxy...) {
+            lock.withLock {
+                for member in members {
+                    member.process?.terminate()
+                    member.process?.waitUntilExit()
+                }
+            }
+            for proxy in proxies { proxy.stop() }
+        }
+
+        /// Starts the (first) aggregator unless it runs; call with `lock` held.
         func superviseAggregator(_ harness: ProcessHarness, event: URL, port: Int) {
-            for _ in 0..<5 where !(aggregator?.isRunning ?? false) {
+            supervise(0, harness, event: event)
+        }
+
+        /// Starts aggregator `index` unless it runs; call with `lock` held.
+        func supervise(_ index: Int, _ harness: ProcessHarness, event: URL) {
+            for _ in 0..<5 where !(members[index].process?.isRunning ?? false) {
                 do {
-                    aggregator = try harness.startAggregatorBlocking(dataDir: "agg", event: event, port: port)
+                    members[index].process = try harness.startAggregatorBlocking(
+                        dataDir: members[index].dataDir, event: event, port: members[index].port,
+                        options: members[index].options)
                 } catch {
-                    aggregator = nil
+                    members[index].process = nil
                     failedRestarts.append("\(error)")
                     Thread.sleep(forTimeInterval: 1)
                 }
             }
         }
+
+        /// Whether every aggregator runs.
+        var allRunning: Bool { lock.withLock { members.allSatisfy { $0.process?.isRunning ?? false } } }
     }
 
     /// The aggregator behind the fault proxy of `seed`'s plan, supervised: the proxy's kills SIGKILL the aggregator
@@ -173,27 +244,50 @@ import VenueNode
     static func faultyAggregator(_ harness: ProcessHarness, event eventURL: URL, seed: UInt64) async throws
         -> (Running, FaultProxy, Int)
     {
-        let running = Running()
-        let (aggregator, aggregatorPort) = try await harness.startAggregator(dataDir: "agg", event: eventURL)
-        running.aggregator = aggregator
-        let proxy = try FaultProxy(upstreamPort: aggregatorPort, plan: plan(seed: seed))
-        proxy.onKillAggregator = {
-            running.lock.withLock {
-                guard let process = running.aggregator else { return }
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                running.superviseAggregator(harness, event: eventURL, port: aggregatorPort)
-            }
-        }
-        proxy.onKillNode = {
-            running.lock.withLock {
-                if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) }
-            }
-        }
-        return (running, proxy, aggregatorPort)
+        let (running, proxies) = try await faultyAggregators(
+            harness, event: eventURL, seed: seed, members: [("agg", [])], server: nil)
+        return (running, proxies[0], running.members[0].port)
     }
 
-    static func runSchedule(seed: UInt64) async throws -> Outcome {
+    /// Aggregators (data directory and options each), each behind its own fault proxy with its own draw of `seed`'s
+    /// plan; a proxy's kills SIGKILL its aggregator (restarted at once) or the sync in flight; with `server`, its
+    /// `restartDatabase` restarts that PostgreSQL server.
+    static func faultyAggregators(
+        _ harness: ProcessHarness, event eventURL: URL, seed: UInt64, members: [(String, [String])],
+        server: PostgresServer?
+    ) async throws -> (Running, [FaultProxy]) {
+        let running = Running()
+        var proxies: [FaultProxy] = []
+        for (index, (dataDir, options)) in members.enumerated() {
+            let (process, port) = try await harness.startAggregator(dataDir: dataDir, event: eventURL, options: options)
+            running.members.append(.init(dataDir: dataDir, port: port, options: options, process: process))
+            let proxy = try FaultProxy(
+                upstreamPort: port, plan: plan(seed: seed &+ UInt64(index) &* 7_919, replicas: server != nil))
+            proxy.onKillAggregator = {
+                running.lock.withLock {
+                    guard let process = running.members[index].process else { return }
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                    running.supervise(index, harness, event: eventURL)
+                }
+            }
+            proxy.onKillNode = {
+                running.lock.withLock {
+                    if let sync = running.sync { kill(sync.processIdentifier, SIGKILL) }
+                }
+            }
+            proxy.onRestartDatabase = {
+                do { try server?.restart() } catch {
+                    running.lock.withLock { running.failedRestarts.append("database: \(error)") }
+                }
+            }
+            proxies.append(proxy)
+        }
+        return (running, proxies)
+    }
+
+    /// One schedule; with `replicasOn`, two aggregators on a new database of that server (issue #20).
+    static func runSchedule(seed: UInt64, replicasOn server: PostgresServer? = nil) async throws -> Outcome {
         let harness = try ProcessHarness()
         var random = SplitMix64(seed: seed)
         var outcome = Outcome(seed: seed)
@@ -208,14 +302,28 @@ import VenueNode
         let eventFile = try harness.write(Fixtures.smallEventJSON, to: "event.json")
         let eventURL = harness.workDirectory.appending(path: eventFile)
         let event = Fixtures.smallEvent
-        let (running, proxy, aggregatorPort) = try await faultyAggregator(harness, event: eventURL, seed: seed)
-        defer { running.stop(proxy) }
+        // Two aggregators share a new database and one identity key, or one aggregator on its SQLite file.
+        let url = try server?.createDatabase()
+        var members = [("agg", [String]())]
+        if let url {
+            let made = try harness.run("aggregator", ["init", "--data-dir", "keys", "--event", eventURL.path])
+            if made.status != 0 { outcome.problems.append("aggregator init: \(made.stderr)") }
+            let shared = [
+                "--database", url, "--identity-key", harness.workDirectory.appending(path: "keys/aggregator.key").path,
+            ]
+            members = [("r0", shared), ("r1", shared)]
+        }
+        let (running, proxies) = try await faultyAggregators(
+            harness, event: eventURL, seed: seed, members: members, server: server)
+        defer { running.stop(proxies[0], proxies.count > 1 ? proxies[1] : proxies[0]) }
 
         let venues = ["main", "east"]
         var reportedSaved: [String: Int64] = [:]
         for venue in venues {
             try harness.createNode(
-                venue, event: eventURL, venue: venue, aggregatorURL: "http://127.0.0.1:\(proxy.port)")
+                venue, event: eventURL, venue: venue, aggregatorURL: "http://127.0.0.1:\(proxies[0].port)",
+                options: proxies.dropFirst().flatMap { ["--replica", "http://127.0.0.1:\($0.port)"] },
+                store: url.map { ["--database", $0] })
         }
 
         var nextRep = 0
@@ -300,8 +408,10 @@ import VenueNode
         }
 
         // Heal the network and let every node catch up.
-        proxy.setPlan { _ in .pass }
-        running.lock.withLock { running.superviseAggregator(harness, event: eventURL, port: aggregatorPort) }
+        for proxy in proxies { proxy.setPlan { _ in .pass } }
+        running.lock.withLock {
+            for index in running.members.indices { running.supervise(index, harness, event: eventURL) }
+        }
         outcome.failedRestarts = running.lock.withLock { running.failedRestarts }
         for venue in venues {
             var synced = false
@@ -312,22 +422,26 @@ import VenueNode
                 if !synced { errors.append(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) }
             }
             if !synced {
-                let aggregatorAlive = running.lock.withLock { running.aggregator?.isRunning ?? false }
+                let aggregatorAlive = running.allRunning
                 outcome.problems.append(
                     "\(venue) could not sync after the network healed (aggregator running: "
                         + "\(aggregatorAlive)): \(errors.joined(separator: " | "))")
             }
         }
-        outcome.faults.merge(proxy.injected) { $0 + $1 }
+        for proxy in proxies { outcome.faults.merge(proxy.injected) { $0 + $1 } }
         running.lock.withLock {
-            running.aggregator?.terminate()
-            running.aggregator?.waitUntilExit()
-            running.aggregator = nil
+            for index in running.members.indices {
+                running.members[index].process?.terminate()
+                running.members[index].process?.waitUntilExit()
+                running.members[index].process = nil
+            }
         }
 
         // Compare what the aggregator holds with what the nodes saved.
         let aggregatorPath = harness.workDirectory.appending(path: "agg/aggregator.sqlite").path
-        let aggregatorDB = try AggregatorDatabase(path: aggregatorPath)
+        let aggregatorDB: any AggregatorStore =
+            try url.map { try PostgresStore(url: $0) } ?? AggregatorDatabase(path: aggregatorPath)
+        defer { (aggregatorDB as? PostgresStore)?.close() }
         var expected: [String: Int] = [:]
         for venue in venues {
             let nodeDB = try NodeDatabase(path: harness.workDirectory.appending(path: "\(venue)/node.sqlite").path)
@@ -337,7 +451,7 @@ import VenueNode
             let reported = reportedSaved[venue] ?? 0
             outcome.lost += max(0, Int(reported) - nodeRecords.count)
             do { try RecordChain.verify(nodeRecords) } catch { outcome.problems.append("\(venue) chain: \(error)") }
-            let held = try aggregatorDB.records(venue: venue)
+            let held = try aggregatorDB.storedRecords(venue: venue)
             do { try RecordChain.verify(held) } catch {
                 outcome.problems.append("aggregator chain of \(venue): \(error)")
             }
@@ -350,7 +464,7 @@ import VenueNode
             }
             try Self.integrityCheck(harness.workDirectory.appending(path: "\(venue)/node.sqlite").path, &outcome)
         }
-        try Self.integrityCheck(aggregatorPath, &outcome)
+        if url == nil { try Self.integrityCheck(aggregatorPath, &outcome) }
         let difference = Self.compare(expected: expected, actual: Self.keys(try aggregatorDB.totals(eventID: event.id)))
         outcome.lost += difference.lost
         outcome.duplicated += difference.duplicated

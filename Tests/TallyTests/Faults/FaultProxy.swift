@@ -23,6 +23,8 @@ final class FaultProxy: @unchecked Sendable {
         case killAggregator
         /// Forward the request, read the response, then SIGKILL the node before it sees it.
         case killNode
+        /// Restart the database the aggregators share (fast shutdown, then start), then forward (replicas only).
+        case restartDatabase
 
         var kind: String {
             switch self {
@@ -35,6 +37,7 @@ final class FaultProxy: @unchecked Sendable {
             case .partition: "partition"
             case .killAggregator: "kill_aggregator"
             case .killNode: "kill_node"
+            case .restartDatabase: "restart_database"
             }
         }
     }
@@ -51,6 +54,7 @@ final class FaultProxy: @unchecked Sendable {
     /// Called for `.killAggregator` (must kill and restart it) and `.killNode`.
     var onKillAggregator: @Sendable () -> Void = {}
     var onKillNode: @Sendable () -> Void = {}
+    var onRestartDatabase: @Sendable () -> Void = {}
 
     init(upstreamPort: Int, plan: @escaping @Sendable (Int) -> Action) throws {
         _upstreamPort = upstreamPort
@@ -143,6 +147,8 @@ final class FaultProxy: @unchecked Sendable {
             return
         case .delay(let milliseconds):
             Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+        case .restartDatabase:
+            onRestartDatabase()
         default:
             break
         }

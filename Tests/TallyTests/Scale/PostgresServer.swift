@@ -51,6 +51,25 @@ final class PostgresServer: Sendable {
         .split(separator: "\n").map(String.init)
     }
 
+    /// Stops the server (fast shutdown: open transactions are rolled back, connections cut) and starts it again on the
+    /// same port, as an operator's restart or a crash and systemd's restart would.
+    func restart() throws {
+        let pidFile = directory + "/data/postmaster.pid"
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) })
+        {
+            kill(pid, SIGINT)
+            let deadline = Date().addingTimeInterval(30)
+            while kill(pid, 0) == 0, Date() < deadline { usleep(50_000) }
+        }
+        if let log = Self.launch(binaries: binaries, directory: directory, port: port, asPostgres: getuid() == 0) {
+            throw PostgresServerError(description: "postgres did not start again: \(log)")
+        }
+    }
+
+    /// A server of its own, for tests that restart it (the shared one serves every other test at the same time).
+    static func startPrivate() throws -> PostgresServer { try PostgresServer() }
+
     private init() throws(PostgresServerError) {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).max() else {

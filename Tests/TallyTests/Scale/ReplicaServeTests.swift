@@ -6,78 +6,135 @@ import Testing
 /// `aggregator serve --database postgres://…` (issue #20): several aggregator processes on one PostgreSQL database,
 /// one identity key, and a real `venue-node` that fails over between them.
 @Suite struct ReplicaServeTests {
-    @Test func twoAggregatorsOnOneDatabaseTakeANodesRecordsOnceWhicheverIsDown() async throws {
-        let harness = try ProcessHarness()
-        defer { harness.cleanUp() }
-        let url = try PostgresServer.start().createDatabase()
-        let eventURL = harness.workDirectory.appending(
-            path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
-        // One identity for both: the key file of an aggregator made for it.
-        #expect(try harness.run("aggregator", ["init", "--data-dir", "keys", "--event", eventURL.path]).status == 0)
-        let keyFile = harness.workDirectory.appending(path: "keys/aggregator.key").path
-        let publicKey = try harness.run("aggregator", ["identity", "--data-dir", "keys"]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let options = ["--database", url, "--identity-key", keyFile, "--rate-limit", "0"]
-        var (first, firstPort) = try await harness.startAggregator(dataDir: "a", event: eventURL, options: options)
-        let (second, secondPort) = try await harness.startAggregator(dataDir: "b", event: eventURL, options: options)
-        defer {
-            first.terminate()
-            second.terminate()
+    /// Two `aggregator serve --database` on a new database of the tests' server, with one identity key.
+    struct Replicas {
+        var harness: ProcessHarness
+        var url: String
+        var eventURL: URL
+        var publicKey: String
+        var options: [String]
+        var processes: [Process]
+        var ports: [Int]
+
+        init(_ harness: ProcessHarness) async throws {
+            self.harness = harness
+            url = try PostgresServer.start().createDatabase()
+            eventURL = harness.workDirectory.appending(
+                path: try harness.write(Fixtures.smallEventJSON, to: "event.json"))
+            // One identity for both: the key file of an aggregator made for it.
+            #expect(
+                try harness.run("aggregator", ["init", "--data-dir", "keys", "--event", eventURL.path]).status == 0)
+            publicKey = try harness.run("aggregator", ["identity", "--data-dir", "keys"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            options = [
+                "--database", url, "--identity-key", harness.workDirectory.appending(path: "keys/aggregator.key").path,
+                "--rate-limit", "0",
+            ]
+            (processes, ports) = ([], [])
+            for name in ["a", "b"] {
+                let (process, port) = try await harness.startAggregator(
+                    dataDir: name, event: eventURL, options: options)
+                processes.append(process)
+                ports.append(port)
+            }
         }
 
-        // The central office issues a token on the shared database; the node enrols through the first aggregator.
-        let issued = try harness.run("aggregator", ["nodes", "enroll", "--database", url, "--venue", "east"])
-        #expect(issued.status == 0, "\(issued.stderr)")
-        let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let created = try harness.run(
-            "venue-node",
-            [
-                "init", "--data-dir", "n", "--event", eventURL.path, "--venue", "east", "--aggregator",
-                "http://127.0.0.1:\(firstPort)", "--replica", "http://127.0.0.1:\(secondPort)", "--token", token,
-                "--aggregator-key", publicKey,
-            ])
-        #expect(created.status == 0, "\(created.stderr)")
+        func stop() {
+            for process in processes { process.terminate() }
+        }
+
+        /// Kills replica `index` (SIGKILL).
+        func kill(_ index: Int) async {
+            Foundation.kill(processes[index].processIdentifier, SIGKILL)
+            await harness.waitForExit(processes[index])
+        }
+
+        /// Starts replica `index` again on its port.
+        mutating func restart(_ index: Int) async throws {
+            (processes[index], ports[index]) = try await harness.startAggregator(
+                dataDir: ["a", "b"][index], event: eventURL, port: ports[index], options: options)
+        }
+
+        /// A node of venue east, enrolled with a token issued on the shared database, given `aggregator` and
+        /// `replicas`.
+        func createNode(aggregator: String, replicas: [String] = []) throws {
+            let issued = try harness.run("aggregator", ["nodes", "enroll", "--database", url, "--venue", "east"])
+            #expect(issued.status == 0, "\(issued.stderr)")
+            let created = try harness.run(
+                "venue-node",
+                [
+                    "init", "--data-dir", "n", "--event", eventURL.path, "--venue", "east", "--aggregator", aggregator,
+                    "--token", issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--aggregator-key",
+                    publicKey,
+                ] + replicas.flatMap { ["--replica", $0] })
+            #expect(created.status == 0, "\(created.stderr)")
+        }
+
+        /// Opens box B`box` of S1 at the node: one record.
         func record(_ box: Int) throws {
             let opened = try harness.run(
                 "venue-node", ["box", "open", "--data-dir", "n", "--session", "S1", "--box", "B\(box)"])
             #expect(opened.status == 0, "\(opened.stderr)")
         }
+
         func sync() throws {
             let synced = try harness.run("venue-node", ["sync", "--data-dir", "n"])
             #expect(synced.status == 0, "\(synced.stdout) \(synced.stderr)")
         }
-        let store = try PostgresStore(url: url)
+
+        /// Syncs as the daemon does: again after a failure (a load balancer that still counts a restarted replica as
+        /// down answers 502 until its fail timeout passes), up to ten times half a second apart.
+        func syncRetrying() async throws {
+            var output = ""
+            for _ in 0..<10 {
+                let synced = try harness.run("venue-node", ["sync", "--data-dir", "n"])
+                if synced.status == 0 { return }
+                output = synced.stdout + synced.stderr
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            Issue.record("the node did not sync in ten tries: \(output)")
+        }
+
+        /// Records 1…9 held once, in order, nine boxes counted once, no alarm, nothing pending at the node.
+        func expectNineBoxesOnce(_ store: PostgresStore) throws {
+            #expect(try store.storedRecords(venue: "east").map(\.seq) == Array(1...9))
+            let boxes = try store.totals(eventID: "test-2026").boxes
+            #expect(boxes.map(\.box) == (1...9).map { "B\($0)" })
+            #expect(boxes.allSatisfy { $0.opened == 1 })
+            #expect(try store.alarms().isEmpty)
+            let status = try harness.run("venue-node", ["status", "--data-dir", "n"])
+            #expect(status.stdout.contains("acknowledged:     9\npending:          0\n"), "\(status.stdout)")
+        }
+    }
+
+    @Test func twoAggregatorsOnOneDatabaseTakeANodesRecordsOnceWhicheverIsDown() async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        var replicas = try await Replicas(harness)
+        defer { replicas.stop() }
+        // The central office issues a token on the shared database; the node enrols through the first aggregator.
+        try replicas.createNode(
+            aggregator: "http://127.0.0.1:\(replicas.ports[0])", replicas: ["http://127.0.0.1:\(replicas.ports[1])"])
+        let store = try PostgresStore(url: replicas.url)
         defer { store.close() }
 
         // Records 1–3 through the first aggregator.
-        for box in 1...3 { try record(box) }
-        try sync()
+        for box in 1...3 { try replicas.record(box) }
+        try replicas.sync()
         #expect(try store.storedRecords(venue: "east").count == 3)
 
         // The first is killed: records 4–6 reach the second, and their receipts verify (one identity).
-        kill(first.processIdentifier, SIGKILL)
-        await harness.waitForExit(first)
-        for box in 4...6 { try record(box) }
-        try sync()
+        await replicas.kill(0)
+        for box in 4...6 { try replicas.record(box) }
+        try replicas.sync()
         #expect(try store.storedRecords(venue: "east").count == 6)
 
         // The first comes back and the second is killed: records 7–9 reach the first again.
-        (first, firstPort) = try await harness.startAggregator(
-            dataDir: "a", event: eventURL, port: firstPort, options: options)
-        kill(second.processIdentifier, SIGKILL)
-        await harness.waitForExit(second)
-        for box in 7...9 { try record(box) }
-        try sync()
-
-        // Each record once, in the node's order; the totals count nine boxes opened; no alarm.
-        let held = try store.storedRecords(venue: "east")
-        #expect(held.map(\.seq) == Array(1...9))
-        let boxes = try store.totals(eventID: "test-2026").boxes
-        #expect(boxes.map(\.box) == (1...9).map { "B\($0)" })
-        #expect(boxes.allSatisfy { $0.opened == 1 })
-        #expect(try store.alarms().isEmpty)
-        let status = try harness.run("venue-node", ["status", "--data-dir", "n"])
-        #expect(status.stdout.contains("acknowledged:     9\npending:          0\n"), "\(status.stdout)")
+        try await replicas.restart(0)
+        await replicas.kill(1)
+        for box in 7...9 { try replicas.record(box) }
+        try replicas.sync()
+        try replicas.expectNineBoxesOnce(store)
     }
 
     @Test func serveOnADatabaseNeedsTheSharedIdentityKey() throws {

@@ -72,7 +72,14 @@ final class PostgresConnections: Sendable {
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         slots.wait()
         defer { slots.signal() }
-        let connection = try idle.withLock { $0.popLast() } ?? open()
+        // An idle connection the server closed meanwhile (a restart) is dropped, not used.
+        let kept = idle.withLock { idle -> PostgresConnection? in
+            while let connection = idle.popLast() {
+                if !connection.isClosed { return connection }
+            }
+            return nil
+        }
+        let connection = try kept ?? open()
         do {
             let result = try body(PostgresSession(connection: connection, logger: logger))
             idle.withLock { $0.append(connection) }
@@ -147,12 +154,28 @@ struct PostgresSession {
     let connection: PostgresConnection
     let logger: Logger
 
+    /// How long a statement may take before the connection is given up (closed, so that the server rolls back what
+    /// it held). A merge's statements take milliseconds; a lock is held for one merge. A server that went away while a
+    /// statement waited was seen to leave its answer pending for ever: this bounds it.
+    static let statementTimeout: TimeAmount = .seconds(30)
+
     @discardableResult
     func execute(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        let eventLoop = connection.eventLoop
+        let answer = eventLoop.makePromise(of: PostgresQueryResult.self)
+        connection.query(query, logger: logger).cascade(to: answer)
+        let deadline = eventLoop.scheduleTask(in: Self.statementTimeout) {
+            answer.fail(PostgresFailure(timedOutAfter: Self.statementTimeout))
+        }
+        defer { deadline.cancel() }
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try answer.futureResult.wait()
         } catch let error as PSQLError {
             throw PostgresFailure(error)
+        } catch let error as PostgresFailure {
+            // The connection is not used again.
+            try? connection.close().wait()
+            throw error
         }
     }
 
@@ -179,6 +202,12 @@ public struct PostgresFailure: Error, CustomStringConvertible {
     /// The SQLSTATE (`40001`: a serialization failure; `23505`: a unique key violated), nil when the connection failed.
     public var sqlState: String?
     public var description: String
+
+    init(timedOutAfter timeout: TimeAmount) {
+        sqlState = nil
+        description =
+            "PostgreSQL did not answer within \(timeout.nanoseconds / 1_000_000_000) s; the connection was closed"
+    }
 
     init(_ error: PSQLError) {
         sqlState = error.serverInfo?[.sqlState]
