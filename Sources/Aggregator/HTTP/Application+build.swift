@@ -40,7 +40,10 @@ public func buildNodeRouter<Store: AggregatorStore>(
     let router = Router(context: TallyRequestContext.self)
     router.add(middleware: ErrorBodyMiddleware())
     if let limit = settings.rateLimit {
-        router.add(middleware: RateLimitMiddleware(limit: limit, trustedProxies: settings.trustedProxies))
+        // On a shared store the buckets are shared too: a client is limited across every aggregator.
+        router.add(
+            middleware: RateLimitMiddleware(
+                limit: limit, trustedProxies: settings.trustedProxies, buckets: intake.database as? any RateBuckets))
     }
     let routes = AccessRoutes(router: router, database: intake.database)
     HealthController(database: intake.database, metrics: metrics).addRoutes(to: routes)

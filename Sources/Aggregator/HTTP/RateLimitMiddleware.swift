@@ -18,11 +18,18 @@ public struct RateLimit: Sendable, Equatable {
     public static let `default` = RateLimit(perSecond: 20, burst: 100)
 }
 
+/// Where the rate limit keeps its buckets: in the process (`RateLimitMiddleware.Buckets`, one aggregator), or in the
+/// database several aggregators share (`PostgresStore`'s), so that a client is limited across all of them.
+public protocol RateBuckets: Sendable {
+    /// Takes a token for `client`; returns the seconds to wait when there is none.
+    func take(_ client: String, limit: RateLimit) async throws -> Double?
+}
+
 /// Limits requests per client address with a token bucket: `burst` requests at once, refilled at
 /// `perSecond`. Behind a trusted proxy the client is read from `X-Forwarded-For` (`TrustedProxies`). Over the limit: `429 rate_limited` with `Retry-After` (nodes back off and retry).
 /// `/healthz` is not limited.
 public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
-    final class Buckets: Sendable {
+    final class Buckets: RateBuckets {
         struct Bucket {
             var tokens: Double
             var updated: ContinuousClock.Instant
@@ -39,6 +46,10 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
 
         /// Takes a token for `client`; returns the seconds to wait when there is none.
         func take(_ client: String, limit: RateLimit) -> Double? {
+            takeNow(client, limit: limit)
+        }
+
+        private func takeNow(_ client: String, limit: RateLimit) -> Double? {
             state.withLock { state in
                 let now = ContinuousClock.now
                 if state.buckets.count >= Self.maxClients, now - state.pruned > .seconds(1) {
@@ -67,12 +78,14 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
 
     let limit: RateLimit
     let trustedProxies: TrustedProxies
-    let buckets = Buckets()
+    let buckets: any RateBuckets
 
-    /// `trustedProxies`: peers whose `X-Forwarded-For` names the client (from anyone else it is ignored).
-    public init(limit: RateLimit, trustedProxies: TrustedProxies = .none) {
+    /// `trustedProxies`: peers whose `X-Forwarded-For` names the client (from anyone else it is ignored); `buckets`:
+    /// where the buckets are kept (this process's memory unless told).
+    public init(limit: RateLimit, trustedProxies: TrustedProxies = .none, buckets: (any RateBuckets)? = nil) {
         self.limit = limit
         self.trustedProxies = trustedProxies
+        self.buckets = buckets ?? Buckets()
     }
 
     public func handle(
@@ -83,7 +96,8 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
         let client = trustedProxies.client(
             peer: context.remoteAddress,
             forwardedFor: request.headers[values: .xForwardedFor])
-        if let wait = buckets.take(client, limit: limit) {
+        // A store that cannot be asked does not stop the request: what the request needs from it fails on its own.
+        if let wait = try? await buckets.take(client, limit: limit) {
             var response = try APIError(
                 .tooManyRequests, .rateLimited,
                 "too many requests from \(client); retry after \(Int(wait.rounded(.up))) s"

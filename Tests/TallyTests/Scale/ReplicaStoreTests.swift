@@ -1,4 +1,7 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Shared
 import Testing
 
@@ -202,6 +205,41 @@ extension ReplicaStoreTests {
         #expect(throws: AggregatorError.self) {
             try other.issueEnrolmentToken(venue: "nowhere", validFor: 60, now: Date())
         }
+    }
+}
+
+/// The rate limit across replicas: its buckets are in the shared database.
+@Suite struct SharedRateLimitTests {
+    @Test func aClientIsLimitedAcrossReplicas() async throws {
+        let url = try PostgresServer.start().createDatabase()
+        let replicas = [try PostgresStore(url: url), try PostgresStore(url: url)]
+        let limit = RateLimit(perSecond: 0.01, burst: 4)
+        var taken: [Bool] = []
+        for index in 0..<6 { taken.append(try await replicas[index % 2].take("10.0.0.7", limit: limit) == nil) }
+        #expect(taken == [true, true, true, true, false, false])
+        // Another client has its own bucket; the one refused is told to wait about one token's time (100 s here).
+        #expect(try await replicas[1].take("10.0.0.8", limit: limit) == nil)
+        let wait = try #require(try await replicas[0].take("10.0.0.7", limit: limit))
+        #expect(wait > 90 && wait <= 100, "\(wait)")
+    }
+
+    @Test func twoReplicaRoutersAnswer429OnceTheClientsShareIsSpentAtEither() async throws {
+        let url = try PostgresServer.start().createDatabase()
+        let settings = AggregatorSettings(rateLimit: .init(perSecond: 0.001, burst: 3))
+        var statuses: [HTTPResponse.Status] = []
+        for index in 0..<5 {
+            // Each request through a new replica's router, alternately on two stores of the same database.
+            let store = try PostgresStore(url: url)
+            let router = buildNodeRouter(
+                intake: Intake(database: store, event: Fixtures.smallEvent, signingKey: .init()), settings: settings,
+                metrics: IngestMetrics())
+            statuses.append(
+                try await Application(router: router).test(.router) { client in
+                    try await client.execute(uri: "/v1/identity", method: .get) { $0.status }
+                })
+            _ = index
+        }
+        #expect(statuses == [.ok, .ok, .ok, .tooManyRequests, .tooManyRequests])
     }
 }
 

@@ -296,6 +296,20 @@ enum PostgresMigrations {
                     ]
                 }
         ),
+        // The rate limit's buckets, shared by the aggregators (live state, not a record: unlogged, rows replaced).
+        (
+            "v4: rate limit buckets",
+            [
+                """
+                CREATE UNLOGGED TABLE rateBucket (
+                    client TEXT PRIMARY KEY,
+                    tokens DOUBLE PRECISION NOT NULL,
+                    updated TIMESTAMPTZ NOT NULL,
+                    taken BOOLEAN NOT NULL
+                )
+                """
+            ]
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/postgres.txt.
     ]
 
