@@ -248,9 +248,10 @@ struct ProcessHarness {
     }
 
     /// `venue-node init` a data directory (with `options` added), then enrol its key at the aggregator of `aggregatorDir`;
-    /// returns what `aggregator nodes add` printed.
+    /// returns what `aggregator nodes add` printed. `store`: where `aggregator nodes add` finds the aggregator's store
+    /// (`--data-dir agg` unless told); on a shared database (which a schedule may be restarting) it is tried again, up
+    /// to ten times half a second apart.
     @discardableResult
-    /// `store`: where `aggregator nodes add` finds the aggregator's store (`--data-dir agg` unless told).
     func createNode(
         _ dataDir: String, event: URL, venue: String, aggregatorURL: String,
         aggregatorDir: String = "agg", options: [String] = [], store: [String]? = nil
@@ -265,11 +266,14 @@ struct ProcessHarness {
         let key = try #require(
             created.stdout.split(separator: "\n").first { $0.hasPrefix("public key:") }?
                 .split(separator: " ").last, "venue-node init: \(created.stderr)")
-        let enrolled = try run(
-            "aggregator",
-            [
-                "nodes", "add", "--venue", venue, "--public-key", String(key),
-            ] + (store ?? ["--data-dir", aggregatorDir]))
+        var enrolled = Output(status: -1, stdout: "", stderr: "")
+        for attempt in 0..<(store == nil ? 1 : 10) where enrolled.status != 0 {
+            if attempt > 0 { Thread.sleep(forTimeInterval: 0.5) }
+            enrolled = try run(
+                "aggregator",
+                ["nodes", "add", "--venue", venue, "--public-key", String(key)]
+                    + (store ?? ["--data-dir", aggregatorDir]))
+        }
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
         return enrolled.stdout
     }

@@ -32,14 +32,7 @@ extension AggregatorDatabase {
     /// Issues a one-time enrolment token for `venue`, valid for `validFor` seconds; returns it (shown
     /// once: only its SHA-256 is stored).
     public func issueEnrolmentToken(venue: String, validFor: Int64, now: Date = Date()) throws -> String {
-        if let event = try installedEvent(), event.definition.venue(venue) == nil {
-            throw AggregatorError(
-                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                    + event.definition.venues.map(\.id).joined(separator: ", "))
-        }
-        guard validFor > 0, validFor <= 30 * 86_400 else {
-            throw AggregatorError("a token may be valid for 1 second to 30 days")
-        }
+        try Self.checkEnrolmentToken(venue: venue, validFor: validFor, event: try installedEvent())
         let token = "sme_" + Self.randomToken()
         try writer.write { db in
             try db.execute(
@@ -50,6 +43,19 @@ extension AggregatorDatabase {
                 ])
         }
         return token
+    }
+
+    /// Refuses an enrolment token for a venue `event` does not have, or valid for other than 1 s to 30 days (both
+    /// stores' `issueEnrolmentToken`).
+    static func checkEnrolmentToken(venue: String, validFor: Int64, event: LoadedEvent?) throws {
+        if let event, event.definition.venue(venue) == nil {
+            throw AggregatorError(
+                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
+                    + event.definition.venues.map(\.id).joined(separator: ", "))
+        }
+        guard validFor > 0, validFor <= 30 * 86_400 else {
+            throw AggregatorError("a token may be valid for 1 second to 30 days")
+        }
     }
 
     /// Uses an enrolment token: enrols `key` for the token's venue as its next epoch, in one transaction

@@ -131,23 +131,28 @@ extension AggregatorDatabase {
     /// Why `node` may not send now (revoked, or a newer epoch enrolled for its venue), or nil if it may.
     public func fence(_ node: EnrolledNode) throws -> APIError? {
         try writer.read { db in
-            if let revocation = try Revocation.fetchOne(db, key: node.id) {
-                return APIError(
-                    .forbidden, .revokedNode,
-                    "node \(node.id) was revoked at \(revocation.revokedAt): \(revocation.reason)")
-            }
-            let current =
-                try Int64.fetchOne(
-                    db, sql: "SELECT MAX(epoch) FROM node WHERE venue = ?",
-                    arguments: [node.venue]) ?? 0
-            if node.epoch < current {
-                return APIError(
-                    .forbidden, .staleEpoch,
-                    "node \(node.id) holds epoch \(node.epoch) of venue "
-                        + "\(node.venue), but epoch \(current) has been enrolled since: this key is retired")
-            }
-            return nil
+            let revocation = try Revocation.fetchOne(db, key: node.id)
+            return Self.fencing(
+                node, revoked: revocation.map { ($0.revokedAt, $0.reason) },
+                currentEpoch: try SQLiteMergeTransaction(db: db).currentEpoch(venue: node.venue))
         }
+    }
+
+    /// The refusal of a node revoked (when and why), or of an epoch older than the venue's current one; nil when
+    /// neither (both stores' `fence`).
+    static func fencing(_ node: EnrolledNode, revoked: (at: String, reason: String)?, currentEpoch: Int64) -> APIError?
+    {
+        if let revoked {
+            return APIError(
+                .forbidden, .revokedNode, "node \(node.id) was revoked at \(revoked.at): \(revoked.reason)")
+        }
+        if node.epoch < currentEpoch {
+            return APIError(
+                .forbidden, .staleEpoch,
+                "node \(node.id) holds epoch \(node.epoch) of venue "
+                    + "\(node.venue), but epoch \(currentEpoch) has been enrolled since: this key is retired")
+        }
+        return nil
     }
 
     /// Keeps a refused, authentically signed request as evidence and raises an alarm; with `once`, the

@@ -28,20 +28,7 @@ extension AggregatorDatabase {
     /// Creates a bearer token for `role`; returns it (shown once: only its SHA-256 is stored). A department's token
     /// is bound to its department (one of the event's), and only a department's token is.
     public func addToken(name: String, role: Role, department: String? = nil) throws -> String {
-        guard (role == .department) == (department != nil) else {
-            throw AggregatorError(
-                role == .department
-                    ? "a department's token names its department (--department)"
-                    : "only a department's token names a department")
-        }
-        if let department {
-            let event = try installedEvent()?.definition
-            guard let event, event.departments.contains(where: { $0.id == department }) else {
-                throw AggregatorError(
-                    "unknown department \(department); the departments are: "
-                        + (event?.departments.map(\.id).joined(separator: ", ") ?? "(no event installed)"))
-            }
-        }
+        try Self.checkTokenDepartment(role: role, department: department, event: try installedEvent()?.definition)
         let token = "smt_" + Self.randomToken()
         try writer.write { db in
             try db.execute(
@@ -49,6 +36,24 @@ extension AggregatorDatabase {
                 arguments: [name, role.rawValue, Self.tokenHash(token), Self.timestamp(), department])
         }
         return token
+    }
+
+    /// Refuses a department's token that names no department of `event`, and any other token that names one (both
+    /// stores' `addToken`).
+    static func checkTokenDepartment(role: Role, department: String?, event: EventDefinition?) throws {
+        guard (role == .department) == (department != nil) else {
+            throw AggregatorError(
+                role == .department
+                    ? "a department's token names its department (--department)"
+                    : "only a department's token names a department")
+        }
+        if let department {
+            guard let event, event.departments.contains(where: { $0.id == department }) else {
+                throw AggregatorError(
+                    "unknown department \(department); the departments are: "
+                        + (event?.departments.map(\.id).joined(separator: ", ") ?? "(no event installed)"))
+            }
+        }
     }
 
     /// The department a presented token in force is bound to (nil: not a department's token in force).

@@ -440,7 +440,7 @@ import VenueNode
         // Compare what the aggregator holds with what the nodes saved.
         let aggregatorPath = harness.workDirectory.appending(path: "agg/aggregator.sqlite").path
         let aggregatorDB: any AggregatorStore =
-            try url.map { try PostgresStore(url: $0) } ?? AggregatorDatabase(path: aggregatorPath)
+            try url.map { try Self.openRetrying($0) } ?? AggregatorDatabase(path: aggregatorPath)
         defer { (aggregatorDB as? PostgresStore)?.close() }
         var expected: [String: Int] = [:]
         for venue in venues {
@@ -470,6 +470,17 @@ import VenueNode
         outcome.duplicated += difference.duplicated
         outcome.unexpected += difference.unexpected
         return outcome
+    }
+
+    /// The shared database, opened again for a few seconds if a restart the schedule drew is still under way.
+    static func openRetrying(_ url: String) throws -> PostgresStore {
+        var attempt = 0
+        while true {
+            do { return try PostgresStore(url: url) } catch  where attempt < 20 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
     }
 
     /// Counts missing from the actual totals (lost), counted more than once (duplicated), and counted

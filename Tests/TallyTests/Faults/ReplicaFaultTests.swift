@@ -12,12 +12,14 @@ import Testing
         let environment = ProcessInfo.processInfo.environment
         let count = Int(environment["FAULT_REPLICA_SCHEDULES"] ?? "") ?? 50
         let first = UInt64(environment["FAULT_SEED"] ?? "") ?? 1000
-        // A server of the suite's own: the schedules restart it.
-        let server = try PostgresServer.startPrivate()
+        // Each schedule has a server of its own: it restarts it, which must not touch another schedule.
         let outcomes = try await FaultInjectionTests.runSchedules(
             count: count, first: first, label: "replica fault schedule"
         ) {
-            seed in try await FaultInjectionTests.runSchedule(seed: seed, replicasOn: server)
+            seed in
+            let server = try PostgresServer.startPrivate()
+            defer { server.stop() }
+            return try await FaultInjectionTests.runSchedule(seed: seed, replicasOn: server)
         }
         if let path = environment["FAULT_REPLICA_REPORT"] {
             let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -29,16 +29,25 @@ final class PostgresServer: Sendable {
         }
     }
 
-    /// A new empty database on the server; its address.
+    /// A new empty database on the server; its address. Tried again for a few seconds while the server restarts
+    /// (`restart`, which the replica fault schedules call).
     func createDatabase() throws -> String {
         let name = "t" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try run(
-            binaries + "/psql",
-            [
-                "-h", "127.0.0.1", "-p", "\(port)", "-U", "tally", "-d", "postgres", "-q", "-c",
-                "CREATE DATABASE \(name)",
-            ], asServer: false)
-        return "postgres://tally@127.0.0.1:\(port)/\(name)"
+        var attempt = 0
+        while true {
+            do {
+                try run(
+                    binaries + "/psql",
+                    [
+                        "-h", "127.0.0.1", "-p", "\(port)", "-U", "tally", "-d", "postgres", "-q", "-c",
+                        "CREATE DATABASE \(name)",
+                    ], asServer: false)
+                return "postgres://tally@127.0.0.1:\(port)/\(name)"
+            } catch  where attempt < 20 {
+                attempt += 1
+                usleep(500_000)
+            }
+        }
     }
 
     /// Runs one SQL statement with psql on the database at `url`: the rows it answers, one line each (columns joined
@@ -67,8 +76,21 @@ final class PostgresServer: Sendable {
         }
     }
 
-    /// A server of its own, for tests that restart it (the shared one serves every other test at the same time).
+    /// A server of its own, for tests that restart it (the shared one serves every other test at the same time);
+    /// `stop` ends it.
     static func startPrivate() throws -> PostgresServer { try PostgresServer() }
+
+    /// Stops the server and deletes its directory (a private one, once its test is done).
+    func stop() {
+        if let text = try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8),
+            let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) })
+        {
+            kill(pid, SIGINT)
+            let deadline = Date().addingTimeInterval(30)
+            while kill(pid, 0) == 0, Date() < deadline { usleep(50_000) }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
 
     private init() throws(PostgresServerError) {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []

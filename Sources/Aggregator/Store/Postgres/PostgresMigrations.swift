@@ -206,18 +206,7 @@ enum PostgresMigrations {
                 + [
                     "eventVersion", "node", "revocation", "batch", "record", "supersession", "alarm", "heldOut",
                     "heldOutDecision",
-                ].flatMap {
-                    [
-                        """
-                        CREATE TRIGGER \($0)_is_append_only BEFORE UPDATE OR DELETE ON \($0)
-                        FOR EACH ROW EXECUTE FUNCTION refuse_change()
-                        """,
-                        """
-                        CREATE TRIGGER \($0)_is_never_emptied BEFORE TRUNCATE ON \($0)
-                        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()
-                        """,
-                    ]
-                }
+                ].flatMap(appendOnly)
         ),
         // A token is used once: its use is a row keyed by the token, so a second use cannot be inserted, whichever
         // aggregator is asked.
@@ -247,18 +236,7 @@ enum PostgresMigrations {
                 )
                 """,
             ]
-                + ["enrolmentToken", "enrolmentUse", "enrolmentTokenRevocation"].flatMap {
-                    [
-                        """
-                        CREATE TRIGGER \($0)_is_append_only BEFORE UPDATE OR DELETE ON \($0)
-                        FOR EACH ROW EXECUTE FUNCTION refuse_change()
-                        """,
-                        """
-                        CREATE TRIGGER \($0)_is_never_emptied BEFORE TRUNCATE ON \($0)
-                        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()
-                        """,
-                    ]
-                }
+                + ["enrolmentToken", "enrolmentUse", "enrolmentTokenRevocation"].flatMap(appendOnly)
         ),
         // Bearer tokens for people (observer, admin, a department's): only their SHA-256 is stored; a revocation is a
         // row of its own.
@@ -283,18 +261,7 @@ enum PostgresMigrations {
                 )
                 """,
             ]
-                + ["apiToken", "apiTokenRevocation"].flatMap {
-                    [
-                        """
-                        CREATE TRIGGER \($0)_is_append_only BEFORE UPDATE OR DELETE ON \($0)
-                        FOR EACH ROW EXECUTE FUNCTION refuse_change()
-                        """,
-                        """
-                        CREATE TRIGGER \($0)_is_never_emptied BEFORE TRUNCATE ON \($0)
-                        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()
-                        """,
-                    ]
-                }
+                + ["apiToken", "apiTokenRevocation"].flatMap(appendOnly)
         ),
         // The rate limit's buckets, shared by the aggregators (live state, not a record: unlogged, rows replaced).
         (
@@ -312,6 +279,21 @@ enum PostgresMigrations {
         ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/postgres.txt.
     ]
+
+    /// The statements that make `table` append-only: UPDATE and DELETE refused row by row, TRUNCATE refused (a
+    /// helper of the frozen list above: what it writes must never change).
+    private static func appendOnly(_ table: String) -> [String] {
+        [
+            """
+            CREATE TRIGGER \(table)_is_append_only BEFORE UPDATE OR DELETE ON \(table)
+            FOR EACH ROW EXECUTE FUNCTION refuse_change()
+            """,
+            """
+            CREATE TRIGGER \(table)_is_never_emptied BEFORE TRUNCATE ON \(table)
+            FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()
+            """,
+        ]
+    }
 
     /// Brings the database up to date: the migrations it lacks, each in its own transaction, under a lock held for
     /// the whole run (two aggregators starting together migrate once). A database that knows a migration this

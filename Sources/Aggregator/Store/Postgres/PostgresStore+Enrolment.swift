@@ -8,14 +8,7 @@ import Shared
 /// merges and enrolments of the venue take), so a token enrols one key once whichever aggregator is asked.
 extension PostgresStore {
     public func issueEnrolmentToken(venue: String, validFor: Int64, now: Date = Date()) throws -> String {
-        if let event = try installedEvent(), event.definition.venue(venue) == nil {
-            throw AggregatorError(
-                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                    + event.definition.venues.map(\.id).joined(separator: ", "))
-        }
-        guard validFor > 0, validFor <= 30 * 86_400 else {
-            throw AggregatorError("a token may be valid for 1 second to 30 days")
-        }
+        try AggregatorDatabase.checkEnrolmentToken(venue: venue, validFor: validFor, event: try installedEvent())
         let token = "sme_" + AggregatorDatabase.randomToken()
         _ = try connections.withSession { session in
             try session.execute(

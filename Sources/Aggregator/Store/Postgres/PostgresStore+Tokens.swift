@@ -7,20 +7,8 @@ import Shared
 /// every other, and a revocation anywhere holds everywhere at once).
 extension PostgresStore {
     public func addToken(name: String, role: Role, department: String? = nil) throws -> String {
-        guard (role == .department) == (department != nil) else {
-            throw AggregatorError(
-                role == .department
-                    ? "a department's token names its department (--department)"
-                    : "only a department's token names a department")
-        }
-        if let department {
-            let event = try installedEvent()?.definition
-            guard let event, event.departments.contains(where: { $0.id == department }) else {
-                throw AggregatorError(
-                    "unknown department \(department); the departments are: "
-                        + (event?.departments.map(\.id).joined(separator: ", ") ?? "(no event installed)"))
-            }
-        }
+        try AggregatorDatabase.checkTokenDepartment(
+            role: role, department: department, event: try installedEvent()?.definition)
         let token = "smt_" + AggregatorDatabase.randomToken()
         _ = try connections.withSession { session in
             try session.execute(

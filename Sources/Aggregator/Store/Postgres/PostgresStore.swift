@@ -41,22 +41,10 @@ public final class PostgresStore: Sendable {
 
     public func fence(_ node: EnrolledNode) throws -> APIError? {
         try connections.withSession { session in
-            if let revoked = try session.rows("SELECT reason, revokedAt FROM revocation WHERE nodeID = \(node.id)")
-                .first
-            {
-                return APIError(
-                    .forbidden, .revokedNode,
-                    "node \(node.id) was revoked at \(try revoked[1].decode(String.self)): "
-                        + (try revoked[0].decode(String.self)))
-            }
-            let current = try PostgresMergeTransaction(session: session).currentEpoch(venue: node.venue)
-            if node.epoch < current {
-                return APIError(
-                    .forbidden, .staleEpoch,
-                    "node \(node.id) holds epoch \(node.epoch) of venue "
-                        + "\(node.venue), but epoch \(current) has been enrolled since: this key is retired")
-            }
-            return nil
+            let revoked = try session.rows("SELECT revokedAt, reason FROM revocation WHERE nodeID = \(node.id)").first
+            return AggregatorDatabase.fencing(
+                node, revoked: try revoked.map { (try $0[0].decode(String.self), try $0[1].decode(String.self)) },
+                currentEpoch: try PostgresMergeTransaction(session: session).currentEpoch(venue: node.venue))
         }
     }
 
