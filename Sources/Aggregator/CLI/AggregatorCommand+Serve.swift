@@ -132,8 +132,8 @@ extension AggregatorCommand {
             }
             if let database {
                 let store = try await Self.connect(database, logger: logger)
-                defer { store.close() }
-                try store.install(event: loaded, json: InputFile.read(event))
+                let json = try InputFile.read(event)
+                try await offload { try store.install(event: loaded, json: json) }
                 logger.notice(
                     "serving what nodes call, on PostgreSQL; the pages, totals and reports are not served on PostgreSQL yet",
                     metadata: ["database": "\(store.location)"])
@@ -144,6 +144,7 @@ extension AggregatorCommand {
                     intake: intake, settings: settings, logger: logger, services: [watchdog],
                     connections: connections, onServerRunning: onServerRunning)
                 try await app.runService()
+                try await offload { store.close() }
                 return
             }
             let database = try data.open(create: true)
@@ -173,7 +174,7 @@ extension AggregatorCommand {
             let deadline = ContinuousClock.now + .seconds(60)
             while true {
                 do {
-                    return try PostgresStore(url: url, logger: logger)
+                    return try await offload { try PostgresStore(url: url, logger: logger) }
                 } catch let error as AggregatorError where !error.description.hasPrefix("cannot connect") {
                     throw error
                 } catch {

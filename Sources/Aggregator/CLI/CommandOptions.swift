@@ -77,7 +77,7 @@ struct StoreOption: ParsableArguments {
     /// mistyped --data-dir or --database must not become a second, empty aggregator).
     func open() throws -> any AggregatorStore {
         if let path { return try AggregatorDataOption(path: path).open() }
-        let store = try PostgresStore(url: url ?? "")
+        let store = try PostgresStore(url: url ?? "", migrate: false)
         guard try store.installedEvent() != nil else {
             throw AggregatorError(
                 "the database \(store.location) holds no event yet: start `aggregator serve --database` on it once "

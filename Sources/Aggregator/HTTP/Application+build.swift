@@ -43,7 +43,7 @@ public func buildNodeRouter<Store: AggregatorStore>(
         // On a shared store the buckets are shared too: a client is limited across every aggregator.
         router.add(
             middleware: RateLimitMiddleware(
-                limit: limit, trustedProxies: settings.trustedProxies, buckets: intake.database as? any RateBuckets))
+                limit: limit, trustedProxies: settings.trustedProxies, shared: intake.database as? any RateBuckets))
     }
     let routes = AccessRoutes(router: router, database: intake.database)
     HealthController(database: intake.database, metrics: metrics).addRoutes(to: routes)

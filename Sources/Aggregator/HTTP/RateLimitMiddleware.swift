@@ -78,14 +78,16 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
 
     let limit: RateLimit
     let trustedProxies: TrustedProxies
-    let buckets: any RateBuckets
+    let buckets = Buckets()
+    let shared: (any RateBuckets)?
 
-    /// `trustedProxies`: peers whose `X-Forwarded-For` names the client (from anyone else it is ignored); `buckets`:
-    /// where the buckets are kept (this process's memory unless told).
-    public init(limit: RateLimit, trustedProxies: TrustedProxies = .none, buckets: (any RateBuckets)? = nil) {
+    /// `trustedProxies`: peers whose `X-Forwarded-For` names the client (from anyone else it is ignored); `shared`:
+    /// buckets several aggregators share (the database's), asked once this process's own buckets let a request
+    /// through, so that a flood is turned away without asking the database.
+    public init(limit: RateLimit, trustedProxies: TrustedProxies = .none, shared: (any RateBuckets)? = nil) {
         self.limit = limit
         self.trustedProxies = trustedProxies
-        self.buckets = buckets ?? Buckets()
+        self.shared = shared
     }
 
     public func handle(
@@ -96,8 +98,10 @@ public struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterM
         let client = trustedProxies.client(
             peer: context.remoteAddress,
             forwardedFor: request.headers[values: .xForwardedFor])
-        // A store that cannot be asked does not stop the request: what the request needs from it fails on its own.
-        if let wait = try? await buckets.take(client, limit: limit) {
+        // Shared buckets that cannot be asked do not stop the request: what it needs from the store fails on its own.
+        var wait = buckets.take(client, limit: limit)
+        if wait == nil, let shared { wait = try? await shared.take(client, limit: limit) }
+        if let wait {
             var response = try APIError(
                 .tooManyRequests, .rateLimited,
                 "too many requests from \(client); retry after \(Int(wait.rounded(.up))) s"

@@ -178,7 +178,7 @@ extension AggregatorDatabase {
                     db,
                     sql: """
                         SELECT 1 FROM alarm WHERE kind = ? AND nodeID = ? AND substr(message, 1, ?) = ?
-                        """, arguments: [kind, node.id, prefix.utf8.count, String(prefix)]) != nil
+                        """, arguments: [kind, node.id, prefix.unicodeScalars.count, String(prefix)]) != nil
             {
                 return
             }

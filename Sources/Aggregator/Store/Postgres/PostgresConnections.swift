@@ -16,17 +16,23 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     public var database: String
     public var requireTLS: Bool
 
+    /// Without a password in the address, `PGPASSWORD` from the environment (as psql reads it: keep it in the unit's
+    /// `EnvironmentFile=`, mode 0600, rather than on a command line, where `ps` shows it).
     public init(url: String) throws {
-        guard let components = URLComponents(string: url),
-            components.scheme == "postgres" || components.scheme == "postgresql",
+        let components = URLComponents(string: url)
+        // An address is quoted in refusals without its password.
+        var quoted = components
+        if quoted?.password != nil { quoted?.password = "…" }
+        let shown = quoted?.string ?? "(an address that cannot be read)"
+        guard let components, components.scheme == "postgres" || components.scheme == "postgresql",
             let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty
         else {
             throw AggregatorError(
-                "\"\(url)\" is not a PostgreSQL address: write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+                "\"\(shown)\" is not a PostgreSQL address: write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
-            throw AggregatorError("\"\(url)\" names no database: write postgres://USER@HOST:PORT/DATABASE")
+            throw AggregatorError("\"\(shown)\" names no database: write postgres://USER@HOST:PORT/DATABASE")
         }
         let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
         guard ["disable", "require"].contains(mode) else {
@@ -35,7 +41,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         self.host = host
         self.port = components.port ?? 5432
         self.user = user
-        self.password = components.password
+        self.password = components.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
         self.database = database
         self.requireTLS = mode == "require"
     }
@@ -63,7 +69,13 @@ final class PostgresConnections: Sendable {
 
     init(location: PostgresLocation, limit: Int = 8, logger: Logger) throws {
         self.location = location
-        self.configuration = try location.configuration()
+        var configuration = try location.configuration()
+        // The server gives up first (before the client's `statementTimeout`), so that no lock stays held for a
+        // connection the client abandoned: a statement, a lock wait, a transaction left idle.
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "25s"), ("lock_timeout", "20s"), ("idle_in_transaction_session_timeout", "60s"),
+        ]
+        self.configuration = configuration
         self.logger = logger
         self.slots = DispatchSemaphore(value: limit)
     }
@@ -94,12 +106,24 @@ final class PostgresConnections: Sendable {
         }
     }
 
-    /// Runs `body` in one transaction (READ COMMITTED), committed when it returns, rolled back when it throws. With
-    /// `locking`, the transaction first takes the lock of that name (`pg_advisory_xact_lock`): two transactions
-    /// naming the same lock, on any aggregator sharing the database, run one after the other.
-    func withTransaction<T>(locking name: String? = nil, _ body: (PostgresSession) throws -> T) throws -> T {
+    /// How a transaction sees the others.
+    enum Isolation: String {
+        /// Each statement sees what was committed before it: after a lock is granted, what its last holder stored.
+        /// Set explicitly, whatever the database's default.
+        case readCommitted = "READ COMMITTED"
+        /// One snapshot for the whole transaction, nothing written (reads that must agree with each other).
+        case snapshot = "REPEATABLE READ READ ONLY"
+    }
+
+    /// Runs `body` in one transaction, committed when it returns, rolled back when it throws. With `locking`, the
+    /// transaction first takes the lock of that name (`pg_advisory_xact_lock`): two transactions naming the same lock,
+    /// on any aggregator sharing the database, run one after the other, and (READ COMMITTED) the second sees what the
+    /// first stored.
+    func withTransaction<T>(
+        locking name: String? = nil, isolation: Isolation = .readCommitted, _ body: (PostgresSession) throws -> T
+    ) throws -> T {
         try withSession { session in
-            try session.execute("BEGIN")
+            try session.execute(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL " + isolation.rawValue))
             do {
                 if let name {
                     try session.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))")

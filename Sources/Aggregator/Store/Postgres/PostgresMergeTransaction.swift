@@ -57,8 +57,8 @@ struct PostgresMergeTransaction: MergeTransaction {
         try session.execute(
             """
             INSERT INTO alarm (kind, venue, nodeID, seq, message, evidence, raisedAt)
-            VALUES (\(alarm.kind), \(alarm.venue), \(alarm.nodeID), \(alarm.seq), \(alarm.message), \(alarm.evidence),
-                    \(alarm.raisedAt))
+            VALUES (\(alarm.kind), \(alarm.venue), \(alarm.nodeID), \(alarm.seq), \(alarm.message.withoutNUL),
+                    \(alarm.evidence?.withoutNUL), \(alarm.raisedAt))
             """)
     }
 
@@ -209,4 +209,10 @@ struct PostgresMergeTransaction: MergeTransaction {
             ON CONFLICT (venue) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, decisions = excluded.decisions
             """)
     }
+}
+
+extension String {
+    /// PostgreSQL's text holds no NUL character (SQLite's does): one quoted from a node's input into an alarm or a
+    /// heartbeat is kept as U+FFFD rather than failing the statement.
+    var withoutNUL: String { contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
 }

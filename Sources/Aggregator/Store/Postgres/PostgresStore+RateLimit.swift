@@ -26,6 +26,10 @@ extension PostgresStore: RateBuckets {
                             RETURNING tokens, taken
                             """, binds: binds)
                 ).first
+                // Now and then, buckets idle for an hour are dropped (full again long since).
+                if UInt8.random(in: 0...255) == 0 {
+                    try session.execute("DELETE FROM rateBucket WHERE updated < clock_timestamp() - interval '1 hour'")
+                }
                 guard let row, try !row[1].decode(Bool.self) else { return nil }
                 let tokens = try row[0].decode(Double.self)
                 return (1 - tokens) / max(limit.perSecond, 0.001)

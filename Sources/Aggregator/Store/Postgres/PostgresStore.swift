@@ -22,10 +22,18 @@ public final class PostgresStore: Sendable {
     let connections: PostgresConnections
     private let eventDigestCache = Mutex<(version: Int64, current: String, accepted: Set<String>)?>(nil)
 
-    /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and migrates it.
-    public init(url: String, logger: Logger = Logger(label: "postgres")) throws {
+    /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and migrates it; with
+    /// `migrate` false (the commands other than `serve`), refuses a database this release's migrations have not all
+    /// run on, and changes nothing in it (a mistyped address must not get the aggregator's tables).
+    public init(url: String, migrate: Bool = true, logger: Logger = Logger(label: "postgres")) throws {
         connections = try PostgresConnections(location: try PostgresLocation(url: url), logger: logger)
-        try PostgresMigrations.migrate(connections)
+        if migrate {
+            try PostgresMigrations.migrate(connections)
+        } else if !isReady() {
+            throw AggregatorError(
+                "the database \(connections.location) is not an aggregator's, or not migrated by this release: start "
+                    + "`aggregator serve --database` on it first; nothing was done")
+        }
     }
 
     public var location: PostgresLocation { connections.location }
@@ -67,7 +75,7 @@ public final class PostgresStore: Sendable {
                 try session.value(
                     """
                     SELECT 1 FROM alarm WHERE kind = \(kind) AND nodeID = \(node.id)
-                    AND left(message, \(Int32(prefix.count))) = \(prefix)
+                    AND left(message, \(Int32(prefix.unicodeScalars.count))) = \(prefix)
                     """, as: Int32.self) != nil
             {
                 return
@@ -90,8 +98,9 @@ public final class PostgresStore: Sendable {
                 return
             }
             if let check = replayCheck {
-                let now = Int64(Date().timeIntervalSince1970)
-                try session.execute("DELETE FROM heartbeatSeen WHERE signedAt < \(now - check.window)")
+                // Pruned on the database's clock: every aggregator agrees on what is too old to keep.
+                try session.execute(
+                    "DELETE FROM heartbeatSeen WHERE signedAt < EXTRACT(EPOCH FROM now())::bigint - \(check.window)")
                 let inserted = try session.execute(
                     """
                     INSERT INTO heartbeatSeen (nodeID, digest, signedAt) VALUES (\(node.id), \(check.digest), \(check.signedAt))
@@ -103,8 +112,9 @@ public final class PostgresStore: Sendable {
                 """
                 INSERT INTO nodeContact (nodeID, lastContactAt, declaredSeq, declaredHash, pending, freeDiskBytes,
                                          version, nodeClock)
-                VALUES (\(node.id), \(AggregatorDatabase.timestamp()), \(heartbeat.headSeq), \(heartbeat.headHash),
-                        \(heartbeat.pending), \(heartbeat.freeDiskBytes), \(heartbeat.version), \(heartbeat.clock))
+                VALUES (\(node.id), \(AggregatorDatabase.timestamp()), \(heartbeat.headSeq), \(heartbeat.headHash.withoutNUL),
+                        \(heartbeat.pending), \(heartbeat.freeDiskBytes), \(heartbeat.version.withoutNUL),
+                        \(heartbeat.clock.withoutNUL))
                 ON CONFLICT (nodeID) DO UPDATE SET lastContactAt = excluded.lastContactAt,
                     declaredSeq = excluded.declaredSeq, declaredHash = excluded.declaredHash,
                     pending = excluded.pending, freeDiskBytes = excluded.freeDiskBytes, version = excluded.version,
@@ -241,10 +251,12 @@ public final class PostgresStore: Sendable {
     /// Revokes a node's key: nothing it signs is accepted any more.
     public func revoke(nodeID: String, reason: String) throws {
         let reason = try AggregatorDatabase.checkedReason(reason)
-        try connections.withTransaction(locking: "alarm " + nodeID) { session in
-            guard try session.value("SELECT 1 FROM node WHERE id = \(nodeID)", as: Int32.self) != nil else {
-                throw AggregatorError("no node \(nodeID) is enrolled (see `aggregator nodes list`)")
-            }
+        guard let node = try node(id: nodeID) else {
+            throw AggregatorError("no node \(nodeID) is enrolled (see `aggregator nodes list`)")
+        }
+        // Under the venue's lock, which every merge of the venue holds while it checks that its node is not revoked:
+        // once this returns, no batch of the key is taken in.
+        try connections.withTransaction(locking: "venue " + node.venue) { session in
             let inserted = try session.execute(
                 """
                 INSERT INTO revocation (nodeID, reason, revokedAt) VALUES (\(nodeID), \(reason), \(AggregatorDatabase.timestamp()))
@@ -298,9 +310,8 @@ public final class PostgresStore: Sendable {
 
     /// The running totals, in the same order as the SQLite store's (byte order of the names), zero rows left out.
     public func totals(eventID: String) throws -> Totals {
-        try connections.withTransaction { session in
-            // One transaction, REPEATABLE READ: the three reads see the same merges.
-            try session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        // One snapshot: the three reads see the same merges.
+        try connections.withTransaction(isolation: .snapshot) { session in
             let tallies = try session.rows(
                 """
                 SELECT venue, session, department, mark, count FROM tally WHERE count != 0
@@ -342,8 +353,7 @@ public final class PostgresStore: Sendable {
 
     /// The forms other than the ballot, counted (as `AggregatorDatabase.formTotals`).
     public func formTotals() throws -> FormTotals {
-        try connections.withTransaction { session in
-            try session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try connections.withTransaction(isolation: .snapshot) { session in
             let boxes = try session.rows(
                 """
                 SELECT venue, session, box, form, returned, entered FROM formTotal
