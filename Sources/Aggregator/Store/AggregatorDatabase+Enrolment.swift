@@ -48,11 +48,7 @@ extension AggregatorDatabase {
     /// Refuses an enrolment token for a venue `event` does not have, or valid for other than 1 s to 30 days (both
     /// stores' `issueEnrolmentToken`).
     static func checkEnrolmentToken(venue: String, validFor: Int64, event: LoadedEvent?) throws {
-        if let event, event.definition.venue(venue) == nil {
-            throw AggregatorError(
-                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                    + event.definition.venues.map(\.id).joined(separator: ", "))
-        }
+        try checkVenue(venue, of: event)
         guard validFor > 0, validFor <= 30 * 86_400 else {
             throw AggregatorError("a token may be valid for 1 second to 30 days")
         }

@@ -87,17 +87,28 @@ extension AggregatorDatabase {
     /// venue's earlier keys can no longer send (a redeployed node continues the venue's chain).
     @discardableResult
     public func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode {
+        let key = try Self.enrollableKey(publicKeyBase64)
+        try Self.checkVenue(venue, of: try installedEvent())
+        return try writer.write { db in try Self.insertNode(db, venue: venue, key: key) }
+    }
+
+    /// The key `publicKeyBase64` names, or a refusal saying what one looks like (both stores' `enroll`).
+    static func enrollableKey(_ publicKeyBase64: String) throws -> Curve25519.Signing.PublicKey {
         guard let key = NodeIdentity.publicKey(base64: publicKeyBase64) else {
             throw AggregatorError(
                 "\"\(publicKeyBase64)\" is not an Ed25519 public key (base64 of 32 bytes, "
                     + "as printed by venue-node init)")
         }
-        if let event = try installedEvent(), event.definition.venue(venue) == nil {
+        return key
+    }
+
+    /// Refuses a venue the installed event does not have, naming those it has.
+    static func checkVenue(_ venue: String, of event: LoadedEvent?) throws {
+        if let event, event.definition.venue(venue) == nil {
             throw AggregatorError(
                 "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
                     + event.definition.venues.map(\.id).joined(separator: ", "))
         }
-        return try writer.write { db in try Self.insertNode(db, venue: venue, key: key) }
     }
 
     /// Inserts a node as its venue's next epoch (inside the caller's transaction).

@@ -209,16 +209,8 @@ public final class PostgresStore: Sendable {
     /// Enrols a key as its venue's next epoch (as `AggregatorDatabase.enroll`), under the venue's lock.
     @discardableResult
     public func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode {
-        guard let key = NodeIdentity.publicKey(base64: publicKeyBase64) else {
-            throw AggregatorError(
-                "\"\(publicKeyBase64)\" is not an Ed25519 public key (base64 of 32 bytes, as printed by venue-node init)"
-            )
-        }
-        if let event = try installedEvent(), event.definition.venue(venue) == nil {
-            throw AggregatorError(
-                "venue \"\(venue)\" is not in event \(event.definition.id); its venues are: "
-                    + event.definition.venues.map(\.id).joined(separator: ", "))
-        }
+        let key = try AggregatorDatabase.enrollableKey(publicKeyBase64)
+        try AggregatorDatabase.checkVenue(venue, of: try installedEvent())
         return try connections.withTransaction(locking: "venue " + venue) { session in
             try Self.insertNode(session, venue: venue, key: key)
         }
