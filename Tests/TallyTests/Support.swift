@@ -220,7 +220,9 @@ extension MessageSignature.Headers {
 
 extension TestSigner {
     /// Sends `records` as one signed batch of `venue` to `intake`.
-    func send(_ records: [ChainedRecord], venue: String = "east", to intake: BatchIntake) async throws -> BatchAck {
+    func send(_ records: [ChainedRecord], venue: String = "east", to intake: any IntakeUnderTest) async throws
+        -> BatchAck
+    {
         try await intake.receive(request(body(records, venue: venue)))
     }
 }

@@ -12,7 +12,7 @@ extension AggregatorCommand {
                 (UTF-8 with BOM, opens in Excel), or --html FILE (printable, with the digest of the inputs).
                 Example: aggregator report --data-dir DIR --html report.html
                 """)
-        @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var data: StoreOption
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Print CSV of the results or the findings.") var csv: CSVKind?
         @Option(help: "Write a printable HTML report to this file.") var html: String?

@@ -11,7 +11,7 @@ extension AggregatorCommand {
             static let configuration = CommandConfiguration(
                 abstract: "From now on the dashboard and the API show the department results (kept on record).",
                 discussion: "Example: aggregator results release --data-dir DIR --by \"监督检查组 张勇\"")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "Who releases them.") var by: String
 
             func run() throws {

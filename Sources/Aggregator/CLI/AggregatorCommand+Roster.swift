@@ -19,7 +19,7 @@ extension AggregatorCommand {
                     SANMIN_ROSTER_SECRET_FILE, and is stored nowhere. Example:
                       SANMIN_ROSTER_SECRET_FILE=/etc/sanmin/roster.secret aggregator roster import --data-dir DIR roster.csv
                     """)
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "The roster CSV file.") var file: String
 
             func run() throws {
@@ -43,7 +43,7 @@ extension AggregatorCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Write a venue's roster for `venue-node roster import` (person keys, no ID-card numbers).",
                 discussion: "Example: aggregator roster export --data-dir DIR --venue dalate > roster-dalate.csv")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "Venue id (all venues when left out: the node then also knows who belongs elsewhere).")
             var venue: String?
 

@@ -26,7 +26,7 @@ extension AggregatorCommand {
         @OptionGroup var identity: IdentityKeyOption
         @Option(
             help: ArgumentHelp(
-                "Keep the event in this PostgreSQL database, shared with the other aggregators given it (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; needs --identity-key). Serves what nodes call only: see docs/scale.md.",
+                "Keep the event in this PostgreSQL database, shared with the other aggregators given it (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; needs --identity-key). Serves nodes, the dashboard, totals and reports: see docs/scale.md.",
                 valueName: "url"))
         var database: String?
         @Option(help: "The event file (JSON, see docs/event-format.md).") var event: String
@@ -135,12 +135,15 @@ extension AggregatorCommand {
                 let json = try InputFile.read(event)
                 try await offload { try store.install(event: loaded, json: json) }
                 logger.notice(
-                    "serving what nodes call, on PostgreSQL; the pages, totals and reports are not served on PostgreSQL yet",
+                    """
+                    serving nodes, the dashboard, totals and reports on PostgreSQL; suggestions, receipts and the admin \
+                    API are not served on PostgreSQL yet
+                    """,
                     metadata: ["database": "\(store.location)"])
                 let intake = Intake(
                     database: store, event: loaded.definition, signingKey: key,
                     maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
-                let app = try buildNodeApplication(
+                let app = try buildSharedApplication(
                     intake: intake, settings: settings, logger: logger, services: [watchdog],
                     connections: connections, onServerRunning: onServerRunning)
                 try await app.runService()

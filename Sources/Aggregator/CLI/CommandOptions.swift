@@ -86,6 +86,15 @@ struct StoreOption: ParsableArguments {
         return store
     }
 
+    /// The store and the event it serves.
+    func openWithEvent() throws -> (any AggregatorStore, LoadedEvent) {
+        if let path { return try AggregatorDataOption(path: path).openWithEvent() }
+        let store = try open()
+        // `open` refuses a database without an event.
+        guard let event = try store.installedEvent() else { throw AggregatorError("no event is installed") }
+        return (store, event)
+    }
+
     /// The store, once `venue` is known to be one of its event's venues.
     func openForVenue(_ venue: String) throws -> any AggregatorStore {
         let store = try open()

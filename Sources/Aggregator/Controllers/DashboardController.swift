@@ -5,8 +5,8 @@ import Shared
 
 /// The dashboard page, its state as JSON, and its stream of updates (observer token; the page and the stream
 /// also take `?token=`, as a browser's EventSource sends no headers).
-struct DashboardController {
-    var intake: BatchIntake
+struct DashboardController<Store: AggregatorStore> {
+    var intake: Intake<Store>
     var hub: DashboardHub
 
     func addRoutes(to routes: AccessRoutes) {

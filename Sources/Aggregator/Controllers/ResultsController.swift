@@ -5,8 +5,8 @@ import Shared
 
 /// What the central office reads with an observer token: running totals, the reconciliation and the
 /// results (refused while confidential), all from the cached report (`ReportCache`).
-struct ResultsController {
-    var intake: BatchIntake
+struct ResultsController<Store: AggregatorStore> {
+    var intake: Intake<Store>
 
     func addRoutes(to routes: AccessRoutes) {
         routes.group("v1", access: .token(.observer))
@@ -29,23 +29,8 @@ struct ResultsController {
     /// Attendance, findings and the inputs they were computed from.
     @Sendable func reconciliation(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let report = try await report()
-        struct Body: Encodable {
-            var event: String
-            var generatedAt: String
-            var inputDigest: String
-            var inputs: [ChainHead]
-            var attendance: [AttendanceRow]
-            var findings: [Finding]
-
-            enum CodingKeys: String, CodingKey {
-                case event
-                case generatedAt = "generated_at"
-                case inputDigest = "input_digest"
-                case inputs, attendance, findings
-            }
-        }
         return try JSONResponse.make(
-            Body(
+            ReconciliationBody(
                 event: report.event, generatedAt: report.generatedAt,
                 inputDigest: report.inputDigest, inputs: report.inputs,
                 attendance: report.attendance, findings: report.findings))
@@ -60,21 +45,8 @@ struct ResultsController {
                 "the results of this event are confidential until released (aggregator results release)")
         }
         let report = try await report()
-        struct Body: Encodable {
-            var event: String
-            var generatedAt: String
-            var inputDigest: String
-            var results: [ResultsTable]
-
-            enum CodingKeys: String, CodingKey {
-                case event
-                case generatedAt = "generated_at"
-                case inputDigest = "input_digest"
-                case results
-            }
-        }
         return try JSONResponse.make(
-            Body(
+            ResultsBody(
                 event: report.event, generatedAt: report.generatedAt,
                 inputDigest: report.inputDigest, results: report.results))
     }
@@ -87,5 +59,37 @@ struct ResultsController {
             }
             return try database.cachedReport(event: event).report
         }
+    }
+}
+
+/// `GET /v1/reconciliation`.
+private struct ReconciliationBody: Encodable {
+    var event: String
+    var generatedAt: String
+    var inputDigest: String
+    var inputs: [ChainHead]
+    var attendance: [AttendanceRow]
+    var findings: [Finding]
+
+    enum CodingKeys: String, CodingKey {
+        case event
+        case generatedAt = "generated_at"
+        case inputDigest = "input_digest"
+        case inputs, attendance, findings
+    }
+}
+
+/// `GET /v1/results`.
+private struct ResultsBody: Encodable {
+    var event: String
+    var generatedAt: String
+    var inputDigest: String
+    var results: [ResultsTable]
+
+    enum CodingKeys: String, CodingKey {
+        case event
+        case generatedAt = "generated_at"
+        case inputDigest = "input_digest"
+        case results
     }
 }

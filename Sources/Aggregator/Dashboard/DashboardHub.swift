@@ -10,17 +10,12 @@ public protocol ChangePublisher: Sendable {
     func publish()
 }
 
-/// No reader to tell (an aggregator that serves nodes only, `buildNodeRouter`).
-struct NoReaders: ChangePublisher {
-    func publish() {}
-}
-
 /// Pushes the dashboard's state to every open Server-Sent Events stream whenever the aggregator
 /// accepts something (coalesced over 100 ms, so well within a second), with a keep-alive comment
 /// every 15 s. Each event carries the whole state and an increasing id: a client that reconnects with
 /// `Last-Event-ID` gets the current state at once, so it misses nothing.
 public actor DashboardHub: Service, ChangePublisher {
-    private let database: AggregatorDatabase
+    private let database: any AggregatorStore
     private let logger: Logger
     private var subscribers: [UUID: Subscriber] = [:]
     private var eventID = 0
@@ -40,7 +35,7 @@ public actor DashboardHub: Service, ChangePublisher {
         var newestBuild = 0
     }
 
-    public init(database: AggregatorDatabase, logger: Logger) {
+    public init(database: any AggregatorStore, logger: Logger) {
         self.database = database
         self.logger = logger
     }

@@ -116,15 +116,18 @@ public struct DashboardState: Codable, Sendable, Equatable {
     /// A venue is online when heard from within this many seconds.
     public static let onlineSeconds: TimeInterval = 60
 
-    public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws
+    /// The dashboard's state from the cached report (`ReportCache`: not rebuilt from the records for every viewer) and
+    /// the figures read with it, in one view of the store.
+    public static func build(database: some AggregatorStore, event: LoadedEvent, now: Date = Date()) throws
         -> DashboardState
     {
+        try build(from: try database.cachedBuild(event: event), event: event, now: now)
+    }
+
+    static func build(from build: ReportBuild, event: LoadedEvent, now: Date) throws -> DashboardState {
         let definition = event.definition
-        // The report and its check-ins as cached (`ReportCache`): not rebuilt from the records for every viewer.
-        let (report, checkins) = try database.cachedReport(event: event)
-        let totals = try database.totals(eventID: definition.id)
-        let nodes = try database.nodeFacts().filter(\.current)
-        let contacts = try database.contacts()
+        let (report, checkins, totals, contacts) = (build.report, build.places, build.totals, build.contacts)
+        let nodes = build.nodes.filter(\.current)
         var venues: [Venue] = []
         for venue in definition.venues {
             let node = nodes.first { $0.venue == venue.id }
@@ -167,7 +170,7 @@ public struct DashboardState: Codable, Sendable, Equatable {
                 checkedIn: rows.map(\.checkedIn).reduce(0, +), valid: boxes.map(\.valid).reduce(0, +),
                 blank: boxes.map(\.blank).reduce(0, +), spoiled: boxes.map(\.spoiled).reduce(0, +))
         }
-        let visible = try database.resultsVisible(event: definition)
+        let visible = build.resultsVisible
         return DashboardState(
             event: definition.id, title: definition.title, titleEn: definition.titleEn, generatedAt: report.generatedAt,
             inputDigest: report.inputDigest,

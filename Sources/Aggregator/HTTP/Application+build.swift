@@ -30,12 +30,14 @@ public func buildRouter(
     return router
 }
 
-/// The routes an aggregator on the shared PostgreSQL store serves today (issue #20; docs/scale.md): what nodes call
-/// (batches, heartbeats, enrolments, their reads), health, readiness and metrics. The pages, totals and reports
-/// need the rest of the store on PostgreSQL and are not served here yet.
-public func buildNodeRouter<Store: AggregatorStore>(
-    intake: Intake<Store>, settings: AggregatorSettings, metrics: IngestMetrics,
-    declared: ((_ routes: [DeclaredRoute]) -> Void)? = nil
+/// The routes an aggregator on the shared PostgreSQL store serves (issue #20; docs/scale.md): what nodes call
+/// (batches, heartbeats, enrolments, their reads), health, readiness and metrics, and what the central office reads
+/// (the dashboard and its stream, totals, reconciliation, results). `hub` is told of changes through `publisher`
+/// (`PostgresChangeFeed`: those made through every aggregator). What needs the rest of the store on PostgreSQL
+/// (suggestions, receipts, the admin API) is not served here yet.
+public func buildSharedRouter<Store: AggregatorStore>(
+    intake: Intake<Store>, settings: AggregatorSettings, hub: DashboardHub, publisher: any ChangePublisher,
+    metrics: IngestMetrics, declared: ((_ routes: [DeclaredRoute]) -> Void)? = nil
 ) -> Router<TallyRequestContext> {
     let router = Router(context: TallyRequestContext.self)
     router.add(middleware: ErrorBodyMiddleware())
@@ -47,27 +49,34 @@ public func buildNodeRouter<Store: AggregatorStore>(
     }
     let routes = AccessRoutes(router: router, database: intake.database)
     HealthController(database: intake.database, metrics: metrics).addRoutes(to: routes)
-    IngestController(intake: intake, maxBodyBytes: settings.maxBodyBytes, hub: NoReaders(), metrics: metrics)
+    IngestController(intake: intake, maxBodyBytes: settings.maxBodyBytes, hub: publisher, metrics: metrics)
         .addRoutes(to: routes)
     NodeReadController(intake: intake).addRoutes(to: routes)
+    ResultsController(intake: intake).addRoutes(to: routes)
+    DashboardController(intake: intake, hub: hub).addRoutes(to: routes)
     declared?(routes.declared)
     return router
 }
 
-/// The aggregator's HTTP application on the shared PostgreSQL store (`buildNodeRouter`).
-public func buildNodeApplication<Store: AggregatorStore>(
-    intake: Intake<Store>, settings: AggregatorSettings, logger: Logger, services: [any Service] = [],
+/// The aggregator's HTTP application on the shared PostgreSQL store (`buildSharedRouter`), with its dashboards told
+/// of every aggregator's changes (`PostgresChangeFeed`).
+public func buildSharedApplication(
+    intake: Intake<PostgresStore>, settings: AggregatorSettings, logger: Logger, services: [any Service] = [],
     metrics: IngestMetrics = IngestMetrics(), connections: ConnectionLimiter? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let limiter =
         connections
         ?? ConnectionLimiter(limits: settings.connectionLimits, trustedProxies: settings.trustedProxies)
+    let hub = DashboardHub(database: intake.database, logger: logger)
+    let feed = PostgresChangeFeed(store: intake.database, hub: hub, logger: logger)
+    // A report a reader stopped waiting for (it was given the previous one) is sent to the dashboards when done.
+    intake.database.reports.onBuilt { hub.publish() }
     return Application(
-        router: buildNodeRouter(intake: intake, settings: settings, metrics: metrics),
+        router: buildSharedRouter(intake: intake, settings: settings, hub: hub, publisher: feed, metrics: metrics),
         server: try server(settings, connections: limiter, logger: logger),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sanmin-aggregator"),
-        services: services,
+        services: services + [hub, feed],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }

@@ -20,7 +20,7 @@ extension AggregatorDatabase {
     }
 
     /// The check-in a payload puts in effect: its own, or a correction's replacement.
-    private static func checkin(in payload: RecordPayload) -> RecordPayload.Checkin? {
+    static func checkin(in payload: RecordPayload) -> RecordPayload.Checkin? {
         switch payload {
         case .checkin(let checkin): checkin
         case .correction(let correction):
@@ -29,7 +29,7 @@ extension AggregatorDatabase {
         }
     }
 
-    private static func fact(_ checkin: RecordPayload.Checkin, venue: String, seq: Int64) -> CheckinFact {
+    static func fact(_ checkin: RecordPayload.Checkin, venue: String, seq: Int64) -> CheckinFact {
         CheckinFact(
             venue: venue, seq: seq, session: checkin.session, rep: checkin.rep, category: checkin.category,
             person: checkin.person, walkin: checkin.walkin ?? false)
@@ -71,39 +71,53 @@ extension AggregatorDatabase {
                     WHERE COALESCE(c.person, roster.personKey) IS NOT NULL
                     ORDER BY c.session, person, c.venue, c.seq
                     """)
-            var group: [(venue: String, seq: Int64)] = []
-            var current: (session: String, person: String)?
-            func flush() throws {
-                defer { group = [] }
-                guard let current, group.count > 1 else { return }
-                let facts = try group.map { member in
-                    guard
-                        let json = try String.fetchOne(
-                            db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
-                            arguments: [member.venue, member.seq]),
-                        let checkin = Self.checkin(in: try RecordPayload.decode(json: json)),
-                        checkin.session == current.session, (checkin.person ?? personOf[checkin.rep]) == current.person
-                    else {
-                        throw AggregatorError(
-                            "record \(member.seq) of venue \(member.venue) does not read as the check-in it was sorted as"
-                        )
-                    }
-                    return Self.fact(checkin, venue: member.venue, seq: member.seq)
+            try Self.groupSameSessionAndPerson(
+                next: {
+                    guard let row = try rows.next() else { return nil }
+                    return (row["venue"], row["seq"], row["session"], row["person"])
+                },
+                payload: { venue, seq in
+                    try String.fetchOne(
+                        db.cachedStatement(sql: "SELECT payload FROM record WHERE venue = ? AND seq = ?"),
+                        arguments: [venue, seq])
+                }, personOf: personOf, each)
+        }
+    }
+
+    /// Groups check-ins sorted by session and person (`next`, nil at the end), and calls `each` for each group of more
+    /// than one, each member read again (`payload`) and checked to say what the sort said. Both stores' sorts end here.
+    static func groupSameSessionAndPerson(
+        next: () throws -> (venue: String, seq: Int64, session: String, person: String)?,
+        payload: (String, Int64) throws -> String?, personOf: [String: String],
+        _ each: (String, String, [CheckinFact]) throws -> Void
+    ) throws {
+        var group: [(venue: String, seq: Int64)] = []
+        var current: (session: String, person: String)?
+        func flush() throws {
+            defer { group = [] }
+            guard let current, group.count > 1 else { return }
+            let facts = try group.map { member in
+                guard let json = try payload(member.venue, member.seq),
+                    let checkin = Self.checkin(in: try RecordPayload.decode(json: json)),
+                    checkin.session == current.session, (checkin.person ?? personOf[checkin.rep]) == current.person
+                else {
+                    throw AggregatorError(
+                        "record \(member.seq) of venue \(member.venue) does not read as the check-in it was sorted as")
                 }
-                try each(current.session, current.person, facts)
+                return Self.fact(checkin, venue: member.venue, seq: member.seq)
             }
-            while let row = try rows.next() {
-                let key: (session: String, person: String) = (row["session"], row["person"])
-                if let current, current == key {
-                    group.append((row["venue"], row["seq"]))
-                    continue
-                }
-                try flush()
-                current = key
-                group = [(row["venue"], row["seq"])]
+            try each(current.session, current.person, facts)
+        }
+        while let row = try next() {
+            if let current, current == (row.session, row.person) {
+                group.append((row.venue, row.seq))
+                continue
             }
             try flush()
+            current = (row.session, row.person)
+            group = [(row.venue, row.seq)]
         }
+        try flush()
     }
 
     /// Every correction record, with who, when and why.

@@ -33,31 +33,22 @@ public struct Report: Codable, Sendable {
         case results, outside, surveys
     }
 
-    /// Builds the report from the aggregator's database. Records merged while it is built would make the
-    /// numbers disagree with the digest: the report is then built again (merges are atomic and every merge
-    /// moves a chain head, so equal heads before and after mean one consistent state).
-    public static func build(database: AggregatorDatabase, event: LoadedEvent, now: Date = Date()) throws -> Report {
+    /// Builds the report from the aggregator's store, all of it from one view of the store
+    /// (`AggregatorStore.withReportSnapshot`): every number agrees with the digest of the inputs.
+    public static func build(database: some AggregatorStore, event: LoadedEvent, now: Date = Date()) throws -> Report {
         try buildWithCheckins(database: database, event: event, now: now).report
     }
 
-    /// The report and the check-ins it was computed from (the dashboard counts attendance per category from them).
-    static func buildWithCheckins(
-        database: AggregatorDatabase, event: LoadedEvent,
-        now: Date = Date()
-    ) throws -> (report: Report, places: [String: PlaceCheckins]) {
-        var attempt = 0
-        while true {
-            let before = try database.chainHeads()
-            let built = try buildOnce(database: database, event: event, now: now)
-            if built.report.inputs == before || attempt >= 5 { return built }
-            attempt += 1
-        }
+    /// The report, the check-ins it was computed from, and what the dashboard shows beside it, from one view.
+    static func buildWithCheckins(database: some AggregatorStore, event: LoadedEvent, now: Date = Date()) throws
+        -> ReportBuild
+    {
+        try database.withReportSnapshot { reads in try buildOnce(reads: reads, event: event, now: now) }
     }
 
-    private static func buildOnce(
-        database: AggregatorDatabase, event: LoadedEvent,
-        now: Date
-    ) throws -> (report: Report, places: [String: PlaceCheckins]) {
+    private static func buildOnce(reads database: any ReportReads, event: LoadedEvent, now: Date) throws
+        -> ReportBuild
+    {
         let definition = event.definition
         let totals = try database.totals(eventID: definition.id)
         let roster = try database.roster()
@@ -114,7 +105,9 @@ public struct Report: Codable, Sendable {
             reserves: Reconciliation.reservesUsed(input),
             findings: (Reconciliation.findings(input) + Self.outsideFindings(outside, event: definition))
                 .sorted(by: Finding.reportOrder), results: results, outside: outside, surveys: surveys)
-        return (report, checkins.places)
+        return ReportBuild(
+            report: report, places: checkins.places, totals: totals, nodes: input.nodes,
+            contacts: try database.contacts(), resultsVisible: try database.resultsVisible(event: definition))
     }
 
     /// A department evaluated outside the sessions without a tally yet (it cannot be ranked), and an entry whose

@@ -23,13 +23,14 @@ import Synchronization
 /// dashboards are sent the new state). A build that fails is logged, readers keep the previous report, and the
 /// next build is not tried before `retryAfterFailure`. Only the very first report is waited for however long it
 /// takes (and its failure is the reader's error).
-final class ReportCache: Sendable {
+public final class ReportCache: Sendable {
     struct Entry: Sendable {
         var key: String
-        var report: Report
-        var checkins: [String: PlaceCheckins]
+        var build: ReportBuild
         var builtAt: ContinuousClock.Instant
         var buildTime: Duration
+
+        var report: Report { build.report }
     }
 
     static let maximumAge: Duration = .seconds(5)
@@ -203,24 +204,8 @@ final class ReportCache: Sendable {
 }
 
 extension AggregatorDatabase {
-    /// The report and the check-ins it was computed from: the cached ones while the inputs are unchanged
-    /// (`ReportCache`), else built again from the records (waited for at most `ReportCache.readerPatience` once a
-    /// report exists: then the previous one, which names its inputs).
-    public func cachedReport(event: LoadedEvent) throws -> (report: Report, checkins: [String: PlaceCheckins]) {
-        // Readers call this off the serving threads, so many may arrive together: one build at a time.
-        let entry = try reports.read(key: try reportKey(event: event)) { [self] in
-            let started = ContinuousClock.now
-            let key = try reportKey(event: event)
-            let (report, places) = try Report.buildWithCheckins(database: self, event: event)
-            return .init(
-                key: key, report: report, checkins: places, builtAt: started,
-                buildTime: started.duration(to: .now))
-        }
-        return (entry.report, entry.checkins)
-    }
-
     /// What the report is computed from, in one string: equal strings, equal inputs (but for the clock).
-    func reportKey(event: LoadedEvent) throws -> String {
+    public func reportKey(event: LoadedEvent) throws -> String {
         try writer.read { db in
             let heads = try Self.chainHeads(db).map { "\($0.venue) \($0.seq) \($0.hash)" }
             let tables = try Row.fetchOne(

@@ -308,12 +308,6 @@ extension AggregatorDatabase {
         }
     }
 
-    /// Whether department results may be shown: the event is not confidential, or they were released.
-    public func resultsVisible(event: EventDefinition) throws -> Bool {
-        if event.resultsConfidential != true { return true }
-        return try resultsRelease() != nil
-    }
-
     /// The database answers and is fully migrated (`/readyz`).
     public func isReady() -> Bool {
         (try? writer.read { db in try Self.migrator.hasCompletedMigrations(db) }) ?? false

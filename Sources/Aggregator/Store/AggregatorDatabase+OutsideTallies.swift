@@ -138,22 +138,24 @@ extension AggregatorDatabase {
             var replacedBy: [Int64: Int64] = [:]
             for row in rows { if let replaces: Int64 = row["replaces"] { replacedBy[replaces] = row["id"] } }
             return try rows.map { row in
-                let json: String = row["entry"]
-                let signature: String = row["signature"]
-                let publicKey: String = row["publicKey"]
-                let id: Int64 = row["id"]
-                let key = Data(base64Encoded: publicKey).flatMap {
-                    try? Curve25519.Signing.PublicKey(rawRepresentation: $0)
-                }
-                let verified =
-                    key.flatMap { key in
-                        Data(base64Encoded: signature).map { key.isValidSignature($0, for: Data(json.utf8)) }
-                    } ?? false
-                return OutsideTally(
-                    id: id, entry: try JSONDecoder().decode(OutsideTally.Entry.self, from: Data(json.utf8)),
-                    signature: signature, publicKey: publicKey, verified: verified, replacedBy: replacedBy[id])
+                try Self.outsideTally(
+                    id: row["id"], json: row["entry"], signature: row["signature"], publicKey: row["publicKey"],
+                    replacedBy: replacedBy[row["id"]])
             }
         }
+    }
+
+    /// An entry as stored, its signature checked against the key that signed it (both stores).
+    static func outsideTally(id: Int64, json: String, signature: String, publicKey: String, replacedBy: Int64?) throws
+        -> OutsideTally
+    {
+        let key = Data(base64Encoded: publicKey).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
+        let verified =
+            key.flatMap { key in Data(base64Encoded: signature).map { key.isValidSignature($0, for: Data(json.utf8)) } }
+            ?? false
+        return OutsideTally(
+            id: id, entry: try JSONDecoder().decode(OutsideTally.Entry.self, from: Data(json.utf8)),
+            signature: signature, publicKey: publicKey, verified: verified, replacedBy: replacedBy)
     }
 
     /// The entries in effect as tallies for scoring (venue and session "outside"): only entries whose signature

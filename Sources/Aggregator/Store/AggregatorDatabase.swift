@@ -10,7 +10,7 @@ import Synchronization
 public final class AggregatorDatabase: Sendable {
     let writer: any DatabaseWriter
     /// The last report built, reused while its inputs are unchanged (`cachedReport`).
-    let reports = ReportCache()
+    public let reports = ReportCache()
     /// `acceptedEventDigests()` for the newest event version it was computed for.
     let eventDigestCache = Mutex<EventDigests?>(nil)
 

@@ -31,10 +31,11 @@ public protocol IngestStore: Sendable {
         -> EnrolledNode
 }
 
-/// What else both stores answer today: the event, the nodes, the records, alarms and totals as an operator and the
-/// checks read them back. The rest of `AggregatorDatabase` (tokens, rosters, report, suggestions) moves here as the
-/// PostgreSQL store gains it (docs/scale.md).
-public protocol AggregatorStore: IngestStore {
+/// What else both stores answer: the event, the nodes, the records, alarms and totals as an operator and the checks
+/// read them back, tokens, the roster, the report and the dashboard. What only the SQLite store holds so far
+/// (suggestions, held-out decisions, outside tallies entered) moves here as the PostgreSQL store gains it
+/// (docs/scale.md).
+public protocol AggregatorStore: IngestStore, ReportReads {
     func install(event: LoadedEvent, json: Data) throws
     func installedEvent() throws -> LoadedEvent?
     @discardableResult func enroll(venue: String, publicKeyBase64: String) throws -> EnrolledNode
@@ -60,6 +61,16 @@ public protocol AggregatorStore: IngestStore {
     func revokeToken(id: Int64, reason: String) throws
     /// Whether the store answers and is migrated as this release expects (`/readyz`).
     func isReady() -> Bool
+    /// Imports the central roster (ID-card numbers already turned into person keys), whole or not at all.
+    func importRoster(_ entries: [RosterEntry], file: String, digest: String) throws
+    /// Releases the results of a confidential event: from now on the dashboard and the API show them.
+    func releaseResults(by name: String) throws
+    /// Runs `body` with reads that all see one state of the store (the report, the dashboard).
+    func withReportSnapshot<T>(_ body: (any ReportReads) throws -> T) throws -> T
+    /// What the report is computed from, in one string: equal strings, equal inputs (but for the clock).
+    func reportKey(event: LoadedEvent) throws -> String
+    /// The last report built, reused while its inputs are unchanged (`cachedBuild`).
+    var reports: ReportCache { get }
 }
 
 extension AggregatorDatabase: AggregatorStore {}

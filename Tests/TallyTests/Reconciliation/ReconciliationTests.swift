@@ -53,11 +53,13 @@ import Testing
         }
     }
 
-    @Test func everyKindOfFindingWithExactFigures() async throws {
+    /// On both stores (issue #20): the same findings, figures, results and input digest.
+    @Test(arguments: StoreEngine.allCases) func everyKindOfFindingWithExactFigures(_ engine: StoreEngine) async throws {
         let (main, east, west) = (TestSigner(), TestSigner(), TestSigner())
-        let (database, intake) = try Fixtures.aggregator(
-            eventJSON: Self.eventJSON,
-            enrolling: ["main": main, "east": east, "west": west])
+        let bed = try StoreBed(
+            engine, eventJSON: Self.eventJSON, enrolling: ["main": main, "east": east, "west": west])
+        let (database, intake) = (bed.store, bed.intake)
+        let definition = try #require(try database.installedEvent()).definition
 
         // The roster: main lists 3 residents and 1 expert (its quota: 3 and 2), east 4 residents.
         let roster = try RosterCSV.parse(
@@ -67,7 +69,7 @@ import Testing
                     + "M3,丙,\(IDNumbers.make(3)),resident,main,all\nM4,丁,\(IDNumbers.make(4)),expert,main,all\n"
                     + (1...4).map { "E\($0),戊\($0),\(IDNumbers.make(10 + $0)),resident,east,S1;S2" }.joined(
                         separator: "\n"))
-                    .utf8), event: intake.event, keyer: IDNumbers.keyer, file: "roster.csv")
+                    .utf8), event: definition, keyer: IDNumbers.keyer, file: "roster.csv")
         try database.importRoster(roster, file: "roster.csv", digest: "test")
         let person = Dictionary(uniqueKeysWithValues: roster.map { ($0.repID, $0.personKey) })
 

@@ -63,11 +63,9 @@ import Testing
 
     static func entries() throws -> @Sendable (String) -> ReportCache.Entry {
         let (database, _) = try Fixtures.aggregator(enrolling: [:])
-        let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
+        let build = try database.cachedBuild(event: try #require(try database.installedEvent()))
         // Built a second ago in 1 ms: a new build is due as soon as the inputs change.
-        return { key in
-            .init(key: key, report: report, checkins: [:], builtAt: .now - .seconds(1), buildTime: .milliseconds(1))
-        }
+        return { key in .init(key: key, build: build, builtAt: .now - .seconds(1), buildTime: .milliseconds(1)) }
     }
 
     /// Once a report exists, a reader waits for a new build at most its patience and is then given the previous

@@ -1,5 +1,6 @@
 import Aggregator
 import Foundation
+import Logging
 import Shared
 import Testing
 
@@ -153,13 +154,14 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: harness.workDirectory.appending(path: "a").path))
     }
 
-    @Test func anAggregatorOnADatabaseServesWhatNodesCallAndNothingElse() throws {
+    @Test func anAggregatorOnADatabaseServesNodesTheDashboardAndReportsEachWithItsAccessRule() throws {
         var routes: [DeclaredRoute] = []
         let store = try PostgresStore(url: try PostgresServer.start().createDatabase())
         defer { store.close() }
-        _ = buildNodeRouter(
-            intake: Intake(database: store, event: Fixtures.smallEvent), settings: AggregatorSettings(),
-            metrics: IngestMetrics()
+        let hub = DashboardHub(database: store, logger: Logger(label: "test"))
+        _ = buildSharedRouter(
+            intake: Intake(database: store, event: Fixtures.smallEvent), settings: AggregatorSettings(), hub: hub,
+            publisher: hub, metrics: IngestMetrics()
         ) { routes = $0 }
         #expect(
             Set(routes.map(\.description)) == [
@@ -169,6 +171,10 @@ import Testing
                 "GET /v1/heads (node signature or observer token)",
                 "GET /v1/nodes/{id}/cursor (node signature or observer token)",
                 "GET /v1/nodes/{id}/records (node signature or observer token)",
+                "GET /v1/totals (observer token)", "GET /v1/reconciliation (observer token)",
+                "GET /v1/results (observer token)", "GET / (observer token)", "GET /v1/dashboard (observer token)",
+                "GET /dashboard (observer token (header or ?token=))",
+                "GET /v1/events (observer token (header or ?token=))",
             ])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Shared
 import Testing
 
@@ -230,9 +231,10 @@ extension ReplicaStoreTests {
         for _ in 0..<5 {
             // Each request through another aggregator: a router and a store of its own, on the same database.
             let store = try PostgresStore(url: url)
-            let router = buildNodeRouter(
+            let hub = DashboardHub(database: store, logger: Logger(label: "test"))
+            let router = buildSharedRouter(
                 intake: Intake(database: store, event: Fixtures.smallEvent, signingKey: .init()), settings: settings,
-                metrics: IngestMetrics())
+                hub: hub, publisher: hub, metrics: IngestMetrics())
             statuses.append(
                 try await Application(router: router).test(.router) { client in
                     try await client.execute(uri: "/v1/identity", method: .get) { $0.status }

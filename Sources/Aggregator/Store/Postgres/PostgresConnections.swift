@@ -218,6 +218,19 @@ struct PostgresSession {
     func column<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type = T.self) throws -> [T] {
         try rows(query).map { try $0[0].decode(T.self) }
     }
+
+    /// Each row of `sql` (no bound values), fetched `batch` at a time through a cursor: what is held does not grow with
+    /// the rows. Inside a transaction only (a cursor lives as long as its transaction); `each` may run other statements
+    /// on this session between rows.
+    func forEachRow(_ sql: String, batch: Int = 5_000, _ each: (PostgresRandomAccessRow) throws -> Void) throws {
+        try execute(PostgresQuery(unsafeSQL: "DECLARE sanmin_rows NO SCROLL CURSOR FOR " + sql))
+        while true {
+            let rows = try rows(PostgresQuery(unsafeSQL: "FETCH FORWARD \(batch) FROM sanmin_rows"))
+            for row in rows { try each(row) }
+            if rows.count < batch { break }
+        }
+        try execute("CLOSE sanmin_rows")
+    }
 }
 
 /// What PostgreSQL answered to a statement that failed: its SQLSTATE and message (never the statement's values, which
@@ -226,6 +239,11 @@ public struct PostgresFailure: Error, CustomStringConvertible {
     /// The SQLSTATE (`40001`: a serialization failure; `23505`: a unique key violated), nil when the connection failed.
     public var sqlState: String?
     public var description: String
+
+    init(description: String) {
+        sqlState = nil
+        self.description = description
+    }
 
     init(timedOutAfter timeout: TimeAmount) {
         sqlState = nil

@@ -277,6 +277,55 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        // What the report reads besides the chains: the roster in force (every import kept, the newest in force; person
+        // keys, never ID-card numbers), the release of a confidential event's results, and the signed tallies of
+        // departments evaluated outside the sessions (a correction is a new entry replacing one).
+        (
+            "v5: roster, results release, outside tallies",
+            [
+                """
+                CREATE TABLE rosterImport (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    importedAt TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    entries BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE rosterEntry (
+                    importID BIGINT NOT NULL REFERENCES rosterImport(id),
+                    repID TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    personKey TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    venue TEXT NOT NULL,
+                    sessions TEXT NOT NULL,
+                    cardCode TEXT,
+                    reserve BOOLEAN NOT NULL DEFAULT false,
+                    PRIMARY KEY (importID, repID)
+                )
+                """,
+                "CREATE INDEX rosterEntry_person ON rosterEntry (importID, personKey)",
+                """
+                CREATE TABLE resultsRelease (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    releasedAt TEXT NOT NULL,
+                    releasedBy TEXT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE outsideTally (
+                    id BIGINT PRIMARY KEY,
+                    department TEXT NOT NULL,
+                    entry TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    publicKey TEXT NOT NULL,
+                    replaces BIGINT UNIQUE REFERENCES outsideTally(id)
+                )
+                """,
+            ] + ["rosterImport", "rosterEntry", "resultsRelease", "outsideTally"].flatMap(appendOnly)
+        ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/postgres.txt.
     ]
 

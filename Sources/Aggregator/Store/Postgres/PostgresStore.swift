@@ -15,11 +15,13 @@ import Synchronization
 ///   aggregators);
 /// - heartbeats seen are a table, so a heartbeat replayed to another aggregator is recognised.
 ///
-/// Built so far: everything `Intake` needs (batches, heartbeats, signed reads) and what an operator and the tests read
-/// back (nodes, records, alarms, totals). Not yet: enrolment tokens, API tokens, rosters, the report, suggestions, and
-/// `aggregator serve --database` (docs/scale.md).
+/// Built so far: everything `Intake` needs (batches, heartbeats, signed reads), enrolment and API tokens, the roster,
+/// the results release, the report and the dashboard (`PostgresReads`, one snapshot). Not yet: suggestions, held-out
+/// decisions, entering outside tallies (docs/scale.md).
 public final class PostgresStore: Sendable {
     let connections: PostgresConnections
+    /// The last report built, reused while its inputs are unchanged (`cachedBuild`).
+    public let reports = ReportCache()
     private let eventDigestCache = Mutex<(version: Int64, current: String, accepted: Set<String>)?>(nil)
 
     /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and migrates it; with
@@ -146,26 +148,14 @@ public final class PostgresStore: Sendable {
     public func merge(_ verified: VerifiedBatch, event: EventDefinition) async throws -> MergeResult {
         let outcome = try await offload { [connections] in
             try connections.withTransaction(locking: "venue " + verified.node.venue) { session in
-                try ChainMerge.merge(verified, event: event, in: PostgresMergeTransaction(session: session))
+                let outcome = try ChainMerge.merge(
+                    verified, event: event, in: PostgresMergeTransaction(session: session))
+                // Every aggregator's dashboards are told when this commits (`PostgresChangeFeed`).
+                if case .success(let result) = outcome, !result.newRecords.isEmpty { try Self.notifyChange(session) }
+                return outcome
             }
         }
         return try outcome.get()
-    }
-
-    public func chainHeads() throws -> [ChainHead] {
-        try connections.withSession { session in
-            try session.rows(
-                """
-                SELECT DISTINCT ON (r.venue) r.venue, r.seq, r.hash FROM record r
-                WHERE r.venue IN (SELECT venue FROM node)
-                ORDER BY r.venue COLLATE "C", r.seq DESC
-                """
-            ).map {
-                ChainHead(
-                    venue: try $0[0].decode(String.self), seq: try $0[1].decode(Int64.self),
-                    hash: try $0[2].decode(String.self))
-            }
-        }
     }
 
     public func cursor(node: EnrolledNode) throws -> NodeCursor {
@@ -283,95 +273,6 @@ public final class PostgresStore: Sendable {
                     seq: try $0[0].decode(Int64.self), prev: try $0[1].decode(String.self),
                     hash: try $0[2].decode(String.self), payload: try $0[3].decode(String.self))
             }
-        }
-    }
-
-    public func alarms() throws -> [Alarm] {
-        try connections.withSession { session in
-            try session.rows(
-                "SELECT id, kind, venue, nodeID, seq, message, evidence, raisedAt FROM alarm ORDER BY id"
-            ).map {
-                Alarm(
-                    id: try $0[0].decode(Int64.self), kind: try $0[1].decode(String.self),
-                    venue: try $0[2].decode(String?.self), nodeID: try $0[3].decode(String?.self),
-                    seq: try $0[4].decode(Int64?.self), message: try $0[5].decode(String.self),
-                    evidence: try $0[6].decode(String?.self), raisedAt: try $0[7].decode(String.self))
-            }
-        }
-    }
-
-    /// The running totals, in the same order as the SQLite store's (byte order of the names), zero rows left out.
-    public func totals(eventID: String) throws -> Totals {
-        // One snapshot: the three reads see the same merges.
-        try connections.withTransaction(isolation: .snapshot) { session in
-            let tallies = try session.rows(
-                """
-                SELECT venue, session, department, mark, count FROM tally WHERE count != 0
-                ORDER BY venue COLLATE "C", session COLLATE "C", department COLLATE "C", mark COLLATE "C"
-                """
-            ).map {
-                Totals.Tally(
-                    venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
-                    department: try $0[2].decode(String.self), mark: try $0[3].decode(String.self),
-                    count: Int(try $0[4].decode(Int64.self)))
-            }
-            let attendance = try session.rows(
-                """
-                SELECT venue, session, category, checkedIn FROM attendance WHERE checkedIn != 0
-                ORDER BY venue COLLATE "C", session COLLATE "C", category COLLATE "C"
-                """
-            ).map {
-                Totals.Attendance(
-                    venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
-                    category: try $0[2].decode(String.self), checkedIn: Int(try $0[3].decode(Int64.self)))
-            }
-            let boxes = try session.rows(
-                """
-                SELECT venue, session, box, opened, closed, issued, returned, valid, blank, spoiled FROM boxTotal
-                WHERE opened != 0 OR closed != 0 OR issued != 0 OR returned != 0 OR valid != 0 OR blank != 0 OR spoiled != 0
-                ORDER BY venue COLLATE "C", session COLLATE "C", box COLLATE "C"
-                """
-            ).map {
-                Totals.Box(
-                    venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
-                    box: try $0[2].decode(String.self), opened: Int(try $0[3].decode(Int64.self)),
-                    closed: Int(try $0[4].decode(Int64.self)), issued: Int(try $0[5].decode(Int64.self)),
-                    returned: Int(try $0[6].decode(Int64.self)), valid: Int(try $0[7].decode(Int64.self)),
-                    blank: Int(try $0[8].decode(Int64.self)), spoiled: Int(try $0[9].decode(Int64.self)))
-            }
-            return Totals(event: eventID, tallies: tallies, attendance: attendance, boxes: boxes)
-        }
-    }
-
-    /// The forms other than the ballot, counted (as `AggregatorDatabase.formTotals`).
-    public func formTotals() throws -> FormTotals {
-        try connections.withTransaction(isolation: .snapshot) { session in
-            let boxes = try session.rows(
-                """
-                SELECT venue, session, box, form, returned, entered FROM formTotal
-                WHERE returned != 0 OR entered != 0
-                ORDER BY venue COLLATE "C", session COLLATE "C", box COLLATE "C", form COLLATE "C"
-                """
-            ).compactMap { row -> FormTotals.Box? in
-                guard let form = RecordPayload.FormKind(rawValue: try row[3].decode(String.self)) else { return nil }
-                return FormTotals.Box(
-                    venue: try row[0].decode(String.self), session: try row[1].decode(String.self),
-                    box: try row[2].decode(String.self), form: form, returned: Int(try row[4].decode(Int64.self)),
-                    entered: Int(try row[5].decode(Int64.self)))
-            }
-            let answers = try session.rows(
-                """
-                SELECT venue, session, form, question, option, count FROM formAnswer WHERE count != 0
-                ORDER BY venue COLLATE "C", session COLLATE "C", form COLLATE "C", question COLLATE "C", option COLLATE "C"
-                """
-            ).compactMap { row -> FormTotals.Answer? in
-                guard let form = RecordPayload.FormKind(rawValue: try row[2].decode(String.self)) else { return nil }
-                return FormTotals.Answer(
-                    venue: try row[0].decode(String.self), session: try row[1].decode(String.self), form: form,
-                    question: try row[3].decode(String.self), option: try row[4].decode(String.self),
-                    count: Int(try row[5].decode(Int64.self)))
-            }
-            return FormTotals(boxes: boxes, answers: answers)
         }
     }
 
