@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Shared
 
@@ -41,8 +42,9 @@ struct DashboardController<Store: AggregatorStore> {
 
     @Sendable func events(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let stream = await hub.subscribe()
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
-            body: ResponseBody(asyncSequence: stream))
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+        // A proxy in front (nginx) passes each event on at once instead of buffering the stream.
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: stream))
     }
 }

@@ -153,15 +153,26 @@ enum DashboardPage {
         $("session").addEventListener("change", e => { chosenSession = e.target.value; render(); });
 
         const token = params.get("token");
-        const source = new EventSource("/v1/events" + (token ? "?token=" + encodeURIComponent(token) : ""));
-        source.addEventListener("state", e => {
-          state = JSON.parse(e.data);
-          updates += 1;
-          $("updates").textContent = updates;
-          render();
-        });
-        source.onopen = () => { connected = true; render(); };
-        source.onerror = () => { connected = false; render(); };
+        let opened = 0;
+        function listen() {
+          const source = new EventSource("/v1/events" + (token ? "?token=" + encodeURIComponent(token) : ""));
+          source.addEventListener("state", e => {
+            state = JSON.parse(e.data);
+            updates += 1;
+            $("updates").textContent = updates;
+            render();
+          });
+          // How many times the stream was opened (reconnections after the first), for whoever inspects the page.
+          source.onopen = () => { connected = true; opened += 1; document.body.dataset.streamOpened = opened; render(); };
+          source.onerror = () => {
+            connected = false;
+            render();
+            // The browser reconnects by itself (after the server's retry: 2 s), unless the answer was not a stream
+            // (a proxy's 502 while no aggregator behind it answered): then a new stream, 2 s later.
+            if (source.readyState === EventSource.CLOSED) setTimeout(listen, 2000);
+          };
+        }
+        listen();
         render();
         </script>
         </body>

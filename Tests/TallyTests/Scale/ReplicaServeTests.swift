@@ -138,6 +138,48 @@ import Testing
         try replicas.expectNineBoxesOnce(store)
     }
 
+    /// A batch committed through one aggregator reaches a dashboard stream attached to the other: the merge's
+    /// notification (LISTEN/NOTIFY) tells the other aggregator, whose hub sends the new state. Without it the other
+    /// aggregator's stream would never change (nothing was sent to it).
+    @Test func aBatchTakenByOneAggregatorReachesTheDashboardStreamOfTheOther() async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        var replicas = try await Replicas(harness)
+        defer { replicas.stop() }
+        let token = try harness.run(
+            "aggregator", ["tokens", "add", "--database", replicas.url, "--role", "observer", "--name", "screen"])
+        try #require(token.status == 0, "\(token.stderr)")
+        let bearer = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try replicas.createNode(aggregator: "http://127.0.0.1:\(replicas.ports[0])")
+
+        // A dashboard's stream on the second aggregator: its first state holds nothing of venue east.
+        let stream = try RawConnection(port: replicas.ports[1])
+        stream.send(
+            "GET /v1/events?token=\(bearer) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+        stream.read(for: .seconds(20)) { stream.text.contains("event: state") }
+        #expect(stream.text.hasPrefix("HTTP/1.1 200"), "\(stream.text)")
+        #expect(stream.text.contains(#""id":"east""#) && !stream.text.contains(#""held_seq":3"#))
+
+        // Three records synced through the first aggregator show on the second's stream.
+        for box in 1...3 { try replicas.record(box) }
+        try replicas.sync()
+        let synced = ContinuousClock.now
+        stream.read(for: .seconds(20)) { stream.text.contains(#""held_seq":3"#) }
+        #expect(stream.text.contains(#""held_seq":3"#), "\(stream.text.suffix(2_000))")
+        print("the second aggregator's stream had the batch \(synced.duration(to: .now)) after the sync returned")
+
+        // And its dashboard state and reconciliation say the same (read from the shared database).
+        for path in ["/v1/dashboard", "/v1/reconciliation"] {
+            let plain = try RawConnection(port: replicas.ports[1])
+            plain.send(
+                "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(bearer)\r\nConnection: close\r\n\r\n"
+            )
+            plain.waitForClose(within: .seconds(20))
+            #expect(plain.text.hasPrefix("HTTP/1.1 200"), "\(plain.text)")
+            #expect(plain.text.contains(#""seq":3"#) || plain.text.contains(#""held_seq":3"#), "\(path): \(plain.text)")
+        }
+    }
+
     @Test func serveOnADatabaseNeedsTheSharedIdentityKey() throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
