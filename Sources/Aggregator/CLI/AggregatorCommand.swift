@@ -14,6 +14,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         subcommands: [
             Init.self, Serve.self, Identity.self, Nodes.self, Tokens.self, Roster.self, Report.self, Results.self,
             Export.self, Alarms.self, HeldOut.self, Event.self, Import.self, Tally.self, Suggestions.self,
+            Migrate.self,
         ]
     )
 

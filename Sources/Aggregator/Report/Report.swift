@@ -43,12 +43,11 @@ public struct Report: Codable, Sendable {
     static func buildWithCheckins(database: some AggregatorStore, event: LoadedEvent, now: Date = Date()) throws
         -> ReportBuild
     {
-        try database.withReportSnapshot { reads in try buildOnce(reads: reads, event: event, now: now) }
+        try database.withReportSnapshot { reads in try build(reads: reads, event: event, now: now) }
     }
 
-    private static func buildOnce(reads database: any ReportReads, event: LoadedEvent, now: Date) throws
-        -> ReportBuild
-    {
+    /// The report from `reads`, which must all see one state of the store.
+    static func build(reads database: any ReportReads, event: LoadedEvent, now: Date) throws -> ReportBuild {
         let definition = event.definition
         let totals = try database.totals(eventID: definition.id)
         let roster = try database.roster()

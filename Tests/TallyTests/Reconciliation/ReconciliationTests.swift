@@ -53,14 +53,11 @@ import Testing
         }
     }
 
-    /// On both stores (issue #20): the same findings, figures, results and input digest.
-    @Test(arguments: StoreEngine.allCases) func everyKindOfFindingWithExactFigures(_ engine: StoreEngine) async throws {
-        let (main, east, west) = (TestSigner(), TestSigner(), TestSigner())
-        let bed = try StoreBed(
-            engine, eventJSON: Self.eventJSON, enrolling: ["main": main, "east": east, "west": west])
+    /// The store of `bed` given what yields every kind of finding (the roster, main's and east's records, their
+    /// heartbeats, a forked batch; west's node enrolled and never heard from). Used by the copy tests too.
+    static func sendEveryKindOfFinding(to bed: StoreBed, main: TestSigner, east: TestSigner) async throws {
         let (database, intake) = (bed.store, bed.intake)
         let definition = try #require(try database.installedEvent()).definition
-
         // The roster: main lists 3 residents and 1 expert (its quota: 3 and 2), east 4 residents.
         let roster = try RosterCSV.parse(
             Data(
@@ -123,6 +120,15 @@ import Testing
         await #expect(throws: APIError.self) { try await send(fork, by: east, venue: "east") }
         try heartbeat(east, venue: "east", seq: 5, hash: String(repeating: "e", count: 64))
         // West's node is enrolled and never heard from.
+    }
+
+    /// On both stores (issue #20): the same findings, figures, results and input digest.
+    @Test(arguments: StoreEngine.allCases) func everyKindOfFindingWithExactFigures(_ engine: StoreEngine) async throws {
+        let (main, east, west) = (TestSigner(), TestSigner(), TestSigner())
+        let bed = try StoreBed(
+            engine, eventJSON: Self.eventJSON, enrolling: ["main": main, "east": east, "west": west])
+        let database = bed.store
+        try await Self.sendEveryKindOfFinding(to: bed, main: main, east: east)
 
         let report = try Report.build(database: database, event: try #require(try database.installedEvent()))
         let found = report.findings.map(Key.init)

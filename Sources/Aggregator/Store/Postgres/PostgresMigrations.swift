@@ -279,9 +279,10 @@ enum PostgresMigrations {
         ),
         // What the report reads besides the chains: the roster in force (every import kept, the newest in force; person
         // keys, never ID-card numbers), the release of a confidential event's results, and the signed tallies of
-        // departments evaluated outside the sessions (a correction is a new entry replacing one).
+        // departments evaluated outside the sessions (a correction is a new entry replacing one); and the central
+        // office's handling of suggestions, every step an appended event (`aggregator migrate` copies them).
         (
-            "v5: roster, results release, outside tallies",
+            "v5: roster, results release, outside tallies, suggestion handling",
             [
                 """
                 CREATE TABLE rosterImport (
@@ -324,7 +325,23 @@ enum PostgresMigrations {
                     replaces BIGINT UNIQUE REFERENCES outsideTally(id)
                 )
                 """,
-            ] + ["rosterImport", "rosterEntry", "resultsRelease", "outsideTally"].flatMap(appendOnly)
+                """
+                CREATE TABLE suggestionEvent (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    venue TEXT NOT NULL,
+                    seq BIGINT NOT NULL,
+                    action TEXT NOT NULL
+                        CHECK (action IN ('triage', 'answer', 'accept', 'return', 'feedback', 'outstanding')),
+                    detail TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    FOREIGN KEY (venue, seq) REFERENCES record (venue, seq)
+                )
+                """,
+                "CREATE INDEX suggestionEvent_item ON suggestionEvent (venue, seq, id)",
+            ]
+                + ["rosterImport", "rosterEntry", "resultsRelease", "outsideTally", "suggestionEvent"].flatMap(
+                    appendOnly)
         ),
         // Append new migrations here, and their line to Tests/TallyTests/Fixtures/migrations/postgres.txt.
     ]
