@@ -5,7 +5,7 @@ import Shared
 extension AggregatorCommand {
     struct Alarms: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List alarms (forked chains …) with their evidence.")
-        @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var data: StoreOption
 
         func run() throws {
             let alarms = try data.open().alarms()

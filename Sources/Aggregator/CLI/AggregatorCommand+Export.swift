@@ -17,7 +17,7 @@ extension AggregatorCommand {
         struct Tallies: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Marks per venue, session, department: venue,session,department,mark,count")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @OptionGroup var format: Format
 
             func run() throws {
@@ -31,7 +31,7 @@ extension AggregatorCommand {
 
         struct Attendance: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Check-ins: venue,session,category,checked_in")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @OptionGroup var format: Format
 
             func run() throws {
@@ -46,7 +46,7 @@ extension AggregatorCommand {
         struct Boxes: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Boxes: venue,session,box,opened,closed,issued,returned,valid,blank,spoiled")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @OptionGroup var format: Format
 
             func run() throws {

@@ -19,7 +19,7 @@ extension AggregatorCommand {
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List held-out records and any decision.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Flag(help: "Print JSON.") var json = false
 
             func run() throws {
@@ -46,7 +46,7 @@ extension AggregatorCommand {
         struct Decide: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Decide, once and attributed, whether a held-out record counts.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "Venue id.") var venue: String
             @Option(help: "Sequence number of the record in the venue's chain.") var seq: Int64
             @Flag(help: "The record counts after all (judged against the venue's records as they stand).") var count =

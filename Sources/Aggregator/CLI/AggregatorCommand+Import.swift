@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import DaemonSupport
 import Foundation
 import Shared
@@ -17,7 +18,7 @@ extension AggregatorCommand {
                 dashboard shows the records at its next change.
                 Example: aggregator import --data-dir DIR /media/usb/dongsheng.json --receipts-out receipts.json
                 """)
-        @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var data: StoreOption
         @OptionGroup var identity: IdentityKeyOption
         @Argument(help: "The file `venue-node export` wrote.") var file: String
         @Option(help: "Write the receipts for the merged batches to this file (refused if it exists).")
@@ -44,12 +45,18 @@ extension AggregatorCommand {
             } catch {
                 throw AggregatorError("\(error.description); nothing was imported")
             }
-            let key = try identity.key(dataDirectory: data.path)
-            let intake = BatchIntake(
+            try await merge(carried, into: database, event: event, key: try data.key(identity))
+        }
+
+        /// Verifies every batch, then merges them one by one, as `POST /v1/batches` does, into either store.
+        private func merge<Store: AggregatorStore>(
+            _ carried: CarriedBatches, into database: Store, event: LoadedEvent, key: Curve25519.Signing.PrivateKey
+        ) async throws {
+            let intake = Intake(
                 database: database, event: event.definition, signingKey: key,
                 maxSignatureAge: Int64(signatureMaxAgeHours) * 3600)
             let requests = carried.batches.map {
-                BatchIntake.SignedRequest(
+                SignedNodeRequest(
                     contentType: "application/json", contentDigest: $0.contentDigest,
                     signatureInput: $0.signatureInput, signature: $0.signature, body: $0.body)
             }

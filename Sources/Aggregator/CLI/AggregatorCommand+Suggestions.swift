@@ -29,7 +29,7 @@ extension AggregatorCommand {
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List suggestions from every venue.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Option(help: "Only this venue's.") var venue: String?
             @Option(help: "Only those concerning or assigned to this department.") var department: String?
             @Option(help: "Only those of this topic.") var topic: String?
@@ -75,7 +75,7 @@ extension AggregatorCommand {
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "One suggestion with its whole history (JSON).")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "VENUE/SEQ") var id: String
 
             func run() throws {
@@ -86,7 +86,7 @@ extension AggregatorCommand {
         struct Triage: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Triage a new suggestion: assign it (转办), forward it (转阅), a duplicate, or inadmissible.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "VENUE/SEQ") var id: String
             @Option(help: "转办: the lead department.") var assign: String?
             @Option(help: "转办: a co-handling department (repeat for several).") var co: [String] = []
@@ -125,7 +125,7 @@ extension AggregatorCommand {
         struct Answer: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record the lead department's answer to a suggestion assigned to it.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "VENUE/SEQ") var id: String
             @Option(help: "The answering department (the lead).") var department: String
             @Option(help: "The answer.") var text: String
@@ -141,7 +141,7 @@ extension AggregatorCommand {
         struct Review: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Accept a department's answer (the suggestion is closed) or send it back with a note.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "VENUE/SEQ") var id: String
             @Flag(help: "Accept the answer.") var accept = false
             @Option(help: "Send the answer back, saying why.") var sendBack: String?
@@ -158,7 +158,7 @@ extension AggregatorCommand {
         struct Feedback: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Record the citizen's feedback on the answer of a closed suggestion.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "VENUE/SEQ") var id: String
             @Option(help: "What the citizen said.") var text: String
             @Option(help: "Who records it.") var by: String
@@ -172,7 +172,7 @@ extension AggregatorCommand {
         struct Outstanding: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Mark a suggestion outstanding (优秀建议), or with --remove take the mark away.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @Argument(help: "VENUE/SEQ") var id: String
             @Flag(help: "Take the mark away.") var remove = false
             @Option(help: "Who decides.") var by: String
@@ -193,7 +193,7 @@ extension AggregatorCommand.Suggestions {
                 Terminal tables by default (Chinese; --lang en for English), --html FILE (printable), or --csv (one row
                 per suggestion with its answer, UTF-8 with BOM). Contacts are never in it.
                 """)
-        @OptionGroup var data: AggregatorDataOption
+        @OptionGroup var data: StoreOption
         @Option(help: "Write a printable HTML page to this file.") var html: String?
         @Flag(help: "One CSV row per suggestion.") var csv = false
         @Option(help: "The report's language.") var lang = LanguageArgument(.zh)

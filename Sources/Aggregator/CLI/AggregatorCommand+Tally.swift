@@ -20,7 +20,7 @@ extension AggregatorCommand {
         struct Enter: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Enter one department's tally (all marks at once).")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @OptionGroup var identity: IdentityKeyOption
             @Option(help: "Department id (one marked evaluated_outside in the event file).") var department: String
             @Option(help: "MARK=N, once per mark (marks not given count 0).") var count: [String] = []
@@ -42,7 +42,7 @@ extension AggregatorCommand {
                     counts[mark] = value
                 }
                 let (database, event) = try data.openWithEvent()
-                let key = try identity.key(dataDirectory: data.path)
+                let key = try data.key(identity)
                 let entry = try database.enterOutsideTally(
                     event: event.definition, department: department, counts: counts, source: source, by: by,
                     reason: reason, key: key)
@@ -57,7 +57,7 @@ extension AggregatorCommand {
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List every entry, replaced ones too.")
-            @OptionGroup var data: AggregatorDataOption
+            @OptionGroup var data: StoreOption
             @OptionGroup var identity: IdentityKeyOption
             @Flag(help: "Print JSON.") var json = false
 
@@ -70,7 +70,7 @@ extension AggregatorCommand {
                 }
                 if entries.isEmpty { print("no tallies entered") }
                 // The key in use here: an entry signed by another key is said so.
-                let current = try? identity.key(dataDirectory: data.path).publicKey.rawRepresentation
+                let current = try? data.key(identity).publicKey.rawRepresentation
                     .base64EncodedString()
                 for entry in entries {
                     let state =

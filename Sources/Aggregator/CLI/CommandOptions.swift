@@ -86,6 +86,17 @@ struct StoreOption: ParsableArguments {
         return store
     }
 
+    /// The aggregator's signing key: the data directory's, or on a shared database the file every replica is given.
+    func key(_ identity: IdentityKeyOption) throws -> Curve25519.Signing.PrivateKey {
+        if let path { return try identity.key(dataDirectory: path) }
+        guard identity.file != nil else {
+            throw AggregatorError(
+                "--database needs --identity-key FILE: the key file every aggregator sharing the database signs with; "
+                    + "nothing was done")
+        }
+        return try identity.key(dataDirectory: "")
+    }
+
     /// The store and the event it serves.
     func openWithEvent() throws -> (any AggregatorStore, LoadedEvent) {
         if let path { return try AggregatorDataOption(path: path).openWithEvent() }

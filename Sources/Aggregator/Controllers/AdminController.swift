@@ -4,9 +4,9 @@ import Hummingbird
 import Shared
 
 /// What an admin token may do over HTTP: issue enrolment tokens, revoke a node, fetch a venue's roster.
-struct AdminController {
-    var intake: BatchIntake
-    var hub: DashboardHub
+struct AdminController<Store: AggregatorStore> {
+    var intake: Intake<Store>
+    var hub: any ChangePublisher
 
     func addRoutes(to routes: AccessRoutes) {
         routes.group("v1/admin", access: .token(.admin))
@@ -17,28 +17,9 @@ struct AdminController {
 
     /// A one-time enrolment token for a venue: `{"venue": …, "valid_hours": …}`.
     @Sendable func issueEnrolmentToken(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable {
-            var venue: String
-            var validHours: Int?
-
-            enum CodingKeys: String, CodingKey {
-                case venue
-                case validHours = "valid_hours"
-            }
-        }
-        struct Answer: Encodable {
-            var token: String
-            var venue: String
-            var validHours: Int
-
-            enum CodingKeys: String, CodingKey {
-                case token, venue
-                case validHours = "valid_hours"
-            }
-        }
         var request = request
         let body = try await request.jsonBody(
-            Body.self, what: "an enrolment token request",
+            IssueEnrolmentTokenBody.self, what: "an enrolment token request",
             expected: "{\"venue\": …, \"valid_hours\": 1…720}")
         let hours = body.validHours ?? 24
         guard (1...720).contains(hours) else {
@@ -48,21 +29,21 @@ struct AdminController {
         let token: String
         do {
             token = try await offload {
-                try database.issueEnrolmentToken(venue: body.venue, validFor: Int64(hours) * 3600)
+                try database.issueEnrolmentToken(venue: body.venue, validFor: Int64(hours) * 3600, now: Date())
             }
         } catch let error as AggregatorError {
             // The venue is not in the installed event (the hours were checked above).
             throw APIError(.unprocessableContent, .unknownVenue, error.description)
         }
-        return try JSONResponse.make(Answer(token: token, venue: body.venue, validHours: hours), status: .created)
+        return try JSONResponse.make(
+            IssueEnrolmentTokenAnswer(token: token, venue: body.venue, validHours: hours), status: .created)
     }
 
     /// Revokes a node's key: `{"reason": …}`. Nothing it signs is accepted afterwards.
     @Sendable func revoke(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable { var reason: String }
         let id = try context.parameters.require("id")
         var request = request
-        let body = try await request.jsonBody(Body.self, what: "a revocation", expected: "{\"reason\": \"…\"}")
+        let body = try await request.jsonBody(RevokeBody.self, what: "a revocation", expected: "{\"reason\": \"…\"}")
         guard !body.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw APIError(.badRequest, .invalidBody, "a revocation needs a reason")
         }
@@ -98,3 +79,26 @@ struct AdminController {
             body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
     }
 }
+
+private struct IssueEnrolmentTokenBody: Decodable {
+    var venue: String
+    var validHours: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case venue
+        case validHours = "valid_hours"
+    }
+}
+
+private struct IssueEnrolmentTokenAnswer: Encodable {
+    var token: String
+    var venue: String
+    var validHours: Int
+
+    enum CodingKeys: String, CodingKey {
+        case token, venue
+        case validHours = "valid_hours"
+    }
+}
+
+private struct RevokeBody: Decodable { var reason: String }

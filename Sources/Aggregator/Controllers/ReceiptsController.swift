@@ -6,8 +6,8 @@ import Shared
 /// The published receipts of phone ballots (issue #16), open to anyone once the results are released (at once for an
 /// event whose results are not confidential): `/receipts`, a page where a representative types the receipt their
 /// phone showed, or reads a venue's whole list; `/v1/receipts`, the same list as JSON. Receipts only: never a mark.
-struct ReceiptsController {
-    var intake: BatchIntake
+struct ReceiptsController<Store: AggregatorStore> {
+    var intake: Intake<Store>
 
     func addRoutes(to routes: AccessRoutes) {
         routes.group(access: .open)
@@ -15,7 +15,9 @@ struct ReceiptsController {
             .get("v1/receipts", use: list)
     }
 
-    static let notReleased = "the receipts of phone ballots are published with the results, which are not released yet"
+    static var notReleased: String {
+        "the receipts of phone ballots are published with the results, which are not released yet"
+    }
 
     @Sendable func list(_ request: Request, context: TallyRequestContext) async throws -> Response {
         let intake = self.intake
@@ -25,11 +27,7 @@ struct ReceiptsController {
             return try intake.database.phoneReceipts(venue: venue)
         }
         guard let receipts else { throw APIError(.forbidden, .resultsConfidential, Self.notReleased) }
-        struct Body: Encodable {
-            var event: String
-            var receipts: [PublishedReceipt]
-        }
-        return try JSONResponse.make(Body(event: intake.event.id, receipts: receipts))
+        return try JSONResponse.make(ListBody(event: intake.event.id, receipts: receipts))
     }
 
     @Sendable func page(_ request: Request, context: TallyRequestContext) async throws -> Response {
@@ -170,4 +168,9 @@ enum ReceiptsPage {
 
             """
     }
+}
+
+private struct ListBody: Encodable {
+    var event: String
+    var receipts: [PublishedReceipt]
 }

@@ -7,8 +7,8 @@ import Shared
 /// The central office's handling of suggestions over HTTP (issue #17): the officer (an admin token) lists, triages
 /// and reviews; a department (its own token) sees only what is assigned to it and answers. Every step is an appended
 /// event; a refused step changes nothing (`422 suggestion_refused`, `403 forbidden`, `404 not_found`).
-struct SuggestionsController {
-    var intake: BatchIntake
+struct SuggestionsController<Store: AggregatorStore> {
+    var intake: Intake<Store>
 
     func addRoutes(to routes: AccessRoutes) {
         routes.group("v1/suggestions", access: .token(.admin))
@@ -31,17 +31,19 @@ struct SuggestionsController {
     }
 
     /// The largest body of a step: an answer or a note of 4,000 characters, in any script.
-    static let maxBodyBytes = 65_536
+    static var maxBodyBytes: Int { 65_536 }
 
     /// The page holds no data (everything on it comes from the API, with the token typed in): served to anyone, never
     /// framed, running no script but its own.
-    static let pageHeaders: HTTPFields = [
-        .cacheControl: "no-store",
-        HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
-        HTTPField.Name("Content-Security-Policy")!:
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            + "frame-ancestors 'none'",
-    ]
+    static var pageHeaders: HTTPFields {
+        [
+            .cacheControl: "no-store",
+            HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            HTTPField.Name("Content-Security-Policy")!:
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                + "frame-ancestors 'none'",
+        ]
+    }
 
     @Sendable func page(_ request: Request, context: TallyRequestContext) async throws -> Response {
         var headers = Self.pageHeaders
@@ -157,19 +159,9 @@ struct SuggestionsController {
     /// `{"decision": "assign", "lead": "D01", "co": ["D02"], "due": "2026-12-31", "by": "王芳"}`, or `"forward"` with
     /// `"departments"`, `"duplicate"` with `"of"`, `"inadmissible"` with `"reason"`.
     @Sendable func triage(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable, Sendable {
-            var decision: String
-            var lead: String?
-            var co: [String]?
-            var due: String?
-            var departments: [String]?
-            var of: String?
-            var reason: String?
-            var by: String
-        }
         let event = intake.event
         return try await step(
-            request, context, Body.self, what: "a triage",
+            request, context, TriageBody.self, what: "a triage",
             expected: #"{"decision": "assign|forward|duplicate|inadmissible", …, "by": "…"}"#
         ) { database, id, body in
             let triage: SuggestionTriage
@@ -197,13 +189,9 @@ struct SuggestionsController {
 
     /// `{"accept": true, "by": …}` or `{"accept": false, "note": "…", "by": …}`.
     @Sendable func review(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable, Sendable {
-            var accept: Bool
-            var note: String?
-            var by: String
-        }
         return try await step(
-            request, context, Body.self, what: "a review", expected: #"{"accept": true|false, "note": "…", "by": "…"}"#
+            request, context, ReviewBody.self, what: "a review",
+            expected: #"{"accept": true|false, "note": "…", "by": "…"}"#
         ) { database, id, body in
             try database.reviewSuggestion(id, accept: body.accept, note: body.note, by: body.by)
         }
@@ -219,12 +207,8 @@ struct SuggestionsController {
 
     /// `{"outstanding": true|false, "by": …}`.
     @Sendable func outstanding(_ request: Request, context: TallyRequestContext) async throws -> Response {
-        struct Body: Decodable, Sendable {
-            var outstanding: Bool
-            var by: String
-        }
         return try await step(
-            request, context, Body.self, what: "an outstanding mark",
+            request, context, OutstandingBody.self, what: "an outstanding mark",
             expected: #"{"outstanding": true|false, "by": "…"}"#
         ) { database, id, body in
             try database.markSuggestionOutstanding(id, body.outstanding, by: body.by)
@@ -241,7 +225,7 @@ struct SuggestionsController {
     /// threads, and the item as it then stands answered (a refusal as its HTTP answer, nothing changed).
     private func step<Body: Decodable & Sendable>(
         _ request: Request, _ context: TallyRequestContext, _ type: Body.Type, what: String, expected: String,
-        _ apply: @escaping @Sendable (AggregatorDatabase, String, Body) throws -> Void
+        _ apply: @escaping @Sendable (Store, String, Body) throws -> Void
     ) async throws -> Response {
         let id = try Self.id(context)
         var request = request
@@ -286,7 +270,7 @@ struct SuggestionsController {
     }
 
     /// The item as the department sees it; 403 when it is not assigned to it.
-    private static func assigned(_ id: String, to department: String, _ database: AggregatorDatabase) throws
+    private static func assigned(_ id: String, to department: String, _ database: Store) throws
         -> SuggestionItem
     {
         // The same answer for an item that does not exist: a department learns nothing of others' items.
@@ -323,4 +307,26 @@ struct SuggestionsController {
             }
         }
     }
+}
+
+private struct TriageBody: Decodable, Sendable {
+    var decision: String
+    var lead: String?
+    var co: [String]?
+    var due: String?
+    var departments: [String]?
+    var of: String?
+    var reason: String?
+    var by: String
+}
+
+private struct ReviewBody: Decodable, Sendable {
+    var accept: Bool
+    var note: String?
+    var by: String
+}
+
+private struct OutstandingBody: Decodable, Sendable {
+    var outstanding: Bool
+    var by: String
 }

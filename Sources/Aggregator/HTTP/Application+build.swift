@@ -31,10 +31,10 @@ public func buildRouter(
 }
 
 /// The routes an aggregator on the shared PostgreSQL store serves (issue #20; docs/scale.md): what nodes call
-/// (batches, heartbeats, enrolments, their reads), health, readiness and metrics, and what the central office reads
-/// (the dashboard and its stream, totals, reconciliation, results). `hub` is told of changes through `publisher`
-/// (`PostgresChangeFeed`: those made through every aggregator). What needs the rest of the store on PostgreSQL
-/// (suggestions, receipts, the admin API) is not served here yet.
+/// (batches, heartbeats, enrolments, their reads), health, readiness and metrics, and everything the central office
+/// uses (the admin API, totals, reconciliation, results, suggestions, receipts, the dashboard and its stream): the same
+/// routes as `buildRouter`'s. `hub` is told of changes through `publisher` (`PostgresChangeFeed`: those made through
+/// every aggregator).
 public func buildSharedRouter<Store: AggregatorStore>(
     intake: Intake<Store>, settings: AggregatorSettings, hub: DashboardHub, publisher: any ChangePublisher,
     metrics: IngestMetrics, declared: ((_ routes: [DeclaredRoute]) -> Void)? = nil
@@ -52,7 +52,10 @@ public func buildSharedRouter<Store: AggregatorStore>(
     IngestController(intake: intake, maxBodyBytes: settings.maxBodyBytes, hub: publisher, metrics: metrics)
         .addRoutes(to: routes)
     NodeReadController(intake: intake).addRoutes(to: routes)
+    AdminController(intake: intake, hub: publisher).addRoutes(to: routes)
     ResultsController(intake: intake).addRoutes(to: routes)
+    SuggestionsController(intake: intake).addRoutes(to: routes)
+    ReceiptsController(intake: intake).addRoutes(to: routes)
     DashboardController(intake: intake, hub: hub).addRoutes(to: routes)
     declared?(routes.declared)
     return router

@@ -62,10 +62,7 @@ public struct OutsideTallyRefusal: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(code.rawValue): \(message); nothing was saved" }
 }
 
-extension AggregatorDatabase {
-    /// Largest count one mark may have: anything larger is a typing mistake.
-    public static let maximumOutsideCount = 1_000_000
-
+extension AggregatorStore {
     /// Enters the tally of `department`, signed with `key`. A department that has one already needs `reason`: the new
     /// entry replaces the one in effect (append-only, both kept).
     @discardableResult
@@ -91,8 +88,9 @@ extension AggregatorDatabase {
                     .unknownMark,
                     "unknown mark \"\(mark)\"; the event's marks are: " + event.marks.map(\.id).joined(separator: ", "))
             }
-            guard (0...Self.maximumOutsideCount).contains(count) else {
-                throw refuse(.badCount, "\(mark)=\(count): a count is between 0 and \(Self.maximumOutsideCount)")
+            guard (0...AggregatorDatabase.maximumOutsideCount).contains(count) else {
+                throw refuse(
+                    .badCount, "\(mark)=\(count): a count is between 0 and \(AggregatorDatabase.maximumOutsideCount)")
             }
         }
         guard counts.values.reduce(0, +) > 0 else { throw refuse(.noBallots, "the counts add up to 0") }
@@ -101,13 +99,9 @@ extension AggregatorDatabase {
         let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !source.isEmpty else { throw refuse(.missingField, "say where the counts come from (--source)") }
         guard !by.isEmpty else { throw refuse(.missingField, "say who enters them (--by)") }
-        return try writer.write { db in
-            let current = try Int64.fetchOne(
-                db,
-                sql: """
-                    SELECT id FROM outsideTally t WHERE department = ?
-                    AND NOT EXISTS (SELECT 1 FROM outsideTally r WHERE r.replaces = t.id)
-                    """, arguments: [department])
+        return try withOffice(writing: true, venue: nil) { office in
+            let db = office.transaction
+            let current = try db.outsideTallyInEffect(department: department)
             if current != nil, reason?.isEmpty ?? true {
                 throw refuse(
                     .alreadyEntered,
@@ -121,15 +115,18 @@ extension AggregatorDatabase {
             let json = try JSONCoding.string(entry)
             let signature = try key.signature(for: Data(json.utf8)).base64EncodedString()
             let publicKey = key.publicKey.rawRepresentation.base64EncodedString()
-            try db.execute(
-                sql:
-                    "INSERT INTO outsideTally (department, entry, signature, publicKey, replaces) VALUES (?, ?, ?, ?, ?)",
-                arguments: [department, json, signature, publicKey, current])
+            let id = try db.insertOutsideTally(
+                department: department, entry: json, signature: signature, publicKey: publicKey, replaces: current)
             return OutsideTally(
-                id: db.lastInsertedRowID, entry: entry, signature: signature, publicKey: publicKey, verified: true,
+                id: id, entry: entry, signature: signature, publicKey: publicKey, verified: true,
                 replacedBy: nil)
         }
     }
+}
+
+extension AggregatorDatabase {
+    /// Largest count one mark may have: anything larger is a typing mistake.
+    public static let maximumOutsideCount = 1_000_000
 
     /// Every entry, oldest first, each checked against the key that signed it.
     public func outsideTallies() throws -> [OutsideTally] {

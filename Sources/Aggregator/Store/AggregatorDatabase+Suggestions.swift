@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Shared
 
 /// A suggestion (意见建议) as the central office handles it (issue #17): the form as the venue recorded it, and where
@@ -120,22 +119,24 @@ public enum SuggestionTriage: Sendable, Equatable {
     case inadmissible(reason: String)
 }
 
-extension AggregatorDatabase {
+extension AggregatorStore {
     /// Every suggestion in effect (a corrected one as its replacement), with its handling, in venue and record order.
     public func suggestions() throws -> [SuggestionItem] {
-        try writer.read { db in try Self.suggestions(db) }
+        try withOffice(writing: false, venue: nil) { try AggregatorDatabase.suggestions($0.transaction) }
     }
 
     /// One suggestion, `venue/seq`.
     public func suggestion(_ id: String) throws -> SuggestionItem {
-        try writer.read { db in try Self.suggestion(id, db: db) }
+        try withOffice(writing: false, venue: nil) { try AggregatorDatabase.suggestion(id, db: $0.transaction) }
     }
 
     /// The suggestions assigned to `department` (as lead or co-handler) or passed on to it for reading (转阅), as it
     /// may see them.
     public func suggestions(department: String) throws -> [SuggestionItem] {
-        try suggestions().filter { Self.isAssigned($0, to: department) || $0.forwardedTo.contains(department) }
-            .map { $0.forDepartment(department) }
+        try suggestions().filter {
+            AggregatorDatabase.isAssigned($0, to: department) || $0.forwardedTo.contains(department)
+        }
+        .map { $0.forDepartment(department) }
     }
 
     /// The officer's triage of a new suggestion. Refused (nothing changes) unless it is new, or for unknown
@@ -143,29 +144,33 @@ extension AggregatorDatabase {
     public func triageSuggestion(_ id: String, _ triage: SuggestionTriage, by actor: String, event: EventDefinition)
         throws
     {
-        let actor = try Self.checkedActor(actor)
-        try writer.write { db in
-            let item = try Self.suggestion(id, db: db)
-            try Self.refuseVoided(item)
+        let actor = try AggregatorDatabase.checkedActor(actor)
+        try withOffice(writing: true, venue: nil) { office in
+            let db = office.transaction
+            let item = try AggregatorDatabase.suggestion(id, db: db)
+            try AggregatorDatabase.refuseVoided(item)
             // A new item, or one assigned and not answered (to a department that turns out not to be the right one).
             guard item.status == .new || item.status == .assigned else {
                 throw AggregatorError(
-                    "suggestion \(id) is \(item.status.rawValue): it was triaged already (\(Self.last(item)))")
+                    "suggestion \(id) is \(item.status.rawValue): it was triaged already (\(AggregatorDatabase.last(item)))"
+                )
             }
             var detail: [String: String] = [:]
             switch triage {
             case .forward(let departments):
-                try Self.checkDepartments(departments, event: event)
+                try AggregatorDatabase.checkDepartments(departments, event: event)
                 detail = ["decision": "forward", "departments": departments.joined(separator: ",")]
             case .assign(let lead, let coHandlers, let due):
-                try Self.checkDepartments([lead] + coHandlers, event: event)
+                try AggregatorDatabase.checkDepartments([lead] + coHandlers, event: event)
                 guard !coHandlers.contains(lead) else {
                     throw AggregatorError("department \(lead) leads: it cannot also be a co-handler")
                 }
-                guard Self.isDate(due) else { throw AggregatorError("due date \"\(due)\" is not YYYY-MM-DD") }
+                guard AggregatorDatabase.isDate(due) else {
+                    throw AggregatorError("due date \"\(due)\" is not YYYY-MM-DD")
+                }
                 detail = ["decision": "assign", "lead": lead, "co": coHandlers.joined(separator: ","), "due": due]
             case .duplicate(let of):
-                let original = try Self.suggestion(of, db: db)
+                let original = try AggregatorDatabase.suggestion(of, db: db)
                 guard original.id != item.id else {
                     throw AggregatorError("suggestion \(id) cannot be a duplicate of itself")
                 }
@@ -176,20 +181,23 @@ extension AggregatorDatabase {
                 }
                 detail = ["decision": "duplicate", "of": original.id]
             case .inadmissible(let reason):
-                detail = ["decision": "inadmissible", "reason": try Self.checkedText(reason, field: "reason")]
+                detail = [
+                    "decision": "inadmissible", "reason": try AggregatorDatabase.checkedText(reason, field: "reason"),
+                ]
             }
-            try Self.append(item, action: "triage", detail: detail, actor: actor, db: db)
+            try AggregatorDatabase.append(item, action: "triage", detail: detail, actor: actor, db: db)
         }
     }
 
     /// A department's answer to a suggestion assigned to it as lead, waiting for one (assigned or sent back).
     public func answerSuggestion(_ id: String, department: String, answer: String, by actor: String) throws {
-        let actor = try Self.checkedActor(actor)
-        let answer = try Self.checkedText(answer, field: "answer")
-        try writer.write { db in
-            let item = try Self.suggestion(id, db: db)
-            try Self.refuseVoided(item)
-            guard Self.isAssigned(item, to: department) else {
+        let actor = try AggregatorDatabase.checkedActor(actor)
+        let answer = try AggregatorDatabase.checkedText(answer, field: "answer")
+        try withOffice(writing: true, venue: nil) { office in
+            let db = office.transaction
+            let item = try AggregatorDatabase.suggestion(id, db: db)
+            try AggregatorDatabase.refuseVoided(item)
+            guard AggregatorDatabase.isAssigned(item, to: department) else {
                 throw AggregatorError.forbidden("suggestion \(id) is not assigned to department \(department)")
             }
             guard item.lead == department else {
@@ -200,26 +208,28 @@ extension AggregatorDatabase {
                 throw AggregatorError(
                     "suggestion \(id) is \(item.status.rawValue): "
                         + (item.status == .answered
-                            ? "its answer waits for the officer" : "it takes no answer (\(Self.last(item)))"))
+                            ? "its answer waits for the officer"
+                            : "it takes no answer (\(AggregatorDatabase.last(item)))"))
             }
-            try Self.append(
+            try AggregatorDatabase.append(
                 item, action: "answer", detail: ["answer": answer, "department": department], actor: actor, db: db)
         }
     }
 
     /// The officer accepts a department's answer (the item is closed) or sends it back with a note.
     public func reviewSuggestion(_ id: String, accept: Bool, note: String?, by actor: String) throws {
-        let actor = try Self.checkedActor(actor)
-        let note = try note.map { try Self.checkedText($0, field: "note") }
+        let actor = try AggregatorDatabase.checkedActor(actor)
+        let note = try note.map { try AggregatorDatabase.checkedText($0, field: "note") }
         if !accept, note == nil { throw AggregatorError("sending an answer back needs a note saying why") }
-        try writer.write { db in
-            let item = try Self.suggestion(id, db: db)
-            try Self.refuseVoided(item)
+        try withOffice(writing: true, venue: nil) { office in
+            let db = office.transaction
+            let item = try AggregatorDatabase.suggestion(id, db: db)
+            try AggregatorDatabase.refuseVoided(item)
             guard item.status == .answered else {
                 throw AggregatorError(
                     "suggestion \(id) is \(item.status.rawValue): only an answered suggestion is accepted or sent back")
             }
-            try Self.append(
+            try AggregatorDatabase.append(
                 item, action: accept ? "accept" : "return", detail: note.map { ["note": $0] } ?? [:], actor: actor,
                 db: db)
         }
@@ -227,35 +237,40 @@ extension AggregatorDatabase {
 
     /// The citizen's feedback on the answer (逐条答复、反馈), once the item is closed.
     public func recordSuggestionFeedback(_ id: String, feedback: String, by actor: String) throws {
-        let actor = try Self.checkedActor(actor)
-        let feedback = try Self.checkedText(feedback, field: "feedback")
-        try writer.write { db in
-            let item = try Self.suggestion(id, db: db)
+        let actor = try AggregatorDatabase.checkedActor(actor)
+        let feedback = try AggregatorDatabase.checkedText(feedback, field: "feedback")
+        try withOffice(writing: true, venue: nil) { office in
+            let db = office.transaction
+            let item = try AggregatorDatabase.suggestion(id, db: db)
             guard item.status == .closed else {
                 throw AggregatorError(
                     "suggestion \(id) is \(item.status.rawValue): feedback is recorded once its answer is accepted")
             }
-            try Self.append(item, action: "feedback", detail: ["feedback": feedback], actor: actor, db: db)
+            try AggregatorDatabase.append(
+                item, action: "feedback", detail: ["feedback": feedback], actor: actor, db: db)
         }
     }
 
     /// Marks a suggestion outstanding (优秀建议), or takes the mark away.
     public func markSuggestionOutstanding(_ id: String, _ outstanding: Bool, by actor: String) throws {
-        let actor = try Self.checkedActor(actor)
-        try writer.write { db in
-            let item = try Self.suggestion(id, db: db)
-            try Self.refuseVoided(item)
+        let actor = try AggregatorDatabase.checkedActor(actor)
+        try withOffice(writing: true, venue: nil) { office in
+            let db = office.transaction
+            let item = try AggregatorDatabase.suggestion(id, db: db)
+            try AggregatorDatabase.refuseVoided(item)
             guard ![.duplicate, .inadmissible].contains(item.status) else {
                 throw AggregatorError("suggestion \(id) is \(item.status.rawValue): it cannot be marked outstanding")
             }
             guard item.outstanding != outstanding else {
                 throw AggregatorError("suggestion \(id) is \(outstanding ? "already" : "not") marked outstanding")
             }
-            try Self.append(
+            try AggregatorDatabase.append(
                 item, action: "outstanding", detail: ["outstanding": outstanding ? "yes" : "no"], actor: actor, db: db)
         }
     }
+}
 
+extension AggregatorDatabase {
     // MARK: - Reading
 
     static func isAssigned(_ item: SuggestionItem, to department: String) -> Bool {
@@ -272,30 +287,19 @@ extension AggregatorDatabase {
     /// The items: one per suggestion form first recorded at a venue, named by that record and carrying its handling,
     /// with the content of the record now in effect (a correction's replacement). A suggestion voided after its handling
     /// began stays listed, marked `voided`, so that no handling is lost from sight.
-    private static func suggestions(_ db: Database) throws -> [SuggestionItem] {
+    fileprivate static func suggestions(_ db: any OfficeTransaction) throws -> [SuggestionItem] {
         var events: [String: [SuggestionItem.Event]] = [:]
-        for row in try Row.fetchAll(
-            db, sql: "SELECT id, venue, seq, action, detail, actor, at FROM suggestionEvent ORDER BY id")
-        {
-            let detail = try JSONDecoder().decode([String: String].self, from: Data((row["detail"] as String).utf8))
-            events["\(row["venue"] as String)/\(row["seq"] as Int64)", default: []].append(
-                .init(id: row["id"], action: row["action"], detail: detail, actor: row["actor"], at: row["at"]))
+        for row in try db.suggestionEvents() {
+            let detail = try JSONDecoder().decode([String: String].self, from: Data(row.detail.utf8))
+            events["\(row.venue)/\(row.seq)", default: []].append(
+                .init(id: row.id, action: row.action, detail: detail, actor: row.actor, at: row.at))
         }
         // Every suggestion form and correction, in venue and record order: a correction's item is its target's.
         var items: [String: SuggestionItem] = [:]
         var order: [String] = []
         var root: [String: Int64] = [:]
-        for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT venue, seq, payload FROM record r WHERE kind IN ('form', 'correction')
-                  AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
-                ORDER BY venue, seq
-                """)
-        {
-            let venue: String = row["venue"]
-            let seq: Int64 = row["seq"]
-            let payload = try RecordPayload.decode(json: row["payload"])
+        try db.formsAndCorrections { venue, seq, json in
+            let payload = try RecordPayload.decode(json: json)
             switch payload {
             case .form(let form) where form.form == .suggestion:
                 let id = "\(venue)/\(seq)"
@@ -303,7 +307,7 @@ extension AggregatorDatabase {
                 order.append(id)
                 items[id] = item(form, venue: venue, seq: seq, events: events[id] ?? [])
             case .correction(let correction):
-                guard let first = root["\(venue)/\(correction.target)"] else { continue }
+                guard let first = root["\(venue)/\(correction.target)"] else { return }
                 let id = "\(venue)/\(first)"
                 root["\(venue)/\(seq)"] = first
                 if case .form(let form)? = correction.replacement, form.form == .suggestion {
@@ -314,7 +318,7 @@ extension AggregatorDatabase {
                     items[id]?.voidedBy = seq
                 }
             default:
-                continue
+                return
             }
         }
         return order.compactMap { id in
@@ -323,7 +327,7 @@ extension AggregatorDatabase {
         }
     }
 
-    private static func suggestion(_ id: String, db: Database) throws -> SuggestionItem {
+    fileprivate static func suggestion(_ id: String, db: any OfficeTransaction) throws -> SuggestionItem {
         let parts = id.split(separator: "/", maxSplits: 1)
         guard parts.count == 2, let seq = Int64(parts[1]), String(seq) == parts[1], seq > 0 else {
             throw AggregatorError(
@@ -337,7 +341,7 @@ extension AggregatorDatabase {
     }
 
     /// The item the events make of a form: replayed in order.
-    private static func item(
+    fileprivate static func item(
         _ form: RecordPayload.Form, venue: String, seq: Int64, events: [SuggestionItem.Event]
     ) -> SuggestionItem {
         var item = SuggestionItem(
@@ -380,27 +384,26 @@ extension AggregatorDatabase {
 
     // MARK: - Writing
 
-    private static func append(
-        _ item: SuggestionItem, action: String, detail: [String: String], actor: String, db: Database
+    fileprivate static func append(
+        _ item: SuggestionItem, action: String, detail: [String: String], actor: String, db: any OfficeTransaction
     ) throws {
-        let json = String(decoding: try JSONCoding.data(detail), as: UTF8.self)
-        try db.execute(
-            sql: "INSERT INTO suggestionEvent (venue, seq, action, detail, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [item.venue, item.seq, action, json, actor, timestamp()])
+        try db.appendSuggestionEvent(
+            venue: item.venue, seq: item.seq, action: action,
+            detail: String(decoding: try JSONCoding.data(detail), as: UTF8.self), actor: actor, at: timestamp())
     }
 
-    private static func refuseVoided(_ item: SuggestionItem) throws {
+    fileprivate static func refuseVoided(_ item: SuggestionItem) throws {
         if let by = item.voidedBy {
             throw AggregatorError("suggestion \(item.id) was voided by record \(by) of its venue: nothing more is done")
         }
     }
 
-    private static func last(_ item: SuggestionItem) -> String {
+    fileprivate static func last(_ item: SuggestionItem) -> String {
         guard let event = item.events.last else { return "no event" }
         return "\(event.action) by \(event.actor) at \(event.at)"
     }
 
-    private static func checkDepartments(_ departments: [String], event: EventDefinition) throws {
+    fileprivate static func checkDepartments(_ departments: [String], event: EventDefinition) throws {
         for department in departments where !event.departments.contains(where: { $0.id == department }) {
             throw AggregatorError(
                 "unknown department \(department); the departments are: "
@@ -411,7 +414,7 @@ extension AggregatorDatabase {
         }
     }
 
-    private static func checkedActor(_ actor: String) throws -> String {
+    fileprivate static func checkedActor(_ actor: String) throws -> String {
         let actor = actor.trimmingCharacters(in: .whitespaces)
         guard !actor.isEmpty, actor.count <= 96 else {
             throw AggregatorError("say who acts (a name of 1…96 characters)")
@@ -422,7 +425,7 @@ extension AggregatorDatabase {
 
     /// Free text of the handling (an answer, a note, a reason): not empty, at most 4,000 characters, its ID-card and
     /// telephone numbers masked as a suggestion's are.
-    private static func checkedText(_ text: String, field: String) throws -> String {
+    fileprivate static func checkedText(_ text: String, field: String) throws -> String {
         let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw AggregatorError("the \(field) is empty") }
         guard text.count <= RecordPayload.Form.maximumTextLength else {

@@ -118,12 +118,6 @@ extension AggregatorDatabase {
         return found
     }
 
-    /// The role of a presented token in force (nil for an unknown or revoked token).
-    public func role(ofToken token: String) throws -> Role? {
-        if case .valid(let role) = try check(bearerToken: token) { return role }
-        return nil
-    }
-
     /// A bearer token as `aggregator tokens list` shows it (never the token itself: only its hash is kept).
     public struct TokenListing: Sendable, Equatable {
         public var id: Int64
@@ -200,4 +194,12 @@ extension AggregatorDatabase {
     }
 
     static func tokenHash(_ token: String) -> String { SHA256.hash(data: Data(token.utf8)).hexString }
+}
+
+extension AggregatorStore {
+    /// The role of a presented token in force (nil for an unknown or revoked token).
+    public func role(ofToken token: String) throws -> Role? {
+        if case .valid(let role) = try check(bearerToken: token) { return role }
+        return nil
+    }
 }

@@ -32,9 +32,8 @@ public protocol IngestStore: Sendable {
 }
 
 /// What else both stores answer: the event, the nodes, the records, alarms and totals as an operator and the checks
-/// read them back, tokens, the roster, the report and the dashboard. What only the SQLite store holds so far
-/// (suggestions, held-out decisions, outside tallies entered) moves here as the PostgreSQL store gains it
-/// (docs/scale.md).
+/// read them back, tokens, the roster, the report and the dashboard, and the central office's acts (`withOffice`:
+/// held-out decisions, suggestions, outside tallies, receipts), each written once for both.
 public protocol AggregatorStore: IngestStore, ReportReads {
     func install(event: LoadedEvent, json: Data) throws
     func installedEvent() throws -> LoadedEvent?
@@ -71,6 +70,9 @@ public protocol AggregatorStore: IngestStore, ReportReads {
     func reportKey(event: LoadedEvent) throws -> String
     /// The last report built, reused while its inputs are unchanged (`cachedBuild`).
     var reports: ReportCache { get }
+    /// Runs `body` in one transaction for the central office's acts (held-out decisions, suggestions, outside tallies,
+    /// receipts): `writing`, and with `venue` as a merge of that venue does (one after the other), or reading.
+    func withOffice<T>(writing: Bool, venue: String?, _ body: (Office) throws -> T) throws -> T
 }
 
 extension AggregatorDatabase: AggregatorStore {}

@@ -191,15 +191,19 @@ import Testing
 
     /// The 办理情况报告 counts what the items are, checked here item by item: on time, late, overdue, pending, by venue,
     /// lead department and topic; the CSV has one row per item and the page never a contact.
-    @Test func theHandlingReportCountsEveryItemOnce() async throws {
+    /// On both stores (issue #20): the handling is the office's acts, written once.
+    @Test(arguments: StoreEngine.allCases) func theHandlingReportCountsEveryItemOnce(_ engine: StoreEngine) async throws
+    {
         let (east, west) = (TestSigner(), TestSigner())
-        let (database, intake) = try Fixtures.aggregator(
+        let bed = try StoreBed(
+            engine,
             eventJSON: FormRecordTests.eventJSON.replacingOccurrences(
                 of: #"{"id": "east", "name": "东区分会场", "kind": "branch"}"#,
                 with:
                     #"{"id": "east", "name": "东区分会场", "kind": "branch"}, {"id": "west", "name": "西区分会场", "kind": "branch"}"#
             ),
             enrolling: ["east": east, "west": west])
+        let (database, intake) = (bed.store, bed.intake)
         func send(_ signer: TestSigner, venue: String, count: Int) async throws {
             let records = Fixtures.chain(
                 [.boxClosed(.init(session: "S1", box: "E1", issued: 0, returned: 0, forms: ["suggestion": count]))]
@@ -213,7 +217,7 @@ import Testing
         }
         try await send(east, venue: "east", count: 5)
         try await send(west, venue: "west", count: 2)
-        let event = intake.event
+        let event = try #require(try database.installedEvent()).definition
         let officer = "王芳"
         // east/2: answered on time and closed; east/3: answered late; east/4: overdue; east/5: pending;
         // east/6: forwarded; west/2: duplicate of east/2; west/3: not triaged.

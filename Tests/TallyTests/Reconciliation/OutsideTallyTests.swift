@@ -15,9 +15,12 @@ import Testing
             #"{"id": "D03", "name": "市公安局", "group": "G2"}, {"id": "D09", "name": "市机关事务局", "group": "G2", "evaluated_outside": true}"#
     )
 
-    @Test func anOutsideDepartmentIsEnteredSignedAndRankedWithTheOthers() async throws {
+    /// On both stores (issue #20).
+    @Test(arguments: StoreEngine.allCases)
+    func anOutsideDepartmentIsEnteredSignedAndRankedWithTheOthers(_ engine: StoreEngine) async throws {
         let east = TestSigner()
-        let (database, intake) = try Fixtures.aggregator(eventJSON: Self.eventJSON, enrolling: ["east": east])
+        let bed = try StoreBed(engine, eventJSON: Self.eventJSON, enrolling: ["east": east])
+        let (database, intake) = (bed.store, bed.intake)
         let event = try EventDefinition.load(data: Data(Self.eventJSON.utf8))
         let key = Curve25519.Signing.PrivateKey()
 
@@ -98,10 +101,17 @@ import Testing
 
         // Entries are append-only; one changed behind the database's back no longer verifies and stops counting.
         func execute(_ sql: String) throws {
-            try database.writerForTests.write { db in try db.execute(sql: sql) }
+            switch engine {
+            case .sqlite:
+                try (database as? AggregatorDatabase)?.writerForTests.write { db in try db.execute(sql: sql) }
+            case .postgres: _ = try PostgresServer.start().query(try #require(bed.url), sql)
+            }
         }
-        #expect(throws: DatabaseError.self) { try execute("UPDATE outsideTally SET entry = entry") }
-        try execute("DROP TRIGGER outsideTally_is_append_only_update")
+        #expect(throws: (any Error).self) { try execute("UPDATE outsideTally SET entry = entry") }
+        try execute(
+            engine == .sqlite
+                ? "DROP TRIGGER outsideTally_is_append_only_update"
+                : "DROP TRIGGER outsideTally_is_append_only ON outsideTally")
         try execute(
             "UPDATE outsideTally SET entry = replace(entry, '\"satisfied\":9', '\"satisfied\":90') WHERE id = \(corrected.id)"
         )

@@ -180,6 +180,63 @@ import Testing
         }
     }
 
+    /// The central office's commands on the shared database (`--database URL`), as on a data directory: the roster,
+    /// the report, releases, exports, alarms, held-out records, outside tallies (signed with the shared key), suggestions.
+    @Test func theCentralOfficesCommandsWorkOnTheSharedDatabase() async throws {
+        let harness = try ProcessHarness()
+        defer { harness.cleanUp() }
+        var replicas = try await Replicas(harness)
+        defer { replicas.stop() }
+        let url = replicas.url
+        try replicas.createNode(aggregator: "http://127.0.0.1:\(replicas.ports[0])")
+        for box in 1...2 { try replicas.record(box) }
+        try replicas.sync()
+        func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessHarness.Output {
+            let output = try harness.runWith(environment: environment, "aggregator", arguments)
+            #expect(output.status == 0, "\(arguments): \(output.stderr)")
+            return output
+        }
+
+        // The roster: imported once for every replica, each venue's part exported from it.
+        let rows = (1...3).map { "E\($0),代表\($0),\(IDNumbers.make(40 + $0)),resident,east,S1" }
+        let roster = try harness.write(
+            (["rep_id,name,id_number,category,venue,sessions"] + rows).joined(separator: "\n") + "\n", to: "roster.csv")
+        let secret = ["SANMIN_ROSTER_SECRET": Data(repeating: 9, count: 32).base64EncodedString()]
+        #expect(
+            try run(["roster", "import", "--database", url, roster], environment: secret).stdout.contains("east: 3"))
+        let exported = try run(["roster", "export", "--database", url, "--venue", "east"]).stdout
+        #expect(exported.split(separator: "\n").count == 4 && !exported.contains(IDNumbers.make(41)))
+
+        // The report and the exports read the shared database.
+        let report = try run(["report", "--database", url, "--json"]).stdout
+        #expect(report.contains(#""seq" : 2"#), "\(report)")
+        #expect(try run(["export", "boxes", "--database", url, "--csv"]).stdout.contains("east,S1,B2,1,0"))
+        #expect(try run(["alarms", "--database", url]).status == 0)
+        #expect(try run(["held-out", "list", "--database", url]).status == 0)
+        #expect(try run(["suggestions", "list", "--database", url]).status == 0)
+        #expect(
+            try run(["results", "release", "--database", url, "--by", "监督检查组"]).stdout == "results released by 监督检查组\n")
+        #expect(try run(["results", "release", "--database", url, "--by", "又一次"]).stdout.contains("already released"))
+
+        // An outside tally is signed with the key every replica has: without it, refused.
+        let key = harness.workDirectory.appending(path: "keys/aggregator.key").path
+        let unsigned = try harness.run(
+            "aggregator",
+            [
+                "tally", "enter", "--database", url, "--department", "D01", "--count", "satisfied=1", "--source", "x",
+                "--by", "王芳",
+            ])
+        #expect(unsigned.status != 0 && unsigned.stderr.contains("--database needs --identity-key FILE"))
+        let inSessions = try harness.run(
+            "aggregator",
+            [
+                "tally", "enter", "--database", url, "--identity-key", key, "--department", "D01", "--count",
+                "satisfied=1", "--source", "x", "--by", "王芳",
+            ])
+        #expect(inSessions.status != 0 && inSessions.stderr.contains("evaluated_in_sessions"), "\(inSessions.stderr)")
+        #expect(try run(["tally", "list", "--database", url, "--identity-key", key]).stdout == "no tallies entered\n")
+    }
+
     @Test func serveOnADatabaseNeedsTheSharedIdentityKey() throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
@@ -196,7 +253,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: harness.workDirectory.appending(path: "a").path))
     }
 
-    @Test func anAggregatorOnADatabaseServesNodesTheDashboardAndReportsEachWithItsAccessRule() throws {
+    /// The same routes as one aggregator on SQLite, each with the same access rule (`RouteAccessTests.expected`).
+    @Test func anAggregatorOnADatabaseServesEveryRouteWithItsAccessRule() throws {
         var routes: [DeclaredRoute] = []
         let store = try PostgresStore(url: try PostgresServer.start().createDatabase())
         defer { store.close() }
@@ -205,18 +263,7 @@ import Testing
             intake: Intake(database: store, event: Fixtures.smallEvent), settings: AggregatorSettings(), hub: hub,
             publisher: hub, metrics: IngestMetrics()
         ) { routes = $0 }
-        #expect(
-            Set(routes.map(\.description)) == [
-                "GET /healthz (open)", "GET /readyz (observer token)", "GET /metrics (observer token)",
-                "POST /v1/batches (node signature)", "POST /v1/heartbeats (node signature)",
-                "POST /v1/enrolments (node signature)", "GET /v1/identity (open)",
-                "GET /v1/heads (node signature or observer token)",
-                "GET /v1/nodes/{id}/cursor (node signature or observer token)",
-                "GET /v1/nodes/{id}/records (node signature or observer token)",
-                "GET /v1/totals (observer token)", "GET /v1/reconciliation (observer token)",
-                "GET /v1/results (observer token)", "GET / (observer token)", "GET /v1/dashboard (observer token)",
-                "GET /dashboard (observer token (header or ?token=))",
-                "GET /v1/events (observer token (header or ?token=))",
-            ])
+        #expect(Set(routes.map(\.description)) == RouteAccessTests.expected)
+        #expect(routes.count == RouteAccessTests.expected.count)
     }
 }

@@ -285,7 +285,14 @@ import Testing
         #expect(try database.totals(eventID: "test-2026").attendance.first?.checkedIn == 2)
     }
 
-    @Test func aRecordAnOlderReleaseWroteThatBreaksARuleIsHeldOutUntilAnAdminDecides() async throws {
+    /// On both stores (issue #20): the decisions are the office's acts, written once.
+    @Test(arguments: StoreEngine.allCases)
+    func aRecordAnOlderReleaseWroteThatBreaksARuleIsHeldOutUntilAnAdminDecides(_ engine: StoreEngine) async throws {
+        let bed = try StoreBed(engine, enrolling: ["east": signer])
+        let database = bed.store
+        func send(_ records: [ChainedRecord]) async throws -> BatchAck {
+            try await signer.send(records, to: bed.intake)
+        }
         // Release 1 let a ballot into a box never closed and the same person check in twice.
         let records = Self.chainV1([
             .checkin(.init(session: "S1", rep: "R1", category: "resident")),
@@ -320,7 +327,7 @@ import Testing
         _ = try await send(
             Fixtures.chain(
                 [Fixtures.validBallot(["D01": "satisfied", "D02": "satisfied"])],
-                afterSeq: 5, afterHash: try database.records(venue: "east").last!.hash))
+                afterSeq: 5, afterHash: try database.storedRecords(venue: "east").last!.hash))
         #expect(try database.totals(eventID: "test-2026") == after)
         #expect(try database.heldOutRecords().last?.rule == "ballots_over_returned")
     }
