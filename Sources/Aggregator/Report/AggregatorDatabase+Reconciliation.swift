@@ -43,7 +43,7 @@ extension AggregatorDatabase {
     private func sameSessionAndPerson(
         personOf: [String: String], _ each: (String, String, [CheckinFact]) throws -> Void
     ) throws {
-        try writer.read { db in
+        try reading { db in
             let effective = """
                 NOT EXISTS (SELECT 1 FROM supersession s WHERE s.venue = r.venue AND s.target = r.seq)
                 AND NOT EXISTS (SELECT 1 FROM heldOutNow h WHERE h.venue = r.venue AND h.seq = r.seq)
@@ -122,7 +122,7 @@ extension AggregatorDatabase {
 
     /// Every correction record, with who, when and why.
     public func correctionFacts() throws -> [CorrectionFact] {
-        try writer.read { db in
+        try reading { db in
             try Row.fetchAll(
                 db, sql: "SELECT venue, seq, payload FROM record WHERE kind = 'correction' ORDER BY venue, seq")
         }.compactMap { row in
@@ -149,7 +149,7 @@ extension AggregatorDatabase {
 
     /// The roster in force.
     public func roster() throws -> [RosterEntry] {
-        try writer.read { db in try RosterTables.current(db) }
+        try reading { db in try RosterTables.current(db) }
     }
 
     /// Imports the central roster (ID-card numbers already turned into person keys), whole or not at all.
@@ -160,7 +160,7 @@ extension AggregatorDatabase {
     /// Marks given from the listed boxes, as tallies (for results per category).
     public func boxTallies(boxes: [String]) throws -> [Totals.Tally] {
         guard !boxes.isEmpty else { return [] }
-        return try writer.read { db in
+        return try reading { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -178,7 +178,7 @@ extension AggregatorDatabase {
 
     /// The head of every venue chain: what a report was computed from.
     public func chainHeads() throws -> [ChainHead] {
-        try writer.read { db in try Self.chainHeads(db) }
+        try reading { db in try Self.chainHeads(db) }
     }
 
     /// One indexed lookup per enrolled venue (records come only from enrolled nodes), not a scan of the records.
@@ -194,7 +194,7 @@ extension AggregatorDatabase {
     private func effectivePayloads(
         kinds: [RecordPayload.Kind], _ each: (String, Int64, RecordPayload) throws -> Void
     ) throws {
-        try writer.read { db in
+        try reading { db in
             let rows = try Row.fetchCursor(
                 db,
                 sql: kinds.map { kind in

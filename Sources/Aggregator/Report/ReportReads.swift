@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Shared
 
 /// What the report and the dashboard read from the store. A store hands them out from one consistent view
@@ -46,17 +47,33 @@ public struct ReportBuild: Sendable {
 }
 
 extension AggregatorDatabase: ReportReads {
-    /// The SQLite store's reads each see the newest committed state: a report is built again when a merge moved a
-    /// chain head while it was read (merges are atomic and each moves a head, so equal heads before and after mean
-    /// one consistent state), at most five times.
+    /// One read transaction: every read `body` makes runs on its connection (`reading`), so all of them see the same
+    /// merges, however many commit meanwhile.
     public func withReportSnapshot<T>(_ body: (any ReportReads) throws -> T) throws -> T {
-        var attempt = 0
-        while true {
-            let before = try chainHeads()
-            let result = try body(self)
-            if try chainHeads() == before || attempt >= 5 { return result }
-            attempt += 1
-        }
+        try writer.read { _ in try ReportSnapshotScope.inside { try body(self) } }
+    }
+
+    /// Runs `read` in the report's snapshot when called inside `withReportSnapshot` (on its connection, in its
+    /// transaction), else in a read transaction of its own.
+    func reading<T>(_ read: (Database) throws -> T) throws -> T {
+        if ReportSnapshotScope.isInside { return try writer.unsafeReentrantRead(read) }
+        return try writer.read(read)
+    }
+}
+
+/// Whether this thread is building a report in a snapshot of the SQLite store (`withReportSnapshot` runs the build on
+/// the thread of its read, and the reads it makes there join that read).
+enum ReportSnapshotScope {
+    private static let key = "sanmin.report-snapshot"
+
+    static var isInside: Bool { Thread.current.threadDictionary[key] != nil }
+
+    static func inside<T>(_ body: () throws -> T) rethrows -> T {
+        let thread = Thread.current
+        let outer = thread.threadDictionary[key]
+        thread.threadDictionary[key] = true
+        defer { thread.threadDictionary[key] = outer }
+        return try body()
     }
 }
 

@@ -141,7 +141,7 @@ extension AggregatorDatabase {
 
     /// Why `node` may not send now (revoked, or a newer epoch enrolled for its venue), or nil if it may.
     public func fence(_ node: EnrolledNode) throws -> APIError? {
-        try writer.read { db in
+        try reading { db in
             let revocation = try Revocation.fetchOne(db, key: node.id)
             return Self.fencing(
                 node, revoked: revocation.map { ($0.revokedAt, $0.reason) },
@@ -246,13 +246,13 @@ extension AggregatorDatabase {
 
     /// What each node last said about itself, by node id.
     public func contacts() throws -> [String: NodeContact] {
-        try writer.read { db in
+        try reading { db in
             Dictionary(uniqueKeysWithValues: try NodeContact.fetchAll(db).map { ($0.nodeID, $0) })
         }
     }
 
     public func nodes() throws -> [EnrolledNode] {
-        try writer.read { db in try EnrolledNode.order(Column("venue"), Column("epoch")).fetchAll(db) }
+        try reading { db in try EnrolledNode.order(Column("venue"), Column("epoch")).fetchAll(db) }
     }
 
     /// Ids of the revoked nodes.
@@ -266,7 +266,7 @@ extension AggregatorDatabase {
 
     /// The last record held of the node's venue chain (0 and genesis when none).
     public func cursor(node: EnrolledNode) throws -> NodeCursor {
-        let head = try writer.read { db in try Self.head(db, venue: node.venue) }
+        let head = try reading { db in try Self.head(db, venue: node.venue) }
         return NodeCursor(node: node.id, venue: node.venue, epoch: node.epoch, seq: head.seq, hash: head.hash)
     }
 
@@ -278,7 +278,7 @@ extension AggregatorDatabase {
     }
 
     public func alarms() throws -> [Alarm] {
-        try writer.read { db in try Alarm.order(Column("id")).fetchAll(db) }
+        try reading { db in try Alarm.order(Column("id")).fetchAll(db) }
     }
 
     /// Records of a venue's chain from `seq` on, in order (at most `limit`).
@@ -302,7 +302,7 @@ extension AggregatorDatabase {
 
     /// When and by whom results were released, if they were.
     public func resultsRelease() throws -> (at: String, by: String)? {
-        try writer.read { db in
+        try reading { db in
             try Row.fetchOne(db, sql: "SELECT releasedAt, releasedBy FROM resultsRelease ORDER BY id LIMIT 1")
                 .map { ($0["releasedAt"], $0["releasedBy"]) }
         }

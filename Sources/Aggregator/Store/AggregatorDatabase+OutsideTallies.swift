@@ -130,7 +130,7 @@ extension AggregatorDatabase {
 
     /// Every entry, oldest first, each checked against the key that signed it.
     public func outsideTallies() throws -> [OutsideTally] {
-        try writer.read { db in
+        try reading { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM outsideTally ORDER BY id")
             var replacedBy: [Int64: Int64] = [:]
             for row in rows { if let replaces: Int64 = row["replaces"] { replacedBy[replaces] = row["id"] } }

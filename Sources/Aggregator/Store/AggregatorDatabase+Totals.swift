@@ -5,7 +5,7 @@ import Shared
 extension AggregatorDatabase {
     /// The running totals, in a stable order (venue, session, then the rest), zero rows left out.
     public func totals(eventID: String) throws -> Totals {
-        try writer.read { db in
+        try reading { db in
             let tallies = try Row.fetchAll(
                 db,
                 sql: """
@@ -48,7 +48,7 @@ extension AggregatorDatabase {
     /// The forms other than the ballot, counted (issue #17): per box and kind, and per survey question and answer;
     /// zero rows left out, in a stable order.
     public func formTotals() throws -> FormTotals {
-        try writer.read { db in
+        try reading { db in
             let boxes = try Row.fetchAll(
                 db,
                 sql: """

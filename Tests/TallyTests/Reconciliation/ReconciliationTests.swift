@@ -78,7 +78,7 @@ import Testing
                 Heartbeat(
                     node: signer.nodeID, venue: venue, headSeq: seq, headHash: hash,
                     pending: 0, freeDiskBytes: nil, version: "test", clock: "x"))
-            try intake.receiveHeartbeat(signer.request(body, path: "/v1/heartbeats"))
+            _ = try intake.receiveHeartbeat(signer.request(body, path: "/v1/heartbeats"))
         }
 
         // Main: 4 check-ins (one not on the roster), one voided; box B1 closed with 6 issued, 5 returned and 4

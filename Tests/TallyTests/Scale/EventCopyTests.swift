@@ -77,7 +77,7 @@ import Testing
         let newer = try StoreBed(.sqlite)
         let newerSource = try #require(newer.store as? AggregatorDatabase)
         try await newerSource.writerForTests.write { db in try db.execute(sql: "CREATE TABLE futureThing (x TEXT)") }
-        await #expect {
+        #expect {
             try target.copyEvent(from: newerSource)
         } throws: {
             "\($0)".contains("a table this release does not know how to copy (futureThing)")
@@ -86,7 +86,7 @@ import Testing
 
         // A database that holds anything (here: one token): refused, and it holds just that.
         _ = try target.addToken(name: "先来的", role: .admin, department: nil)
-        await #expect {
+        #expect {
             try target.copyEvent(from: source)
         } throws: {
             "\($0)".contains("is not empty (table apiToken has rows)")

@@ -144,7 +144,7 @@ import Testing
     @Test func aBatchTakenByOneAggregatorReachesTheDashboardStreamOfTheOther() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        var replicas = try await Replicas(harness)
+        let replicas = try await Replicas(harness)
         defer { replicas.stop() }
         let token = try harness.run(
             "aggregator", ["tokens", "add", "--database", replicas.url, "--role", "observer", "--name", "screen"])
@@ -185,7 +185,7 @@ import Testing
     @Test func theCentralOfficesCommandsWorkOnTheSharedDatabase() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        var replicas = try await Replicas(harness)
+        let replicas = try await Replicas(harness)
         defer { replicas.stop() }
         let url = replicas.url
         try replicas.createNode(aggregator: "http://127.0.0.1:\(replicas.ports[0])")

@@ -101,7 +101,7 @@ extension PostgresStore {
                     unsafeSQL: """
                         INSERT INTO \(table) OVERRIDING SYSTEM VALUE
                         SELECT * FROM json_populate_recordset(NULL::"\(schema.replacingOccurrences(of: "\"", with: "\"\""))".\(table), $1::json)
-                        """, binds: try bindings(json)))
+                        """, binds: bindings(json)))
             chunk = []
         }
         while let row = try cursor.next() {
@@ -125,9 +125,9 @@ extension PostgresStore {
         return count
     }
 
-    private static func bindings(_ json: String) throws -> PostgresBindings {
+    private static func bindings(_ json: String) -> PostgresBindings {
         var bindings = PostgresBindings()
-        try bindings.append(json, context: .default)
+        bindings.append(json)
         return bindings
     }
 
