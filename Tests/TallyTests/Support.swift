@@ -218,6 +218,18 @@ extension MessageSignature.Headers {
     }
 }
 
+extension Fixtures {
+    /// Where the browser tests keep their screenshots (`DASHBOARD_SCREENSHOTS=DIR`, default .build/artifacts), made if
+    /// missing.
+    static func screenshots() throws -> URL {
+        let directory = URL(
+            filePath: ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"]
+                ?? root.appending(path: ".build/artifacts").path)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+}
+
 extension TestSigner {
     /// Sends `records` as one signed batch of `venue` to `intake`.
     func send(_ records: [ChainedRecord], venue: String = "east", to intake: any IntakeUnderTest) async throws

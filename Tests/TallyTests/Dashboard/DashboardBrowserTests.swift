@@ -12,10 +12,7 @@ import Testing
     func theDashboardUpdatesLiveWithoutAReloadAndSwitchesToEnglish() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let artefacts = URL(
-            filePath: ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"]
-                ?? Fixtures.root.appending(path: ".build/artifacts").path)
-        try FileManager.default.createDirectory(at: artefacts, withIntermediateDirectories: true)
+        let artefacts = try Fixtures.screenshots()
 
         // Given an aggregator of a confidential event and a venue node that has synced 3 check-ins
         let json = try String(contentsOf: Fixtures.example("ordos-2021"), encoding: .utf8)

@@ -27,10 +27,7 @@ import Testing
     func anOfficerAndADepartmentHandleASuggestionOnThePage() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let artefacts = URL(
-            filePath: ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"]
-                ?? Fixtures.root.appending(path: ".build/artifacts").path)
-        try FileManager.default.createDirectory(at: artefacts, withIntermediateDirectories: true)
+        let artefacts = try Fixtures.screenshots()
 
         // Given a venue whose three suggestions reached the aggregator
         let eventURL = harness.workDirectory.appending(path: "event.json")

@@ -12,10 +12,7 @@ import Testing
     func theDashboardBehindNginxKeepsUpdatingWhicheverReplicaIsKilled() async throws {
         let harness = try ProcessHarness()
         defer { harness.cleanUp() }
-        let artefacts = URL(
-            filePath: ProcessInfo.processInfo.environment["DASHBOARD_SCREENSHOTS"]
-                ?? Fixtures.root.appending(path: ".build/artifacts").path)
-        try FileManager.default.createDirectory(at: artefacts, withIntermediateDirectories: true)
+        let artefacts = try Fixtures.screenshots()
 
         // Given two replicas behind nginx, an observer's token on the shared database and a node that syncs via nginx
         var replicas = try await ReplicaServeTests.Replicas(harness)

@@ -44,12 +44,7 @@ struct PostgresReads: ReportReads {
             SELECT venue, session, department, mark, count FROM tally WHERE count != 0
             ORDER BY venue COLLATE "C", session COLLATE "C", department COLLATE "C", mark COLLATE "C"
             """
-        ).map {
-            Totals.Tally(
-                venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
-                department: try $0[2].decode(String.self), mark: try $0[3].decode(String.self),
-                count: Int(try $0[4].decode(Int64.self)))
-        }
+        ).map(Self.tally)
         let attendance = try session.rows(
             """
             SELECT venue, session, category, checkedIn FROM attendance WHERE checkedIn != 0
@@ -279,6 +274,14 @@ struct PostgresReads: ReportReads {
         }
     }
 
+    /// A row of venue, session, department, mark and count.
+    private static func tally(_ row: PostgresRandomAccessRow) throws -> Totals.Tally {
+        Totals.Tally(
+            venue: try row[0].decode(String.self), session: try row[1].decode(String.self),
+            department: try row[2].decode(String.self), mark: try row[3].decode(String.self),
+            count: Int(try row[4].decode(Int64.self)))
+    }
+
     func boxTallies(boxes: [String]) throws -> [Totals.Tally] {
         guard !boxes.isEmpty else { return [] }
         return try session.rows(
@@ -288,12 +291,7 @@ struct PostgresReads: ReportReads {
             GROUP BY venue, session, department, mark
             ORDER BY venue COLLATE "C", session COLLATE "C", department COLLATE "C", mark COLLATE "C"
             """
-        ).map {
-            Totals.Tally(
-                venue: try $0[0].decode(String.self), session: try $0[1].decode(String.self),
-                department: try $0[2].decode(String.self), mark: try $0[3].decode(String.self),
-                count: Int(try $0[4].decode(Int64.self)))
-        }
+        ).map(Self.tally)
     }
 
     func resultsRelease() throws -> (at: String, by: String)? {
