@@ -13,7 +13,8 @@ extension AggregatorCommand {
                 handling) in one transaction, and commits only once the copy is proved: the same rows in every table, \
                 the same head of every venue chain, the same report (input digest, attendance, findings, results). \
                 The aggregator must be stopped (its data directory is locked meanwhile); the database must be empty. \
-                Then serve every replica with --database URL --identity-key DIR/aggregator.key (docs/scale.md).
+                Afterwards the directory is sealed (its tables refuse every write, its commands and serve refuse it): \
+                serve every replica with --database URL --identity-key DIR/aggregator.key (docs/scale.md).
                 Example: aggregator migrate --from /var/lib/sanmin/aggregator --to postgres://tally@db1:5432/tally
                 """)
         @Option(help: ArgumentHelp("The aggregator's data directory.", valueName: "dir")) var from: String
@@ -41,6 +42,14 @@ extension AggregatorCommand {
             let target = try PostgresStore(url: to)
             defer { target.close() }
             let copy = try target.copyEvent(from: source)
+            do {
+                try "\(target.location)\n".write(toFile: data.movedMarkerPath, atomically: true, encoding: .utf8)
+            } catch {
+                // The source refuses every write already (`copyEvent` sealed it); the marker makes commands say why.
+                print(
+                    "the copy is committed, but \(data.movedMarkerPath) could not be written (\(error)): do not serve "
+                        + "\(from) again")
+            }
             print("copied \(from) into \(target.location):")
             for (table, count) in copy.rows where count > 0 { print("  \(table): \(count)") }
             print(

@@ -135,10 +135,7 @@ extension AggregatorCommand {
                 let json = try InputFile.read(event)
                 try await offload { try store.install(event: loaded, json: json) }
                 logger.notice(
-                    """
-                    serving nodes, the dashboard, totals and reports on PostgreSQL; suggestions, receipts and the admin \
-                    API are not served on PostgreSQL yet
-                    """,
+                    "serving the event from the PostgreSQL database the aggregators share",
                     metadata: ["database": "\(store.location)"])
                 let intake = Intake(
                     database: store, event: loaded.definition, signingKey: key,

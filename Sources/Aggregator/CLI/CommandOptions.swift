@@ -17,6 +17,7 @@ struct AggregatorDataOption: ParsableArguments {
     /// Opens the database; only `serve` passes `create` (every other command refuses a directory that holds
     /// no aggregator database: a mistyped --data-dir must not become a second, empty aggregator).
     func open(create: Bool = false) throws -> AggregatorDatabase {
+        try refuseIfMoved()
         if create {
             try FileManager.default.createDirectory(
                 at: URL(filePath: path), withIntermediateDirectories: true,
@@ -29,6 +30,18 @@ struct AggregatorDataOption: ParsableArguments {
 
     /// The database file in the data directory.
     var databasePath: String { URL(filePath: path).appending(path: "aggregator.sqlite").path }
+
+    /// Written by `aggregator migrate` once the directory's event is in PostgreSQL: its address (without password).
+    var movedMarkerPath: String { URL(filePath: path).appending(path: "moved-to-postgres").path }
+
+    /// Refuses a data directory whose event was moved to PostgreSQL: serving it, or writing to it, would split the
+    /// venues' records between two stores.
+    func refuseIfMoved() throws {
+        guard let address = try? String(contentsOfFile: movedMarkerPath, encoding: .utf8) else { return }
+        throw AggregatorError(
+            "the event of \(path) was moved to \(address.trimmingCharacters(in: .whitespacesAndNewlines)) "
+                + "(aggregator migrate): serve it and run commands with --database; nothing was done")
+    }
 
     /// Refuses a data directory that holds no aggregator database, naming it.
     func requireDatabase() throws {

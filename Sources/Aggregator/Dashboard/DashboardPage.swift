@@ -153,7 +153,7 @@ enum DashboardPage {
         $("session").addEventListener("change", e => { chosenSession = e.target.value; render(); });
 
         const token = params.get("token");
-        let opened = 0;
+        let opened = 0, wait = 2000;
         function listen() {
           const source = new EventSource("/v1/events" + (token ? "?token=" + encodeURIComponent(token) : ""));
           source.addEventListener("state", e => {
@@ -163,13 +163,23 @@ enum DashboardPage {
             render();
           });
           // How many times the stream was opened (reconnections after the first), for whoever inspects the page.
-          source.onopen = () => { connected = true; opened += 1; document.body.dataset.streamOpened = opened; render(); };
+          source.onopen = () => {
+            connected = true;
+            opened += 1;
+            wait = 2000;
+            document.body.dataset.streamOpened = opened;
+            render();
+          };
           source.onerror = () => {
             connected = false;
             render();
             // The browser reconnects by itself (after the server's retry: 2 s), unless the answer was not a stream
-            // (a proxy's 502 while no aggregator behind it answered): then a new stream, 2 s later.
-            if (source.readyState === EventSource.CLOSED) setTimeout(listen, 2000);
+            // (a proxy's 502 while no aggregator behind it answered, or a token refused): then a new stream, 2 s
+            // later, then waiting twice as long each time up to 30 s until one opens.
+            if (source.readyState === EventSource.CLOSED) {
+              setTimeout(listen, wait);
+              wait = Math.min(wait * 2, 30000);
+            }
           };
         }
         listen();

@@ -50,26 +50,30 @@ extension AggregatorDatabase: ReportReads {
     /// One read transaction: every read `body` makes runs on its connection (`reading`), so all of them see the same
     /// merges, however many commit meanwhile.
     public func withReportSnapshot<T>(_ body: (any ReportReads) throws -> T) throws -> T {
-        try writer.read { _ in try ReportSnapshotScope.inside { try body(self) } }
+        try writer.read { _ in try ReportSnapshotScope.inside(self) { try body(self) } }
     }
 
     /// Runs `read` in the report's snapshot when called inside `withReportSnapshot` (on its connection, in its
     /// transaction), else in a read transaction of its own.
     func reading<T>(_ read: (Database) throws -> T) throws -> T {
-        if ReportSnapshotScope.isInside { return try writer.unsafeReentrantRead(read) }
+        if ReportSnapshotScope.isInside(self) { return try writer.unsafeReentrantRead(read) }
         return try writer.read(read)
     }
 }
 
-/// Whether this thread is building a report in a snapshot of the SQLite store (`withReportSnapshot` runs the build on
-/// the thread of its read, and the reads it makes there join that read).
+/// Whether this thread is building a report in a snapshot of one SQLite store (`withReportSnapshot` runs the build on
+/// the thread of its read, and the reads of that store made there join that read; another store's do not).
 enum ReportSnapshotScope {
-    private static let key = "sanmin.report-snapshot"
+    private static func key(_ database: AggregatorDatabase) -> String {
+        "sanmin.report-snapshot.\(ObjectIdentifier(database).hashValue)"
+    }
 
-    static var isInside: Bool { Thread.current.threadDictionary[key] != nil }
+    static func isInside(_ database: AggregatorDatabase) -> Bool {
+        Thread.current.threadDictionary[key(database)] != nil
+    }
 
-    static func inside<T>(_ body: () throws -> T) rethrows -> T {
-        let thread = Thread.current
+    static func inside<T>(_ database: AggregatorDatabase, _ body: () throws -> T) rethrows -> T {
+        let (thread, key) = (Thread.current, key(database))
         let outer = thread.threadDictionary[key]
         thread.threadDictionary[key] = true
         defer { thread.threadDictionary[key] = outer }

@@ -64,6 +64,14 @@ import Testing
         #expect(try target.totals(eventID: "test-2026").boxes.contains { $0.box == "B9" && $0.opened == 1 })
         _ = try target.addToken(name: "另一块屏", role: .observer, department: nil)
         #expect(try target.tokens().map(\.id) == [1, 2])
+
+        // The source is sealed: nothing more is written there.
+        #expect {
+            try source.addToken(name: "迟到的", role: .observer, department: nil)
+        } throws: {
+            "\($0)".contains("this event was moved to \(target.location) (aggregator migrate)")
+        }
+        #expect(try source.tokens().count == 1)
     }
 
     @Test func aCopyIsRefusedIntoADatabaseThatHoldsAnythingAndFromATableItDoesNotKnow() async throws {
@@ -83,6 +91,17 @@ import Testing
             "\($0)".contains("a table this release does not know how to copy (futureThing)")
         }
         #expect(try target.installedEvent() == nil)
+
+        // A column a newer release added: refused, nothing copied.
+        try await newerSource.writerForTests.write { db in try db.execute(sql: "DROP TABLE futureThing") }
+        try await source.writerForTests.write { db in try db.execute(sql: "ALTER TABLE alarm ADD COLUMN urgency TEXT") }
+        #expect {
+            try target.copyEvent(from: source)
+        } throws: {
+            "\($0)".contains("the source's table alarm has a column urgency the database does not")
+        }
+        #expect(try target.installedEvent() == nil)
+        try await source.writerForTests.write { db in try db.execute(sql: "ALTER TABLE alarm DROP COLUMN urgency") }
 
         // A database that holds anything (here: one token): refused, and it holds just that.
         _ = try target.addToken(name: "先来的", role: .admin, department: nil)
@@ -135,6 +154,14 @@ import Testing
         #expect(
             migrated.stdout.contains("proved: 1 venue chain head(s) equal, the same report (input digest \(digest))"),
             "\(migrated.stdout)")
+
+        // The directory is not served or written any more: its commands say where the event went.
+        let moved = try harness.run(
+            "aggregator", ["tokens", "add", "--data-dir", "agg", "--role", "admin", "--name", "x"])
+        #expect(moved.status != 0)
+        #expect(moved.stderr.contains("the event of agg was moved to postgres://"), "\(moved.stderr)")
+        let again = try harness.run("aggregator", ["migrate", "--from", "agg", "--to", url])
+        #expect(again.status != 0 && again.stderr.contains("was moved to"), "\(again.stderr)")
 
         // Served from the database, signing with the directory's key: the same digest for the old token.
         let (replica, replicaPort) = try await harness.startAggregator(

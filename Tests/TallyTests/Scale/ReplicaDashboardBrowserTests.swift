@@ -52,10 +52,20 @@ import Testing
         #expect(
             try await browser.waitUntil("\(overall).dataset.totalCheckedIn === '4'", timeout: .seconds(30)) != nil,
             "the page never showed 4")
+        // And with both down for a while (nginx answers 502, and the browser gives its stream up), then back, two
+        // more show: the page opened a new stream
+        await replicas.kill(0)
+        try await Task.sleep(for: .seconds(5))
+        try await replicas.restart(0)
+        try await replicas.restart(1)
+        try await checkins(5...6)
+        #expect(
+            try await browser.waitUntil("\(overall).dataset.totalCheckedIn === '6'", timeout: .seconds(30)) != nil,
+            "the page never showed 6")
         #expect(try browser.evaluate("window.loadedOnce === true") as? Bool == true, "the page was not reloaded")
         // The page counts the stream's openings: the first, and at least one reconnection.
         let opened = Int(try browser.evaluate("document.body.dataset.streamOpened") as? String ?? "") ?? 0
-        #expect(opened >= 2, "the stream never had to reconnect")
+        #expect(opened >= 3, "the stream was not opened again after each loss")
         try browser.screenshot(to: artefacts.appending(path: "dashboard-replicas.png"))
         print("dashboard behind nginx: the stream was opened \(opened) times; \(artefacts.path)/dashboard-replicas.png")
     }

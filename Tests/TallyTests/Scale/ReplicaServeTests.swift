@@ -178,6 +178,18 @@ import Testing
             #expect(plain.text.hasPrefix("HTTP/1.1 200"), "\(plain.text)")
             #expect(plain.text.contains(#""seq":3"#) || plain.text.contains(#""held_seq":3"#), "\(path): \(plain.text)")
         }
+
+        // A command on the shared database reaches it too: the node revoked, east shows no current node.
+        let frames = stream.text.components(separatedBy: "event: state").count
+        let store = try PostgresStore(url: replicas.url)
+        defer { store.close() }
+        let id = try #require(try store.nodes().first?.id)
+        let revoked = try harness.run(
+            "aggregator", ["nodes", "revoke", "--database", replicas.url, "--node", id, "--reason", "test", "--yes"])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        stream.read(for: .seconds(20)) { stream.text.components(separatedBy: "event: state").count > frames }
+        #expect(stream.text.components(separatedBy: "event: state").count > frames, "no state after the revocation")
+        #expect(stream.text.components(separatedBy: "event: state").last?.contains(#""held_seq":0"#) == true)
     }
 
     /// The central office's commands on the shared database (`--database URL`), as on a data directory: the roster,

@@ -257,6 +257,39 @@ import Testing
         #expect(try database.records(venue: "main").isEmpty)
     }
 
+    /// The same attacks at an aggregator on the shared PostgreSQL database (issue #20): the same status and code each,
+    /// nothing changed.
+    @Test(arguments: attacks)
+    func eachAttackIsRefusedTheSameOnTheSharedDatabase(_ attack: Attack) async throws {
+        let store = try PostgresStore(url: try PostgresServer.start().createDatabase())
+        defer { store.close() }
+        let loaded = try EventDefinition.load(data: Data(Fixtures.smallEventJSON.utf8))
+        try store.install(event: loaded, json: Data(Fixtures.smallEventJSON.utf8))
+        try store.enroll(venue: "east", publicKeyBase64: node.publicKeyBase64)
+        try store.enroll(venue: "main", publicKeyBase64: revoked.publicKeyBase64)
+        try store.revoke(nodeID: revoked.nodeID, reason: "stolen")
+        let intake = Intake(database: store, event: loaded.definition)
+        _ = try await node.send(held, venue: "east", to: intake)
+        let before = (try store.totals(eventID: "test-2026"), try store.storedRecords(venue: "east"))
+        let hub = DashboardHub(database: store, logger: Logger(label: "test"))
+        let router = buildSharedRouter(
+            intake: intake, settings: AggregatorSettings(maxBodyBytes: 64 << 10), hub: hub, publisher: hub,
+            metrics: IngestMetrics())
+        let shaped = shape(attack.name)
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(
+                uri: "/v1/batches", method: .post, headers: shaped.headers, body: ByteBuffer(bytes: shaped.body)
+            ) { response in
+                #expect(response.status == attack.status)
+                let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.error.code == attack.code, "\(body.error.message)")
+            }
+        }
+        #expect(try store.totals(eventID: "test-2026") == before.0)
+        #expect(try store.storedRecords(venue: "east") == before.1)
+        #expect(try store.storedRecords(venue: "main").isEmpty)
+    }
+
     @Test func aFloodFromOneAddressIsSlowedWith429AndRetryAfterAndChangesNothing() async throws {
         let before = try database.totals(eventID: "test-2026")
         let app = try buildApplication(

@@ -5,10 +5,12 @@ import NIOCore
 import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
-/// Changes made through any aggregator sharing the database, told to every one of them (issue #20): each merge sends
-/// a notification on `channel` in its own transaction (PostgreSQL delivers it on commit, never for a merge rolled
-/// back), and `publish` sends one for everything else an aggregator takes in (heartbeats, enrolments). Every aggregator
+/// Changes made through any aggregator sharing the database, told to every one of them (issue #20): each merge, and
+/// each act of the office (through an aggregator or a command), sends a notification on `channel` in its own
+/// transaction (PostgreSQL delivers it on commit, never for one rolled back), and `publish` sends one for what an
+/// aggregator takes in besides (heartbeats, enrolments). Every aggregator
 /// listens on its own connection and tells its dashboards (`DashboardHub`, which coalesces over 100 ms): a batch
 /// committed through one aggregator reaches the dashboards attached to another within a second. The dashboards' state
 /// is built from the report cache, whose key is read from the shared database, so the same notification also makes
@@ -30,16 +32,42 @@ public final class PostgresChangeFeed: ChangePublisher, Service {
         self.logger = logger
     }
 
-    /// Tells this aggregator's dashboards at once, and the others' through the database.
+    /// A notification is being sent; `again`: another publish came meanwhile, so one more follows it.
+    private let sending = Mutex<(busy: Bool, again: Bool)>((false, false))
+
+    /// Tells this aggregator's dashboards at once, and the others' through the database: one notification at a time
+    /// (those asked for meanwhile become one more), so that a burst of heartbeats, or a database that does not
+    /// answer, never piles up waiting connections.
     public func publish() {
         hub.publish()
+        let start = sending.withLock { state -> Bool in
+            if state.busy {
+                state.again = true
+                return false
+            }
+            state.busy = true
+            return true
+        }
+        guard start else { return }
         let store = self.store
         Task {
-            do {
-                try await offload { try store.notifyChange() }
-            } catch {
-                // The other aggregators' dashboards learn of it with the next change, or when their connection is back.
-                self.logger.warning("could not notify the other aggregators", metadata: ["error": "\(error)"])
+            while true {
+                do {
+                    try await offload { try store.notifyChange() }
+                } catch {
+                    // The other aggregators' dashboards learn of it with the next change, or when their connection is
+                    // back.
+                    self.logger.warning("could not notify the other aggregators", metadata: ["error": "\(error)"])
+                }
+                let more = self.sending.withLock { state -> Bool in
+                    if state.again {
+                        state.again = false
+                        return true
+                    }
+                    state.busy = false
+                    return false
+                }
+                if !more { return }
             }
         }
     }

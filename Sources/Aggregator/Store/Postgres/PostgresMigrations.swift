@@ -280,9 +280,10 @@ enum PostgresMigrations {
         // What the report reads besides the chains: the roster in force (every import kept, the newest in force; person
         // keys, never ID-card numbers), the release of a confidential event's results, and the signed tallies of
         // departments evaluated outside the sessions (a correction is a new entry replacing one); and the central
-        // office's handling of suggestions, every step an appended event (`aggregator migrate` copies them).
+        // office's handling of suggestions, every step an appended event; phone ballots found without a scan (their
+        // receipts are published on an open route).
         (
-            "v5: roster, results release, outside tallies, suggestion handling",
+            "v5: roster, results release, outside tallies, suggestion handling, phone receipts",
             [
                 """
                 CREATE TABLE rosterImport (
@@ -339,6 +340,7 @@ enum PostgresMigrations {
                 )
                 """,
                 "CREATE INDEX suggestionEvent_item ON suggestionEvent (venue, seq, id)",
+                #"CREATE INDEX record_phone_ballot ON record (venue, seq) WHERE kind = 'ballot' AND payload LIKE '%"nonce":"%'"#,
             ]
                 + ["rosterImport", "rosterEntry", "resultsRelease", "outsideTally", "suggestionEvent"].flatMap(
                     appendOnly)

@@ -118,12 +118,15 @@ extension PostgresMergeTransaction: OfficeTransaction {
 
 extension PostgresStore {
     /// Runs `body` in one transaction: writing, under the lock of `venue` (as its merges take it) or else the
-    /// office's own lock (the office's acts one after the other, whichever aggregator or command makes them); or
-    /// reading, in one snapshot.
+    /// office's own lock (the office's acts one after the other, whichever aggregator or command makes them), and
+    /// telling every aggregator when it commits; or reading, in one snapshot.
     public func withOffice<T>(writing: Bool, venue: String?, _ body: (Office) throws -> T) throws -> T {
         if writing {
             return try connections.withTransaction(locking: venue.map { "venue " + $0 } ?? "office") { session in
-                try body(Office(transaction: PostgresMergeTransaction(session: session)))
+                let result = try body(Office(transaction: PostgresMergeTransaction(session: session)))
+                // Every aggregator's dashboards are told when it commits, whoever acted (a command too).
+                try Self.notifyChange(session)
+                return result
             }
         }
         return try connections.withTransaction(isolation: .snapshot) { session in

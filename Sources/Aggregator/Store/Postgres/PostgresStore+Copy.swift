@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import PostgresNIO
@@ -33,65 +34,138 @@ extension PostgresStore {
     /// Copies the event held by `source` (one aggregator's SQLite store) into this database, which must hold nothing
     /// yet, in one transaction: every row of every table as it is (chains and their batches with signatures, evidence,
     /// alarms, totals, ledgers, the roster's person keys, tokens as their hashes, held-out decisions, outside tallies,
-    /// suggestions and their handling). Before committing it proves the copy: the same rows in every table, the same
-    /// head of every venue chain, and the same report built from each (input digest, attendance, findings, results,
-    /// surveys), else it rolls back and nothing stays.
+    /// suggestions and their handling). It holds the source's write lock throughout, so that nothing is written to it
+    /// meanwhile (a command that tries waits, then fails). Before committing it proves the copy: every value of every
+    /// row the same (a digest of each table's rows on both sides), the same head of every venue chain, the same report
+    /// built from each and the same totals; else it rolls back and nothing stays. Once the copy is committed the source
+    /// is sealed: every table refuses new rows, changes and deletions, so that nothing can be taken in there any more
+    /// (`sealedMessage`).
     public func copyEvent(from source: AggregatorDatabase, now: Date = Date()) throws -> EventCopy {
         guard let event = try source.installedEvent() else {
             throw CopyRefusal(description: "the source holds no event: nothing to copy")
         }
-        let sourceTables = Set(
-            try source.writer.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-            })
-        if let unknown = sourceTables.subtracting(Self.copiedTables).subtracting(Self.uncopiedTables).sorted().first {
-            throw CopyRefusal(
-                description: "the source has a table this release does not know how to copy (\(unknown)): use the "
-                    + "release that wrote it; nothing was copied")
-        }
-        return try connections.withTransaction(locking: "copy") { session in
-            for table in Self.copiedTables
-            where try session.value(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table) LIMIT 1"), as: Int32.self) != nil {
+        return try source.writer.write { db in
+            let sourceTables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            if let unknown = sourceTables.subtracting(Self.copiedTables).subtracting(Self.uncopiedTables).sorted().first
+            {
                 throw CopyRefusal(
-                    description: "the database \(location) is not empty (table \(table) has rows): copy into a new, "
-                        + "empty database; nothing was copied")
+                    description: "the source has a table this release does not know how to copy (\(unknown)): use the "
+                        + "release that wrote it; nothing was copied")
             }
-            // The tables' row types named with their schema (`record` alone is PostgreSQL's pseudo-type).
-            guard let schema = try session.value("SELECT current_schema()::text", as: String.self) else {
-                throw CopyRefusal(description: "the database \(location) has no schema to copy into")
-            }
-            // One read transaction of the source: every table from the same state.
-            let rows = try source.writer.read { db in
-                try Self.copiedTables.filter(sourceTables.contains).map { table in
+            let tables = Self.copiedTables.filter(sourceTables.contains)
+            return try connections.withTransaction(locking: "copy") { session in
+                // A long transaction on purpose: none of the limits a merge's statements have.
+                for setting in ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"] {
+                    try session.execute(PostgresQuery(unsafeSQL: "SET LOCAL \(setting) = 0"))
+                }
+                for table in Self.copiedTables
+                where try session.value(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table) LIMIT 1"), as: Int32.self)
+                    != nil
+                {
+                    throw CopyRefusal(
+                        description: "the database \(location) is not empty (table \(table) has rows): copy into a "
+                            + "new, empty database; nothing was copied")
+                }
+                // The tables' row types named with their schema (`record` alone is PostgreSQL's pseudo-type).
+                guard let schema = try session.value("SELECT current_schema()::text", as: String.self) else {
+                    throw CopyRefusal(description: "the database \(location) has no schema to copy into")
+                }
+                let columns = try Self.columns(of: tables, source: db, target: session)
+                let rows = try tables.map { table in
                     (table, try Self.copy(table: table, schema: schema, from: db, to: session))
                 }
+                // Identity columns continue after the ids copied.
+                for (table, columns) in columns {
+                    for column in columns where column.isIdentity {
+                        try session.execute(
+                            PostgresQuery(
+                                unsafeSQL: """
+                                    SELECT setval(pg_get_serial_sequence('\(table.lowercased())', '\(column.name)'),
+                                                  MAX("\(column.name)"))
+                                    FROM \(table) HAVING MAX("\(column.name)") IS NOT NULL
+                                    """))
+                    }
+                }
+                let copy = try ReportSnapshotScope.inside(source) {
+                    try Self.prove(
+                        copied: rows, columns: columns, event: event, source: (source, db), target: session, now: now)
+                }
+                try Self.seal(tables, db: db, movedTo: location)
+                return copy
             }
-            // Identity columns continue after the ids copied.
-            for row in try session.rows(
-                """
-                SELECT table_name::text, column_name::text FROM information_schema.columns
-                WHERE table_schema = current_schema() AND is_identity = 'YES'
-                """)
-            {
-                let (table, column) = (try row[0].decode(String.self), try row[1].decode(String.self))
-                try session.execute(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'), MAX(\(column)))
-                            FROM \(table) HAVING MAX(\(column)) IS NOT NULL
-                            """))
-            }
-            return try Self.prove(copied: rows, event: event, source: source, target: session, now: now)
         }
     }
 
-    /// Copies one table, a thousand rows a statement (PostgreSQL turns each JSON row into the table's row type, by
-    /// column name). The rows copied.
+    /// What a sealed source says to whatever tries to write to it.
+    static func sealedMessage(_ location: PostgresLocation) -> String {
+        "this event was moved to \(location) (aggregator migrate): nothing more is taken in here; serve and run "
+            + "commands with --database"
+    }
+
+    /// Triggers on every table that refuse any new row, change or deletion (inside the copy's transaction of the
+    /// source: they stand once the copy is committed, and not at all if it is not).
+    private static func seal(_ tables: [String], db: Database, movedTo location: PostgresLocation) throws {
+        let message = sealedMessage(location).replacingOccurrences(of: "'", with: "''")
+        for table in tables {
+            for action in ["INSERT", "UPDATE", "DELETE"] {
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER sanmin_moved_\(table)_\(action.lowercased()) BEFORE \(action) ON \(table)
+                        BEGIN SELECT RAISE(ABORT, '\(message)'); END
+                        """)
+            }
+        }
+    }
+
+    /// A column copied: its name as PostgreSQL has it, its type there, and whether it is an identity.
+    struct CopiedColumn {
+        var name: String
+        var type: String
+        var isIdentity: Bool
+    }
+
+    /// Each table's columns in the source's order, refused unless the target has every one of them (a value in a column
+    /// the target lacks would be dropped without a word).
+    private static func columns(of tables: [String], source db: Database, target session: PostgresSession) throws
+        -> [(String, [CopiedColumn])]
+    {
+        try tables.map { table in
+            var target: [String: (type: String, identity: Bool)] = [:]
+            for row in try session.rows(
+                """
+                SELECT column_name::text, data_type::text, is_identity::text FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = \(table.lowercased())
+                """)
+            {
+                target[try row[0].decode(String.self)] = (
+                    try row[1].decode(String.self), try row[2].decode(String.self) == "YES"
+                )
+            }
+            let names = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map {
+                ($0["name"] as String).lowercased()
+            }
+            return (
+                table,
+                try names.map { name in
+                    guard let found = target[name] else {
+                        throw CopyRefusal(
+                            description: "the source's table \(table) has a column \(name) the database does not: "
+                                + "use the release that wrote it; nothing was copied")
+                    }
+                    return CopiedColumn(name: name, type: found.type, isIdentity: found.identity)
+                }
+            )
+        }
+    }
+
+    /// Copies one table, up to a thousand rows or about 4 MB a statement (PostgreSQL turns each JSON row into the
+    /// table's row type, by column name). The rows copied.
     private static func copy(table: String, schema: String, from db: Database, to session: PostgresSession) throws
         -> Int
     {
         let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM \(table)")
         var chunk: [[String: Any]] = []
+        var bytes = 0
         var count = 0
         func flush() throws {
             guard !chunk.isEmpty else { return }
@@ -102,24 +176,27 @@ extension PostgresStore {
                         INSERT INTO \(table) OVERRIDING SYSTEM VALUE
                         SELECT * FROM json_populate_recordset(NULL::"\(schema.replacingOccurrences(of: "\"", with: "\"\""))".\(table), $1::json)
                         """, binds: bindings(json)))
-            chunk = []
+            (chunk, bytes) = ([], 0)
         }
         while let row = try cursor.next() {
             var object: [String: Any] = [:]
             for (column, value) in row {
                 // PostgreSQL folds the column names to lower case.
-                object[column.lowercased()] =
-                    switch value.storage {
-                    case .null: NSNull()
-                    case .int64(let integer): integer
-                    case .double(let double): double
-                    case .string(let string): string
-                    case .blob(let data): "\\x" + data.map { String(format: "%02x", $0) }.joined()
-                    }
+                switch value.storage {
+                case .null: object[column.lowercased()] = NSNull()
+                case .int64(let integer): object[column.lowercased()] = integer
+                case .double(let double): object[column.lowercased()] = double
+                case .string(let string):
+                    object[column.lowercased()] = string
+                    bytes += string.utf8.count
+                case .blob(let data):
+                    object[column.lowercased()] = "\\x" + data.map { String(format: "%02x", $0) }.joined()
+                    bytes += data.count * 2
+                }
             }
             chunk.append(object)
             count += 1
-            if chunk.count == 1_000 { try flush() }
+            if chunk.count == 1_000 || bytes > 4 << 20 { try flush() }
         }
         try flush()
         return count
@@ -131,29 +208,29 @@ extension PostgresStore {
         return bindings
     }
 
-    /// The same rows in every table, the same chain heads, the same report; else the copy is refused.
+    /// Every value of every row the same on both sides (a digest of each table), the same chain heads, the same report
+    /// and totals; else the copy is refused. Runs inside the source's write transaction and the report's snapshot
+    /// scope: the source's reads are made on its writer's connection.
     private static func prove(
-        copied rows: [(String, Int)], event: LoadedEvent, source: AggregatorDatabase, target session: PostgresSession,
-        now: Date
+        copied rows: [(String, Int)], columns: [(String, [CopiedColumn])], event: LoadedEvent,
+        source: (store: AggregatorDatabase, db: Database), target session: PostgresSession, now: Date
     ) throws -> EventCopy {
         func refuse(_ what: String) -> CopyRefusal {
-            CopyRefusal(
-                description: "the copy does not match the source (\(what)): nothing was copied. Was the source "
-                    + "changed meanwhile? Stop its aggregator and run the command again")
+            CopyRefusal(description: "the copy does not match the source (\(what)): nothing was copied")
         }
-        for (table, count) in rows {
-            let sourceCount = try source.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)")
-            }
-            let targetCount = try session.value(
-                PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"), as: Int64.self)
-            guard sourceCount == count, targetCount.map(Int.init) == count else {
-                throw refuse("\(table): \(sourceCount ?? 0) rows in the source, \(targetCount ?? 0) copied")
+        let copied = Dictionary(uniqueKeysWithValues: rows)
+        for (table, columns) in columns {
+            let ours = try TableDigest(source.db, table: table, columns: columns)
+            let theirs = try TableDigest(session, table: table, columns: columns)
+            guard ours.rows == copied[table], ours == theirs else {
+                throw refuse(
+                    "table \(table): \(ours.rows) rows in the source, \(theirs.rows) copied, or a value differs")
             }
         }
         let target = PostgresReads(session: session)
-        let heads = try source.chainHeads()
+        let heads = try source.store.chainHeads()
         guard try target.chainHeads() == heads else { throw refuse("the chain heads differ") }
-        let sourceBuild = try source.withReportSnapshot { try Report.build(reads: $0, event: event, now: now) }
+        let sourceBuild = try Report.build(reads: source.store, event: event, now: now)
         let targetBuild = try Report.build(reads: target, event: event, now: now)
         let (theirs, ours) = (sourceBuild.report, targetBuild.report)
         guard ours.inputDigest == theirs.inputDigest else { throw refuse("the report's input digest differs") }
@@ -172,5 +249,51 @@ extension PostgresStore {
             throw refuse("the totals differ")
         }
         return EventCopy(rows: rows, heads: heads, inputDigest: ours.inputDigest)
+    }
+}
+
+/// The rows of a table, as a digest that does not depend on their order: each row rendered the same way on both
+/// engines (each value length-prefixed, NULL apart, booleans as 0 and 1, bytes in hex), hashed (SHA-256), and the
+/// hashes added up in four 64-bit lanes.
+struct TableDigest: Equatable {
+    var rows = 0
+    var lanes: [UInt64] = [0, 0, 0, 0]
+
+    private mutating func add(_ rendered: String) {
+        rows += 1
+        let hash = Array(SHA256.hash(data: Data(rendered.utf8)))
+        for lane in 0..<4 {
+            let word = hash[lane * 8..<lane * 8 + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            lanes[lane] &+= word
+        }
+    }
+
+    init(_ db: Database, table: String, columns: [PostgresStore.CopiedColumn]) throws {
+        let rendered = columns.map { column -> String in
+            let name = "\"\(column.name)\""
+            let value =
+                switch column.type {
+                case "boolean": "CASE WHEN \(name) != 0 THEN '1' ELSE '0' END"
+                case "bytea": "'x' || lower(hex(\(name)))"
+                default: "length(CAST(\(name) AS TEXT)) || ':' || CAST(\(name) AS TEXT)"
+                }
+            return "CASE WHEN \(name) IS NULL THEN '-' ELSE \(value) END"
+        }.joined(separator: " || '|' || ")
+        let cursor = try String.fetchCursor(db, sql: "SELECT \(rendered) FROM \(table)")
+        while let row = try cursor.next() { add(row) }
+    }
+
+    init(_ session: PostgresSession, table: String, columns: [PostgresStore.CopiedColumn]) throws {
+        let rendered = columns.map { column -> String in
+            let name = "\"\(column.name)\""
+            let value =
+                switch column.type {
+                case "boolean": "CASE WHEN \(name) THEN '1' ELSE '0' END"
+                case "bytea": "'x' || encode(\(name), 'hex')"
+                default: "length(\(name)::text) || ':' || \(name)::text"
+                }
+            return "CASE WHEN \(name) IS NULL THEN '-' ELSE \(value) END"
+        }.joined(separator: " || '|' || ")
+        try session.forEachRow("SELECT \(rendered) FROM \(table)") { row in add(try row[0].decode(String.self)) }
     }
 }

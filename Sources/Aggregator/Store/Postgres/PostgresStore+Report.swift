@@ -153,14 +153,14 @@ struct PostgresReads: ReportReads {
                 WHERE importID = (SELECT MAX(id) FROM rosterImport) ORDER BY repID, venue COLLATE "C"
             ),
             checkin AS (
-                SELECT r.venue, r.seq, r.payload::jsonb ->> 'session' AS session,
-                       r.payload::jsonb ->> 'person' AS person, r.payload::jsonb ->> 'rep' AS rep
+                SELECT r.venue, r.seq, r.payload::json ->> 'session' AS session,
+                       r.payload::json ->> 'person' AS person, r.payload::json ->> 'rep' AS rep
                 FROM record r WHERE r.kind = 'checkin' AND \(effective)
                 UNION ALL
-                SELECT r.venue, r.seq, r.payload::jsonb #>> '{replacement,session}',
-                       r.payload::jsonb #>> '{replacement,person}', r.payload::jsonb #>> '{replacement,rep}'
+                SELECT r.venue, r.seq, r.payload::json #>> '{replacement,session}',
+                       r.payload::json #>> '{replacement,person}', r.payload::json #>> '{replacement,rep}'
                 FROM record r
-                WHERE r.kind = 'correction' AND r.payload::jsonb #>> '{replacement,kind}' = 'checkin' AND \(effective)
+                WHERE r.kind = 'correction' AND r.payload::json #>> '{replacement,kind}' = 'checkin' AND \(effective)
             )
             SELECT c.venue, c.seq, c.session, COALESCE(c.person, roster.personKey) AS person
             FROM checkin c LEFT JOIN roster ON roster.repID = c.rep
@@ -330,16 +330,17 @@ extension PostgresStore: ReportReads {
     public func resultsRelease() throws -> (at: String, by: String)? { try reading { try $0.resultsRelease() } }
 
     /// What the report is computed from, in one string (as `AggregatorDatabase.reportKey`): read from the database
-    /// every aggregator shares, so a merge through another aggregator changes it too.
+    /// every aggregator shares, so a merge through another aggregator changes it too. Rows counted rather than their
+    /// largest id: ids are handed out when rows are inserted, not in the order their transactions commit.
     public func reportKey(event: LoadedEvent) throws -> String {
         try reading { reads in
             let heads = try reads.chainHeads().map { "\($0.venue) \($0.seq) \($0.hash)" }
             let row = try reads.session.rows(
                 """
-                SELECT concat_ws(' ', (SELECT MAX(id) FROM alarm), (SELECT MAX(id) FROM heldOutDecision),
+                SELECT concat_ws(' ', (SELECT COUNT(*) FROM alarm), (SELECT COUNT(*) FROM heldOutDecision),
                        (SELECT COUNT(*) FROM node), (SELECT COUNT(*) FROM revocation),
-                       (SELECT MAX(id) FROM rosterImport), (SELECT MAX(id) FROM eventVersion),
-                       (SELECT MAX(id) FROM resultsRelease), (SELECT MAX(id) FROM outsideTally)),
+                       (SELECT MAX(id) FROM rosterImport), (SELECT COUNT(*) FROM eventVersion),
+                       (SELECT COUNT(*) FROM resultsRelease), (SELECT COUNT(*) FROM outsideTally)),
                        (SELECT string_agg(nodeID || ' ' || lastContactAt || ' ' || coalesce(declaredSeq::text, '') || ' '
                                           || coalesce(declaredHash, ''), ';' ORDER BY nodeID) FROM nodeContact)
                 """
@@ -374,6 +375,7 @@ extension PostgresStore: ReportReads {
                         AS u(rep, name, person, category, venue, sessions, card, reserve)
                     """)
             }
+            try Self.notifyChange(session)
         }
     }
 
@@ -384,6 +386,7 @@ extension PostgresStore: ReportReads {
             try session.execute(
                 "INSERT INTO resultsRelease (releasedAt, releasedBy) VALUES (\(AggregatorDatabase.timestamp()), \(name))"
             )
+            try Self.notifyChange(session)
         }
     }
 }

@@ -15,9 +15,9 @@ import Synchronization
 ///   aggregators);
 /// - heartbeats seen are a table, so a heartbeat replayed to another aggregator is recognised.
 ///
-/// Built so far: everything `Intake` needs (batches, heartbeats, signed reads), enrolment and API tokens, the roster,
-/// the results release, the report and the dashboard (`PostgresReads`, one snapshot). Not yet: suggestions, held-out
-/// decisions, entering outside tallies (docs/scale.md).
+/// Everything the SQLite store holds, in the same tables: the intake's reads and writes, tokens, the roster, the
+/// results release, the report and the dashboard (`PostgresReads`, one snapshot), the office's acts
+/// (`PostgresMergeTransaction: OfficeTransaction`), and a copy of an event from a SQLite store (`copyEvent`).
 public final class PostgresStore: Sendable {
     let connections: PostgresConnections
     /// The last report built, reused while its inputs are unchanged (`cachedBuild`).
@@ -202,7 +202,9 @@ public final class PostgresStore: Sendable {
         let key = try AggregatorDatabase.enrollableKey(publicKeyBase64)
         try AggregatorDatabase.checkVenue(venue, of: try installedEvent())
         return try connections.withTransaction(locking: "venue " + venue) { session in
-            try Self.insertNode(session, venue: venue, key: key)
+            let node = try Self.insertNode(session, venue: venue, key: key)
+            try Self.notifyChange(session)
+            return node
         }
     }
 
@@ -245,6 +247,7 @@ public final class PostgresStore: Sendable {
                 ON CONFLICT DO NOTHING
                 """)
             guard inserted.metadata.rows == 1 else { throw AggregatorError("node \(nodeID) is already revoked") }
+            try Self.notifyChange(session)
         }
     }
 
