@@ -41,15 +41,13 @@ extension AggregatorCommand {
             let source = try data.open()
             let target = try PostgresStore(url: to)
             defer { target.close() }
-            let copy = try target.copyEvent(from: source)
-            do {
-                try "\(target.location)\n".write(toFile: data.movedMarkerPath, atomically: true, encoding: .utf8)
-            } catch {
-                // The source refuses every write already (`copyEvent` sealed it); the marker makes commands say why.
-                print(
-                    "the copy is committed, but \(data.movedMarkerPath) could not be written (\(error)): do not serve "
-                        + "\(from) again")
-            }
+            // The marker is written once the source is sealed and before the copy is committed (`copyEvent`).
+            let copy = try target.copyEvent(
+                from: source,
+                moved: {
+                    try "\(target.location)\n".write(toFile: data.movedMarkerPath, atomically: true, encoding: .utf8)
+                },
+                unmoved: { try? FileManager.default.removeItem(atPath: data.movedMarkerPath) })
             print("copied \(from) into \(target.location):")
             for (table, count) in copy.rows where count > 0 { print("  \(table): \(count)") }
             print(

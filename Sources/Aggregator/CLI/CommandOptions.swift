@@ -25,7 +25,14 @@ struct AggregatorDataOption: ParsableArguments {
         } else {
             try requireDatabase()
         }
-        return try AggregatorDatabase(path: databasePath, create: create)
+        let database = try AggregatorDatabase(path: databasePath, create: create)
+        // Sealed by `aggregator migrate` (its marker lost): refused the same.
+        if try database.isSealed() {
+            throw AggregatorError(
+                "the event of \(path) was moved to PostgreSQL (aggregator migrate; its database is sealed): serve it and "
+                    + "run commands with --database; nothing was done")
+        }
+        return database
     }
 
     /// The database file in the data directory.

@@ -65,7 +65,7 @@ extension AggregatorDatabase: ReportReads {
 /// the thread of its read, and the reads of that store made there join that read; another store's do not).
 enum ReportSnapshotScope {
     private static func key(_ database: AggregatorDatabase) -> String {
-        "sanmin.report-snapshot.\(ObjectIdentifier(database).hashValue)"
+        "sanmin.report-snapshot.\(ObjectIdentifier(database))"
     }
 
     static func isInside(_ database: AggregatorDatabase) -> Bool {

@@ -308,6 +308,11 @@ extension AggregatorDatabase {
         }
     }
 
+    /// Whether `aggregator migrate` sealed this database (its event is in PostgreSQL now): it takes nothing in.
+    public func isSealed() throws -> Bool {
+        try writer.read { db in try PostgresStore.isSealed(db) }
+    }
+
     /// The database answers and is fully migrated (`/readyz`).
     public func isReady() -> Bool {
         (try? writer.read { db in try Self.migrator.hasCompletedMigrations(db) }) ?? false

@@ -162,6 +162,10 @@ import Testing
         #expect(moved.stderr.contains("the event of agg was moved to postgres://"), "\(moved.stderr)")
         let again = try harness.run("aggregator", ["migrate", "--from", "agg", "--to", url])
         #expect(again.status != 0 && again.stderr.contains("was moved to"), "\(again.stderr)")
+        // Its marker lost, the sealed database is still refused.
+        try FileManager.default.removeItem(at: harness.workDirectory.appending(path: "agg/moved-to-postgres"))
+        let sealed = try harness.run("aggregator", ["report", "--data-dir", "agg"])
+        #expect(sealed.status != 0 && sealed.stderr.contains("its database is sealed"), "\(sealed.stderr)")
 
         // Served from the database, signing with the directory's key: the same digest for the old token.
         let (replica, replicaPort) = try await harness.startAggregator(

@@ -40,60 +40,133 @@ extension PostgresStore {
     /// built from each and the same totals; else it rolls back and nothing stays. Once the copy is committed the source
     /// is sealed: every table refuses new rows, changes and deletions, so that nothing can be taken in there any more
     /// (`sealedMessage`).
-    public func copyEvent(from source: AggregatorDatabase, now: Date = Date()) throws -> EventCopy {
+    ///
+    /// The order makes every failure fail closed: the seal is committed in the source before the copy is committed in
+    /// PostgreSQL (and `moved` is called in between, for the caller's marker). If PostgreSQL refuses the commit, the seal
+    /// is taken away again and `unmoved` called; if its answer is lost (the connection dropped), the source stays sealed
+    /// and the refusal says how to find out whether the copy is there.
+    public func copyEvent(
+        from source: AggregatorDatabase, now: Date = Date(), moved: () throws -> Void = {}, unmoved: () -> Void = {}
+    ) throws -> EventCopy {
         guard let event = try source.installedEvent() else {
             throw CopyRefusal(description: "the source holds no event: nothing to copy")
         }
-        return try source.writer.write { db in
-            let sourceTables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
-            if let unknown = sourceTables.subtracting(Self.copiedTables).subtracting(Self.uncopiedTables).sorted().first
-            {
-                throw CopyRefusal(
-                    description: "the source has a table this release does not know how to copy (\(unknown)): use the "
-                        + "release that wrote it; nothing was copied")
-            }
-            let tables = Self.copiedTables.filter(sourceTables.contains)
-            return try connections.withTransaction(locking: "copy") { session in
+        return try connections.withSession { session in
+            try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            let copy: EventCopy
+            let tables: [String]
+            do {
+                // Nobody else writes to these tables until this commits (a replica started early, a command).
+                try session.execute(
+                    PostgresQuery(
+                        unsafeSQL: "LOCK TABLE \(Self.copiedTables.joined(separator: ", ")) IN EXCLUSIVE MODE"))
                 // A long transaction on purpose: none of the limits a merge's statements have.
                 for setting in ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"] {
                     try session.execute(PostgresQuery(unsafeSQL: "SET LOCAL \(setting) = 0"))
                 }
-                for table in Self.copiedTables
-                where try session.value(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table) LIMIT 1"), as: Int32.self)
-                    != nil
-                {
-                    throw CopyRefusal(
-                        description: "the database \(location) is not empty (table \(table) has rows): copy into a "
-                            + "new, empty database; nothing was copied")
+                (copy, tables) = try source.writer.write { db in
+                    try copyAndProve(event: event, from: (source, db), to: session, now: now)
                 }
-                // The tables' row types named with their schema (`record` alone is PostgreSQL's pseudo-type).
-                guard let schema = try session.value("SELECT current_schema()::text", as: String.self) else {
-                    throw CopyRefusal(description: "the database \(location) has no schema to copy into")
-                }
-                let columns = try Self.columns(of: tables, source: db, target: session)
-                let rows = try tables.map { table in
-                    (table, try Self.copy(table: table, schema: schema, from: db, to: session))
-                }
-                // Identity columns continue after the ids copied.
-                for (table, columns) in columns {
-                    for column in columns where column.isIdentity {
-                        try session.execute(
-                            PostgresQuery(
-                                unsafeSQL: """
-                                    SELECT setval(pg_get_serial_sequence('\(table.lowercased())', '\(column.name)'),
-                                                  MAX("\(column.name)"))
-                                    FROM \(table) HAVING MAX("\(column.name)") IS NOT NULL
-                                    """))
-                    }
-                }
-                let copy = try ReportSnapshotScope.inside(source) {
-                    try Self.prove(
-                        copied: rows, columns: columns, event: event, source: (source, db), target: session, now: now)
-                }
-                try Self.seal(tables, db: db, movedTo: location)
-                return copy
+            } catch {
+                _ = try? session.execute("ROLLBACK")
+                throw error
+            }
+            // The source is sealed from here on.
+            do {
+                try moved()
+            } catch {
+                _ = try? session.execute("ROLLBACK")
+                Self.unseal(tables, source: source)
+                throw error
+            }
+            do {
+                try session.execute("COMMIT")
+            } catch let failure as PostgresFailure where failure.sqlState != nil {
+                // Refused by the server: nothing of the copy stays there.
+                Self.unseal(tables, source: source)
+                unmoved()
+                throw CopyRefusal(description: "PostgreSQL refused to commit the copy (\(failure)); nothing was copied")
+            } catch {
+                throw CopyRefusal(
+                    description: "the copy's commit was sent but PostgreSQL's answer was lost (\(error)): the data "
+                        + "directory stays sealed. `aggregator report --database \(location)` says whether the event "
+                        + "is there (then serve it from there); if it is not, run the command again after removing the "
+                        + "triggers named sanmin_moved_* from the directory's database and its file moved-to-postgres")
+            }
+            return copy
+        }
+    }
+
+    /// Inside both transactions: refusals, the copy, its proof, the seal. The tables copied.
+    private func copyAndProve(
+        event: LoadedEvent, from source: (store: AggregatorDatabase, db: Database), to session: PostgresSession,
+        now: Date
+    ) throws -> (EventCopy, [String]) {
+        let db = source.db
+        let sourceTables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        if let unknown = sourceTables.subtracting(Self.copiedTables).subtracting(Self.uncopiedTables).sorted().first {
+            throw CopyRefusal(
+                description: "the source has a table this release does not know how to copy (\(unknown)): use the "
+                    + "release that wrote it; nothing was copied")
+        }
+        let tables = Self.copiedTables.filter(sourceTables.contains)
+        guard try session.value("SHOW server_encoding", as: String.self) == "UTF8" else {
+            throw CopyRefusal(
+                description: "the database \(location) is not encoded in UTF8 (createdb --encoding=UTF8): nothing was "
+                    + "copied")
+        }
+        for table in Self.copiedTables
+        where try session.value(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table) LIMIT 1"), as: Int32.self) != nil {
+            throw CopyRefusal(
+                description: "the database \(location) is not empty (table \(table) has rows): copy into a new, empty "
+                    + "database; nothing was copied")
+        }
+        // The tables' row types named with their schema (`record` alone is PostgreSQL's pseudo-type).
+        guard let schema = try session.value("SELECT current_schema()::text", as: String.self) else {
+            throw CopyRefusal(description: "the database \(location) has no schema to copy into")
+        }
+        let columns = try Self.columns(of: tables, source: db, target: session)
+        let rows = try tables.map { table in
+            (table, try Self.copy(table: table, schema: schema, from: db, to: session))
+        }
+        // Identity columns continue after the ids copied.
+        for (table, columns) in columns {
+            for column in columns where column.isIdentity {
+                try session.execute(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT setval(pg_get_serial_sequence('\(table.lowercased())', '\(column.name)'),
+                                          MAX("\(column.name)"))
+                            FROM \(table) HAVING MAX("\(column.name)") IS NOT NULL
+                            """))
             }
         }
+        let copy = try ReportSnapshotScope.inside(source.store) {
+            try Self.prove(copied: rows, columns: columns, event: event, source: source, target: session, now: now)
+        }
+        try Self.seal(tables, db: db, movedTo: location)
+        return (copy, tables)
+    }
+
+    /// Takes the seal away again (the copy was refused after the source had been sealed).
+    private static func unseal(_ tables: [String], source: AggregatorDatabase) {
+        try? source.writer.write { db in
+            for table in tables {
+                for action in ["insert", "update", "delete"] {
+                    try db.execute(sql: "DROP TRIGGER IF EXISTS sanmin_moved_\(table)_\(action)")
+                }
+            }
+        }
+    }
+
+    /// Whether a copy of this database was sealed (`copyEvent`): it takes nothing in any more.
+    static func isSealed(_ db: Database) throws -> Bool {
+        try Int.fetchOne(
+            db,
+            sql:
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'sanmin\\_moved\\_%' ESCAPE '\\'"
+        )
+            ?? 0 > 0
     }
 
     /// What a sealed source says to whatever tries to write to it.
@@ -294,6 +367,10 @@ struct TableDigest: Equatable {
                 }
             return "CASE WHEN \(name) IS NULL THEN '-' ELSE \(value) END"
         }.joined(separator: " || '|' || ")
-        try session.forEachRow("SELECT \(rendered) FROM \(table)") { row in add(try row[0].decode(String.self)) }
+        // Rows holding bytes (a batch's body, up to megabytes) a few at a time.
+        let batch = columns.contains { $0.type == "bytea" } ? 16 : 5_000
+        try session.forEachRow("SELECT \(rendered) FROM \(table)", batch: batch) { row in
+            add(try row[0].decode(String.self))
+        }
     }
 }
