@@ -341,36 +341,39 @@ struct TableDigest: Equatable {
         }
     }
 
-    init(_ db: Database, table: String, columns: [PostgresStore.CopiedColumn]) throws {
-        let rendered = columns.map { column -> String in
+    /// The SELECT that renders each row as one text: `value` says a non-NULL column in the engine's SQL.
+    private static func rendering(
+        _ table: String, _ columns: [PostgresStore.CopiedColumn], value: (_ name: String, _ type: String) -> String
+    ) -> String {
+        let row = columns.map { column -> String in
             let name = "\"\(column.name)\""
-            let value =
-                switch column.type {
-                case "boolean": "CASE WHEN \(name) != 0 THEN '1' ELSE '0' END"
-                case "bytea": "'x' || lower(hex(\(name)))"
-                default: "length(CAST(\(name) AS TEXT)) || ':' || CAST(\(name) AS TEXT)"
-                }
-            return "CASE WHEN \(name) IS NULL THEN '-' ELSE \(value) END"
+            return "CASE WHEN \(name) IS NULL THEN '-' ELSE \(value(name, column.type)) END"
         }.joined(separator: " || '|' || ")
-        let cursor = try String.fetchCursor(db, sql: "SELECT \(rendered) FROM \(table)")
+        return "SELECT \(row) FROM \(table)"
+    }
+
+    init(_ db: Database, table: String, columns: [PostgresStore.CopiedColumn]) throws {
+        let sql = Self.rendering(table, columns) { name, type in
+            switch type {
+            case "boolean": "CASE WHEN \(name) != 0 THEN '1' ELSE '0' END"
+            case "bytea": "'x' || lower(hex(\(name)))"
+            default: "length(CAST(\(name) AS TEXT)) || ':' || CAST(\(name) AS TEXT)"
+            }
+        }
+        let cursor = try String.fetchCursor(db, sql: sql)
         while let row = try cursor.next() { add(row) }
     }
 
     init(_ session: PostgresSession, table: String, columns: [PostgresStore.CopiedColumn]) throws {
-        let rendered = columns.map { column -> String in
-            let name = "\"\(column.name)\""
-            let value =
-                switch column.type {
-                case "boolean": "CASE WHEN \(name) THEN '1' ELSE '0' END"
-                case "bytea": "'x' || encode(\(name), 'hex')"
-                default: "length(\(name)::text) || ':' || \(name)::text"
-                }
-            return "CASE WHEN \(name) IS NULL THEN '-' ELSE \(value) END"
-        }.joined(separator: " || '|' || ")
+        let sql = Self.rendering(table, columns) { name, type in
+            switch type {
+            case "boolean": "CASE WHEN \(name) THEN '1' ELSE '0' END"
+            case "bytea": "'x' || encode(\(name), 'hex')"
+            default: "length(\(name)::text) || ':' || \(name)::text"
+            }
+        }
         // Rows holding bytes (a batch's body, up to megabytes) a few at a time.
         let batch = columns.contains { $0.type == "bytea" } ? 16 : 5_000
-        try session.forEachRow("SELECT \(rendered) FROM \(table)", batch: batch) { row in
-            add(try row[0].decode(String.self))
-        }
+        try session.forEachRow(sql, batch: batch) { row in add(try row[0].decode(String.self)) }
     }
 }
