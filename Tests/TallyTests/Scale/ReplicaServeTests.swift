@@ -247,6 +247,10 @@ import Testing
             ])
         #expect(inSessions.status != 0 && inSessions.stderr.contains("evaluated_in_sessions"), "\(inSessions.stderr)")
         #expect(try run(["tally", "list", "--database", url, "--identity-key", key]).stdout == "no tallies entered\n")
+        // The shared key's public half, from the key file alone (what every node is given).
+        #expect(try run(["identity", "--identity-key", key]).stdout == replicas.publicKey + "\n")
+        let nothing = try harness.run("aggregator", ["identity"])
+        #expect(nothing.status != 0 && nothing.stderr.contains("give --data-dir DIR, or --identity-key FILE"))
     }
 
     @Test func serveOnADatabaseNeedsTheSharedIdentityKey() throws {
