@@ -3,11 +3,12 @@ import Foundation
 import PostgresNIO
 
 /// The rate limit's token buckets in the database the aggregators share (migration v4): a client's requests count
-/// against one bucket whichever aggregator they reach. One statement a request, timed by the database's clock.
+/// against one bucket whichever aggregator they reach. One statement a request, timed by the database's clock, on
+/// connections of the rate limit's own.
 extension PostgresStore: RateBuckets {
     public func take(_ client: String, limit: RateLimit) async throws -> Double? {
-        try await offload { [connections] in
-            try connections.withSession { session in
+        try await offload { [rateConnections] in
+            try rateConnections.withSession { session in
                 // The bucket refilled since its last use (capped at the burst), then a token taken if there is one.
                 let refilled = "LEAST($2, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated) * $3)"
                 var binds = PostgresBindings()

@@ -20,6 +20,9 @@ import Synchronization
 /// (`PostgresMergeTransaction: OfficeTransaction`), and a copy of an event from a SQLite store (`copyEvent`).
 public final class PostgresStore: Sendable {
     let connections: PostgresConnections
+    /// Two connections of the rate limit's own (`take`): a flood of requests waiting for their buckets never holds the
+    /// connections merges need.
+    let rateConnections: PostgresConnections
     /// The last report built, reused while its inputs are unchanged (`cachedBuild`).
     public let reports = ReportCache()
     private let eventDigestCache = Mutex<(version: Int64, current: String, accepted: Set<String>)?>(nil)
@@ -28,7 +31,9 @@ public final class PostgresStore: Sendable {
     /// `migrate` false (the commands other than `serve`), refuses a database this release's migrations have not all
     /// run on, and changes nothing in it (a mistyped address must not get the aggregator's tables).
     public init(url: String, migrate: Bool = true, logger: Logger = Logger(label: "postgres")) throws {
-        connections = try PostgresConnections(location: try PostgresLocation(url: url), logger: logger)
+        let location = try PostgresLocation(url: url)
+        connections = try PostgresConnections(location: location, logger: logger)
+        rateConnections = try PostgresConnections(location: location, limit: 2, logger: logger)
         if migrate {
             try PostgresMigrations.migrate(connections)
         } else if !isReady() {
@@ -41,7 +46,10 @@ public final class PostgresStore: Sendable {
     public var location: PostgresLocation { connections.location }
 
     /// Closes the connections it holds idle.
-    public func close() { connections.close() }
+    public func close() {
+        connections.close()
+        rateConnections.close()
+    }
 
     // MARK: Intake
 
